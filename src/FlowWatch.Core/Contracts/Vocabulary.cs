@@ -1,0 +1,137 @@
+namespace FlowWatch.Core.Contracts;
+
+/// <summary>Direction from the monitored account's side: IN credits it, OUT debits it.</summary>
+public enum Direction : byte
+{
+    In = 0,
+    Out = 1,
+}
+
+public enum PaymentMethod : byte
+{
+    Transfer = 0,
+    Cash = 1,
+}
+
+/// <summary>Channel of a payment between the monitored account and its counterparty (RULES.md §1).</summary>
+public enum Channel : byte
+{
+    FirstLine,
+    SecondLineSameName,
+    SecondLine,
+    CrossBorder,
+    Domestic,
+}
+
+public enum CustomerType : byte
+{
+    Corporate,
+    FinancialInstitution,
+    Individual,
+}
+
+/// <summary>Severity after Tianjin Art.37: I mild, II moderate, III severe.</summary>
+public enum Severity : byte
+{
+    I = 1,
+    II = 2,
+    III = 3,
+}
+
+/// <summary>Purpose codes of DESIGN.md §3.1. Unknown codes count as <see cref="Other"/>.</summary>
+public enum Purpose : byte
+{
+    Other = 0,
+    GoodsTrade,
+    ServiceTrade,
+    PrimaryIncome,
+    SecondaryIncome,
+    Salary,
+    Medical,
+    Travel,
+    Living,
+    DirectInvestment,
+    CrossBorderFinancing,
+    OtherInvestment,
+    SecuritiesInvestment,
+    Loan,
+    LoanNonAffiliate,
+    RealEstateSelfUse,
+    RealEstateNonSelfUse,
+    OutOfScope,
+    Interbank,
+}
+
+/// <summary>Risk level of a jurisdiction in reference <c>highRiskCountries</c> (FATF lists).</summary>
+public enum JurisdictionRisk : byte
+{
+    IncreasedMonitoring,
+    CallForAction,
+}
+
+/// <summary>Large-value report category (PBOC Order [2016] No.3 Art.5; RULES.md §4).</summary>
+public enum LargeValueCategory : byte
+{
+    Cash = 0,
+    NonIndividualTransfer = 1,
+    IndividualDomestic = 2,
+    IndividualCrossBorder = 3,
+}
+
+/// <summary>CNY sums CNY amounts; FX sums USD-equivalents of every other currency (RULES.md §4).</summary>
+public enum CurrencyClass : byte
+{
+    Cny = 0,
+    Fx = 1,
+}
+
+public static class Purposes
+{
+    /// <summary>Maps a purpose code (UTF-8); anything unknown is OTHER, as DESIGN.md §3.1 says.</summary>
+    public static Purpose Parse(ReadOnlySpan<byte> code) => code switch
+    {
+        _ when code.SequenceEqual("GOODS_TRADE"u8) => Purpose.GoodsTrade,
+        _ when code.SequenceEqual("SERVICE_TRADE"u8) => Purpose.ServiceTrade,
+        _ when code.SequenceEqual("PRIMARY_INCOME"u8) => Purpose.PrimaryIncome,
+        _ when code.SequenceEqual("SECONDARY_INCOME"u8) => Purpose.SecondaryIncome,
+        _ when code.SequenceEqual("SALARY"u8) => Purpose.Salary,
+        _ when code.SequenceEqual("MEDICAL"u8) => Purpose.Medical,
+        _ when code.SequenceEqual("TRAVEL"u8) => Purpose.Travel,
+        _ when code.SequenceEqual("LIVING"u8) => Purpose.Living,
+        _ when code.SequenceEqual("DIRECT_INVESTMENT"u8) => Purpose.DirectInvestment,
+        _ when code.SequenceEqual("CROSS_BORDER_FINANCING"u8) => Purpose.CrossBorderFinancing,
+        _ when code.SequenceEqual("OTHER_INVESTMENT"u8) => Purpose.OtherInvestment,
+        _ when code.SequenceEqual("SECURITIES_INVESTMENT"u8) => Purpose.SecuritiesInvestment,
+        _ when code.SequenceEqual("LOAN"u8) => Purpose.Loan,
+        _ when code.SequenceEqual("LOAN_NON_AFFILIATE"u8) => Purpose.LoanNonAffiliate,
+        _ when code.SequenceEqual("REAL_ESTATE_SELF_USE"u8) => Purpose.RealEstateSelfUse,
+        _ when code.SequenceEqual("REAL_ESTATE_NON_SELF_USE"u8) => Purpose.RealEstateNonSelfUse,
+        _ when code.SequenceEqual("OUT_OF_SCOPE"u8) => Purpose.OutOfScope,
+        _ when code.SequenceEqual("INTERBANK"u8) => Purpose.Interbank,
+        _ => Purpose.Other,
+    };
+
+    /// <summary>The wire code of a purpose.</summary>
+    public static string Code(Purpose purpose) => purpose switch
+    {
+        Purpose.GoodsTrade => "GOODS_TRADE",
+        Purpose.ServiceTrade => "SERVICE_TRADE",
+        Purpose.PrimaryIncome => "PRIMARY_INCOME",
+        Purpose.SecondaryIncome => "SECONDARY_INCOME",
+        Purpose.Salary => "SALARY",
+        Purpose.Medical => "MEDICAL",
+        Purpose.Travel => "TRAVEL",
+        Purpose.Living => "LIVING",
+        Purpose.DirectInvestment => "DIRECT_INVESTMENT",
+        Purpose.CrossBorderFinancing => "CROSS_BORDER_FINANCING",
+        Purpose.OtherInvestment => "OTHER_INVESTMENT",
+        Purpose.SecuritiesInvestment => "SECURITIES_INVESTMENT",
+        Purpose.Loan => "LOAN",
+        Purpose.LoanNonAffiliate => "LOAN_NON_AFFILIATE",
+        Purpose.RealEstateSelfUse => "REAL_ESTATE_SELF_USE",
+        Purpose.RealEstateNonSelfUse => "REAL_ESTATE_NON_SELF_USE",
+        Purpose.OutOfScope => "OUT_OF_SCOPE",
+        Purpose.Interbank => "INTERBANK",
+        _ => "OTHER",
+    };
+}

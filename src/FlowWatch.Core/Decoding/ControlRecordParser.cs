@@ -1,0 +1,42 @@
+using System.Text.Json;
+using FlowWatch.Core.Reference;
+
+namespace FlowWatch.Core.Decoding;
+
+/// <summary>
+/// Parses a <c>PARAMETERS</c> control record (DESIGN.md §3.4): the fields present override the current
+/// parameters from that point of the stream. Rare, so it takes the simple path through <see cref="JsonDocument"/>.
+/// </summary>
+public static class ControlRecordParser
+{
+    public static bool TryParse(ReadOnlySpan<byte> json, Parameters current, out Parameters updated, out string? reason)
+    {
+        updated = current;
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            if (root.TryGetProperty("ts", out var ts)
+                && (ts.ValueKind != JsonValueKind.String
+                    || !IsoTimestamp.TryParse(System.Text.Encoding.UTF8.GetBytes(ts.GetString()!), out _, out _)))
+            {
+                reason = "ts: not an ISO-8601 time with offset";
+                return false;
+            }
+            updated = ReferenceDataLoader.ParseParameters(root, "", current);
+            reason = null;
+            return true;
+        }
+        catch (JsonException ex)
+        {
+            reason = "malformed JSON: " + ex.Message;
+            return false;
+        }
+        catch (ReferenceDataException ex)
+        {
+            reason = $"{ex.Field.TrimStart('.')}: {ex.Problem}";
+            return false;
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using FlowWatch.Core.Contracts;
+
+namespace FlowWatch.Core.Engine;
+
+/// <summary>Builds alerts for one engine: deterministic ids, the event's identity, references and detection time.</summary>
+internal sealed class AlertBuilder(TimeProvider? wallClock)
+{
+    public Alert Build(in PaymentEvent e, string rule, Severity severity, string message, AlertMetrics metrics)
+    {
+        var txnId = e.TxnId;
+        var ts = e.Timestamp;
+        return new Alert
+        {
+            AlertId = AlertIdOf(rule, e.TxnIdUtf8),
+            Rule = rule,
+            Severity = severity,
+            EntityId = e.EntityId!,
+            Account = e.Account,
+            TxnId = txnId,
+            Ts = ts,
+            // Without a wall clock (replay, backtesting) detection time is the event time, so output is reproducible.
+            DetectedAt = wallClock?.GetUtcNow() ?? ts,
+            Message = message,
+            Metrics = metrics,
+            Refs = RuleCodes.References(rule),
+            Sequence = e.Sequence,
+        };
+    }
+
+    /// <summary>First 128 bits of SHA-256 over "rule|txnId": the same event and rule give the same id everywhere.</summary>
+    public static string AlertIdOf(string rule, ReadOnlySpan<byte> txnIdUtf8)
+    {
+        Span<byte> input = stackalloc byte[64 + 1 + PaymentEvent.MaxTxnIdBytes];
+        var length = Encoding.ASCII.GetBytes(rule, input);
+        input[length++] = (byte)'|';
+        txnIdUtf8.CopyTo(input[length..]);
+        length += txnIdUtf8.Length;
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(input[..length], hash);
+        return Convert.ToHexStringLower(hash[..16]);
+    }
+
+    public static string Money(decimal amount, string currency) =>
+        amount.ToString("#,0.####", CultureInfo.InvariantCulture) + " " + currency;
+
+    public static string Percent(decimal utilisation) =>
+        (utilisation * 100m).ToString("0.##", CultureInfo.InvariantCulture) + "%";
+}

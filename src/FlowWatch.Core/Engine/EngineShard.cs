@@ -1,0 +1,395 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Reference;
+
+namespace FlowWatch.Core.Engine;
+
+/// <summary>
+/// One shard of the engine: the state of the entities hashed to it and every rule of RULES.md §2–5. Plain
+/// single-threaded code with no I/O; one thread writes a shard. Alerts go to the caller's list in rule order.
+/// </summary>
+public sealed class EngineShard
+{
+    private const long TicksPerDay = TimeSpan.TicksPerDay;
+    private const int RapidPassThroughSlot = StructuringKey.Count;
+    private const int FanInSlot = StructuringKey.Count + 1;
+
+    private readonly RuleSettings _settings;
+    private readonly AlertBuilder _alerts;
+    private readonly Dictionary<string, EntityState> _entities = new(StringComparer.Ordinal);
+    private readonly WindowAggregate _scratch = new();
+    private readonly Dictionary<string, bool> _sanctionedNameCache = new(StringComparer.Ordinal);
+    private readonly decimal[] _bandLower = new decimal[StructuringKey.Count];
+    private readonly decimal[] _threshold = new decimal[StructuringKey.Count];
+    private readonly long _windowTicks;
+    private readonly long _lateTicks;
+    private readonly long _suppressionTicks;
+    private ReferenceData? _sanctionCacheOwner;
+
+    public EngineShard(RuleSettings settings, TimeProvider? wallClock = null)
+    {
+        _settings = settings;
+        _alerts = new AlertBuilder(wallClock);
+        _windowTicks = settings.TrailingWindow.Ticks;
+        _lateTicks = settings.LateEventBound.Ticks;
+        _suppressionTicks = settings.Suppression.Ticks;
+        for (var key = 0; key < StructuringKey.Count; key++)
+        {
+            _threshold[key] = settings.LargeValue.For(StructuringKey.CategoryOf(key), StructuringKey.ClassOf(key));
+            _bandLower[key] = _threshold[key] * settings.StructuringBandFraction;
+        }
+    }
+
+    public int EntityCount => _entities.Count;
+
+    public EntityState? Find(string entityId) => _entities.GetValueOrDefault(entityId);
+
+    public IEnumerable<EntityState> Entities => _entities.Values;
+
+    /// <summary>Applies a resolved event to its entity and appends the alerts it raises. Answers whether it was late.</summary>
+    public bool Process(ref PaymentEvent e, ReferenceData reference, List<Alert> output)
+    {
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entities, e.EntityId!, out _);
+        var entity = slot ??= new EntityState(e.EntityId!);
+        reference.Entities.TryGetValue(e.EntityId!, out var info);
+        var ts = e.TimestampTicks;
+        var hadEvents = entity.NewestTs != EntityState.NoTime;
+        var previousActivity = hadEvents ? entity.NewestTs : info?.LastActivityTicks ?? EntityState.NoTime;
+        var late = hadEvents && ts < entity.NewestTs - _lateTicks;
+        entity.Events++;
+        if (late) entity.LateEvents++;
+
+        var accountClass = AccountKinds.ClassOf(e.AccountKind);
+        var secondLine = e.Channel is Channel.SecondLine or Channel.SecondLineSameName;
+
+        if (accountClass == AccountClass.Zone && e.Method == PaymentMethod.Cash)
+        {
+            Raise(ref e, output, RuleCodes.CashOnZoneAccount, Severity.II,
+                $"Cash {Verb(e.Direction)} of {AlertBuilder.Money(e.Amount, e.Currency)} on zone account {e.Account}; zone accounts may not handle cash.",
+                Basic(e));
+        }
+        if (secondLine && !e.IsCny)
+        {
+            Raise(ref e, output, RuleCodes.SecondLineNonCny, Severity.II,
+                $"Second-line transfer of {AlertBuilder.Money(e.Amount, e.Currency)} between zone account {e.Account} and a domestic account is not in CNY.",
+                Basic(e));
+        }
+        if (e.AccountKind == AccountKind.EFE && e.Channel == Channel.SecondLine
+            && !(e.Purpose == Purpose.GoodsTrade && e.CustomsSpecial))
+        {
+            Raise(ref e, output, RuleCodes.NonSameNameNotGoods, Severity.II,
+                $"Transfer of {AlertBuilder.Money(e.Amount, e.Currency)} between EFE account {e.Account} and another entity's domestic account is not goods trade under customs special supervision.",
+                Basic(e));
+        }
+        if (e.Channel == Channel.SecondLineSameName && e.Purpose is Purpose.SecuritiesInvestment or Purpose.LoanNonAffiliate
+                or Purpose.RealEstateNonSelfUse or Purpose.OutOfScope)
+        {
+            Raise(ref e, output, RuleCodes.PenetrationNegativeList, Severity.II,
+                $"Same-name penetration of {AlertBuilder.Money(e.Amount, e.Currency)} from {e.Account} is for {Purposes.Code(e.Purpose)}, which the negative list forbids.",
+                Basic(e));
+        }
+        if (e.Channel == Channel.SecondLineSameName && e.IsCny && reference.Parameters.PenetrationKinds.Contains(e.AccountKind))
+        {
+            Penetration(ref e, entity, info, reference.Parameters, output);
+        }
+        if (e.Direction == Direction.Out && e.Channel != Channel.Domestic
+            && e.Purpose is Purpose.ServiceTrade or Purpose.PrimaryIncome or Purpose.SecondaryIncome
+            && e.AmountUsd >= _settings.ServicesTaxFilingUsd)
+        {
+            Raise(ref e, output, RuleCodes.ServicesTaxFiling, Severity.I,
+                $"Outward {Purposes.Code(e.Purpose)} payment of {AlertBuilder.Money(e.Amount, e.Currency)} (USD {e.AmountUsd:#,0.##}) needs a tax filing record.",
+                Basic(e) with { Observed = e.AmountUsd, Threshold = _settings.ServicesTaxFilingUsd });
+        }
+        if (e.AccountKind == AccountKind.EFF && (e.Purpose is not (Purpose.Salary or Purpose.Medical or Purpose.Travel or Purpose.Living) || !e.IsCny))
+        {
+            Raise(ref e, output, RuleCodes.EffPurpose, Severity.II,
+                $"EFF account {e.Account} moved {AlertBuilder.Money(e.Amount, e.Currency)} for {Purposes.Code(e.Purpose)}; EFF accounts are for salary, medical, travel and living costs in CNY.",
+                Basic(e));
+        }
+        if (IsSanctioned(in e, info, reference))
+        {
+            Raise(ref e, output, RuleCodes.SanctionedParty, Severity.III,
+                $"Payment of {AlertBuilder.Money(e.Amount, e.Currency)} involves a sanctioned party{(e.CpName is null ? "" : $" (counterparty {e.CpName})")}.",
+                Basic(e) with { Counterparty = e.CpName ?? e.CpEntityId });
+        }
+        if (e.CpCountry is not null && reference.HighRiskCountries.TryGetValue(e.CpCountry, out var risk))
+        {
+            Raise(ref e, output, RuleCodes.HighRiskJurisdiction, risk == JurisdictionRisk.CallForAction ? Severity.II : Severity.I,
+                $"Payment of {AlertBuilder.Money(e.Amount, e.Currency)} with a counterparty in {e.CpCountry}, a jurisdiction under {(risk == JurisdictionRisk.CallForAction ? "call for action" : "increased monitoring")}.",
+                Basic(e) with { Country = e.CpCountry });
+        }
+        if ((accountClass == AccountClass.Zone || e.AccountKind == AccountKind.NRA)
+            && e.Purpose is Purpose.DirectInvestment or Purpose.CrossBorderFinancing or Purpose.OtherInvestment
+            && e.IsCny && reference.Parameters.WhitelistRequired && info?.Whitelisted != true)
+        {
+            Raise(ref e, output, RuleCodes.WhitelistRequired, Severity.II,
+                $"{Purposes.Code(e.Purpose)} of {AlertBuilder.Money(e.Amount, e.Currency)} by entity {e.EntityId}, which is not on the pilot whitelist.",
+                Basic(e));
+        }
+
+        if (!hadEvents || ts > entity.NewestTs) entity.NewestTs = ts;
+        LargeValue(ref e, entity, output);
+        if (!late) Windows(ref e, entity, output);
+
+        if (previousActivity != EntityState.NoTime && ts - previousActivity >= _settings.DormantDays * TicksPerDay
+            && e.AmountCny >= _settings.DormantMinAmountCny)
+        {
+            var days = (decimal)(ts - previousActivity) / TicksPerDay;
+            Raise(ref e, output, RuleCodes.DormantReactivation, Severity.I,
+                $"Entity {e.EntityId} was inactive for {days:0.#} days and now moved {AlertBuilder.Money(e.Amount, e.Currency)}.",
+                Basic(e) with { DaysSincePreviousActivity = decimal.Round(days, 4), Threshold = _settings.DormantDays, Observed = e.AmountCny });
+        }
+        return late;
+    }
+
+    private void Penetration(ref PaymentEvent e, EntityState entity, EntityInfo? info, Parameters parameters, List<Alert> output)
+    {
+        var year = ShanghaiTime.Year(e.TimestampTicks);
+        ref var position = ref PositionFor(entity, year);
+        var before = position.NetInflow;
+        // Zone → domestic (OUT) brings funds into the domestic territory: net inflow N rises (RULES.md §3).
+        position.NetInflow += e.Direction == Direction.Out ? e.Amount : -e.Amount;
+        var after = position.NetInflow;
+
+        if (info?.OwnersEquityPrevYear is not { } equity)
+        {
+            Raise(ref e, output, RuleCodes.PenetrationNoQuota, Severity.II,
+                $"Same-name penetration of {AlertBuilder.Money(e.Amount, e.Currency)} by entity {e.EntityId}, which has no owner's equity on file and so no quota.",
+                Basic(e) with { Observed = after, Year = year });
+            return;
+        }
+
+        var inflow = e.Direction == Direction.Out;
+        var cap = equity * parameters.MacroPrudentialFactor * (inflow ? parameters.InflowLeverage : parameters.OutflowLeverage);
+        // Position in the direction this event increased: N for inflow, −N for outflow.
+        var used = inflow ? after : -after;
+        var usedBefore = inflow ? before : -before;
+        var direction = inflow ? "INFLOW" : "OUTFLOW";
+        var utilisation = cap > 0 ? decimal.Round(used / cap, 6) : (decimal?)null;
+        var metrics = Basic(e) with { Observed = used, Cap = cap, Utilisation = utilisation, Direction = direction, Year = year };
+        if (used > cap)
+        {
+            Raise(ref e, output, RuleCodes.PenetrationCapBreach, Severity.III,
+                $"Net same-name {direction.ToLowerInvariant()} of entity {e.EntityId} reached {AlertBuilder.Money(used, "CNY")} in {year}, over its cap of {AlertBuilder.Money(cap, "CNY")}.",
+                metrics);
+            return;
+        }
+        var warnAt = cap * _settings.PenetrationWarnUtilisation;
+        if (cap > 0 && usedBefore < warnAt && used >= warnAt)
+        {
+            Raise(ref e, output, RuleCodes.PenetrationCapWarn, Severity.I,
+                $"Net same-name {direction.ToLowerInvariant()} of entity {e.EntityId} is at {AlertBuilder.Percent(used / cap)} of its {year} cap of {AlertBuilder.Money(cap, "CNY")}.",
+                metrics with { Threshold = _settings.PenetrationWarnUtilisation });
+        }
+    }
+
+    private static ref PenetrationPosition PositionFor(EntityState entity, int year)
+    {
+        var positions = CollectionsMarshal.AsSpan(entity.Penetration);
+        for (var i = 0; i < positions.Length; i++)
+        {
+            if (positions[i].Year == year) return ref positions[i];
+        }
+        entity.Penetration.Add(new PenetrationPosition { Year = year });
+        return ref CollectionsMarshal.AsSpan(entity.Penetration)[^1];
+    }
+
+    private void LargeValue(ref PaymentEvent e, EntityState entity, List<Alert> output)
+    {
+        var day = ShanghaiTime.DayNumber(e.TimestampTicks);
+        var oldestKept = ShanghaiTime.DayNumber(entity.NewestTs) - _settings.LargeValueRetentionDays;
+        ForgetDaysBefore(entity.Daily, oldestKept);
+        if (day < oldestKept) return;   // older than the accumulators kept: see docs/SEMANTICS.md
+
+        var key = StructuringKey.Of(e.Direction, e.Category, e.CurrencyClass);
+        ref var accumulator = ref AccumulatorFor(entity, day, key);
+        var before = accumulator.Sum;
+        accumulator.Sum += e.ClassAmount;
+        var threshold = _threshold[key];
+        if (before < threshold && accumulator.Sum >= threshold)
+        {
+            var unit = e.IsCny ? "CNY" : "USD-equivalent";
+            Raise(ref e, output, RuleCodes.LargeValueReport, Severity.I,
+                $"{Describe(key)} of entity {e.EntityId} on {DateOnly.FromDayNumber(day).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)} reached {AlertBuilder.Money(accumulator.Sum, unit)}, at or over the {AlertBuilder.Money(threshold, unit)} large-value report threshold.",
+                Basic(e) with
+                {
+                    Observed = accumulator.Sum, Threshold = threshold, Category = CategoryCode(e.Category),
+                    CurrencyClass = e.IsCny ? "CNY" : "FX", Day = DateOnly.FromDayNumber(day).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                });
+        }
+    }
+
+    private static void ForgetDaysBefore(List<DailyAccumulator> accumulators, int oldestKept)
+    {
+        var kept = 0;
+        var span = CollectionsMarshal.AsSpan(accumulators);
+        for (var i = 0; i < span.Length; i++)
+        {
+            if (span[i].Day >= oldestKept) span[kept++] = span[i];
+        }
+        if (kept < span.Length) accumulators.RemoveRange(kept, span.Length - kept);
+    }
+
+    private static ref DailyAccumulator AccumulatorFor(EntityState entity, int day, byte key)
+    {
+        var accumulators = CollectionsMarshal.AsSpan(entity.Daily);
+        for (var i = 0; i < accumulators.Length; i++)
+        {
+            if (accumulators[i].Day == day && accumulators[i].Key == key) return ref accumulators[i];
+        }
+        entity.Daily.Add(new DailyAccumulator { Day = day, Key = key });
+        return ref CollectionsMarshal.AsSpan(entity.Daily)[^1];
+    }
+
+    private void Windows(ref PaymentEvent e, EntityState entity, List<Alert> output)
+    {
+        var ts = e.TimestampTicks;
+        var key = StructuringKey.Of(e.Direction, e.Category, e.CurrencyClass);
+        var classAmount = e.ClassAmount;
+        var entry = new WindowEntry(ts, e.Direction, e.AmountCny, key,
+            classAmount >= _bandLower[key] && classAmount < _threshold[key], classAmount, e.CpAccount);
+        var window = entity.Window;
+        WindowAggregate aggregate;
+        if (ts >= entity.NewestTs)
+        {
+            // In order: slide the entity's window to (ts − 24h, ts] and add the event.
+            while (entity.WindowStart < window.Count && window[entity.WindowStart].Ts <= ts - _windowTicks)
+            {
+                entity.Current.Remove(in window[entity.WindowStart]);
+                entity.WindowStart++;
+            }
+            var expired = 0;
+            while (expired < entity.WindowStart && window[expired].Ts <= ts - _windowTicks - _lateTicks) expired++;
+            if (expired > 0)
+            {
+                window.DropFirst(expired);
+                entity.WindowStart -= expired;
+            }
+            window.Append(in entry);
+            entity.Current.Add(in entry);
+            aggregate = entity.Current;
+        }
+        else
+        {
+            // Out of order within the lateness bound: it joins the entity's current window if it falls inside,
+            // and its own window (ts − 24h, ts] is summed afresh.
+            window.InsertSorted(in entry);
+            if (ts > entity.NewestTs - _windowTicks) entity.Current.Add(in entry);
+            else entity.WindowStart++;   // sorted before the current window
+            aggregate = _scratch;
+            aggregate.Clear();
+            for (var i = 0; i < window.Count; i++)
+            {
+                ref readonly var item = ref window[i];
+                if (item.Ts > ts - _windowTicks && item.Ts <= ts) aggregate.Add(in item);
+            }
+        }
+
+        if (entry.InBand && aggregate.BandCount[key] >= _settings.StructuringMinCount && aggregate.BandSum[key] >= _threshold[key]
+            && Quiet(ref entity.LastFired[key], ts))
+        {
+            var unit = e.IsCny ? "CNY" : "USD-equivalent";
+            Raise(ref e, output, RuleCodes.Structuring, Severity.II,
+                $"Entity {e.EntityId} made {aggregate.BandCount[key]} {Describe(key).ToLowerInvariant()}s within 24 hours, each just below the {AlertBuilder.Money(_threshold[key], unit)} report threshold, totalling {AlertBuilder.Money(aggregate.BandSum[key], unit)}.",
+                Basic(e) with
+                {
+                    Count = aggregate.BandCount[key], Observed = aggregate.BandSum[key], Threshold = _threshold[key],
+                    Category = CategoryCode(e.Category), CurrencyClass = e.IsCny ? "CNY" : "FX",
+                });
+        }
+        if (e.Direction == Direction.Out && aggregate.InflowCny >= _settings.RapidPassThroughMinInflowCny
+            && aggregate.OutflowCny >= _settings.RapidPassThroughOutflowRatio * aggregate.InflowCny
+            && Quiet(ref entity.LastFired[RapidPassThroughSlot], ts))
+        {
+            Raise(ref e, output, RuleCodes.RapidPassThrough, Severity.II,
+                $"Entity {e.EntityId} received {AlertBuilder.Money(aggregate.InflowCny, "CNY")} and paid out {AlertBuilder.Money(aggregate.OutflowCny, "CNY")} within 24 hours.",
+                Basic(e) with
+                {
+                    InflowCny = aggregate.InflowCny, OutflowCny = aggregate.OutflowCny, Observed = aggregate.OutflowCny,
+                    Threshold = _settings.RapidPassThroughOutflowRatio * aggregate.InflowCny,
+                });
+        }
+        if (e.CpAccount is not null)
+        {
+            var distinct = aggregate.DistinctCounterparties(e.Direction);
+            if (distinct >= _settings.FanDistinctCounterparties && Quiet(ref entity.LastFired[FanInSlot + (int)e.Direction], ts))
+            {
+                var inbound = e.Direction == Direction.In;
+                Raise(ref e, output, inbound ? RuleCodes.FanIn : RuleCodes.FanOut, Severity.I,
+                    $"Entity {e.EntityId} {(inbound ? "received funds from" : "sent funds to")} {distinct} distinct counterparties within 24 hours.",
+                    Basic(e) with { Count = distinct, Threshold = _settings.FanDistinctCounterparties, Direction = inbound ? "IN" : "OUT" });
+            }
+        }
+    }
+
+    /// <summary>True, and starts the silence, when the rule has not fired within the suppression period before <paramref name="ts"/>.</summary>
+    private bool Quiet(ref long lastFired, long ts)
+    {
+        if (lastFired != EntityState.NoTime && ts < lastFired + _suppressionTicks) return false;
+        lastFired = ts;
+        return true;
+    }
+
+    private bool IsSanctioned(in PaymentEvent e, EntityInfo? info, ReferenceData reference)
+    {
+        if (info?.Sanctioned == true) return true;
+        if (e.CpEntityId is not null && reference.Entities.TryGetValue(e.CpEntityId, out var counterparty) && counterparty.Sanctioned) return true;
+        if (e.CpName is null || reference.SanctionedNames.Count == 0) return false;
+        if (!ReferenceEquals(_sanctionCacheOwner, reference))
+        {
+            _sanctionedNameCache.Clear();
+            _sanctionCacheOwner = reference;
+        }
+        ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(_sanctionedNameCache, e.CpName, out var exists);
+        if (!exists) known = reference.SanctionedNames.Contains(PartyNames.Normalise(e.CpName));
+        return known;
+    }
+
+    private void Raise(ref PaymentEvent e, List<Alert> output, string rule, Severity severity, string message, AlertMetrics metrics) =>
+        output.Add(_alerts.Build(in e, rule, severity, message, metrics));
+
+    private static AlertMetrics Basic(in PaymentEvent e) => new()
+    {
+        Amount = e.Amount,
+        Currency = e.Currency,
+        AmountCny = e.AmountCny,
+        Direction = e.Direction == Direction.In ? "IN" : "OUT",
+        Channel = ChannelCode(e.Channel),
+        Purpose = Purposes.Code(e.Purpose),
+        Counterparty = e.CpAccount,
+        Country = e.CpCountry,
+    };
+
+    private static string Verb(Direction direction) => direction == Direction.In ? "deposit" : "withdrawal";
+
+    public static string ChannelCode(Channel channel) => channel switch
+    {
+        Channel.FirstLine => "FIRST_LINE",
+        Channel.SecondLineSameName => "SECOND_LINE_SAME_NAME",
+        Channel.SecondLine => "SECOND_LINE",
+        Channel.CrossBorder => "CROSS_BORDER",
+        _ => "DOMESTIC",
+    };
+
+    public static string CategoryCode(LargeValueCategory category) => category switch
+    {
+        LargeValueCategory.Cash => "CASH",
+        LargeValueCategory.NonIndividualTransfer => "NON_INDIVIDUAL_TRANSFER",
+        LargeValueCategory.IndividualDomestic => "INDIVIDUAL_DOMESTIC",
+        _ => "INDIVIDUAL_CROSS_BORDER",
+    };
+
+    private static string Describe(int key)
+    {
+        var direction = StructuringKey.DirectionOf(key) == Direction.In ? "Inward" : "Outward";
+        var category = StructuringKey.CategoryOf(key) switch
+        {
+            LargeValueCategory.Cash => "cash",
+            LargeValueCategory.NonIndividualTransfer => "non-individual transfer",
+            LargeValueCategory.IndividualDomestic => "individual domestic transfer",
+            _ => "individual cross-border transfer",
+        };
+        return $"{direction} {category}";
+    }
+}

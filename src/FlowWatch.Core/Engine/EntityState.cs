@@ -1,0 +1,71 @@
+namespace FlowWatch.Core.Engine;
+
+/// <summary>
+/// Everything the engine keeps about one entity (DESIGN.md §4). Owned by exactly one shard and written only by
+/// its thread, so it has no locks.
+/// </summary>
+public sealed class EntityState(string entityId)
+{
+    public const long NoTime = long.MinValue;
+
+    public string EntityId { get; } = entityId;
+
+    /// <summary>Newest event time seen (UTC ticks), or <see cref="NoTime"/>.</summary>
+    public long NewestTs { get; internal set; } = NoTime;
+
+    public long Events { get; internal set; }
+
+    /// <summary>Events of this entity that arrived later than the lateness bound.</summary>
+    public long LateEvents { get; internal set; }
+
+    internal WindowBuffer Window { get; } = new();
+
+    /// <summary>Index in <see cref="Window"/> of the first entry inside (NewestTs − window, NewestTs].</summary>
+    internal int WindowStart { get; set; }
+
+    internal WindowAggregate Current { get; } = new();
+
+    /// <summary>
+    /// When each suppressed rule last fired: STRUCTURING per key (0–15), then RAPID_PASS_THROUGH, FAN_IN, FAN_OUT.
+    /// </summary>
+    internal long[] LastFired { get; } = NewFireTimes(StructuringKey.Count + 3);
+
+    internal List<DailyAccumulator> Daily { get; } = [];
+
+    internal List<PenetrationPosition> Penetration { get; } = [];
+
+    /// <summary>Net inflow N of the same-name penetration quota for a Shanghai calendar year (RULES.md §3).</summary>
+    public decimal PenetrationNetInflow(int year)
+    {
+        foreach (var position in Penetration)
+        {
+            if (position.Year == year) return position.NetInflow;
+        }
+        return 0m;
+    }
+
+    /// <summary>Every (year, net inflow) position held, oldest first.</summary>
+    public IEnumerable<(int Year, decimal NetInflow)> PenetrationPositions() =>
+        Penetration.OrderBy(p => p.Year).Select(p => (p.Year, p.NetInflow));
+
+    private static long[] NewFireTimes(int n)
+    {
+        var times = new long[n];
+        Array.Fill(times, NoTime);
+        return times;
+    }
+}
+
+/// <summary>A large-value accumulator: per entity, Shanghai day and key (direction, category, currency class).</summary>
+internal struct DailyAccumulator
+{
+    public int Day;
+    public byte Key;
+    public decimal Sum;
+}
+
+internal struct PenetrationPosition
+{
+    public int Year;
+    public decimal NetInflow;
+}

@@ -1,0 +1,131 @@
+using System.IO.Hashing;
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Decoding;
+using FlowWatch.Core.Reference;
+
+namespace FlowWatch.Core.Engine;
+
+public enum RecordOutcome : byte
+{
+    Accepted,
+    Duplicate,
+    Control,
+    Rejected,
+}
+
+/// <summary>Counts of what the engine has seen, for summaries and metrics.</summary>
+public sealed class EngineCounters
+{
+    private readonly Dictionary<(string Rule, Severity Severity), long> _alerts = [];
+
+    public long Read { get; internal set; }
+    public long Accepted { get; internal set; }
+    public long Duplicates { get; internal set; }
+    public long Late { get; internal set; }
+    public long DeadLetters { get; internal set; }
+    public long ControlRecords { get; internal set; }
+    public long Alerts { get; private set; }
+
+    /// <summary>Alerts by rule and severity, ordered by rule evaluation order then severity.</summary>
+    public IEnumerable<(string Rule, Severity Severity, long Count)> AlertsByRule() =>
+        _alerts.OrderBy(p => RuleCodes.OrderOf(p.Key.Rule)).ThenBy(p => p.Key.Severity).Select(p => (p.Key.Rule, p.Key.Severity, p.Value));
+
+    internal void Count(Alert alert)
+    {
+        Alerts++;
+        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_alerts, (alert.Rule, alert.Severity), out _)++;
+    }
+}
+
+/// <summary>
+/// The in-memory pipeline: decode → resolve from reference data → drop duplicates → the entity's shard. One
+/// instance serves <c>replay</c>, tests and benchmarks, and the streaming worker wraps it. Not thread-safe: the
+/// caller drives it from one thread; shards partition entity state so a host can run them on threads of their own.
+/// </summary>
+public sealed class FlowEngine
+{
+    private readonly EventDecoder _decoder;
+    private readonly EngineShard[] _shards;
+    private readonly HashSet<UInt128> _seenTxnIds;
+    private PaymentEvent _event;
+
+    public FlowEngine(ReferenceData reference, RuleSettings settings, int shards = 1, TimeProvider? wallClock = null,
+        Utf8StringPool? strings = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(shards, 1);
+        var problems = settings.Validate();
+        if (problems.Count > 0) throw new ArgumentException(string.Join(Environment.NewLine, problems), nameof(settings));
+        Reference = reference;
+        Settings = settings;
+        _decoder = new EventDecoder(strings ?? new Utf8StringPool());
+        _shards = new EngineShard[shards];
+        for (var i = 0; i < shards; i++) _shards[i] = new EngineShard(settings, wallClock);
+        _seenTxnIds = new HashSet<UInt128>(capacity: 1 << 16);
+    }
+
+    public ReferenceData Reference { get; private set; }
+
+    public RuleSettings Settings { get; }
+
+    public EngineCounters Counters { get; } = new();
+
+    public IReadOnlyList<EngineShard> Shards => _shards;
+
+    /// <summary>Replaces the reference data for every event after this call (DESIGN.md §3.2).</summary>
+    public void UpdateReference(ReferenceData reference) => Reference = reference;
+
+    public EntityState? FindEntity(string entityId) => ShardOf(entityId).Find(entityId);
+
+    public EngineShard ShardOf(string entityId) => _shards[ShardIndex(entityId, _shards.Length)];
+
+    /// <summary>Stable across processes and machines (unlike string.GetHashCode), so routing is reproducible.</summary>
+    public static int ShardIndex(string entityId, int shardCount)
+    {
+        if (shardCount == 1) return 0;
+        var hash = XxHash3.HashToUInt64(System.Runtime.InteropServices.MemoryMarshal.AsBytes(entityId.AsSpan()));
+        return (int)(hash % (ulong)shardCount);
+    }
+
+    /// <summary>
+    /// Processes one record (an event or a control record). Alerts are appended to <paramref name="alerts"/>;
+    /// a rejected record answers <see cref="RecordOutcome.Rejected"/> with the reason.
+    /// </summary>
+    public RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, List<Alert> alerts, out string? rejectReason)
+    {
+        Counters.Read++;
+        var type = _decoder.Decode(record, ref _event, out rejectReason);
+        if (type == RecordType.Control)
+        {
+            if (!ControlRecordParser.TryParse(record, Reference.Parameters, out var parameters, out rejectReason))
+            {
+                Counters.DeadLetters++;
+                return RecordOutcome.Rejected;
+            }
+            Reference = Reference.WithParameters(parameters);
+            Counters.ControlRecords++;
+            return RecordOutcome.Control;
+        }
+        if (type == RecordType.Rejected || !EventResolver.TryResolve(ref _event, Reference, out rejectReason))
+        {
+            Counters.DeadLetters++;
+            return RecordOutcome.Rejected;
+        }
+        _event.Sequence = sequence;
+        return Apply(ref _event, alerts);
+    }
+
+    /// <summary>Processes an event that is already decoded and resolved (tests and generated streams).</summary>
+    public RecordOutcome Apply(ref PaymentEvent e, List<Alert> alerts)
+    {
+        if (!_seenTxnIds.Add(XxHash128.HashToUInt128(e.TxnIdUtf8)))
+        {
+            Counters.Duplicates++;
+            return RecordOutcome.Duplicate;
+        }
+        Counters.Accepted++;
+        var first = alerts.Count;
+        if (ShardOf(e.EntityId!).Process(ref e, Reference, alerts)) Counters.Late++;
+        for (var i = first; i < alerts.Count; i++) Counters.Count(alerts[i]);
+        return RecordOutcome.Accepted;
+    }
+}

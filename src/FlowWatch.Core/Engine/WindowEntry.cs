@@ -1,0 +1,150 @@
+using FlowWatch.Core.Contracts;
+
+namespace FlowWatch.Core.Engine;
+
+/// <summary>
+/// What the trailing-window rules need to remember of one event. <paramref name="Key"/> indexes
+/// (direction, category, currency class), see <see cref="StructuringKey"/>; <paramref name="InBand"/> says the
+/// amount lies in [fraction·T, T) of that key's large-value threshold T.
+/// </summary>
+internal readonly record struct WindowEntry(
+    long Ts,
+    Direction Direction,
+    decimal AmountCny,
+    byte Key,
+    bool InBand,
+    decimal ClassAmount,
+    string? CpAccount);
+
+/// <summary>Index of the 16 (direction, category, currency class) keys of RULES.md §4 and §5.</summary>
+internal static class StructuringKey
+{
+    public const int Count = 16;
+
+    public static byte Of(Direction direction, LargeValueCategory category, CurrencyClass currencyClass) =>
+        (byte)(((int)direction << 3) | ((int)category << 1) | (int)currencyClass);
+
+    public static Direction DirectionOf(int key) => (Direction)(key >> 3);
+
+    public static LargeValueCategory CategoryOf(int key) => (LargeValueCategory)((key >> 1) & 3);
+
+    public static CurrencyClass ClassOf(int key) => (CurrencyClass)(key & 1);
+}
+
+/// <summary>
+/// Sums over a set of window entries: inflow and outflow (CNY-equivalent), the just-below-threshold events per
+/// key, and distinct counterparties per direction. One instance per entity follows its current window
+/// incrementally; a shard-wide scratch instance is rebuilt by scanning for an out-of-order event.
+/// </summary>
+internal sealed class WindowAggregate
+{
+    public decimal InflowCny;
+    public decimal OutflowCny;
+    public readonly int[] BandCount = new int[StructuringKey.Count];
+    public readonly decimal[] BandSum = new decimal[StructuringKey.Count];
+    private Dictionary<string, int>? _counterpartiesIn;
+    private Dictionary<string, int>? _counterpartiesOut;
+
+    public int DistinctCounterparties(Direction direction) =>
+        (direction == Direction.In ? _counterpartiesIn : _counterpartiesOut)?.Count ?? 0;
+
+    public void Add(in WindowEntry entry)
+    {
+        if (entry.Direction == Direction.In) InflowCny += entry.AmountCny;
+        else OutflowCny += entry.AmountCny;
+        if (entry.InBand)
+        {
+            BandCount[entry.Key]++;
+            BandSum[entry.Key] += entry.ClassAmount;
+        }
+        if (entry.CpAccount is not null)
+        {
+            ref var counterparties = ref entry.Direction == Direction.In ? ref _counterpartiesIn : ref _counterpartiesOut;
+            counterparties ??= new Dictionary<string, int>(StringComparer.Ordinal);
+            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counterparties, entry.CpAccount, out _)++;
+        }
+    }
+
+    public void Remove(in WindowEntry entry)
+    {
+        if (entry.Direction == Direction.In) InflowCny -= entry.AmountCny;
+        else OutflowCny -= entry.AmountCny;
+        if (entry.InBand)
+        {
+            BandCount[entry.Key]--;
+            BandSum[entry.Key] -= entry.ClassAmount;
+        }
+        if (entry.CpAccount is not null)
+        {
+            var counterparties = entry.Direction == Direction.In ? _counterpartiesIn! : _counterpartiesOut!;
+            ref var count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(counterparties, entry.CpAccount);
+            if (--count == 0) counterparties.Remove(entry.CpAccount);
+        }
+    }
+
+    public void Clear()
+    {
+        InflowCny = 0;
+        OutflowCny = 0;
+        Array.Clear(BandCount);
+        Array.Clear(BandSum);
+        _counterpartiesIn?.Clear();
+        _counterpartiesOut?.Clear();
+    }
+}
+
+/// <summary>
+/// An entity's recent events in event-time order (ties in arrival order), as a growable array with a moving
+/// head: appends and head drops are O(1); an out-of-order event within the lateness bound is inserted in place.
+/// </summary>
+internal sealed class WindowBuffer
+{
+    private WindowEntry[] _items = new WindowEntry[4];
+    private int _head;
+    private int _count;
+
+    public int Count => _count;
+
+    public ref readonly WindowEntry this[int index] => ref _items[_head + index];
+
+    public void Append(in WindowEntry entry)
+    {
+        EnsureRoomAtEnd();
+        _items[_head + _count++] = entry;
+    }
+
+    /// <summary>Inserts after every entry with a time at or before the new one.</summary>
+    public void InsertSorted(in WindowEntry entry)
+    {
+        var index = _count;
+        while (index > 0 && _items[_head + index - 1].Ts > entry.Ts) index--;
+        EnsureRoomAtEnd();
+        Array.Copy(_items, _head + index, _items, _head + index + 1, _count - index);
+        _items[_head + index] = entry;
+        _count++;
+    }
+
+    public void DropFirst(int n)
+    {
+        Array.Clear(_items, _head, n);   // release counterparty strings
+        _head += n;
+        _count -= n;
+        if (_count == 0) _head = 0;
+    }
+
+    private void EnsureRoomAtEnd()
+    {
+        if (_head + _count < _items.Length) return;
+        if (_head > 0 && _count < _items.Length / 2)
+        {
+            Array.Copy(_items, _head, _items, 0, _count);
+            Array.Clear(_items, _count, _head);
+            _head = 0;
+            return;
+        }
+        var grown = new WindowEntry[_items.Length * 2];
+        Array.Copy(_items, _head, grown, 0, _count);
+        _items = grown;
+        _head = 0;
+    }
+}

@@ -1,0 +1,272 @@
+using System.Collections.Frozen;
+using System.Globalization;
+using System.Text.Json;
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Decoding;
+
+namespace FlowWatch.Core.Reference;
+
+/// <summary>Reference data that cannot be used; the message names the field (e.g. <c>entities[2].ownersEquityPrevYear</c>).</summary>
+public sealed class ReferenceDataException(string field, string problem)
+    : Exception($"reference data: {field}: {problem}")
+{
+    public string Field { get; } = field;
+
+    public string Problem { get; } = problem;
+}
+
+/// <summary>
+/// Loads and validates reference data (DESIGN.md §3.2). Every problem fails the whole load with the path of the
+/// field at fault, so a running worker can keep its last good snapshot.
+/// </summary>
+public static class ReferenceDataLoader
+{
+    public static ReferenceData LoadFile(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ReferenceDataException("(file)", $"cannot read '{path}': {ex.Message}");
+        }
+        return Parse(bytes);
+    }
+
+    public static ReferenceData Parse(ReadOnlySpan<byte> utf8Json)
+    {
+        JsonDocument document;
+        try
+        {
+            var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            document = JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException ex)
+        {
+            throw new ReferenceDataException("(document)", $"not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1})");
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            Expect(root, JsonValueKind.Object, "(document)", "an object");
+            var parameters = root.TryGetProperty("parameters", out var p) ? ParseParameters(p, "parameters", new Parameters()) : new Parameters();
+            var fxRates = ParseFxRates(Required(root, "fxRates", "fxRates"));
+            var highRisk = ParseHighRisk(root);
+            var sanctions = ParseSanctions(root);
+            var entities = ParseEntities(root);
+            var accounts = ParseAccounts(root);
+            return new ReferenceData(parameters, fxRates, highRisk, sanctions, entities.Values, accounts);
+        }
+    }
+
+    /// <summary>Applies the fields present in <paramref name="element"/> over <paramref name="current"/>.</summary>
+    public static Parameters ParseParameters(JsonElement element, string path, Parameters current)
+    {
+        Expect(element, JsonValueKind.Object, path, "an object");
+        var result = current;
+        foreach (var property in element.EnumerateObject())
+        {
+            var field = $"{path}.{property.Name}";
+            result = property.Name switch
+            {
+                "macroPrudentialFactor" => result with { MacroPrudentialFactor = NonNegativeDecimal(property.Value, field) },
+                "inflowLeverage" => result with { InflowLeverage = NonNegativeDecimal(property.Value, field) },
+                "outflowLeverage" => result with { OutflowLeverage = NonNegativeDecimal(property.Value, field) },
+                "whitelistRequired" => result with { WhitelistRequired = Boolean(property.Value, field) },
+                "penetrationKinds" => result with { PenetrationKinds = Kinds(property.Value, field) },
+                _ => result,
+            };
+        }
+        return result;
+    }
+
+    private static Dictionary<string, decimal> ParseFxRates(JsonElement element)
+    {
+        Expect(element, JsonValueKind.Object, "fxRates", "an object of currency → CNY rate");
+        var rates = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        foreach (var property in element.EnumerateObject())
+        {
+            var field = $"fxRates.{property.Name}";
+            if (property.Name.Length != 3 || !property.Name.All(char.IsAsciiLetterUpper)) throw new ReferenceDataException(field, "not a 3-letter ISO-4217 code");
+            var rate = NonNegativeDecimal(property.Value, field);
+            if (rate == 0) throw new ReferenceDataException(field, "rate must be greater than 0");
+            if (property.Name == ReferenceData.Cny && rate != 1) throw new ReferenceDataException(field, "CNY is the base currency; its rate is 1");
+            rates[property.Name] = rate;
+        }
+        if (!rates.ContainsKey(ReferenceData.Usd)) throw new ReferenceDataException("fxRates.USD", "missing (USD-equivalents are computed from it)");
+        return rates;
+    }
+
+    private static Dictionary<string, JurisdictionRisk> ParseHighRisk(JsonElement root)
+    {
+        var result = new Dictionary<string, JurisdictionRisk>(StringComparer.Ordinal);
+        if (!root.TryGetProperty("highRiskCountries", out var element)) return result;
+        Expect(element, JsonValueKind.Object, "highRiskCountries", "an object of country → CALL_FOR_ACTION | INCREASED_MONITORING");
+        foreach (var property in element.EnumerateObject())
+        {
+            var field = $"highRiskCountries.{property.Name}";
+            result[property.Name] = String(property.Value, field) switch
+            {
+                "CALL_FOR_ACTION" => JurisdictionRisk.CallForAction,
+                "INCREASED_MONITORING" => JurisdictionRisk.IncreasedMonitoring,
+                var other => throw new ReferenceDataException(field, $"'{other}' is neither CALL_FOR_ACTION nor INCREASED_MONITORING"),
+            };
+        }
+        return result;
+    }
+
+    private static List<string> ParseSanctions(JsonElement root)
+    {
+        var names = new List<string>();
+        if (!root.TryGetProperty("sanctionsList", out var element)) return names;
+        Expect(element, JsonValueKind.Array, "sanctionsList", "an array of names");
+        var i = 0;
+        foreach (var item in element.EnumerateArray())
+        {
+            names.Add(String(item, $"sanctionsList[{i++}]"));
+        }
+        return names;
+    }
+
+    private static Dictionary<string, EntityInfo> ParseEntities(JsonElement root)
+    {
+        var entities = new Dictionary<string, EntityInfo>(StringComparer.Ordinal);
+        if (!root.TryGetProperty("entities", out var element)) return entities;
+        Expect(element, JsonValueKind.Array, "entities", "an array");
+        var i = 0;
+        foreach (var item in element.EnumerateArray())
+        {
+            var path = $"entities[{i++}]";
+            Expect(item, JsonValueKind.Object, path, "an object");
+            var id = String(Required(item, "entityId", path + ".entityId"), path + ".entityId");
+            if (id.Length == 0) throw new ReferenceDataException(path + ".entityId", "must not be empty");
+            if (entities.ContainsKey(id)) throw new ReferenceDataException(path + ".entityId", $"duplicate entity '{id}'");
+            entities[id] = new EntityInfo
+            {
+                EntityId = id,
+                Name = Optional(item, "name") is { } name ? String(name, path + ".name") : null,
+                Type = Optional(item, "type") is { } type ? CustomerTypeOf(type, path + ".type") : null,
+                OwnersEquityPrevYear = Optional(item, "ownersEquityPrevYear") is { } equity ? NonNegativeDecimal(equity, path + ".ownersEquityPrevYear") : null,
+                Whitelisted = Optional(item, "whitelisted") is { } w && Boolean(w, path + ".whitelisted"),
+                Sanctioned = Optional(item, "sanctioned") is { } s && Boolean(s, path + ".sanctioned"),
+                LastActivityTicks = Optional(item, "lastActivity") is { } last ? Timestamp(last, path + ".lastActivity") : null,
+            };
+        }
+        return entities;
+    }
+
+    private static List<AccountInfo> ParseAccounts(JsonElement root)
+    {
+        var accounts = new List<AccountInfo>();
+        if (!root.TryGetProperty("accounts", out var element)) return accounts;
+        Expect(element, JsonValueKind.Array, "accounts", "an array");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var i = 0;
+        foreach (var item in element.EnumerateArray())
+        {
+            var path = $"accounts[{i++}]";
+            Expect(item, JsonValueKind.Object, path, "an object");
+            var account = String(Required(item, "account", path + ".account"), path + ".account");
+            if (account.Length == 0) throw new ReferenceDataException(path + ".account", "must not be empty");
+            if (!seen.Add(account)) throw new ReferenceDataException(path + ".account", $"duplicate account '{account}'");
+            var kindText = String(Required(item, "kind", path + ".kind"), path + ".kind");
+            if (!AccountKinds.TryParse(kindText, out var kind)) throw new ReferenceDataException(path + ".kind", $"unknown account kind '{kindText}'");
+            var entityId = String(Required(item, "entityId", path + ".entityId"), path + ".entityId");
+            if (entityId.Length == 0) throw new ReferenceDataException(path + ".entityId", "must not be empty");
+            accounts.Add(new AccountInfo(account, kind, entityId));
+        }
+        return accounts;
+    }
+
+    private static CustomerType CustomerTypeOf(JsonElement element, string field) => String(element, field) switch
+    {
+        "CORPORATE" => CustomerType.Corporate,
+        "FI" or "FINANCIAL_INSTITUTION" => CustomerType.FinancialInstitution,
+        "INDIVIDUAL" => CustomerType.Individual,
+        var other => throw new ReferenceDataException(field, $"'{other}' is not CORPORATE, FI or INDIVIDUAL"),
+    };
+
+    private static FrozenSet<AccountKind> Kinds(JsonElement element, string field)
+    {
+        Expect(element, JsonValueKind.Array, field, "an array of account kinds");
+        var kinds = new HashSet<AccountKind>();
+        var i = 0;
+        foreach (var item in element.EnumerateArray())
+        {
+            var text = String(item, $"{field}[{i}]");
+            if (!AccountKinds.TryParse(text, out var kind) || AccountKinds.ClassOf(kind) != AccountClass.Zone)
+            {
+                throw new ReferenceDataException($"{field}[{i}]", $"'{text}' is not a zone account kind");
+            }
+            kinds.Add(kind);
+            i++;
+        }
+        return kinds.ToFrozenSet();
+    }
+
+    private static long Timestamp(JsonElement element, string field)
+    {
+        var text = String(element, field);
+        return IsoTimestamp.TryParse(System.Text.Encoding.UTF8.GetBytes(text), out var ticks, out _)
+            ? ticks
+            : throw new ReferenceDataException(field, $"'{text}' is not an ISO-8601 time with offset");
+    }
+
+    private static decimal NonNegativeDecimal(JsonElement element, string field)
+    {
+        decimal value;
+        if (element.ValueKind == JsonValueKind.Number)
+        {
+            if (!element.TryGetDecimal(out value)) throw new ReferenceDataException(field, "number out of decimal range");
+        }
+        else if (element.ValueKind == JsonValueKind.String)
+        {
+            if (!decimal.TryParse(element.GetString(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out value))
+            {
+                throw new ReferenceDataException(field, $"'{element.GetString()}' is not a decimal number");
+            }
+        }
+        else
+        {
+            throw new ReferenceDataException(field, $"expected a decimal (number or string), got {Describe(element)}");
+        }
+        return value >= 0 ? value : throw new ReferenceDataException(field, "must not be negative");
+    }
+
+    private static bool Boolean(JsonElement element, string field) => element.ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => throw new ReferenceDataException(field, $"expected true or false, got {Describe(element)}"),
+    };
+
+    private static string String(JsonElement element, string field) =>
+        element.ValueKind == JsonValueKind.String
+            ? element.GetString()!
+            : throw new ReferenceDataException(field, $"expected a string, got {Describe(element)}");
+
+    private static JsonElement Required(JsonElement parent, string name, string field) =>
+        parent.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null
+            ? value
+            : throw new ReferenceDataException(field, "missing");
+
+    private static JsonElement? Optional(JsonElement parent, string name) =>
+        parent.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
+
+    private static void Expect(JsonElement element, JsonValueKind kind, string field, string what)
+    {
+        if (element.ValueKind != kind) throw new ReferenceDataException(field, $"expected {what}, got {Describe(element)}");
+    }
+
+    private static string Describe(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => $"the string \"{element.GetString()}\"",
+        JsonValueKind.Number => $"the number {element.GetRawText()}",
+        JsonValueKind.True or JsonValueKind.False => element.GetRawText(),
+        _ => "null",
+    };
+}
