@@ -1,0 +1,32 @@
+using BenchmarkDotNet.Running;
+using FlowWatch.Benchmarks;
+
+// `generate N EVENTS REFERENCE` writes N synthetic events and their reference data for replay measurements;
+// `throughput` prints steady-state engine throughput on one thread; anything else goes to BenchmarkDotNet (e.g. --filter '*').
+if (args.Length == 4 && args[0] == "generate")
+{
+    var count = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
+    var traffic = new SyntheticPayments(entities: 10_000, seed: 3);
+    File.WriteAllText(args[3], traffic.ReferenceJson());
+    using var output = File.Create(args[2]);
+    const int Chunk = 100_000;
+    var start = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.FromHours(8));
+    var spacing = TimeSpan.FromMilliseconds(20);
+    for (var written = 0; written < count; written += Chunk)
+    {
+        foreach (var line in traffic.Events(Math.Min(Chunk, count - written), start + spacing * written, spacing, $"G{written / Chunk:D4}-"))
+        {
+            output.Write(line);
+            output.WriteByte((byte)'\n');
+        }
+    }
+    return 0;
+}
+if (args.Length == 1 && args[0] == "throughput")
+{
+    // 2,000 entities, one event every 100 ms: warm-up covers 27.8 h, past the 24 h trailing window.
+    Throughput.Run(entities: 2_000, warmUp: 1_000_000, measured: 1_000_000, spacing: TimeSpan.FromMilliseconds(100));
+    return 0;
+}
+BenchmarkSwitcher.FromAssembly(typeof(DecodeBenchmarks).Assembly).Run(args);
+return 0;

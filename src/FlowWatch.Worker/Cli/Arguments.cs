@@ -1,0 +1,48 @@
+namespace FlowWatch.Worker.Cli;
+
+/// <summary>A usage mistake on the command line; the message says what to write instead.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary><c>--name value</c> options after the command word. Every option must be known to the command.</summary>
+public sealed class Arguments
+{
+    private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _read = new(StringComparer.Ordinal);
+
+    public Arguments(IEnumerable<string> args)
+    {
+        using var e = args.GetEnumerator();
+        while (e.MoveNext())
+        {
+            var name = e.Current;
+            if (!name.StartsWith("--", StringComparison.Ordinal) || name.Length == 2) throw new UsageException($"unexpected argument '{name}'");
+            if (!e.MoveNext()) throw new UsageException($"{name} needs a value");
+            if (!_values.TryAdd(name, e.Current)) throw new UsageException($"{name} given twice");
+        }
+    }
+
+    public string Required(string name) =>
+        Optional(name) ?? throw new UsageException($"{name} is required");
+
+    public string? Optional(string name)
+    {
+        _read.Add(name);
+        return _values.GetValueOrDefault(name);
+    }
+
+    public int WholeNumber(string name, int defaultValue, int min, int max)
+    {
+        var text = Optional(name);
+        if (text is null) return defaultValue;
+        return int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : throw new UsageException($"{name} must be a whole number from {min} to {max}");
+    }
+
+    /// <summary>Fails on any option the command did not ask for, so typos do not pass silently.</summary>
+    public void EnsureAllRead()
+    {
+        var unknown = _values.Keys.Where(k => !_read.Contains(k)).ToList();
+        if (unknown.Count > 0) throw new UsageException($"unknown option {string.Join(", ", unknown)}");
+    }
+}

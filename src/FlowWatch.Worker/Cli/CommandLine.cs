@@ -1,0 +1,51 @@
+using FlowWatch.Core.Reference;
+using FlowWatch.Worker.Configuration;
+using FlowWatch.Worker.Replay;
+
+namespace FlowWatch.Worker.Cli;
+
+/// <summary>The one executable's commands (DESIGN.md §3.5). Exit codes: 0 done, 2 usage, 3 could not run.</summary>
+public static class CommandLine
+{
+    public const int Success = 0;
+    public const int UsageError = 2;
+    public const int CannotRun = 3;
+
+    private static readonly string Help = string.Join(Environment.NewLine,
+        "usage: flowwatch <command> [options]",
+        "",
+        "commands:",
+        "  " + ReplayCommand.Usage,
+        "      run the rules over a JSONL file of events and write the alerts as JSONL",
+        "",
+        "configuration: appsettings.json beside the executable, --config FILE, then FLOWWATCH_* environment variables");
+
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        {
+            stdout.WriteLine(Help);
+            return Task.FromResult(args.Length == 0 ? UsageError : Success);
+        }
+        try
+        {
+            return Task.FromResult(args[0] switch
+            {
+                "replay" => ReplayCommand.Run(new Arguments(args.Skip(1)), stdout),
+                _ => throw new UsageException($"unknown command '{args[0]}'"),
+            });
+        }
+        catch (UsageException ex)
+        {
+            stderr.WriteLine($"flowwatch: {ex.Message}");
+            stderr.WriteLine(Help);
+            return Task.FromResult(UsageError);
+        }
+        catch (Exception ex) when (ex is ReferenceDataException or ConfigurationException or FileNotFoundException
+                                       or DirectoryNotFoundException or UnauthorizedAccessException or IOException)
+        {
+            stderr.WriteLine($"flowwatch: cannot run: {ex.Message}");
+            return Task.FromResult(CannotRun);
+        }
+    }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every FlowWatch test from a clean clone: installs what the tests need when missing, builds, tests,
+# checks the README quick start, and ends with one line "N passed, N failed, N skipped".
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$root"
+results="$root/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+command -v dotnet >/dev/null || { echo "test.sh: the .NET SDK (dotnet) is required" >&2; exit 1; }
+
+echo "== build"
+dotnet build FlowWatch.slnx -c Release -nologo -v quiet -clp:NoSummary
+
+echo "== tests"
+status=0
+dotnet test FlowWatch.slnx -c Release --no-build -nologo \
+  --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" || status=$?
+
+echo "== quick start (README): replay of samples/"
+quick="$root/artifacts/quick-start"
+mkdir -p "$quick"
+if ./flowwatch replay --reference samples/reference.json --events samples/events.jsonl \
+     --alerts "$quick/alerts.jsonl" --dead-letters "$quick/dead-letters.jsonl" > "$quick/summary.txt"; then
+  cat "$quick/summary.txt"
+  if [[ ! -s "$quick/alerts.jsonl" ]]; then echo "quick start produced no alerts" >&2; status=1; fi
+else
+  echo "quick start failed" >&2
+  status=1
+fi
+
+# One closing line over every test project, read from the TRX files.
+python3 - "$results" <<'PY' || true
+import sys, glob, xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for path in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
+    counters = ET.parse(path).getroot().find(".//{*}Counters")
+    if counters is None:
+        continue
+    passed += int(counters.get("passed", 0))
+    failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0))
+    skipped += int(counters.get("notExecuted", 0))
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $status
