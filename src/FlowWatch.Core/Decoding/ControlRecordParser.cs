@@ -17,6 +17,11 @@ public static class ControlRecordParser
             var reader = new Utf8JsonReader(json);
             using var document = JsonDocument.ParseValue(ref reader);
             var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                reason = "not a JSON object";
+                return false;
+            }
             if (root.TryGetProperty("ts", out var ts)
                 && (ts.ValueKind != JsonValueKind.String
                     || !IsoTimestamp.TryParse(System.Text.Encoding.UTF8.GetBytes(ts.GetString()!), out _, out _)))
@@ -31,6 +36,11 @@ public static class ControlRecordParser
         catch (JsonException ex)
         {
             reason = "malformed JSON: " + ex.Message;
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            reason = "malformed JSON: text that is not valid UTF-8 or Unicode";
             return false;
         }
         catch (ReferenceDataException ex)

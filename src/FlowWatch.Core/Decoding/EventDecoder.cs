@@ -21,6 +21,11 @@ public sealed class EventDecoder(Utf8StringPool strings)
 {
     private const int MaxStringBytes = 1024;
 
+    /// <summary>An escape takes at most 6 bytes for 1 byte of text, so a raw value this long always fits unescaped.</summary>
+    private const int MaxRawStringBytes = 6 * MaxStringBytes;
+
+    private const int MaxPropertyNameBytes = 64;
+
     public EventDecoder() : this(new Utf8StringPool())
     {
     }
@@ -36,6 +41,12 @@ public sealed class EventDecoder(Utf8StringPool strings)
             reason = "malformed JSON: " + FirstSentence(ex.Message);
             return RecordType.Rejected;
         }
+        catch (InvalidOperationException)
+        {
+            // Utf8JsonReader.CopyString refuses escapes that are not valid Unicode (a lone surrogate).
+            reason = "malformed JSON: a string escape is not valid Unicode";
+            return RecordType.Rejected;
+        }
     }
 
     private RecordType DecodeCore(ReadOnlySpan<byte> json, ref PaymentEvent e, out string? reason)
@@ -49,7 +60,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
 
         e = default;
         e.Method = PaymentMethod.Transfer;
-        Span<byte> scratch = stackalloc byte[MaxStringBytes];
+        Span<byte> scratch = stackalloc byte[MaxRawStringBytes];
         Fields seen = 0;
         var isControl = false;
 
@@ -98,7 +109,10 @@ public sealed class EventDecoder(Utf8StringPool strings)
         if (field == Fields.Amount)
         {
             if (reader.TokenType is not (JsonTokenType.Number or JsonTokenType.String)) return "amount: must be a number or a decimal string";
-            var text = reader.TokenType == JsonTokenType.String ? Unescaped(in reader, scratch) : reader.ValueSpan;
+            if (reader.ValueSpan.Length > MaxRawStringBytes) return "amount: not a decimal number";
+            var valid = true;
+            var text = reader.TokenType == JsonTokenType.String ? Unescaped(in reader, scratch, out valid) : reader.ValueSpan;
+            if (!valid) return "amount: not valid Unicode text";
             return DecimalText.TryParseAmount(text, out e.Amount) switch
             {
                 AmountError.None => null,
@@ -115,11 +129,12 @@ public sealed class EventDecoder(Utf8StringPool strings)
             return null;
         }
         if (reader.TokenType != JsonTokenType.String) return NameOf(field) + ": must be a string";
-        if (reader.ValueIsEscaped ? reader.ValueSpan.Length > MaxStringBytes * 6 : reader.ValueSpan.Length > MaxStringBytes)
+        if (reader.ValueSpan.Length > (reader.ValueIsEscaped ? MaxRawStringBytes : MaxStringBytes))
         {
             return NameOf(field) + ": longer than 1024 bytes";
         }
-        var value = Unescaped(in reader, scratch);
+        var value = Unescaped(in reader, scratch, out var validText);
+        if (!validText) return NameOf(field) + ": not valid Unicode text";
         if (value.Length > MaxStringBytes) return NameOf(field) + ": longer than 1024 bytes";
         switch (field)
         {
@@ -183,11 +198,20 @@ public sealed class EventDecoder(Utf8StringPool strings)
         }
     }
 
-    private static ReadOnlySpan<byte> Unescaped(in Utf8JsonReader reader, Span<byte> scratch)
+    /// <summary>The value's text with escapes resolved; <paramref name="valid"/> is false for an escaped lone surrogate.</summary>
+    private static ReadOnlySpan<byte> Unescaped(in Utf8JsonReader reader, Span<byte> scratch, out bool valid)
     {
+        valid = true;
         if (!reader.ValueIsEscaped) return reader.ValueSpan;
-        var written = reader.CopyString(scratch);
-        return scratch[..written];
+        try
+        {
+            return scratch[..reader.CopyString(scratch)];
+        }
+        catch (InvalidOperationException)
+        {
+            valid = false;
+            return default;
+        }
     }
 
     private static bool IsUpperAscii(ReadOnlySpan<byte> value)
@@ -207,10 +231,11 @@ public sealed class EventDecoder(Utf8StringPool strings)
 
     private static Fields MatchEscaped(ref Utf8JsonReader reader)
     {
-        Span<byte> name = stackalloc byte[64];
-        if (reader.ValueSpan.Length > 6 * name.Length) return Fields.None;
+        // Every known name is short: a longer one, escaped or not, is an unknown field.
+        Span<byte> name = stackalloc byte[6 * MaxPropertyNameBytes];
+        if (reader.ValueSpan.Length > name.Length) return Fields.None;
         var written = reader.CopyString(name);
-        return Match(name[..written]);
+        return written > MaxPropertyNameBytes ? Fields.None : Match(name[..written]);
     }
 
     private static Fields Match(ReadOnlySpan<byte> name) => name.Length switch

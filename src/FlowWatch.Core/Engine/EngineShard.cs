@@ -286,17 +286,20 @@ public sealed class EngineShard
             }
         }
 
-        if (entry.InBand && aggregate.BandCount[key] >= _settings.StructuringMinCount && aggregate.BandSum[key] >= _threshold[key]
-            && Quiet(ref entity.LastFired[key], ts))
+        if (entry.InBand && aggregate.BandCount[key] >= _settings.StructuringMinCount)
         {
-            var unit = e.IsCny ? "CNY" : "USD-equivalent";
-            Raise(ref e, output, RuleCodes.Structuring, Severity.II,
-                $"Entity {e.EntityId} made {aggregate.BandCount[key]} {Describe(key).ToLowerInvariant()}s within 24 hours, each just below the {AlertBuilder.Money(_threshold[key], unit)} report threshold, totalling {AlertBuilder.Money(aggregate.BandSum[key], unit)}.",
-                Basic(e) with
-                {
-                    Count = aggregate.BandCount[key], Observed = aggregate.BandSum[key], Threshold = _threshold[key],
-                    Category = CategoryCode(e.Category), CurrencyClass = e.IsCny ? "CNY" : "FX",
-                });
+            var bandSum = BandSum(window, key, ts);
+            if (bandSum >= _threshold[key] && Quiet(ref entity.LastFired[key], ts))
+            {
+                var unit = e.IsCny ? "CNY" : "USD-equivalent";
+                Raise(ref e, output, RuleCodes.Structuring, Severity.II,
+                    $"Entity {e.EntityId} made {aggregate.BandCount[key]} {Describe(key).ToLowerInvariant()}s within 24 hours, each just below the {AlertBuilder.Money(_threshold[key], unit)} report threshold, totalling {AlertBuilder.Money(bandSum, unit)}.",
+                    Basic(e) with
+                    {
+                        Count = aggregate.BandCount[key], Observed = bandSum, Threshold = _threshold[key],
+                        Category = CategoryCode(e.Category), CurrencyClass = e.IsCny ? "CNY" : "FX",
+                    });
+            }
         }
         if (e.Direction == Direction.Out && aggregate.InflowCny >= _settings.RapidPassThroughMinInflowCny
             && aggregate.OutflowCny >= _settings.RapidPassThroughOutflowRatio * aggregate.InflowCny
@@ -321,6 +324,22 @@ public sealed class EngineShard
                     Basic(e) with { Count = distinct, Threshold = _settings.FanDistinctCounterparties, Direction = inbound ? "IN" : "OUT" });
             }
         }
+    }
+
+    /// <summary>
+    /// Sum of the key's in-band amounts in (ts − window, ts], added in event-time order. Summed afresh rather than kept
+    /// up to date: USD-equivalents carry 28 significant digits, and a running sum would keep the rounding of events
+    /// that have left the window, so the reported total would depend on more than the events in it.
+    /// </summary>
+    private decimal BandSum(WindowBuffer window, byte key, long ts)
+    {
+        var sum = 0m;
+        for (var i = 0; i < window.Count; i++)
+        {
+            ref readonly var item = ref window[i];
+            if (item.InBand && item.Key == key && item.Ts > ts - _windowTicks && item.Ts <= ts) sum += item.ClassAmount;
+        }
+        return sum;
     }
 
     /// <summary>True, and starts the silence, when the rule has not fired within the suppression period before <paramref name="ts"/>.</summary>

@@ -46,7 +46,7 @@ public sealed class FlowEngine
 {
     private readonly EventDecoder _decoder;
     private readonly EngineShard[] _shards;
-    private readonly HashSet<UInt128> _seenTxnIds;
+    private readonly DuplicateFilter _duplicates;
     private PaymentEvent _event;
 
     public FlowEngine(ReferenceData reference, RuleSettings settings, int shards = 1, TimeProvider? wallClock = null,
@@ -60,7 +60,7 @@ public sealed class FlowEngine
         _decoder = new EventDecoder(strings ?? new Utf8StringPool());
         _shards = new EngineShard[shards];
         for (var i = 0; i < shards; i++) _shards[i] = new EngineShard(settings, wallClock);
-        _seenTxnIds = new HashSet<UInt128>(capacity: 1 << 16);
+        _duplicates = new DuplicateFilter(settings.DuplicateHorizonDays);
     }
 
     public ReferenceData Reference { get; private set; }
@@ -117,7 +117,7 @@ public sealed class FlowEngine
     /// <summary>Processes an event that is already decoded and resolved (tests and generated streams).</summary>
     public RecordOutcome Apply(ref PaymentEvent e, List<Alert> alerts)
     {
-        if (!_seenTxnIds.Add(XxHash128.HashToUInt128(e.TxnIdUtf8)))
+        if (!_duplicates.TryAdd(e.TxnIdUtf8, e.TimestampTicks))
         {
             Counters.Duplicates++;
             return RecordOutcome.Duplicate;

@@ -13,6 +13,13 @@ public sealed class RuleSettings
     /// <summary>How late an event may arrive and still land in its windows (DESIGN.md §4).</summary>
     public TimeSpan LateEventBound { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How many Shanghai days behind the newest event a <c>txnId</c> is remembered for duplicate detection; 0 (the
+    /// default) remembers every id, as RULES.md §1 says. A long-running deployment sets a horizon to bound memory
+    /// (about 40 bytes per id); a repeat arriving later than the horizon is then no longer recognised.
+    /// </summary>
+    public int DuplicateHorizonDays { get; set; }
+
     /// <summary>Length of the trailing windows of RULES.md §5 ("trailing 24h").</summary>
     public TimeSpan TrailingWindow { get; set; } = TimeSpan.FromHours(24);
 
@@ -54,6 +61,7 @@ public sealed class RuleSettings
             if (!ok) errors.Add($"{SectionName}:{key}: {problem}");
         }
         Check(LateEventBound >= TimeSpan.Zero, nameof(LateEventBound), "must not be negative");
+        Check(DuplicateHorizonDays >= 0, nameof(DuplicateHorizonDays), "must not be negative (0 keeps every id)");
         Check(TrailingWindow > TimeSpan.Zero, nameof(TrailingWindow), "must be positive");
         Check(Suppression >= TimeSpan.Zero, nameof(Suppression), "must not be negative");
         Check(ServicesTaxFilingUsd > 0, nameof(ServicesTaxFilingUsd), "must be positive");

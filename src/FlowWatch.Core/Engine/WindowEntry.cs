@@ -32,8 +32,8 @@ internal static class StructuringKey
 }
 
 /// <summary>
-/// Sums over a set of window entries: inflow and outflow (CNY-equivalent), the just-below-threshold events per
-/// key, and distinct counterparties per direction. One instance per entity follows its current window
+/// Sums over a set of window entries: inflow and outflow (CNY-equivalent), the number of just-below-threshold
+/// events per key, and distinct counterparties per direction. One instance per entity follows its current window
 /// incrementally; a shard-wide scratch instance is rebuilt by scanning for an out-of-order event.
 /// </summary>
 internal sealed class WindowAggregate
@@ -41,7 +41,6 @@ internal sealed class WindowAggregate
     public decimal InflowCny;
     public decimal OutflowCny;
     public readonly int[] BandCount = new int[StructuringKey.Count];
-    public readonly decimal[] BandSum = new decimal[StructuringKey.Count];
     private Dictionary<string, int>? _counterpartiesIn;
     private Dictionary<string, int>? _counterpartiesOut;
 
@@ -52,11 +51,7 @@ internal sealed class WindowAggregate
     {
         if (entry.Direction == Direction.In) InflowCny += entry.AmountCny;
         else OutflowCny += entry.AmountCny;
-        if (entry.InBand)
-        {
-            BandCount[entry.Key]++;
-            BandSum[entry.Key] += entry.ClassAmount;
-        }
+        if (entry.InBand) BandCount[entry.Key]++;
         if (entry.CpAccount is not null)
         {
             ref var counterparties = ref entry.Direction == Direction.In ? ref _counterpartiesIn : ref _counterpartiesOut;
@@ -69,11 +64,7 @@ internal sealed class WindowAggregate
     {
         if (entry.Direction == Direction.In) InflowCny -= entry.AmountCny;
         else OutflowCny -= entry.AmountCny;
-        if (entry.InBand)
-        {
-            BandCount[entry.Key]--;
-            BandSum[entry.Key] -= entry.ClassAmount;
-        }
+        if (entry.InBand) BandCount[entry.Key]--;
         if (entry.CpAccount is not null)
         {
             var counterparties = entry.Direction == Direction.In ? _counterpartiesIn! : _counterpartiesOut!;
@@ -87,7 +78,6 @@ internal sealed class WindowAggregate
         InflowCny = 0;
         OutflowCny = 0;
         Array.Clear(BandCount);
-        Array.Clear(BandSum);
         _counterpartiesIn?.Clear();
         _counterpartiesOut?.Clear();
     }

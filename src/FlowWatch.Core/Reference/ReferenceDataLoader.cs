@@ -37,6 +37,7 @@ public static class ReferenceDataLoader
 
     public static ReferenceData Parse(ReadOnlySpan<byte> utf8Json)
     {
+        if (utf8Json.StartsWith("\uFEFF"u8)) utf8Json = utf8Json[3..];   // files saved with a UTF-8 byte order mark
         JsonDocument document;
         try
         {
@@ -223,9 +224,10 @@ public static class ReferenceDataLoader
         }
         else if (element.ValueKind == JsonValueKind.String)
         {
-            if (!decimal.TryParse(element.GetString(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out value))
+            var text = String(element, field);
+            if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out value))
             {
-                throw new ReferenceDataException(field, $"'{element.GetString()}' is not a decimal number");
+                throw new ReferenceDataException(field, $"'{text}' is not a decimal number");
             }
         }
         else
@@ -242,10 +244,18 @@ public static class ReferenceDataLoader
         _ => throw new ReferenceDataException(field, $"expected true or false, got {Describe(element)}"),
     };
 
-    private static string String(JsonElement element, string field) =>
-        element.ValueKind == JsonValueKind.String
-            ? element.GetString()!
-            : throw new ReferenceDataException(field, $"expected a string, got {Describe(element)}");
+    private static string String(JsonElement element, string field)
+    {
+        if (element.ValueKind != JsonValueKind.String) throw new ReferenceDataException(field, $"expected a string, got {Describe(element)}");
+        try
+        {
+            return element.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new ReferenceDataException(field, "not valid Unicode text");
+        }
+    }
 
     private static JsonElement Required(JsonElement parent, string name, string field) =>
         parent.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null
@@ -264,7 +274,7 @@ public static class ReferenceDataLoader
     {
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "an array",
-        JsonValueKind.String => $"the string \"{element.GetString()}\"",
+        JsonValueKind.String => $"the string {element.GetRawText()}",
         JsonValueKind.Number => $"the number {element.GetRawText()}",
         JsonValueKind.True or JsonValueKind.False => element.GetRawText(),
         _ => "null",

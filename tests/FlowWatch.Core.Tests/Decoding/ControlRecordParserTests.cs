@@ -1,0 +1,150 @@
+using System.Text;
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Decoding;
+using FlowWatch.Core.Engine;
+using FlowWatch.Core.Reference;
+
+namespace FlowWatch.Core.Tests.Decoding;
+
+/// <summary>PARAMETERS control records (DESIGN.md §3.4): the fields present override the parameters in force.</summary>
+public sealed class ControlRecordParserTests
+{
+    private static readonly Parameters Current = new()
+    {
+        MacroPrudentialFactor = 1m, InflowLeverage = 1m, OutflowLeverage = 1m, WhitelistRequired = true,
+    };
+
+    private static (bool Ok, Parameters Updated, string? Reason) Parse(string json)
+    {
+        var ok = ControlRecordParser.TryParse(Encoding.UTF8.GetBytes(json), Current, out var updated, out var reason);
+        return (ok, updated, reason);
+    }
+
+    [Fact]
+    public void TryParse_OneField_OverridesOnlyThatField()
+    {
+        var (ok, updated, reason) = Parse("""{"type":"PARAMETERS","ts":"2026-03-01T09:30:00+08:00","macroPrudentialFactor":0.5}""");
+
+        Assert.True(ok, reason);
+        Assert.Equal(0.5m, updated.MacroPrudentialFactor);
+        Assert.Equal(1m, updated.InflowLeverage);
+        Assert.Equal(1m, updated.OutflowLeverage);
+        Assert.True(updated.WhitelistRequired);
+        Assert.Equal([AccountKind.EFE], updated.PenetrationKinds);
+    }
+
+    [Fact]
+    public void TryParse_EveryField_OverridesEveryParameter()
+    {
+        var (ok, updated, reason) = Parse("""
+            {"type":"PARAMETERS","ts":"2026-03-01T01:30:00Z","macroPrudentialFactor":"0.25","inflowLeverage":2,
+             "outflowLeverage":"3.5","whitelistRequired":false,"penetrationKinds":["EFE","FTE"],"comment":"ignored"}
+            """);
+
+        Assert.True(ok, reason);
+        Assert.Equal(0.25m, updated.MacroPrudentialFactor);
+        Assert.Equal(2m, updated.InflowLeverage);
+        Assert.Equal(3.5m, updated.OutflowLeverage);
+        Assert.False(updated.WhitelistRequired);
+        Assert.Equal(new HashSet<AccountKind> { AccountKind.EFE, AccountKind.FTE }, updated.PenetrationKinds.ToHashSet());
+    }
+
+    [Fact]
+    public void TryParse_NoParameterFields_KeepsTheCurrentParameters()
+    {
+        var (ok, updated, _) = Parse("""{"type":"PARAMETERS","ts":"2026-03-01T09:30:00+08:00"}""");
+
+        Assert.True(ok);
+        Assert.Equal(Current, updated);
+    }
+
+    [Theory]
+    [InlineData("\"macroPrudentialFactor\":-0.5", "macroPrudentialFactor")]
+    [InlineData("\"macroPrudentialFactor\":\"half\"", "macroPrudentialFactor")]
+    [InlineData("\"macroPrudentialFactor\":true", "macroPrudentialFactor")]
+    [InlineData("\"macroPrudentialFactor\":1e400", "macroPrudentialFactor")]
+    [InlineData("\"inflowLeverage\":[]", "inflowLeverage")]
+    [InlineData("\"outflowLeverage\":{}", "outflowLeverage")]
+    [InlineData("\"whitelistRequired\":\"no\"", "whitelistRequired")]
+    [InlineData("\"whitelistRequired\":0", "whitelistRequired")]
+    [InlineData("\"penetrationKinds\":\"EFE\"", "penetrationKinds")]
+    [InlineData("\"penetrationKinds\":[\"EFE\",\"NRA\"]", "penetrationKinds[1]")]
+    [InlineData("\"penetrationKinds\":[\"XYZ\"]", "penetrationKinds[0]")]
+    [InlineData("\"penetrationKinds\":[1]", "penetrationKinds[0]")]
+    [InlineData("\"ts\":\"2026-03-01T09:30:00\"", "ts")]
+    [InlineData("\"ts\":\"2026-02-30T09:30:00+08:00\"", "ts")]
+    [InlineData("\"ts\":5", "ts")]
+    public void TryParse_BadField_FailsWithAReasonNamingTheField(string field, string name)
+    {
+        var (ok, updated, reason) = Parse("{\"type\":\"PARAMETERS\"," + field + "}");
+
+        Assert.False(ok);
+        Assert.NotNull(reason);
+        Assert.StartsWith(name + ":", reason, StringComparison.Ordinal);
+        Assert.Equal(Current, updated);
+    }
+
+    [Theory]
+    [InlineData("{\"type\":\"PARAMETERS\",")]
+    [InlineData("")]
+    [InlineData("not json")]
+    public void TryParse_MalformedJson_FailsWithAReason(string json)
+    {
+        var (ok, _, reason) = Parse(json);
+
+        Assert.False(ok);
+        Assert.False(string.IsNullOrWhiteSpace(reason));
+    }
+
+    [Fact]
+    public void TryParse_NotAnObject_FailsWithAReason()
+    {
+        var (ok, _, reason) = Parse("[1,2]");
+
+        Assert.False(ok);
+        Assert.False(string.IsNullOrWhiteSpace(reason));
+    }
+
+    [Fact]
+    public void Process_BadControlRecord_IsADeadLetterAndKeepsTheParameters()
+    {
+        var engine = new FlowEngine(TestStreams.Reference().Build(), new RuleSettings(), shards: 1);
+
+        var outcome = engine.Process("""{"type":"PARAMETERS","ts":"2026-03-01T09:30:00+08:00","macroPrudentialFactor":-1}"""u8, 1, [], out var reason);
+
+        Assert.Equal(RecordOutcome.Rejected, outcome);
+        Assert.StartsWith("macroPrudentialFactor:", reason, StringComparison.Ordinal);
+        Assert.Equal(1, engine.Counters.DeadLetters);
+        Assert.Equal(1m, engine.Reference.Parameters.MacroPrudentialFactor);
+    }
+
+    [Fact]
+    public void Process_ControlRecordWithInvalidUtf8_IsADeadLetterNotAnException()
+    {
+        var engine = new FlowEngine(TestStreams.Reference().Build(), new RuleSettings(), shards: 1);
+        byte[] record = [.. """{"type":"PARAMETERS","ts":"2026-03-01T09:30:00+08:00","inflow"""u8, 0xFF, .. "Leverage\":2}"u8];
+
+        RecordOutcome outcome = default;
+        string? reason = null;
+        var thrown = Record.Exception(() => outcome = engine.Process(record, 1, [], out reason));
+
+        Assert.Null(thrown);
+        Assert.Equal(RecordOutcome.Rejected, outcome);
+        Assert.False(string.IsNullOrWhiteSpace(reason));
+    }
+
+    [Fact]
+    public void Process_ControlRecord_IsCountedAndChangesTheParameters()
+    {
+        var engine = new FlowEngine(TestStreams.Reference().Build(), new RuleSettings(), shards: 1);
+        var alerts = new List<Alert>();
+
+        var outcome = engine.Process("""{"type":"PARAMETERS","ts":"2026-03-01T09:30:00+08:00","outflowLeverage":0.5}"""u8, 1, alerts, out var reason);
+
+        Assert.Equal(RecordOutcome.Control, outcome);
+        Assert.Null(reason);
+        Assert.Empty(alerts);
+        Assert.Equal(1, engine.Counters.ControlRecords);
+        Assert.Equal(0.5m, engine.Reference.Parameters.OutflowLeverage);
+    }
+}

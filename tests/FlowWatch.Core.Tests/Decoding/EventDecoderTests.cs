@@ -1,0 +1,490 @@
+using System.Text;
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Decoding;
+
+namespace FlowWatch.Core.Tests.Decoding;
+
+/// <summary>The payment event contract of DESIGN.md §3.1, field by field.</summary>
+public sealed class EventDecoderTests
+{
+    private static readonly string[] RequiredFields = ["txnId", "ts", "account", "direction", "amount", "currency", "cpKind"];
+
+    private static string Valid() => TestStreams.Event("T1").ToJson();
+
+    private static (RecordType Type, PaymentEvent Event, string? Reason) Decode(string json)
+    {
+        var e = default(PaymentEvent);
+        var type = new EventDecoder().Decode(Encoding.UTF8.GetBytes(json), ref e, out var reason);
+        return (type, e, reason);
+    }
+
+    private static PaymentEvent Accepted(string json)
+    {
+        var (type, e, reason) = Decode(json);
+        Assert.True(type == RecordType.Payment, $"expected a payment, got {type}: {reason}");
+        Assert.Null(reason);
+        return e;
+    }
+
+    private static string Rejected(string json)
+    {
+        var (type, _, reason) = Decode(json);
+        Assert.Equal(RecordType.Rejected, type);
+        Assert.False(string.IsNullOrWhiteSpace(reason));
+        return reason!;
+    }
+
+    [Fact]
+    public void Decode_CompleteEvent_FillsEveryField()
+    {
+        var json = TestStreams.Event("TX-1").At("2026-03-01T09:30:00.25+08:00").Account("EFE0001", "EFE").Entity("E1").Out()
+            .Amount(1234.5m, "USD").Cp("DOMESTIC", entityId: "E2", account: "DOM9", name: "Acme", country: "HK")
+            .Purpose("SERVICE_TRADE").Cash().CustomsSpecial().With("bank", "BOC").ToJson();
+
+        var e = Accepted(json);
+
+        Assert.Equal("TX-1", e.TxnId);
+        Assert.Equal(new DateTimeOffset(2026, 3, 1, 1, 30, 0, 250, TimeSpan.Zero).UtcTicks, e.TimestampTicks);
+        Assert.Equal(480, e.OffsetMinutes);
+        Assert.Equal("EFE0001", e.Account);
+        Assert.Equal(AccountKind.EFE, e.AccountKind);
+        Assert.Equal("E1", e.EntityId);
+        Assert.Equal(Direction.Out, e.Direction);
+        Assert.Equal(1234.5m, e.Amount);
+        Assert.Equal("USD", e.Currency);
+        Assert.Equal(AccountKind.DOMESTIC, e.CpKind);
+        Assert.Equal("E2", e.CpEntityId);
+        Assert.Equal("DOM9", e.CpAccount);
+        Assert.Equal("Acme", e.CpName);
+        Assert.Equal("HK", e.CpCountry);
+        Assert.Equal(Purpose.ServiceTrade, e.Purpose);
+        Assert.Equal(PaymentMethod.Cash, e.Method);
+        Assert.True(e.CustomsSpecial);
+        Assert.Equal("BOC", e.Bank);
+    }
+
+    [Fact]
+    public void Decode_MinimalEvent_UsesTheDefaults()
+    {
+        var e = Accepted("""{"txnId":"a","ts":"2026-03-01T09:30:00Z","account":"EFE1","direction":"IN","amount":1,"currency":"CNY","cpKind":"OFFSHORE"}""");
+
+        Assert.Equal(AccountKind.None, e.AccountKind);   // resolved later from reference data or the prefix
+        Assert.Null(e.EntityId);
+        Assert.Equal(Purpose.Other, e.Purpose);
+        Assert.Equal(PaymentMethod.Transfer, e.Method);
+        Assert.False(e.CustomsSpecial);
+        Assert.Null(e.CpAccount);
+        Assert.Null(e.CpName);
+    }
+
+    [Theory]
+    [InlineData("txnId")]
+    [InlineData("ts")]
+    [InlineData("account")]
+    [InlineData("direction")]
+    [InlineData("amount")]
+    [InlineData("currency")]
+    [InlineData("cpKind")]
+    public void Decode_RequiredFieldMissing_RejectedNamingTheField(string field)
+    {
+        var reason = Rejected(TestStreams.Event("T1").Without(field).ToJson());
+
+        Assert.Contains(field, reason, StringComparison.Ordinal);
+        Assert.Contains("missing", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decode_EveryRequiredFieldNull_RejectedNamingTheField()
+    {
+        foreach (var field in RequiredFields)
+        {
+            var reason = Rejected(TestStreams.Event("T1").WithRaw(field, "null").ToJson());
+            Assert.StartsWith(field + ":", reason, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("txnId", "5")]
+    [InlineData("txnId", "true")]
+    [InlineData("txnId", "{}")]
+    [InlineData("txnId", "[\"T1\"]")]
+    [InlineData("txnId", "\"\"")]
+    [InlineData("ts", "1767225600")]
+    [InlineData("ts", "\"yesterday\"")]
+    [InlineData("account", "42")]
+    [InlineData("account", "\"\"")]
+    [InlineData("accountKind", "\"FTX\"")]
+    [InlineData("accountKind", "\"efe\"")]
+    [InlineData("accountKind", "1")]
+    [InlineData("entityId", "7")]
+    [InlineData("direction", "\"in\"")]
+    [InlineData("direction", "\"SIDEWAYS\"")]
+    [InlineData("direction", "0")]
+    [InlineData("amount", "true")]
+    [InlineData("amount", "[100]")]
+    [InlineData("amount", "{\"value\":100}")]
+    [InlineData("amount", "\"abc\"")]
+    [InlineData("amount", "\"\"")]
+    [InlineData("amount", "\"12,5\"")]
+    [InlineData("amount", "\" 1\"")]
+    [InlineData("amount", "\"NaN\"")]
+    [InlineData("currency", "\"usd\"")]
+    [InlineData("currency", "\"US\"")]
+    [InlineData("currency", "\"USDT\"")]
+    [InlineData("currency", "840")]
+    [InlineData("cpKind", "\"XYZ\"")]
+    [InlineData("cpKind", "\"\"")]
+    [InlineData("cpKind", "3")]
+    [InlineData("cpAccount", "1")]
+    [InlineData("cpEntityId", "false")]
+    [InlineData("cpName", "[]")]
+    [InlineData("cpCountry", "{}")]
+    [InlineData("purpose", "7")]
+    [InlineData("method", "\"WIRE\"")]
+    [InlineData("method", "\"cash\"")]
+    [InlineData("method", "1")]
+    [InlineData("customsSpecial", "\"true\"")]
+    [InlineData("customsSpecial", "1")]
+    [InlineData("bank", "5")]
+    public void Decode_FieldWithWrongTypeOrInvalidValue_RejectedNamingTheField(string field, string rawValue)
+    {
+        var reason = Rejected(TestStreams.Event("T1").WithRaw(field, rawValue).ToJson());
+
+        Assert.StartsWith(field + ":", reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("accountKind")]
+    [InlineData("entityId")]
+    [InlineData("cpAccount")]
+    [InlineData("cpEntityId")]
+    [InlineData("cpName")]
+    [InlineData("cpCountry")]
+    [InlineData("purpose")]
+    [InlineData("method")]
+    [InlineData("customsSpecial")]
+    [InlineData("bank")]
+    public void Decode_OptionalFieldNull_IsTheSameAsAbsent(string field)
+    {
+        var e = Accepted(TestStreams.Event("T1").WithRaw(field, "null").ToJson());
+
+        Assert.Equal(PaymentMethod.Transfer, e.Method);
+        Assert.Equal(Purpose.Other, e.Purpose);
+    }
+
+    [Fact]
+    public void Decode_TxnIdOf64Bytes_Accepted()
+    {
+        Assert.Equal(new string('x', 64), Accepted(TestStreams.Event(new string('x', 64)).ToJson()).TxnId);
+    }
+
+    [Theory]
+    [InlineData(65, "x")]
+    [InlineData(22, "中")]   // 66 UTF-8 bytes
+    public void Decode_TxnIdLongerThan64Bytes_Rejected(int repeat, string unit)
+    {
+        var reason = Rejected(TestStreams.Event(string.Concat(Enumerable.Repeat(unit, repeat))).ToJson());
+
+        Assert.StartsWith("txnId:", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decode_TxnIdOf21ChineseCharacters_Accepted()
+    {
+        Assert.Equal(new string('中', 21), Accepted(TestStreams.Event(new string('中', 21)).ToJson()).TxnId);   // 63 bytes
+    }
+
+    // ---- amounts ----
+
+    [Theory]
+    [InlineData("\"100\"", "100")]
+    [InlineData("100", "100")]
+    [InlineData("\"0.0001\"", "0.0001")]
+    [InlineData("0.0001", "0.0001")]
+    [InlineData("\"1.23450\"", "1.2345")]
+    [InlineData("1.23450", "1.2345")]
+    [InlineData("\"1E3\"", "1000")]
+    [InlineData("1E3", "1000")]
+    [InlineData("\"1e15\"", "1000000000000000")]
+    [InlineData("1e15", "1000000000000000")]
+    [InlineData("\"1000000000000000\"", "1000000000000000")]
+    [InlineData("\"1000000000000000.0000\"", "1000000000000000")]
+    [InlineData("\"999999999999999.9999\"", "999999999999999.9999")]
+    [InlineData("\"12.5e-1\"", "1.25")]
+    [InlineData("\"0.00012E1\"", "0.0012")]
+    [InlineData("\"007\"", "7")]
+    public void Decode_ValidAmount_IsExact(string raw, string expected)
+    {
+        var e = Accepted(TestStreams.Event("T1").WithRaw("amount", raw).ToJson());
+
+        Assert.Equal(decimal.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), e.Amount);
+    }
+
+    [Theory]
+    [InlineData("\"0\"", "greater than 0")]
+    [InlineData("0", "greater than 0")]
+    [InlineData("\"0.0000\"", "greater than 0")]
+    [InlineData("\"-1\"", "greater than 0")]
+    [InlineData("-1", "greater than 0")]
+    [InlineData("-0.5", "greater than 0")]
+    [InlineData("\"1e16\"", "10^15")]
+    [InlineData("1e16", "10^15")]
+    [InlineData("\"1000000000000001\"", "10^15")]
+    [InlineData("\"1000000000000000.0001\"", "10^15")]
+    [InlineData("1000000000000000.0001", "10^15")]
+    [InlineData("\"99999999999999999999999\"", "10^15")]
+    [InlineData("\"1.23456\"", "4 decimals")]
+    [InlineData("1.23456", "4 decimals")]
+    [InlineData("\"0.00001\"", "4 decimals")]
+    [InlineData("\"1e-5\"", "4 decimals")]
+    public void Decode_InvalidAmount_RejectedWithItsReason(string raw, string expected)
+    {
+        var reason = Rejected(TestStreams.Event("T1").WithRaw("amount", raw).ToJson());
+
+        Assert.StartsWith("amount:", reason, StringComparison.Ordinal);
+        Assert.Contains(expected, reason, StringComparison.Ordinal);
+    }
+
+    // ---- timestamps ----
+
+    [Theory]
+    [InlineData("2026-03-01T09:30:00+08:00", "2026-03-01T01:30:00Z", 480)]
+    [InlineData("2026-03-01T01:30:00Z", "2026-03-01T01:30:00Z", 0)]
+    [InlineData("2026-02-28T20:30:00-05:00", "2026-03-01T01:30:00Z", -300)]
+    [InlineData("2026-03-01T09:30:00.5+08:00", "2026-03-01T01:30:00.5Z", 480)]
+    [InlineData("2026-03-01T09:30:00.123+08:00", "2026-03-01T01:30:00.123Z", 480)]
+    [InlineData("2026-03-01T09:30:00.1234567+08:00", "2026-03-01T01:30:00.1234567Z", 480)]
+    [InlineData("2024-02-29T00:00:00+08:00", "2024-02-28T16:00:00Z", 480)]
+    [InlineData("2026-12-31T23:59:59+14:00", "2026-12-31T09:59:59Z", 840)]
+    [InlineData("2026-03-01T05:30:00+05:30", "2026-03-01T00:00:00Z", 330)]
+    public void Decode_TimestampWithOffset_GivesUtcTicksAndOffset(string ts, string utc, int offsetMinutes)
+    {
+        var e = Accepted(TestStreams.Event("T1").At(ts).ToJson());
+
+        Assert.Equal(DateTimeOffset.Parse(utc, System.Globalization.CultureInfo.InvariantCulture).UtcTicks, e.TimestampTicks);
+        Assert.Equal(offsetMinutes, e.OffsetMinutes);
+        Assert.Equal(DateTimeOffset.Parse(ts, System.Globalization.CultureInfo.InvariantCulture), e.Timestamp);
+    }
+
+    [Theory]
+    [InlineData("2026-03-01T09:30:00")]            // no offset
+    [InlineData("2026-03-01T09:30:00.123")]        // no offset
+    [InlineData("2026-03-01")]
+    [InlineData("2026-02-30T10:00:00+08:00")]      // no 30 February
+    [InlineData("2026-02-29T10:00:00+08:00")]      // 2026 is not a leap year
+    [InlineData("2026-04-31T10:00:00+08:00")]
+    [InlineData("2026-13-01T10:00:00+08:00")]
+    [InlineData("2026-00-01T10:00:00+08:00")]
+    [InlineData("2026-03-00T10:00:00+08:00")]
+    [InlineData("2026-03-01T24:00:00+08:00")]
+    [InlineData("2026-03-01T23:60:00+08:00")]
+    [InlineData("2026-03-01T23:59:60+08:00")]
+    [InlineData("2026-03-01 09:30:00+08:00")]
+    [InlineData("2026-03-01T09:30:00+0800")]
+    [InlineData("2026-03-01T09:30:00+08")]
+    [InlineData("2026-03-01T09:30:00+15:00")]
+    [InlineData("2026-03-01T09:30:00+08:60")]
+    [InlineData("2026-03-01T09:30:00.+08:00")]
+    [InlineData("2026-03-01T09:30:00.12345678+08:00")]
+    [InlineData("2026-03-01T09:30:00Z+08:00")]
+    [InlineData("2026-03-01T09:30:00ZZ")]
+    [InlineData("0000-01-01T00:00:00Z")]
+    [InlineData("0001-01-01T00:00:00+01:00")]      // before the first representable instant
+    [InlineData("9999-12-31T23:59:59-01:00")]      // after the last representable instant
+    [InlineData("")]
+    [InlineData("２０２６-03-01T09:30:00+08:00")]
+    public void Decode_InvalidTimestamp_RejectedNamingTs(string ts)
+    {
+        var reason = Rejected(TestStreams.Event("T1").At(ts).ToJson());
+
+        Assert.StartsWith("ts:", reason, StringComparison.Ordinal);
+    }
+
+    // ---- purposes, unknown fields, escapes ----
+
+    [Theory]
+    [InlineData("GOODS_TRADE", Purpose.GoodsTrade)]
+    [InlineData("SERVICE_TRADE", Purpose.ServiceTrade)]
+    [InlineData("PRIMARY_INCOME", Purpose.PrimaryIncome)]
+    [InlineData("SECONDARY_INCOME", Purpose.SecondaryIncome)]
+    [InlineData("SALARY", Purpose.Salary)]
+    [InlineData("MEDICAL", Purpose.Medical)]
+    [InlineData("TRAVEL", Purpose.Travel)]
+    [InlineData("LIVING", Purpose.Living)]
+    [InlineData("DIRECT_INVESTMENT", Purpose.DirectInvestment)]
+    [InlineData("CROSS_BORDER_FINANCING", Purpose.CrossBorderFinancing)]
+    [InlineData("OTHER_INVESTMENT", Purpose.OtherInvestment)]
+    [InlineData("SECURITIES_INVESTMENT", Purpose.SecuritiesInvestment)]
+    [InlineData("LOAN", Purpose.Loan)]
+    [InlineData("LOAN_NON_AFFILIATE", Purpose.LoanNonAffiliate)]
+    [InlineData("REAL_ESTATE_SELF_USE", Purpose.RealEstateSelfUse)]
+    [InlineData("REAL_ESTATE_NON_SELF_USE", Purpose.RealEstateNonSelfUse)]
+    [InlineData("OUT_OF_SCOPE", Purpose.OutOfScope)]
+    [InlineData("INTERBANK", Purpose.Interbank)]
+    [InlineData("OTHER", Purpose.Other)]
+    [InlineData("CRYPTO_MINING", Purpose.Other)]
+    [InlineData("goods_trade", Purpose.Other)]
+    [InlineData("", Purpose.Other)]
+    public void Decode_PurposeCode_MapsAndUnknownCodesAreOther(string code, Purpose expected)
+    {
+        Assert.Equal(expected, Accepted(TestStreams.Event("T1").Purpose(code).ToJson()).Purpose);
+    }
+
+    [Fact]
+    public void Decode_UnknownFieldsOfEveryShape_AreIgnored()
+    {
+        var json = TestStreams.Event("T1")
+            .WithRaw("note", "\"hello\"")
+            .WithRaw("nested", """{"a":[1,2,{"b":null,"c":[true,false]}],"amount":"not this one"}""")
+            .WithRaw("list", "[[],{},\"x\",1.5e300]")
+            .WithRaw("flag", "true")
+            .WithRaw("nothing", "null")
+            .WithRaw("Amount", "\"-5\"")   // names are case-sensitive: not the amount
+            .ToJson();
+
+        Assert.Equal(100m, Accepted(json).Amount);
+    }
+
+    [Fact]
+    public void Decode_EscapedStrings_AreUnescaped()
+    {
+        const string json = """{"txnId":"T\u0031","ts":"2026-03-01T09:30:00\u002B08:00","account":"\u0045FE0001","accountKind":"\u0045FE","entityId":"E\u00311","direction":"\u0049N","amount":"1\u0030","currency":"\u0043NY","cpKind":"OFF\u0053HORE","cpName":"Caf\u00e9 \"Lux\"\\ Ltd","purpose":"SALAR\u0059","method":"CAS\u0048"}""";
+
+        var e = Accepted(json);
+
+        Assert.Equal("T1", e.TxnId);
+        Assert.Equal(480, e.OffsetMinutes);
+        Assert.Equal("EFE0001", e.Account);
+        Assert.Equal(AccountKind.EFE, e.AccountKind);
+        Assert.Equal("E11", e.EntityId);
+        Assert.Equal(Direction.In, e.Direction);
+        Assert.Equal(10m, e.Amount);
+        Assert.Equal("CNY", e.Currency);
+        Assert.Equal(AccountKind.OFFSHORE, e.CpKind);
+        Assert.Equal("Café \"Lux\"\\ Ltd", e.CpName);
+        Assert.Equal(Purpose.Salary, e.Purpose);
+        Assert.Equal(PaymentMethod.Cash, e.Method);
+    }
+
+    [Fact]
+    public void Decode_EscapedPropertyNames_AreMatched()
+    {
+        const string json = """{"\u0074xnId":"T1","ts":"2026-03-01T09:30:00Z","account":"EFE1","direction":"OUT","\u0061mount":"5","currency":"CNY","cpKind":"OFFSHORE"}""";
+
+        var e = Accepted(json);
+
+        Assert.Equal("T1", e.TxnId);
+        Assert.Equal(5m, e.Amount);
+    }
+
+    [Fact]
+    public void Decode_LongEscapedUnknownPropertyName_IsIgnoredWithoutThrowing()
+    {
+        var name = "\\u0078" + new string('x', 100);   // 101 characters once unescaped
+        var json = TestStreams.Event("T1").ToJson().Insert(1, $"\"{name}\":1,");
+
+        Assert.Equal(100m, Accepted(json).Amount);
+    }
+
+    [Theory]
+    [InlineData("cpName")]
+    [InlineData("bank")]
+    [InlineData("account")]
+    [InlineData("amount")]
+    public void Decode_StringOver1024BytesWithAnEscape_RejectedWithoutThrowing(string field)
+    {
+        var value = "\\u0041" + new string('a', 1100);   // 1,101 bytes once unescaped
+        var json = TestStreams.Event("T1").ToJson().Insert(1, $"\"{field}\":\"{value}\",");
+
+        var reason = Rejected(json);
+
+        Assert.StartsWith(field + ":", reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("txnId", "\\ud800")]        // a high surrogate with no low one
+    [InlineData("cpName", "\\udc00x")]      // a lone low surrogate
+    [InlineData("account", "A\\ud83d")]
+    public void Decode_EscapedLoneSurrogate_RejectedWithoutThrowing(string field, string escaped)
+    {
+        var json = TestStreams.Event("T1").ToJson().Insert(1, $"\"{field}\":\"{escaped}\",");
+
+        var reason = Rejected(json);
+
+        Assert.StartsWith(field + ":", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decode_StringOver1024Bytes_RejectedNamingTheField()
+    {
+        var reason = Rejected(TestStreams.Event("T1").CpName(new string('n', 1025)).ToJson());
+
+        Assert.StartsWith("cpName:", reason, StringComparison.Ordinal);
+    }
+
+    // ---- malformed records ----
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData("[]")]
+    [InlineData("\"event\"")]
+    [InlineData("42")]
+    [InlineData("null")]
+    [InlineData("{")]
+    [InlineData("{\"txnId\":")]
+    [InlineData("{\"txnId\" \"T1\"}")]
+    [InlineData("{'txnId':'T1'}")]
+    [InlineData("{\"txnId\":\"T1\",}")]
+    public void Decode_NotAJsonObject_Rejected(string json)
+    {
+        Rejected(json);
+    }
+
+    [Fact]
+    public void Decode_TrailingDataAfterTheObject_Rejected()
+    {
+        var reason = Rejected(Valid() + " {\"txnId\":\"T2\"}");
+
+        Assert.Contains("JSON", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decode_TrailingWhitespace_Accepted()
+    {
+        Accepted(Valid() + " \r\n");
+    }
+
+    [Fact]
+    public void Decode_ControlRecord_IsAnsweredAsControl()
+    {
+        var (type, _, reason) = Decode("""{"type":"PARAMETERS","ts":"2026-03-01T09:30:00+08:00","macroPrudentialFactor":0.5}""");
+
+        Assert.Equal(RecordType.Control, type);
+        Assert.Null(reason);
+    }
+
+    [Fact]
+    public void Decode_UnknownRecordType_RejectedNamingType()
+    {
+        Assert.StartsWith("type:", Rejected("""{"type":"SNAPSHOT","ts":"2026-03-01T09:30:00+08:00"}"""), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decode_ReusedEventStruct_DoesNotLeakFieldsOfThePreviousEvent()
+    {
+        var decoder = new EventDecoder();
+        var e = default(PaymentEvent);
+        var first = TestStreams.Event("T1").CpName("Acme").Purpose("SALARY").Cash().CustomsSpecial().ToJson();
+        var second = TestStreams.Event("T2").ToJson();
+
+        decoder.Decode(Encoding.UTF8.GetBytes(first), ref e, out _);
+        Assert.Equal(RecordType.Payment, decoder.Decode(Encoding.UTF8.GetBytes(second), ref e, out _));
+
+        Assert.Equal("T2", e.TxnId);
+        Assert.Null(e.CpName);
+        Assert.Equal(Purpose.Other, e.Purpose);
+        Assert.Equal(PaymentMethod.Transfer, e.Method);
+        Assert.False(e.CustomsSpecial);
+    }
+}

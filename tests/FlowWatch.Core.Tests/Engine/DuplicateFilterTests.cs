@@ -1,0 +1,48 @@
+using System.Text;
+using FlowWatch.Core.Engine;
+
+namespace FlowWatch.Core.Tests.Engine;
+
+public sealed class DuplicateFilterTests
+{
+    private static readonly long Day = TimeSpan.TicksPerDay;
+    private static readonly long Start = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc).Ticks;
+
+    private static bool Add(DuplicateFilter filter, string txnId, long ticks) => filter.TryAdd(Encoding.UTF8.GetBytes(txnId), ticks);
+
+    [Fact]
+    public void TryAdd_NoHorizon_RemembersEveryIdForever()
+    {
+        var filter = new DuplicateFilter(horizonDays: 0);
+
+        Assert.True(Add(filter, "T1", Start));
+        Assert.True(Add(filter, "T2", Start + 400 * Day));
+        Assert.False(Add(filter, "T1", Start + 400 * Day));
+        Assert.Equal(2, filter.Count);
+    }
+
+    [Fact]
+    public void TryAdd_RepeatWithinHorizon_IsADuplicate()
+    {
+        var filter = new DuplicateFilter(horizonDays: 2);
+
+        Assert.True(Add(filter, "T1", Start));
+        Assert.True(Add(filter, "T2", Start + 2 * Day));
+
+        Assert.False(Add(filter, "T1", Start + 2 * Day));
+    }
+
+    [Fact]
+    public void TryAdd_RepeatAfterHorizon_IsForgottenAndMemoryShrinks()
+    {
+        var filter = new DuplicateFilter(horizonDays: 2);
+        Assert.True(Add(filter, "T1", Start));
+        Assert.True(Add(filter, "T2", Start + Day));
+
+        Assert.True(Add(filter, "T3", Start + 3 * Day));   // day of T1 is now more than 2 days behind
+
+        Assert.Equal(2, filter.Count);
+        Assert.False(Add(filter, "T2", Start + 3 * Day));
+        Assert.True(Add(filter, "T1", Start + 3 * Day));
+    }
+}

@@ -1,0 +1,283 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Reference;
+
+namespace FlowWatch.Core.Tests.Reference;
+
+/// <summary>Reference data (DESIGN.md §3.2): a valid file loads; every broken field fails with its path in the message.</summary>
+public sealed class ReferenceDataLoaderTests
+{
+    private const string ValidJson = """
+        {
+          "parameters": { "macroPrudentialFactor": 0.8, "inflowLeverage": 1.5, "outflowLeverage": "2",
+                          "whitelistRequired": false, "penetrationKinds": ["EFE", "FTE"] },
+          "fxRates": { "USD": 7.10, "HKD": "0.91", "MOP": 0.88, "EUR": 7.70, "MYR": 1.55, "SGD": 5.30 },
+          "highRiskCountries": { "KP": "CALL_FOR_ACTION", "IR": "CALL_FOR_ACTION", "VN": "INCREASED_MONITORING" },
+          "sanctionsList": ["Acme Trading, Ltd.", "  north   star  "],
+          "entities": [
+            { "entityId": "E1", "name": "Hengqin Widgets", "type": "CORPORATE", "ownersEquityPrevYear": "50000000",
+              "whitelisted": true, "sanctioned": false, "lastActivity": "2026-01-05T00:00:00+08:00" },
+            { "entityId": "E2", "type": "INDIVIDUAL", "ownersEquityPrevYear": 1200000.5 },
+            { "entityId": "E3", "type": "FI", "sanctioned": true }
+          ],
+          "accounts": [
+            { "account": "EFE0001", "kind": "EFE", "entityId": "E1" },
+            { "account": "X-77", "kind": "DOMESTIC", "entityId": "E2" }
+          ]
+        }
+        """;
+
+    private static ReferenceData Load(string json) => ReferenceDataLoader.Parse(Encoding.UTF8.GetBytes(json));
+
+    [Fact]
+    public void Parse_ValidFile_LoadsEverySection()
+    {
+        var reference = Load(ValidJson);
+
+        Assert.Equal(0.8m, reference.Parameters.MacroPrudentialFactor);
+        Assert.Equal(1.5m, reference.Parameters.InflowLeverage);
+        Assert.Equal(2m, reference.Parameters.OutflowLeverage);
+        Assert.False(reference.Parameters.WhitelistRequired);
+        Assert.Equal(new HashSet<AccountKind> { AccountKind.EFE, AccountKind.FTE }, reference.Parameters.PenetrationKinds.ToHashSet());
+
+        Assert.Equal(7.10m, reference.UsdRate);
+        Assert.Equal(0.91m, reference.FxRates["HKD"]);
+        Assert.Equal(6, reference.FxRates.Count);
+        Assert.True(reference.TryGetRate("CNY", out var cny));
+        Assert.Equal(1m, cny);
+        Assert.False(reference.TryGetRate("JPY", out _));
+
+        Assert.Equal(JurisdictionRisk.CallForAction, reference.HighRiskCountries["KP"]);
+        Assert.Equal(JurisdictionRisk.IncreasedMonitoring, reference.HighRiskCountries["VN"]);
+        Assert.Equal(new HashSet<string> { "ACME TRADING LTD", "NORTH STAR" }, reference.SanctionedNames.ToHashSet());
+
+        var e1 = reference.Entities["E1"];
+        Assert.Equal("Hengqin Widgets", e1.Name);
+        Assert.Equal(CustomerType.Corporate, e1.Type);
+        Assert.Equal(50_000_000m, e1.OwnersEquityPrevYear);
+        Assert.True(e1.Whitelisted);
+        Assert.False(e1.Sanctioned);
+        Assert.Equal(new DateTimeOffset(2026, 1, 4, 16, 0, 0, TimeSpan.Zero).UtcTicks, e1.LastActivityTicks);
+        Assert.Equal(CustomerType.Individual, reference.Entities["E2"].Type);
+        Assert.Equal(1_200_000.5m, reference.Entities["E2"].OwnersEquityPrevYear);
+        Assert.False(reference.Entities["E2"].Whitelisted);
+        Assert.Null(reference.Entities["E2"].LastActivityTicks);
+        Assert.Equal(CustomerType.FinancialInstitution, reference.Entities["E3"].Type);
+        Assert.True(reference.Entities["E3"].Sanctioned);
+        Assert.Null(reference.Entities["E3"].OwnersEquityPrevYear);
+
+        Assert.Equal(new AccountInfo("EFE0001", AccountKind.EFE, "E1"), reference.Accounts["EFE0001"]);
+        Assert.Equal(new AccountInfo("X-77", AccountKind.DOMESTIC, "E2"), reference.Accounts["X-77"]);
+    }
+
+    [Fact]
+    public void Parse_OnlyFxRates_LoadsWithDefaults()
+    {
+        var reference = Load("""{ "fxRates": { "USD": 7.1 } }""");
+
+        Assert.Equal(1m, reference.Parameters.MacroPrudentialFactor);
+        Assert.Equal(1m, reference.Parameters.InflowLeverage);
+        Assert.Equal(1m, reference.Parameters.OutflowLeverage);
+        Assert.True(reference.Parameters.WhitelistRequired);
+        Assert.Equal([AccountKind.EFE], reference.Parameters.PenetrationKinds);
+        Assert.Empty(reference.Entities);
+        Assert.Empty(reference.Accounts);
+        Assert.Empty(reference.HighRiskCountries);
+        Assert.Empty(reference.SanctionedNames);
+    }
+
+    [Fact]
+    public void Parse_NullOptionalFields_AreTheSameAsAbsent()
+    {
+        var reference = Load("""
+            { "fxRates": { "USD": 7.1 },
+              "entities": [ { "entityId": "E1", "name": null, "type": null, "ownersEquityPrevYear": null, "whitelisted": null,
+                              "sanctioned": null, "lastActivity": null } ] }
+            """);
+
+        var e1 = reference.Entities["E1"];
+        Assert.Null(e1.Name);
+        Assert.Null(e1.Type);
+        Assert.Null(e1.OwnersEquityPrevYear);
+        Assert.False(e1.Whitelisted);
+        Assert.False(e1.Sanctioned);
+        Assert.Null(e1.LastActivityTicks);
+    }
+
+    /// <summary>Sets (raw JSON) or removes (null) the value at a path like <c>entities[1].ownersEquityPrevYear</c> or <c>fxRates.USD</c>.</summary>
+    private static string Mutate(string path, string? raw)
+    {
+        var root = JsonNode.Parse(ValidJson)!;
+        var segments = path.Split('.');
+        JsonNode parent = root;
+        for (var i = 0; i < segments.Length - 1; i++) parent = Step(parent, segments[i]);
+        var last = segments[^1];
+        var bracket = last.IndexOf('[', StringComparison.Ordinal);
+        if (bracket >= 0)
+        {
+            parent = parent[last[..bracket]]!;
+            var index = int.Parse(last[(bracket + 1)..^1], System.Globalization.CultureInfo.InvariantCulture);
+            if (raw is null) parent.AsArray().RemoveAt(index);
+            else parent[index] = JsonNode.Parse(raw);
+        }
+        else if (raw is null)
+        {
+            parent.AsObject().Remove(last);
+        }
+        else
+        {
+            parent[last] = JsonNode.Parse(raw);
+        }
+        return root.ToJsonString();
+    }
+
+    private static JsonNode Step(JsonNode node, string segment)
+    {
+        var bracket = segment.IndexOf('[', StringComparison.Ordinal);
+        if (bracket < 0) return node[segment]!;
+        var index = int.Parse(segment[(bracket + 1)..^1], System.Globalization.CultureInfo.InvariantCulture);
+        return node[segment[..bracket]]![index]!;
+    }
+
+    [Theory]
+    // entities
+    [InlineData("entities[1].ownersEquityPrevYear", "-5", "entities[1].ownersEquityPrevYear")]
+    [InlineData("entities[1].ownersEquityPrevYear", "\"-5\"", "entities[1].ownersEquityPrevYear")]
+    [InlineData("entities[1].ownersEquityPrevYear", "\"fifty million\"", "entities[1].ownersEquityPrevYear")]
+    [InlineData("entities[1].ownersEquityPrevYear", "true", "entities[1].ownersEquityPrevYear")]
+    [InlineData("entities[1].ownersEquityPrevYear", "{}", "entities[1].ownersEquityPrevYear")]
+    [InlineData("entities[1].ownersEquityPrevYear", "1e400", "entities[1].ownersEquityPrevYear")]
+    [InlineData("entities[0].entityId", null, "entities[0].entityId")]
+    [InlineData("entities[0].entityId", "\"\"", "entities[0].entityId")]
+    [InlineData("entities[0].entityId", "5", "entities[0].entityId")]
+    [InlineData("entities[2].entityId", "\"E1\"", "entities[2].entityId")]   // duplicate
+    [InlineData("entities[0].type", "\"PERSON\"", "entities[0].type")]
+    [InlineData("entities[0].type", "1", "entities[0].type")]
+    [InlineData("entities[0].name", "5", "entities[0].name")]
+    [InlineData("entities[0].whitelisted", "\"yes\"", "entities[0].whitelisted")]
+    [InlineData("entities[0].sanctioned", "1", "entities[0].sanctioned")]
+    [InlineData("entities[0].lastActivity", "\"2026-01-05\"", "entities[0].lastActivity")]
+    [InlineData("entities[0].lastActivity", "\"2026-01-05T00:00:00\"", "entities[0].lastActivity")]
+    [InlineData("entities[0].lastActivity", "\"2026-02-30T00:00:00+08:00\"", "entities[0].lastActivity")]
+    [InlineData("entities[0].lastActivity", "20260105", "entities[0].lastActivity")]
+    [InlineData("entities[1]", "\"E2\"", "entities[1]")]
+    [InlineData("entities", "{}", "entities")]
+    // fxRates
+    [InlineData("fxRates.USD", null, "fxRates.USD")]
+    [InlineData("fxRates.USD", "0", "fxRates.USD")]
+    [InlineData("fxRates.USD", "-7.1", "fxRates.USD")]
+    [InlineData("fxRates.USD", "\"seven\"", "fxRates.USD")]
+    [InlineData("fxRates.USD", "null", "fxRates.USD")]
+    [InlineData("fxRates.USD", "[7.1]", "fxRates.USD")]
+    [InlineData("fxRates.HKD", "\"0.91.1\"", "fxRates.HKD")]
+    [InlineData("fxRates.usd", "7.1", "fxRates.usd")]
+    [InlineData("fxRates.US", "7.1", "fxRates.US")]
+    [InlineData("fxRates.CNY", "2", "fxRates.CNY")]
+    [InlineData("fxRates", "[]", "fxRates")]
+    [InlineData("fxRates", null, "fxRates")]
+    // accounts
+    [InlineData("accounts[0].kind", "\"XYZ\"", "accounts[0].kind")]
+    [InlineData("accounts[0].kind", "\"efe\"", "accounts[0].kind")]
+    [InlineData("accounts[0].kind", null, "accounts[0].kind")]
+    [InlineData("accounts[0].kind", "3", "accounts[0].kind")]
+    [InlineData("accounts[0].account", null, "accounts[0].account")]
+    [InlineData("accounts[0].account", "\"\"", "accounts[0].account")]
+    [InlineData("accounts[1].account", "\"EFE0001\"", "accounts[1].account")]   // duplicate
+    [InlineData("accounts[1].entityId", null, "accounts[1].entityId")]
+    [InlineData("accounts[1].entityId", "\"\"", "accounts[1].entityId")]
+    [InlineData("accounts[1]", "[]", "accounts[1]")]
+    [InlineData("accounts", "\"EFE0001\"", "accounts")]
+    // highRiskCountries and sanctionsList
+    [InlineData("highRiskCountries.KP", "\"HIGH\"", "highRiskCountries.KP")]
+    [InlineData("highRiskCountries.KP", "1", "highRiskCountries.KP")]
+    [InlineData("highRiskCountries.VN", "\"call_for_action\"", "highRiskCountries.VN")]
+    [InlineData("highRiskCountries", "[\"KP\"]", "highRiskCountries")]
+    [InlineData("sanctionsList[1]", "5", "sanctionsList[1]")]
+    [InlineData("sanctionsList", "\"ACME\"", "sanctionsList")]
+    // parameters
+    [InlineData("parameters.macroPrudentialFactor", "-1", "parameters.macroPrudentialFactor")]
+    [InlineData("parameters.macroPrudentialFactor", "\"x\"", "parameters.macroPrudentialFactor")]
+    [InlineData("parameters.macroPrudentialFactor", "true", "parameters.macroPrudentialFactor")]
+    [InlineData("parameters.inflowLeverage", "[]", "parameters.inflowLeverage")]
+    [InlineData("parameters.outflowLeverage", "\"-2\"", "parameters.outflowLeverage")]
+    [InlineData("parameters.whitelistRequired", "\"true\"", "parameters.whitelistRequired")]
+    [InlineData("parameters.penetrationKinds", "\"EFE\"", "parameters.penetrationKinds")]
+    [InlineData("parameters.penetrationKinds[1]", "\"NRA\"", "parameters.penetrationKinds[1]")]
+    [InlineData("parameters.penetrationKinds[0]", "\"XYZ\"", "parameters.penetrationKinds[0]")]
+    [InlineData("parameters", "5", "parameters")]
+    public void Parse_BrokenField_ThrowsNamingTheFieldPath(string path, string? raw, string expectedField)
+    {
+        var json = Mutate(path, raw);
+
+        var ex = Assert.Throws<ReferenceDataException>(() => Load(json));
+
+        Assert.Equal(expectedField, ex.Field);
+        Assert.Contains(expectedField + ":", ex.Message, StringComparison.Ordinal);
+        Assert.False(string.IsNullOrWhiteSpace(ex.Problem));
+    }
+
+    [Theory]
+    [InlineData("\"Hengqin Widgets\"", "\"\\ud800\"", "entities[0].name")]          // a lone surrogate escape
+    [InlineData("\"Acme Trading, Ltd.\"", "\"Acme\\udc00\"", "sanctionsList[0]")]
+    [InlineData("\"VN\": \"INCREASED_MONITORING\"", "\"VN\": \"\\ud83d\"", "highRiskCountries.VN")]
+    public void Parse_StringThatIsNotValidUnicode_ThrowsReferenceDataExceptionNamingTheField(string original, string replacement, string expectedField)
+    {
+        var json = ValidJson.Replace(original, replacement, StringComparison.Ordinal);
+        Assert.NotEqual(ValidJson, json);
+
+        var ex = Assert.Throws<ReferenceDataException>(() => Load(json));
+
+        Assert.Equal(expectedField, ex.Field);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("{")]
+    [InlineData("not json")]
+    [InlineData("[]")]
+    [InlineData("42")]
+    public void Parse_NotAJsonObject_ThrowsNamingTheDocument(string json)
+    {
+        var ex = Assert.Throws<ReferenceDataException>(() => Load(json));
+
+        Assert.Equal("(document)", ex.Field);
+    }
+
+    [Fact]
+    public void LoadFile_MissingFile_ThrowsNamingTheFile()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "flowwatch-no-such-reference-" + Guid.NewGuid().ToString("N") + ".json");
+
+        var ex = Assert.Throws<ReferenceDataException>(() => ReferenceDataLoader.LoadFile(path));
+
+        Assert.Equal("(file)", ex.Field);
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LoadFile_ValidFile_Loads()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "flowwatch-reference-" + Guid.NewGuid().ToString("N") + ".json");
+        File.WriteAllText(path, ValidJson);
+        try
+        {
+            Assert.Equal(3, ReferenceDataLoader.LoadFile(path).Entities.Count);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Parse_TheTestStreamsBuilder_ProducesLoadableReferenceData()
+    {
+        var reference = TestStreams.Reference().Entity("E1", equity: 1m, lastActivity: TestStreams.T0).Account("A1", "EFE", "E1")
+            .Sanction("X").Parameter("whitelistRequired", false).Build();
+
+        Assert.Equal(TestStreams.T0.UtcTicks, reference.Entities["E1"].LastActivityTicks);
+        Assert.False(reference.Parameters.WhitelistRequired);
+        Assert.Equal(0.71m, reference.FxRates["HKD"]);
+    }
+}

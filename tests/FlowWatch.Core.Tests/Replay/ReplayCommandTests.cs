@@ -1,0 +1,135 @@
+using System.Text;
+using System.Text.Json;
+using FlowWatch.Worker.Cli;
+
+namespace FlowWatch.Core.Tests.Replay;
+
+/// <summary>The <c>replay</c> command end to end on files: outputs, dead letters, summary and exit codes.</summary>
+public sealed class ReplayCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("flowwatch-replay-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>The README's quick-start sample, copied beside the tests.</summary>
+    private static string Samples(string file) => Path.Combine(AppContext.BaseDirectory, "samples", file);
+
+    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = await CommandLine.RunAsync(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private string PathOf(string name) => Path.Combine(_dir, name);
+
+    [Fact]
+    public async Task Replay_SameInputTwice_WritesByteIdenticalAlertFiles()
+    {
+        var first = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"), "--alerts", PathOf("a1.jsonl"), "--dead-letters", PathOf("d1.jsonl"));
+        var second = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"), "--alerts", PathOf("a2.jsonl"), "--dead-letters", PathOf("d2.jsonl"), "--shards", "4");
+
+        Assert.Equal(0, first.Code);
+        Assert.Equal(0, second.Code);
+        var alerts = File.ReadAllBytes(PathOf("a1.jsonl"));
+        Assert.NotEmpty(alerts);
+        Assert.Equal(alerts, File.ReadAllBytes(PathOf("a2.jsonl")));
+        Assert.Equal(File.ReadAllBytes(PathOf("d1.jsonl")), File.ReadAllBytes(PathOf("d2.jsonl")));
+    }
+
+    [Fact]
+    public async Task Replay_Sample_WritesEveryAlertFieldOfTheContract()
+    {
+        var (code, _, _) = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"), "--alerts", PathOf("a.jsonl"));
+
+        Assert.Equal(0, code);
+        var lines = File.ReadAllLines(PathOf("a.jsonl"));
+        Assert.NotEmpty(lines);
+        foreach (var line in lines)
+        {
+            using var alert = JsonDocument.Parse(line);
+            var root = alert.RootElement;
+            foreach (var field in new[] { "alertId", "rule", "severity", "entityId", "account", "txnId", "ts", "detectedAt", "message", "metrics", "refs" })
+            {
+                Assert.True(root.TryGetProperty(field, out _), $"alert lacks '{field}': {line}");
+            }
+            Assert.Contains(root.GetProperty("severity").GetString(), new[] { "I", "II", "III" });
+            Assert.Matches("^[0-9a-f]{32}$", root.GetProperty("alertId").GetString());
+            Assert.NotEmpty(root.GetProperty("refs").EnumerateArray());
+        }
+    }
+
+    [Fact]
+    public async Task Replay_BadLines_GoToDeadLettersWithLineNumberRawTextAndReason()
+    {
+        var events = PathOf("events.jsonl");
+        var good = """{"txnId":"T1","ts":"2026-03-01T10:00:00+08:00","account":"FTE0001","entityId":"E1","direction":"IN","amount":"100","currency":"CNY","cpKind":"OFFSHORE"}""";
+        await File.WriteAllTextAsync(events, string.Join("\n", good, "{broken", "", """{"txnId":"T2","ts":"nope"}""", good.Replace("\"T1\"", "\"T3\"", StringComparison.Ordinal)) + "\n");
+        await File.WriteAllBytesAsync(PathOf("bin.jsonl"), [0xFF, 0xFE, (byte)'{', (byte)'\n']);
+
+        var (code, output, _) = await Run("replay", "--reference", Samples("reference.json"), "--events", events, "--alerts", PathOf("a.jsonl"), "--dead-letters", PathOf("d.jsonl"));
+        var binary = await Run("replay", "--reference", Samples("reference.json"), "--events", PathOf("bin.jsonl"), "--alerts", PathOf("a2.jsonl"), "--dead-letters", PathOf("d2.jsonl"));
+
+        Assert.Equal(0, code);
+        var deadLetters = File.ReadAllLines(PathOf("d.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal([2L, 4L], deadLetters.Select(d => d.GetProperty("line").GetInt64()));
+        Assert.Equal("{broken", deadLetters[0].GetProperty("raw").GetString());
+        Assert.StartsWith("malformed JSON", deadLetters[0].GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("ts:", deadLetters[1].GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Matches(@"records read\s+4\b", output);
+        Assert.Matches(@"accepted\s+2\b", output);
+        Assert.Matches(@"dead letters\s+2\b", output);
+        Assert.Contains("records/s", output, StringComparison.Ordinal);
+
+        Assert.Equal(0, binary.Code);
+        var raw = JsonDocument.Parse(File.ReadAllLines(PathOf("d2.jsonl")).Single()).RootElement;
+        Assert.Equal([0xFF, 0xFE, (byte)'{'], Convert.FromBase64String(raw.GetProperty("rawBase64").GetString()!));
+    }
+
+    [Fact]
+    public async Task Replay_MissingEventsFile_ExitsNonZeroSayingWhy()
+    {
+        var (code, _, err) = await Run("replay", "--reference", Samples("reference.json"), "--events", PathOf("none.jsonl"), "--alerts", PathOf("a.jsonl"));
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains("none.jsonl", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Replay_BrokenReferenceFile_ExitsNonZeroNamingTheField()
+    {
+        var reference = PathOf("reference.json");
+        await File.WriteAllTextAsync(reference, """{"fxRates":{"USD":7.1},"entities":[{"entityId":"E1","ownersEquityPrevYear":"lots"}]}""", Encoding.UTF8);
+
+        var (code, _, err) = await Run("replay", "--reference", reference, "--events", Samples("events.jsonl"), "--alerts", PathOf("a.jsonl"));
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains("entities[0].ownersEquityPrevYear", err, StringComparison.Ordinal);
+        Assert.False(File.Exists(PathOf("a.jsonl")));
+    }
+
+    [Fact]
+    public async Task Replay_UnknownOrMissingOption_IsAUsageError()
+    {
+        var unknown = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"), "--alerts", PathOf("a.jsonl"), "--alrets", "x");
+        var missing = await Run("replay", "--events", Samples("events.jsonl"));
+
+        Assert.Equal(CommandLine.UsageError, unknown.Code);
+        Assert.Contains("--alrets", unknown.Err, StringComparison.Ordinal);
+        Assert.Equal(CommandLine.UsageError, missing.Code);
+        Assert.Contains("--reference is required", missing.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Replay_InvalidRuleSettings_ExitsNonZeroNamingTheKey()
+    {
+        var config = PathOf("bad.json");
+        await File.WriteAllTextAsync(config, """{"FlowWatch":{"Rules":{"StructuringBandFraction":1.5}}}""");
+
+        var (code, _, err) = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"), "--alerts", PathOf("a.jsonl"), "--config", config);
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains("FlowWatch:Rules:StructuringBandFraction", err, StringComparison.Ordinal);
+    }
+}

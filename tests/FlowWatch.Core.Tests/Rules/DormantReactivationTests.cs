@@ -1,0 +1,122 @@
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Engine;
+
+namespace FlowWatch.Core.Tests.Rules;
+
+/// <summary>
+/// DORMANT_REACTIVATION (RULES.md §5): the entity's previous activity (its newest event, or reference
+/// lastActivity when it has no event yet) is ≥ 180 days before e, and e's CNY-equivalent is ≥ 500,000.
+/// </summary>
+public sealed class DormantReactivationTests
+{
+    private const string Rule = "DORMANT_REACTIVATION";
+
+    private static readonly DateTimeOffset LastActivity = new(2025, 9, 1, 9, 0, 0, TimeSpan.FromHours(8));
+
+    private static TestStream Stream() => TestStreams.Reference()
+        .Entity("D1", lastActivity: LastActivity)
+        .Entity("N1")
+        .Stream();
+
+    private static EventBuilder Payment(decimal amount, DateTimeOffset at, string entity = "D1", string currency = "CNY") =>
+        TestStreams.Event().Entity(entity).Amount(amount, currency).At(at);
+
+    [Fact]
+    public void DormantReactivation_OneSecondShortOf180DaysAfterReferenceActivity_RaisesNothing()
+    {
+        var result = Stream().Send(Payment(500_000m, LastActivity.AddDays(180).AddSeconds(-1)));
+
+        result.AssertNotRaised(Rule);
+    }
+
+    [Fact]
+    public void DormantReactivation_Exactly180DaysAfterReferenceActivity_RaisesSeverityIWithMetrics()
+    {
+        var result = Stream().Send(Payment(500_000m, LastActivity.AddDays(180)));
+
+        var alert = result.Single(Rule);
+        Assert.Equal(Severity.I, alert.Severity);
+        Assert.NotEmpty(alert.Refs);
+        Assert.Equal(180m, alert.Metrics.DaysSincePreviousActivity);
+        Assert.Equal(180m, alert.Metrics.Threshold);
+        Assert.Equal(500_000m, alert.Metrics.Observed);
+    }
+
+    [Theory]
+    [InlineData("499999.99", "CNY", false)]
+    [InlineData("500000", "CNY", true)]
+    [InlineData("704225.35", "HKD", false)]   // 499,999.9985 CNY
+    [InlineData("704225.36", "HKD", true)]    // 500,000.0056 CNY
+    public void DormantReactivation_AmountAroundThreshold_RaisesAtOrAbove(string amount, string currency, bool expected)
+    {
+        var value = decimal.Parse(amount, System.Globalization.CultureInfo.InvariantCulture);
+
+        var result = Stream().Send(Payment(value, LastActivity.AddDays(365), currency: currency));
+
+        Assert.Equal(RecordOutcome.Accepted, result.Outcome);
+        Assert.Equal(expected, result.Raised(Rule));
+    }
+
+    [Fact]
+    public void DormantReactivation_OutwardPayment_RaisesToo()
+    {
+        Stream().Send(Payment(600_000m, LastActivity.AddDays(200)).Out()).AssertRaised(Rule);
+    }
+
+    [Fact]
+    public void DormantReactivation_ReferenceActivityAfterTheEntitysFirstEvent_IsNotUsedAgain()
+    {
+        var stream = Stream();
+
+        var small = stream.Send(Payment(100m, LastActivity.AddDays(200)));                 // dormant, but small
+        var large = stream.Send(Payment(1_000_000m, LastActivity.AddDays(200).AddHours(1)));   // previous activity: 1h ago
+
+        small.AssertNotRaised(Rule);
+        large.AssertNotRaised(Rule);
+    }
+
+    [Fact]
+    public void DormantReactivation_OwnPreviousEvent180DaysEarlier_Raises()
+    {
+        var stream = Stream();
+        var first = TestStreams.T0;
+
+        var results = stream.SendAll([
+            Payment(100m, first, "N1"),
+            Payment(500_000m, first.AddDays(180).AddSeconds(-1), "N1"),
+        ]);
+        var again = Stream();
+        var exact = again.SendAll([Payment(100m, first, "N1"), Payment(500_000m, first.AddDays(180), "N1")]);
+
+        Assert.All(results, r => r.AssertNotRaised(Rule));
+        exact[1].AssertRaised(Rule);
+    }
+
+    [Fact]
+    public void DormantReactivation_NoReferenceActivityAndNoEvents_RaisesNothing()
+    {
+        var results = Stream().SendAll([Payment(5_000_000m, TestStreams.T0, "N1"), Payment(5_000_000m, TestStreams.T0, "UNKNOWN")]);
+
+        Assert.All(results, r => r.AssertNotRaised(Rule));
+    }
+
+    [Fact]
+    public void DormantReactivation_AfterReactivation_NextEventIsNotDormant()
+    {
+        var stream = Stream();
+
+        var first = stream.Send(Payment(500_000m, LastActivity.AddDays(400)));
+        var second = stream.Send(Payment(500_000m, LastActivity.AddDays(400).AddMinutes(1)));
+
+        first.AssertRaised(Rule);
+        second.AssertNotRaised(Rule);
+    }
+
+    [Fact]
+    public void DormantReactivation_DaysSincePreviousActivity_IsReportedInDays()
+    {
+        var result = Stream().Send(Payment(500_000m, LastActivity.AddDays(200).AddHours(12)));
+
+        Assert.Equal(200.5m, result.Single(Rule).Metrics.DaysSincePreviousActivity);
+    }
+}

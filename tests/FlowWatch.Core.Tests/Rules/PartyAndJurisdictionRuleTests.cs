@@ -1,0 +1,153 @@
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Reference;
+
+namespace FlowWatch.Core.Tests.Rules;
+
+/// <summary>SANCTIONED_PARTY and HIGH_RISK_JURISDICTION (RULES.md §2).</summary>
+public sealed class PartyAndJurisdictionRuleTests
+{
+    private static TestStream Stream() => TestStreams.Reference()
+        .Entity("E1").Entity("BAD", sanctioned: true).Entity("OK")
+        .Account("DOMBAD01", "DOMESTIC", "BAD")
+        .Sanction("ACME TRADING LTD")
+        .Sanction("  Golden-Lotus (HK) Co., Ltd. ")
+        .Sanction("Ｎｏｒｔｈ Ｓｔａｒ Ｓｈｉｐｐｉｎｇ")
+        .Stream();
+
+    // ---- SANCTIONED_PARTY (III) ----
+
+    [Fact]
+    public void SanctionedParty_EntitySanctioned_RaisesSeverityIII()
+    {
+        var result = Stream().Send(TestStreams.Event().Entity("BAD"));
+
+        var alert = result.Single("SANCTIONED_PARTY");
+        Assert.Equal(Severity.III, alert.Severity);
+        Assert.Equal(["Hengqin Art.8", "Hengqin Art.22"], alert.Refs);
+        Assert.Equal("BAD", alert.EntityId);
+    }
+
+    [Fact]
+    public void SanctionedParty_CounterpartyEntitySanctioned_Raises()
+    {
+        var result = Stream().Send(TestStreams.Event().Cp("OFFSHORE", entityId: "BAD"));
+
+        result.AssertRaised("SANCTIONED_PARTY");
+    }
+
+    [Fact]
+    public void SanctionedParty_CounterpartyAccountHeldBySanctionedEntity_Raises()
+    {
+        // cpEntityId is absent: the holder of cpAccount comes from reference accounts (SEMANTICS.md, resolution).
+        var result = Stream().Send(TestStreams.Event().Cp("DOMESTIC", account: "DOMBAD01"));
+
+        result.AssertRaised("SANCTIONED_PARTY");
+    }
+
+    [Fact]
+    public void SanctionedParty_UnsanctionedPartiesAndNoName_RaisesNothing()
+    {
+        var result = Stream().Send(TestStreams.Event().Cp("OFFSHORE", entityId: "OK"));
+
+        result.AssertNotRaised("SANCTIONED_PARTY");
+    }
+
+    [Theory]
+    [InlineData("ACME TRADING LTD")]
+    [InlineData("acme  trading, ltd.")]
+    [InlineData("Acme Trading Ltd")]
+    [InlineData("  ACME\tTRADING\u00A0LTD!  ")]
+    [InlineData("ＡＣＭＥ ＴＲＡＤＩＮＧ ＬＴＤ")]   // full-width letters fold under NFKC
+    [InlineData("\"Acme\" Trading; Ltd")]
+    [InlineData("GOLDENLOTUS HK CO LTD")]   // "Golden-Lotus": the dash is stripped
+    [InlineData("goldenlotus (hk) co. ltd")]
+    [InlineData("north star shipping")]
+    public void SanctionedParty_CpNameEqualAfterNormalisation_RaisesSeverityIII(string cpName)
+    {
+        var result = Stream().Send(TestStreams.Event().Cp("OFFSHORE", name: cpName));
+
+        var alert = result.Single("SANCTIONED_PARTY");
+        Assert.Equal(Severity.III, alert.Severity);
+        Assert.Equal(cpName, alert.Metrics.Counterparty);
+    }
+
+    [Theory]
+    [InlineData("ACME TRADING LIMITED")]
+    [InlineData("ACMETRADING LTD")]
+    [InlineData("ACME TRADING LTD 2")]
+    [InlineData("ACME TRADING")]
+    [InlineData("GOLDEN LOTUS")]
+    public void SanctionedParty_CpNameDifferentAfterNormalisation_RaisesNothing(string cpName)
+    {
+        var result = Stream().Send(TestStreams.Event().Cp("OFFSHORE", name: cpName));
+
+        result.AssertNotRaised("SANCTIONED_PARTY");
+    }
+
+    [Fact]
+    public void SanctionedParty_SameNameAfterReferenceDataChange_FollowsTheNewList()
+    {
+        var stream = Stream();
+        var first = stream.Send(TestStreams.Event().Cp("OFFSHORE", name: "acme trading ltd"));
+        stream.Engine.UpdateReference(TestStreams.Reference().Sanction("SOMEONE ELSE").Build());
+        var second = stream.Send(TestStreams.Event().Cp("OFFSHORE", name: "acme trading ltd"));
+
+        first.AssertRaised("SANCTIONED_PARTY");
+        second.AssertNotRaised("SANCTIONED_PARTY");
+    }
+
+    [Theory]
+    [InlineData("acme  trading, ltd.", "ACME TRADING LTD")]
+    [InlineData("  Golden-Lotus (HK) Co., Ltd. ", "GOLDENLOTUS HK CO LTD")]
+    [InlineData("Ｎｏｒｔｈ\u3000Ｓｔａｒ", "NORTH STAR")]
+    [InlineData("a \t\n b", "A B")]
+    [InlineData("...", "")]
+    public void Normalise_MessyName_FoldsCaseWidthWhitespaceAndPunctuation(string name, string expected)
+    {
+        Assert.Equal(expected, PartyNames.Normalise(name));
+    }
+
+    // ---- HIGH_RISK_JURISDICTION: II for CALL_FOR_ACTION, I for INCREASED_MONITORING ----
+
+    [Theory]
+    [InlineData("KP")]
+    [InlineData("IR")]
+    [InlineData("MM")]
+    public void HighRiskJurisdiction_CallForAction_RaisesSeverityII(string country)
+    {
+        var result = Stream().Send(TestStreams.Event().CpCountry(country));
+
+        var alert = result.Single("HIGH_RISK_JURISDICTION");
+        Assert.Equal(Severity.II, alert.Severity);
+        Assert.Equal(country, alert.Metrics.Country);
+        Assert.Equal(["Hengqin Art.7", "Hengqin Art.8"], alert.Refs);
+    }
+
+    [Fact]
+    public void HighRiskJurisdiction_IncreasedMonitoring_RaisesSeverityI()
+    {
+        var result = Stream().Send(TestStreams.Event().Out().CpCountry("VN"));
+
+        var alert = result.Single("HIGH_RISK_JURISDICTION");
+        Assert.Equal(Severity.I, alert.Severity);
+        Assert.Equal("VN", alert.Metrics.Country);
+    }
+
+    [Theory]
+    [InlineData("US")]
+    [InlineData("HK")]
+    public void HighRiskJurisdiction_CountryNotListed_RaisesNothing(string country)
+    {
+        var result = Stream().Send(TestStreams.Event().CpCountry(country));
+
+        result.AssertNotRaised("HIGH_RISK_JURISDICTION");
+    }
+
+    [Fact]
+    public void HighRiskJurisdiction_NoCounterpartyCountry_RaisesNothing()
+    {
+        var result = Stream().Send(TestStreams.Event());
+
+        Assert.Empty(result.Alerts);
+    }
+}

@@ -1,0 +1,400 @@
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Engine;
+
+namespace FlowWatch.Core.Tests.Rules;
+
+/// <summary>
+/// What the stream does around the rules (RULES.md §1, §2, DESIGN.md §4, SEMANTICS.md): duplicates, late and
+/// out-of-order events, deterministic alert ids and the order of alerts.
+/// </summary>
+public sealed class StreamSemanticsTests
+{
+    private static readonly DateTimeOffset Dormant = new(2025, 1, 1, 0, 0, 0, TimeSpan.FromHours(8));
+
+    private static ReferenceBuilder Reference() => TestStreams.Reference()
+        .Entity("C1").Entity("Q1", equity: 10_000_000m).Entity("D1", lastActivity: Dormant);
+
+    private static TestStream Stream() => Reference().Stream();
+
+    private static EventBuilder At(TimeSpan offset, decimal amount = 100m, string entity = "C1") =>
+        TestStreams.Event().Entity(entity).Amount(amount).At(TestStreams.T0 + offset);
+
+    private static TimeSpan M(double minutes) => TimeSpan.FromMinutes(minutes);
+
+    // ---- Duplicates ----
+
+    [Fact]
+    public void Duplicate_SameTxnIdAgain_IsIgnoredWithoutStateChange()
+    {
+        var stream = Stream();
+
+        var first = stream.Send(At(M(0), 1_500_000m).Id("X1"));
+        var duplicate = stream.Send(At(M(1), 1_500_000m).Id("X1"));
+        var below = stream.Send(At(M(2), 499_999.99m).Id("X2"));
+        var at = stream.Send(At(M(3), 0.01m).Id("X3"));
+
+        Assert.Equal(RecordOutcome.Accepted, first.Outcome);
+        Assert.Equal(RecordOutcome.Duplicate, duplicate.Outcome);
+        Assert.Empty(duplicate.Alerts);
+        Assert.Equal(1, stream.Engine.Counters.Duplicates);
+        Assert.Equal(3, stream.Entity("C1").Events);
+        below.AssertNotRaised("LARGE_VALUE_REPORT");                                  // the duplicate added nothing
+        Assert.Equal(2_000_000m, at.Single("LARGE_VALUE_REPORT").Metrics.Observed);
+    }
+
+    [Fact]
+    public void Duplicate_OfAnAlertingEvent_RaisesNothing()
+    {
+        var stream = Stream();
+
+        var first = stream.Send(At(M(0)).Id("X1").CpCountry("KP"));
+        var duplicate = stream.Send(At(M(0)).Id("X1").CpCountry("KP"));
+
+        first.AssertRaised("HIGH_RISK_JURISDICTION");
+        Assert.Equal(RecordOutcome.Duplicate, duplicate.Outcome);
+        Assert.Empty(duplicate.Alerts);
+        Assert.Equal(1, stream.Engine.Counters.Alerts);
+    }
+
+    [Fact]
+    public void Duplicate_WithDifferentContent_DoesNotMoveThePenetrationPosition()
+    {
+        var stream = Stream();
+        EventBuilder SameName(string id, decimal amount) => At(M(0), amount, "Q1").Id(id).Out().Cp("DOMESTIC", entityId: "Q1");
+
+        stream.Send(SameName("P1", 7_000_000m));
+        var duplicate = stream.Send(SameName("P1", 9_000_000m));
+        var next = stream.Send(SameName("P2", 999_999.99m));
+
+        Assert.Equal(RecordOutcome.Duplicate, duplicate.Outcome);
+        Assert.Empty(duplicate.Alerts);
+        Assert.Equal(7_999_999.99m, stream.Entity("Q1").PenetrationNetInflow(2026));
+        Assert.Empty(next.Alerts);   // still below 0.8
+    }
+
+    [Fact]
+    public void Duplicate_WithLaterTime_DoesNotUpdateLastActivity()
+    {
+        var stream = Stream();
+
+        stream.Send(TestStreams.Event("A1").Entity("D1").At(Dormant.AddDays(10)));
+        var duplicate = stream.Send(TestStreams.Event("A1").Entity("D1").At(Dormant.AddDays(400)));
+        var reactivation = stream.Send(TestStreams.Event("A2").Entity("D1").Amount(500_000m).At(Dormant.AddDays(190)));
+
+        Assert.Equal(RecordOutcome.Duplicate, duplicate.Outcome);
+        Assert.Equal(180m, reactivation.Single("DORMANT_REACTIVATION").Metrics.DaysSincePreviousActivity);
+    }
+
+    [Fact]
+    public void Duplicate_RepeatAfterTwoMonthsOfNewerEvents_IsStillIgnored()
+    {
+        var stream = Stream();
+
+        stream.Send(At(M(0)).Id("OLD-1").CpCountry("KP"));
+        stream.Send(At(TimeSpan.FromDays(60)).Id("NEW-1"));
+        var repeat = stream.Send(At(TimeSpan.FromDays(60) + M(1)).Id("OLD-1").CpCountry("KP"));
+
+        Assert.Equal(RecordOutcome.Duplicate, repeat.Outcome);
+        Assert.Empty(repeat.Alerts);
+    }
+
+    [Fact]
+    public void Duplicate_RejectedRecord_DoesNotReserveItsTxnId()
+    {
+        var stream = Stream();
+
+        var rejected = stream.Send(At(M(0)).Id("R1").Amount(100m, "XXX"));
+        var accepted = stream.Send(At(M(0)).Id("R1"));
+
+        Assert.Equal(RecordOutcome.Rejected, rejected.Outcome);
+        Assert.Equal(RecordOutcome.Accepted, accepted.Outcome);
+        Assert.Equal(0, stream.Engine.Counters.Duplicates);
+        Assert.Equal(1, stream.Engine.Counters.DeadLetters);
+    }
+
+    // ---- Late events (beyond 5 minutes) ----
+
+    [Fact]
+    public void Late_MoreThanFiveMinutesBehindNewest_IsCountedLate()
+    {
+        var stream = Stream();
+
+        stream.Send(At(M(10)));
+        var late = stream.Send(At(M(10) - M(5) - TimeSpan.FromSeconds(1)));
+
+        Assert.Equal(RecordOutcome.Accepted, late.Outcome);
+        Assert.Equal(1, stream.Engine.Counters.Late);
+        Assert.Equal(1, stream.Entity("C1").LateEvents);
+    }
+
+    [Fact]
+    public void Late_ExactlyFiveMinutesBehindNewest_IsNotLate()
+    {
+        var stream = Stream();
+
+        stream.Send(At(M(10)));
+        stream.Send(At(M(5)));
+
+        Assert.Equal(0, stream.Engine.Counters.Late);
+    }
+
+    [Fact]
+    public void Late_LatenessIsPerEntity()
+    {
+        var stream = Stream();
+
+        stream.Send(At(M(60)));
+        stream.Send(At(M(0), entity: "Q1"));
+
+        Assert.Equal(0, stream.Engine.Counters.Late);
+    }
+
+    [Fact]
+    public void Late_Event_ChangesThePenetrationPositionAndRaisesEventRules()
+    {
+        var stream = Stream();
+        EventBuilder SameName(TimeSpan at, decimal amount) => At(at, amount, "Q1").Out().Cp("DOMESTIC", entityId: "Q1", country: "KP");
+
+        stream.Send(SameName(M(60), 1_000_000m));
+        var late = stream.Send(SameName(M(0), 7_000_000m));
+
+        Assert.Equal(1, stream.Engine.Counters.Late);
+        Assert.Equal(8_000_000m, late.Single("PENETRATION_CAP_WARN").Metrics.Observed);
+        late.AssertRaised("HIGH_RISK_JURISDICTION");
+        Assert.Equal(8_000_000m, stream.Entity("Q1").PenetrationNetInflow(2026));
+    }
+
+    [Fact]
+    public void Late_InBandEvent_NeitherFiresNorEntersTheStructuringWindow()
+    {
+        var stream = Stream();
+
+        var results = stream.SendAll([
+            At(M(10), 1_800_000m),
+            At(M(11), 1_800_000m),
+            At(M(0), 1_800_000m),     // late: would be the third
+            At(M(12), 1_800_000m),    // the third in the window
+        ]);
+
+        Assert.Equal(1, stream.Engine.Counters.Late);
+        Assert.Equal([false, false, false, true], results.Select(r => r.Raised("STRUCTURING")).ToArray());
+        Assert.Equal(3, results[3].Single("STRUCTURING").Metrics.Count);
+    }
+
+    [Fact]
+    public void Late_OutEvent_DoesNotTriggerOrFeedRapidPassThrough()
+    {
+        var stream = Stream();
+
+        var results = stream.SendAll([
+            At(M(10), 500_000m),
+            At(M(0), 450_000m).Out(),    // late
+            At(M(11), 1m).Out(),         // OUT24 = 1: the late OUT is not in the window
+        ]);
+
+        Assert.All(results, r => Assert.DoesNotContain("RAPID_PASS_THROUGH", r.Rules));
+    }
+
+    [Fact]
+    public void Late_TwentiethCounterparty_DoesNotTriggerOrFeedFanIn()
+    {
+        var stream = Stream();
+
+        var inOrder = stream.SendAll(Enumerable.Range(1, 19).Select(i => At(M(60 + i)).CpAccount("CP" + i)));
+        var late = stream.Send(At(M(0)).CpAccount("CP20"));
+        var repeat = stream.Send(At(M(90)).CpAccount("CP1"));
+
+        Assert.All(inOrder.Append(late).Append(repeat), r => Assert.DoesNotContain("FAN_IN", r.Rules));
+        Assert.Equal(1, stream.Engine.Counters.Late);
+    }
+
+    // ---- Out of order within 5 minutes ----
+
+    [Fact]
+    public void OutOfOrder_WithinTheBound_SeesTheEarlierEventsOfItsWindow()
+    {
+        var stream = Stream();
+
+        var results = stream.SendAll([
+            At(M(0), 1_800_000m),
+            At(M(1), 1_800_000m),
+            At(M(10)),                 // newest, not in band
+            At(M(6), 1_800_000m),      // 4 minutes behind: lands in its window with the first two
+        ]);
+
+        Assert.Equal(0, stream.Engine.Counters.Late);
+        Assert.Equal(3, results[3].Single("STRUCTURING").Metrics.Count);
+    }
+
+    [Fact]
+    public void OutOfOrder_EventsWithLaterTime_AreNotInItsWindow()
+    {
+        var stream = Stream();
+
+        var results = stream.SendAll([
+            At(M(0), 500_000m),
+            At(M(10), 1_000m).Out(),
+            At(M(7), 450_000m).Out(),   // its window (…, 7m] holds the IN but not the later OUT
+        ]);
+
+        var alert = results[2].Single("RAPID_PASS_THROUGH");
+        Assert.Equal(450_000m, alert.Metrics.OutflowCny);
+        Assert.Equal(500_000m, alert.Metrics.InflowCny);
+    }
+
+    [Fact]
+    public void OutOfOrder_EventsLandInTheWindowOfLaterEvents()
+    {
+        var stream = Stream();
+
+        var results = stream.SendAll([
+            At(M(10), 1_800_000m),
+            At(M(8), 1_800_000m),    // out of order: its window holds only itself
+            At(M(6), 1_800_000m),    // out of order: likewise
+            At(M(11), 1_800_000m),   // in order: all four are in its window
+        ]);
+
+        Assert.Equal([false, false, false, true], results.Select(r => r.Raised("STRUCTURING")).ToArray());
+        Assert.Equal(4, results[3].Single("STRUCTURING").Metrics.Count);
+    }
+
+    [Fact]
+    public void OutOfOrder_ExactlyAtTheBound_LandsInItsWindow()
+    {
+        var stream = Stream();
+
+        var results = stream.SendAll([At(M(0), 1_800_000m), At(M(1), 1_800_000m), At(M(10)), At(M(5), 1_800_000m)]);
+
+        Assert.Equal(0, stream.Engine.Counters.Late);
+        results[3].AssertRaised("STRUCTURING");
+    }
+
+    [Fact]
+    public void OutOfOrder_DistinctCounterpartiesLandInTheirWindow()
+    {
+        var stream = Stream();
+
+        var results = stream.SendAll(Enumerable.Range(1, 19).Select(i => At(M(i)).CpAccount("CP" + i))
+            .Append(At(M(16)).CpAccount("CP20")));   // 3 minutes behind CP19
+
+        Assert.Equal(0, stream.Engine.Counters.Late);
+        // Its own window (…, 16m] holds CP1..CP16 and itself: 17. Not yet 20.
+        Assert.DoesNotContain("FAN_IN", results[^1].Rules);
+        var next = stream.Send(At(M(20)).CpAccount("CP1"));
+        Assert.Equal(20, next.Single("FAN_IN").Metrics.Count);
+    }
+
+    [Fact]
+    public void OutOfOrder_EventBeforeTheFiringTime_IsStillSuppressed()
+    {
+        var stream = Stream();
+
+        var results = stream.SendAll([
+            At(M(0), 1_800_000m),
+            At(M(1), 1_800_000m),
+            At(M(10), 1_800_000m),   // fires at 10m
+            At(M(7), 1_800_000m),    // 3 minutes behind: its window holds three in-band events, but the key is silent
+        ]);
+
+        Assert.Equal([false, false, true, false], results.Select(r => r.Raised("STRUCTURING")).ToArray());
+        Assert.Equal(0, stream.Engine.Counters.Late);
+    }
+
+    // ---- Alerts: ids, order, identity ----
+
+    private static IEnumerable<EventBuilder> AlertingStream() =>
+    [
+        At(M(0)).Id("K-1").CpCountry("KP"),
+        At(M(1), 2_000_000m).Id("K-2").CpCountry("VN"),
+        At(M(2)).Id("K-3").Cash(),
+    ];
+
+    [Fact]
+    public void AlertId_SameInputInTwoEngines_IsIdentical()
+    {
+        var first = Stream().SendAll(AlertingStream()).SelectMany(r => r.Alerts).ToList();
+        var second = Stream().SendAll(AlertingStream()).SelectMany(r => r.Alerts).ToList();
+
+        Assert.Equal(4, first.Count);
+        Assert.Equal(first.Select(a => a.AlertId), second.Select(a => a.AlertId));
+        Assert.Equal(first.Select(a => a.Message), second.Select(a => a.Message));
+    }
+
+    [Fact]
+    public void AlertId_IsXxh128OfRuleAndTxnIdInLowerCaseHex()
+    {
+        var alerts = Stream().SendAll(AlertingStream()).SelectMany(r => r.Alerts).ToList();
+
+        Assert.All(alerts, a =>
+        {
+            Assert.Equal(TestStreams.ExpectedAlertId(a.Rule, a.TxnId), a.AlertId);
+            Assert.Matches("^[0-9a-f]{32}$", a.AlertId);
+        });
+        Assert.Equal(alerts.Count, alerts.Select(a => a.AlertId).Distinct().Count());
+    }
+
+    [Fact]
+    public void Alert_WithoutWallClock_CarriesTheEventIdentityAndTime()
+    {
+        var result = Stream().Send(TestStreams.Event("ID-9").Account("EFE0001").Entity("C1").CpCountry("KP").At("2026-03-02T02:00:00Z"));
+
+        var alert = result.Single("HIGH_RISK_JURISDICTION");
+        Assert.Equal("ID-9", alert.TxnId);
+        Assert.Equal("C1", alert.EntityId);
+        Assert.Equal("EFE0001", alert.Account);
+        Assert.Equal(new DateTimeOffset(2026, 3, 2, 2, 0, 0, TimeSpan.Zero), alert.Ts);
+        Assert.Equal(alert.Ts, alert.DetectedAt);
+        Assert.False(string.IsNullOrWhiteSpace(alert.Message));
+    }
+
+    [Fact]
+    public void Alerts_OfOneEvent_ComeInTheOrderOfTheRuleTable()
+    {
+        var stream = TestStreams.Reference().Entity("BAD", type: "INDIVIDUAL", sanctioned: true).Entity("E2").Stream();
+
+        var result = stream.Send(TestStreams.Event().Account("EFF0001").Entity("BAD").Cash().Amount(1_000_000m, "HKD")
+            .Cp("DOMESTIC", entityId: "E2", country: "KP"));
+
+        Assert.Equal(
+            ["CASH_ON_ZONE_ACCOUNT", "SECOND_LINE_NON_CNY", "EFF_PURPOSE", "SANCTIONED_PARTY", "HIGH_RISK_JURISDICTION", "LARGE_VALUE_REPORT"],
+            result.Rules);
+    }
+
+    [Fact]
+    public void Alerts_OfASameNameEvent_ComeInTheOrderOfTheRuleTable()
+    {
+        var stream = TestStreams.Reference().Entity("Q9", equity: 1_000_000m, lastActivity: Dormant).Stream();
+
+        var result = stream.Send(TestStreams.Event().Entity("Q9").Out().Amount(2_000_000m).Purpose("SECURITIES_INVESTMENT")
+            .Cp("DOMESTIC", entityId: "Q9", country: "VN").At(Dormant.AddDays(400)));
+
+        Assert.Equal(
+            ["PENETRATION_NEGATIVE_LIST", "PENETRATION_CAP_BREACH", "HIGH_RISK_JURISDICTION", "LARGE_VALUE_REPORT", "DORMANT_REACTIVATION"],
+            result.Rules);
+    }
+
+    [Fact]
+    public void Alerts_EachRuleRaisesAtMostOnceForAnEvent()
+    {
+        var stream = TestStreams.Reference().Entity("BAD", sanctioned: true).Sanction("EVIL CORP").Stream();
+
+        var result = stream.Send(TestStreams.Event().Entity("BAD").Cp("OFFSHORE", entityId: "BAD", name: "Evil Corp", country: "KP"));
+
+        Assert.Equal(result.Rules.Distinct(), result.Rules);
+        result.AssertRaised("SANCTIONED_PARTY");
+    }
+
+    [Fact]
+    public void Counters_CountAlertsByRuleAndSeverity()
+    {
+        var stream = Stream();
+
+        stream.SendAll(AlertingStream());
+
+        var byRule = stream.Engine.Counters.AlertsByRule().ToList();
+        Assert.Contains(("HIGH_RISK_JURISDICTION", Severity.II, 1L), byRule);
+        Assert.Contains(("HIGH_RISK_JURISDICTION", Severity.I, 1L), byRule);
+        Assert.Contains(("CASH_ON_ZONE_ACCOUNT", Severity.II, 1L), byRule);
+        Assert.Contains(("LARGE_VALUE_REPORT", Severity.I, 1L), byRule);
+    }
+}
