@@ -1,0 +1,524 @@
+using System.Globalization;
+using System.IO.Hashing;
+using System.Text;
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Decoding;
+using FlowWatch.Core.Engine;
+using FlowWatch.Core.Reference;
+
+namespace FlowWatch.Core.Tests.Oracle;
+
+/// <summary>
+/// What the randomized comparison checks of an alert: which event and rule raised it, its id, and the numbers the
+/// rule compared. Message, refs and the descriptive metrics (amount, channel, purpose...) are left out.
+/// </summary>
+internal sealed record ComparableAlert(
+    long Sequence,
+    string Rule,
+    Severity Severity,
+    string TxnId,
+    string AlertId,
+    string EntityId,
+    string Account,
+    long UtcTicks,
+    int OffsetMinutes,
+    string? Direction,
+    decimal? Observed,
+    decimal? Threshold,
+    int? Count,
+    decimal? Cap,
+    decimal? Utilisation,
+    int? Year,
+    string? Day,
+    decimal? InflowCny,
+    decimal? OutflowCny,
+    decimal? DaysSincePreviousActivity)
+{
+    public static ComparableAlert Of(Alert alert) => new(
+        alert.Sequence, alert.Rule, alert.Severity, alert.TxnId, alert.AlertId, alert.EntityId, alert.Account,
+        alert.Ts.UtcTicks, (int)alert.Ts.Offset.TotalMinutes, alert.Metrics.Direction, alert.Metrics.Observed,
+        alert.Metrics.Threshold, alert.Metrics.Count, alert.Metrics.Cap, alert.Metrics.Utilisation, alert.Metrics.Year,
+        alert.Metrics.Day, alert.Metrics.InflowCny, alert.Metrics.OutflowCny, alert.Metrics.DaysSincePreviousActivity);
+}
+
+/// <summary>
+/// A deliberately naive reference implementation ("oracle") of the exact rules of RULES.md §2–5, as read by
+/// docs/SEMANTICS.md. It keeps the full list of accepted events in processing order and, for every new event,
+/// recomputes each window, lateness test, daily accumulator, penetration position and silence from that history by
+/// brute force. Its only state is the history, the alerts fired so far and the reference data in force. It shares
+/// the decoder (JSON to fields) and the control-record parser with the engine, and nothing of the engine's
+/// resolution or rule logic.
+/// </summary>
+internal sealed class NaiveEngine
+{
+    private static readonly HashSet<string> ZoneKinds = new(StringComparer.Ordinal)
+    {
+        "FTE", "FTN", "FTU", "FTI", "FTF", "EFE", "EFN", "EFF", "EFU",
+    };
+
+    private static readonly HashSet<string> NonResidentKinds = new(StringComparer.Ordinal) { "NRA", "OSA" };
+
+    private static readonly HashSet<Purpose> NegativeList =
+        [Purpose.SecuritiesInvestment, Purpose.LoanNonAffiliate, Purpose.RealEstateNonSelfUse, Purpose.OutOfScope];
+
+    private static readonly HashSet<Purpose> TaxFilingPurposes = [Purpose.ServiceTrade, Purpose.PrimaryIncome, Purpose.SecondaryIncome];
+
+    private static readonly HashSet<Purpose> EffPurposes = [Purpose.Salary, Purpose.Medical, Purpose.Travel, Purpose.Living];
+
+    private static readonly HashSet<Purpose> WhitelistPurposes =
+        [Purpose.DirectInvestment, Purpose.CrossBorderFinancing, Purpose.OtherInvestment];
+
+    private readonly RuleSettings _settings;
+    private readonly EventDecoder _decoder = new();
+    private readonly List<Accepted> _history = [];
+    private readonly List<Fired> _fired = [];
+    private readonly Dictionary<string, int> _situations = new(StringComparer.Ordinal);
+    private ReferenceData _reference;
+
+    public NaiveEngine(ReferenceData reference, RuleSettings settings)
+    {
+        _reference = reference;
+        _settings = settings;
+    }
+
+    /// <summary>Accepted events that were late when they were processed.</summary>
+    public int LateEvents => _history.Count(h => h.Late);
+
+    public int AcceptedEvents => _history.Count;
+
+    /// <summary>
+    /// How often each edge case the comparison is meant to reach occurred (late, out of order, silenced, a window
+    /// edge, a boundary amount...), so a test can show that the generated streams really exercise them.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> Situations => _situations;
+
+    /// <summary>Processes one record (event or control record); appends the alerts it raises in RULES.md §2 order.</summary>
+    public RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, List<ComparableAlert> alerts)
+    {
+        var decoded = default(PaymentEvent);
+        var type = _decoder.Decode(record, ref decoded, out _);
+        if (type == RecordType.Control)
+        {
+            if (!ControlRecordParser.TryParse(record, _reference.Parameters, out var parameters, out _)) return RecordOutcome.Rejected;
+            if (parameters != _reference.Parameters) Note("parameters changed by a control record");
+            _reference = _reference.WithParameters(parameters);
+            return RecordOutcome.Control;
+        }
+        if (type == RecordType.Rejected) return RecordOutcome.Rejected;
+        var e = Resolve(in decoded, sequence, _reference);
+        if (e is null) return RecordOutcome.Rejected;
+        if (IsDuplicate(e)) return RecordOutcome.Duplicate;
+
+        var raised = new List<(string Rule, Severity Severity, Metrics Metrics)>();
+        var accepted = Evaluate(e, raised);
+        _history.Add(accepted);
+        foreach (var (rule, severity, metrics) in raised.OrderBy(r => IndexOfRule(r.Rule)))
+        {
+            _fired.Add(new Fired(rule, e));
+            alerts.Add(new ComparableAlert(
+                e.Sequence, rule, severity, e.TxnId, AlertId(rule, e.TxnIdUtf8), e.EntityId, e.Account, e.Ts, e.OffsetMinutes,
+                metrics.Direction ?? (e.Direction == Direction.In ? "IN" : "OUT"), metrics.Observed, metrics.Threshold,
+                metrics.Count, metrics.Cap, metrics.Utilisation, metrics.Year, metrics.Day, metrics.InflowCny,
+                metrics.OutflowCny, metrics.DaysSincePreviousActivity));
+        }
+        return RecordOutcome.Accepted;
+    }
+
+    private Accepted Evaluate(OracleEvent e, List<(string Rule, Severity Severity, Metrics Metrics)> raised)
+    {
+        var reference = _reference;
+        var parameters = reference.Parameters;
+        reference.Entities.TryGetValue(e.EntityId, out var info);
+        void Raise(string rule, Severity severity, Metrics? metrics = null) => raised.Add((rule, severity, metrics ?? new Metrics()));
+
+        // Everything this entity did before e, in processing order.
+        var mine = _history.Where(h => h.Event.EntityId == e.EntityId).ToList();
+        long? newestBefore = mine.Count == 0 ? null : mine.Max(h => h.Event.Ts);
+        var late = newestBefore is { } newest && e.Ts < newest - _settings.LateEventBound.Ticks;
+        if (late) Note("late event");
+        else if (e.Ts < newestBefore) Note("out-of-order event within the bound");
+        if (e.Ts == newestBefore - _settings.LateEventBound.Ticks) Note("event exactly at the lateness bound");
+        var zone = ClassOf(e.Kind) == AccountClass.Zone;
+        var cny = e.Currency == ReferenceData.Cny;
+
+        // RULES.md §2, in its order.
+        if (zone && e.Method == PaymentMethod.Cash) Raise(RuleCodes.CashOnZoneAccount, Severity.II);
+        if ((e.Channel is Channel.SecondLine or Channel.SecondLineSameName) && !cny) Raise(RuleCodes.SecondLineNonCny, Severity.II);
+        if (e.Kind == AccountKind.EFE && e.Channel == Channel.SecondLine && !(e.Purpose == Purpose.GoodsTrade && e.CustomsSpecial))
+        {
+            Raise(RuleCodes.NonSameNameNotGoods, Severity.II);
+        }
+        if (e.Channel == Channel.SecondLineSameName && NegativeList.Contains(e.Purpose)) Raise(RuleCodes.PenetrationNegativeList, Severity.II);
+
+        // RULES.md §3: the position is every counted event of the entity in the Shanghai year of e.
+        var countsForQuota = e.Channel == Channel.SecondLineSameName && cny && parameters.PenetrationKinds.Contains(e.Kind);
+        if (countsForQuota)
+        {
+            var year = ShanghaiYear(e.Ts);
+            var before = mine.Where(h => h.CountsForQuota && ShanghaiYear(h.Event.Ts) == year).Sum(h => NetInflowOf(h.Event));
+            var after = before + NetInflowOf(e);
+            if (newestBefore is { } newestTs && year < ShanghaiYear(newestTs)) Note("penetration event for an earlier year");
+            if (info?.OwnersEquityPrevYear is not { } equity)
+            {
+                Raise(RuleCodes.PenetrationNoQuota, Severity.II, new Metrics { Observed = after, Year = year });
+            }
+            else
+            {
+                // OUT (zone → domestic) raises net inflow N; IN raises net outflow −N. Only that direction can rise.
+                var inflow = e.Direction == Direction.Out;
+                var cap = equity * parameters.MacroPrudentialFactor * (inflow ? parameters.InflowLeverage : parameters.OutflowLeverage);
+                var usedBefore = inflow ? before : -before;
+                var usedAfter = inflow ? after : -after;
+                var metrics = new Metrics
+                {
+                    Observed = usedAfter, Cap = cap, Utilisation = cap > 0 ? decimal.Round(usedAfter / cap, 6) : null,
+                    Direction = inflow ? "INFLOW" : "OUTFLOW", Year = year,
+                };
+                var warnAt = _settings.PenetrationWarnUtilisation * cap;
+                if (cap == 0) Note("penetration cap of zero");
+                if (usedAfter == cap || usedAfter == warnAt) Note("penetration position exactly at the cap or 80 %");
+                if (usedAfter > cap)
+                {
+                    Raise(RuleCodes.PenetrationCapBreach, Severity.III, metrics);
+                }
+                else if (cap > 0 && usedBefore < warnAt && usedAfter >= warnAt)
+                {
+                    if (_fired.Exists(f => f.Rule == RuleCodes.PenetrationCapWarn && f.Event.EntityId == e.EntityId
+                                           && f.Event.Direction == e.Direction && ShanghaiYear(f.Event.Ts) == year))
+                    {
+                        Note("penetration warning re-armed");
+                    }
+                    Raise(RuleCodes.PenetrationCapWarn, Severity.I, metrics with { Threshold = _settings.PenetrationWarnUtilisation });
+                }
+            }
+        }
+
+        if (e.Direction == Direction.Out && e.Channel != Channel.Domestic && TaxFilingPurposes.Contains(e.Purpose)
+            && e.AmountUsd >= _settings.ServicesTaxFilingUsd)
+        {
+            Raise(RuleCodes.ServicesTaxFiling, Severity.I, new Metrics { Observed = e.AmountUsd, Threshold = _settings.ServicesTaxFilingUsd });
+        }
+        if (e.Kind == AccountKind.EFF && (!EffPurposes.Contains(e.Purpose) || !cny)) Raise(RuleCodes.EffPurpose, Severity.II);
+        if (IsSanctioned(e, info, reference)) Raise(RuleCodes.SanctionedParty, Severity.III);
+        if (e.CpCountry is not null && reference.HighRiskCountries.TryGetValue(e.CpCountry, out var risk))
+        {
+            Raise(RuleCodes.HighRiskJurisdiction, risk == JurisdictionRisk.CallForAction ? Severity.II : Severity.I);
+        }
+        if ((zone || e.Kind == AccountKind.NRA) && WhitelistPurposes.Contains(e.Purpose) && cny && parameters.WhitelistRequired
+            && info is not { Whitelisted: true })
+        {
+            Raise(RuleCodes.WhitelistRequired, Severity.II);
+        }
+
+        // RULES.md §4 with the retention of SEMANTICS.md: days older than the kept ones are not accumulated.
+        var newestWithE = Math.Max(newestBefore ?? e.Ts, e.Ts);
+        var day = ShanghaiDay(e.Ts);
+        var threshold = _settings.LargeValue.For(e.Category, e.CurrencyClass);
+        if (day < ShanghaiDay(newestWithE) - _settings.LargeValueRetentionDays)
+        {
+            Note("day older than the accumulators kept");
+        }
+        else
+        {
+            var sameAccumulator = mine.Where((h, i) => ShanghaiDay(h.Event.Ts) == day && SameKey(h.Event, e) && WasAccumulated(mine, i));
+            var before = sameAccumulator.Sum(h => h.Event.ClassAmount);
+            var after = before + e.ClassAmount;
+            if (after == threshold) Note("accumulator exactly at its threshold");
+            if (before < threshold && after >= threshold)
+            {
+                Raise(RuleCodes.LargeValueReport, Severity.I, new Metrics
+                {
+                    Observed = after, Threshold = threshold,
+                    Day = ShanghaiDate(e.Ts).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                });
+            }
+        }
+
+        // RULES.md §5 window rules: not for late events. The window is the entity's earlier non-late events with
+        // time in (ts − 24h, ts], plus e; in event-time order, ties in processing order, which is the order sums are
+        // added in (USD-equivalents have 28 significant digits, so a sum of them depends on its order).
+        if (!late)
+        {
+            if (mine.Exists(h => !h.Late && h.Event.Ts == e.Ts - _settings.TrailingWindow.Ticks)) Note("an event exactly 24h earlier");
+            var window = mine
+                .Where(h => !h.Late && h.Event.Ts > e.Ts - _settings.TrailingWindow.Ticks && h.Event.Ts <= e.Ts)
+                .Select(h => h.Event)
+                .Append(e)
+                .OrderBy(x => x.Ts)
+                .ToList();
+
+            var bandLow = threshold * _settings.StructuringBandFraction;
+            bool InBand(OracleEvent x) => SameKey(x, e) && x.ClassAmount >= bandLow && x.ClassAmount < threshold;
+            if (e.ClassAmount == bandLow) Note("amount exactly at the band floor");
+            if (InBand(e))
+            {
+                var band = window.Where(InBand).ToList();
+                var sum = band.Sum(x => x.ClassAmount);
+                if (band.Count >= _settings.StructuringMinCount && sum >= threshold
+                    && !Silenced(RuleCodes.Structuring, e, fired => SameKey(fired, e)))
+                {
+                    Raise(RuleCodes.Structuring, Severity.II, new Metrics { Count = band.Count, Observed = sum, Threshold = threshold });
+                }
+            }
+
+            if (e.Direction == Direction.Out)
+            {
+                var in24 = window.Where(x => x.Direction == Direction.In).Sum(x => x.AmountCny);
+                var out24 = window.Where(x => x.Direction == Direction.Out).Sum(x => x.AmountCny);
+                if (in24 >= _settings.RapidPassThroughMinInflowCny && out24 >= _settings.RapidPassThroughOutflowRatio * in24
+                    && !Silenced(RuleCodes.RapidPassThrough, e, _ => true))
+                {
+                    Raise(RuleCodes.RapidPassThrough, Severity.II, new Metrics
+                    {
+                        InflowCny = in24, OutflowCny = out24, Observed = out24, Threshold = _settings.RapidPassThroughOutflowRatio * in24,
+                    });
+                }
+            }
+
+            if (e.CpAccount is not null)
+            {
+                var rule = e.Direction == Direction.In ? RuleCodes.FanIn : RuleCodes.FanOut;
+                var distinct = window
+                    .Where(x => x.Direction == e.Direction && x.CpAccount is not null)
+                    .Select(x => x.CpAccount)
+                    .Distinct(StringComparer.Ordinal)
+                    .Count();
+                if (distinct >= _settings.FanDistinctCounterparties && !Silenced(rule, e, _ => true))
+                {
+                    Raise(rule, Severity.I, new Metrics
+                    {
+                        Count = distinct, Threshold = _settings.FanDistinctCounterparties, Direction = e.Direction == Direction.In ? "IN" : "OUT",
+                    });
+                }
+            }
+        }
+
+        var previousActivity = newestBefore ?? info?.LastActivityTicks;
+        if (e.Ts - previousActivity == _settings.DormantDays * TimeSpan.TicksPerDay) Note("exactly the dormancy period since the previous activity");
+        if (previousActivity is { } previous && e.Ts - previous >= _settings.DormantDays * TimeSpan.TicksPerDay
+            && e.AmountCny >= _settings.DormantMinAmountCny)
+        {
+            Note(newestBefore is null ? "dormant since the reference lastActivity" : "dormant since the entity's last event");
+            Raise(RuleCodes.DormantReactivation, Severity.I, new Metrics
+            {
+                DaysSincePreviousActivity = decimal.Round((decimal)(e.Ts - previous) / TimeSpan.TicksPerDay, 4),
+                Threshold = _settings.DormantDays, Observed = e.AmountCny,
+            });
+        }
+
+        return new Accepted(e, late, countsForQuota);
+    }
+
+    /// <summary>
+    /// SEMANTICS.md: a repeat of an accepted <c>txnId</c> is a duplicate. With <c>DuplicateHorizonDays</c> = N &gt; 0
+    /// an id is forgotten once the newest event is more than N Shanghai days past the day of the event that carried it.
+    /// </summary>
+    private bool IsDuplicate(OracleEvent e)
+    {
+        var carriers = _history.Where(h => h.Event.TxnIdUtf8.AsSpan().SequenceEqual(e.TxnIdUtf8)).ToList();
+        if (carriers.Count == 0) return false;
+        var horizon = _settings.DuplicateHorizonDays;
+        if (horizon == 0) return true;
+        var newestDay = ShanghaiDay(_history.Max(h => h.Event.Ts));
+        var remembered = carriers.Exists(h => newestDay - ShanghaiDay(h.Event.Ts) <= horizon);
+        if (!remembered) Note("repeat of a forgotten txnId");
+        return remembered;
+    }
+
+    /// <summary>Whether the h-th event of an entity's history went into its daily accumulator when it was processed.</summary>
+    private bool WasAccumulated(List<Accepted> entityHistory, int index)
+    {
+        var newestThen = entityHistory.Take(index + 1).Max(h => h.Event.Ts);
+        return ShanghaiDay(entityHistory[index].Event.Ts) >= ShanghaiDay(newestThen) - _settings.LargeValueRetentionDays;
+    }
+
+    /// <summary>"Then silent for 24h": some earlier alert of the rule for the same entity and key, fired at t, with ts(e) &lt; t + 24h.</summary>
+    private bool Silenced(string rule, OracleEvent e, Func<OracleEvent, bool> sameKey)
+    {
+        var silencing = _fired.Where(f => f.Rule == rule && f.Event.EntityId == e.EntityId && sameKey(f.Event)
+                                          && e.Ts < f.Event.Ts + _settings.Suppression.Ticks).ToList();
+        if (silencing.Count == 0) return false;
+        Note("silenced " + rule);
+        if (silencing.Exists(f => e.Ts < f.Event.Ts)) Note("silenced by a firing later in event time");
+        return true;
+    }
+
+    private void Note(string situation) => _situations[situation] = _situations.GetValueOrDefault(situation) + 1;
+
+    private static bool SameKey(OracleEvent a, OracleEvent b) =>
+        a.Direction == b.Direction && a.Category == b.Category && a.CurrencyClass == b.CurrencyClass;
+
+    private static decimal NetInflowOf(OracleEvent e) => e.Direction == Direction.Out ? e.Amount : -e.Amount;
+
+    private static bool IsSanctioned(OracleEvent e, EntityInfo? info, ReferenceData reference)
+    {
+        if (info is { Sanctioned: true }) return true;
+        if (e.CpEntityId is not null && reference.Entities.TryGetValue(e.CpEntityId, out var counterparty) && counterparty.Sanctioned) return true;
+        return e.CpName is not null && reference.SanctionedNames.Contains(PartyNames.Normalise(e.CpName));
+    }
+
+    /// <summary>RULES.md §1 and SEMANTICS.md "Resolution", written out again from the documents.</summary>
+    private static OracleEvent? Resolve(in PaymentEvent d, long sequence, ReferenceData reference)
+    {
+        reference.Accounts.TryGetValue(d.Account, out var listed);
+        var kind = d.AccountKind != AccountKind.None ? d.AccountKind : listed?.Kind ?? KindOfPrefix(d.Account);
+        if (kind == AccountKind.None) return null;
+        var entityId = d.EntityId ?? listed?.EntityId;
+        if (entityId is null) return null;
+        var cpEntityId = d.CpEntityId;
+        if (cpEntityId is null && d.CpAccount is not null && reference.Accounts.TryGetValue(d.CpAccount, out var cpListed))
+        {
+            cpEntityId = cpListed.EntityId;
+        }
+        decimal rate;
+        if (d.Currency == ReferenceData.Cny) rate = 1m;
+        else if (!reference.FxRates.TryGetValue(d.Currency, out rate)) return null;
+        var accountClass = ClassOf(kind);
+        if (accountClass == AccountClass.Offshore) return null;
+
+        var cpClass = ClassOf(d.CpKind);
+        Channel channel;
+        if (accountClass == AccountClass.Zone)
+        {
+            channel = cpClass != AccountClass.Domestic ? Channel.FirstLine
+                : cpEntityId == entityId ? Channel.SecondLineSameName
+                : Channel.SecondLine;
+        }
+        else
+        {
+            channel = accountClass == AccountClass.Domestic && cpClass == AccountClass.Domestic ? Channel.Domestic : Channel.CrossBorder;
+        }
+
+        CustomerType customerType;
+        if (reference.Entities.TryGetValue(entityId, out var entity) && entity.Type is { } listedType) customerType = listedType;
+        else if (kind is AccountKind.FTI or AccountKind.FTF or AccountKind.EFF) customerType = CustomerType.Individual;
+        else if (kind is AccountKind.FTU or AccountKind.EFU) customerType = CustomerType.FinancialInstitution;
+        else customerType = CustomerType.Corporate;
+
+        LargeValueCategory category;
+        if (d.Method == PaymentMethod.Cash) category = LargeValueCategory.Cash;
+        else if (customerType is CustomerType.Corporate or CustomerType.FinancialInstitution) category = LargeValueCategory.NonIndividualTransfer;
+        else if (channel == Channel.Domestic) category = LargeValueCategory.IndividualDomestic;
+        else category = LargeValueCategory.IndividualCrossBorder;
+
+        var amountCny = d.Amount * rate;
+        return new OracleEvent
+        {
+            Sequence = sequence,
+            TxnIdUtf8 = d.TxnIdUtf8.ToArray(),
+            TxnId = Encoding.UTF8.GetString(d.TxnIdUtf8),
+            Ts = d.TimestampTicks,
+            OffsetMinutes = d.OffsetMinutes,
+            Account = d.Account,
+            Kind = kind,
+            EntityId = entityId,
+            Direction = d.Direction,
+            Amount = d.Amount,
+            Currency = d.Currency,
+            CpAccount = d.CpAccount,
+            CpEntityId = cpEntityId,
+            CpName = d.CpName,
+            CpCountry = d.CpCountry,
+            Purpose = d.Purpose,
+            Method = d.Method,
+            CustomsSpecial = d.CustomsSpecial,
+            Channel = channel,
+            Category = category,
+            CurrencyClass = d.Currency == ReferenceData.Cny ? CurrencyClass.Cny : CurrencyClass.Fx,
+            AmountCny = amountCny,
+            AmountUsd = amountCny / reference.FxRates[ReferenceData.Usd],
+        };
+    }
+
+    private static AccountClass ClassOf(AccountKind kind)
+    {
+        var name = kind.ToString();
+        if (ZoneKinds.Contains(name)) return AccountClass.Zone;
+        if (NonResidentKinds.Contains(name)) return AccountClass.NonResident;
+        return kind == AccountKind.OFFSHORE ? AccountClass.Offshore : AccountClass.Domestic;
+    }
+
+    private static AccountKind KindOfPrefix(string account)
+    {
+        if (account.Length < 3) return AccountKind.None;
+        var prefix = account[..3];
+        return (ZoneKinds.Contains(prefix) || NonResidentKinds.Contains(prefix)) && Enum.TryParse<AccountKind>(prefix, out var kind)
+            ? kind
+            : AccountKind.None;
+    }
+
+    private static DateTime ShanghaiLocal(long utcTicks) =>
+        new DateTimeOffset(utcTicks, TimeSpan.Zero).ToOffset(TimeSpan.FromHours(8)).DateTime;
+
+    private static int ShanghaiYear(long utcTicks) => ShanghaiLocal(utcTicks).Year;
+
+    private static DateOnly ShanghaiDate(long utcTicks) => DateOnly.FromDateTime(ShanghaiLocal(utcTicks));
+
+    private static int ShanghaiDay(long utcTicks) => ShanghaiDate(utcTicks).DayNumber;
+
+    private static int IndexOfRule(string rule)
+    {
+        for (var i = 0; i < RuleCodes.All.Count; i++)
+        {
+            if (RuleCodes.All[i] == rule) return i;
+        }
+        throw new ArgumentException($"unknown rule {rule}", nameof(rule));
+    }
+
+    /// <summary>SEMANTICS.md: XXH128 of the UTF-8 bytes of "rule|txnId", as 32 lower-case hex digits.</summary>
+    private static string AlertId(string rule, byte[] txnIdUtf8)
+    {
+        var input = Encoding.UTF8.GetBytes(rule + "|").Concat(txnIdUtf8).ToArray();
+        return XxHash128.HashToUInt128(input).ToString("x32", CultureInfo.InvariantCulture);
+    }
+
+    private sealed record Accepted(OracleEvent Event, bool Late, bool CountsForQuota);
+
+    private sealed record Fired(string Rule, OracleEvent Event);
+
+    private sealed record Metrics
+    {
+        public decimal? Observed { get; init; }
+        public decimal? Threshold { get; init; }
+        public int? Count { get; init; }
+        public decimal? Cap { get; init; }
+        public decimal? Utilisation { get; init; }
+        public int? Year { get; init; }
+        public string? Day { get; init; }
+        public decimal? InflowCny { get; init; }
+        public decimal? OutflowCny { get; init; }
+        public decimal? DaysSincePreviousActivity { get; init; }
+        public string? Direction { get; init; }
+    }
+
+    /// <summary>A decoded event with what RULES.md §1 derives from it, as the oracle resolved it.</summary>
+    private sealed class OracleEvent
+    {
+        public required long Sequence { get; init; }
+        public required byte[] TxnIdUtf8 { get; init; }
+        public required string TxnId { get; init; }
+        public required long Ts { get; init; }
+        public required int OffsetMinutes { get; init; }
+        public required string Account { get; init; }
+        public required AccountKind Kind { get; init; }
+        public required string EntityId { get; init; }
+        public required Direction Direction { get; init; }
+        public required decimal Amount { get; init; }
+        public required string Currency { get; init; }
+        public required string? CpAccount { get; init; }
+        public required string? CpEntityId { get; init; }
+        public required string? CpName { get; init; }
+        public required string? CpCountry { get; init; }
+        public required Purpose Purpose { get; init; }
+        public required PaymentMethod Method { get; init; }
+        public required bool CustomsSpecial { get; init; }
+        public required Channel Channel { get; init; }
+        public required LargeValueCategory Category { get; init; }
+        public required CurrencyClass CurrencyClass { get; init; }
+        public required decimal AmountCny { get; init; }
+        public required decimal AmountUsd { get; init; }
+
+        /// <summary>CNY for CNY events, USD-equivalent otherwise (RULES.md §4).</summary>
+        public decimal ClassAmount => CurrencyClass == CurrencyClass.Cny ? Amount : AmountUsd;
+    }
+}
