@@ -365,8 +365,9 @@ public sealed class EngineShard
         return known;
     }
 
-    private void Raise(ref PaymentEvent e, List<Alert> output, string rule, Severity severity, string message, AlertMetrics metrics) =>
-        output.Add(_alerts.Build(in e, rule, severity, message, metrics));
+    /// <summary>Adds an alert; its message is formatted invariantly, whatever the host's culture.</summary>
+    private void Raise(ref PaymentEvent e, List<Alert> output, string rule, Severity severity, FormattableString message, AlertMetrics metrics) =>
+        output.Add(_alerts.Build(in e, rule, severity, message.ToString(CultureInfo.InvariantCulture), metrics));
 
     private static AlertMetrics Basic(in PaymentEvent e) => new()
     {
