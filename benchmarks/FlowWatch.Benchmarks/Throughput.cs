@@ -1,14 +1,17 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Decoding;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
 
 namespace FlowWatch.Benchmarks;
 
 /// <summary>
-/// Quick steady-state throughput of the engine on one thread, outside BenchmarkDotNet: warm an engine on more than
-/// a trailing window of traffic, then time the next events and count allocations and collections.
+/// Steady-state throughput of the engine on one thread, with where the time goes: each stage (JSON tokens alone,
+/// decoding, resolution, the duplicate filter, the shard) is timed on its own over the same events, then the whole
+/// engine. Every stage starts warm: it has seen more than a trailing window and a duplicate horizon of traffic.
 /// </summary>
 public static class Throughput
 {
@@ -19,45 +22,95 @@ public static class Throughput
         var start = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.FromHours(8));
         var warmLines = traffic.Events(warmUp, start, spacing, "W");
         var lines = traffic.Events(measured, start + spacing * warmUp, spacing, "M");
-        // A one-day duplicate horizon lets the id set reach its steady size within the warm-up.
-        var engine = new FlowEngine(reference, new RuleSettings { DuplicateHorizonDays = 1 });
+        // A one-day duplicate horizon lets the id table reach its steady size within the warm-up.
+        var settings = new RuleSettings { DuplicateHorizonDays = 1 };
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{entities:N0} entities; warm-up {warmUp:N0} events, measured {measured:N0} events ({(spacing * measured).TotalHours:0.#} h of event time)"));
+
+        Stage("JSON tokens only (Utf8JsonReader)", measured, () =>
+        {
+            foreach (var line in lines)
+            {
+                var reader = new Utf8JsonReader(line);
+                while (reader.Read())
+                {
+                }
+            }
+        }, stateless: true);
+
+        var decoder = new EventDecoder();
+        var scratch = default(PaymentEvent);
+        foreach (var line in warmLines) decoder.Decode(line, ref scratch, out _);
+        Stage("decode", measured, () =>
+        {
+            foreach (var line in lines) decoder.Decode(line, ref scratch, out _);
+        }, stateless: true);
+
+        var events = new PaymentEvent[measured];
+        Stage("decode + resolve", measured, () =>
+        {
+            for (var i = 0; i < measured; i++)
+            {
+                decoder.Decode(lines[i], ref events[i], out _);
+                EventResolver.TryResolve(ref events[i], reference, out _);
+            }
+        }, stateless: true);
+
+        var duplicates = new DuplicateFilter(settings.DuplicateHorizonDays);
+        var shard = new EngineShard(settings);
         var alerts = new List<Alert>();
+        foreach (var line in warmLines)
+        {
+            decoder.Decode(line, ref scratch, out _);
+            EventResolver.TryResolve(ref scratch, reference, out _);
+            duplicates.TryAdd(scratch.TxnIdUtf8, scratch.TimestampTicks);
+            shard.Process(ref scratch, reference, alerts);
+        }
+        alerts.Clear();
+        Stage("duplicate filter", measured, () =>
+        {
+            for (var i = 0; i < measured; i++) duplicates.TryAdd(events[i].TxnIdUtf8, events[i].TimestampTicks);
+        });
+        Stage("shard: state + every rule + alerts", measured, () =>
+        {
+            for (var i = 0; i < measured; i++)
+            {
+                shard.Process(ref events[i], reference, alerts);
+                alerts.Clear();
+            }
+        });
+
+        var engine = new FlowEngine(reference, settings);
         long sequence = 0;
         foreach (var line in warmLines)
         {
             engine.Process(line, ++sequence, alerts, out _);
             alerts.Clear();
         }
-        var decoder = new FlowWatch.Core.Decoding.EventDecoder();
-        var probe = default(PaymentEvent);
-        foreach (var line in lines) decoder.Decode(line, ref probe, out _);
-        var t0 = Stopwatch.GetTimestamp();
-        var a0 = GC.GetAllocatedBytesForCurrentThread();
-        foreach (var line in lines) decoder.Decode(line, ref probe, out _);
-        var a1 = GC.GetAllocatedBytesForCurrentThread();
-        var t1 = Stopwatch.GetTimestamp();
-        foreach (var line in lines) { decoder.Decode(line, ref probe, out _); EventResolver.TryResolve(ref probe, reference, out _); }
-        var a2 = GC.GetAllocatedBytesForCurrentThread();
-        var t2 = Stopwatch.GetTimestamp();
-        Console.WriteLine($"PROBE decode {Stopwatch.GetElapsedTime(t0, t1).TotalNanoseconds / measured} ns, +resolve {Stopwatch.GetElapsedTime(t1, t2).TotalNanoseconds / measured} ns");
-        Console.WriteLine($"PROBE decode {(a1 - a0) / (double)measured} B/event, decode+resolve {(a2 - a1) / (double)measured} B/event");
         var alertsBefore = engine.Counters.Alerts;
-        var gcBefore = GC.CollectionCount(0);
-        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
-        var stopwatch = Stopwatch.StartNew();
-        foreach (var line in lines)
+        Stage("whole engine: bytes -> alerts", measured, () =>
         {
-            engine.Process(line, ++sequence, alerts, out _);
-            alerts.Clear();
-        }
-        stopwatch.Stop();
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
-        var inv = CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(inv,
-            $"entities {entities:N0}, warm-up {warmUp:N0}, measured {measured:N0} events ({(spacing * measured).TotalHours:0.#} h of event time)"));
-        Console.WriteLine(string.Create(inv,
-            $"{measured / stopwatch.Elapsed.TotalSeconds:N0} events/s, {stopwatch.Elapsed.TotalNanoseconds / measured:0} ns/event, " +
-            $"{(double)allocated / measured:0.0} B/event allocated, {GC.CollectionCount(0) - gcBefore} gen0 GCs, " +
-            $"{engine.Counters.Alerts - alertsBefore:N0} alerts ({(engine.Counters.Alerts - alertsBefore) * 100.0 / measured:0.00}%)"));
+            foreach (var line in lines)
+            {
+                engine.Process(line, ++sequence, alerts, out _);
+                alerts.Clear();
+            }
+        });
+        var raised = engine.Counters.Alerts - alertsBefore;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"alerts raised: {raised:N0} ({raised * 100.0 / measured:0.00}% of events)"));
+    }
+
+    /// <summary>Times one stage; a stateless stage runs once untimed first, so JIT tiers and first-touch page faults stay out.</summary>
+    private static void Stage(string name, int events, Action run, bool stateless = false)
+    {
+        if (stateless) run();
+        var collections = GC.CollectionCount(0);
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var started = Stopwatch.GetTimestamp();
+        run();
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {name,-38} {elapsed.TotalNanoseconds / events,7:0} ns/event {events / elapsed.TotalSeconds,12:N0} events/s " +
+            $"{(double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / events,7:0.0} B/event {GC.CollectionCount(0) - collections,3} gen0 GCs"));
     }
 }

@@ -51,11 +51,20 @@ public struct PaymentEvent
     /// <summary>amount × rate (CNY per unit), exact.</summary>
     public decimal AmountCny;
 
-    /// <summary>amount × rate / rate(USD).</summary>
-    public decimal AmountUsd;
+    /// <summary>CNY per USD in force when the event was resolved.</summary>
+    public decimal UsdRate;
+
+    /// <summary>USD-equivalent of a foreign-currency amount, worked out once at resolution.</summary>
+    public decimal FxAmountUsd;
+
+    /// <summary>
+    /// amount × rate / rate(USD) (RULES.md §1). Kept for foreign currencies; for CNY, where only
+    /// SERVICES_TAX_FILING needs it, divided on use so that ordinary CNY payments skip a decimal division.
+    /// </summary>
+    public readonly decimal AmountUsd => CurrencyClass == CurrencyClass.Fx ? FxAmountUsd : Amount / UsdRate;
 
     /// <summary>The amount in its currency class: CNY for CNY, USD-equivalent for every other currency (RULES.md §4).</summary>
-    public readonly decimal ClassAmount => CurrencyClass == CurrencyClass.Cny ? Amount : AmountUsd;
+    public readonly decimal ClassAmount => CurrencyClass == CurrencyClass.Cny ? Amount : FxAmountUsd;
 
     public readonly bool IsCny => CurrencyClass == CurrencyClass.Cny;
 

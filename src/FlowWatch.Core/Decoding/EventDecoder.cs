@@ -26,6 +26,9 @@ public sealed class EventDecoder(Utf8StringPool strings)
 
     private const int MaxPropertyNameBytes = 64;
 
+    /// <summary>Unescaped string values; a field, not stackalloc, which would zero 6 KiB on every call.</summary>
+    private readonly byte[] _scratch = new byte[MaxRawStringBytes];
+
     public EventDecoder() : this(new Utf8StringPool())
     {
     }
@@ -60,7 +63,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
 
         e = default;
         e.Method = PaymentMethod.Transfer;
-        Span<byte> scratch = stackalloc byte[MaxRawStringBytes];
+        Span<byte> scratch = _scratch;
         Fields seen = 0;
         var isControl = false;
 

@@ -95,11 +95,11 @@ public sealed class EngineShard
         }
         if (e.Direction == Direction.Out && e.Channel != Channel.Domestic
             && e.Purpose is Purpose.ServiceTrade or Purpose.PrimaryIncome or Purpose.SecondaryIncome
-            && e.AmountUsd >= _settings.ServicesTaxFilingUsd)
+            && e.AmountUsd is var amountUsd && amountUsd >= _settings.ServicesTaxFilingUsd)
         {
             Raise(ref e, output, RuleCodes.ServicesTaxFiling, Severity.I,
-                $"Outward {Purposes.Code(e.Purpose)} payment of {AlertBuilder.Money(e.Amount, e.Currency)} (USD {e.AmountUsd:#,0.##}) needs a tax filing record.",
-                Basic(e) with { Observed = e.AmountUsd, Threshold = _settings.ServicesTaxFilingUsd });
+                $"Outward {Purposes.Code(e.Purpose)} payment of {AlertBuilder.Money(e.Amount, e.Currency)} (USD {amountUsd:#,0.##}) needs a tax filing record.",
+                Basic(e) with { Observed = amountUsd, Threshold = _settings.ServicesTaxFilingUsd });
         }
         if (e.AccountKind == AccountKind.EFF && (e.Purpose is not (Purpose.Salary or Purpose.Medical or Purpose.Travel or Purpose.Living) || !e.IsCny))
         {
@@ -199,7 +199,11 @@ public sealed class EngineShard
     {
         var day = ShanghaiTime.DayNumber(e.TimestampTicks);
         var oldestKept = ShanghaiTime.DayNumber(entity.NewestTs) - _settings.LargeValueRetentionDays;
-        ForgetDaysBefore(entity.Daily, oldestKept);
+        if (oldestKept > entity.DailyKeptFrom)
+        {
+            ForgetDaysBefore(entity.Daily, oldestKept);
+            entity.DailyKeptFrom = oldestKept;
+        }
         if (day < oldestKept) return;   // older than the accumulators kept: see docs/SEMANTICS.md
 
         var key = StructuringKey.Of(e.Direction, e.Category, e.CurrencyClass);

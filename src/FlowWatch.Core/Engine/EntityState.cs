@@ -32,6 +32,9 @@ public sealed class EntityState(string entityId)
 
     internal List<DailyAccumulator> Daily { get; } = [];
 
+    /// <summary>No accumulator in <see cref="Daily"/> is for a day before this one.</summary>
+    internal int DailyKeptFrom { get; set; } = int.MinValue;
+
     internal List<PenetrationPosition> Penetration { get; } = [];
 
     /// <summary>Net inflow N of the same-name penetration quota for a Shanghai calendar year (RULES.md §3).</summary>

@@ -52,8 +52,16 @@ public static class EventResolver
             : e.Channel == Channel.Domestic ? LargeValueCategory.IndividualDomestic
             : LargeValueCategory.IndividualCrossBorder;
         e.CurrencyClass = string.Equals(e.Currency, ReferenceData.Cny, StringComparison.Ordinal) ? CurrencyClass.Cny : CurrencyClass.Fx;
-        e.AmountCny = e.Amount * rate;
-        e.AmountUsd = e.AmountCny / reference.UsdRate;
+        e.UsdRate = reference.UsdRate;
+        if (e.CurrencyClass == CurrencyClass.Cny)
+        {
+            e.AmountCny = e.Amount;
+        }
+        else
+        {
+            e.AmountCny = e.Amount * rate;
+            e.FxAmountUsd = e.AmountCny / reference.UsdRate;
+        }
         reason = null;
         return true;
     }

@@ -45,4 +45,26 @@ public sealed class DuplicateFilterTests
         Assert.False(Add(filter, "T2", Start + 3 * Day));
         Assert.True(Add(filter, "T1", Start + 3 * Day));
     }
+
+    [Fact]
+    public void TxnIdTable_ManyIdsThroughGrowthAndSweeps_KeepsExactlyTheIdsOfKeptDays()
+    {
+        var table = new TxnIdTable();
+        for (var i = 0; i < 300_000; i++)
+        {
+            table.GetOrAdd(Encoding.UTF8.GetBytes($"ID{i}"), day: i / 100_000, out var known);
+            Assert.False(known);
+        }
+        Assert.Equal(300_000, table.Count);
+
+        table.RemoveDaysBefore(2);
+
+        Assert.Equal(100_000, table.Count);
+        for (var i = 0; i < 300_000; i += 997)
+        {
+            var day = table.GetOrAdd(Encoding.UTF8.GetBytes($"ID{i}"), day: 9, out var known);
+            Assert.Equal(i >= 200_000, known);
+            Assert.Equal(known ? 2 : 9, day);
+        }
+    }
 }

@@ -1,0 +1,87 @@
+using System.IO.Hashing;
+
+namespace FlowWatch.Core.Engine;
+
+/// <summary>
+/// The ids the duplicate filter remembers: 96 bits of each id's XXH128 (a collision among 10^9 ids has odds
+/// near 10^-11) with the Shanghai day of the event that carried it, 16 bytes a slot. The keys are uniform hashes,
+/// so their low bits index an open-addressing table directly: one probe sequence in one array, no per-entry
+/// objects. Forgotten ids are dropped by <see cref="RemoveDaysBefore"/>, a sequential rebuild into a second array
+/// of the same size once per new day, so steady-state work neither allocates nor chases a removal queue.
+/// </summary>
+internal sealed class TxnIdTable
+{
+    private const int InitialSlots = 1 << 16;
+
+    private Slot[] _slots = new Slot[InitialSlots];
+    private Slot[] _spare = [];
+
+    public int Count { get; private set; }
+
+    /// <summary>The day stored with the id, adding the id with <paramref name="day"/> when absent.</summary>
+    public ref int GetOrAdd(ReadOnlySpan<byte> txnIdUtf8, int day, out bool known)
+    {
+        var hash = XxHash128.HashToUInt128(txnIdUtf8);
+        var low = (ulong)hash;
+        var high = (uint)(hash >> 64) | 1u;   // never zero: (0, 0) marks an empty slot
+        if ((Count + 1) * 4 > _slots.Length * 3) Resize(_slots.Length * 2);
+        var mask = _slots.Length - 1;
+        for (var index = (int)low & mask; ; index = (index + 1) & mask)
+        {
+            ref var slot = ref _slots[index];
+            if (slot.High == 0)
+            {
+                slot = new Slot { Low = low, High = high, Day = day };
+                Count++;
+                known = false;
+                return ref slot.Day;
+            }
+            if (slot.Low == low && slot.High == high)
+            {
+                known = true;
+                return ref slot.Day;
+            }
+        }
+    }
+
+    /// <summary>Forgets every id whose day is before <paramref name="oldestKept"/>.</summary>
+    public void RemoveDaysBefore(int oldestKept)
+    {
+        if (_spare.Length != _slots.Length) _spare = new Slot[_slots.Length];
+        else Array.Clear(_spare);
+        var mask = _spare.Length - 1;
+        var kept = 0;
+        foreach (ref readonly var slot in _slots.AsSpan())
+        {
+            if (slot.High == 0 || slot.Day < oldestKept) continue;
+            var index = (int)slot.Low & mask;
+            while (_spare[index].High != 0) index = (index + 1) & mask;
+            _spare[index] = slot;
+            kept++;
+        }
+        (_slots, _spare) = (_spare, _slots);
+        Count = kept;
+    }
+
+    private void Resize(int size)
+    {
+        var old = _slots;
+        _slots = new Slot[size];
+        _spare = [];
+        var mask = size - 1;
+        foreach (ref readonly var slot in old.AsSpan())
+        {
+            if (slot.High == 0) continue;
+            var index = (int)slot.Low & mask;
+            while (_slots[index].High != 0) index = (index + 1) & mask;
+            _slots[index] = slot;
+        }
+    }
+
+    private struct Slot
+    {
+        public ulong Low;
+        public uint High;
+        public int Day;
+    }
+}
