@@ -1,0 +1,124 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace FlowWatch.Worker.Kafka;
+
+/// <summary>
+/// A Kafka-protocol broker inside this process: librdkafka's mock cluster (real Kafka protocol over TCP on
+/// 127.0.0.1, with consumer groups and transactions), created through librdkafka's C API from the very library
+/// Confluent.Kafka loaded. It cannot create topics on request, so topics are made here. For tests and
+/// <c>demo</c>; production uses a real cluster.
+/// </summary>
+public sealed partial class EmbeddedBroker : IDisposable
+{
+    private const string Library = "librdkafka";
+    private static readonly object LoadGate = new();
+    private static bool s_resolverSet;
+
+    private readonly nint _client;
+    private nint _cluster;
+
+    private EmbeddedBroker(nint client, nint cluster, int brokers)
+    {
+        _client = client;
+        _cluster = cluster;
+        Brokers = brokers;
+        BootstrapServers = Marshal.PtrToStringUTF8(rd_kafka_mock_cluster_bootstraps(cluster))
+            ?? throw new InvalidOperationException("the mock cluster has no bootstrap servers");
+    }
+
+    public string BootstrapServers { get; }
+
+    public int Brokers { get; }
+
+    /// <summary>Starts a cluster of <paramref name="brokers"/> brokers (ids 1..N) on loopback ports.</summary>
+    public static EmbeddedBroker Start(int brokers = 1)
+    {
+        EnsureNativeLibrary();
+        var errors = new byte[512];
+        var conf = rd_kafka_conf_new();
+        var client = rd_kafka_new(0 /* RD_KAFKA_PRODUCER */, conf, errors, (nuint)errors.Length);
+        if (client == 0) throw new InvalidOperationException("librdkafka: " + Encoding.UTF8.GetString(errors).TrimEnd('\0'));
+        var cluster = rd_kafka_mock_cluster_new(client, brokers);
+        if (cluster == 0)
+        {
+            rd_kafka_destroy(client);
+            throw new InvalidOperationException("librdkafka could not create a mock cluster");
+        }
+        return new EmbeddedBroker(client, cluster, brokers);
+    }
+
+    public void CreateTopic(string name, int partitions, int replicationFactor = 1) =>
+        Check(rd_kafka_mock_topic_create(_cluster, name, partitions, Math.Min(replicationFactor, Brokers)), $"create topic {name}");
+
+    /// <summary>Takes a broker down: its connections close and it refuses new ones until <see cref="SetBrokerUp"/>.</summary>
+    public void SetBrokerDown(int brokerId) => Check(rd_kafka_mock_broker_set_down(_cluster, brokerId), $"set broker {brokerId} down");
+
+    public void SetBrokerUp(int brokerId) => Check(rd_kafka_mock_broker_set_up(_cluster, brokerId), $"set broker {brokerId} up");
+
+    public void Dispose()
+    {
+        if (_cluster == 0) return;
+        rd_kafka_mock_cluster_destroy(_cluster);
+        rd_kafka_destroy(_client);
+        _cluster = 0;
+    }
+
+    private static void Check(int error, string what)
+    {
+        if (error != 0) throw new InvalidOperationException($"librdkafka: {what} failed with error code {error}");
+    }
+
+    /// <summary>
+    /// Binds this class's imports to the librdkafka that Confluent.Kafka loads (on Debian its default build needs a
+    /// libsasl2 the system lacks, and Confluent falls back to another build), so client and broker share one library.
+    /// </summary>
+    private static void EnsureNativeLibrary()
+    {
+        lock (LoadGate)
+        {
+            if (s_resolverSet) return;
+            Confluent.Kafka.Library.Load();
+            var path = LoadedLibraryPath()
+                ?? throw new InvalidOperationException("Confluent.Kafka loaded no librdkafka that this process can see");
+            var handle = NativeLibrary.Load(path);
+            NativeLibrary.SetDllImportResolver(typeof(EmbeddedBroker).Assembly,
+                (name, _, _) => name == Library ? handle : 0);
+            s_resolverSet = true;
+        }
+    }
+
+    private static string? LoadedLibraryPath() =>
+        File.ReadLines("/proc/self/maps")
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(fields => fields.Length >= 6 && fields[^1].Contains("librdkafka", StringComparison.Ordinal))
+            .Select(fields => fields[^1])
+            .FirstOrDefault();
+
+    [LibraryImport(Library)]
+    private static partial nint rd_kafka_conf_new();
+
+    [LibraryImport(Library)]
+    private static partial nint rd_kafka_new(int type, nint conf, [Out] byte[] errstr, nuint errstrSize);
+
+    [LibraryImport(Library)]
+    private static partial void rd_kafka_destroy(nint client);
+
+    [LibraryImport(Library)]
+    private static partial nint rd_kafka_mock_cluster_new(nint client, int brokers);
+
+    [LibraryImport(Library)]
+    private static partial void rd_kafka_mock_cluster_destroy(nint cluster);
+
+    [LibraryImport(Library)]
+    private static partial nint rd_kafka_mock_cluster_bootstraps(nint cluster);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int rd_kafka_mock_topic_create(nint cluster, string topic, int partitions, int replicationFactor);
+
+    [LibraryImport(Library)]
+    private static partial int rd_kafka_mock_broker_set_down(nint cluster, int brokerId);
+
+    [LibraryImport(Library)]
+    private static partial int rd_kafka_mock_broker_set_up(nint cluster, int brokerId);
+}
