@@ -18,6 +18,13 @@ status=0
 dotnet test FlowWatch.slnx -c Release --no-build -nologo \
   --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" || status=$?
 
+echo "== quick start (README): demo for 5 seconds"
+if ! ./flowwatch demo --seconds 5 > "$root/artifacts/demo.txt"; then
+  echo "demo failed" >&2
+  status=1
+fi
+tail -n 20 "$root/artifacts/demo.txt"
+
 echo "== quick start (README): replay of samples/"
 quick="$root/artifacts/quick-start"
 mkdir -p "$quick"

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Decoding;
+using FlowWatch.Simulator;
 
 namespace FlowWatch.Benchmarks;
 

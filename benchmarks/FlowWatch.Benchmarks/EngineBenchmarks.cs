@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
+using FlowWatch.Simulator;
 
 namespace FlowWatch.Benchmarks;
 

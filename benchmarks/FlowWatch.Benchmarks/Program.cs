@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Running;
 using FlowWatch.Benchmarks;
+using FlowWatch.Simulator;
 
 // `generate N EVENTS REFERENCE` writes N synthetic events and their reference data for replay measurements;
 // `throughput` prints steady-state engine throughput on one thread; anything else goes to BenchmarkDotNet (e.g. --filter '*').

@@ -5,6 +5,7 @@ using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Decoding;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
+using FlowWatch.Simulator;
 
 namespace FlowWatch.Benchmarks;
 

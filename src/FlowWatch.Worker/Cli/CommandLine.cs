@@ -1,5 +1,6 @@
 using FlowWatch.Core.Reference;
 using FlowWatch.Worker.Configuration;
+using FlowWatch.Worker.Kafka;
 using FlowWatch.Worker.Replay;
 
 namespace FlowWatch.Worker.Cli;
@@ -15,37 +16,47 @@ public static class CommandLine
         "usage: flowwatch <command> [options]",
         "",
         "commands:",
+        "  " + DemoCommand.Usage,
+        "      everything on one machine: embedded broker, generated payments, the worker, alerts printed live",
+        "  " + RunCommand.Usage,
+        "      the streaming worker on a Kafka cluster (FlowWatch:Kafka configuration), until SIGTERM or Ctrl-C",
         "  " + ReplayCommand.Usage,
         "      run the rules over a JSONL file of events and write the alerts as JSONL",
+        "  " + BrokerCommand.Usage,
+        "      an embedded Kafka-protocol broker on loopback for other processes; prints its bootstrap servers",
         "",
         "configuration: appsettings.json beside the executable, --config FILE, then FLOWWATCH_* environment variables");
 
-    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
         {
             stdout.WriteLine(Help);
-            return Task.FromResult(args.Length == 0 ? UsageError : Success);
+            return args.Length == 0 ? UsageError : Success;
         }
         try
         {
-            return Task.FromResult(args[0] switch
+            var options = new Arguments(args.Skip(1));
+            return args[0] switch
             {
-                "replay" => ReplayCommand.Run(new Arguments(args.Skip(1)), stdout),
+                "replay" => ReplayCommand.Run(options, stdout),
+                "run" => await RunCommand.RunAsync(options, stdout),
+                "demo" => await DemoCommand.RunAsync(options, stdout),
+                "broker" => await BrokerCommand.RunAsync(options, stdout),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
-            });
+            };
         }
         catch (UsageException ex)
         {
             stderr.WriteLine($"flowwatch: {ex.Message}");
             stderr.WriteLine(Help);
-            return Task.FromResult(UsageError);
+            return UsageError;
         }
         catch (Exception ex) when (ex is ReferenceDataException or ConfigurationException or FileNotFoundException
                                        or DirectoryNotFoundException or UnauthorizedAccessException or IOException)
         {
             stderr.WriteLine($"flowwatch: cannot run: {ex.Message}");
-            return Task.FromResult(CannotRun);
+            return CannotRun;
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
@@ -33,7 +32,7 @@ public static class ReplayCommand
         if (!File.Exists(eventsPath)) throw new FileNotFoundException($"events file '{eventsPath}' not found");
 
         var result = Replay(reference, settings, shards, eventsPath, alertsPath, deadLettersPath);
-        PrintSummary(stdout, eventsPath, result);
+        Summary.Print(stdout, $"replay of {eventsPath}", result.Counters, result.Elapsed);
         return 0;
     }
 
@@ -61,26 +60,6 @@ public static class ReplayCommand
         }
         stopwatch.Stop();
         return new ReplayResult(engine.Counters, stopwatch.Elapsed);
-    }
-
-    private static void PrintSummary(TextWriter output, string eventsPath, ReplayResult result)
-    {
-        var c = result.Counters;
-        var inv = CultureInfo.InvariantCulture;
-        output.WriteLine($"replay of {eventsPath}");
-        output.WriteLine(string.Create(inv, $"  records read     {c.Read,12:N0}"));
-        output.WriteLine(string.Create(inv, $"  accepted         {c.Accepted,12:N0}"));
-        output.WriteLine(string.Create(inv, $"  duplicates       {c.Duplicates,12:N0}"));
-        output.WriteLine(string.Create(inv, $"  late             {c.Late,12:N0}"));
-        output.WriteLine(string.Create(inv, $"  control records  {c.ControlRecords,12:N0}"));
-        output.WriteLine(string.Create(inv, $"  dead letters     {c.DeadLetters,12:N0}"));
-        output.WriteLine(string.Create(inv, $"  alerts           {c.Alerts,12:N0}"));
-        foreach (var (rule, severity, count) in c.AlertsByRule())
-        {
-            output.WriteLine(string.Create(inv, $"    {rule,-26} {severity,-3} {count,10:N0}"));
-        }
-        var seconds = Math.Max(result.Elapsed.TotalSeconds, 1e-9);
-        output.WriteLine(string.Create(inv, $"  elapsed {seconds:0.000} s, {c.Read / seconds:N0} records/s"));
     }
 }
 

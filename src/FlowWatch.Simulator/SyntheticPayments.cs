@@ -1,14 +1,16 @@
 using System.Globalization;
 using System.Text;
 
-namespace FlowWatch.Benchmarks;
+namespace FlowWatch.Simulator;
 
 /// <summary>
-/// Plain synthetic payment traffic for throughput measurements: many entities over all account kinds, a stable
-/// set of counterparties each, log-normal amounts, mostly CNY, time advancing steadily. Deterministic per seed.
-/// Realistic in shape and size, not in behaviour (that is the simulator's job).
+/// Plain synthetic payment traffic: many entities over all account kinds, a stable set of counterparties each,
+/// log-normal amounts, mostly CNY and mostly compliant, time advancing steadily; with
+/// <paramref name="violationRate"/> &gt; 0 that share of events is turned into a plain rule violation (cash on
+/// a zone account, foreign currency on the second line, a high-risk or sanctioned counterparty, an EFF account
+/// used for investment). Deterministic per seed. Realistic in shape and size, not in behaviour.
 /// </summary>
-public sealed class SyntheticPayments(int entities, int seed)
+public sealed class SyntheticPayments(int entities, int seed, double violationRate = 0)
 {
     private static readonly string[] Kinds = ["EFE", "EFN", "EFF", "FTE", "FTN", "FTI", "FTU", "NRA", "OSA"];
     private static readonly string[] CpKinds = ["OFFSHORE", "OFFSHORE", "OFFSHORE", "DOMESTIC", "DOMESTIC", "NRA", "FTE"];
@@ -59,10 +61,27 @@ public sealed class SyntheticPayments(int entities, int seed)
                 : BusinessPurposes[_random.Next(BusinessPurposes.Length)];
             var customs = kind == "EFE" && cpKind == "DOMESTIC" && !sameName;
             if (customs) purpose = "GOODS_TRADE";
+            var country = Countries[_random.Next(Countries.Length)];
+            var name = $"Counterparty {entity % 997}";
+            var extra = "";
+            if (violationRate > 0 && _random.NextDouble() < violationRate)
+            {
+                switch (_random.Next(5))
+                {
+                    case 0: extra = ",\"method\":\"CASH\""; break;
+                    case 1: country = "KP"; break;
+                    case 2: name = "BLUE LOTUS  trading"; break;
+                    case 3: purpose = "SECURITIES_INVESTMENT"; break;
+                    default:
+                        if (cpKind == "DOMESTIC") currency = "USD";
+                        else country = "VN";
+                        break;
+                }
+            }
             var amount = Math.Round((decimal)Math.Exp(_random.NextDouble() * 6 + 7), 2);   // ~1,100 to ~440,000
             var counterparty = sameName ? $"DOM{entity:D7}" : $"CP{entity % 997:D4}-{_random.Next(12):D2}";
             var line = string.Create(CultureInfo.InvariantCulture,
-                $$"""{"txnId":"{{txnPrefix}}{{n:D9}}","ts":"{{ts:yyyy-MM-ddTHH:mm:ss.fff}}+08:00","account":"{{kind}}{{entity:D7}}","direction":"{{(_random.Next(2) == 0 ? "IN" : "OUT")}}","amount":"{{amount}}","currency":"{{currency}}","cpAccount":"{{counterparty}}","cpKind":"{{cpKind}}"{{(sameName ? $",\"cpEntityId\":\"E{entity:D6}\"" : "")}},"cpName":"Counterparty {{entity % 997}}","cpCountry":"{{Countries[_random.Next(Countries.Length)]}}","purpose":"{{purpose}}"{{(customs ? ",\"customsSpecial\":true" : "")}},"bank":"BANK{{entity % 7}}"}""");
+                $$"""{"txnId":"{{txnPrefix}}{{n:D9}}","ts":"{{ts:yyyy-MM-ddTHH:mm:ss.fff}}+08:00","account":"{{kind}}{{entity:D7}}","direction":"{{(_random.Next(2) == 0 ? "IN" : "OUT")}}","amount":"{{amount}}","currency":"{{currency}}","cpAccount":"{{counterparty}}","cpKind":"{{cpKind}}"{{(sameName ? $",\"cpEntityId\":\"E{entity:D6}\"" : "")}},"cpName":"{{name}}","cpCountry":"{{country}}","purpose":"{{purpose}}"{{(customs ? ",\"customsSpecial\":true" : "")}}{{extra}},"bank":"BANK{{entity % 7}}"}""");
             lines.Add(Encoding.UTF8.GetBytes(line));
             ts += spacing;
         }

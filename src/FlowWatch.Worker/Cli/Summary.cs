@@ -1,0 +1,30 @@
+using System.Globalization;
+using FlowWatch.Core.Engine;
+
+namespace FlowWatch.Worker.Cli;
+
+/// <summary>The end-of-run summary every command prints: records, outcomes, alerts by rule and severity, rate.</summary>
+public static class Summary
+{
+    public static void Print(TextWriter output, string title, EngineCounters c, TimeSpan? elapsed)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        output.WriteLine(title);
+        output.WriteLine(string.Create(inv, $"  records read     {c.Read,12:N0}"));
+        output.WriteLine(string.Create(inv, $"  accepted         {c.Accepted,12:N0}"));
+        output.WriteLine(string.Create(inv, $"  duplicates       {c.Duplicates,12:N0}"));
+        output.WriteLine(string.Create(inv, $"  late             {c.Late,12:N0}"));
+        output.WriteLine(string.Create(inv, $"  control records  {c.ControlRecords,12:N0}"));
+        output.WriteLine(string.Create(inv, $"  dead letters     {c.DeadLetters,12:N0}"));
+        output.WriteLine(string.Create(inv, $"  alerts           {c.Alerts,12:N0}"));
+        foreach (var (rule, severity, count) in c.AlertsByRule())
+        {
+            output.WriteLine(string.Create(inv, $"    {rule,-26} {severity,-3} {count,10:N0}"));
+        }
+        if (elapsed is { } time)
+        {
+            var seconds = Math.Max(time.TotalSeconds, 1e-9);
+            output.WriteLine(string.Create(inv, $"  elapsed {seconds:0.000} s, {c.Read / seconds:N0} records/s"));
+        }
+    }
+}

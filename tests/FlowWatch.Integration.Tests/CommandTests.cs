@@ -1,0 +1,39 @@
+using FlowWatch.Worker.Cli;
+
+namespace FlowWatch.Integration.Tests;
+
+/// <summary>The streaming commands end to end in this process.</summary>
+public sealed class CommandTests
+{
+    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = await CommandLine.RunAsync(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Demo_ForAFewSeconds_ProcessesEveryPaymentAndPrintsASummary()
+    {
+        var (code, output, err) = await Run("demo", "--seconds", "3", "--rate", "1000");
+
+        Assert.True(code == 0, err);
+        Assert.Contains("embedded broker at 127.0.0.1:", output, StringComparison.Ordinal);
+        var produced = long.Parse(System.Text.RegularExpressions.Regex.Match(output, @"produced ([\d,]+) payments").Groups[1].Value.Replace(",", "", StringComparison.Ordinal), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(produced >= 1_000, output);
+        Assert.Matches($@"records read\s+{produced:N0}\b", output);
+        Assert.Matches(@"alerts\s+[1-9]", output);
+        Assert.Contains("records/s", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_WithoutBootstrapServersOrReference_RefusesToStartNamingTheKeys()
+    {
+        var (code, _, err) = await Run("run");
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains("FlowWatch:Kafka:BootstrapServers", err, StringComparison.Ordinal);
+        Assert.Contains("FlowWatch:Kafka:ReferenceFile", err, StringComparison.Ordinal);
+    }
+}

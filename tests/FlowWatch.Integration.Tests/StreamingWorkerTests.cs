@@ -1,0 +1,98 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Confluent.Kafka;
+using FlowWatch.Core.Engine;
+using FlowWatch.Core.Reference;
+using FlowWatch.Worker.Kafka;
+using FlowWatch.Worker.Replay;
+
+namespace FlowWatch.Integration.Tests;
+
+/// <summary>The streaming worker over real Kafka protocol (embedded broker) against the replay of the same input.</summary>
+public sealed class StreamingWorkerTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("flowwatch-stream-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string Samples(string file) => Path.Combine(AppContext.BaseDirectory, "samples", file);
+
+    [Fact]
+    public async Task Run_SampleStream_PublishesTheSameAlertsAsReplayAndDeadLettersTheBadRecords()
+    {
+        var reference = ReferenceDataLoader.LoadFile(Samples("reference.json"));
+        var lines = File.ReadAllLines(Samples("events.jsonl")).Where(l => l.Trim().Length > 0).ToList();
+        var replay = ReplayCommand.Replay(reference, new RuleSettings(), 1, Samples("events.jsonl"), Path.Combine(_dir, "alerts.jsonl"), null);
+        var expected = File.ReadAllLines(Path.Combine(_dir, "alerts.jsonl")).Select(WithoutDetectedAt).ToList();
+        Assert.NotEmpty(expected);
+
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "equivalence" };
+        // One partition keeps the file's order, control records included, so replay is the oracle.
+        broker.CreateTopic(options.PaymentsTopic, 1);
+        broker.CreateTopic(options.AlertsTopic, 3);
+        broker.CreateTopic(options.DeadLetterTopic, 1);
+        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            foreach (var line in lines) producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = line });
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+
+        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        var alerts = ReadAll(broker.BootstrapServers, options.AlertsTopic, expected.Count);
+        var deadLetters = ReadAll(broker.BootstrapServers, options.DeadLetterTopic, (int)replay.Counters.DeadLetters);
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Equal(expected.Order(StringComparer.Ordinal), alerts.Select(m => WithoutDetectedAt(Encoding.UTF8.GetString(m.Value))).Order(StringComparer.Ordinal));
+        Assert.All(alerts, m => Assert.Equal(JsonNode.Parse(m.Value)!["entityId"]!.GetValue<string>(), m.Key));
+        Assert.Equal(replay.Counters.DeadLetters, deadLetters.Count);
+        Assert.All(deadLetters, m =>
+        {
+            Assert.NotEmpty(Header(m, "flowwatch.reason"));
+            Assert.Equal(options.PaymentsTopic, Header(m, "flowwatch.topic"));
+            Assert.Contains(Encoding.UTF8.GetString(m.Value), lines);
+        });
+        Assert.Equal(replay.Counters.Accepted, worker.Counters.Accepted);
+    }
+
+    private static string WithoutDetectedAt(string alertJson)
+    {
+        var alert = JsonNode.Parse(alertJson)!.AsObject();
+        alert.Remove("detectedAt");
+        return alert.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    }
+
+    private static string Header(Message<string, byte[]> message, string name) =>
+        Encoding.UTF8.GetString(message.Headers.GetLastBytes(name));
+
+    /// <summary>Reads a topic from the start with read_committed until <paramref name="count"/> messages came, or 60 s passed.</summary>
+    private static List<Message<string, byte[]>> ReadAll(string bootstrapServers, string topic, int count)
+    {
+        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            GroupId = "reader-" + Guid.NewGuid(),
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            IsolationLevel = IsolationLevel.ReadCommitted,
+        }).Build();
+        consumer.Subscribe(topic);
+        var messages = new List<Message<string, byte[]>>();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (messages.Count < count && DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { Message: not null } result) messages.Add(result.Message);
+        }
+        // A little longer, so that a duplicate after the expected count would be seen.
+        var settle = DateTime.UtcNow.AddSeconds(1);
+        while (DateTime.UtcNow < settle)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message: not null } result) messages.Add(result.Message);
+        }
+        consumer.Close();
+        return messages;
+    }
+}
