@@ -47,4 +47,18 @@ public sealed record AlertMetrics
     public decimal? OutflowCny { get; init; }
     public decimal? DaysSincePreviousActivity { get; init; }
     public IReadOnlyList<string>? TopFeatures { get; init; }
+
+    /// <summary>
+    /// The same numbers without trailing zeros. A running sum keeps the scale of amounts that have left it
+    /// (10.0 + 5 − 5.0 = 10.0), so the same value can carry different zeros depending on history; alerts must not.
+    /// </summary>
+    public AlertMetrics Canonical() => this with
+    {
+        Observed = Canonical(Observed), Threshold = Canonical(Threshold), Baseline = Canonical(Baseline), Cap = Canonical(Cap),
+        Utilisation = Canonical(Utilisation), Score = Canonical(Score), Amount = Canonical(Amount), AmountCny = Canonical(AmountCny),
+        InflowCny = Canonical(InflowCny), OutflowCny = Canonical(OutflowCny), DaysSincePreviousActivity = Canonical(DaysSincePreviousActivity),
+    };
+
+    // Dividing by 1 written with 28 decimals yields the smallest scale that holds the value exactly.
+    private static decimal? Canonical(decimal? value) => value / 1.0000000000000000000000000000m;
 }

@@ -24,7 +24,7 @@ internal sealed class AlertBuilder(TimeProvider? wallClock)
             // Without a wall clock (replay, backtesting) detection time is the event time, so output is reproducible.
             DetectedAt = wallClock?.GetUtcNow() ?? ts,
             Message = message,
-            Metrics = metrics,
+            Metrics = metrics.Canonical(),
             Refs = RuleCodes.References(rule),
             Sequence = e.Sequence,
         };

@@ -10,6 +10,7 @@ namespace FlowWatch.Core.Engine;
 internal sealed class DuplicateFilter(int horizonDays)
 {
     private readonly TxnIdTable _seen = new();
+    private readonly List<TxnIdRecord> _accepted = [];
     private int _newestDay = int.MinValue;
 
     public int Count => _seen.Count;
@@ -18,15 +19,34 @@ internal sealed class DuplicateFilter(int horizonDays)
     public bool TryAdd(ReadOnlySpan<byte> txnIdUtf8, long timestampTicks)
     {
         var day = ShanghaiTime.DayNumber(timestampTicks);
-        ref var carrierDay = ref _seen.GetOrAdd(txnIdUtf8, day, out var known);
+        var (low, high) = TxnIdTable.KeyOf(txnIdUtf8);
+        ref var carrierDay = ref _seen.GetOrAdd(low, high, day, out var known);
         if (known && (horizonDays == 0 || !PastHorizon(carrierDay))) return false;
         carrierDay = day;
+        if (TrackAccepted) _accepted.Add(new TxnIdRecord(low, high, day));
         if (horizonDays > 0 && day > _newestDay)
         {
             _newestDay = day;
             _seen.RemoveDaysBefore(_newestDay - horizonDays);
         }
         return true;
+    }
+
+    /// <summary>When set, accepted ids are kept for <see cref="TakeAccepted"/> (snapshots).</summary>
+    public bool TrackAccepted { get; set; }
+
+    /// <summary>Moves the ids accepted since the last call into <paramref name="into"/>.</summary>
+    public void TakeAccepted(List<TxnIdRecord> into)
+    {
+        into.AddRange(_accepted);
+        _accepted.Clear();
+    }
+
+    /// <summary>Remembers an id from a snapshot; a later record of the same id replaces an earlier one.</summary>
+    public void Restore(TxnIdRecord id)
+    {
+        _seen.GetOrAdd(id.Low, id.High, id.Day, out _) = id.Day;
+        if (horizonDays > 0 && id.Day > _newestDay) _newestDay = id.Day;
     }
 
     private bool PastHorizon(int day) => (long)_newestDay - day > horizonDays;

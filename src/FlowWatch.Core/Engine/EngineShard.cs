@@ -19,6 +19,7 @@ public sealed class EngineShard
     private readonly AlertBuilder _alerts;
     private readonly Dictionary<string, EntityState> _entities = new(StringComparer.Ordinal);
     private readonly WindowAggregate _scratch = new();
+    private readonly List<EntityState> _changed = [];
     private readonly Dictionary<string, bool> _sanctionedNameCache = new(StringComparer.Ordinal);
     private readonly decimal[] _bandLower = new decimal[StructuringKey.Count];
     private readonly decimal[] _threshold = new decimal[StructuringKey.Count];
@@ -47,11 +48,27 @@ public sealed class EngineShard
 
     public IEnumerable<EntityState> Entities => _entities.Values;
 
+    /// <summary>Moves the entities changed since the last call into <paramref name="into"/> (snapshots).</summary>
+    public void TakeChanged(List<EntityState> into)
+    {
+        foreach (var entity in _changed) entity.Changed = false;
+        into.AddRange(_changed);
+        _changed.Clear();
+    }
+
+    /// <summary>Takes over an entity restored from a snapshot, replacing any state held for it.</summary>
+    public void Adopt(EntityState entity) => _entities[entity.EntityId] = entity;
+
     /// <summary>Applies a resolved event to its entity and appends the alerts it raises. Answers whether it was late.</summary>
     public bool Process(ref PaymentEvent e, ReferenceData reference, List<Alert> output)
     {
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entities, e.EntityId!, out _);
         var entity = slot ??= new EntityState(e.EntityId!);
+        if (!entity.Changed)
+        {
+            entity.Changed = true;
+            _changed.Add(entity);
+        }
         reference.Entities.TryGetValue(e.EntityId!, out var info);
         var ts = e.TimestampTicks;
         var hadEvents = entity.NewestTs != EntityState.NoTime;

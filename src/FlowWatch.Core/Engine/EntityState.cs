@@ -18,6 +18,9 @@ public sealed class EntityState(string entityId)
     /// <summary>Events of this entity that arrived later than the lateness bound.</summary>
     public long LateEvents { get; internal set; }
 
+    /// <summary>Changed since the shard last handed out its changed entities.</summary>
+    internal bool Changed { get; set; }
+
     internal WindowBuffer Window { get; } = new();
 
     /// <summary>Index in <see cref="Window"/> of the first entry inside (NewestTs − window, NewestTs].</summary>

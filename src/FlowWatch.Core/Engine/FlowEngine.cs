@@ -71,6 +71,28 @@ public sealed class FlowEngine
 
     public IReadOnlyList<EngineShard> Shards => _shards;
 
+    /// <summary>
+    /// Moves what changed since the last call into the lists: the entities touched and the ids accepted.
+    /// Call <see cref="TrackChanges"/> first, before any event, so no accepted id is missed.
+    /// </summary>
+    public void TakeChanges(List<EntityState> entities, List<TxnIdRecord> txnIds)
+    {
+        foreach (var shard in _shards) shard.TakeChanged(entities);
+        _duplicates.TakeAccepted(txnIds);
+    }
+
+    /// <summary>Keeps accepted ids for <see cref="TakeChanges"/>; engines that snapshot their state turn this on.</summary>
+    public void TrackChanges() => _duplicates.TrackAccepted = true;
+
+    /// <summary>Restores an entity from a snapshot (before any event is processed).</summary>
+    public void Restore(EntityState entity) => ShardOf(entity.EntityId).Adopt(entity);
+
+    /// <summary>Restores a remembered id from a snapshot.</summary>
+    public void Restore(TxnIdRecord txnId) => _duplicates.Restore(txnId);
+
+    /// <summary>Restores the parameters a snapshot was taken under (control records before it).</summary>
+    public void Restore(Parameters parameters) => Reference = Reference.WithParameters(parameters);
+
     /// <summary>Replaces the reference data for every event after this call (DESIGN.md §3.2).</summary>
     public void UpdateReference(ReferenceData reference) => Reference = reference;
 

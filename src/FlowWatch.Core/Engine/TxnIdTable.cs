@@ -18,12 +18,16 @@ internal sealed class TxnIdTable
 
     public int Count { get; private set; }
 
-    /// <summary>The day stored with the id, adding the id with <paramref name="day"/> when absent.</summary>
-    public ref int GetOrAdd(ReadOnlySpan<byte> txnIdUtf8, int day, out bool known)
+    /// <summary>The 96 bits of an id's XXH128 that the table keeps; <c>High</c> is never zero.</summary>
+    public static (ulong Low, uint High) KeyOf(ReadOnlySpan<byte> txnIdUtf8)
     {
         var hash = XxHash128.HashToUInt128(txnIdUtf8);
-        var low = (ulong)hash;
-        var high = (uint)(hash >> 64) | 1u;   // never zero: (0, 0) marks an empty slot
+        return ((ulong)hash, (uint)(hash >> 64) | 1u);   // (0, 0) marks an empty slot
+    }
+
+    /// <summary>The day stored with the id, adding the id with <paramref name="day"/> when absent.</summary>
+    public ref int GetOrAdd(ulong low, uint high, int day, out bool known)
+    {
         if ((Count + 1) * 4 > _slots.Length * 3) Resize(_slots.Length * 2);
         var mask = _slots.Length - 1;
         for (var index = (int)low & mask; ; index = (index + 1) & mask)

@@ -52,7 +52,8 @@ public sealed class DuplicateFilterTests
         var table = new TxnIdTable();
         for (var i = 0; i < 300_000; i++)
         {
-            table.GetOrAdd(Encoding.UTF8.GetBytes($"ID{i}"), day: i / 100_000, out var known);
+            var (low, high) = TxnIdTable.KeyOf(Encoding.UTF8.GetBytes($"ID{i}"));
+            table.GetOrAdd(low, high, day: i / 100_000, out var known);
             Assert.False(known);
         }
         Assert.Equal(300_000, table.Count);
@@ -62,7 +63,8 @@ public sealed class DuplicateFilterTests
         Assert.Equal(100_000, table.Count);
         for (var i = 0; i < 300_000; i += 997)
         {
-            var day = table.GetOrAdd(Encoding.UTF8.GetBytes($"ID{i}"), day: 9, out var known);
+            var (low, high) = TxnIdTable.KeyOf(Encoding.UTF8.GetBytes($"ID{i}"));
+            var day = table.GetOrAdd(low, high, day: 9, out var known);
             Assert.Equal(i >= 200_000, known);
             Assert.Equal(known ? 2 : 9, day);
         }

@@ -1,0 +1,164 @@
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Reference;
+
+namespace FlowWatch.Core.Engine;
+
+/// <summary>
+/// Binary form of the engine's durable state, for snapshots (DESIGN.md §4): one entity's state, the duplicate
+/// filter's ids, and the supervisory parameters in force. Versioned; decoding checks the version and fails loudly
+/// on anything else. Running aggregates are not stored: they are rebuilt from the window entries.
+/// </summary>
+public static class StateCodec
+{
+    private const byte EntityVersion = 1;
+    private const byte ParametersVersion = 1;
+
+    public static byte[] Encode(EntityState state)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new BinaryWriter(buffer))
+        {
+            w.Write(EntityVersion);
+            w.Write(state.EntityId);
+            w.Write(state.NewestTs);
+            w.Write(state.Events);
+            w.Write(state.LateEvents);
+            w.Write(state.Window.Count);
+            for (var i = 0; i < state.Window.Count; i++)
+            {
+                ref readonly var entry = ref state.Window[i];
+                w.Write(entry.Ts);
+                w.Write((byte)entry.Direction);
+                w.Write(entry.AmountCny);
+                w.Write(entry.Key);
+                w.Write(entry.InBand);
+                w.Write(entry.ClassAmount);
+                w.Write(entry.CpAccount is not null);
+                if (entry.CpAccount is not null) w.Write(entry.CpAccount);
+            }
+            w.Write(state.LastFired.Length);
+            foreach (var fired in state.LastFired) w.Write(fired);
+            w.Write(state.DailyKeptFrom);
+            w.Write(state.Daily.Count);
+            foreach (var accumulator in state.Daily)
+            {
+                w.Write(accumulator.Day);
+                w.Write(accumulator.Key);
+                w.Write(accumulator.Sum);
+            }
+            w.Write(state.Penetration.Count);
+            foreach (var position in state.Penetration)
+            {
+                w.Write(position.Year);
+                w.Write(position.NetInflow);
+            }
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>Rebuilds an entity; <paramref name="trailingWindow"/> must be the engine's, to rebuild its running sums.</summary>
+    public static EntityState DecodeEntity(byte[] bytes, TimeSpan trailingWindow)
+    {
+        using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
+        var version = r.ReadByte();
+        if (version != EntityVersion) throw new InvalidDataException($"entity state version {version} is not {EntityVersion}");
+        var state = new EntityState(r.ReadString())
+        {
+            NewestTs = r.ReadInt64(),
+            Events = r.ReadInt64(),
+            LateEvents = r.ReadInt64(),
+        };
+        var entries = r.ReadInt32();
+        for (var i = 0; i < entries; i++)
+        {
+            var ts = r.ReadInt64();
+            var direction = (Direction)r.ReadByte();
+            var amountCny = r.ReadDecimal();
+            var key = r.ReadByte();
+            var inBand = r.ReadBoolean();
+            var classAmount = r.ReadDecimal();
+            var cpAccount = r.ReadBoolean() ? string.Intern(r.ReadString()) : null;
+            state.Window.Append(new WindowEntry(ts, direction, amountCny, key, inBand, classAmount, cpAccount));
+        }
+        // The running window is (newest − window, newest]: entries before it only serve late-but-allowed events.
+        var windowStartTs = state.NewestTs - trailingWindow.Ticks;
+        var start = 0;
+        while (start < state.Window.Count && state.Window[start].Ts <= windowStartTs) start++;
+        state.WindowStart = start;
+        for (var i = start; i < state.Window.Count; i++) state.Current.Add(in state.Window[i]);
+
+        var fired = r.ReadInt32();
+        if (fired != state.LastFired.Length) throw new InvalidDataException($"entity state has {fired} rule timers, expected {state.LastFired.Length}");
+        for (var i = 0; i < fired; i++) state.LastFired[i] = r.ReadInt64();
+        state.DailyKeptFrom = r.ReadInt32();
+        var daily = r.ReadInt32();
+        for (var i = 0; i < daily; i++) state.Daily.Add(new DailyAccumulator { Day = r.ReadInt32(), Key = r.ReadByte(), Sum = r.ReadDecimal() });
+        var positions = r.ReadInt32();
+        for (var i = 0; i < positions; i++) state.Penetration.Add(new PenetrationPosition { Year = r.ReadInt32(), NetInflow = r.ReadDecimal() });
+        return state;
+    }
+
+    public static byte[] Encode(Parameters parameters)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new BinaryWriter(buffer))
+        {
+            w.Write(ParametersVersion);
+            w.Write(parameters.MacroPrudentialFactor);
+            w.Write(parameters.InflowLeverage);
+            w.Write(parameters.OutflowLeverage);
+            w.Write(parameters.WhitelistRequired);
+            var kinds = parameters.PenetrationKinds.Order().ToList();
+            w.Write(kinds.Count);
+            foreach (var kind in kinds) w.Write((byte)kind);
+        }
+        return buffer.ToArray();
+    }
+
+    public static Parameters DecodeParameters(byte[] bytes)
+    {
+        using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
+        var version = r.ReadByte();
+        if (version != ParametersVersion) throw new InvalidDataException($"parameters version {version} is not {ParametersVersion}");
+        var parameters = new Parameters
+        {
+            MacroPrudentialFactor = r.ReadDecimal(),
+            InflowLeverage = r.ReadDecimal(),
+            OutflowLeverage = r.ReadDecimal(),
+            WhitelistRequired = r.ReadBoolean(),
+        };
+        var count = r.ReadInt32();
+        var kinds = new HashSet<AccountKind>();
+        for (var i = 0; i < count; i++) kinds.Add((AccountKind)r.ReadByte());
+        return parameters with { PenetrationKinds = System.Collections.Frozen.FrozenSet.ToFrozenSet(kinds) };
+    }
+
+    /// <summary>Ids as 16-byte records: 64 + 32 bits of the id hash, then its day.</summary>
+    public static byte[] Encode(IReadOnlyList<TxnIdRecord> ids)
+    {
+        var bytes = new byte[ids.Count * 16];
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var span = bytes.AsSpan(i * 16, 16);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(span, ids[i].Low);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(span[8..], ids[i].High);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(span[12..], ids[i].Day);
+        }
+        return bytes;
+    }
+
+    public static IEnumerable<TxnIdRecord> DecodeTxnIds(byte[] bytes)
+    {
+        if (bytes.Length % 16 != 0) throw new InvalidDataException("txnId records are 16 bytes each");
+        for (var offset = 0; offset < bytes.Length; offset += 16)
+        {
+            yield return new TxnIdRecord(
+                System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(offset)),
+                System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(offset + 8)),
+                System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(offset + 12)));
+        }
+    }
+}
+
+/// <summary>One remembered id of the duplicate filter: its hash bits and the day of the event that carried it.</summary>
+public readonly record struct TxnIdRecord(ulong Low, uint High, int Day);
