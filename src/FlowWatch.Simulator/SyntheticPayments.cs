@@ -42,9 +42,16 @@ public sealed class SyntheticPayments(int entities, int seed, double violationRa
     }
 
     /// <summary>Events as UTF-8 JSON lines, starting at <paramref name="start"/>, <paramref name="spacing"/> apart.</summary>
-    public List<byte[]> Events(int count, DateTimeOffset start, TimeSpan spacing, string txnPrefix)
+    public List<byte[]> Events(int count, DateTimeOffset start, TimeSpan spacing, string txnPrefix) =>
+        KeyedEvents(count, start, spacing, txnPrefix).ConvertAll(e => e.Line);
+
+    /// <summary>
+    /// Events with the monitored account each is about: the key to produce them with, so that an entity's
+    /// payments share a partition (every synthetic entity has one account).
+    /// </summary>
+    public List<SyntheticEvent> KeyedEvents(int count, DateTimeOffset start, TimeSpan spacing, string txnPrefix)
     {
-        var lines = new List<byte[]>(count);
+        var lines = new List<SyntheticEvent>(count);
         var ts = start;
         for (var n = 0; n < count; n++)
         {
@@ -82,7 +89,7 @@ public sealed class SyntheticPayments(int entities, int seed, double violationRa
             var counterparty = sameName ? $"DOM{entity:D7}" : $"CP{entity % 997:D4}-{_random.Next(12):D2}";
             var line = string.Create(CultureInfo.InvariantCulture,
                 $$"""{"txnId":"{{txnPrefix}}{{n:D9}}","ts":"{{ts:yyyy-MM-ddTHH:mm:ss.fff}}+08:00","account":"{{kind}}{{entity:D7}}","direction":"{{(_random.Next(2) == 0 ? "IN" : "OUT")}}","amount":"{{amount}}","currency":"{{currency}}","cpAccount":"{{counterparty}}","cpKind":"{{cpKind}}"{{(sameName ? $",\"cpEntityId\":\"E{entity:D6}\"" : "")}},"cpName":"{{name}}","cpCountry":"{{country}}","purpose":"{{purpose}}"{{(customs ? ",\"customsSpecial\":true" : "")}}{{extra}},"bank":"BANK{{entity % 7}}"}""");
-            lines.Add(Encoding.UTF8.GetBytes(line));
+            lines.Add(new SyntheticEvent($"{kind}{entity:D7}", Encoding.UTF8.GetBytes(line)));
             ts += spacing;
         }
         return lines;
@@ -101,3 +108,6 @@ public sealed class SyntheticPayments(int entities, int seed, double violationRa
         return "CNY";
     }
 }
+
+/// <summary>One generated payment: its monitored account (the partition key) and its JSON line.</summary>
+public readonly record struct SyntheticEvent(string Account, byte[] Line);

@@ -31,6 +31,7 @@ public sealed class StreamingWorkerTests : IDisposable
         var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "equivalence" };
         // One partition keeps the file's order, control records included, so replay is the oracle.
         broker.CreateTopic(options.PaymentsTopic, 1);
+        broker.CreateTopic(options.StateTopic, 1);
         broker.CreateTopic(options.AlertsTopic, 3);
         broker.CreateTopic(options.DeadLetterTopic, 1);
         using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())

@@ -49,14 +49,21 @@ public sealed class FlowEngine
     private readonly DuplicateFilter _duplicates;
     private PaymentEvent _event;
 
+    /// <param name="reference">Reference data in force for the first event.</param>
+    /// <param name="settings">Rule thresholds; validated here.</param>
+    /// <param name="shards">How many shards partition entity state.</param>
+    /// <param name="wallClock">Source of <c>detectedAt</c>; without one, detection time is the event time (replay).</param>
+    /// <param name="strings">String pool of the decoder.</param>
+    /// <param name="counters">Counters to add to; engines of one worker (one per partition) share theirs.</param>
     public FlowEngine(ReferenceData reference, RuleSettings settings, int shards = 1, TimeProvider? wallClock = null,
-        Utf8StringPool? strings = null)
+        Utf8StringPool? strings = null, EngineCounters? counters = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shards, 1);
         var problems = settings.Validate();
         if (problems.Count > 0) throw new ArgumentException(string.Join(Environment.NewLine, problems), nameof(settings));
         Reference = reference;
         Settings = settings;
+        Counters = counters ?? new EngineCounters();
         _decoder = new EventDecoder(strings ?? new Utf8StringPool());
         _shards = new EngineShard[shards];
         for (var i = 0; i < shards; i++) _shards[i] = new EngineShard(settings, wallClock);
@@ -67,7 +74,7 @@ public sealed class FlowEngine
 
     public RuleSettings Settings { get; }
 
-    public EngineCounters Counters { get; } = new();
+    public EngineCounters Counters { get; }
 
     public IReadOnlyList<EngineShard> Shards => _shards;
 

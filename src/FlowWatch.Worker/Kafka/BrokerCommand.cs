@@ -15,7 +15,8 @@ public static class BrokerCommand
 
         var defaults = new KafkaOptions();
         using var broker = EmbeddedBroker.Start(brokers);
-        foreach (var topic in new[] { defaults.PaymentsTopic, defaults.AlertsTopic }) broker.CreateTopic(topic, partitions);
+        // The state topic has as many partitions as the payments topic: partition p holds the state of partition p.
+        foreach (var topic in new[] { defaults.PaymentsTopic, defaults.AlertsTopic, defaults.StateTopic }) broker.CreateTopic(topic, partitions);
         broker.CreateTopic(defaults.DeadLetterTopic, 1);
         stdout.WriteLine(broker.BootstrapServers);
         stdout.Flush();

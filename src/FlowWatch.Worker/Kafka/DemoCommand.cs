@@ -33,6 +33,7 @@ public static class DemoCommand
         using var broker = EmbeddedBroker.Start(brokers: 1);
         var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = "(generated)" };
         broker.CreateTopic(options.PaymentsTopic, 3);
+        broker.CreateTopic(options.StateTopic, 3);
         broker.CreateTopic(options.AlertsTopic, 3);
         broker.CreateTopic(options.DeadLetterTopic, 1);
         stdout.WriteLine($"flowwatch demo: embedded broker at {broker.BootstrapServers}, {rate:N0} payments/s" +
@@ -66,7 +67,7 @@ public static class DemoCommand
     /// <summary>Produces payments at a steady rate, with event times that follow the wall clock.</summary>
     private static async Task<long> Produce(SyntheticPayments traffic, KafkaOptions options, int rate, CancellationToken stop)
     {
-        using var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig { BootstrapServers = options.BootstrapServers, LingerMs = 5 }).Build();
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = options.BootstrapServers, LingerMs = 5 }).Build();
         var tick = TimeSpan.FromMilliseconds(50);
         var perTick = Math.Max(1, rate / 20);
         var started = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8));
@@ -77,9 +78,10 @@ public static class DemoCommand
             while (await timer.WaitForNextTickAsync(stop))
             {
                 var now = started + TimeSpan.FromSeconds((double)produced / rate);
-                foreach (var line in traffic.Events(perTick, now, TimeSpan.FromSeconds(1.0 / rate), $"D{produced:D10}-"))
+                foreach (var payment in traffic.KeyedEvents(perTick, now, TimeSpan.FromSeconds(1.0 / rate), $"D{produced:D10}-"))
                 {
-                    producer.Produce(options.PaymentsTopic, new Message<Null, byte[]> { Value = line });
+                    // Keyed by account, so each entity's payments stay in order in one partition.
+                    producer.Produce(options.PaymentsTopic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line });
                 }
                 produced += perTick;
             }

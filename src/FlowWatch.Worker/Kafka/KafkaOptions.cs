@@ -11,13 +11,37 @@ public sealed class KafkaOptions
     public string AlertsTopic { get; set; } = "alerts";
     public string DeadLetterTopic { get; set; } = "payments.dead-letters";
 
+    /// <summary>
+    /// Compacted topic of engine snapshots, with as many partitions as the payments topic: the state of payments
+    /// partition p lives in its partition p.
+    /// </summary>
+    public string StateTopic { get; set; } = "flowwatch.state";
+
+    /// <summary>
+    /// How often the open transaction is committed with a snapshot of what changed and the offsets behind it.
+    /// Alerts become visible to read_committed consumers at commit, so this bounds their latency.
+    /// </summary>
+    public TimeSpan CommitInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Prefix of this worker's transactional id.</summary>
+    public string TransactionalIdPrefix { get; set; } = "flowwatch";
+
+    /// <summary>
+    /// A stable name for this worker (e.g. a pod ordinal). A restarted worker with the same name fences its
+    /// crashed predecessor's open transaction at once; without one, each process takes a unique id and a crashed
+    /// transaction is aborted by the broker after <see cref="TransactionTimeout"/>.
+    /// </summary>
+    public string? InstanceId { get; set; }
+
+    public TimeSpan TransactionTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Reference data file (DESIGN.md §3.2).</summary>
     public string ReferenceFile { get; set; } = "";
 
-    /// <summary>Most records processed before produced alerts are flushed and offsets stored.</summary>
-    public int BatchSize { get; set; } = 5_000;
+    /// <summary>Most records processed in one transaction before it is committed early.</summary>
+    public int BatchSize { get; set; } = 50_000;
 
-    /// <summary>Longest wait before a partial batch is completed.</summary>
+    /// <summary>Longest wait for a record in one call to the consumer.</summary>
     public TimeSpan BatchInterval { get; set; } = TimeSpan.FromMilliseconds(20);
 
     /// <summary>
@@ -38,6 +62,9 @@ public sealed class KafkaOptions
         Check(!string.IsNullOrWhiteSpace(PaymentsTopic), nameof(PaymentsTopic), "is required");
         Check(!string.IsNullOrWhiteSpace(AlertsTopic), nameof(AlertsTopic), "is required");
         Check(!string.IsNullOrWhiteSpace(DeadLetterTopic), nameof(DeadLetterTopic), "is required");
+        Check(!string.IsNullOrWhiteSpace(StateTopic), nameof(StateTopic), "is required");
+        Check(CommitInterval > TimeSpan.Zero, nameof(CommitInterval), "must be positive");
+        Check(!string.IsNullOrWhiteSpace(TransactionalIdPrefix), nameof(TransactionalIdPrefix), "is required");
         Check(!string.IsNullOrWhiteSpace(ReferenceFile), nameof(ReferenceFile), "is required (path of the reference data file)");
         Check(BatchSize >= 1, nameof(BatchSize), "must be at least 1");
         Check(BatchInterval > TimeSpan.Zero, nameof(BatchInterval), "must be positive");

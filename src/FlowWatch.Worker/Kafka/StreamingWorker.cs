@@ -12,25 +12,34 @@ using FlowWatch.Core.Serialization;
 namespace FlowWatch.Worker.Kafka;
 
 /// <summary>
-/// The engine fed by Kafka: consumes the payments topic in a consumer group, publishes alerts (key = entity) and
-/// dead letters (original bytes, source position and reason in headers), and stores each partition's offset only
-/// after the records before it were processed and what they produced was delivered (at least once).
+/// The engine fed by Kafka with exactly-once state (DESIGN.md §4). Each assigned payments partition has its own
+/// engine, restored from the state topic on assignment. Alerts (key = entity) and dead letters (original bytes;
+/// reason and source position in headers) are produced inside a transaction; every <c>CommitInterval</c> the
+/// transaction also receives a snapshot of what changed and the offsets behind it, and is committed. A crash
+/// aborts the open transaction: its alerts are never seen by read_committed consumers, and the partition's next
+/// owner resumes from the last snapshot, computing the same alerts with the same ids again.
 /// The consume loop follows confluent-kafka-dotnet's examples: a long-running task around <c>Consume</c>,
 /// stop on fatal errors, <c>Close()</c> on the way out.
 /// </summary>
 public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, ReferenceData reference,
     TimeProvider? wallClock = null, Action<Alert>? onAlert = null)
 {
-    private readonly FlowEngine _engine = new(reference, rules, wallClock: wallClock);
+    private readonly Dictionary<int, PartitionEngine> _partitions = [];
     private readonly ArrayBufferWriter<byte> _json = new(4096);
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<Alert> _alerts = [];
     private volatile Error? _deliveryError;
+    private IProducer<string?, byte[]> _producer = null!;
+    private IConsumer<Ignore, byte[]> _consumer = null!;
+    private int _uncommitted;
 
-    public EngineCounters Counters => _engine.Counters;
+    public EngineCounters Counters { get; } = new();
 
-    /// <summary>Set once the consumer has partitions assigned.</summary>
+    /// <summary>Set once the consumer has partitions assigned and restored.</summary>
     public Task Ready => _ready.Task;
 
-    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Payments partitions this worker owns now, and their engines' entities (for inspection).</summary>
+    public IReadOnlyDictionary<int, FlowEngine> Engines => _partitions.ToDictionary(p => p.Key, p => p.Value.Engine);
 
     public Task RunAsync(CancellationToken cancellation) =>
         Task.Factory.StartNew(() => Run(cancellation), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -39,13 +48,16 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     {
         using var producer = new ProducerBuilder<string?, byte[]>(ProducerConfig()).Build();
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(ConsumerConfig())
-            .SetPartitionsAssignedHandler((_, _) => _ready.TrySetResult())
+            .SetPartitionsAssignedHandler((_, assigned) => Assign(assigned))
+            .SetPartitionsRevokedHandler((_, revoked) => Revoke(revoked, commit: true))
+            .SetPartitionsLostHandler((_, lost) => Revoke(lost, commit: false))
             .Build();
+        _producer = producer;
+        _consumer = consumer;
+        producer.InitTransactions(TimeSpan.FromSeconds(30));
+        producer.BeginTransaction();
         consumer.Subscribe(options.PaymentsTopic);
-        var alerts = new List<Alert>();
-        var processed = new Dictionary<TopicPartition, TopicPartitionOffset>();
-        var batch = 0;
-        var batchStarted = DateTime.UtcNow;
+        var lastCommit = DateTime.UtcNow;
         try
         {
             while (!cancellation.IsCancellationRequested)
@@ -57,35 +69,32 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 }
                 catch (ConsumeException ex) when (!ex.Error.IsFatal)
                 {
-                    continue;   // a transient error: librdkafka retries by itself
+                    continue;   // transient: librdkafka retries by itself
                 }
-                if (record is { IsPartitionEOF: false, Message: not null })
+                if (record is { IsPartitionEOF: false, Message: not null } && _partitions.TryGetValue(record.Partition.Value, out var partition))
                 {
-                    Process(record, producer, alerts);
-                    processed[record.TopicPartition] = new TopicPartitionOffset(record.TopicPartition, record.Offset + 1);
-                    batch++;
+                    Process(partition, record);
                 }
-                if (batch >= options.BatchSize || (batch > 0 && DateTime.UtcNow - batchStarted >= options.BatchInterval))
+                if (_uncommitted >= options.BatchSize || (_uncommitted > 0 && DateTime.UtcNow - lastCommit >= options.CommitInterval))
                 {
-                    Complete(producer, consumer, processed);
-                    batch = 0;
-                    batchStarted = DateTime.UtcNow;
+                    Commit(_partitions.Values);
+                    lastCommit = DateTime.UtcNow;
                 }
             }
+            Commit(_partitions.Values);
         }
         finally
         {
-            if (batch > 0) Complete(producer, consumer, processed);
             consumer.Close();
         }
     }
 
-    private void Process(ConsumeResult<Ignore, byte[]> record, IProducer<string?, byte[]> producer, List<Alert> alerts)
+    private void Process(PartitionEngine partition, ConsumeResult<Ignore, byte[]> record)
     {
         var value = record.Message.Value ?? [];
-        if (_engine.Process(value, record.Offset.Value, alerts, out var reason) == RecordOutcome.Rejected)
+        if (partition.Engine.Process(value, record.Offset.Value, _alerts, out var reason) == RecordOutcome.Rejected)
         {
-            producer.Produce(options.DeadLetterTopic, new Message<string?, byte[]>
+            _producer.Produce(options.DeadLetterTopic, new Message<string?, byte[]>
             {
                 Value = value,
                 Headers = new Headers
@@ -97,41 +106,61 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 },
             }, RecordFailure);
         }
-        foreach (var alert in alerts)
+        foreach (var alert in _alerts)
         {
-            producer.Produce(options.AlertsTopic, new Message<string?, byte[]> { Key = alert.EntityId, Value = Serialize(alert) }, RecordFailure);
+            _producer.Produce(options.AlertsTopic, new Message<string?, byte[]> { Key = alert.EntityId, Value = Serialize(alert) }, RecordFailure);
             onAlert?.Invoke(alert);
         }
-        alerts.Clear();
+        _alerts.Clear();
+        partition.NextOffset = record.Offset.Value + 1;
+        partition.Pending = true;
+        _uncommitted++;
     }
 
     /// <summary>
-    /// Waits until everything produced so far is delivered, then stores the offsets behind it. A delivery that
-    /// failed stops the worker before its offsets are stored, so the records are processed again after restart.
+    /// Snapshots the partitions with processed records into the open transaction, adds their offsets, commits, and
+    /// opens the next transaction. Any failure stops the worker: its open transaction is aborted and whoever owns
+    /// the partitions next resumes from their last committed snapshot.
     /// </summary>
-    private void Complete(IProducer<string?, byte[]> producer, IConsumer<Ignore, byte[]> consumer,
-        Dictionary<TopicPartition, TopicPartitionOffset> processed)
+    private void Commit(IEnumerable<PartitionEngine> partitions)
     {
-        while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
+        var offsets = new List<TopicPartitionOffset>();
+        foreach (var partition in partitions.Where(p => p.Pending))
         {
-            // keep waiting: an offset is stored only after what its records produced is delivered
+            StateStore.Write(_producer, options.StateTopic, partition.Partition, partition.Engine, partition.NextOffset, RecordFailure);
+            offsets.Add(new TopicPartitionOffset(options.PaymentsTopic, new Partition(partition.Partition), new Offset(partition.NextOffset)));
+            partition.Pending = false;
         }
+        if (offsets.Count > 0) _producer.SendOffsetsToTransaction(offsets, _consumer.ConsumerGroupMetadata, TimeSpan.FromSeconds(30));
+        _producer.CommitTransaction(TimeSpan.FromSeconds(30));
         if (_deliveryError is { } error) throw new KafkaException(error);
-        foreach (var offset in processed.Values)
-        {
-            try
-            {
-                consumer.StoreOffset(offset);
-            }
-            catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_State)
-            {
-                // the partition was revoked meanwhile; its new owner resumes from the last committed offset
-            }
-        }
-        processed.Clear();
+        _producer.BeginTransaction();
+        _uncommitted = 0;
     }
 
-    /// <summary>Runs on the producer's thread: remember the failure, and let the consume loop stop on it.</summary>
+    private List<TopicPartitionOffset> Assign(List<TopicPartition> assigned)
+    {
+        var starts = new List<TopicPartitionOffset>();
+        foreach (var topicPartition in assigned)
+        {
+            var engine = new FlowEngine(reference, rules, wallClock: wallClock, counters: Counters);
+            engine.TrackChanges();
+            var resumeAt = StateStore.Restore(ConsumerConfig(), options.StateTopic, topicPartition.Partition.Value, engine);
+            _partitions[topicPartition.Partition.Value] = new PartitionEngine(topicPartition.Partition.Value, engine);
+            starts.Add(new TopicPartitionOffset(topicPartition, resumeAt is { } offset ? new Offset(offset) : Offset.Beginning));
+        }
+        _ready.TrySetResult();
+        return starts;
+    }
+
+    /// <summary>On revocation the work so far is committed first, so the next owner starts where this one ended.</summary>
+    private void Revoke(List<TopicPartitionOffset> revoked, bool commit)
+    {
+        if (commit) Commit(_partitions.Values);
+        foreach (var partition in revoked) _partitions.Remove(partition.Partition.Value);
+    }
+
+    /// <summary>Runs on the producer's thread: remember the failure; the next commit stops the worker on it.</summary>
     private void RecordFailure(DeliveryReport<string?, byte[]> report)
     {
         if (report.Error.IsError) _deliveryError ??= report.Error;
@@ -150,6 +179,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private ProducerConfig ProducerConfig() => new(options.Client)
     {
         BootstrapServers = options.BootstrapServers,
+        TransactionalId = $"{options.TransactionalIdPrefix}-{options.InstanceId ?? Guid.NewGuid().ToString("N")}",
+        TransactionTimeoutMs = (int)options.TransactionTimeout.TotalMilliseconds,
         EnableIdempotence = true,
         LingerMs = 5,
     };
@@ -159,9 +190,16 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         BootstrapServers = options.BootstrapServers,
         GroupId = options.GroupId,
         AutoOffsetReset = AutoOffsetReset.Earliest,
-        EnableAutoOffsetStore = false,
-        EnableAutoCommit = true,
-        AutoCommitIntervalMs = 1_000,
+        EnableAutoCommit = false,   // offsets are committed inside each transaction
         IsolationLevel = IsolationLevel.ReadCommitted,
+        PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
     };
+
+    private sealed class PartitionEngine(int partition, FlowEngine engine)
+    {
+        public int Partition { get; } = partition;
+        public FlowEngine Engine { get; } = engine;
+        public long NextOffset { get; set; }
+        public bool Pending { get; set; }
+    }
 }

@@ -1,0 +1,86 @@
+using System.Buffers.Binary;
+using Confluent.Kafka;
+using FlowWatch.Core.Engine;
+
+namespace FlowWatch.Worker.Kafka;
+
+/// <summary>
+/// Engine snapshots in the state topic (DESIGN.md §4). For payments partition p, partition p of the state topic
+/// holds: one record per entity (key <c>E/{entityId}</c>, its latest state wins under compaction), the ids
+/// accepted in each commit (key <c>I/{offset}</c>, kept), and the position (key <c>P</c>: the next payments offset
+/// and the parameters in force). All of them are written in the same transaction as the alerts they go with.
+/// </summary>
+public static class StateStore
+{
+    private const string PositionKey = "P";
+    private const string EntityPrefix = "E/";
+    private const string IdsPrefix = "I/";
+
+    /// <summary>Writes what changed in <paramref name="engine"/> since its last snapshot, and its position.</summary>
+    public static void Write(IProducer<string?, byte[]> producer, string stateTopic, int partition, FlowEngine engine, long nextOffset,
+        Action<DeliveryReport<string?, byte[]>> onDelivery)
+    {
+        var target = new TopicPartition(stateTopic, new Partition(partition));
+        var entities = new List<EntityState>();
+        var ids = new List<TxnIdRecord>();
+        engine.TakeChanges(entities, ids);
+        foreach (var entity in entities)
+        {
+            producer.Produce(target, new Message<string?, byte[]> { Key = EntityPrefix + entity.EntityId, Value = StateCodec.Encode(entity) }, onDelivery);
+        }
+        if (ids.Count > 0)
+        {
+            producer.Produce(target, new Message<string?, byte[]> { Key = IdsPrefix + nextOffset, Value = StateCodec.Encode(ids) }, onDelivery);
+        }
+        var parameters = StateCodec.Encode(engine.Reference.Parameters);
+        var position = new byte[8 + parameters.Length];
+        BinaryPrimitives.WriteInt64LittleEndian(position, nextOffset);
+        parameters.CopyTo(position, 8);
+        producer.Produce(target, new Message<string?, byte[]> { Key = PositionKey, Value = position }, onDelivery);
+    }
+
+    /// <summary>
+    /// Restores an engine from partition <paramref name="partition"/> of the state topic, reading committed
+    /// records up to its end. Answers the payments offset to resume from, or null when nothing was saved.
+    /// </summary>
+    public static long? Restore(ConsumerConfig baseConfig, string stateTopic, int partition, FlowEngine engine)
+    {
+        var config = new ConsumerConfig(baseConfig)
+        {
+            GroupId = "flowwatch-restore",   // assign() only: no group membership, no commits
+            EnableAutoCommit = false,
+            EnablePartitionEof = true,
+            IsolationLevel = IsolationLevel.ReadCommitted,
+        };
+        using var consumer = new ConsumerBuilder<string?, byte[]>(config).Build();
+        var topicPartition = new TopicPartition(stateTopic, new Partition(partition));
+        if (consumer.QueryWatermarkOffsets(topicPartition, TimeSpan.FromSeconds(30)).High.Value <= 0) return null;
+        long? resumeAt = null;
+        consumer.Assign(new TopicPartitionOffset(topicPartition, Offset.Beginning));
+        while (true)
+        {
+            // End of partition for read_committed is the last stable offset: an open transaction of a crashed
+            // worker holds it back until that transaction is fenced or times out.
+            var record = consumer.Consume(TimeSpan.FromSeconds(60)) ?? throw new TimeoutException($"state partition {partition} did not reach its end in 60 s");
+            if (record.IsPartitionEOF) break;
+            if (record.Message is { Key: { } key, Value: { } value })
+            {
+                if (key == PositionKey)
+                {
+                    resumeAt = BinaryPrimitives.ReadInt64LittleEndian(value);
+                    engine.Restore(StateCodec.DecodeParameters(value[8..]));
+                }
+                else if (key.StartsWith(EntityPrefix, StringComparison.Ordinal))
+                {
+                    engine.Restore(StateCodec.DecodeEntity(value, engine.Settings.TrailingWindow));
+                }
+                else if (key.StartsWith(IdsPrefix, StringComparison.Ordinal))
+                {
+                    foreach (var id in StateCodec.DecodeTxnIds(value)) engine.Restore(id);
+                }
+            }
+        }
+        consumer.Close();
+        return resumeAt;
+    }
+}
