@@ -37,6 +37,8 @@ public sealed partial class EmbeddedBroker : IDisposable
         EnsureNativeLibrary();
         var errors = new byte[512];
         var conf = rd_kafka_conf_new();
+        // The cluster's host client connects nowhere itself; its notice about missing bootstrap servers is noise.
+        rd_kafka_conf_set(conf, "log_level", "4", errors, (nuint)errors.Length);
         var client = rd_kafka_new(0 /* RD_KAFKA_PRODUCER */, conf, errors, (nuint)errors.Length);
         if (client == 0) throw new InvalidOperationException("librdkafka: " + Encoding.UTF8.GetString(errors).TrimEnd('\0'));
         var cluster = rd_kafka_mock_cluster_new(client, brokers);
@@ -97,6 +99,9 @@ public sealed partial class EmbeddedBroker : IDisposable
 
     [LibraryImport(Library)]
     private static partial nint rd_kafka_conf_new();
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int rd_kafka_conf_set(nint conf, string name, string value, [Out] byte[] errstr, nuint errstrSize);
 
     [LibraryImport(Library)]
     private static partial nint rd_kafka_new(int type, nint conf, [Out] byte[] errstr, nuint errstrSize);

@@ -22,7 +22,7 @@ public static class RunCommand
         var rules = FlowWatchConfiguration.Rules(configuration);
         var reference = ReferenceDataLoader.LoadFile(options.ReferenceFile);
 
-        var worker = new StreamingWorker(options, rules, reference, TimeProvider.System);
+        var worker = new StreamingWorker(options, rules, reference, TimeProvider.System, log: stdout);
         using var shutdown = new ShutdownSignal();
         stdout.WriteLine($"flowwatch: consuming {options.PaymentsTopic} from {options.BootstrapServers} as group {options.GroupId}");
         await worker.RunAsync(shutdown.Token);

@@ -45,7 +45,7 @@ public static class StateStore
     /// </summary>
     public static long? Restore(ConsumerConfig baseConfig, string stateTopic, int partition, FlowEngine engine)
     {
-        var config = new ConsumerConfig(baseConfig)
+        var config = new ConsumerConfig(new Dictionary<string, string>(baseConfig))
         {
             GroupId = "flowwatch-restore",   // assign() only: no group membership, no commits
             EnableAutoCommit = false,

@@ -22,7 +22,7 @@ namespace FlowWatch.Worker.Kafka;
 /// stop on fatal errors, <c>Close()</c> on the way out.
 /// </summary>
 public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, ReferenceData reference,
-    TimeProvider? wallClock = null, Action<Alert>? onAlert = null)
+    TimeProvider? wallClock = null, Action<Alert>? onAlert = null, TextWriter? log = null)
 {
     private readonly Dictionary<int, PartitionEngine> _partitions = [];
     private readonly ArrayBufferWriter<byte> _json = new(4096);
@@ -145,7 +145,9 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         {
             var engine = new FlowEngine(reference, rules, wallClock: wallClock, counters: Counters);
             engine.TrackChanges();
+            var started = System.Diagnostics.Stopwatch.StartNew();
             var resumeAt = StateStore.Restore(ConsumerConfig(), options.StateTopic, topicPartition.Partition.Value, engine);
+            log?.WriteLine($"flowwatch: partition {topicPartition.Partition.Value} restored in {started.ElapsedMilliseconds} ms, resuming at offset {resumeAt?.ToString(CultureInfo.InvariantCulture) ?? "0"}");
             _partitions[topicPartition.Partition.Value] = new PartitionEngine(topicPartition.Partition.Value, engine);
             starts.Add(new TopicPartitionOffset(topicPartition, resumeAt is { } offset ? new Offset(offset) : Offset.Beginning));
         }
@@ -176,7 +178,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         return _json.WrittenSpan.ToArray();
     }
 
-    private ProducerConfig ProducerConfig() => new(options.Client)
+    // Each config gets its own copy of the pass-through properties: a config writes into the dictionary it is given.
+    private ProducerConfig ProducerConfig() => new(new Dictionary<string, string>(options.Client))
     {
         BootstrapServers = options.BootstrapServers,
         TransactionalId = $"{options.TransactionalIdPrefix}-{options.InstanceId ?? Guid.NewGuid().ToString("N")}",
@@ -185,15 +188,24 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         LingerMs = 5,
     };
 
-    private ConsumerConfig ConsumerConfig() => new(options.Client)
+    private ConsumerConfig ConsumerConfig()
     {
-        BootstrapServers = options.BootstrapServers,
-        GroupId = options.GroupId,
-        AutoOffsetReset = AutoOffsetReset.Earliest,
-        EnableAutoCommit = false,   // offsets are committed inside each transaction
-        IsolationLevel = IsolationLevel.ReadCommitted,
-        PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
-    };
+        var config = new ConsumerConfig(new Dictionary<string, string>(options.Client))
+        {
+            BootstrapServers = options.BootstrapServers,
+            GroupId = options.GroupId,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,   // offsets are committed inside each transaction
+            IsolationLevel = IsolationLevel.ReadCommitted,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+            // A named worker keeps its group membership across a restart, so it gets its partitions back at once.
+            GroupInstanceId = options.InstanceId,
+        };
+        // A dead worker's partitions move on once its session times out: short enough for recovery within 10 s.
+        config.SessionTimeoutMs ??= 6_000;
+        config.HeartbeatIntervalMs ??= 1_500;
+        return config;
+    }
 
     private sealed class PartitionEngine(int partition, FlowEngine engine)
     {
