@@ -33,6 +33,9 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private IConsumer<Ignore, byte[]> _consumer = null!;
     private int _uncommitted;
 
+    /// <summary>One transactional id for the worker's lifetime: each new session fences the previous one's transaction.</summary>
+    private readonly string _transactionalId = $"{options.TransactionalIdPrefix}-{options.InstanceId ?? Guid.NewGuid().ToString("N")}";
+
     public EngineCounters Counters { get; } = new();
 
     /// <summary>Set once the consumer has partitions assigned and restored.</summary>
@@ -42,15 +45,42 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     public IReadOnlyDictionary<int, FlowEngine> Engines => _partitions.ToDictionary(p => p.Key, p => p.Value.Engine);
 
     public Task RunAsync(CancellationToken cancellation) =>
-        Task.Factory.StartNew(() => Run(cancellation), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Task.Factory.StartNew(() => RunUntilStopped(cancellation), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    private void Run(CancellationToken cancellation)
+    /// <summary>
+    /// Runs sessions until stopped. A session that fails on a Kafka error (broker unreachable too long, transaction
+    /// aborted, fenced) ends with its transaction uncommitted; the next session fences it, restores its partitions
+    /// from the last committed snapshots and goes on, so nothing is lost or counted twice.
+    /// </summary>
+    private void RunUntilStopped(CancellationToken cancellation)
+    {
+        var backoff = TimeSpan.FromSeconds(1);
+        while (!cancellation.IsCancellationRequested)
+        {
+            try
+            {
+                RunSession(cancellation);
+                return;
+            }
+            catch (KafkaException ex) when (!cancellation.IsCancellationRequested)
+            {
+                log?.WriteLine($"flowwatch: {ex.Error.Code}: {ex.Error.Reason}; restarting from the last committed snapshots in {backoff.TotalSeconds:0} s");
+                _partitions.Clear();
+                _deliveryError = null;
+                _uncommitted = 0;
+                cancellation.WaitHandle.WaitOne(backoff);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+            }
+        }
+    }
+
+    private void RunSession(CancellationToken cancellation)
     {
         using var producer = new ProducerBuilder<string?, byte[]>(ProducerConfig()).Build();
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(ConsumerConfig())
             .SetPartitionsAssignedHandler((_, assigned) => Assign(assigned))
-            .SetPartitionsRevokedHandler((_, revoked) => Revoke(revoked, commit: true))
-            .SetPartitionsLostHandler((_, lost) => Revoke(lost, commit: false))
+            .SetPartitionsRevokedHandler((_, revoked) => Revoke(revoked))
+            .SetPartitionsLostHandler((_, lost) => Lose(lost))
             .Build();
         _producer = producer;
         _consumer = consumer;
@@ -85,7 +115,14 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         }
         finally
         {
-            consumer.Close();
+            try
+            {
+                consumer.Close();
+            }
+            catch (KafkaException)
+            {
+                // leaving the group failed (broker gone); the group times this member out instead
+            }
         }
     }
 
@@ -156,10 +193,22 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     }
 
     /// <summary>On revocation the work so far is committed first, so the next owner starts where this one ended.</summary>
-    private void Revoke(List<TopicPartitionOffset> revoked, bool commit)
+    private void Revoke(List<TopicPartitionOffset> revoked)
     {
-        if (commit) Commit(_partitions.Values);
+        Commit(_partitions.Values);
         foreach (var partition in revoked) _partitions.Remove(partition.Partition.Value);
+        log?.WriteLine($"flowwatch: partitions {string.Join(", ", revoked.Select(p => p.Partition.Value))} revoked after a commit");
+    }
+
+    /// <summary>
+    /// Partitions lost (this member was dropped from the group) may already have a new owner, so the open
+    /// transaction, which holds work of theirs, must not commit: the session ends and the next one starts over
+    /// from the committed snapshots.
+    /// </summary>
+    private void Lose(List<TopicPartitionOffset> lost)
+    {
+        _partitions.Clear();
+        throw new KafkaException(new Error(ErrorCode.Local_State, $"partitions {string.Join(", ", lost.Select(p => p.Partition.Value))} lost"));
     }
 
     /// <summary>Runs on the producer's thread: remember the failure; the next commit stops the worker on it.</summary>
@@ -182,7 +231,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private ProducerConfig ProducerConfig() => new(new Dictionary<string, string>(options.Client))
     {
         BootstrapServers = options.BootstrapServers,
-        TransactionalId = $"{options.TransactionalIdPrefix}-{options.InstanceId ?? Guid.NewGuid().ToString("N")}",
+        TransactionalId = _transactionalId,
         TransactionTimeoutMs = (int)options.TransactionTimeout.TotalMilliseconds,
         EnableIdempotence = true,
         LingerMs = 5,

@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Nodes;
+using Confluent.Kafka;
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Engine;
+using FlowWatch.Core.Reference;
+using FlowWatch.Simulator;
+using FlowWatch.Worker.Kafka;
+using Xunit.Abstractions;
+
+namespace FlowWatch.Integration.Tests;
+
+/// <summary>
+/// A payments stream on an embedded broker, <c>flowwatch run</c> worker processes, and the oracle that judges
+/// what they did: the engine run uninterrupted over each payments partition in offset order.
+/// </summary>
+internal sealed class DeliveryHarness : IDisposable
+{
+    public const int Partitions = 3;
+
+    private readonly ITestOutputHelper _output;
+    private readonly string _dir = Directory.CreateTempSubdirectory("flowwatch-delivery-").FullName;
+    private readonly List<Process> _workers = [];
+    private readonly ReferenceData _reference;
+
+    public DeliveryHarness(ITestOutputHelper output, int payments, int seed)
+    {
+        _output = output;
+        Broker = EmbeddedBroker.Start(brokers: 1);
+        Options = new KafkaOptions { BootstrapServers = Broker.BootstrapServers, GroupId = "delivery", ReferenceFile = Path.Combine(_dir, "reference.json") };
+        foreach (var topic in new[] { Options.PaymentsTopic, Options.AlertsTopic, Options.StateTopic }) Broker.CreateTopic(topic, Partitions);
+        Broker.CreateTopic(Options.DeadLetterTopic, 1);
+        var traffic = new SyntheticPayments(entities: 300, seed: seed, violationRate: 0.02);
+        File.WriteAllText(Options.ReferenceFile, traffic.ReferenceJson());
+        _reference = ReferenceDataLoader.LoadFile(Options.ReferenceFile);
+        Payments = traffic.KeyedEvents(payments, new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.FromHours(8)), TimeSpan.FromSeconds(7), $"S{seed}-");
+    }
+
+    public EmbeddedBroker Broker { get; }
+
+    public KafkaOptions Options { get; }
+
+    public IReadOnlyList<SyntheticEvent> Payments { get; }
+
+    public ReferenceData Reference => _reference;
+
+    /// <summary>Produces the payments, keyed by account, in chunks of 100 every 100 ms.</summary>
+    public Task ProduceAsync() => Task.Run(async () =>
+    {
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = Broker.BootstrapServers, EnableIdempotence = true, MessageTimeoutMs = 120_000 }).Build();
+        foreach (var chunk in Payments.Chunk(100))
+        {
+            foreach (var payment in chunk) producer.Produce(Options.PaymentsTopic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line });
+            await Task.Delay(100);
+        }
+        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(120)));
+    });
+
+    /// <summary>Starts <c>flowwatch run</c> as its own process; the task completes once it has restored partitions.</summary>
+    public (Process Worker, Task Restored) StartWorker(string instanceId)
+    {
+        var restored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "run", "--bootstrap-servers", Broker.BootstrapServers, "--reference", Options.ReferenceFile },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment =
+            {
+                ["FLOWWATCH_FlowWatch__Kafka__GroupId"] = Options.GroupId,
+                ["FLOWWATCH_FlowWatch__Kafka__InstanceId"] = instanceId,
+                ["FLOWWATCH_FlowWatch__Kafka__CommitInterval"] = "00:00:00.050",
+            },
+        };
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            Log($"[{instanceId}] {e.Data}");
+            if (e.Data.Contains("restored", StringComparison.Ordinal)) restored.TrySetResult();
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) Log($"[{instanceId}] {e.Data}");
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _workers.Add(process);
+        return (process, restored.Task);
+    }
+
+    /// <summary>SIGTERM: the worker commits what it has and leaves its group.</summary>
+    public static async Task StopGracefully(Process worker)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", worker.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+        await worker.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    public void Log(string line)
+    {
+        try
+        {
+            _output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {line}");
+        }
+        catch (InvalidOperationException)
+        {
+            // the test has finished; a worker still printing is of no interest
+        }
+    }
+
+    /// <summary>
+    /// Waits until the committed state of every partition has reached the end of the payments, then checks
+    /// everything against the oracle: each payment counted once, every entity's events and penetration positions,
+    /// and the alerts a read_committed consumer sees (each of the oracle's, once).
+    /// </summary>
+    public async Task VerifyAgainstOracle(TimeSpan timeout)
+    {
+        var ends = PaymentEnds();
+        Assert.Equal(Payments.Count, ends.Values.Sum());
+        var states = await WaitForStates(ends, timeout);
+        var (engines, oracleAlerts, accepted) = Oracle();
+        Assert.Equal(Payments.Count, accepted);
+
+        foreach (var (partition, engine) in engines)
+        {
+            foreach (var expected in engine.Shards.SelectMany(s => s.Entities))
+            {
+                var actual = states[partition].FindEntity(expected.EntityId);
+                Assert.True(actual is not null, $"entity {expected.EntityId} of partition {partition} has no saved state");
+                Assert.Equal(expected.Events, actual.Events);
+                Assert.Equal(expected.PenetrationPositions(), actual.PenetrationPositions());
+            }
+        }
+        var alerts = ReadAlerts(oracleAlerts.Count);
+        var ids = alerts.Select(a => JsonNode.Parse(a)!["alertId"]!.GetValue<string>()).ToList();
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.Equal(oracleAlerts.Select(a => a.AlertId).Order(), ids.Order());
+        Log($"verified: {Payments.Count} payments, {ids.Count} alerts, {engines.Values.Sum(e => e.Shards.Sum(s => s.EntityCount))} entities");
+    }
+
+    private Dictionary<int, long> PaymentEnds()
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = Broker.BootstrapServers, GroupId = "ends" }).Build();
+        return Enumerable.Range(0, Partitions).ToDictionary(p => p,
+            p => consumer.QueryWatermarkOffsets(new TopicPartition(Options.PaymentsTopic, new Partition(p)), TimeSpan.FromSeconds(10)).High.Value);
+    }
+
+    private async Task<Dictionary<int, FlowEngine>> WaitForStates(Dictionary<int, long> ends, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var config = new ConsumerConfig { BootstrapServers = Broker.BootstrapServers };
+        while (true)
+        {
+            var states = new Dictionary<int, FlowEngine>();
+            var positions = new List<long?>();
+            for (var p = 0; p < Partitions; p++)
+            {
+                var engine = new FlowEngine(_reference, new RuleSettings());
+                positions.Add(StateStore.Restore(config, Options.StateTopic, p, engine));
+                states[p] = engine;
+            }
+            if (Enumerable.Range(0, Partitions).All(p => positions[p] == ends[p])) return states;
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"saved positions {string.Join(", ", positions)} did not reach the ends {string.Join(", ", ends.Values)}");
+            }
+            await Task.Delay(500);
+        }
+    }
+
+    private (Dictionary<int, FlowEngine> Engines, List<Alert> Alerts, long Accepted) Oracle()
+    {
+        var engines = new Dictionary<int, FlowEngine>();
+        var alerts = new List<Alert>();
+        var counters = new EngineCounters();
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig { BootstrapServers = Broker.BootstrapServers, GroupId = "oracle", EnablePartitionEof = true }).Build();
+        for (var p = 0; p < Partitions; p++)
+        {
+            var engine = engines[p] = new FlowEngine(_reference, new RuleSettings(), counters: counters);
+            consumer.Assign(new TopicPartitionOffset(Options.PaymentsTopic, new Partition(p), Offset.Beginning));
+            while (consumer.Consume(TimeSpan.FromSeconds(10)) is { IsPartitionEOF: false } record)
+            {
+                engine.Process(record.Message.Value, record.Offset.Value, alerts, out _);
+            }
+        }
+        return (engines, alerts, counters.Accepted);
+    }
+
+    private List<string> ReadAlerts(int expected)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = Broker.BootstrapServers,
+            GroupId = "alerts-reader",
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            IsolationLevel = IsolationLevel.ReadCommitted,
+        }).Build();
+        consumer.Subscribe(Options.AlertsTopic);
+        var alerts = new List<string>();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var quietUntil = DateTime.MaxValue;
+        while (DateTime.UtcNow < deadline && DateTime.UtcNow < quietUntil)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { Message: not null } record) alerts.Add(Encoding.UTF8.GetString(record.Message.Value));
+            // Once the expected number is reached, read 2 s more so that a duplicate would show.
+            if (alerts.Count >= expected && quietUntil == DateTime.MaxValue) quietUntil = DateTime.UtcNow.AddSeconds(2);
+        }
+        consumer.Close();
+        return alerts;
+    }
+
+    public void Dispose()
+    {
+        foreach (var worker in _workers)
+        {
+            if (!worker.HasExited) worker.Kill();
+            worker.Dispose();
+        }
+        Broker.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+}
