@@ -3,7 +3,10 @@ namespace FlowWatch.Worker.Cli;
 /// <summary>A usage mistake on the command line; the message says what to write instead.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
-/// <summary><c>--name value</c> options after the command word. Every option must be known to the command.</summary>
+/// <summary>
+/// <c>--name value</c> options and <c>--flag</c> switches after the command word. Every option must be known to the
+/// command. An option followed by another option, or by nothing, is a switch.
+/// </summary>
 public sealed class Arguments
 {
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
@@ -11,15 +14,17 @@ public sealed class Arguments
 
     public Arguments(IEnumerable<string> args)
     {
-        using var e = args.GetEnumerator();
-        while (e.MoveNext())
+        var list = args.ToList();
+        for (var i = 0; i < list.Count; i++)
         {
-            var name = e.Current;
+            var name = list[i];
             if (!name.StartsWith("--", StringComparison.Ordinal) || name.Length == 2) throw new UsageException($"unexpected argument '{name}'");
-            if (!e.MoveNext()) throw new UsageException($"{name} needs a value");
-            if (!_values.TryAdd(name, e.Current)) throw new UsageException($"{name} given twice");
+            var isSwitch = i + 1 == list.Count || list[i + 1].StartsWith("--", StringComparison.Ordinal);
+            if (!_values.TryAdd(name, isSwitch ? SwitchValue : list[++i])) throw new UsageException($"{name} given twice");
         }
     }
+
+    private const string SwitchValue = "\0switch";
 
     public string Required(string name) =>
         Optional(name) ?? throw new UsageException($"{name} is required");
@@ -27,7 +32,17 @@ public sealed class Arguments
     public string? Optional(string name)
     {
         _read.Add(name);
-        return _values.GetValueOrDefault(name);
+        var value = _values.GetValueOrDefault(name);
+        return value == SwitchValue ? throw new UsageException($"{name} needs a value") : value;
+    }
+
+    /// <summary>True when the switch was given.</summary>
+    public bool Switch(string name)
+    {
+        _read.Add(name);
+        return _values.TryGetValue(name, out var value)
+            ? value == SwitchValue ? true : throw new UsageException($"{name} takes no value")
+            : false;
     }
 
     public int WholeNumber(string name, int defaultValue, int min, int max)

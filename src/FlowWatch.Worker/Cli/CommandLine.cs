@@ -22,6 +22,8 @@ public static class CommandLine
         "      the streaming worker on a Kafka cluster (FlowWatch:Kafka configuration), until SIGTERM or Ctrl-C",
         "  " + ReplayCommand.Usage,
         "      run the rules over a JSONL file of events and write the alerts as JSONL",
+        "  " + BenchCommand.Usage,
+        "      end-to-end throughput and event-to-alert latency through an embedded broker; --json prints one object",
         "  " + BrokerCommand.Usage,
         "      an embedded Kafka-protocol broker on loopback for other processes; prints its bootstrap servers",
         "",
@@ -43,6 +45,7 @@ public static class CommandLine
                 "run" => await RunCommand.RunAsync(options, stdout),
                 "demo" => await DemoCommand.RunAsync(options, stdout),
                 "broker" => await BrokerCommand.RunAsync(options, stdout),
+                "bench" => await BenchCommand.RunAsync(options, stdout),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }

@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Confluent.Kafka;
+using FlowWatch.Core.Engine;
+using FlowWatch.Core.Reference;
+using FlowWatch.Simulator;
+using FlowWatch.Worker.Cli;
+
+namespace FlowWatch.Worker.Kafka;
+
+/// <summary>
+/// <c>flowwatch bench</c>: the end-to-end harness, producer → broker → worker → alerts topic, all on this machine.
+/// Phase 1 produces a fixed number of payments as fast as possible and reports the sustained rate at which the
+/// worker processed them (transactions, snapshots and alerts included). Phase 2 produces at a fixed rate and
+/// reports event-to-alert latency as a read_committed consumer sees it: from the event's time (set to the wall
+/// clock when it is produced) to the alert's arrival.
+/// </summary>
+public static class BenchCommand
+{
+    public const string Usage = "flowwatch bench [--events N] [--seconds S] [--rate R] [--json]";
+
+    private const int MaxLead = 20_000;
+
+    public static async Task<int> RunAsync(Arguments args, TextWriter stdout)
+    {
+        var events = args.WholeNumber("--events", 1_000_000, 1_000, 20_000_000);
+        var seconds = args.WholeNumber("--seconds", 20, 1, 3_600);
+        var rate = args.WholeNumber("--rate", 20_000, 100, 1_000_000);
+        var json = args.Switch("--json");
+        args.EnsureAllRead();
+        var progress = json ? TextWriter.Null : stdout;
+
+        var traffic = new SyntheticPayments(entities: 10_000, seed: 21);
+        var reference = ReferenceDataLoader.Parse(System.Text.Encoding.UTF8.GetBytes(traffic.ReferenceJson()));
+        var throughput = await MeasureThroughput(traffic, reference, events, progress);
+        var latency = await MeasureLatency(traffic, reference, rate, seconds, progress);
+
+        var result = new BenchResult(events, throughput, rate, seconds, latency.Percentile(0.50), latency.Percentile(0.99),
+            latency.Percentile(0.999), latency.Count, Environment.ProcessorCount);
+        if (json)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(result, BenchJsonContext.Default.BenchResult));
+        }
+        else
+        {
+            var inv = CultureInfo.InvariantCulture;
+            stdout.WriteLine(string.Create(inv, $"| phase | figure |"));
+            stdout.WriteLine("|---|---|");
+            stdout.WriteLine(string.Create(inv, $"| sustained throughput ({events:N0} payments, as fast as possible) | {throughput:N0} events/s |"));
+            stdout.WriteLine(string.Create(inv, $"| event-to-alert latency at {rate:N0} events/s for {seconds} s, {latency.Count:N0} alerts | p50 {result.P50Ms:0.0} ms, p99 {result.P99Ms:0.0} ms, p999 {result.P999Ms:0.0} ms |"));
+        }
+        return CommandLine.Success;
+    }
+
+    private static async Task<double> MeasureThroughput(SyntheticPayments traffic, ReferenceData reference, int events, TextWriter progress)
+    {
+        progress.WriteLine($"generating {events:N0} payments...");
+        var payments = traffic.KeyedEvents(events, new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.FromHours(8)), TimeSpan.FromMilliseconds(20), "T");
+        using var broker = StartBroker(out var options);
+        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+
+        progress.WriteLine("phase 1: producing as fast as possible...");
+        var stopwatch = Stopwatch.StartNew();
+        var producing = Task.Run(() =>
+        {
+            using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+            {
+                BootstrapServers = options.BootstrapServers, LingerMs = 10, BatchSize = 1_000_000, QueueBufferingMaxMessages = 1_000_000,
+            }).Build();
+            long produced = 0;
+            foreach (var payment in payments)
+            {
+                // The embedded broker keeps only a few megabytes per partition: stay within a bounded lead of the
+                // worker, so that nothing is trimmed before it is read. The rate measured is the worker's.
+                while (produced - worker.Counters.Read > MaxLead) Thread.Sleep(1);
+                produced++;
+                while (true)
+                {
+                    try
+                    {
+                        producer.Produce(options.PaymentsTopic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line });
+                        break;
+                    }
+                    catch (ProduceException<string, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+                    {
+                        producer.Poll(TimeSpan.FromMilliseconds(10));
+                    }
+                }
+            }
+            producer.Flush(TimeSpan.FromMinutes(5));
+        });
+        while (worker.Counters.Read < events) await Task.Delay(10);
+        stopwatch.Stop();
+        await producing;
+        await stop.CancelAsync();
+        await running;
+        return events / stopwatch.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<LatencyHistogram> MeasureLatency(SyntheticPayments traffic, ReferenceData reference, int rate, int seconds, TextWriter progress)
+    {
+        using var broker = StartBroker(out var options);
+        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        var latencies = new LatencyHistogram();
+        using var stopReading = new CancellationTokenSource();
+        var reading = Task.Factory.StartNew(() => ReadAlerts(options, latencies, stopReading.Token), TaskCreationOptions.LongRunning);
+
+        progress.WriteLine($"phase 2: {rate:N0} payments/s for {seconds} s...");
+        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = options.BootstrapServers, LingerMs = 1 }).Build())
+        {
+            const int TicksPerSecond = 100;
+            var perTick = Math.Max(1, rate / TicksPerSecond);
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / TicksPerSecond));
+            var deadline = DateTime.UtcNow.AddSeconds(seconds);
+            long sent = 0;
+            while (DateTime.UtcNow < deadline && await timer.WaitForNextTickAsync())
+            {
+                // Event time is the wall clock at production, so an alert's lag behind its ts is the latency.
+                foreach (var payment in traffic.KeyedEvents(perTick, DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)), TimeSpan.Zero, $"L{sent:D10}-"))
+                {
+                    producer.Produce(options.PaymentsTopic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line });
+                }
+                sent += perTick;
+            }
+            producer.Flush(TimeSpan.FromSeconds(30));
+        }
+        await Task.Delay(2_000);   // the last commits
+        await stopReading.CancelAsync();
+        await reading;
+        await stop.CancelAsync();
+        await running;
+        return latencies;
+    }
+
+    private static void ReadAlerts(KafkaOptions options, LatencyHistogram latencies, CancellationToken stop)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = options.BootstrapServers,
+            GroupId = "bench-alerts",
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            IsolationLevel = IsolationLevel.ReadCommitted,
+            FetchWaitMaxMs = 5,
+        }).Build();
+        consumer.Subscribe(options.AlertsTopic);
+        while (!stop.IsCancellationRequested)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(50)) is not { Message.Value: { } value }) continue;
+            var arrived = DateTimeOffset.UtcNow;
+            using var alert = JsonDocument.Parse(value);
+            var ts = alert.RootElement.GetProperty("ts").GetDateTimeOffset();
+            latencies.Add((arrived - ts).TotalMilliseconds);
+        }
+        consumer.Close();
+    }
+
+    private static EmbeddedBroker StartBroker(out KafkaOptions options)
+    {
+        var broker = EmbeddedBroker.Start(brokers: 1);
+        options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = "(generated)", GroupId = "bench" };
+        foreach (var topic in new[] { options.PaymentsTopic, options.AlertsTopic, options.StateTopic }) broker.CreateTopic(topic, 3);
+        broker.CreateTopic(options.DeadLetterTopic, 1);
+        return broker;
+    }
+
+    private sealed class LatencyHistogram
+    {
+        private readonly List<double> _samples = [];
+
+        public int Count
+        {
+            get
+            {
+                lock (_samples) return _samples.Count;
+            }
+        }
+
+        public void Add(double milliseconds)
+        {
+            lock (_samples) _samples.Add(milliseconds);
+        }
+
+        public double Percentile(double p)
+        {
+            lock (_samples)
+            {
+                if (_samples.Count == 0) return double.NaN;
+                _samples.Sort();
+                return _samples[Math.Min(_samples.Count - 1, (int)Math.Ceiling(p * _samples.Count) - 1)];
+            }
+        }
+    }
+}
+
+public sealed record BenchResult(
+    int Events, double EventsPerSecond, int Rate, int Seconds, double P50Ms, double P99Ms, double P999Ms, int Alerts, int Cores);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[JsonSerializable(typeof(BenchResult))]
+internal sealed partial class BenchJsonContext : JsonSerializerContext;
