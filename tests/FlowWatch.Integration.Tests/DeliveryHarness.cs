@@ -29,8 +29,7 @@ internal sealed class DeliveryHarness : IDisposable
         _output = output;
         Broker = EmbeddedBroker.Start(brokers: 1);
         Options = new KafkaOptions { BootstrapServers = Broker.BootstrapServers, GroupId = "delivery", ReferenceFile = Path.Combine(_dir, "reference.json") };
-        foreach (var topic in new[] { Options.PaymentsTopic, Options.AlertsTopic, Options.StateTopic }) Broker.CreateTopic(topic, Partitions);
-        Broker.CreateTopic(Options.DeadLetterTopic, 1);
+        Broker.CreateFlowWatchTopics(Options, Partitions);
         var traffic = new SyntheticPayments(entities: 300, seed: seed, violationRate: 0.02);
         File.WriteAllText(Options.ReferenceFile, traffic.ReferenceJson());
         _reference = ReferenceDataLoader.LoadFile(Options.ReferenceFile);

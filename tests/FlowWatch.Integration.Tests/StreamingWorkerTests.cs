@@ -30,10 +30,7 @@ public sealed class StreamingWorkerTests : IDisposable
         using var broker = EmbeddedBroker.Start(brokers: 1);
         var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "equivalence" };
         // One partition keeps the file's order, control records included, so replay is the oracle.
-        broker.CreateTopic(options.PaymentsTopic, 1);
-        broker.CreateTopic(options.StateTopic, 1);
-        broker.CreateTopic(options.AlertsTopic, 3);
-        broker.CreateTopic(options.DeadLetterTopic, 1);
+        broker.CreateFlowWatchTopics(options, partitions: 1);
         using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
         {
             foreach (var line in lines) producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = line });

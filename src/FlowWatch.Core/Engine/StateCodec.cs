@@ -77,7 +77,7 @@ public static class StateCodec
             var key = r.ReadByte();
             var inBand = r.ReadBoolean();
             var classAmount = r.ReadDecimal();
-            var cpAccount = r.ReadBoolean() ? string.Intern(r.ReadString()) : null;
+            var cpAccount = r.ReadBoolean() ? r.ReadString() : null;
             state.Window.Append(new WindowEntry(ts, direction, amountCny, key, inBand, classAmount, cpAccount));
         }
         // The running window is (newest − window, newest]: entries before it only serve late-but-allowed events.

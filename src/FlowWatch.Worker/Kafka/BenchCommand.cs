@@ -166,8 +166,7 @@ public static class BenchCommand
     {
         var broker = EmbeddedBroker.Start(brokers: 1);
         options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = "(generated)", GroupId = "bench" };
-        foreach (var topic in new[] { options.PaymentsTopic, options.AlertsTopic, options.StateTopic }) broker.CreateTopic(topic, 3);
-        broker.CreateTopic(options.DeadLetterTopic, 1);
+        broker.CreateFlowWatchTopics(options, partitions: 3);
         return broker;
     }
 

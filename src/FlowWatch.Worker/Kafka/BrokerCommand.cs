@@ -13,11 +13,8 @@ public static class BrokerCommand
         var partitions = args.WholeNumber("--partitions", 3, 1, 256);
         args.EnsureAllRead();
 
-        var defaults = new KafkaOptions();
         using var broker = EmbeddedBroker.Start(brokers);
-        // The state topic has as many partitions as the payments topic: partition p holds the state of partition p.
-        foreach (var topic in new[] { defaults.PaymentsTopic, defaults.AlertsTopic, defaults.StateTopic }) broker.CreateTopic(topic, partitions);
-        broker.CreateTopic(defaults.DeadLetterTopic, 1);
+        broker.CreateFlowWatchTopics(new KafkaOptions(), partitions);
         stdout.WriteLine(broker.BootstrapServers);
         stdout.Flush();
         using var shutdown = new ShutdownSignal();

@@ -32,10 +32,7 @@ public static class DemoCommand
         var reference = ReferenceDataLoader.Parse(System.Text.Encoding.UTF8.GetBytes(traffic.ReferenceJson()));
         using var broker = EmbeddedBroker.Start(brokers: 1);
         var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = "(generated)" };
-        broker.CreateTopic(options.PaymentsTopic, 3);
-        broker.CreateTopic(options.StateTopic, 3);
-        broker.CreateTopic(options.AlertsTopic, 3);
-        broker.CreateTopic(options.DeadLetterTopic, 1);
+        broker.CreateFlowWatchTopics(options, partitions: 3);
         stdout.WriteLine($"flowwatch demo: embedded broker at {broker.BootstrapServers}, {rate:N0} payments/s" +
                          (seconds > 0 ? $" for {seconds} s" : " until Ctrl-C"));
 

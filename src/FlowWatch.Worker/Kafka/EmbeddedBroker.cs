@@ -53,6 +53,17 @@ public sealed partial class EmbeddedBroker : IDisposable
     public void CreateTopic(string name, int partitions, int replicationFactor = 1) =>
         Check(rd_kafka_mock_topic_create(_cluster, name, partitions, Math.Min(replicationFactor, Brokers)), $"create topic {name}");
 
+    /// <summary>
+    /// Creates the worker's topics: payments, alerts and state with <paramref name="partitions"/> partitions each
+    /// (the state topic matches the payments topic: its partition p holds the state of payments partition p),
+    /// and the dead-letter topic with one.
+    /// </summary>
+    public void CreateFlowWatchTopics(KafkaOptions options, int partitions)
+    {
+        foreach (var topic in new[] { options.PaymentsTopic, options.AlertsTopic, options.StateTopic }) CreateTopic(topic, partitions);
+        CreateTopic(options.DeadLetterTopic, 1);
+    }
+
     /// <summary>Takes a broker down: its connections close and it refuses new ones until <see cref="SetBrokerUp"/>.</summary>
     public void SetBrokerDown(int brokerId) => Check(rd_kafka_mock_broker_set_down(_cluster, brokerId), $"set broker {brokerId} down");
 

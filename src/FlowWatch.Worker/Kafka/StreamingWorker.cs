@@ -41,9 +41,6 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// <summary>Set once the consumer has partitions assigned and restored.</summary>
     public Task Ready => _ready.Task;
 
-    /// <summary>Payments partitions this worker owns now, and their engines' entities (for inspection).</summary>
-    public IReadOnlyDictionary<int, FlowEngine> Engines => _partitions.ToDictionary(p => p.Key, p => p.Value.Engine);
-
     public Task RunAsync(CancellationToken cancellation) =>
         Task.Factory.StartNew(() => RunUntilStopped(cancellation), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
