@@ -35,6 +35,18 @@ public sealed class KafkaOptions
 
     public TimeSpan TransactionTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Optional compacted topic of reference documents (one partition); the latest replaces the file's data.
+    /// Empty: reference data comes from <see cref="ReferenceFile"/> only.
+    /// </summary>
+    public string ReferenceTopic { get; set; } = "";
+
+    /// <summary>
+    /// Optional topic of PARAMETERS control records (one partition), read by every worker. Empty: control
+    /// records travel in the payments stream and apply to their own partition.
+    /// </summary>
+    public string ControlTopic { get; set; } = "";
+
     /// <summary>Reference data file (DESIGN.md §3.2).</summary>
     public string ReferenceFile { get; set; } = "";
 

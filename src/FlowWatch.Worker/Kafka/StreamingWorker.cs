@@ -32,6 +32,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private IProducer<string?, byte[]> _producer = null!;
     private IConsumer<Ignore, byte[]> _consumer = null!;
     private int _uncommitted;
+    private ReferenceFeed? _feed;
 
     /// <summary>One transactional id for the worker's lifetime: each new session fences the previous one's transaction.</summary>
     private readonly string _transactionalId = $"{options.TransactionalIdPrefix}-{options.InstanceId ?? Guid.NewGuid().ToString("N")}";
@@ -73,6 +74,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
 
     private void RunSession(CancellationToken cancellation)
     {
+        using var feed = new ReferenceFeed(options, reference, log);
+        _feed = feed;
         using var producer = new ProducerBuilder<string?, byte[]>(ProducerConfig()).Build();
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(ConsumerConfig())
             .SetPartitionsAssignedHandler((_, assigned) => Assign(assigned))
@@ -85,6 +88,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         producer.BeginTransaction();
         consumer.Subscribe(options.PaymentsTopic);
         var lastCommit = DateTime.UtcNow;
+        var lastFeedPoll = DateTime.UtcNow;
         try
         {
             while (!cancellation.IsCancellationRequested)
@@ -106,6 +110,14 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 {
                     Commit(_partitions.Values);
                     lastCommit = DateTime.UtcNow;
+                }
+                if (DateTime.UtcNow - lastFeedPoll >= options.CommitInterval)
+                {
+                    if (feed.Poll())
+                    {
+                        foreach (var owned in _partitions.Values) owned.Engine.UpdateReference(feed.Current);
+                    }
+                    lastFeedPoll = DateTime.UtcNow;
                 }
             }
             Commit(_partitions.Values);
@@ -177,10 +189,12 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         var starts = new List<TopicPartitionOffset>();
         foreach (var topicPartition in assigned)
         {
-            var engine = new FlowEngine(reference, rules, wallClock: wallClock, counters: Counters);
+            var engine = new FlowEngine(_feed!.Current, rules, wallClock: wallClock, counters: Counters);
             engine.TrackChanges();
             var started = System.Diagnostics.Stopwatch.StartNew();
             var resumeAt = StateStore.Restore(ConsumerConfig(), options.StateTopic, topicPartition.Partition.Value, engine);
+            // With a reference or control topic, what it says now outranks the parameters saved in the snapshot.
+            if (_feed.Enabled) engine.UpdateReference(_feed.Current);
             log?.WriteLine($"flowwatch: partition {topicPartition.Partition.Value} restored in {started.ElapsedMilliseconds} ms, resuming at offset {resumeAt?.ToString(CultureInfo.InvariantCulture) ?? "0"}");
             _partitions[topicPartition.Partition.Value] = new PartitionEngine(topicPartition.Partition.Value, engine);
             starts.Add(new TopicPartitionOffset(topicPartition, resumeAt is { } offset ? new Offset(offset) : Offset.Beginning));

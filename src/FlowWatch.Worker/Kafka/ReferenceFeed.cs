@@ -1,0 +1,102 @@
+using Confluent.Kafka;
+using FlowWatch.Core.Decoding;
+using FlowWatch.Core.Reference;
+
+namespace FlowWatch.Worker.Kafka;
+
+/// <summary>
+/// Follows the reference topic (each record a whole reference document, DESIGN.md §3.2; compacted, the latest
+/// wins) and the control topic (PARAMETERS records, DESIGN.md §3.4), both of one partition. A change applies to
+/// the events a worker processes after it reads the change. A broken record is reported and skipped: the worker
+/// keeps its last good reference data.
+/// </summary>
+public sealed class ReferenceFeed : IDisposable
+{
+    private readonly IConsumer<Ignore, byte[]>? _consumer;
+    private readonly string _referenceTopic;
+    private readonly TextWriter? _log;
+
+    public ReferenceFeed(KafkaOptions options, ReferenceData initial, TextWriter? log)
+    {
+        Current = initial;
+        _referenceTopic = options.ReferenceTopic;
+        _log = log;
+        var topics = new[] { options.ReferenceTopic, options.ControlTopic }.Where(t => t.Length > 0).ToList();
+        if (topics.Count == 0) return;
+        _consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig(new Dictionary<string, string>(options.Client))
+        {
+            BootstrapServers = options.BootstrapServers,
+            GroupId = "flowwatch-reference",   // assign() only: every worker reads everything, nothing is committed
+            EnableAutoCommit = false,
+            EnablePartitionEof = true,
+        }).Build();
+        _consumer.Assign(topics.Select(t => new TopicPartitionOffset(t, new Partition(0), Offset.Beginning)));
+        CatchUp(topics.Count);
+    }
+
+    /// <summary>True when a feed is configured: its parameters then override those saved in snapshots.</summary>
+    public bool Enabled => _consumer is not null;
+
+    public ReferenceData Current { get; private set; }
+
+    /// <summary>Applies whatever arrived since the last call; answers whether anything changed.</summary>
+    public bool Poll()
+    {
+        if (_consumer is null) return false;
+        var changed = false;
+        while (_consumer.Consume(TimeSpan.Zero) is { } record)
+        {
+            if (!record.IsPartitionEOF && record.Message?.Value is { } value) changed |= Apply(record.Topic, value);
+        }
+        return changed;
+    }
+
+    private void CatchUp(int partitions)
+    {
+        var ends = 0;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (ends < partitions)
+        {
+            var record = _consumer!.Consume(TimeSpan.FromSeconds(1));
+            if (record is null)
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException("the reference and control topics did not reach their end in 60 s");
+                continue;
+            }
+            if (record.IsPartitionEOF) ends++;
+            else if (record.Message?.Value is { } value) Apply(record.Topic, value);
+        }
+    }
+
+    private bool Apply(string topic, byte[] value)
+    {
+        if (topic == _referenceTopic)
+        {
+            try
+            {
+                Current = ReferenceDataLoader.Parse(value);
+                _log?.WriteLine("flowwatch: reference data updated from the reference topic");
+                return true;
+            }
+            catch (ReferenceDataException ex)
+            {
+                _log?.WriteLine($"flowwatch: reference record rejected, keeping the last good one: {ex.Message}");
+                return false;
+            }
+        }
+        if (ControlRecordParser.TryParse(value, Current.Parameters, out var parameters, out var reason))
+        {
+            Current = Current.WithParameters(parameters);
+            _log?.WriteLine("flowwatch: parameters changed by a control record");
+            return true;
+        }
+        _log?.WriteLine($"flowwatch: control record rejected: {reason}");
+        return false;
+    }
+
+    public void Dispose()
+    {
+        _consumer?.Close();
+        _consumer?.Dispose();
+    }
+}

@@ -1,0 +1,120 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Confluent.Kafka;
+using FlowWatch.Core.Engine;
+using FlowWatch.Core.Reference;
+using FlowWatch.Worker.Kafka;
+
+namespace FlowWatch.Integration.Tests;
+
+/// <summary>Supervisors change parameters, and banks reference data, through their own topics while the worker runs.</summary>
+public sealed class ReferenceFeedTests
+{
+    private static string Samples(string file) => Path.Combine(AppContext.BaseDirectory, "samples", file);
+
+    [Fact]
+    public async Task Run_ControlAndReferenceTopics_ApplyToEventsProcessedAfterThem()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions
+        {
+            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "feed",
+            ReferenceTopic = "flowwatch.reference", ControlTopic = "flowwatch.control",
+        };
+        broker.CreateFlowWatchTopics(options, partitions: 2);
+        broker.CreateTopic(options.ReferenceTopic, 1);
+        broker.CreateTopic(options.ControlTopic, 1);
+        var log = new LogWriter();
+        var worker = new StreamingWorker(options, new RuleSettings(), ReferenceDataLoader.LoadFile(Samples("reference.json")), TimeProvider.System, log: log);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        using var producer = new ProducerBuilder<string?, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build();
+
+        // E-HQ-001 has 10,000,000 of owner's equity: 6,000,000 of net inflow is 60% of its cap.
+        await producer.ProduceAsync(options.PaymentsTopic, Payment("F1", "EFE0001", "6000000", cpKind: "DOMESTIC", cpAccount: "DOM-HQ-001"));
+        await WaitFor(() => worker.Counters.Accepted == 1);
+        // The supervisor halves the macro-prudential factor (Hengqin Art.18): the cap becomes 5,000,000.
+        await producer.ProduceAsync(options.ControlTopic, new Message<string?, string> { Value = """{"type":"PARAMETERS","ts":"2026-03-03T00:00:00+08:00","macroPrudentialFactor":0.5}""" });
+        await WaitFor(() => log.Text.Contains("parameters changed", StringComparison.Ordinal));
+        await producer.ProduceAsync(options.PaymentsTopic, Payment("F2", "EFE0001", "100", cpKind: "DOMESTIC", cpAccount: "DOM-HQ-001"));
+
+        // A new client's account, unknown to the file, arrives with new reference data.
+        var updated = JsonNode.Parse(await File.ReadAllTextAsync(Samples("reference.json")))!;
+        updated["entities"]!.AsArray().Add(new JsonObject { ["entityId"] = "E-NEW-9", ["type"] = "CORPORATE" });
+        updated["accounts"]!.AsArray().Add(new JsonObject { ["account"] = "FTE9001", ["kind"] = "FTE", ["entityId"] = "E-NEW-9" });
+        await producer.ProduceAsync(options.ReferenceTopic, new Message<string?, string> { Key = "reference", Value = updated.ToJsonString() });
+        await producer.ProduceAsync(options.ReferenceTopic, new Message<string?, string> { Key = "reference", Value = """{"fxRates":{"HKD":0.91}}""" });
+        await WaitFor(() => log.Text.Contains("reference record rejected", StringComparison.Ordinal));
+        var cash = Payment("F3", "FTE9001", "60000", cpKind: "DOMESTIC", cpAccount: "CASH-DESK");
+        cash.Value = cash.Value.Replace("\"currency\"", "\"method\":\"CASH\",\"currency\"", StringComparison.Ordinal);
+        await producer.ProduceAsync(options.PaymentsTopic, cash);
+
+        await WaitFor(() => worker.Counters.Accepted == 3);
+        // Alerts of different entities sit in different partitions: read until both later events' alerts are in.
+        var alerts = ReadAlerts(broker.BootstrapServers, options.AlertsTopic,
+            until: a => a.Any(x => x["txnId"]!.GetValue<string>() == "F2") && a.Any(x => x["txnId"]!.GetValue<string>() == "F3"));
+        await stop.CancelAsync();
+        await running;
+
+        var breach = Assert.Single(alerts, a => a["rule"]!.GetValue<string>() == RuleCodes.PenetrationCapBreach);
+        Assert.Equal("F2", breach["txnId"]!.GetValue<string>());
+        Assert.Equal(5_000_000m, breach["metrics"]!["cap"]!.GetValue<decimal>());
+        Assert.DoesNotContain(alerts, a => a["txnId"]!.GetValue<string>() == "F1" && a["rule"]!.GetValue<string>().StartsWith("PENETRATION_CAP", StringComparison.Ordinal));
+        var cashAlert = Assert.Single(alerts, a => a["rule"]!.GetValue<string>() == RuleCodes.CashOnZoneAccount);
+        Assert.Equal("E-NEW-9", cashAlert["entityId"]!.GetValue<string>());
+        Assert.Equal(0, worker.Counters.DeadLetters);
+    }
+
+    private static Message<string?, string> Payment(string txnId, string account, string amount, string cpKind, string cpAccount) => new()
+    {
+        Key = account,
+        Value = $$"""{"txnId":"{{txnId}}","ts":"2026-03-03T10:00:00+08:00","account":"{{account}}","direction":"OUT","amount":"{{amount}}","currency":"CNY","cpKind":"{{cpKind}}","cpAccount":"{{cpAccount}}","purpose":"GOODS_TRADE"}""",
+    };
+
+    private static async Task WaitFor(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in 30 s");
+            await Task.Delay(50);
+        }
+    }
+
+    private static List<JsonNode> ReadAlerts(string bootstrapServers, string topic, Func<List<JsonNode>, bool> until)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrapServers, GroupId = "feed-reader", AutoOffsetReset = AutoOffsetReset.Earliest, IsolationLevel = IsolationLevel.ReadCommitted,
+        }).Build();
+        consumer.Subscribe(topic);
+        var alerts = new List<JsonNode>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!until(alerts) && DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message.Value: { } value }) alerts.Add(JsonNode.Parse(Encoding.UTF8.GetString(value))!);
+        }
+        consumer.Close();
+        return alerts;
+    }
+
+    private sealed class LogWriter() : StringWriter(System.Globalization.CultureInfo.InvariantCulture)
+    {
+        private readonly Lock _gate = new();
+        private readonly StringBuilder _text = new();
+
+        public string Text
+        {
+            get
+            {
+                lock (_gate) return _text.ToString();
+            }
+        }
+
+        public override void WriteLine(string? value)
+        {
+            lock (_gate) _text.AppendLine(value);
+        }
+    }
+}
