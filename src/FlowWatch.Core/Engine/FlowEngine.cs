@@ -27,13 +27,35 @@ public sealed class EngineCounters
     public long Alerts { get; private set; }
 
     /// <summary>Alerts by rule and severity, ordered by rule evaluation order then severity.</summary>
-    public IEnumerable<(string Rule, Severity Severity, long Count)> AlertsByRule() =>
-        _alerts.OrderBy(p => RuleCodes.OrderOf(p.Key.Rule)).ThenBy(p => p.Key.Severity).Select(p => (p.Key.Rule, p.Key.Severity, p.Value));
+    public IReadOnlyList<(string Rule, Severity Severity, long Count)> AlertsByRule()
+    {
+        // Locked (alerts are rare) so that another thread may read the counters of a running engine.
+        lock (_alerts)
+        {
+            return _alerts.OrderBy(p => RuleCodes.OrderOf(p.Key.Rule)).ThenBy(p => p.Key.Severity).Select(p => (p.Key.Rule, p.Key.Severity, p.Value)).ToList();
+        }
+    }
+
+    /// <summary>Adds another set of counters to this one (e.g. an engine's when its partition is given up).</summary>
+    public void Add(EngineCounters other)
+    {
+        Read += other.Read;
+        Accepted += other.Accepted;
+        Duplicates += other.Duplicates;
+        Late += other.Late;
+        DeadLetters += other.DeadLetters;
+        ControlRecords += other.ControlRecords;
+        Alerts += other.Alerts;
+        foreach (var (rule, severity, count) in other.AlertsByRule())
+        {
+            lock (_alerts) System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_alerts, (rule, severity), out _) += count;
+        }
+    }
 
     internal void Count(Alert alert)
     {
         Alerts++;
-        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_alerts, (alert.Rule, alert.Severity), out _)++;
+        lock (_alerts) System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_alerts, (alert.Rule, alert.Severity), out _)++;
     }
 }
 

@@ -1,13 +1,8 @@
-using System.Buffers;
 using System.Globalization;
-using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using Confluent.Kafka;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
-using FlowWatch.Core.Serialization;
 
 namespace FlowWatch.Worker.Kafka;
 
@@ -24,10 +19,9 @@ namespace FlowWatch.Worker.Kafka;
 public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, ReferenceData reference,
     TimeProvider? wallClock = null, Action<Alert>? onAlert = null, TextWriter? log = null)
 {
-    private readonly Dictionary<int, PartitionEngine> _partitions = [];
-    private readonly ArrayBufferWriter<byte> _json = new(4096);
+    private readonly Dictionary<int, PartitionPipeline> _partitions = [];
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly List<Alert> _alerts = [];
+    private readonly EngineCounters _retired = new();
     private volatile Error? _deliveryError;
     private IProducer<string?, byte[]> _producer = null!;
     private IConsumer<Ignore, byte[]> _consumer = null!;
@@ -37,7 +31,20 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// <summary>One transactional id for the worker's lifetime: each new session fences the previous one's transaction.</summary>
     private readonly string _transactionalId = $"{options.TransactionalIdPrefix}-{options.InstanceId ?? Guid.NewGuid().ToString("N")}";
 
-    public EngineCounters Counters { get; } = new();
+    /// <summary>What every partition engine of this worker has counted, including partitions given up since.</summary>
+    public EngineCounters Counters
+    {
+        get
+        {
+            var total = new EngineCounters();
+            lock (_partitions)
+            {
+                total.Add(_retired);
+                foreach (var partition in _partitions.Values) total.Add(partition.Engine.Counters);
+            }
+            return total;
+        }
+    }
 
     /// <summary>Set once the consumer has partitions assigned and restored.</summary>
     public Task Ready => _ready.Task;
@@ -63,7 +70,6 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             catch (KafkaException ex) when (!cancellation.IsCancellationRequested)
             {
                 log?.WriteLine($"flowwatch: {ex.Error.Code}: {ex.Error.Reason}; restarting from the last committed snapshots in {backoff.TotalSeconds:0} s");
-                _partitions.Clear();
                 _deliveryError = null;
                 _uncommitted = 0;
                 cancellation.WaitHandle.WaitOne(backoff);
@@ -104,7 +110,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 }
                 if (record is { IsPartitionEOF: false, Message: not null } && _partitions.TryGetValue(record.Partition.Value, out var partition))
                 {
-                    Process(partition, record);
+                    partition.Add(record);
+                    _uncommitted++;
                 }
                 if (_uncommitted >= options.BatchSize || (_uncommitted > 0 && DateTime.UtcNow - lastCommit >= options.CommitInterval))
                 {
@@ -115,7 +122,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 {
                     if (feed.Poll())
                     {
-                        foreach (var owned in _partitions.Values) owned.Engine.UpdateReference(feed.Current);
+                        foreach (var owned in _partitions.Values) owned.UpdateReference(feed.Current);
                     }
                     lastFeedPoll = DateTime.UtcNow;
                 }
@@ -124,6 +131,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         }
         finally
         {
+            StopAll();
             try
             {
                 consumer.Close();
@@ -135,44 +143,24 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         }
     }
 
-    private void Process(PartitionEngine partition, ConsumeResult<Ignore, byte[]> record)
-    {
-        var value = record.Message.Value ?? [];
-        if (partition.Engine.Process(value, record.Offset.Value, _alerts, out var reason) == RecordOutcome.Rejected)
-        {
-            _producer.Produce(options.DeadLetterTopic, new Message<string?, byte[]>
-            {
-                Value = value,
-                Headers = new Headers
-                {
-                    { "flowwatch.reason", Encoding.UTF8.GetBytes(reason!) },
-                    { "flowwatch.topic", Encoding.UTF8.GetBytes(record.Topic) },
-                    { "flowwatch.partition", Encoding.UTF8.GetBytes(record.Partition.Value.ToString(CultureInfo.InvariantCulture)) },
-                    { "flowwatch.offset", Encoding.UTF8.GetBytes(record.Offset.Value.ToString(CultureInfo.InvariantCulture)) },
-                },
-            }, RecordFailure);
-        }
-        foreach (var alert in _alerts)
-        {
-            _producer.Produce(options.AlertsTopic, new Message<string?, byte[]> { Key = alert.EntityId, Value = Serialize(alert) }, RecordFailure);
-            onAlert?.Invoke(alert);
-        }
-        _alerts.Clear();
-        partition.NextOffset = record.Offset.Value + 1;
-        partition.Pending = true;
-        _uncommitted++;
-    }
-
     /// <summary>
     /// Snapshots the partitions with processed records into the open transaction, adds their offsets, commits, and
     /// opens the next transaction. Any failure stops the worker: its open transaction is aborted and whoever owns
     /// the partitions next resumes from their last committed snapshot.
     /// </summary>
-    private void Commit(IEnumerable<PartitionEngine> partitions)
+    private void Commit(IEnumerable<PartitionPipeline> partitions)
     {
         var offsets = new List<TopicPartitionOffset>();
         foreach (var partition in partitions.Where(p => p.Pending))
         {
+            try
+            {
+                partition.Drain();
+            }
+            catch (Exception ex) when (ex is not KafkaException and not OutOfMemoryException)
+            {
+                throw new KafkaException(new Error(ErrorCode.Local_Fail, $"partition {partition.Partition}: {ex.Message}"));
+            }
             StateStore.Write(_producer, options.StateTopic, partition.Partition, partition.Engine, partition.NextOffset, RecordFailure);
             offsets.Add(new TopicPartitionOffset(options.PaymentsTopic, new Partition(partition.Partition), new Offset(partition.NextOffset)));
             partition.Pending = false;
@@ -196,7 +184,10 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             // With a reference or control topic, what it says now outranks the parameters saved in the snapshot.
             if (_feed.Enabled) engine.UpdateReference(_feed.Current);
             log?.WriteLine($"flowwatch: partition {topicPartition.Partition.Value} restored in {started.ElapsedMilliseconds} ms, resuming at offset {resumeAt?.ToString(CultureInfo.InvariantCulture) ?? "0"}");
-            _partitions[topicPartition.Partition.Value] = new PartitionEngine(topicPartition.Partition.Value, engine);
+            lock (_partitions)
+            {
+                _partitions[topicPartition.Partition.Value] = new PartitionPipeline(topicPartition.Partition.Value, engine, _producer, options, onAlert, RecordFailure);
+            }
             starts.Add(new TopicPartitionOffset(topicPartition, resumeAt is { } offset ? new Offset(offset) : Offset.Beginning));
         }
         _ready.TrySetResult();
@@ -207,7 +198,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private void Revoke(List<TopicPartitionOffset> revoked)
     {
         Commit(_partitions.Values);
-        foreach (var partition in revoked) _partitions.Remove(partition.Partition.Value);
+        foreach (var partition in revoked) Retire(partition.Partition.Value);
         log?.WriteLine($"flowwatch: partitions {string.Join(", ", revoked.Select(p => p.Partition.Value))} revoked after a commit");
     }
 
@@ -218,24 +209,30 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// </summary>
     private void Lose(List<TopicPartitionOffset> lost)
     {
-        _partitions.Clear();
+        StopAll();
         throw new KafkaException(new Error(ErrorCode.Local_State, $"partitions {string.Join(", ", lost.Select(p => p.Partition.Value))} lost"));
+    }
+
+    private void Retire(int partition)
+    {
+        if (!_partitions.TryGetValue(partition, out var pipeline)) return;
+        pipeline.Stop();
+        lock (_partitions)
+        {
+            _retired.Add(pipeline.Engine.Counters);
+            _partitions.Remove(partition);
+        }
+    }
+
+    private void StopAll()
+    {
+        foreach (var partition in _partitions.Keys.ToList()) Retire(partition);
     }
 
     /// <summary>Runs on the producer's thread: remember the failure; the next commit stops the worker on it.</summary>
     private void RecordFailure(DeliveryReport<string?, byte[]> report)
     {
         if (report.Error.IsError) _deliveryError ??= report.Error;
-    }
-
-    private byte[] Serialize(Alert alert)
-    {
-        _json.ResetWrittenCount();
-        using (var writer = new Utf8JsonWriter(_json, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            FlowWatchJsonContext.Write(writer, alert);
-        }
-        return _json.WrittenSpan.ToArray();
     }
 
     // Each config gets its own copy of the pass-through properties: a config writes into the dictionary it is given.
@@ -265,13 +262,5 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         config.SessionTimeoutMs ??= 6_000;
         config.HeartbeatIntervalMs ??= 1_500;
         return config;
-    }
-
-    private sealed class PartitionEngine(int partition, FlowEngine engine)
-    {
-        public int Partition { get; } = partition;
-        public FlowEngine Engine { get; } = engine;
-        public long NextOffset { get; set; }
-        public bool Pending { get; set; }
     }
 }

@@ -1,0 +1,182 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Threading.Channels;
+using Channel = System.Threading.Channels.Channel;
+using Confluent.Kafka;
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Engine;
+using FlowWatch.Core.Reference;
+using FlowWatch.Core.Serialization;
+
+namespace FlowWatch.Worker.Kafka;
+
+/// <summary>
+/// One payments partition's engine on a task of its own, fed batches of records through a bounded channel
+/// (one writer: the consumer thread; one reader: this task), so that consuming and processing overlap and the
+/// engine's state needs no locks. Payments are keyed by entity, so a partition is a shard of entities. The
+/// consumer thread touches the engine only after <see cref="Drain"/>, when this task is idle.
+/// </summary>
+internal sealed class PartitionPipeline
+{
+    private const int BatchSize = 256;
+
+    private readonly Channel<Batch> _inbox = Channel.CreateBounded<Batch>(new BoundedChannelOptions(8)
+    {
+        SingleReader = true,
+        SingleWriter = true,
+    });
+    private readonly IProducer<string?, byte[]> _producer;
+    private readonly KafkaOptions _options;
+    private readonly Action<Alert>? _onAlert;
+    private readonly Action<DeliveryReport<string?, byte[]>> _onDelivery;
+    private readonly ArrayBufferWriter<byte> _json = new(4096);
+    private readonly List<Alert> _alerts = [];
+    private readonly Task _loop;
+    private Batch _current = new();
+    private long _nextOffset;
+
+    public PartitionPipeline(int partition, FlowEngine engine, IProducer<string?, byte[]> producer, KafkaOptions options,
+        Action<Alert>? onAlert, Action<DeliveryReport<string?, byte[]>> onDelivery)
+    {
+        Partition = partition;
+        Engine = engine;
+        _producer = producer;
+        _options = options;
+        _onAlert = onAlert;
+        _onDelivery = onDelivery;
+        _loop = Task.Factory.StartNew(Loop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    public int Partition { get; }
+
+    public FlowEngine Engine { get; }
+
+    /// <summary>Records were handed over since the last commit.</summary>
+    public bool Pending { get; set; }
+
+    /// <summary>The offset after the last record processed; read after <see cref="Drain"/>.</summary>
+    public long NextOffset => Volatile.Read(ref _nextOffset);
+
+    public void Add(ConsumeResult<Ignore, byte[]> record)
+    {
+        _current.Records.Add(record);
+        Pending = true;
+        if (_current.Records.Count >= BatchSize) Send(new Batch());
+    }
+
+    /// <summary>Reference data for the records after this point.</summary>
+    public void UpdateReference(ReferenceData reference) => Send(new Batch(), new Batch { Reference = reference });
+
+    /// <summary>Waits until every record handed over so far is processed and what it produced is handed to the producer.</summary>
+    public void Drain()
+    {
+        var barrier = new Batch { Done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        Send(new Batch(), barrier);
+        barrier.Done.Task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Stops the task once it has processed what it was given.</summary>
+    public void Stop()
+    {
+        Send(new Batch());
+        _inbox.Writer.TryComplete();
+        try
+        {
+            _loop.GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // already reported to whoever drained it; the session is ending anyway
+        }
+    }
+
+    private void Send(Batch next, Batch? after = null)
+    {
+        var full = _current;
+        _current = next;
+        if (full.Records.Count > 0) Write(full);
+        if (after is not null) Write(after);
+    }
+
+    private void Write(Batch batch)
+    {
+        if (!_inbox.Writer.TryWrite(batch))
+        {
+            // The bounded inbox is full: the consumer waits for the engine (backpressure, never dropping).
+            if (!_inbox.Writer.WaitToWriteAsync().AsTask().GetAwaiter().GetResult() || !_inbox.Writer.TryWrite(batch))
+            {
+                throw new InvalidOperationException($"partition {Partition}'s pipeline has stopped");
+            }
+        }
+    }
+
+    private async Task Loop()
+    {
+        Exception? failure = null;
+        await foreach (var batch in _inbox.Reader.ReadAllAsync())
+        {
+            if (failure is not null)
+            {
+                batch.Done?.TrySetException(failure);
+                continue;
+            }
+            try
+            {
+                if (batch.Reference is not null) Engine.UpdateReference(batch.Reference);
+                foreach (var record in batch.Records) Process(record);
+                batch.Done?.TrySetResult();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                failure = ex;
+                batch.Done?.TrySetException(ex);
+            }
+        }
+    }
+
+    private void Process(ConsumeResult<Ignore, byte[]> record)
+    {
+        var value = record.Message.Value ?? [];
+        if (Engine.Process(value, record.Offset.Value, _alerts, out var reason) == RecordOutcome.Rejected)
+        {
+            _producer.Produce(_options.DeadLetterTopic, new Message<string?, byte[]>
+            {
+                Value = value,
+                Headers = new Headers
+                {
+                    { "flowwatch.reason", Encoding.UTF8.GetBytes(reason!) },
+                    { "flowwatch.topic", Encoding.UTF8.GetBytes(record.Topic) },
+                    { "flowwatch.partition", Encoding.UTF8.GetBytes(record.Partition.Value.ToString(CultureInfo.InvariantCulture)) },
+                    { "flowwatch.offset", Encoding.UTF8.GetBytes(record.Offset.Value.ToString(CultureInfo.InvariantCulture)) },
+                },
+            }, _onDelivery);
+        }
+        foreach (var alert in _alerts)
+        {
+            _producer.Produce(_options.AlertsTopic, new Message<string?, byte[]> { Key = alert.EntityId, Value = Serialize(alert) }, _onDelivery);
+            _onAlert?.Invoke(alert);
+        }
+        _alerts.Clear();
+        Volatile.Write(ref _nextOffset, record.Offset.Value + 1);
+    }
+
+    private byte[] Serialize(Alert alert)
+    {
+        _json.ResetWrittenCount();
+        using (var writer = new Utf8JsonWriter(_json, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            FlowWatchJsonContext.Write(writer, alert);
+        }
+        return _json.WrittenSpan.ToArray();
+    }
+
+    private sealed class Batch
+    {
+        public List<ConsumeResult<Ignore, byte[]>> Records { get; } = [];
+        public ReferenceData? Reference { get; init; }
+        public TaskCompletionSource? Done { get; init; }
+    }
+}
