@@ -22,6 +22,7 @@ public static class BenchCommand
     public const string Usage = "flowwatch bench [--events N] [--seconds S] [--rate R] [--json]";
 
     private const int MaxLead = 20_000;
+    private const int Partitions = 3;
 
     public static async Task<int> RunAsync(Arguments args, TextWriter stdout)
     {
@@ -77,8 +78,10 @@ public static class BenchCommand
             {
                 // The embedded broker keeps only a few megabytes per partition: stay within a bounded lead of the
                 // worker, so that nothing is trimmed before it is read. The rate measured is the worker's.
-                while (produced - worker.Counters.Read > MaxLead) Thread.Sleep(1);
-                produced++;
+                if (++produced % 1_000 == 0)
+                {
+                    while (produced - worker.RecordsRead > MaxLead) Thread.Sleep(1);
+                }
                 while (true)
                 {
                     try
@@ -94,7 +97,7 @@ public static class BenchCommand
             }
             producer.Flush(TimeSpan.FromMinutes(5));
         });
-        while (worker.Counters.Read < events) await Task.Delay(10);
+        while (worker.RecordsRead < events) await Task.Delay(10);
         stopwatch.Stop();
         await producing;
         await stop.CancelAsync();
@@ -111,7 +114,9 @@ public static class BenchCommand
         await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
         var latencies = new LatencyHistogram();
         using var stopReading = new CancellationTokenSource();
-        var reading = Task.Factory.StartNew(() => ReadAlerts(options, latencies, stopReading.Token), TaskCreationOptions.LongRunning);
+        var readerReady = new TaskCompletionSource();
+        var reading = Task.Factory.StartNew(() => ReadAlerts(options, latencies, readerReady, stopReading.Token), TaskCreationOptions.LongRunning);
+        await readerReady.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         progress.WriteLine($"phase 2: {rate:N0} payments/s for {seconds} s...");
         using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = options.BootstrapServers, LingerMs = 1 }).Build())
@@ -140,17 +145,19 @@ public static class BenchCommand
         return latencies;
     }
 
-    private static void ReadAlerts(KafkaOptions options, LatencyHistogram latencies, CancellationToken stop)
+    /// <summary>Reads every alerts partition by assignment (no group to join, so no start-up delay in the figures).</summary>
+    private static void ReadAlerts(KafkaOptions options, LatencyHistogram latencies, TaskCompletionSource ready, CancellationToken stop)
     {
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
         {
             BootstrapServers = options.BootstrapServers,
             GroupId = "bench-alerts",
-            AutoOffsetReset = AutoOffsetReset.Earliest,
             IsolationLevel = IsolationLevel.ReadCommitted,
             FetchWaitMaxMs = 5,
         }).Build();
-        consumer.Subscribe(options.AlertsTopic);
+        consumer.Assign(Enumerable.Range(0, Partitions).Select(p => new TopicPartitionOffset(options.AlertsTopic, new Partition(p), Offset.Beginning)));
+        consumer.Consume(TimeSpan.FromMilliseconds(100));
+        ready.TrySetResult();
         while (!stop.IsCancellationRequested)
         {
             if (consumer.Consume(TimeSpan.FromMilliseconds(50)) is not { Message.Value: { } value }) continue;
@@ -166,7 +173,7 @@ public static class BenchCommand
     {
         var broker = EmbeddedBroker.Start(brokers: 1);
         options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = "(generated)", GroupId = "bench" };
-        broker.CreateFlowWatchTopics(options, partitions: 3);
+        broker.CreateFlowWatchTopics(options, Partitions);
         return broker;
     }
 

@@ -31,6 +31,15 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// <summary>One transactional id for the worker's lifetime: each new session fences the previous one's transaction.</summary>
     private readonly string _transactionalId = $"{options.TransactionalIdPrefix}-{options.InstanceId ?? Guid.NewGuid().ToString("N")}";
 
+    /// <summary>Records read by this worker's engines so far; cheap enough to poll.</summary>
+    public long RecordsRead
+    {
+        get
+        {
+            lock (_partitions) return _retired.Read + _partitions.Values.Sum(p => p.Engine.Counters.Read);
+        }
+    }
+
     /// <summary>What every partition engine of this worker has counted, including partitions given up since.</summary>
     public EngineCounters Counters
     {
@@ -261,6 +270,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         // A dead worker's partitions move on once its session times out: short enough for recovery within 10 s.
         config.SessionTimeoutMs ??= 6_000;
         config.HeartbeatIntervalMs ??= 1_500;
+        // Alert latency: do not let the broker hold a fetch for long when a partition is quiet.
+        config.FetchWaitMaxMs ??= 10;
         return config;
     }
 }
