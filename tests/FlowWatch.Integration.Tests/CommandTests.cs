@@ -37,3 +37,35 @@ public sealed class CommandTests
         Assert.Contains("FlowWatch:Kafka:ReferenceFile", err, StringComparison.Ordinal);
     }
 }
+
+/// <summary><c>flowwatch broker</c> serves other processes until it is stopped.</summary>
+public sealed class BrokerCommandTests
+{
+    [Fact]
+    public async Task Broker_AsItsOwnProcess_PrintsBootstrapServersServesClientsAndStopsOnSigterm()
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "broker", "--partitions", "2" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var broker = System.Diagnostics.Process.Start(start)!;
+        try
+        {
+            var bootstrap = await broker.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Matches(@"^127\.0\.0\.1:\d+$", bootstrap);
+
+            using var producer = new Confluent.Kafka.ProducerBuilder<Confluent.Kafka.Null, string>(new Confluent.Kafka.ProducerConfig { BootstrapServers = bootstrap }).Build();
+            var delivered = await producer.ProduceAsync("payments", new Confluent.Kafka.Message<Confluent.Kafka.Null, string> { Value = "{}" });
+            Assert.Equal(Confluent.Kafka.PersistenceStatus.Persisted, delivered.Status);
+
+            await DeliveryHarness.StopGracefully(broker);
+            Assert.Equal(0, broker.ExitCode);
+        }
+        finally
+        {
+            if (!broker.HasExited) broker.Kill();
+        }
+    }
+}
