@@ -57,7 +57,7 @@ public sealed class DeliveryTests(ITestOutputHelper output)
     public async Task Run_BrokerDownForTenSeconds_ResumesByItselfAndLosesNothing()
     {
         using var harness = new DeliveryHarness(output, payments: 8_000, seed: 13);
-        var worker = new StreamingWorker(harness.Options, new RuleSettings(), harness.Reference, TimeProvider.System, log: new HarnessLog(harness));
+        var worker = new StreamingWorker(harness.Options, new RuleSettings(), harness.Reference, TimeProvider.System, logger: new LineLogger(harness.Log));
         using var stop = new CancellationTokenSource();
         var running = worker.RunAsync(stop.Token);
         await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
@@ -75,10 +75,5 @@ public sealed class DeliveryTests(ITestOutputHelper output)
         Assert.False(running.IsCompleted);
         await stop.CancelAsync();
         await running;
-    }
-
-    private sealed class HarnessLog(DeliveryHarness harness) : StringWriter(System.Globalization.CultureInfo.InvariantCulture)
-    {
-        public override void WriteLine(string? value) => harness.Log(value ?? "");
     }
 }

@@ -24,8 +24,8 @@ public sealed class ReferenceFeedTests
         broker.CreateFlowWatchTopics(options, partitions: 2);
         broker.CreateTopic(options.ReferenceTopic, 1);
         broker.CreateTopic(options.ControlTopic, 1);
-        var log = new LogWriter();
-        var worker = new StreamingWorker(options, new RuleSettings(), ReferenceDataLoader.LoadFile(Samples("reference.json")), TimeProvider.System, log: log);
+        var log = new StringBuilderSink();
+        var worker = new StreamingWorker(options, new RuleSettings(), ReferenceDataLoader.LoadFile(Samples("reference.json")), TimeProvider.System, logger: new LineLogger(log.Add));
         using var stop = new CancellationTokenSource();
         var running = worker.RunAsync(stop.Token);
         await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
@@ -99,7 +99,7 @@ public sealed class ReferenceFeedTests
         return alerts;
     }
 
-    private sealed class LogWriter() : StringWriter(System.Globalization.CultureInfo.InvariantCulture)
+    private sealed class StringBuilderSink
     {
         private readonly Lock _gate = new();
         private readonly StringBuilder _text = new();
@@ -112,9 +112,9 @@ public sealed class ReferenceFeedTests
             }
         }
 
-        public override void WriteLine(string? value)
+        public void Add(string line)
         {
-            lock (_gate) _text.AppendLine(value);
+            lock (_gate) _text.AppendLine(line);
         }
     }
 }

@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using FlowWatch.Core.Decoding;
 using FlowWatch.Core.Reference;
+using Microsoft.Extensions.Logging;
 
 namespace FlowWatch.Worker.Kafka;
 
@@ -14,9 +15,9 @@ public sealed class ReferenceFeed : IDisposable
 {
     private readonly IConsumer<Ignore, byte[]>? _consumer;
     private readonly string _referenceTopic;
-    private readonly TextWriter? _log;
+    private readonly ILogger _log;
 
-    public ReferenceFeed(KafkaOptions options, ReferenceData initial, TextWriter? log)
+    public ReferenceFeed(KafkaOptions options, ReferenceData initial, ILogger log)
     {
         Current = initial;
         _referenceTopic = options.ReferenceTopic;
@@ -75,22 +76,22 @@ public sealed class ReferenceFeed : IDisposable
             try
             {
                 Current = ReferenceDataLoader.Parse(value);
-                _log?.WriteLine("flowwatch: reference data updated from the reference topic");
+                WorkerLog.ReferenceUpdated(_log);
                 return true;
             }
             catch (ReferenceDataException ex)
             {
-                _log?.WriteLine($"flowwatch: reference record rejected, keeping the last good one: {ex.Message}");
+                WorkerLog.ReferenceRejected(_log, ex.Message);
                 return false;
             }
         }
         if (ControlRecordParser.TryParse(value, Current.Parameters, out var parameters, out var reason))
         {
             Current = Current.WithParameters(parameters);
-            _log?.WriteLine("flowwatch: parameters changed by a control record");
+            WorkerLog.ParametersChanged(_log);
             return true;
         }
-        _log?.WriteLine($"flowwatch: control record rejected: {reason}");
+        WorkerLog.ControlRejected(_log, reason!);
         return false;
     }
 

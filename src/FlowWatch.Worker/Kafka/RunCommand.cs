@@ -1,46 +1,46 @@
 using FlowWatch.Core.Reference;
 using FlowWatch.Worker.Cli;
 using FlowWatch.Worker.Configuration;
+using FlowWatch.Worker.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace FlowWatch.Worker.Kafka;
 
-/// <summary><c>flowwatch run</c>: the production worker on a Kafka cluster, until SIGTERM or Ctrl-C.</summary>
+/// <summary><c>flowwatch run</c>: the production worker on a Kafka cluster, in a generic host, until SIGTERM or Ctrl-C.</summary>
 public static class RunCommand
 {
     public const string Usage = "flowwatch run [--config C] [--reference R] [--bootstrap-servers B]";
 
     public static async Task<int> RunAsync(Arguments args, TextWriter stdout)
     {
-        var configuration = FlowWatchConfiguration.Build(args.Optional("--config"));
-        var options = Options(configuration);
-        options.ReferenceFile = args.Optional("--reference") ?? options.ReferenceFile;
-        options.BootstrapServers = args.Optional("--bootstrap-servers") ?? options.BootstrapServers;
+        var overrides = new Dictionary<string, string?>();
+        if (args.Optional("--reference") is { } referenceFile) overrides[$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.ReferenceFile)}"] = referenceFile;
+        if (args.Optional("--bootstrap-servers") is { } servers) overrides[$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.BootstrapServers)}"] = servers;
+        var configFile = args.Optional("--config");
         args.EnsureAllRead();
-        var problems = options.Validate();
-        if (problems.Count > 0) throw new ConfigurationException(string.Join(Environment.NewLine, problems));
-        var rules = FlowWatchConfiguration.Rules(configuration);
-        var reference = ReferenceDataLoader.LoadFile(options.ReferenceFile);
 
-        var worker = new StreamingWorker(options, rules, reference, TimeProvider.System, log: stdout);
-        using var shutdown = new ShutdownSignal();
-        stdout.WriteLine($"flowwatch: consuming {options.PaymentsTopic} from {options.BootstrapServers} as group {options.GroupId}");
-        await worker.RunAsync(shutdown.Token);
-        Summary.Print(stdout, "run", worker.Counters, elapsed: null);
-        return CommandLine.Success;
-    }
-
-    public static KafkaOptions Options(IConfiguration configuration)
-    {
-        var options = new KafkaOptions();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddConfiguration(FlowWatchConfiguration.Build(configFile));
+        builder.Configuration.AddInMemoryCollection(overrides);
+        builder.AddFlowWatchWorker();
+        using var host = builder.Build();
         try
         {
-            configuration.GetSection(KafkaOptions.SectionName).Bind(options, o => o.ErrorOnUnknownConfiguration = true);
+            // Fail before starting anything: every invalid key, then the reference file.
+            _ = host.Services.GetRequiredService<IOptions<KafkaOptions>>().Value;
+            _ = host.Services.GetRequiredService<IOptions<Core.Engine.RuleSettings>>().Value;
+            _ = host.Services.GetRequiredService<ReferenceData>();
         }
-        catch (InvalidOperationException ex)
+        catch (OptionsValidationException ex)
         {
-            throw new ConfigurationException($"{KafkaOptions.SectionName}: {ex.Message}");
+            throw new ConfigurationException(string.Join(Environment.NewLine, ex.Failures));
         }
-        return options;
+        await host.RunAsync();
+        var service = host.Services.GetServices<IHostedService>().OfType<WorkerService>().Single();
+        Summary.Print(stdout, "run", service.Worker.Counters, elapsed: null);
+        return CommandLine.Success;
     }
 }

@@ -1,8 +1,9 @@
-using System.Globalization;
 using Confluent.Kafka;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FlowWatch.Worker.Kafka;
 
@@ -17,8 +18,9 @@ namespace FlowWatch.Worker.Kafka;
 /// stop on fatal errors, <c>Close()</c> on the way out.
 /// </summary>
 public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, ReferenceData reference,
-    TimeProvider? wallClock = null, Action<Alert>? onAlert = null, TextWriter? log = null)
+    TimeProvider? wallClock = null, Action<Alert>? onAlert = null, ILogger? logger = null)
 {
+    private readonly ILogger _log = logger ?? NullLogger.Instance;
     private readonly Dictionary<int, PartitionPipeline> _partitions = [];
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly EngineCounters _retired = new();
@@ -58,8 +60,11 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// <summary>Set once the consumer has partitions assigned and restored.</summary>
     public Task Ready => _ready.Task;
 
-    public Task RunAsync(CancellationToken cancellation) =>
-        Task.Factory.StartNew(() => RunUntilStopped(cancellation), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    public Task RunAsync(CancellationToken cancellation)
+    {
+        WorkerLog.Consuming(_log, options.PaymentsTopic, options.BootstrapServers, options.GroupId);
+        return Task.Factory.StartNew(() => RunUntilStopped(cancellation), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
 
     /// <summary>
     /// Runs sessions until stopped. A session that fails on a Kafka error (broker unreachable too long, transaction
@@ -78,7 +83,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             }
             catch (KafkaException ex) when (!cancellation.IsCancellationRequested)
             {
-                log?.WriteLine($"flowwatch: {ex.Error.Code}: {ex.Error.Reason}; restarting from the last committed snapshots in {backoff.TotalSeconds:0} s");
+                WorkerLog.Restarting(_log, ex.Error.Code.ToString(), ex.Error.Reason, backoff.TotalSeconds);
                 _deliveryError = null;
                 _uncommitted = 0;
                 cancellation.WaitHandle.WaitOne(backoff);
@@ -89,7 +94,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
 
     private void RunSession(CancellationToken cancellation)
     {
-        using var feed = new ReferenceFeed(options, reference, log);
+        using var feed = new ReferenceFeed(options, reference, _log);
         _feed = feed;
         using var producer = new ProducerBuilder<string?, byte[]>(ProducerConfig()).Build();
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(ConsumerConfig())
@@ -192,7 +197,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             var resumeAt = StateStore.Restore(ConsumerConfig(), options.StateTopic, topicPartition.Partition.Value, engine);
             // With a reference or control topic, what it says now outranks the parameters saved in the snapshot.
             if (_feed.Enabled) engine.UpdateReference(_feed.Current);
-            log?.WriteLine($"flowwatch: partition {topicPartition.Partition.Value} restored in {started.ElapsedMilliseconds} ms, resuming at offset {resumeAt?.ToString(CultureInfo.InvariantCulture) ?? "0"}");
+            WorkerLog.PartitionRestored(_log, topicPartition.Partition.Value, started.ElapsedMilliseconds, resumeAt ?? 0);
             lock (_partitions)
             {
                 _partitions[topicPartition.Partition.Value] = new PartitionPipeline(topicPartition.Partition.Value, engine, _producer, options, onAlert, RecordFailure);
@@ -208,7 +213,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     {
         Commit(_partitions.Values);
         foreach (var partition in revoked) Retire(partition.Partition.Value);
-        log?.WriteLine($"flowwatch: partitions {string.Join(", ", revoked.Select(p => p.Partition.Value))} revoked after a commit");
+        WorkerLog.PartitionsRevoked(_log, revoked);
     }
 
     /// <summary>

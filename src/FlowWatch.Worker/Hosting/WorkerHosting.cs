@@ -1,0 +1,43 @@
+using FlowWatch.Core.Engine;
+using FlowWatch.Core.Reference;
+using FlowWatch.Worker.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FlowWatch.Worker.Hosting;
+
+/// <summary>Registration of the streaming worker in a generic host: options validated at start, the worker as a hosted service.</summary>
+public static class WorkerHosting
+{
+    public static IHostApplicationBuilder AddFlowWatchWorker(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<KafkaOptions>().Bind(builder.Configuration.GetSection(KafkaOptions.SectionName)).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<KafkaOptions>>(new SelfValidation<KafkaOptions>(o => o.Validate()));
+        builder.Services.AddOptions<RuleSettings>().Bind(builder.Configuration.GetSection(RuleSettings.SectionName)).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<RuleSettings>>(new SelfValidation<RuleSettings>(o => o.Validate()));
+        // Loaded once at start; a broken file stops the host with the field named (ReferenceDataException).
+        builder.Services.AddSingleton(sp => ReferenceDataLoader.LoadFile(sp.GetRequiredService<IOptions<KafkaOptions>>().Value.ReferenceFile));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddHostedService<WorkerService>();
+        return builder;
+    }
+
+    /// <summary>Options that know their own cross-field rules: their problems become validation failures, each naming its key.</summary>
+    private sealed class SelfValidation<T>(Func<T, IReadOnlyList<string>> validate) : IValidateOptions<T>
+        where T : class
+    {
+        public ValidateOptionsResult Validate(string? name, T options) =>
+            validate(options) is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
+    }
+}
+
+/// <summary>The hosted service: only wraps <see cref="StreamingWorker"/>, which holds all the logic.</summary>
+internal sealed class WorkerService(IOptions<KafkaOptions> kafka, IOptions<RuleSettings> rules, ReferenceData reference,
+    TimeProvider clock, ILogger<StreamingWorker> logger) : BackgroundService
+{
+    public StreamingWorker Worker { get; } = new(kafka.Value, rules.Value, reference, clock, logger: logger);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Worker.RunAsync(stoppingToken);
+}

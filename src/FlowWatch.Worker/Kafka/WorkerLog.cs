@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace FlowWatch.Worker.Kafka;
+
+/// <summary>The streaming worker's log events: source-generated, with stable event ids.</summary>
+internal static partial class WorkerLog
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "consuming {Topic} from {BootstrapServers} as group {GroupId}")]
+    public static partial void Consuming(ILogger logger, string topic, string bootstrapServers, string groupId);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "partition {Partition} restored in {Milliseconds} ms, resuming at offset {Offset}")]
+    public static partial void PartitionRestored(ILogger logger, int partition, long milliseconds, long offset);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "partitions {Partitions} revoked after a commit")]
+    public static partial void PartitionsRevoked(ILogger logger, IReadOnlyList<Confluent.Kafka.TopicPartitionOffset> partitions);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "{Code}: {Reason}; restarting from the last committed snapshots in {Seconds} s")]
+    public static partial void Restarting(ILogger logger, string code, string reason, double seconds);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "reference data updated from the reference topic")]
+    public static partial void ReferenceUpdated(ILogger logger);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "reference record rejected, keeping the last good one: {Reason}")]
+    public static partial void ReferenceRejected(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "parameters changed by a control record")]
+    public static partial void ParametersChanged(ILogger logger);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "control record rejected: {Reason}")]
+    public static partial void ControlRejected(ILogger logger, string reason);
+}
