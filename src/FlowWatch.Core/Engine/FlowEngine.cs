@@ -76,7 +76,7 @@ public sealed class FlowEngine
     /// <param name="shards">How many shards partition entity state.</param>
     /// <param name="wallClock">Source of <c>detectedAt</c>; without one, detection time is the event time (replay).</param>
     /// <param name="strings">String pool of the decoder.</param>
-    /// <param name="counters">Counters to add to; engines of one worker (one per partition) share theirs.</param>
+    /// <param name="counters">Counters to add to, so that engines driven from one thread can share a total.</param>
     public FlowEngine(ReferenceData reference, RuleSettings settings, int shards = 1, TimeProvider? wallClock = null,
         Utf8StringPool? strings = null, EngineCounters? counters = null)
     {

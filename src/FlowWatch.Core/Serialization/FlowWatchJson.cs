@@ -37,6 +37,9 @@ public sealed record DeadLetter
 [JsonSerializable(typeof(DeadLetter))]
 public sealed partial class FlowWatchJsonContext : JsonSerializerContext
 {
+    /// <summary>Writer options for JSON lines in files and topics: they are not HTML, so '+', quotes and CJK text stay readable.</summary>
+    public static JsonWriterOptions LineWriterOptions { get; } = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>Writes one alert as a single JSON line (no trailing newline).</summary>
     public static void Write(Utf8JsonWriter writer, Alert alert) => JsonSerializer.Serialize(writer, alert, Default.Alert);
 

@@ -50,7 +50,7 @@ public static class DemoCommand
 
         // Let the worker catch up with what was produced, then stop it.
         var drainDeadline = DateTime.UtcNow.AddSeconds(15);
-        while (worker.Counters.Read < produced && DateTime.UtcNow < drainDeadline) await Task.Delay(50);
+        while (worker.RecordsRead < produced && DateTime.UtcNow < drainDeadline) await Task.Delay(50);
         stopWorker.Cancel();
         await running;
         stopwatch.Stop();

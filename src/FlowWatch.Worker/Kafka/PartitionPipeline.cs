@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Threading.Channels;
 using Channel = System.Threading.Channels.Channel;
@@ -19,7 +18,7 @@ namespace FlowWatch.Worker.Kafka;
 /// engine's state needs no locks. Payments are keyed by entity, so a partition is a shard of entities. The
 /// consumer thread touches the engine only after <see cref="Drain"/>, when this task is idle.
 /// </summary>
-internal sealed class PartitionPipeline
+internal sealed class PartitionPipeline : IDisposable
 {
     private const int BatchSize = 256;
 
@@ -33,6 +32,7 @@ internal sealed class PartitionPipeline
     private readonly Action<Alert>? _onAlert;
     private readonly Action<DeliveryReport<string?, byte[]>> _onDelivery;
     private readonly ArrayBufferWriter<byte> _json = new(4096);
+    private readonly Utf8JsonWriter _writer;
     private readonly List<Alert> _alerts = [];
     private readonly Task _loop;
     private Batch _current = new();
@@ -47,6 +47,7 @@ internal sealed class PartitionPipeline
         _options = options;
         _onAlert = onAlert;
         _onDelivery = onDelivery;
+        _writer = new Utf8JsonWriter(_json, FlowWatchJsonContext.LineWriterOptions);
         _loop = Task.Factory.StartNew(Loop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -79,7 +80,7 @@ internal sealed class PartitionPipeline
     }
 
     /// <summary>Stops the task once it has processed what it was given.</summary>
-    public void Stop()
+    public void Dispose()
     {
         Send(new Batch());
         _inbox.Writer.TryComplete();
@@ -91,6 +92,7 @@ internal sealed class PartitionPipeline
         {
             // already reported to whoever drained it; the session is ending anyway
         }
+        _writer.Dispose();
     }
 
     private void Send(Batch next, Batch? after = null)
@@ -166,10 +168,9 @@ internal sealed class PartitionPipeline
     private byte[] Serialize(Alert alert)
     {
         _json.ResetWrittenCount();
-        using (var writer = new Utf8JsonWriter(_json, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            FlowWatchJsonContext.Write(writer, alert);
-        }
+        _writer.Reset(_json);
+        FlowWatchJsonContext.Write(_writer, alert);
+        _writer.Flush();
         return _json.WrittenSpan.ToArray();
     }
 

@@ -230,7 +230,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private void Retire(int partition)
     {
         if (!_partitions.TryGetValue(partition, out var pipeline)) return;
-        pipeline.Stop();
+        pipeline.Dispose();
         lock (_partitions)
         {
             _retired.Add(pipeline.Engine.Counters);

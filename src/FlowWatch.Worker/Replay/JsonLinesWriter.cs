@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Serialization;
@@ -16,8 +15,7 @@ public sealed class JsonLinesWriter : IDisposable
     public JsonLinesWriter(string path)
     {
         _file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 1 << 16);
-        // Files and topics are not HTML: keep '+', quotes and CJK text readable.
-        _json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        _json = new Utf8JsonWriter(_buffer, FlowWatchJsonContext.LineWriterOptions);
     }
 
     public long Lines { get; private set; }
