@@ -65,7 +65,7 @@ public static class Throughput
             decoder.Decode(line, ref scratch, out _);
             EventResolver.TryResolve(ref scratch, reference, out _);
             duplicates.TryAdd(scratch.TxnIdUtf8, scratch.TimestampTicks);
-            shard.Process(ref scratch, reference, alerts);
+            shard.Process(ref scratch, reference, alerts, out _);
         }
         alerts.Clear();
         Stage("duplicate filter", measured, () =>
@@ -76,7 +76,7 @@ public static class Throughput
         {
             for (var i = 0; i < measured; i++)
             {
-                shard.Process(ref events[i], reference, alerts);
+                shard.Process(ref events[i], reference, alerts, out _);
                 alerts.Clear();
             }
         });

@@ -7,6 +7,11 @@ public enum Direction : byte
     Out = 1,
 }
 
+public static class Directions
+{
+    public static string Code(Direction direction) => direction == Direction.In ? "IN" : "OUT";
+}
+
 public enum PaymentMethod : byte
 {
     Transfer = 0,

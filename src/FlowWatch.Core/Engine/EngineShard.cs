@@ -59,11 +59,14 @@ public sealed class EngineShard
     /// <summary>Takes over an entity restored from a snapshot, replacing any state held for it.</summary>
     public void Adopt(EntityState entity) => _entities[entity.EntityId] = entity;
 
-    /// <summary>Applies a resolved event to its entity and appends the alerts it raises. Answers whether it was late.</summary>
-    public bool Process(ref PaymentEvent e, ReferenceData reference, List<Alert> output)
+    /// <summary>
+    /// Applies a resolved event to its entity and appends the alerts it raises. Answers whether it was late, and
+    /// gives the entity's state after the event.
+    /// </summary>
+    public bool Process(ref PaymentEvent e, ReferenceData reference, List<Alert> output, out EntityState entity)
     {
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entities, e.EntityId!, out _);
-        var entity = slot ??= new EntityState(e.EntityId!);
+        entity = slot ??= new EntityState(e.EntityId!);
         if (!entity.Changed)
         {
             entity.Changed = true;
@@ -106,7 +109,7 @@ public sealed class EngineShard
                 $"Same-name penetration of {AlertBuilder.Money(e.Amount, e.Currency)} from {e.Account} is for {Purposes.Code(e.Purpose)}, which the negative list forbids.",
                 Basic(e));
         }
-        if (e.Channel == Channel.SecondLineSameName && e.IsCny && reference.Parameters.PenetrationKinds.Contains(e.AccountKind))
+        if (CountsAgainstPenetrationQuota(e, reference.Parameters))
         {
             Penetration(ref e, entity, info, reference.Parameters, output);
         }
@@ -159,6 +162,10 @@ public sealed class EngineShard
         }
         return late;
     }
+
+    /// <summary>Same-name CNY transfers of the kinds in <c>penetrationKinds</c> count against the quota (RULES.md §3).</summary>
+    public static bool CountsAgainstPenetrationQuota(in PaymentEvent e, Parameters parameters) =>
+        e.Channel == Channel.SecondLineSameName && e.IsCny && parameters.PenetrationKinds.Contains(e.AccountKind);
 
     private void Penetration(ref PaymentEvent e, EntityState entity, EntityInfo? info, Parameters parameters, List<Alert> output)
     {
@@ -395,7 +402,7 @@ public sealed class EngineShard
         Amount = e.Amount,
         Currency = e.Currency,
         AmountCny = e.AmountCny,
-        Direction = e.Direction == Direction.In ? "IN" : "OUT",
+        Direction = Directions.Code(e.Direction),
         Channel = ChannelCode(e.Channel),
         Purpose = Purposes.Code(e.Purpose),
         Counterparty = e.CpAccount,

@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Decoding;
 using FlowWatch.Core.Reference;
@@ -100,6 +101,9 @@ public sealed class FlowEngine
 
     public IReadOnlyList<EngineShard> Shards => _shards;
 
+    /// <summary>Where accepted events are summed for the aggregate tables; none unless a host writes aggregates.</summary>
+    public FlowAggregator? Aggregator { get; set; }
+
     /// <summary>
     /// Moves what changed since the last call into the lists: the entities touched and the ids accepted.
     /// Call <see cref="TrackChanges"/> first, before any event, so no accepted id is missed.
@@ -175,7 +179,8 @@ public sealed class FlowEngine
         }
         Counters.Accepted++;
         var first = alerts.Count;
-        if (ShardOf(e.EntityId!).Process(ref e, Reference, alerts)) Counters.Late++;
+        if (ShardOf(e.EntityId!).Process(ref e, Reference, alerts, out var entity)) Counters.Late++;
+        Aggregator?.Add(e, entity, Reference);
         for (var i = first; i < alerts.Count; i++) Counters.Count(alerts[i]);
         return RecordOutcome.Accepted;
     }

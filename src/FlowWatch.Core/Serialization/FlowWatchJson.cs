@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
 
 namespace FlowWatch.Core.Serialization;
@@ -35,6 +36,8 @@ public sealed record DeadLetter
     UseStringEnumConverter = true)]
 [JsonSerializable(typeof(Alert))]
 [JsonSerializable(typeof(DeadLetter))]
+[JsonSerializable(typeof(AggregateBatch))]
+[JsonSerializable(typeof(IReadOnlyList<string>))]
 public sealed partial class FlowWatchJsonContext : JsonSerializerContext
 {
     /// <summary>Writer options for JSON lines in files and topics: they are not HTML, so '+', quotes and CJK text stay readable.</summary>

@@ -1,4 +1,5 @@
 using FlowWatch.Core.Reference;
+using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Configuration;
 using FlowWatch.Worker.Kafka;
 using FlowWatch.Worker.Replay;
@@ -55,7 +56,7 @@ public static class CommandLine
             stderr.WriteLine(Help);
             return UsageError;
         }
-        catch (Exception ex) when (ex is ReferenceDataException or ConfigurationException or FileNotFoundException
+        catch (Exception ex) when (ex is ReferenceDataException or ConfigurationException or AggregateSinkException or FileNotFoundException
                                        or DirectoryNotFoundException or UnauthorizedAccessException or IOException)
         {
             stderr.WriteLine($"flowwatch: cannot run: {ex.Message}");

@@ -1,4 +1,5 @@
 using FlowWatch.Core.Engine;
+using FlowWatch.Worker.Aggregates;
 using Microsoft.Extensions.Configuration;
 
 namespace FlowWatch.Worker.Configuration;
@@ -29,15 +30,38 @@ public static class FlowWatchConfiguration
     public static RuleSettings Rules(IConfiguration configuration)
     {
         var settings = new RuleSettings();
+        Bind(RuleSettings.SectionName, () => configuration.GetSection(RuleSettings.SectionName).Bind(settings, o => o.ErrorOnUnknownConfiguration = true));
+        return Valid(settings, settings.Validate());
+    }
+
+    /// <summary>
+    /// Binds <see cref="AggregateOptions"/> and validates it; <c>--clickhouse</c> or <c>--duckdb</c> on the command
+    /// line replaces the configured sink.
+    /// </summary>
+    public static AggregateOptions Aggregates(IConfiguration configuration, string? clickHouse = null, string? duckDb = null)
+    {
+        var options = new AggregateOptions();
+        Bind(AggregateOptions.SectionName, () => configuration.GetSection(AggregateOptions.SectionName).Bind(options, o => o.ErrorOnUnknownConfiguration = true));
+        if (clickHouse is not null || duckDb is not null)
+        {
+            options.ClickHouse = clickHouse ?? "";
+            options.DuckDb = duckDb ?? "";
+        }
+        return Valid(options, options.Validate());
+    }
+
+    private static void Bind(string section, Action bind)
+    {
         try
         {
-            configuration.GetSection(RuleSettings.SectionName).Bind(settings, o => o.ErrorOnUnknownConfiguration = true);
+            bind();
         }
         catch (InvalidOperationException ex)
         {
-            throw new ConfigurationException($"{RuleSettings.SectionName}: {ex.Message}");
+            throw new ConfigurationException($"{section}: {ex.Message}");
         }
-        var problems = settings.Validate();
-        return problems.Count == 0 ? settings : throw new ConfigurationException(string.Join(Environment.NewLine, problems));
     }
+
+    private static T Valid<T>(T options, IReadOnlyList<string> problems) =>
+        problems.Count == 0 ? options : throw new ConfigurationException(string.Join(Environment.NewLine, problems));
 }

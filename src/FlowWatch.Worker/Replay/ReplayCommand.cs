@@ -1,8 +1,12 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.IO.Hashing;
+using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
 using FlowWatch.Core.Serialization;
+using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Cli;
 using FlowWatch.Worker.Configuration;
 
@@ -15,7 +19,7 @@ namespace FlowWatch.Worker.Replay;
 public static class ReplayCommand
 {
     public const string Usage =
-        "flowwatch replay --reference R --events E --alerts A [--dead-letters D] [--shards N] [--config C]";
+        "flowwatch replay --reference R --events E --alerts A [--dead-letters D] [--clickhouse CONNECTION | --duckdb FILE] [--shards N] [--config C]";
 
     public static int Run(Arguments args, TextWriter stdout)
     {
@@ -24,22 +28,44 @@ public static class ReplayCommand
         var alertsPath = args.Required("--alerts");
         var deadLettersPath = args.Optional("--dead-letters");
         var shards = args.WholeNumber("--shards", 1, 1, 1024);
+        var clickHouse = args.Optional("--clickhouse");
+        var duckDb = args.Optional("--duckdb");
         var configFile = args.Optional("--config");
         args.EnsureAllRead();
 
-        var settings = FlowWatchConfiguration.Rules(FlowWatchConfiguration.Build(configFile));
+        var configuration = FlowWatchConfiguration.Build(configFile);
+        var settings = FlowWatchConfiguration.Rules(configuration);
+        var aggregateOptions = FlowWatchConfiguration.Aggregates(configuration, clickHouse, duckDb);
         var reference = ReferenceDataLoader.LoadFile(referencePath);
         if (!File.Exists(eventsPath)) throw new FileNotFoundException($"events file '{eventsPath}' not found");
 
-        var result = Replay(reference, settings, shards, eventsPath, alertsPath, deadLettersPath);
-        Summary.Print(stdout, $"replay of {eventsPath}", result.Counters, result.Elapsed);
+        using var logging = CommandLogging.Create();
+        var sink = aggregateOptions.OpenSinkAsync(CancellationToken.None).GetAwaiter().GetResult();
+        var writer = sink is null ? null : new AggregateWriter(sink, aggregateOptions, logging.CreateLogger("aggregates"));
+        try
+        {
+            var result = Replay(reference, settings, shards, eventsPath, alertsPath, deadLettersPath, writer, aggregateOptions.ReplayBatchRecords);
+            Summary.Print(stdout, $"replay of {eventsPath}", result.Counters, result.Elapsed);
+            if (writer is not null) stdout.WriteLine($"  aggregates       {writer.RowsWritten,12:N0} rows written to {sink!.Description}");
+        }
+        finally
+        {
+            writer?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            sink?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
         return 0;
     }
 
+    /// <summary>
+    /// Runs the engine over the file. With <paramref name="aggregates"/>, every <paramref name="batchRecords"/> records
+    /// form an aggregate batch named after their line range and a hash of their bytes, so replaying the same file
+    /// into the same database writes the same batches again, which the sink ignores. Returns once they are written.
+    /// </summary>
     public static ReplayResult Replay(ReferenceData reference, RuleSettings settings, int shards, string eventsPath,
-        string alertsPath, string? deadLettersPath)
+        string alertsPath, string? deadLettersPath, AggregateWriter? aggregates = null, int batchRecords = 100_000)
     {
         var engine = new FlowEngine(reference, settings, shards);
+        var batch = aggregates is null ? null : new ReplayBatch(engine);
         var alerts = new List<Alert>();
         var stopwatch = Stopwatch.StartNew();
         using (var input = new FileStream(eventsPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan))
@@ -55,11 +81,54 @@ public static class ReplayCommand
                     deadLetterFile?.Write(DeadLetter.Of(lines.LineNumber, reason!, line));
                 }
                 foreach (var alert in alerts) alertFile.Write(alert);
+                if (batch is not null)
+                {
+                    batch.Add(lines.LineNumber, line, alerts);
+                    if (batch.Records >= batchRecords) aggregates!.EnqueueAsync(batch.Take()).AsTask().GetAwaiter().GetResult();
+                }
                 alerts.Clear();
             }
         }
+        if (batch is not null)
+        {
+            if (batch.Records > 0) aggregates!.EnqueueAsync(batch.Take()).AsTask().GetAwaiter().GetResult();
+            aggregates!.CompleteAsync().GetAwaiter().GetResult();
+        }
         stopwatch.Stop();
         return new ReplayResult(engine.Counters, stopwatch.Elapsed);
+    }
+
+    /// <summary>The records since the last aggregate batch: their line range, a hash of their bytes, their alerts.</summary>
+    private sealed class ReplayBatch
+    {
+        private readonly FlowAggregator _aggregator = new();
+        private readonly XxHash128 _hash = new();
+        private readonly List<Alert> _alerts = [];
+        private long _firstLine;
+        private long _lastLine;
+
+        public ReplayBatch(FlowEngine engine) => engine.Aggregator = _aggregator;
+
+        public int Records { get; private set; }
+
+        public void Add(long lineNumber, ReadOnlySpan<byte> line, List<Alert> alerts)
+        {
+            if (Records++ == 0) _firstLine = lineNumber;
+            _lastLine = lineNumber;
+            _hash.Append(line);
+            _hash.Append("\n"u8);
+            _alerts.AddRange(alerts);
+        }
+
+        public SinkBatch Take()
+        {
+            var id = string.Create(CultureInfo.InvariantCulture, $"lines {_firstLine}-{_lastLine} {_hash.GetCurrentHashAsUInt128():x32}");
+            var batch = new SinkBatch([_aggregator.Take(id)], [.. _alerts]);
+            _hash.Reset();
+            _alerts.Clear();
+            Records = 0;
+            return batch;
+        }
     }
 }
 

@@ -1,0 +1,82 @@
+using System.Runtime.InteropServices;
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Engine;
+using FlowWatch.Core.Reference;
+
+namespace FlowWatch.Core.Aggregates;
+
+/// <summary>
+/// Sums accepted events into minute rows and keeps the penetration positions they moved, until the host takes them
+/// as one <see cref="AggregateBatch"/>. Written by the engine's thread only; no I/O.
+/// </summary>
+public sealed class FlowAggregator
+{
+    private readonly Dictionary<PaymentsKey, Sums> _payments = [];
+    private readonly Dictionary<CorridorKey, Sums> _corridors = [];
+    private readonly Dictionary<(string EntityId, int Year), PositionRow> _positions = [];
+
+    public bool IsEmpty => _payments.Count == 0 && _corridors.Count == 0 && _positions.Count == 0;
+
+    /// <summary>Adds an accepted event. <paramref name="entity"/> is its entity's state after the event.</summary>
+    public void Add(in PaymentEvent e, EntityState entity, ReferenceData reference)
+    {
+        var minute = e.TimestampTicks - e.TimestampTicks % TimeSpan.TicksPerMinute;
+        ref var payment = ref CollectionsMarshal.GetValueRefOrAddDefault(_payments,
+            new PaymentsKey(e.EntityId!, minute, e.AccountKind, e.Channel, e.Direction, e.Currency), out _);
+        payment.Events++;
+        payment.Amount += e.Amount;
+        payment.AmountCny += e.AmountCny;
+
+        ref var corridor = ref CollectionsMarshal.GetValueRefOrAddDefault(_corridors,
+            new CorridorKey(minute, e.AccountKind, e.CpKind, e.CpCountry ?? "", e.Currency, e.Direction), out _);
+        corridor.Events++;
+        corridor.AmountCny += e.AmountCny;
+
+        if (EngineShard.CountsAgainstPenetrationQuota(e, reference.Parameters)) AddPosition(e, entity, reference);
+    }
+
+    /// <summary>Hands out what was added since the last call, under <paramref name="batchId"/>, and starts afresh.</summary>
+    public AggregateBatch Take(string batchId)
+    {
+        var batch = new AggregateBatch(
+            batchId,
+            _payments.Select(p => new PaymentsMinuteRow(p.Key.EntityId, p.Key.Minute, p.Key.Kind, p.Key.Channel, p.Key.Direction,
+                p.Key.Currency, p.Value.Events, p.Value.Amount, p.Value.AmountCny)).ToList(),
+            _corridors.Select(c => new CorridorMinuteRow(c.Key.Minute, c.Key.Kind, c.Key.CpKind, c.Key.CpCountry, c.Key.Currency,
+                c.Key.Direction, c.Value.Events, c.Value.AmountCny)).ToList(),
+            [.. _positions.Values]);
+        _payments.Clear();
+        _corridors.Clear();
+        _positions.Clear();
+        return batch;
+    }
+
+    private void AddPosition(in PaymentEvent e, EntityState entity, ReferenceData reference)
+    {
+        var year = ShanghaiTime.Year(e.TimestampTicks);
+        var netInflow = entity.PenetrationNetInflow(year);
+        decimal? inflowCap = null, outflowCap = null;
+        if (reference.Entities.TryGetValue(e.EntityId!, out var info) && info.OwnersEquityPrevYear is { } equity)
+        {
+            var parameters = reference.Parameters;
+            inflowCap = equity * parameters.MacroPrudentialFactor * parameters.InflowLeverage;
+            outflowCap = equity * parameters.MacroPrudentialFactor * parameters.OutflowLeverage;
+        }
+        _positions[(e.EntityId!, year)] = new PositionRow(e.EntityId!, year, netInflow, inflowCap, outflowCap,
+            Utilisation(netInflow, inflowCap), Utilisation(-netInflow, outflowCap), e.TimestampTicks, entity.Events);
+    }
+
+    // Same rounding as the PENETRATION_* alerts' utilisation (RULES.md §3): used / cap to 6 places.
+    private static decimal? Utilisation(decimal used, decimal? cap) => cap > 0 ? decimal.Round(used / cap.Value, 6) : null;
+
+    private readonly record struct PaymentsKey(string EntityId, long Minute, AccountKind Kind, Channel Channel, Direction Direction, string Currency);
+
+    private readonly record struct CorridorKey(long Minute, AccountKind Kind, AccountKind CpKind, string CpCountry, string Currency, Direction Direction);
+
+    private struct Sums
+    {
+        public long Events;
+        public decimal Amount;
+        public decimal AmountCny;
+    }
+}
