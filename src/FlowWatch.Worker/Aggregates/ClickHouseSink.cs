@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using System.Text.Json;
 using ClickHouse.Driver;
 using FlowWatch.Core.Contracts;
@@ -13,7 +14,7 @@ namespace FlowWatch.Worker.Aggregates;
 /// </summary>
 public sealed class ClickHouseSink : IAggregateSink
 {
-    private const string Database = "flowwatch";
+    private const string DefaultDatabase = "flowwatch";
 
     private static readonly Table PaymentsTable = new("payments_minute_rows",
         ("batch_id", "String"), ("entity_id", "String"), ("minute", "DateTime('Asia/Shanghai')"), ("account_kind", "String"),
@@ -40,19 +41,29 @@ public sealed class ClickHouseSink : IAggregateSink
     private static readonly HashSet<int> TransientServerErrors = [159, 160, 164, 202, 209, 210, 241, 242, 252, 285, 319, 425, 999];
 
     private readonly ClickHouseClient _client;
+    private readonly string _database;
+    private readonly QueryOptions _inDatabase;
 
-    /// <param name="connectionString">ClickHouse.Driver connection string, e.g. <c>Host=127.0.0.1;Port=8123</c>.</param>
+    /// <param name="connectionString">
+    /// ClickHouse.Driver connection string, e.g. <c>Host=127.0.0.1;Port=8123;Database=flowwatch</c>; the database
+    /// (default <c>flowwatch</c>) is created by <see cref="MigrateAsync"/>.
+    /// </param>
     public ClickHouseSink(string connectionString)
     {
         var builder = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        _database = builder.TryGetValue("Database", out var database) && database is string { Length: > 0 } name ? name : DefaultDatabase;
+        if (!System.Text.RegularExpressions.Regex.IsMatch(_database, "^[A-Za-z_][A-Za-z0-9_]*$"))
+            throw new Configuration.ConfigurationException($"{AggregateOptions.SectionName}:ClickHouse: database '{_database}' is not a plain identifier");
         // JSON column support probes server settings that older servers lack; this sink has no JSON columns.
         builder["JsonReadMode"] = "None";
         builder["JsonWriteMode"] = "None";
+        // The database may not exist before MigrateAsync: statements name it, queries set it.
         builder.Remove("Database");
         _client = new ClickHouseClient(builder.ConnectionString);
+        _inDatabase = new QueryOptions { Database = _database };
         var host = builder.TryGetValue("Host", out var h) ? h : "localhost";
         var port = builder.TryGetValue("Port", out var p) ? p : "8123";
-        Description = $"ClickHouse at {host}:{port}, database {Database}";
+        Description = $"ClickHouse at {host}:{port}, database {_database}";
     }
 
     public string Description { get; }
@@ -61,7 +72,8 @@ public sealed class ClickHouseSink : IAggregateSink
     {
         foreach (var statement in Schema.Statements("schema.clickhouse.sql"))
         {
-            await _client.ExecuteNonQueryAsync(statement, cancellationToken: cancellation).ConfigureAwait(false);
+            var inThisDatabase = System.Text.RegularExpressions.Regex.Replace(statement, @"\bflowwatch\b", _database);
+            await _client.ExecuteNonQueryAsync(inThisDatabase, cancellationToken: cancellation).ConfigureAwait(false);
         }
     }
 
@@ -94,6 +106,23 @@ public sealed class ClickHouseSink : IAggregateSink
         await InsertAsync(AlertTable, alerts, cancellation).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<string[]>> QueryAsync(string sql, CancellationToken cancellation)
+    {
+        // TabSeparated: this driver's own reader format is unknown to ClickHouse 18.16.
+        using var result = await _client.ExecuteRawResultAsync($"{sql}\nFORMAT TabSeparated", _inDatabase, cancellation).ConfigureAwait(false);
+        var text = await result.ReadAsStringAsync().ConfigureAwait(false);
+        return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split('\t').Select(Field).ToArray())];
+    }
+
+    private static string Field(string tsv)
+    {
+        if (tsv == QueryText.Null) return tsv;
+        var text = tsv.Replace("\\t", "\t", StringComparison.Ordinal).Replace("\\n", "\n", StringComparison.Ordinal)
+            .Replace("\\'", "'", StringComparison.Ordinal).Replace("\\\\", "\\", StringComparison.Ordinal);
+        return text.Contains('.', StringComparison.Ordinal) && decimal.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint,
+            CultureInfo.InvariantCulture, out var number) ? QueryText.Decimal(number) : text;
+    }
+
     public bool IsTransient(Exception failure) => failure switch
     {
         ClickHouseServerException server => TransientServerErrors.Contains(server.ErrorCode),
@@ -111,7 +140,7 @@ public sealed class ClickHouseSink : IAggregateSink
     {
         var list = rows as IReadOnlyCollection<object[]> ?? rows.ToList();
         if (list.Count == 0) return;
-        await _client.InsertBinaryAsync($"{Database}.{table.Name}", table.Columns, list, table.Options, cancellation).ConfigureAwait(false);
+        await _client.InsertBinaryAsync($"{_database}.{table.Name}", table.Columns, list, table.Options, cancellation).ConfigureAwait(false);
     }
 
     private static DateTime UtcTime(long utcTicks) => new(utcTicks, DateTimeKind.Utc);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using DuckDB.NET.Data;
 using FlowWatch.Core.Contracts;
@@ -60,6 +61,30 @@ public sealed class DuckDbSink : IAggregateSink
         transaction.Commit();
         return Task.CompletedTask;
     }
+
+    public Task<IReadOnlyList<string[]>> QueryAsync(string sql, CancellationToken cancellation)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var rows = new List<string[]>();
+        while (reader.Read())
+        {
+            var row = new string[reader.FieldCount];
+            for (var i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? QueryText.Null : Field(reader.GetValue(i));
+            rows.Add(row);
+        }
+        return Task.FromResult<IReadOnlyList<string[]>>(rows);
+    }
+
+    private static string Field(object value) => value switch
+    {
+        decimal number => QueryText.Decimal(number),
+        DateTime time => time.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+        DateOnly date => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
 
     /// <summary>An embedded file has no server to come back: a failed write fails the same way again.</summary>
     public bool IsTransient(Exception failure) => false;

@@ -29,8 +29,22 @@ public interface IAggregateSink : IAsyncDisposable
 
     Task WriteAsync(SinkBatch batch, CancellationToken cancellation);
 
+    /// <summary>
+    /// Runs a query and gives its rows as text in one form for both databases: decimals without trailing zeros,
+    /// times as <c>yyyy-MM-dd HH:mm:ss</c>, dates as <c>yyyy-MM-dd</c>, NULL as <c>\N</c> (for analysts' checks and tests).
+    /// </summary>
+    Task<IReadOnlyList<string[]>> QueryAsync(string sql, CancellationToken cancellation);
+
     /// <summary>Whether a failed write may succeed when tried again (the server is away or busy), rather than never.</summary>
     bool IsTransient(Exception failure);
+}
+
+internal static class QueryText
+{
+    public const string Null = "\\N";
+
+    /// <summary>The decimal in its shortest exact form: 12.5000 → 12.5, 3.000 → 3.</summary>
+    public static string Decimal(decimal value) => (value / 1.0000000000000000000000000000m).ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
 
 internal static class Schema

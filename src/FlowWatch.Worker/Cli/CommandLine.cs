@@ -18,11 +18,13 @@ public static class CommandLine
         "",
         "commands:",
         "  " + DemoCommand.Usage,
-        "      everything on one machine: embedded broker, generated payments, the worker, alerts printed live",
+        "      everything on one machine: embedded broker, generated payments, the worker, alerts printed live, DuckDB aggregates",
         "  " + RunCommand.Usage,
         "      the streaming worker on a Kafka cluster (FlowWatch:Kafka configuration), until SIGTERM or Ctrl-C",
         "  " + ReplayCommand.Usage,
-        "      run the rules over a JSONL file of events and write the alerts as JSONL",
+        "      run the rules over a JSONL file of events and write the alerts as JSONL (and aggregates, with a sink)",
+        "  " + MigrateCommand.Usage,
+        "      create the aggregate tables and views in ClickHouse or DuckDB (safe to repeat)",
         "  " + BenchCommand.Usage,
         "      end-to-end throughput and event-to-alert latency through an embedded broker; --json prints one object",
         "  " + BrokerCommand.Usage,
@@ -47,6 +49,7 @@ public static class CommandLine
                 "demo" => await DemoCommand.RunAsync(options, stdout),
                 "broker" => await BrokerCommand.RunAsync(options, stdout),
                 "bench" => await BenchCommand.RunAsync(options, stdout),
+                "migrate" => await MigrateCommand.RunAsync(options, stdout),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }

@@ -1,6 +1,8 @@
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
+using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Kafka;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -20,8 +22,23 @@ public static class WorkerHosting
         // Loaded once at start; a broken file stops the host with the field named (ReferenceDataException).
         builder.Services.AddSingleton(sp => ReferenceDataLoader.LoadFile(sp.GetRequiredService<IOptions<KafkaOptions>>().Value.ReferenceFile));
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.AddFlowWatchAggregates();   // first: hosted services start in order, and the sink's tables come first
         builder.Services.AddHostedService<WorkerService>();
         return builder;
+    }
+
+    /// <summary>
+    /// With a sink configured (FlowWatch:Aggregates), the worker publishes aggregate rows and a second service writes
+    /// them, with the committed alerts, to ClickHouse or DuckDB; the tables are created before anything starts.
+    /// </summary>
+    private static void AddFlowWatchAggregates(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<AggregateOptions>().Bind(builder.Configuration.GetSection(AggregateOptions.SectionName)).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<AggregateOptions>>(new SelfValidation<AggregateOptions>(o => o.Validate()));
+        var enabled = builder.Configuration.GetSection(AggregateOptions.SectionName).Get<AggregateOptions>()?.Enabled ?? false;
+        if (!enabled) return;
+        builder.Services.PostConfigure<KafkaOptions>(kafka => kafka.PublishAggregates = true);
+        builder.Services.AddHostedService<AggregateService>();
     }
 
     /// <summary>Options that know their own cross-field rules: their problems become validation failures, each naming its key.</summary>
@@ -31,6 +48,34 @@ public static class WorkerHosting
         public ValidateOptionsResult Validate(string? name, T options) =>
             validate(options) is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
     }
+}
+
+/// <summary>Opens the sink (creating its tables) at start, then runs the <see cref="AggregateFeed"/> into it.</summary>
+internal sealed class AggregateService(IOptions<KafkaOptions> kafka, IOptions<AggregateOptions> options, ILogger<AggregateFeed> logger)
+    : IHostedService, IDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private IAggregateSink? _sink;
+    private AggregateWriter? _writer;
+    private Task? _feed;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _sink = await options.Value.OpenSinkAsync(cancellationToken) ?? throw new InvalidOperationException("no aggregate sink configured");
+        AggregateLog.SinkOpened(logger, _sink.Description);
+        _writer = new AggregateWriter(_sink, options.Value, logger);
+        _feed = new AggregateFeed(kafka.Value, options.Value, _writer, logger).RunAsync(_stop.Token);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stop.CancelAsync();
+        if (_feed is not null) await _feed.WaitAsync(cancellationToken);
+        if (_writer is not null) await _writer.DisposeAsync();
+        if (_sink is not null) await _sink.DisposeAsync();
+    }
+
+    public void Dispose() => _stop.Dispose();
 }
 
 /// <summary>The hosted service: only wraps <see cref="StreamingWorker"/>, which holds all the logic.</summary>

@@ -4,6 +4,7 @@ using Confluent.Kafka;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Reference;
 using FlowWatch.Simulator;
+using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Cli;
 using FlowWatch.Worker.Configuration;
 
@@ -16,7 +17,10 @@ namespace FlowWatch.Worker.Kafka;
 /// </summary>
 public static class DemoCommand
 {
-    public const string Usage = "flowwatch demo [--seconds N] [--rate EVENTS_PER_SECOND] [--config C]";
+    public const string Usage = "flowwatch demo [--seconds N] [--rate EVENTS_PER_SECOND] [--duckdb FILE | --clickhouse CONNECTION] [--config C]";
+
+    /// <summary>Where the demo's aggregates go unless told otherwise.</summary>
+    public const string DefaultDuckDbFile = "flowwatch-demo.duckdb";
 
     private const int MaxPrintedPerSecond = 15;
 
@@ -24,9 +28,12 @@ public static class DemoCommand
     {
         var seconds = args.WholeNumber("--seconds", 0, 0, 86_400);
         var rate = args.WholeNumber("--rate", 2_000, 1, 1_000_000);
+        var clickHouse = args.Optional("--clickhouse");
+        var duckDb = args.Optional("--duckdb") ?? (clickHouse is null ? DefaultDuckDbFile : null);
         var configuration = FlowWatchConfiguration.Build(args.Optional("--config"));
         args.EnsureAllRead();
         var rules = FlowWatchConfiguration.Rules(configuration);
+        var aggregateOptions = FlowWatchConfiguration.Aggregates(configuration, clickHouse, duckDb);
 
         var traffic = new SyntheticPayments(entities: 2_000, seed: Environment.TickCount, violationRate: 0.01);
         var reference = ReferenceDataLoader.Parse(System.Text.Encoding.UTF8.GetBytes(traffic.ReferenceJson()));
@@ -36,6 +43,9 @@ public static class DemoCommand
         stdout.WriteLine($"flowwatch demo: embedded broker at {broker.BootstrapServers}, {rate:N0} payments/s" +
                          (seconds > 0 ? $" for {seconds} s" : " until Ctrl-C"));
 
+        using var logging = CommandLogging.Create();
+        await using var aggregates = await AggregatePipeline.StartAsync(options, aggregateOptions, logging.CreateLogger("aggregates"));
+        stdout.WriteLine($"aggregates go to {aggregates!.Sink.Description}");
         var printer = new AlertPrinter(stdout);
         var worker = new StreamingWorker(options, rules, reference, TimeProvider.System, printer.Print);
         using var shutdown = new ShutdownSignal();
@@ -53,13 +63,22 @@ public static class DemoCommand
         while (worker.RecordsRead < produced && DateTime.UtcNow < drainDeadline) await Task.Delay(50);
         stopWorker.Cancel();
         await running;
+        await aggregates.WaitUntilIdleAsync(quiet: aggregateOptions.FlushInterval * 2, atMost: TimeSpan.FromSeconds(15));
         stopwatch.Stop();
 
         stdout.WriteLine();
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"produced {produced:N0} payments"));
         Summary.Print(stdout, "demo", worker.Counters, stopwatch.Elapsed);
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  aggregates       {aggregates.Writer.RowsWritten,12:N0} rows written to {aggregates.Sink.Description}"));
+        stdout.WriteLine();
+        stdout.WriteLine("query the aggregates (docs/ANALYST-GUIDE.md has more), e.g. alerts per rule and severity:");
+        stdout.WriteLine("  " + DemoQuery);
+        if (duckDb is not null) stdout.WriteLine($"  with the DuckDB CLI: duckdb {duckDb} \"{DemoQuery}\"");
         return CommandLine.Success;
     }
+
+    private const string DemoQuery = "SELECT rule, severity, count(*) AS alerts FROM alerts GROUP BY rule, severity ORDER BY alerts DESC";
 
     /// <summary>Produces payments at a steady rate, with event times that follow the wall clock.</summary>
     private static async Task<long> Produce(SyntheticPayments traffic, KafkaOptions options, int rate, CancellationToken stop)

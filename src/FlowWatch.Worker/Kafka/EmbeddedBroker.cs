@@ -60,7 +60,7 @@ public sealed partial class EmbeddedBroker : IDisposable
     /// </summary>
     public void CreateFlowWatchTopics(KafkaOptions options, int partitions)
     {
-        foreach (var topic in new[] { options.PaymentsTopic, options.AlertsTopic, options.StateTopic }) CreateTopic(topic, partitions);
+        foreach (var topic in new[] { options.PaymentsTopic, options.AlertsTopic, options.StateTopic, options.AggregatesTopic }) CreateTopic(topic, partitions);
         CreateTopic(options.DeadLetterTopic, 1);
     }
 

@@ -18,6 +18,15 @@ public sealed class KafkaOptions
     public string StateTopic { get; set; } = "flowwatch.state";
 
     /// <summary>
+    /// Aggregate rows of each committed cycle, produced in the same transaction as the alerts; the aggregate feed
+    /// writes them to ClickHouse or DuckDB. Used when <see cref="PublishAggregates"/> is on.
+    /// </summary>
+    public string AggregatesTopic { get; set; } = "flowwatch.aggregates";
+
+    /// <summary>Sum accepted payments into aggregate rows and publish them (on when an aggregate sink is configured).</summary>
+    public bool PublishAggregates { get; set; }
+
+    /// <summary>
     /// How often the open transaction is committed with a snapshot of what changed and the offsets behind it.
     /// Alerts become visible to read_committed consumers at commit, so this bounds their latency.
     /// </summary>
@@ -75,6 +84,7 @@ public sealed class KafkaOptions
         Check(!string.IsNullOrWhiteSpace(AlertsTopic), nameof(AlertsTopic), "is required");
         Check(!string.IsNullOrWhiteSpace(DeadLetterTopic), nameof(DeadLetterTopic), "is required");
         Check(!string.IsNullOrWhiteSpace(StateTopic), nameof(StateTopic), "is required");
+        Check(!PublishAggregates || !string.IsNullOrWhiteSpace(AggregatesTopic), nameof(AggregatesTopic), "is required to publish aggregates");
         Check(CommitInterval > TimeSpan.Zero, nameof(CommitInterval), "must be positive");
         Check(!string.IsNullOrWhiteSpace(TransactionalIdPrefix), nameof(TransactionalIdPrefix), "is required");
         Check(!string.IsNullOrWhiteSpace(ReferenceFile), nameof(ReferenceFile), "is required (path of the reference data file)");

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Channel = System.Threading.Channels.Channel;
 using Confluent.Kafka;
+using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
@@ -37,6 +38,7 @@ internal sealed class PartitionPipeline : IDisposable
     private readonly Task _loop;
     private Batch _current = new();
     private long _nextOffset;
+    private long _aggregatedFrom = -1;
 
     public PartitionPipeline(int partition, FlowEngine engine, IProducer<string?, byte[]> producer, KafkaOptions options,
         Action<Alert>? onAlert, Action<DeliveryReport<string?, byte[]>> onDelivery)
@@ -77,6 +79,18 @@ internal sealed class PartitionPipeline : IDisposable
         var barrier = new Batch { Done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
         Send(new Batch(), barrier);
         barrier.Done.Task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// After <see cref="Drain"/>: the aggregate rows of the records since the last call, named after their offsets
+    /// (a committed range of offsets is never processed again, so the name is unique); null when there are none.
+    /// </summary>
+    public AggregateBatch? TakeAggregates()
+    {
+        if (Engine.Aggregator is not { } aggregator || _aggregatedFrom < 0) return null;
+        var id = string.Create(CultureInfo.InvariantCulture, $"{_options.PaymentsTopic}/{Partition}@{_aggregatedFrom}-{NextOffset - 1}");
+        _aggregatedFrom = -1;
+        return aggregator.IsEmpty ? null : aggregator.Take(id);
     }
 
     /// <summary>Stops the task once it has processed what it was given.</summary>
@@ -142,6 +156,7 @@ internal sealed class PartitionPipeline : IDisposable
     private void Process(ConsumeResult<Ignore, byte[]> record)
     {
         var value = record.Message.Value ?? [];
+        if (_aggregatedFrom < 0) _aggregatedFrom = record.Offset.Value;
         if (Engine.Process(value, record.Offset.Value, _alerts, out var reason) == RecordOutcome.Rejected)
         {
             _producer.Produce(_options.DeadLetterTopic, new Message<string?, byte[]>

@@ -1,4 +1,5 @@
 using FlowWatch.Core.Reference;
+using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Cli;
 using FlowWatch.Worker.Configuration;
 using FlowWatch.Worker.Hosting;
@@ -12,13 +13,20 @@ namespace FlowWatch.Worker.Kafka;
 /// <summary><c>flowwatch run</c>: the production worker on a Kafka cluster, in a generic host, until SIGTERM or Ctrl-C.</summary>
 public static class RunCommand
 {
-    public const string Usage = "flowwatch run [--config C] [--reference R] [--bootstrap-servers B]";
+    public const string Usage = "flowwatch run [--config C] [--reference R] [--bootstrap-servers B] [--clickhouse CONNECTION | --duckdb FILE]";
 
     public static async Task<int> RunAsync(Arguments args, TextWriter stdout)
     {
         var overrides = new Dictionary<string, string?>();
         if (args.Optional("--reference") is { } referenceFile) overrides[$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.ReferenceFile)}"] = referenceFile;
         if (args.Optional("--bootstrap-servers") is { } servers) overrides[$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.BootstrapServers)}"] = servers;
+        var clickHouse = args.Optional("--clickhouse");
+        var duckDb = args.Optional("--duckdb");
+        if (clickHouse is not null || duckDb is not null)
+        {
+            overrides[$"{AggregateOptions.SectionName}:{nameof(AggregateOptions.ClickHouse)}"] = clickHouse ?? "";
+            overrides[$"{AggregateOptions.SectionName}:{nameof(AggregateOptions.DuckDb)}"] = duckDb ?? "";
+        }
         var configFile = args.Optional("--config");
         args.EnsureAllRead();
 
@@ -32,6 +40,7 @@ public static class RunCommand
             // Fail before starting anything: every invalid key, then the reference file.
             _ = host.Services.GetRequiredService<IOptions<KafkaOptions>>().Value;
             _ = host.Services.GetRequiredService<IOptions<Core.Engine.RuleSettings>>().Value;
+            _ = host.Services.GetRequiredService<IOptions<AggregateOptions>>().Value;
             _ = host.Services.GetRequiredService<ReferenceData>();
         }
         catch (OptionsValidationException ex)

@@ -1,7 +1,9 @@
 using Confluent.Kafka;
+using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
+using FlowWatch.Worker.Aggregates;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -175,6 +177,10 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             {
                 throw new KafkaException(new Error(ErrorCode.Local_Fail, $"partition {partition.Partition}: {ex.Message}"));
             }
+            if (partition.TakeAggregates() is { } aggregates)
+            {
+                AggregatePublisher.Write(_producer, options.AggregatesTopic, aggregates, RecordFailure);
+            }
             StateStore.Write(_producer, options.StateTopic, partition.Partition, partition.Engine, partition.NextOffset, RecordFailure);
             offsets.Add(new TopicPartitionOffset(options.PaymentsTopic, new Partition(partition.Partition), new Offset(partition.NextOffset)));
             partition.Pending = false;
@@ -193,6 +199,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         {
             var engine = new FlowEngine(_feed!.Current, rules, wallClock: wallClock, counters: Counters);
             engine.TrackChanges();
+            if (options.PublishAggregates) engine.Aggregator = new FlowAggregator();
             var started = System.Diagnostics.Stopwatch.StartNew();
             var resumeAt = StateStore.Restore(ConsumerConfig(), options.StateTopic, topicPartition.Partition.Value, engine);
             // With a reference or control topic, what it says now outranks the parameters saved in the snapshot.

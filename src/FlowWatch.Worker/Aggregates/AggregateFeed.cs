@@ -1,0 +1,112 @@
+using System.Text.Json;
+using Confluent.Kafka;
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Serialization;
+using FlowWatch.Worker.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace FlowWatch.Worker.Aggregates;
+
+/// <summary>
+/// Moves committed aggregate rows and alerts from Kafka into the sink. It reads the aggregates and alerts topics
+/// read_committed, so it sees only what the worker committed; it commits its own offsets only after the sink has
+/// the rows. A crash or a sink outage therefore replays some messages into the sink, which ignores rows it already
+/// holds (their keys carry the batch, alerts their ids): every committed row lands exactly once in analysts' results.
+/// </summary>
+public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, AggregateWriter writer, ILogger logger)
+{
+    private long _messages;
+    private volatile Error? _fatal;
+
+    /// <summary>Messages written to the sink and committed so far.</summary>
+    public long Messages => Interlocked.Read(ref _messages);
+
+    public Task RunAsync(CancellationToken stop) => Task.Factory.StartNew(() => Run(stop), CancellationToken.None,
+        TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Run(CancellationToken stop)
+    {
+        using var consumer = new ConsumerBuilder<string?, byte[]>(ConsumerConfig())
+            .SetErrorHandler((_, error) =>
+            {
+                if (error.IsFatal) _fatal = error;
+            })
+            .Build();
+        consumer.Subscribe([kafka.AggregatesTopic, kafka.AlertsTopic]);
+        FeedLog.Started(logger, kafka.AggregatesTopic, kafka.AlertsTopic, writer.Sink.Description);
+        var aggregates = new List<Core.Aggregates.AggregateBatch>();
+        var alerts = new List<Alert>();
+        var positions = new Dictionary<TopicPartition, Offset>();
+        var rows = 0;
+        var firstPending = DateTime.MinValue;
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (_fatal is { } fatal) throw new KafkaException(fatal);
+                var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                if (result is { IsPartitionEOF: false, Message.Value: { } value })
+                {
+                    if (rows == 0) firstPending = DateTime.UtcNow;
+                    try
+                    {
+                        if (result.Topic == kafka.AlertsTopic)
+                        {
+                            alerts.Add(JsonSerializer.Deserialize(value, FlowWatchJsonContext.Default.Alert)!);
+                            rows++;
+                        }
+                        else
+                        {
+                            var batch = AggregatePublisher.Read(value);
+                            aggregates.Add(batch);
+                            rows += batch.RowCount;
+                        }
+                    }
+                    catch (JsonException ex)
+                    {
+                        // Only FlowWatch writes these topics; a message it cannot read is reported and passed over.
+                        FeedLog.Unreadable(logger, result.Topic, result.Partition.Value, result.Offset.Value, ex.Message);
+                    }
+                    positions[result.TopicPartition] = result.Offset + 1;
+                }
+                if (rows > 0 && (rows >= options.MaxRows || DateTime.UtcNow - firstPending >= options.FlushInterval))
+                {
+                    writer.WriteAsync(new SinkBatch([.. aggregates], [.. alerts]), stop).GetAwaiter().GetResult();
+                    consumer.Commit(positions.Select(p => new TopicPartitionOffset(p.Key, p.Value)));
+                    Interlocked.Add(ref _messages, aggregates.Count + alerts.Count);
+                    aggregates.Clear();
+                    alerts.Clear();
+                    positions.Clear();
+                    rows = 0;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // what is not committed is read again at the next start
+        }
+        finally
+        {
+            consumer.Close();
+        }
+    }
+
+    private ConsumerConfig ConsumerConfig() => new(new Dictionary<string, string>(kafka.Client))
+    {
+        BootstrapServers = kafka.BootstrapServers,
+        GroupId = kafka.GroupId + ".aggregates",
+        AutoOffsetReset = AutoOffsetReset.Earliest,
+        EnableAutoCommit = false,
+        IsolationLevel = IsolationLevel.ReadCommitted,
+        FetchWaitMaxMs = 50,
+    };
+}
+
+internal static partial class FeedLog
+{
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "writing {AggregatesTopic} and {AlertsTopic} to {Sink}")]
+    public static partial void Started(ILogger logger, string aggregatesTopic, string alertsTopic, string sink);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "unreadable message at {Topic}/{Partition}@{Offset} passed over: {Reason}")]
+    public static partial void Unreadable(ILogger logger, string topic, int partition, long offset, string reason);
+}
