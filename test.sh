@@ -10,6 +10,27 @@ mkdir -p "$results"
 
 command -v dotnet >/dev/null || { echo "test.sh: the .NET SDK (dotnet) is required" >&2; exit 1; }
 
+# Installs a Debian package when its program is missing (as root, or through sudo).
+ensure_package() {
+  local program=$1 package=$2
+  if command -v "$program" >/dev/null || [[ -x "/usr/sbin/$program" ]]; then return; fi
+  echo "installing $package"
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$package" >/dev/null
+}
+
+echo "== ClickHouse server for the aggregate tests (a user process on loopback)"
+ensure_package clickhouse-server clickhouse-server
+clickhouse_dir="$root/artifacts/clickhouse"
+rm -rf "$clickhouse_dir"
+trap 'deploy/clickhouse/local-server.sh stop "$clickhouse_dir" || true' EXIT
+clickhouse_port=$(PATH="$PATH:/usr/sbin" deploy/clickhouse/local-server.sh start "$clickhouse_dir")
+export FLOWWATCH_TEST_CLICKHOUSE="Host=127.0.0.1;Port=$clickhouse_port"
+echo "ClickHouse at 127.0.0.1:$clickhouse_port"
+export PATH="$PATH:/usr/sbin"   # tests start servers of their own too
+
 echo "== build"
 dotnet build FlowWatch.slnx -c Release -nologo -v quiet -clp:NoSummary
 
@@ -19,7 +40,7 @@ dotnet test FlowWatch.slnx -c Release --no-build -nologo \
   --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" || status=$?
 
 echo "== quick start (README): demo for 5 seconds"
-if ! ./flowwatch demo --seconds 5 > "$root/artifacts/demo.txt"; then
+if ! ./flowwatch demo --seconds 5 --duckdb "$root/artifacts/demo.duckdb" > "$root/artifacts/demo.txt"; then
   echo "demo failed" >&2
   status=1
 fi

@@ -1,3 +1,4 @@
+using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Cli;
 
 namespace FlowWatch.Integration.Tests;
@@ -14,9 +15,10 @@ public sealed class CommandTests
     }
 
     [Fact]
-    public async Task Demo_ForAFewSeconds_ProcessesEveryPaymentAndPrintsASummary()
+    public async Task Demo_ForAFewSeconds_ProcessesEveryPaymentPrintsASummaryAndFillsDuckDb()
     {
-        var (code, output, err) = await Run("demo", "--seconds", "3", "--rate", "1000");
+        var duckDb = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-demo-").FullName, "demo.duckdb");
+        var (code, output, err) = await Run("demo", "--seconds", "3", "--rate", "1000", "--duckdb", duckDb);
 
         Assert.True(code == 0, err);
         Assert.Contains("embedded broker at 127.0.0.1:", output, StringComparison.Ordinal);
@@ -25,6 +27,28 @@ public sealed class CommandTests
         Assert.Matches($@"records read\s+{produced:N0}\b", output);
         Assert.Matches(@"alerts\s+[1-9]", output);
         Assert.Contains("records/s", output, StringComparison.Ordinal);
+        Assert.Contains("SELECT rule, severity", output, StringComparison.Ordinal);
+
+        // Every committed payment and alert reached the aggregate tables through the aggregates topic.
+        var alerts = System.Text.RegularExpressions.Regex.Match(output, @"\n  alerts\s+([\d,]+)").Groups[1].Value.Replace(",", "", StringComparison.Ordinal);
+        await using var sink = new DuckDbSink(duckDb);
+        Assert.Equal(produced.ToString(System.Globalization.CultureInfo.InvariantCulture), (await sink.QueryAsync("SELECT sum(events) FROM payments_minute", default)).Single().Single());
+        Assert.Equal(alerts, (await sink.QueryAsync("SELECT count(*) FROM alerts", default)).Single().Single());
+    }
+
+    [Fact]
+    public async Task Migrate_TwiceOnADuckDbFile_CreatesTheViewsAndChangesNothingTheSecondTime()
+    {
+        var duckDb = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-migrate-").FullName, "flows.duckdb");
+
+        var first = await Run("migrate", "--duckdb", duckDb);
+        var second = await Run("migrate", "--duckdb", duckDb);
+
+        Assert.True(first.Code == 0, first.Err);
+        Assert.True(second.Code == 0, second.Err);
+        await using var sink = new DuckDbSink(duckDb);
+        Assert.Equal("0", (await sink.QueryAsync("SELECT count(*) FROM alerts", default)).Single().Single());
+        Assert.Equal(CommandLine.UsageError, (await Run("migrate")).Code);
     }
 
     [Fact]

@@ -92,6 +92,16 @@ internal sealed class NaiveEngine
     /// </summary>
     public IReadOnlyDictionary<string, int> Situations => _situations;
 
+    /// <summary>Accepted events summed per payments_minute key, written as text: the oracle of the aggregate rows.</summary>
+    public IEnumerable<string> PaymentsMinuteTotals() => _history
+        .GroupBy(h => (h.Event.EntityId, Minute: h.Event.Ts - h.Event.Ts % TimeSpan.TicksPerMinute, h.Event.Kind, h.Event.Channel, h.Event.Direction, h.Event.Currency))
+        .Select(g => FormattableString.Invariant($"{g.Key} {g.Count()} {g.Sum(h => h.Event.Amount)} {g.Sum(h => h.Event.AmountCny)}"));
+
+    /// <summary>Accepted events summed per corridor_minute key, written as text.</summary>
+    public IEnumerable<string> CorridorMinuteTotals() => _history
+        .GroupBy(h => (Minute: h.Event.Ts - h.Event.Ts % TimeSpan.TicksPerMinute, h.Event.Kind, h.Event.CpKind, Country: h.Event.CpCountry ?? "", h.Event.Currency, h.Event.Direction))
+        .Select(g => FormattableString.Invariant($"{g.Key} {g.Count()} {g.Sum(h => h.Event.AmountCny)}"));
+
     /// <summary>Processes one record (event or control record); appends the alerts it raises in RULES.md §2 order.</summary>
     public RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, List<ComparableAlert> alerts)
     {
@@ -419,6 +429,7 @@ internal sealed class NaiveEngine
             CpEntityId = cpEntityId,
             CpName = d.CpName,
             CpCountry = d.CpCountry,
+            CpKind = d.CpKind,
             Purpose = d.Purpose,
             Method = d.Method,
             CustomsSpecial = d.CustomsSpecial,
@@ -509,6 +520,7 @@ internal sealed class NaiveEngine
         public required string? CpEntityId { get; init; }
         public required string? CpName { get; init; }
         public required string? CpCountry { get; init; }
+        public required AccountKind CpKind { get; init; }
         public required Purpose Purpose { get; init; }
         public required PaymentMethod Method { get; init; }
         public required bool CustomsSpecial { get; init; }

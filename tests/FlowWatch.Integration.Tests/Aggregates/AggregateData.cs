@@ -11,14 +11,15 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace FlowWatch.Integration.Tests.Aggregates;
 
 /// <summary>An input for the aggregate tests: a reference file, an events file, and what an independent count of the file says.</summary>
-public sealed record AggregateInput(string ReferencePath, string EventsPath, long Events, decimal AmountCny)
+public sealed record AggregateInput(string ReferencePath, string EventsPath, long Events, decimal AmountCny,
+    IReadOnlyList<SyntheticEvent> Payments)
 {
     private static readonly DateTimeOffset WeekStart = new(2026, 3, 2, 8, 0, 0, TimeSpan.FromHours(8));
 
     /// <summary>The repository's sample stream (hand-written cases, bad lines included).</summary>
     public static AggregateInput Samples() => new(
         Path.Combine(AppContext.BaseDirectory, "samples", "reference.json"),
-        Path.Combine(AppContext.BaseDirectory, "samples", "events.jsonl"), Events: -1, AmountCny: -1);
+        Path.Combine(AppContext.BaseDirectory, "samples", "events.jsonl"), Events: -1, AmountCny: -1, Payments: []);
 
     /// <summary>Generated traffic over the week of 2026-03-02 (the dates of the analyst guide), with its totals summed here.</summary>
     public static AggregateInput Synthetic(string directory, int events, int seed = 11)
@@ -28,16 +29,16 @@ public sealed record AggregateInput(string ReferencePath, string EventsPath, lon
         var eventsPath = Path.Combine(directory, "synthetic-events.jsonl");
         var referenceJson = traffic.ReferenceJson();
         File.WriteAllText(referencePath, referenceJson);
-        var lines = traffic.Events(events, WeekStart, TimeSpan.FromDays(7) / events, "AGG-");
+        var payments = traffic.KeyedEvents(events, WeekStart, TimeSpan.FromDays(7) / events, "AGG-");
         using (var file = File.Create(eventsPath))
         {
-            foreach (var line in lines)
+            foreach (var payment in payments)
             {
-                file.Write(line);
+                file.Write(payment.Line);
                 file.WriteByte((byte)'\n');
             }
         }
-        return new AggregateInput(referencePath, eventsPath, events, IndependentCnyTotal(referenceJson, lines));
+        return new AggregateInput(referencePath, eventsPath, events, IndependentCnyTotal(referenceJson, payments.Select(p => p.Line)), payments);
     }
 
     /// <summary>Σ amount × rate straight from the JSON, with no FlowWatch code: the oracle for amount_cny.</summary>

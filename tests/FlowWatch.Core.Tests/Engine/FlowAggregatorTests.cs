@@ -1,0 +1,65 @@
+using FlowWatch.Core.Aggregates;
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Engine;
+using FlowWatch.Core.Tests.Oracle;
+
+namespace FlowWatch.Core.Tests.Engine;
+
+public sealed class FlowAggregatorTests
+{
+    /// <summary>
+    /// Random streams (duplicates, rejects, late events, control records) cut into batches at random points: the rows
+    /// of all batches summed per key equal the naive oracle's sums over its accepted events.
+    /// </summary>
+    [Fact]
+    public void Take_RandomStreamsInRandomBatches_RowsSumToTheOraclesTotals()
+    {
+        for (var seed = 1; seed <= 60; seed++)
+        {
+            var stream = RandomStreams.Generate(seed, SettingsProfile.Defaults);
+            var oracle = new NaiveEngine(stream.Reference, stream.Settings);
+            var engine = new FlowEngine(stream.Reference, stream.Settings, shards: 1 + seed % 3) { Aggregator = new FlowAggregator() };
+            var cuts = new Random(seed);
+            var batches = new List<AggregateBatch>();
+            var alerts = new List<Alert>();
+            for (var i = 0; i < stream.Lines.Count; i++)
+            {
+                oracle.Process(stream.Lines[i], i + 1, []);
+                engine.Process(stream.Lines[i], i + 1, alerts, out _);
+                if (cuts.Next(40) == 0) batches.Add(engine.Aggregator.Take($"batch {batches.Count}"));
+            }
+            batches.Add(engine.Aggregator.Take("last"));
+
+            Assert.True(engine.Aggregator.IsEmpty);
+            var payments = batches.SelectMany(b => b.Payments)
+                .GroupBy(r => (r.EntityId, Minute: r.MinuteTicks, Kind: r.AccountKind, r.Channel, r.Direction, r.Currency))
+                .Select(g => FormattableString.Invariant($"{g.Key} {g.Sum(r => r.Events)} {g.Sum(r => r.Amount)} {g.Sum(r => r.AmountCny)}"));
+            Assert.Equal(oracle.PaymentsMinuteTotals().Order(StringComparer.Ordinal), payments.Order(StringComparer.Ordinal));
+            var corridors = batches.SelectMany(b => b.Corridors)
+                .GroupBy(r => (Minute: r.MinuteTicks, Kind: r.AccountKind, r.CpKind, Country: r.CpCountry, r.Currency, r.Direction))
+                .Select(g => FormattableString.Invariant($"{g.Key} {g.Sum(r => r.Events)} {g.Sum(r => r.AmountCny)}"));
+            Assert.Equal(oracle.CorridorMinuteTotals().Order(StringComparer.Ordinal), corridors.Order(StringComparer.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void Take_PenetrationEvents_KeepsTheNewestPositionPerEntityAndYearWithItsVersion()
+    {
+        var reference = TestStreams.Reference().Entity("E1", equity: 1_000_000m).Account("EFE0001", "EFE", "E1").Build();
+        var engine = new FlowEngine(reference, new RuleSettings()) { Aggregator = new FlowAggregator() };
+        var alerts = new List<Alert>();
+        var payments = new[]
+        {
+            TestStreams.Event("P1").Out().Amount(600_000m).Cp("DOMESTIC", entityId: "E1", account: "DOM1"),
+            TestStreams.Event("P2").Out().Amount(300_000m).Cp("DOMESTIC", entityId: "E1", account: "DOM1").At(TestStreams.T0.AddMinutes(1)),
+            TestStreams.Event("P3").In().Amount(100_000m).Cp("DOMESTIC", entityId: "E1", account: "DOM1").At(TestStreams.T0.AddMinutes(2)),
+            TestStreams.Event("P4").In().Amount(5_000m).Cp("OFFSHORE", account: "X1").At(TestStreams.T0.AddMinutes(3)),   // not same-name
+        };
+        foreach (var payment in payments) engine.Process(System.Text.Encoding.UTF8.GetBytes(payment.ToJson()), 1, alerts, out _);
+
+        var position = Assert.Single(engine.Aggregator.Take("b").Positions);
+
+        // N = 600,000 + 300,000 − 100,000 against equity × 1 × 1; the version counts the entity's events.
+        Assert.Equal(new PositionRow("E1", 2026, 800_000m, 1_000_000m, 1_000_000m, 0.8m, -0.8m, TestStreams.T0.AddMinutes(2).UtcTicks, 3), position);
+    }
+}

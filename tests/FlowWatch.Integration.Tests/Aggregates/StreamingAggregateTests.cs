@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Globalization;
+using Confluent.Kafka;
+using FlowWatch.Core.Engine;
+using FlowWatch.Core.Reference;
+using FlowWatch.Worker.Aggregates;
+using FlowWatch.Worker.Kafka;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FlowWatch.Integration.Tests.Aggregates;
+
+/// <summary>The streaming worker writing aggregates through Kafka into a ClickHouse server that goes away and comes back.</summary>
+public sealed class StreamingAggregateTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("flowwatch-stream-aggregates-").FullName;
+    // A server of the test's own (not the shared one), since the test stops and starts it.
+    private readonly string _serverDir;
+
+    public StreamingAggregateTests() => _serverDir = Path.Combine(_dir, "clickhouse");
+
+    public void Dispose()
+    {
+        ClickHouseServer.Stop(_serverDir);
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Run_ClickHouseStoppedFor30Seconds_LosesNothingAndCountsNothingTwice()
+    {
+        var input = AggregateInput.Synthetic(_dir, events: 6_000, seed: 5);
+        var port = ClickHouseServer.Start(_serverDir);
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var kafka = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = input.ReferencePath, GroupId = "outage" };
+        broker.CreateFlowWatchTopics(kafka, partitions: 3);
+        var sinkOptions = new AggregateOptions
+        {
+            ClickHouse = $"Host=127.0.0.1;Port={port};Database=streamed;Timeout=5",
+            FlushInterval = TimeSpan.FromMilliseconds(200),
+        };
+        await using var aggregates = (await AggregatePipeline.StartAsync(kafka, sinkOptions, NullLogger.Instance))!;
+        var worker = new StreamingWorker(kafka, new RuleSettings(), ReferenceDataLoader.LoadFile(input.ReferencePath), TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(30));
+        var half = input.Payments.Count / 2;
+
+        Produce(kafka, input.Payments.Take(half));
+        await WaitFor(async () => await EventsIn(aggregates.Sink) == half, TimeSpan.FromSeconds(60), "the first half in ClickHouse");
+
+        ClickHouseServer.Stop(_serverDir);
+        var outage = Stopwatch.StartNew();
+        Produce(kafka, input.Payments.Skip(half));
+        await WaitFor(() => Task.FromResult(worker.RecordsRead == input.Payments.Count), TimeSpan.FromSeconds(60), "the worker to read everything");
+        await Task.Delay(TimeSpan.FromSeconds(30) - outage.Elapsed);
+        Assert.True(aggregates.Writer.Retries > 0, "the sink should have failed while the server was down");
+        ClickHouseServer.Start(_serverDir);
+
+        await WaitFor(async () => await EventsIn(aggregates.Sink) == input.Events, TimeSpan.FromSeconds(60), "every event in ClickHouse");
+        await WaitFor(async () => await Count(aggregates.Sink, "SELECT count(*) FROM alerts") == worker.Counters.Alerts,
+            TimeSpan.FromSeconds(30), "every alert in ClickHouse");
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Equal(input.Events, worker.Counters.Accepted);
+        Assert.Equal(Text(input.AmountCny), (await aggregates.Sink.QueryAsync("SELECT sum(amount_cny) FROM payments_daily", default)).Single().Single());
+        Assert.Equal(Text(input.AmountCny), (await aggregates.Sink.QueryAsync("SELECT sum(amount_cny) FROM corridor_minute", default)).Single().Single());
+        Assert.Equal(input.Events, await Count(aggregates.Sink, "SELECT sum(events) FROM payments_hourly"));
+        Assert.Equal(worker.Counters.Alerts, await Count(aggregates.Sink, "SELECT count(DISTINCT alert_id) FROM alerts"));
+    }
+
+    private static void Produce(KafkaOptions kafka, IEnumerable<FlowWatch.Simulator.SyntheticEvent> payments)
+    {
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build();
+        foreach (var payment in payments) producer.Produce(kafka.PaymentsTopic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line });
+        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+    }
+
+    private static async Task<long> EventsIn(IAggregateSink sink)
+    {
+        try
+        {
+            return await Count(sink, "SELECT sum(events) FROM payments_minute");
+        }
+        catch (Exception ex) when (sink.IsTransient(ex))
+        {
+            return -1;
+        }
+    }
+
+    private static async Task<long> Count(IAggregateSink sink, string sql)
+    {
+        var value = (await sink.QueryAsync(sql, default)).Single().Single();
+        return value == "\\N" ? 0 : long.Parse(value, CultureInfo.InvariantCulture);
+    }
+
+    private static async Task WaitFor(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (deadline.Elapsed > timeout) throw new TimeoutException($"waited {timeout.TotalSeconds} s for {what}");
+            await Task.Delay(200);
+        }
+    }
+
+    private static string Text(decimal value) => (value / 1.0000000000000000000000000000m).ToString(CultureInfo.InvariantCulture);
+}
