@@ -50,10 +50,10 @@ public sealed class AggregateOptions
             await sink.MigrateAsync(cancellation).ConfigureAwait(false);
             return sink;
         }
-        catch
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
             await sink.DisposeAsync().ConfigureAwait(false);
-            throw;
+            throw new AggregateSinkException($"creating the aggregate tables in {sink.Description} failed: {ex.Message}", ex);
         }
     }
 }

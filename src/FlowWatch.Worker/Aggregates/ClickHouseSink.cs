@@ -16,26 +16,22 @@ public sealed class ClickHouseSink : IAggregateSink
 {
     private const string DefaultDatabase = "flowwatch";
 
-    private static readonly Table PaymentsTable = new("payments_minute_rows",
-        ("batch_id", "String"), ("entity_id", "String"), ("minute", "DateTime('Asia/Shanghai')"), ("account_kind", "String"),
-        ("channel", "String"), ("direction", "String"), ("currency", "String"), ("events", "UInt64"),
-        ("amount", "Decimal(38, 10)"), ("amount_cny", "Decimal(38, 10)"));
+    private const int MoneyScale = 10;
+    private const int UtilisationScale = 6;
 
-    private static readonly Table CorridorTable = new("corridor_minute_rows",
-        ("batch_id", "String"), ("minute", "DateTime('Asia/Shanghai')"), ("account_kind", "String"), ("cp_kind", "String"),
-        ("cp_country", "String"), ("currency", "String"), ("direction", "String"), ("events", "UInt64"),
-        ("amount_cny", "Decimal(38, 10)"));
+    private static readonly string[] PaymentsColumns =
+        ["batch_id", "entity_id", "minute", "account_kind", "channel", "direction", "currency", "events", "amount", "amount_cny"];
 
-    private static readonly Table AlertTable = new("alert_rows",
-        ("alert_id", "String"), ("rule", "String"), ("severity", "String"), ("entity_id", "String"), ("account", "String"),
-        ("txn_id", "String"), ("ts", "DateTime('Asia/Shanghai')"), ("detected_at", "DateTime('Asia/Shanghai')"),
-        ("message", "String"), ("metrics", "String"), ("refs", "String"));
+    private static readonly string[] CorridorColumns =
+        ["batch_id", "minute", "account_kind", "cp_kind", "cp_country", "currency", "direction", "events", "amount_cny"];
 
-    private static readonly Table PositionTable = new("penetration_rows",
-        ("entity_id", "String"), ("year", "UInt16"), ("net_inflow", "Decimal(38, 10)"),
-        ("inflow_cap", "Nullable(Decimal(38, 10))"), ("outflow_cap", "Nullable(Decimal(38, 10))"),
-        ("inflow_utilisation", "Nullable(Decimal(38, 6))"), ("outflow_utilisation", "Nullable(Decimal(38, 6))"),
-        ("updated_at", "DateTime('Asia/Shanghai')"), ("version", "UInt64"));
+    private static readonly string[] AlertColumns =
+        ["alert_id", "rule", "severity", "entity_id", "account", "txn_id", "ts", "detected_at", "message", "metrics", "refs"];
+
+    private static readonly string[] PositionColumns =
+        ["entity_id", "year", "net_inflow", "inflow_cap", "outflow_cap", "inflow_utilisation", "outflow_utilisation", "updated_at", "version"];
+
+    private readonly RowBinary _rows = new();
 
     // Server error codes that pass: timeouts, overload, network trouble between replicas, a read-only replica.
     private static readonly HashSet<int> TransientServerErrors = [159, 160, 164, 202, 209, 210, 241, 242, 252, 285, 319, 425, 999];
@@ -77,33 +73,77 @@ public sealed class ClickHouseSink : IAggregateSink
         }
     }
 
+    /// <summary>Not thread-safe: one writer at a time (the <see cref="AggregateWriter"/> loop).</summary>
     public async Task WriteAsync(SinkBatch batch, CancellationToken cancellation)
     {
-        var payments = batch.Aggregates.SelectMany(a => a.Payments.Select(r => new object[]
+        foreach (var aggregate in batch.Aggregates)
         {
-            a.BatchId, r.EntityId, UtcTime(r.MinuteTicks), r.AccountKind.ToString(), EngineShard.ChannelCode(r.Channel),
-            Directions.Code(r.Direction), r.Currency, (ulong)r.Events, r.Amount, r.AmountCny,
-        }));
-        var corridors = batch.Aggregates.SelectMany(a => a.Corridors.Select(r => new object[]
+            foreach (var r in aggregate.Payments)
+            {
+                _rows.String(aggregate.BatchId);
+                _rows.String(r.EntityId);
+                _rows.DateTime(r.MinuteTicks);
+                _rows.String(r.AccountKind.ToString());
+                _rows.String(EngineShard.ChannelCode(r.Channel));
+                _rows.String(Directions.Code(r.Direction));
+                _rows.String(r.Currency);
+                _rows.UInt64((ulong)r.Events);
+                _rows.Decimal(r.Amount, MoneyScale);
+                _rows.Decimal(r.AmountCny, MoneyScale);
+                _rows.EndRow();
+            }
+        }
+        await InsertAsync("payments_minute_rows", PaymentsColumns, cancellation).ConfigureAwait(false);
+
+        foreach (var aggregate in batch.Aggregates)
         {
-            a.BatchId, UtcTime(r.MinuteTicks), r.AccountKind.ToString(), r.CpKind.ToString(), r.CpCountry, r.Currency,
-            Directions.Code(r.Direction), (ulong)r.Events, r.AmountCny,
-        }));
-        var positions = batch.Aggregates.SelectMany(a => a.Positions.Select(r => new object?[]
+            foreach (var r in aggregate.Corridors)
+            {
+                _rows.String(aggregate.BatchId);
+                _rows.DateTime(r.MinuteTicks);
+                _rows.String(r.AccountKind.ToString());
+                _rows.String(r.CpKind.ToString());
+                _rows.String(r.CpCountry);
+                _rows.String(r.Currency);
+                _rows.String(Directions.Code(r.Direction));
+                _rows.UInt64((ulong)r.Events);
+                _rows.Decimal(r.AmountCny, MoneyScale);
+                _rows.EndRow();
+            }
+        }
+        await InsertAsync("corridor_minute_rows", CorridorColumns, cancellation).ConfigureAwait(false);
+
+        foreach (var r in batch.Aggregates.SelectMany(a => a.Positions))
         {
-            r.EntityId, (ushort)r.Year, r.NetInflow, r.InflowCap, r.OutflowCap, r.InflowUtilisation, r.OutflowUtilisation,
-            UtcTime(r.UpdatedTicks), (ulong)r.Version,
-        }));
-        var alerts = batch.Alerts.Select(a => new object[]
+            _rows.String(r.EntityId);
+            _rows.UInt16((ushort)r.Year);
+            _rows.Decimal(r.NetInflow, MoneyScale);
+            _rows.NullableDecimal(r.InflowCap, MoneyScale);
+            _rows.NullableDecimal(r.OutflowCap, MoneyScale);
+            _rows.NullableDecimal(r.InflowUtilisation, UtilisationScale);
+            _rows.NullableDecimal(r.OutflowUtilisation, UtilisationScale);
+            _rows.DateTime(r.UpdatedTicks);
+            _rows.UInt64((ulong)r.Version);
+            _rows.EndRow();
+        }
+        await InsertAsync("penetration_rows", PositionColumns, cancellation).ConfigureAwait(false);
+
+        foreach (var a in batch.Alerts)
         {
-            a.AlertId, a.Rule, a.Severity.ToString(), a.EntityId, a.Account, a.TxnId, a.Ts.UtcDateTime, a.DetectedAt.UtcDateTime,
-            a.Message, JsonSerializer.Serialize(a.Metrics, FlowWatchJsonContext.Default.AlertMetrics),
-            JsonSerializer.Serialize(a.Refs, FlowWatchJsonContext.Default.IReadOnlyListString),
-        });
-        await InsertAsync(PaymentsTable, payments, cancellation).ConfigureAwait(false);
-        await InsertAsync(CorridorTable, corridors, cancellation).ConfigureAwait(false);
-        await InsertAsync(PositionTable, positions!, cancellation).ConfigureAwait(false);
-        await InsertAsync(AlertTable, alerts, cancellation).ConfigureAwait(false);
+            _rows.String(a.AlertId);
+            _rows.String(a.Rule);
+            _rows.String(a.Severity.ToString());
+            _rows.String(a.EntityId);
+            _rows.String(a.Account);
+            _rows.String(a.TxnId);
+            _rows.DateTime(a.Ts.UtcTicks);
+            _rows.DateTime(a.DetectedAt.UtcTicks);
+            _rows.String(a.Message);
+            _rows.String(JsonSerializer.Serialize(a.Metrics, FlowWatchJsonContext.Default.AlertMetrics));
+            _rows.String(JsonSerializer.Serialize(a.Refs, FlowWatchJsonContext.Default.IReadOnlyListString));
+            _rows.EndRow();
+        }
+        await InsertAsync("alert_rows", AlertColumns, cancellation).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<string[]>> QueryAsync(string sql, CancellationToken cancellation)
@@ -133,30 +173,23 @@ public sealed class ClickHouseSink : IAggregateSink
     public ValueTask DisposeAsync()
     {
         _client.Dispose();
+        _rows.Dispose();
         return ValueTask.CompletedTask;
     }
 
-    private async Task InsertAsync(Table table, IEnumerable<object[]> rows, CancellationToken cancellation)
+    private async Task InsertAsync(string table, string[] columns, CancellationToken cancellation)
     {
-        var list = rows as IReadOnlyCollection<object[]> ?? rows.ToList();
-        if (list.Count == 0) return;
-        await _client.InsertBinaryAsync($"{_database}.{table.Name}", table.Columns, list, table.Options, cancellation).ConfigureAwait(false);
-    }
-
-    private static DateTime UtcTime(long utcTicks) => new(utcTicks, DateTimeKind.Utc);
-
-    private sealed class Table
-    {
-        public Table(string name, params (string Name, string Type)[] columns)
+        try
         {
-            Name = name;
-            Columns = [.. columns.Select(c => c.Name)];
-            // Uncompressed: ClickHouse before 22.x knows no zstd request bodies, and rows are small next to the CPU compression costs.
-            Options = new InsertOptions { ColumnTypes = columns.ToDictionary(c => c.Name, c => c.Type), Compressor = null };
+            if (_rows.Rows == 0) return;
+            // Uncompressed: ClickHouse before 22.x knows no zstd request bodies, and on a LAN compressing costs more CPU than it saves.
+            using var response = await _client.InsertRawStreamAsync($"{_database}.{table}", _rows.Content(), "RowBinary", columns,
+                useCompression: false, cancellationToken: cancellation).ConfigureAwait(false);
         }
-
-        public string Name { get; }
-        public IReadOnlyList<string> Columns { get; }
-        public InsertOptions Options { get; }
+        finally
+        {
+            _rows.Clear();
+        }
     }
+
 }

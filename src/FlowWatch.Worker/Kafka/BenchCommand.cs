@@ -6,6 +6,7 @@ using Confluent.Kafka;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
 using FlowWatch.Simulator;
+using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Cli;
 
 namespace FlowWatch.Worker.Kafka;
@@ -19,7 +20,7 @@ namespace FlowWatch.Worker.Kafka;
 /// </summary>
 public static class BenchCommand
 {
-    public const string Usage = "flowwatch bench [--events N] [--seconds S] [--rate R] [--json]";
+    public const string Usage = "flowwatch bench [--events N] [--seconds S] [--rate R] [--json] | bench --clickhouse C | --duckdb F [--events N]";
 
     private const int MaxLead = 20_000;
     private const int Partitions = 3;
@@ -30,8 +31,15 @@ public static class BenchCommand
         var seconds = args.WholeNumber("--seconds", 20, 1, 3_600);
         var rate = args.WholeNumber("--rate", 20_000, 100, 1_000_000);
         var json = args.Switch("--json");
+        var clickHouse = args.Optional("--clickhouse");
+        var duckDb = args.Optional("--duckdb");
         args.EnsureAllRead();
         var progress = json ? TextWriter.Null : stdout;
+        if (clickHouse is not null || duckDb is not null)
+        {
+            stdout.WriteLine(await SinkBench.RunAsync(new AggregateOptions { ClickHouse = clickHouse ?? "", DuckDb = duckDb ?? "" }, events, progress));
+            return CommandLine.Success;
+        }
 
         var traffic = new SyntheticPayments(entities: 10_000, seed: 21);
         var reference = ReferenceDataLoader.Parse(System.Text.Encoding.UTF8.GetBytes(traffic.ReferenceJson()));
