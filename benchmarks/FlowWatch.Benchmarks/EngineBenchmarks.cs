@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
@@ -10,6 +11,8 @@ namespace FlowWatch.Benchmarks;
 /// The whole engine on one core from memory: decode → resolve → dedup → state → every rule. Each iteration
 /// starts from an engine warmed on 69 hours of the same traffic (past the 24 h windows and a one-day duplicate
 /// horizon), so the measured events meet existing entities, counterparties and windows: the steady state.
+/// With <see cref="Aggregates"/>, accepted events are also summed into aggregate rows (as when a sink is
+/// configured), taken as one batch at the end of the iteration.
 /// </summary>
 [MemoryDiagnoser]
 public class EngineBenchmarks
@@ -22,6 +25,9 @@ public class EngineBenchmarks
     private List<byte[]> _measured = [];
     private readonly List<Alert> _alerts = [];
     private FlowEngine _engine = null!;
+
+    [Params(false, true)]
+    public bool Aggregates { get; set; }
 
     [GlobalSetup]
     public void Setup()
@@ -37,12 +43,17 @@ public class EngineBenchmarks
     [IterationSetup]
     public void WarmEngine()
     {
-        _engine = new FlowEngine(_reference, new RuleSettings { DuplicateHorizonDays = 1 });
+        _engine = new FlowEngine(_reference, new RuleSettings { DuplicateHorizonDays = 1 }) { Aggregator = Aggregates ? new FlowAggregator() : null };
         Run(_warmUp);
+        _engine.Aggregator?.Take("warm-up");
     }
 
     [Benchmark(OperationsPerInvoke = Measured)]
-    public long ProcessEvents() => Run(_measured);
+    public long ProcessEvents()
+    {
+        var alerts = Run(_measured);
+        return alerts + (_engine.Aggregator?.Take("measured").RowCount ?? 0);
+    }
 
     private long Run(List<byte[]> lines)
     {
