@@ -131,10 +131,15 @@ internal sealed class DeliveryHarness : IDisposable
                 Assert.Equal(expected.PenetrationPositions(), actual.PenetrationPositions());
             }
         }
+        // The embedded broker shows records of aborted transactions to read_committed consumers too
+        // (EmbeddedBrokerTests.Transactions_AbortedOrFenced_StayVisibleToReadCommitted), so a worker killed with alerts in
+        // its open transaction leaves copies that a real broker would hide. What must hold here: every alert the
+        // oracle raises is there, nothing else is, and a copy is the same alert (same id, same content).
         var alerts = ReadAlerts(oracleAlerts.Count);
-        var ids = alerts.Select(a => JsonNode.Parse(a)!["alertId"]!.GetValue<string>()).ToList();
-        Assert.Equal(ids.Count, ids.Distinct().Count());
-        Assert.Equal(oracleAlerts.Select(a => a.AlertId).Order(), ids.Order());
+        var byId = alerts.GroupBy(a => JsonNode.Parse(a)!["alertId"]!.GetValue<string>()).ToList();
+        Assert.Equal(oracleAlerts.Select(a => a.AlertId).Order(), byId.Select(g => g.Key).Order());
+        Assert.All(byId, copies => Assert.Single(copies.Select(WithoutDetectedAt).Distinct()));
+        var ids = byId.Select(g => g.Key).ToList();
         Log($"verified: {Payments.Count} payments, {ids.Count} alerts, {engines.Values.Sum(e => e.Shards.Sum(s => s.EntityCount))} entities");
     }
 
@@ -186,6 +191,13 @@ internal sealed class DeliveryHarness : IDisposable
         return (engines, alerts, counters.Accepted);
     }
 
+    private static string WithoutDetectedAt(string alertJson)
+    {
+        var node = JsonNode.Parse(alertJson)!.AsObject();
+        node.Remove("detectedAt");
+        return node.ToJsonString();
+    }
+
     private List<string> ReadAlerts(int expected)
     {
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
@@ -197,13 +209,19 @@ internal sealed class DeliveryHarness : IDisposable
         }).Build();
         consumer.Subscribe(Options.AlertsTopic);
         var alerts = new List<string>();
+        var ids = new HashSet<string>();
         var deadline = DateTime.UtcNow.AddSeconds(60);
         var quietUntil = DateTime.MaxValue;
         while (DateTime.UtcNow < deadline && DateTime.UtcNow < quietUntil)
         {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { Message: not null } record) alerts.Add(Encoding.UTF8.GetString(record.Message.Value));
-            // Once the expected number is reached, read 2 s more so that a duplicate would show.
-            if (alerts.Count >= expected && quietUntil == DateTime.MaxValue) quietUntil = DateTime.UtcNow.AddSeconds(2);
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { Message: not null } record)
+            {
+                var alert = Encoding.UTF8.GetString(record.Message.Value);
+                alerts.Add(alert);
+                ids.Add(JsonNode.Parse(alert)!["alertId"]!.GetValue<string>());
+            }
+            // Once the expected number of alerts is there, read 2 s more so that an unexpected one would show.
+            if (ids.Count >= expected && quietUntil == DateTime.MaxValue) quietUntil = DateTime.UtcNow.AddSeconds(2);
         }
         consumer.Close();
         return alerts;

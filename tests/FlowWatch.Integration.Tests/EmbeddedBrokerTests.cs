@@ -59,4 +59,46 @@ public sealed class EmbeddedBrokerTests
         Assert.NotNull(delivered);
         Assert.Equal(PersistenceStatus.Persisted, delivered!.Status);
     }
+
+    /// <summary>
+    /// A limit of librdkafka's mock cluster that the delivery tests must allow for: it keeps no aborted-transaction
+    /// index, so records of aborted or fenced transactions reach read_committed consumers. Should a future mock
+    /// hide them, this test fails and the allowance in <see cref="DeliveryHarness"/> can go.
+    /// </summary>
+    [Fact]
+    public void Transactions_AbortedOrFenced_StayVisibleToReadCommitted()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        broker.CreateTopic("transactions", partitions: 1);
+        var config = new ProducerConfig { BootstrapServers = broker.BootstrapServers, TransactionalId = "same-id" };
+        using (var first = new ProducerBuilder<Null, string>(config).Build())
+        {
+            first.InitTransactions(TimeSpan.FromSeconds(10));
+            first.BeginTransaction();
+            first.Produce("transactions", new Message<Null, string> { Value = "aborted" });
+            first.Flush(TimeSpan.FromSeconds(10));   // on the broker before the abort
+            first.AbortTransaction(TimeSpan.FromSeconds(10));
+            first.BeginTransaction();
+            first.Produce("transactions", new Message<Null, string> { Value = "fenced" });
+            first.Flush(TimeSpan.FromSeconds(10));
+            using var second = new ProducerBuilder<Null, string>(config).Build();
+            second.InitTransactions(TimeSpan.FromSeconds(10));
+            second.BeginTransaction();
+            second.Produce("transactions", new Message<Null, string> { Value = "committed" });
+            second.CommitTransaction(TimeSpan.FromSeconds(10));
+        }
+
+        using var consumer = new ConsumerBuilder<Ignore, string>(new ConsumerConfig
+        {
+            BootstrapServers = broker.BootstrapServers,
+            GroupId = "read-committed",
+            IsolationLevel = IsolationLevel.ReadCommitted,
+            EnablePartitionEof = true,
+        }).Build();
+        consumer.Assign(new TopicPartitionOffset("transactions", 0, Offset.Beginning));
+        var seen = new List<string>();
+        while (consumer.Consume(TimeSpan.FromSeconds(10)) is { IsPartitionEOF: false } record) seen.Add(record.Message.Value);
+
+        Assert.Equal(["aborted", "fenced", "committed"], seen);
+    }
 }
