@@ -137,7 +137,11 @@ internal sealed class DeliveryHarness : IDisposable
         // oracle raises is there, nothing else is, and a copy is the same alert (same id, same content).
         var alerts = ReadAlerts(oracleAlerts.Count);
         var byId = alerts.GroupBy(a => JsonNode.Parse(a)!["alertId"]!.GetValue<string>()).ToList();
-        Assert.Equal(oracleAlerts.Select(a => a.AlertId).Order(), byId.Select(g => g.Key).Order());
+        var missing = oracleAlerts.Select(a => a.AlertId).Except(byId.Select(g => g.Key)).ToList();
+        var unexpected = byId.Where(g => oracleAlerts.All(a => a.AlertId != g.Key)).Select(g => g.First()).ToList();
+        Assert.True(missing.Count == 0 && unexpected.Count == 0,
+            $"{missing.Count} oracle alerts missing: {string.Join(", ", oracleAlerts.Where(a => missing.Contains(a.AlertId)).Take(5).Select(a => $"{a.Rule} {a.EntityId} {a.TxnId}"))}; " +
+            $"{unexpected.Count} unexpected: {string.Join(" | ", unexpected.Take(5))}");
         Assert.All(byId, copies => Assert.Single(copies.Select(WithoutDetectedAt).Distinct()));
         var ids = byId.Select(g => g.Key).ToList();
         Log($"verified: {Payments.Count} payments, {ids.Count} alerts, {engines.Values.Sum(e => e.Shards.Sum(s => s.EntityCount))} entities");

@@ -21,25 +21,34 @@ public static class StateStore
     private const string IdsPrefix = "I/";
     private const string SnapshotHeader = "flowwatch.snapshot";
 
-    /// <summary>Writes what changed in <paramref name="engine"/> since its last snapshot, and its position.</summary>
-    public static void Write(IProducer<string?, byte[]> producer, string stateTopic, int partition, FlowEngine engine, long nextOffset,
-        Action<DeliveryReport<string?, byte[]>> onDelivery)
+    /// <summary>
+    /// Writes what changed in <paramref name="engine"/> since its last snapshot. The snapshot is whole once
+    /// <see cref="WritePosition"/> has written the position record it returns, last.
+    /// </summary>
+    public static PendingPosition WriteChanges(IProducer<string?, byte[]> producer, string stateTopic, int partition, FlowEngine engine,
+        long nextOffset, Action<DeliveryReport<string?, byte[]>> onDelivery)
     {
         var target = new TopicPartition(stateTopic, new Partition(partition));
         var snapshot = Guid.NewGuid().ToByteArray();
         var entities = new List<EntityState>();
         var ids = new List<TxnIdRecord>();
         engine.TakeChanges(entities, ids);
-        void Produce(string key, byte[] value) => producer.Produce(target,
-            new Message<string?, byte[]> { Key = key, Value = value, Headers = new Headers { { SnapshotHeader, snapshot } } }, onDelivery);
-        foreach (var entity in entities) Produce(EntityPrefix + entity.EntityId, StateCodec.Encode(entity));
-        if (ids.Count > 0) Produce(IdsPrefix + nextOffset, StateCodec.Encode(ids));
+        foreach (var entity in entities) Produce(producer, target, snapshot, EntityPrefix + entity.EntityId, StateCodec.Encode(entity), onDelivery);
+        if (ids.Count > 0) Produce(producer, target, snapshot, IdsPrefix + nextOffset, StateCodec.Encode(ids), onDelivery);
         var parameters = StateCodec.Encode(engine.Reference.Parameters);
         var position = new byte[8 + parameters.Length];
         BinaryPrimitives.WriteInt64LittleEndian(position, nextOffset);
         parameters.CopyTo(position, 8);
-        Produce(PositionKey, position);
+        return new PendingPosition(target, snapshot, position);
     }
+
+    /// <summary>Writes the position record that completes a snapshot.</summary>
+    public static void WritePosition(IProducer<string?, byte[]> producer, PendingPosition position, Action<DeliveryReport<string?, byte[]>> onDelivery) =>
+        Produce(producer, position.Target, position.Snapshot, PositionKey, position.Value, onDelivery);
+
+    private static void Produce(IProducer<string?, byte[]> producer, TopicPartition target, byte[] snapshot, string key, byte[] value,
+        Action<DeliveryReport<string?, byte[]>> onDelivery) =>
+        producer.Produce(target, new Message<string?, byte[]> { Key = key, Value = value, Headers = new Headers { { SnapshotHeader, snapshot } } }, onDelivery);
 
     /// <summary>
     /// Restores an engine from partition <paramref name="partition"/> of the state topic, reading committed
@@ -89,6 +98,9 @@ public static class StateStore
         consumer.Close();
         return resumeAt;
     }
+
+    /// <summary>The last record of a snapshot, written once everything else of the commit is on the broker.</summary>
+    public sealed record PendingPosition(TopicPartition Target, byte[] Snapshot, byte[] Value);
 
     private static void Apply(FlowEngine engine, string key, byte[] value)
     {
