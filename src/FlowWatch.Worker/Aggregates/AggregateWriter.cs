@@ -78,9 +78,9 @@ public sealed class AggregateWriter : IAsyncDisposable
         {
             await _loop.ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or AggregateSinkException)
         {
-            // stopping is what was asked
+            // stopping is what was asked; a sink failure has reached the callers of WriteAsync or CompleteAsync
         }
         _stop.Dispose();
     }
