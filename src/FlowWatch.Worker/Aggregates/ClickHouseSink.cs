@@ -31,7 +31,9 @@ public sealed class ClickHouseSink : IAggregateSink
     private static readonly string[] PositionColumns =
         ["entity_id", "year", "net_inflow", "inflow_cap", "outflow_cap", "inflow_utilisation", "outflow_utilisation", "updated_at", "version"];
 
-    private readonly RowBinary _rows = new();
+    private const int MinRowsToSplit = 50_000;
+
+    private readonly RowBinary[] _buffers = [.. Enumerable.Range(0, Math.Max(2, Environment.ProcessorCount)).Select(_ => new RowBinary())];
 
     // Server error codes that pass: timeouts, overload, network trouble between replicas, a read-only replica.
     private static readonly HashSet<int> TransientServerErrors = [159, 160, 164, 202, 209, 210, 241, 242, 252, 285, 319, 425, 999];
@@ -76,74 +78,59 @@ public sealed class ClickHouseSink : IAggregateSink
     /// <summary>Not thread-safe: one writer at a time (the <see cref="AggregateWriter"/> loop).</summary>
     public async Task WriteAsync(SinkBatch batch, CancellationToken cancellation)
     {
-        foreach (var aggregate in batch.Aggregates)
-        {
-            foreach (var r in aggregate.Payments)
+        await InsertAsync("payments_minute_rows", PaymentsColumns,
+            [.. batch.Aggregates.SelectMany(a => a.Payments.Select(r => (a.BatchId, Row: r)))], static (w, p) =>
             {
-                _rows.String(aggregate.BatchId);
-                _rows.String(r.EntityId);
-                _rows.DateTime(r.MinuteTicks);
-                _rows.String(r.AccountKind.ToString());
-                _rows.String(EngineShard.ChannelCode(r.Channel));
-                _rows.String(Directions.Code(r.Direction));
-                _rows.String(r.Currency);
-                _rows.UInt64((ulong)r.Events);
-                _rows.Decimal(r.Amount, MoneyScale);
-                _rows.Decimal(r.AmountCny, MoneyScale);
-                _rows.EndRow();
-            }
-        }
-        await InsertAsync("payments_minute_rows", PaymentsColumns, cancellation).ConfigureAwait(false);
-
-        foreach (var aggregate in batch.Aggregates)
-        {
-            foreach (var r in aggregate.Corridors)
+                w.String(p.BatchId);
+                w.String(p.Row.EntityId);
+                w.DateTime(p.Row.MinuteTicks);
+                w.String(p.Row.AccountKind.ToString());
+                w.String(EngineShard.ChannelCode(p.Row.Channel));
+                w.String(Directions.Code(p.Row.Direction));
+                w.String(p.Row.Currency);
+                w.UInt64((ulong)p.Row.Events);
+                w.Decimal(p.Row.Amount, MoneyScale);
+                w.Decimal(p.Row.AmountCny, MoneyScale);
+            }, cancellation).ConfigureAwait(false);
+        await InsertAsync("corridor_minute_rows", CorridorColumns,
+            [.. batch.Aggregates.SelectMany(a => a.Corridors.Select(r => (a.BatchId, Row: r)))], static (w, c) =>
             {
-                _rows.String(aggregate.BatchId);
-                _rows.DateTime(r.MinuteTicks);
-                _rows.String(r.AccountKind.ToString());
-                _rows.String(r.CpKind.ToString());
-                _rows.String(r.CpCountry);
-                _rows.String(r.Currency);
-                _rows.String(Directions.Code(r.Direction));
-                _rows.UInt64((ulong)r.Events);
-                _rows.Decimal(r.AmountCny, MoneyScale);
-                _rows.EndRow();
-            }
-        }
-        await InsertAsync("corridor_minute_rows", CorridorColumns, cancellation).ConfigureAwait(false);
-
-        foreach (var r in batch.Aggregates.SelectMany(a => a.Positions))
-        {
-            _rows.String(r.EntityId);
-            _rows.UInt16((ushort)r.Year);
-            _rows.Decimal(r.NetInflow, MoneyScale);
-            _rows.NullableDecimal(r.InflowCap, MoneyScale);
-            _rows.NullableDecimal(r.OutflowCap, MoneyScale);
-            _rows.NullableDecimal(r.InflowUtilisation, UtilisationScale);
-            _rows.NullableDecimal(r.OutflowUtilisation, UtilisationScale);
-            _rows.DateTime(r.UpdatedTicks);
-            _rows.UInt64((ulong)r.Version);
-            _rows.EndRow();
-        }
-        await InsertAsync("penetration_rows", PositionColumns, cancellation).ConfigureAwait(false);
-
-        foreach (var a in batch.Alerts)
-        {
-            _rows.String(a.AlertId);
-            _rows.String(a.Rule);
-            _rows.String(a.Severity.ToString());
-            _rows.String(a.EntityId);
-            _rows.String(a.Account);
-            _rows.String(a.TxnId);
-            _rows.DateTime(a.Ts.UtcTicks);
-            _rows.DateTime(a.DetectedAt.UtcTicks);
-            _rows.String(a.Message);
-            _rows.String(JsonSerializer.Serialize(a.Metrics, FlowWatchJsonContext.Default.AlertMetrics));
-            _rows.String(JsonSerializer.Serialize(a.Refs, FlowWatchJsonContext.Default.IReadOnlyListString));
-            _rows.EndRow();
-        }
-        await InsertAsync("alert_rows", AlertColumns, cancellation).ConfigureAwait(false);
+                w.String(c.BatchId);
+                w.DateTime(c.Row.MinuteTicks);
+                w.String(c.Row.AccountKind.ToString());
+                w.String(c.Row.CpKind.ToString());
+                w.String(c.Row.CpCountry);
+                w.String(c.Row.Currency);
+                w.String(Directions.Code(c.Row.Direction));
+                w.UInt64((ulong)c.Row.Events);
+                w.Decimal(c.Row.AmountCny, MoneyScale);
+            }, cancellation).ConfigureAwait(false);
+        await InsertAsync("penetration_rows", PositionColumns, [.. batch.Aggregates.SelectMany(a => a.Positions)], static (w, r) =>
+            {
+                w.String(r.EntityId);
+                w.UInt16((ushort)r.Year);
+                w.Decimal(r.NetInflow, MoneyScale);
+                w.NullableDecimal(r.InflowCap, MoneyScale);
+                w.NullableDecimal(r.OutflowCap, MoneyScale);
+                w.NullableDecimal(r.InflowUtilisation, UtilisationScale);
+                w.NullableDecimal(r.OutflowUtilisation, UtilisationScale);
+                w.DateTime(r.UpdatedTicks);
+                w.UInt64((ulong)r.Version);
+            }, cancellation).ConfigureAwait(false);
+        await InsertAsync("alert_rows", AlertColumns, batch.Alerts, static (w, a) =>
+            {
+                w.String(a.AlertId);
+                w.String(a.Rule);
+                w.String(a.Severity.ToString());
+                w.String(a.EntityId);
+                w.String(a.Account);
+                w.String(a.TxnId);
+                w.DateTime(a.Ts.UtcTicks);
+                w.DateTime(a.DetectedAt.UtcTicks);
+                w.String(a.Message);
+                w.String(JsonSerializer.Serialize(a.Metrics, FlowWatchJsonContext.Default.AlertMetrics));
+                w.String(JsonSerializer.Serialize(a.Refs, FlowWatchJsonContext.Default.IReadOnlyListString));
+            }, cancellation).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<string[]>> QueryAsync(string sql, CancellationToken cancellation)
@@ -173,23 +160,45 @@ public sealed class ClickHouseSink : IAggregateSink
     public ValueTask DisposeAsync()
     {
         _client.Dispose();
-        _rows.Dispose();
+        foreach (var buffer in _buffers) buffer.Dispose();
         return ValueTask.CompletedTask;
     }
 
-    private async Task InsertAsync(string table, string[] columns, CancellationToken cancellation)
+    /// <summary>
+    /// Inserts the rows as RowBinary, split into one insert per buffer run side by side when there are many: each
+    /// insert is one thread on the server, and the materialized roll-ups make inserting CPU-bound there.
+    /// </summary>
+    private async Task InsertAsync<T>(string table, string[] columns, IReadOnlyList<T> rows, Action<RowBinary, T> write, CancellationToken cancellation)
     {
+        if (rows.Count == 0) return;
+        var parts = rows.Count >= MinRowsToSplit ? _buffers.Length : 1;
+        var size = (rows.Count + parts - 1) / parts;
+        var inserts = new Task[parts];
         try
         {
-            if (_rows.Rows == 0) return;
-            // Uncompressed: ClickHouse before 22.x knows no zstd request bodies, and on a LAN compressing costs more CPU than it saves.
-            using var response = await _client.InsertRawStreamAsync($"{_database}.{table}", _rows.Content(), "RowBinary", columns,
-                useCompression: false, cancellationToken: cancellation).ConfigureAwait(false);
+            for (var part = 0; part < parts; part++)
+            {
+                var buffer = _buffers[part];
+                for (var i = part * size; i < Math.Min(rows.Count, (part + 1) * size); i++)
+                {
+                    write(buffer, rows[i]);
+                    buffer.EndRow();
+                }
+                inserts[part] = Send(table, columns, buffer, cancellation);
+            }
+            await Task.WhenAll(inserts).ConfigureAwait(false);
         }
         finally
         {
-            _rows.Clear();
+            foreach (var buffer in _buffers) buffer.Clear();
         }
+    }
+
+    private async Task Send(string table, string[] columns, RowBinary buffer, CancellationToken cancellation)
+    {
+        // Uncompressed: ClickHouse before 22.x knows no zstd request bodies, and on a LAN compressing costs more CPU than it saves.
+        using var response = await _client.InsertRawStreamAsync($"{_database}.{table}", buffer.Content(), "RowBinary", columns,
+            useCompression: false, cancellationToken: cancellation).ConfigureAwait(false);
     }
 
 }
