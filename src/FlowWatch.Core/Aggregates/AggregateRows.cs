@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.IO.Hashing;
 using FlowWatch.Core.Contracts;
 
 namespace FlowWatch.Core.Aggregates;
@@ -37,4 +39,32 @@ public sealed record AggregateBatch(
     public bool IsEmpty => Payments.Count == 0 && Corridors.Count == 0 && Positions.Count == 0;
 
     public int RowCount => Payments.Count + Corridors.Count + Positions.Count;
+
+    /// <summary>
+    /// Splits the batch into up to <paramref name="parts"/> batches, <c>{BatchId}/{k}</c>, by a stable hash of each
+    /// row's roll-up key (the entity, or the corridor), so all minute rows that roll up into one hour or day row are
+    /// in the same part. A sink may then write parts apart: no roll-up row of a part is made from two inserts. The
+    /// same batch always splits the same way.
+    /// </summary>
+    public IReadOnlyList<AggregateBatch> Split(int parts)
+    {
+        if (parts <= 1) return [this];
+        var payments = Lists<PaymentsMinuteRow>(parts);
+        var corridors = Lists<CorridorMinuteRow>(parts);
+        var positions = Lists<PositionRow>(parts);
+        foreach (var row in Payments) payments[PartOf(row.EntityId, parts)].Add(row);
+        foreach (var row in Corridors)
+        {
+            corridors[PartOf($"{row.AccountKind}|{row.CpKind}|{row.CpCountry}|{row.Currency}|{row.Direction}", parts)].Add(row);
+        }
+        foreach (var row in Positions) positions[PartOf(row.EntityId, parts)].Add(row);
+        return [.. Enumerable.Range(0, parts)
+            .Select(k => new AggregateBatch(string.Create(CultureInfo.InvariantCulture, $"{BatchId}/{k}"), payments[k], corridors[k], positions[k]))
+            .Where(part => !part.IsEmpty)];
+    }
+
+    private static List<T>[] Lists<T>(int count) => [.. Enumerable.Range(0, count).Select(_ => new List<T>())];
+
+    private static int PartOf(string key, int parts) =>
+        (int)(XxHash3.HashToUInt64(System.Runtime.InteropServices.MemoryMarshal.AsBytes(key.AsSpan())) % (ulong)parts);
 }

@@ -8,7 +8,7 @@ namespace FlowWatch.Worker.Aggregates;
 /// <summary>Produces a cycle's aggregate rows to the aggregates topic, in messages of a bounded size, inside the open transaction.</summary>
 public static class AggregatePublisher
 {
-    /// <summary>Rows per message: keeps messages near 1 MB, well under the brokers' usual limit.</summary>
+    /// <summary>Rows per message (on average: parts are split by hash): keeps messages well under the brokers' usual 1 MB limit.</summary>
     public const int RowsPerMessage = 4_000;
 
     /// <summary>Any partition will do: rows are keyed by batch and positions carry versions, so their order does not matter.</summary>
@@ -19,7 +19,7 @@ public static class AggregatePublisher
         {
             producer.Produce(topic, new Message<string?, byte[]>
             {
-                Key = batch.BatchId,
+                Key = part.BatchId,
                 Value = JsonSerializer.SerializeToUtf8Bytes(part, FlowWatchJsonContext.Default.AggregateBatch),
             }, onDelivery);
         }
@@ -29,16 +29,6 @@ public static class AggregatePublisher
         JsonSerializer.Deserialize(value, FlowWatchJsonContext.Default.AggregateBatch)
         ?? throw new JsonException("an aggregate message holds null");
 
-    /// <summary>Parts share the batch id: their rows differ in their keys, so together they are the batch.</summary>
-    private static IEnumerable<AggregateBatch> Split(AggregateBatch batch)
-    {
-        if (batch.RowCount <= RowsPerMessage)
-        {
-            yield return batch;
-            yield break;
-        }
-        foreach (var rows in batch.Payments.Chunk(RowsPerMessage)) yield return batch with { Payments = rows, Corridors = [], Positions = [] };
-        foreach (var rows in batch.Corridors.Chunk(RowsPerMessage)) yield return batch with { Payments = [], Corridors = rows, Positions = [] };
-        foreach (var rows in batch.Positions.Chunk(RowsPerMessage)) yield return batch with { Payments = [], Corridors = [], Positions = rows };
-    }
+    /// <summary>Messages of at most about <see cref="RowsPerMessage"/> rows, each a part of the batch with its own id.</summary>
+    private static IReadOnlyList<AggregateBatch> Split(AggregateBatch batch) => batch.Split((batch.RowCount + RowsPerMessage - 1) / RowsPerMessage);
 }

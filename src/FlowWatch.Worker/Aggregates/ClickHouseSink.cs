@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 using ClickHouse.Driver;
+using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Serialization;
@@ -75,37 +76,49 @@ public sealed class ClickHouseSink : IAggregateSink
         }
     }
 
-    /// <summary>Not thread-safe: one writer at a time (the <see cref="AggregateWriter"/> loop).</summary>
+    /// <summary>
+    /// Not thread-safe: one writer at a time (the <see cref="AggregateWriter"/> loop). Each aggregate batch goes
+    /// whole into one insert, so a roll-up row is never made from two inserts (which would collapse as duplicates).
+    /// </summary>
     public async Task WriteAsync(SinkBatch batch, CancellationToken cancellation)
     {
-        await InsertAsync("payments_minute_rows", PaymentsColumns,
-            [.. batch.Aggregates.SelectMany(a => a.Payments.Select(r => (a.BatchId, Row: r)))], static (w, p) =>
+        var groups = Groups(batch.Aggregates);
+        await InsertAsync("payments_minute_rows", PaymentsColumns, groups, static (w, a) =>
+        {
+            foreach (var r in a.Payments)
             {
-                w.String(p.BatchId);
-                w.String(p.Row.EntityId);
-                w.DateTime(p.Row.MinuteTicks);
-                w.String(p.Row.AccountKind.ToString());
-                w.String(EngineShard.ChannelCode(p.Row.Channel));
-                w.String(Directions.Code(p.Row.Direction));
-                w.String(p.Row.Currency);
-                w.UInt64((ulong)p.Row.Events);
-                w.Decimal(p.Row.Amount, MoneyScale);
-                w.Decimal(p.Row.AmountCny, MoneyScale);
-            }, cancellation).ConfigureAwait(false);
-        await InsertAsync("corridor_minute_rows", CorridorColumns,
-            [.. batch.Aggregates.SelectMany(a => a.Corridors.Select(r => (a.BatchId, Row: r)))], static (w, c) =>
+                w.String(a.BatchId);
+                w.String(r.EntityId);
+                w.DateTime(r.MinuteTicks);
+                w.String(r.AccountKind.ToString());
+                w.String(EngineShard.ChannelCode(r.Channel));
+                w.String(Directions.Code(r.Direction));
+                w.String(r.Currency);
+                w.UInt64((ulong)r.Events);
+                w.Decimal(r.Amount, MoneyScale);
+                w.Decimal(r.AmountCny, MoneyScale);
+                w.EndRow();
+            }
+        }, cancellation).ConfigureAwait(false);
+        await InsertAsync("corridor_minute_rows", CorridorColumns, groups, static (w, a) =>
+        {
+            foreach (var r in a.Corridors)
             {
-                w.String(c.BatchId);
-                w.DateTime(c.Row.MinuteTicks);
-                w.String(c.Row.AccountKind.ToString());
-                w.String(c.Row.CpKind.ToString());
-                w.String(c.Row.CpCountry);
-                w.String(c.Row.Currency);
-                w.String(Directions.Code(c.Row.Direction));
-                w.UInt64((ulong)c.Row.Events);
-                w.Decimal(c.Row.AmountCny, MoneyScale);
-            }, cancellation).ConfigureAwait(false);
-        await InsertAsync("penetration_rows", PositionColumns, [.. batch.Aggregates.SelectMany(a => a.Positions)], static (w, r) =>
+                w.String(a.BatchId);
+                w.DateTime(r.MinuteTicks);
+                w.String(r.AccountKind.ToString());
+                w.String(r.CpKind.ToString());
+                w.String(r.CpCountry);
+                w.String(r.Currency);
+                w.String(Directions.Code(r.Direction));
+                w.UInt64((ulong)r.Events);
+                w.Decimal(r.AmountCny, MoneyScale);
+                w.EndRow();
+            }
+        }, cancellation).ConfigureAwait(false);
+        await InsertAsync("penetration_rows", PositionColumns, [batch.Aggregates], static (w, a) =>
+        {
+            foreach (var r in a.Positions)
             {
                 w.String(r.EntityId);
                 w.UInt16((ushort)r.Year);
@@ -116,21 +129,24 @@ public sealed class ClickHouseSink : IAggregateSink
                 w.NullableDecimal(r.OutflowUtilisation, UtilisationScale);
                 w.DateTime(r.UpdatedTicks);
                 w.UInt64((ulong)r.Version);
-            }, cancellation).ConfigureAwait(false);
-        await InsertAsync("alert_rows", AlertColumns, batch.Alerts, static (w, a) =>
-            {
-                w.String(a.AlertId);
-                w.String(a.Rule);
-                w.String(a.Severity.ToString());
-                w.String(a.EntityId);
-                w.String(a.Account);
-                w.String(a.TxnId);
-                w.DateTime(a.Ts.UtcTicks);
-                w.DateTime(a.DetectedAt.UtcTicks);
-                w.String(a.Message);
-                w.String(JsonSerializer.Serialize(a.Metrics, FlowWatchJsonContext.Default.AlertMetrics));
-                w.String(JsonSerializer.Serialize(a.Refs, FlowWatchJsonContext.Default.IReadOnlyListString));
-            }, cancellation).ConfigureAwait(false);
+                w.EndRow();
+            }
+        }, cancellation).ConfigureAwait(false);
+        await InsertAsync("alert_rows", AlertColumns, [batch.Alerts], static (w, a) =>
+        {
+            w.String(a.AlertId);
+            w.String(a.Rule);
+            w.String(a.Severity.ToString());
+            w.String(a.EntityId);
+            w.String(a.Account);
+            w.String(a.TxnId);
+            w.DateTime(a.Ts.UtcTicks);
+            w.DateTime(a.DetectedAt.UtcTicks);
+            w.String(a.Message);
+            w.String(JsonSerializer.Serialize(a.Metrics, FlowWatchJsonContext.Default.AlertMetrics));
+            w.String(JsonSerializer.Serialize(a.Refs, FlowWatchJsonContext.Default.IReadOnlyListString));
+            w.EndRow();
+        }, cancellation).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<string[]>> QueryAsync(string sql, CancellationToken cancellation)
@@ -165,26 +181,35 @@ public sealed class ClickHouseSink : IAggregateSink
     }
 
     /// <summary>
-    /// Inserts the rows as RowBinary, split into one insert per buffer run side by side when there are many: each
-    /// insert is one thread on the server, and the materialized roll-ups make inserting CPU-bound there.
+    /// The batches dealt out to the buffers, biggest first to the emptiest, when there are enough rows to be worth
+    /// parallel inserts: each insert is one thread on the server, where the roll-ups make inserting CPU-bound.
     /// </summary>
-    private async Task InsertAsync<T>(string table, string[] columns, IReadOnlyList<T> rows, Action<RowBinary, T> write, CancellationToken cancellation)
+    private List<AggregateBatch>[] Groups(IReadOnlyList<AggregateBatch> batches)
     {
-        if (rows.Count == 0) return;
-        var parts = rows.Count >= MinRowsToSplit ? _buffers.Length : 1;
-        var size = (rows.Count + parts - 1) / parts;
-        var inserts = new Task[parts];
+        var count = batches.Sum(b => b.RowCount) >= MinRowsToSplit ? _buffers.Length : 1;
+        var groups = new List<AggregateBatch>[count];
+        var rows = new long[count];
+        for (var i = 0; i < count; i++) groups[i] = [];
+        foreach (var batch in batches.OrderByDescending(b => b.RowCount))
+        {
+            var emptiest = Array.IndexOf(rows, rows.Min());
+            groups[emptiest].Add(batch);
+            rows[emptiest] += batch.RowCount;
+        }
+        return groups;
+    }
+
+    /// <summary>One RowBinary insert per group, side by side.</summary>
+    private async Task InsertAsync<T>(string table, string[] columns, IReadOnlyList<T>[] groups, Action<RowBinary, T> write,
+        CancellationToken cancellation)
+    {
         try
         {
-            for (var part = 0; part < parts; part++)
+            var inserts = new List<Task>();
+            for (var i = 0; i < groups.Length; i++)
             {
-                var buffer = _buffers[part];
-                for (var i = part * size; i < Math.Min(rows.Count, (part + 1) * size); i++)
-                {
-                    write(buffer, rows[i]);
-                    buffer.EndRow();
-                }
-                inserts[part] = Send(table, columns, buffer, cancellation);
+                foreach (var item in groups[i]) write(_buffers[i], item);
+                if (_buffers[i].Rows > 0) inserts.Add(Send(table, columns, _buffers[i], cancellation));
             }
             await Task.WhenAll(inserts).ConfigureAwait(false);
         }

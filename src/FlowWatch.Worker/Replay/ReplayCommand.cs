@@ -101,6 +101,9 @@ public static class ReplayCommand
     /// <summary>The records since the last aggregate batch: their line range, a hash of their bytes, their alerts.</summary>
     private sealed class ReplayBatch
     {
+        /// <summary>Parts a sink may write side by side; fixed, so the same file always yields the same batches.</summary>
+        private const int PartsPerBatch = 4;
+
         private readonly FlowAggregator _aggregator = new();
         private readonly XxHash128 _hash = new();
         private readonly List<Alert> _alerts = [];
@@ -123,7 +126,7 @@ public static class ReplayCommand
         public SinkBatch Take()
         {
             var id = string.Create(CultureInfo.InvariantCulture, $"lines {_firstLine}-{_lastLine} {_hash.GetCurrentHashAsUInt128():x32}");
-            var batch = new SinkBatch([_aggregator.Take(id)], [.. _alerts]);
+            var batch = new SinkBatch(_aggregator.Take(id).Split(PartsPerBatch), [.. _alerts]);
             _hash.Reset();
             _alerts.Clear();
             Records = 0;

@@ -62,4 +62,28 @@ public sealed class FlowAggregatorTests
         // N = 600,000 + 300,000 − 100,000 against equity × 1 × 1; the version counts the entity's events.
         Assert.Equal(new PositionRow("E1", 2026, 800_000m, 1_000_000m, 1_000_000m, 0.8m, -0.8m, TestStreams.T0.AddMinutes(2).UtcTicks, 3), position);
     }
+
+    [Fact]
+    public void Split_ABatch_KeepsEveryRowOnceAndEachRollUpKeyInOnePartTheSameWayEveryTime()
+    {
+        var stream = RandomStreams.Generate(7, SettingsProfile.Defaults);
+        var engine = new FlowEngine(stream.Reference, stream.Settings) { Aggregator = new FlowAggregator() };
+        var alerts = new List<Alert>();
+        for (var i = 0; i < stream.Lines.Count; i++) engine.Process(stream.Lines[i], i + 1, alerts, out _);
+        var batch = engine.Aggregator.Take("b");
+
+        var parts = batch.Split(4);
+
+        Assert.Equal(parts.Select(p => p.BatchId).Order(), parts.Select(p => p.BatchId).Distinct().Order());
+        Assert.All(parts, p => Assert.StartsWith("b/", p.BatchId, StringComparison.Ordinal));
+        Assert.Equal(batch.Payments.ToHashSet(), parts.SelectMany(p => p.Payments).ToHashSet());
+        Assert.Equal(batch.Payments.Count, parts.Sum(p => p.Payments.Count));
+        Assert.Equal(batch.Corridors.Count, parts.Sum(p => p.Corridors.Count));
+        Assert.Equal(batch.Positions.Count, parts.Sum(p => p.Positions.Count));
+        Assert.All(batch.Payments.GroupBy(r => r.EntityId), entity => Assert.Single(parts, p => p.Payments.Any(r => r.EntityId == entity.Key)));
+        Assert.All(batch.Corridors.GroupBy(r => (r.AccountKind, r.CpKind, r.CpCountry, r.Currency, r.Direction)),
+            corridor => Assert.Single(parts, p => p.Corridors.Any(r => (r.AccountKind, r.CpKind, r.CpCountry, r.Currency, r.Direction) == corridor.Key)));
+        Assert.Equal(parts.Select(p => (p.BatchId, p.Payments.Count, p.Corridors.Count)), batch.Split(4).Select(p => (p.BatchId, p.Payments.Count, p.Corridors.Count)));
+        Assert.Same(batch, Assert.Single(batch.Split(1)));
+    }
 }

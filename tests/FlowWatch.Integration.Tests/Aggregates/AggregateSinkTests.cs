@@ -48,6 +48,20 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
         Assert.Equal(replay.Counters.Alerts.ToString(CultureInfo.InvariantCulture), await Scalar(sink, "SELECT count(DISTINCT alert_id) FROM alerts"));
     }
 
+    [Fact]
+    public async Task Replay_OneBatchOfMoreThan50000Rows_IsSplitAcrossParallelInsertsAndStillExact()
+    {
+        var input = AggregateInput.Synthetic(_dir, events: 60_000, seed: 3);
+        await using var sink = await Open("clickhouse");
+
+        input.ReplayInto(sink, Path.Combine(_dir, "alerts.jsonl"), batchRecords: 100_000);
+
+        Assert.Equal(input.Events.ToString(CultureInfo.InvariantCulture), await Scalar(sink, "SELECT sum(events) FROM payments_minute"));
+        Assert.Equal(QueryTextOf(input.AmountCny), await Scalar(sink, "SELECT sum(amount_cny) FROM payments_hourly"));
+        Assert.Equal(QueryTextOf(input.AmountCny), await Scalar(sink, "SELECT sum(amount_cny) FROM corridor_daily"));
+        Assert.True(long.Parse(await Scalar(sink, "SELECT count(*) FROM payments_minute_rows"), CultureInfo.InvariantCulture) > 50_000);
+    }
+
     [Theory]
     [MemberData(nameof(Sinks))]
     public async Task Replay_SameInputTwice_LeavesEveryGuideAnswerUnchanged(string kind)
