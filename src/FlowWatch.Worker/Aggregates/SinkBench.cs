@@ -25,7 +25,7 @@ internal static class SinkBench
         progress.WriteLine($"writing {rows:N0} rows in {batches.Count} batches to {sink.Description}...");
         var writer = new AggregateWriter(sink, options, NullLogger.Instance);
         var stopwatch = Stopwatch.StartNew();
-        foreach (var batch in batches) await writer.EnqueueAsync(new SinkBatch([batch], []));
+        foreach (var batch in batches.Chunk(Replay.ReplayCommand.PartsPerBatch)) await writer.EnqueueAsync(new SinkBatch(batch, []));
         await writer.CompleteAsync();
         stopwatch.Stop();
         return string.Create(CultureInfo.InvariantCulture,
@@ -46,7 +46,8 @@ internal static class SinkBench
             alerts.Clear();
             if ((i + 1) % batchEvents == 0 || i == lines.Count - 1)
             {
-                batches.Add(engine.Aggregator.Take(string.Create(CultureInfo.InvariantCulture, $"bench {Guid.NewGuid():N} {batches.Count}")));
+                batches.AddRange(engine.Aggregator.Take(string.Create(CultureInfo.InvariantCulture, $"bench {Guid.NewGuid():N} {batches.Count}"))
+                    .Split(Replay.ReplayCommand.PartsPerBatch));
             }
         }
         return batches;

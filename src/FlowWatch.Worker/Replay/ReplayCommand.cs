@@ -18,6 +18,9 @@ namespace FlowWatch.Worker.Replay;
 /// </summary>
 public static class ReplayCommand
 {
+    /// <summary>Parts of an aggregate batch that a sink may write side by side; fixed, so a file always yields the same batches.</summary>
+    public const int PartsPerBatch = 4;
+
     public const string Usage =
         "flowwatch replay --reference R --events E --alerts A [--dead-letters D] [--clickhouse CONNECTION | --duckdb FILE] [--shards N] [--config C]";
 
@@ -101,9 +104,6 @@ public static class ReplayCommand
     /// <summary>The records since the last aggregate batch: their line range, a hash of their bytes, their alerts.</summary>
     private sealed class ReplayBatch
     {
-        /// <summary>Parts a sink may write side by side; fixed, so the same file always yields the same batches.</summary>
-        private const int PartsPerBatch = 4;
-
         private readonly FlowAggregator _aggregator = new();
         private readonly XxHash128 _hash = new();
         private readonly List<Alert> _alerts = [];
