@@ -97,6 +97,19 @@ internal sealed class WindowBuffer
 
     public ref readonly WindowEntry this[int index] => ref _items[_head + index];
 
+    /// <summary>Index of the first entry with a time after <paramref name="ts"/> (entries are in time order).</summary>
+    public int UpperBound(long ts)
+    {
+        int low = 0, high = _count;
+        while (low < high)
+        {
+            var mid = (low + high) >>> 1;
+            if (_items[_head + mid].Ts <= ts) low = mid + 1;
+            else high = mid;
+        }
+        return low;
+    }
+
     public void Append(in WindowEntry entry)
     {
         EnsureRoomAtEnd();

@@ -2,6 +2,7 @@ using FlowWatch.Core.Reference;
 using FlowWatch.Worker.Configuration;
 using FlowWatch.Worker.Kafka;
 using FlowWatch.Worker.Replay;
+using FlowWatch.Worker.Simulation;
 
 namespace FlowWatch.Worker.Cli;
 
@@ -24,6 +25,8 @@ public static class CommandLine
         "      run the rules over a JSONL file of events and write the alerts as JSONL",
         "  " + BenchCommand.Usage,
         "      end-to-end throughput and event-to-alert latency through an embedded broker; --json prints one object",
+        "  " + SimulateCommand.Usage,
+        "      write a labelled synthetic stream: payments, the injected episodes, and their reference data",
         "  " + BrokerCommand.Usage,
         "      an embedded Kafka-protocol broker on loopback for other processes; prints its bootstrap servers",
         "",
@@ -46,6 +49,7 @@ public static class CommandLine
                 "demo" => await DemoCommand.RunAsync(options, stdout),
                 "broker" => await BrokerCommand.RunAsync(options, stdout),
                 "bench" => await BenchCommand.RunAsync(options, stdout),
+                "simulate" => SimulateCommand.Run(options, stdout),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }
