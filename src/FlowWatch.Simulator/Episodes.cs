@@ -42,7 +42,9 @@ public sealed partial class LabelledSimulation
             // Enough history for a baseline: several payments a day.
             Typologies.HighFrequency or Typologies.LargeAmount => p.Rate >= 3 * _options.Activity,
             Typologies.Structuring => p.Type is "CORPORATE" or "INDIVIDUAL" && p.Kind != "DOMESTIC",
-            Typologies.PassThrough or Typologies.FanIn or Typologies.FanOut => p.Type == "CORPORATE",
+            // A conduit: money passes through a company that usually pays out more than it receives.
+            Typologies.PassThrough => p.Type == "CORPORATE" && p.InShare < 0.5,
+            Typologies.FanIn or Typologies.FanOut => p.Type == "CORPORATE",
             Typologies.DormantReactivation => p.Type == "CORPORATE",
             _ => p.Kind == "EFE" && p.Equity is not null,
         };
@@ -90,12 +92,12 @@ public sealed partial class LabelledSimulation
         return ts;
     }
 
-    /// <summary>A large inflow paid on within hours, 92–99% of it, in one to three payments.</summary>
+    /// <summary>A large inflow paid on within hours, 97–102% of it, in one to three payments.</summary>
     private DateTimeOffset PassThrough(Profile p, DateTimeOffset start, List<string> txnIds)
     {
         var inflow = 600_000m + (decimal)_random.NextDouble() * 2_400_000m;
         txnIds.Add(Add(p, start, "IN", inflow, NewPartner(p, "PT-IN")));
-        var outflow = inflow * (0.92m + 0.07m * (decimal)_random.NextDouble());
+        var outflow = inflow * (0.97m + 0.05m * (decimal)_random.NextDouble());
         var parts = 1 + _random.Next(3);
         var ts = start;
         for (var i = 0; i < parts; i++)
@@ -135,11 +137,11 @@ public sealed partial class LabelledSimulation
         return ts;
     }
 
-    /// <summary>Same-name transfers into the domestic account adding up to 85–105% of the yearly cap over a few days.</summary>
+    /// <summary>Same-name transfers into the domestic account adding up to 82–97% of the yearly cap over a few days.</summary>
     private DateTimeOffset QuotaCreep(Profile p, DateTimeOffset start, List<string> txnIds)
     {
         var own = p.Counterparties.Single(c => c.SameName);
-        var total = p.Equity!.Value * (0.85m + 0.2m * (decimal)_random.NextDouble());
+        var total = p.Equity!.Value * (0.82m + 0.15m * (decimal)_random.NextDouble());
         var count = 6 + _random.Next(7);
         var spanHours = 24 + _random.Next(72);
         var ts = start;

@@ -88,7 +88,7 @@ public sealed partial class LabelledSimulation
         };
         var rate = Math.Exp(Math.Log(individual ? 1.5 : 6) + Gaussian() * 0.7) * _options.Activity;
         // Keep a usual day's volume modest, as most accounts' are, so that ordinary days do not look like pass-through.
-        rate = Math.Clamp(Math.Min(rate, 250_000 / Math.Exp(logMedian) * _options.Activity), 0.3, 60 * _options.Activity);
+        rate = Math.Clamp(Math.Min(rate, 100_000 / Math.Exp(logMedian)), 0.3, 60 * _options.Activity);
         var profile = new Profile
         {
             Index = index,

@@ -23,13 +23,13 @@ public sealed record RuleQuality(string Rule, int Alerts, int OnEpisodes)
 
 /// <summary>
 /// Detection quality of the engine (rules and models) on a labelled stream. An alert is on an episode when its
-/// payment is one of the episode's, or when it is for the episode's entity between the episode's start and an hour
-/// after its end (window rules fire on the payment that completes the pattern).
+/// payment is one of the episode's, or when it is for the episode's entity between the episode's start and a trailing
+/// window (24 hours) after its end: window rules fire on the payment that completes the pattern, which may be a later one.
 /// </summary>
 public sealed record QualityReport(
     IReadOnlyList<TypologyQuality> Typologies, IReadOnlyList<RuleQuality> Rules, long NormalEvents, int FalseScoredAlerts)
 {
-    private static readonly TimeSpan Grace = TimeSpan.FromHours(1);
+    private static readonly TimeSpan Grace = TimeSpan.FromHours(24);
 
     /// <summary>The rules that are meant to catch each typology.</summary>
     public static IReadOnlyDictionary<string, string[]> RulesFor { get; } = new Dictionary<string, string[]>(StringComparer.Ordinal)

@@ -85,11 +85,11 @@ public sealed class RuleSettings
     public decimal AmountAnomalyMinCny { get; set; } = 10_000m;
 
     /// <summary>ML_ANOMALY: classifier probability that fires (severity I), and the bands for II and III.</summary>
-    public double MlAnomalyThreshold { get; set; } = 0.5;
+    public double MlAnomalyThreshold { get; set; } = 0.9;
 
-    public double MlAnomalySeverityII { get; set; } = 0.8;
+    public double MlAnomalySeverityII { get; set; } = 0.95;
 
-    public double MlAnomalySeverityIII { get; set; } = 0.95;
+    public double MlAnomalySeverityIII { get; set; } = 0.98;
 
     public TimeSpan MlAnomalySuppression { get; set; } = TimeSpan.FromHours(1);
 

@@ -76,9 +76,4 @@ public sealed class PcaDetector
         }
         return (distance, distance - explained);
     }
-
-    internal float[] Offset => _offset;
-    internal float[] Scale => _scale;
-    internal float[] Mean => _mean;
-    internal float[] Components => _components;
 }

@@ -2,9 +2,12 @@ using System.Diagnostics;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
+using FlowWatch.Core.Scoring;
 using FlowWatch.Core.Serialization;
 using FlowWatch.Worker.Cli;
 using FlowWatch.Worker.Configuration;
+using FlowWatch.Worker.Models;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FlowWatch.Worker.Replay;
 
@@ -15,7 +18,7 @@ namespace FlowWatch.Worker.Replay;
 public static class ReplayCommand
 {
     public const string Usage =
-        "flowwatch replay --reference R --events E --alerts A [--dead-letters D] [--shards N] [--config C]";
+        "flowwatch replay --reference R --events E --alerts A [--dead-letters D] [--shards N] [--config C] [--models DIR]";
 
     public static int Run(Arguments args, TextWriter stdout)
     {
@@ -25,21 +28,25 @@ public static class ReplayCommand
         var deadLettersPath = args.Optional("--dead-letters");
         var shards = args.WholeNumber("--shards", 1, 1, 1024);
         var configFile = args.Optional("--config");
+        var modelsDirectory = args.Optional("--models");
         args.EnsureAllRead();
 
-        var settings = FlowWatchConfiguration.Rules(FlowWatchConfiguration.Build(configFile));
+        var configuration = FlowWatchConfiguration.Build(configFile);
+        var settings = FlowWatchConfiguration.Rules(configuration);
+        using var models = ModelWatcher.Start(modelsDirectory ?? configuration[ModelWatcher.DirectoryKey], NullLogger.Instance, watch: false);
         var reference = ReferenceDataLoader.LoadFile(referencePath);
         if (!File.Exists(eventsPath)) throw new FileNotFoundException($"events file '{eventsPath}' not found");
 
-        var result = Replay(reference, settings, shards, eventsPath, alertsPath, deadLettersPath);
+        var result = Replay(reference, settings, shards, eventsPath, alertsPath, deadLettersPath, models.Models);
+        stdout.WriteLine(models.Models.Current is { } loaded ? $"models {loaded.Version} from {models.Directory}" : "no models: ML_ANOMALY off");
         Summary.Print(stdout, $"replay of {eventsPath}", result.Counters, result.Elapsed);
         return 0;
     }
 
     public static ReplayResult Replay(ReferenceData reference, RuleSettings settings, int shards, string eventsPath,
-        string alertsPath, string? deadLettersPath)
+        string alertsPath, string? deadLettersPath, ModelHolder? models = null)
     {
-        var engine = new FlowEngine(reference, settings, shards);
+        var engine = new FlowEngine(reference, settings, shards, models: models);
         var alerts = new List<Alert>();
         var stopwatch = Stopwatch.StartNew();
         using (var input = new FileStream(eventsPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan))
