@@ -437,8 +437,7 @@ public sealed class EngineShard
         }
         if (_models?.Current is { } models)
         {
-            var probability = models.Score(features);
-            if (probability >= _settings.MlAnomalyThreshold && Quiet(ref entity.LastFired[MlAnomalySlot], ts, _settings.MlAnomalySuppression.Ticks))
+            if (models.TryReach(features, _settings.MlAnomalyThreshold, out var probability) && Quiet(ref entity.LastFired[MlAnomalySlot], ts, _settings.MlAnomalySuppression.Ticks))
             {
                 var severity = probability >= _settings.MlAnomalySeverityIII ? Severity.III
                     : probability >= _settings.MlAnomalySeverityII ? Severity.II : Severity.I;

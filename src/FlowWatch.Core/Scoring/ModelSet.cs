@@ -33,6 +33,16 @@ public sealed class ModelSet
         return Classifier.Probability(features);
     }
 
+    /// <summary>
+    /// Fills in the novelty feature and answers whether the classifier's probability reaches
+    /// <paramref name="threshold"/> (then with the probability), walking only as much of the ensemble as that takes.
+    /// </summary>
+    public bool TryReach(Span<float> features, double threshold, out double probability)
+    {
+        features[Features.Novelty] = (float)Detector.Residual(features);
+        return Classifier.TryReach(features, threshold, out probability);
+    }
+
     /// <summary>The <paramref name="count"/> features with the largest credit for the score, as "name=value".</summary>
     public IReadOnlyList<string> TopFeatures(ReadOnlySpan<float> features, int count)
     {

@@ -3,16 +3,18 @@ namespace FlowWatch.Core.Scoring;
 /// <summary>
 /// The unsupervised detector as plain arrays: an affine normaliser, then principal components of normal traffic.
 /// Its score is the residual: the length of the part of the normalised event that the components do not explain.
-/// Parameters come from a trained ML.NET pipeline (mean-variance normaliser, randomized PCA); evaluating them here
-/// is allocation-free and a few dozen multiply-adds per event.
+/// Parameters come from a trained ML.NET pipeline (mean-variance normaliser, randomized PCA). The normaliser and the
+/// mean are folded into the components at load, so an event costs one pass per component and no buffer.
 /// </summary>
 public sealed class PcaDetector
 {
-    private readonly float[] _offset;
+    /// <summary>Normalised and centred value of feature i: x[i] · <see cref="_scale"/>[i] − <see cref="_shift"/>[i].</summary>
     private readonly float[] _scale;
-    private readonly float[] _mean;
-    private readonly float[] _components;
-    private readonly double[] _meanProjected;
+    private readonly float[] _shift;
+
+    /// <summary>Per component r: its eigenvector times the scale, row after row, and the constant its projection subtracts.</summary>
+    private readonly float[] _weights;
+    private readonly float[] _constants;
 
     /// <param name="offset">Normaliser: y = (x − offset) · scale, per feature.</param>
     /// <param name="scale">Normaliser scale per feature.</param>
@@ -28,16 +30,20 @@ public sealed class PcaDetector
         if (offset.Length != Dimension || scale.Length != Dimension || components.Length == 0 || components.Length % Dimension != 0)
             throw new ArgumentException("normaliser, mean and components must have the detector's dimension");
         Rank = components.Length / Dimension;
-        _offset = offset;
         _scale = scale;
-        _mean = mean;
-        _components = components;
-        _meanProjected = new double[Rank];
+        _shift = new float[Dimension];
+        for (var i = 0; i < Dimension; i++) _shift[i] = offset[i] * scale[i] + mean[i];
+        _weights = new float[components.Length];
+        _constants = new float[Rank];
         for (var r = 0; r < Rank; r++)
         {
-            double dot = 0;
-            for (var i = 0; i < Dimension; i++) dot += components[r * Dimension + i] * (double)mean[i];
-            _meanProjected[r] = dot;
+            double constant = 0;
+            for (var i = 0; i < Dimension; i++)
+            {
+                _weights[r * Dimension + i] = components[r * Dimension + i] * scale[i];
+                constant += components[r * Dimension + i] * (double)_shift[i];
+            }
+            _constants[r] = (float)constant;
         }
     }
 
@@ -52,26 +58,27 @@ public sealed class PcaDetector
     public double RelativeResidual(ReadOnlySpan<float> features)
     {
         var (distance, residual) = Norms(features);
-        return Math.Sqrt(residual / distance);
+        return Math.Sqrt(Math.Max(residual, 0) / distance);
     }
 
     /// <summary>Squared distance of the normalised event from the mean, and its squared residual.</summary>
-    private (double Distance, double Residual) Norms(ReadOnlySpan<float> features)
+    private (float Distance, float Residual) Norms(ReadOnlySpan<float> features)
     {
-        Span<double> centred = stackalloc double[Dimension];
-        double distance = 0;
-        for (var i = 0; i < centred.Length; i++)
+        var x = features[..Dimension];
+        var scale = _scale.AsSpan(0, x.Length);
+        var shift = _shift.AsSpan(0, x.Length);
+        var distance = 0f;
+        for (var i = 0; i < x.Length; i++)
         {
-            var value = (features[i] - _offset[i]) * (double)_scale[i] - _mean[i];
-            centred[i] = value;
-            distance += value * value;
+            var centred = x[i] * scale[i] - shift[i];
+            distance += centred * centred;
         }
-        double explained = 0;
-        for (var r = 0; r < Rank; r++)
+        var explained = 0f;
+        for (var r = 0; r < _constants.Length; r++)
         {
-            var row = _components.AsSpan(r * Dimension, Dimension);
-            double projection = 0;
-            for (var i = 0; i < row.Length; i++) projection += row[i] * centred[i];
+            var weights = _weights.AsSpan(r * x.Length, x.Length);
+            var projection = -_constants[r];
+            for (var i = 0; i < weights.Length; i++) projection += weights[i] * x[i];
             explained += projection * projection;
         }
         return (distance, distance - explained);

@@ -1,20 +1,25 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace FlowWatch.Core.Scoring;
 
 /// <summary>
 /// A boosted tree ensemble with Platt calibration as flat arrays, from a trained ML.NET FastTree binary classifier.
-/// Each node sends an event left when its feature is at or below the node's threshold; a negative child −(leaf + 1)
-/// is a leaf. Evaluation walks every tree once, without allocating.
+/// Each node sends an event left when its feature is at or below the node's threshold. All trees' nodes share one
+/// array of 16-byte records; a child index below zero is a leaf (−(leaf + 1) into one array of leaf values, already
+/// multiplied by the tree's weight). Evaluation walks every tree once, without allocating or bounds checks.
 /// </summary>
 public sealed class TreeEnsemble
 {
-    private readonly int[] _treeNodeStart;
-    private readonly int[] _treeLeafStart;
-    private readonly int[] _feature;
-    private readonly float[] _threshold;
-    private readonly int[] _left;
-    private readonly int[] _right;
-    private readonly double[] _leafValue;
-    private readonly double[] _treeWeight;
+    private readonly Node[] _nodes;
+    private readonly double[] _leaves;
+    private readonly int[] _roots;
+
+    /// <summary>Trees walked between two checks of whether the threshold can still be reached.</summary>
+    private const int Block = 8;
+
+    /// <summary>Per tree t, the most the trees from t on can still add to the raw score.</summary>
+    private readonly double[] _mostFrom;
     private readonly double _bias;
     private readonly double _plattSlope;
     private readonly double _plattOffset;
@@ -22,41 +27,38 @@ public sealed class TreeEnsemble
     public TreeEnsemble(IReadOnlyList<Tree> trees, double bias, double plattSlope, double plattOffset)
     {
         ArgumentNullException.ThrowIfNull(trees);
-        _treeNodeStart = new int[trees.Count];
-        _treeLeafStart = new int[trees.Count];
-        _treeWeight = new double[trees.Count];
-        var nodes = trees.Sum(t => t.Feature.Length);
-        var leaves = trees.Sum(t => t.LeafValue.Length);
-        _feature = new int[nodes];
-        _threshold = new float[nodes];
-        _left = new int[nodes];
-        _right = new int[nodes];
-        _leafValue = new double[leaves];
-        int node = 0, leaf = 0;
+        var nodes = new List<Node>();
+        var leaves = new List<double>();
+        _roots = new int[trees.Count];
         for (var t = 0; t < trees.Count; t++)
         {
             var tree = trees[t];
-            _treeNodeStart[t] = node;
-            _treeLeafStart[t] = leaf;
-            _treeWeight[t] = tree.Weight;
-            tree.Feature.CopyTo(_feature, node);
-            tree.Threshold.CopyTo(_threshold, node);
-            tree.Left.CopyTo(_left, node);
-            tree.Right.CopyTo(_right, node);
-            tree.LeafValue.CopyTo(_leafValue, leaf);
-            node += tree.Feature.Length;
-            leaf += tree.LeafValue.Length;
+            int nodeBase = nodes.Count, leafBase = leaves.Count;
+            int Child(int child) => child >= 0 ? nodeBase + child : ~(leafBase + ~child);
+            _roots[t] = tree.Feature.Length == 0 ? ~leafBase : nodeBase;   // a tree of one leaf has no node
+            for (var n = 0; n < tree.Feature.Length; n++)
+            {
+                nodes.Add(new Node(tree.Feature[n], tree.Threshold[n], Child(tree.Left[n]), Child(tree.Right[n])));
+            }
+            leaves.AddRange(tree.LeafValue.Select(v => v * tree.Weight));
         }
-        FeatureCount = _feature.Length == 0 ? 0 : _feature.Max() + 1;
+        _nodes = [.. nodes];
+        _leaves = [.. leaves];
+        _mostFrom = new double[trees.Count + 1];
+        for (var t = trees.Count - 1; t >= 0; t--) _mostFrom[t] = _mostFrom[t + 1] + trees[t].LeafValue.Max() * trees[t].Weight;
+        FeatureCount = _nodes.Length == 0 ? 0 : _nodes.Max(n => n.Feature) + 1;
         _bias = bias;
         _plattSlope = plattSlope;
         _plattOffset = plattOffset;
     }
 
-    /// <summary>One tree: per node its feature, threshold and children (negative: −(leaf + 1)); values per leaf.</summary>
+    /// <summary>One tree as ML.NET describes it: per node its feature, threshold and children (negative: −(leaf + 1)); values per leaf.</summary>
     public sealed record Tree(int[] Feature, float[] Threshold, int[] Left, int[] Right, double[] LeafValue, double Weight);
 
-    public int TreeCount => _treeWeight.Length;
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly record struct Node(int Feature, float Threshold, int Left, int Right);
+
+    public int TreeCount => _roots.Length;
 
     /// <summary>Highest feature index any split reads, plus one.</summary>
     public int FeatureCount { get; }
@@ -64,9 +66,73 @@ public sealed class TreeEnsemble
     /// <summary>The ensemble's raw output: the weighted sum of the leaves reached, plus the bias.</summary>
     public double RawScore(ReadOnlySpan<float> features)
     {
-        var sum = _bias;
-        for (var t = 0; t < _treeWeight.Length; t++) sum += _treeWeight[t] * _leafValue[_treeLeafStart[t] + Leaf(t, features, default)];
+        ArgumentOutOfRangeException.ThrowIfLessThan(features.Length, FeatureCount, nameof(features));
+        return _bias + Leaves(features, 0, _roots.Length);
+    }
+
+    /// <summary>
+    /// Sum of the leaves reached in trees [from, to). Four trees are walked side by side: their loads and compares
+    /// are independent, so the processor overlaps them instead of waiting on one chain of node loads.
+    /// </summary>
+    private double Leaves(ReadOnlySpan<float> features, int from, int to)
+    {
+        ref var x = ref MemoryMarshal.GetReference(features);
+        ref var nodes = ref MemoryMarshal.GetArrayDataReference(_nodes);
+        var sum = 0.0;
+        var t = from;
+        for (; t + 4 <= to; t += 4)
+        {
+            int a = _roots[t], b = _roots[t + 1], c = _roots[t + 2], d = _roots[t + 3];
+            while ((a & b & c & d) >= 0)   // some walk is still at a node (leaves are negative)
+            {
+                a = Step(ref nodes, ref x, a);
+                b = Step(ref nodes, ref x, b);
+                c = Step(ref nodes, ref x, c);
+                d = Step(ref nodes, ref x, d);
+            }
+            while (a >= 0) a = Step(ref nodes, ref x, a);
+            while (b >= 0) b = Step(ref nodes, ref x, b);
+            while (c >= 0) c = Step(ref nodes, ref x, c);
+            while (d >= 0) d = Step(ref nodes, ref x, d);
+            sum += _leaves[~a] + _leaves[~b] + _leaves[~c] + _leaves[~d];
+        }
+        for (; t < to; t++)
+        {
+            var n = _roots[t];
+            while (n >= 0) n = Step(ref nodes, ref x, n);
+            sum += _leaves[~n];
+        }
         return sum;
+    }
+
+    /// <summary>One step down from node <paramref name="n"/>; a leaf (negative) stays where it is.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Step(ref Node nodes, ref float x, int n)
+    {
+        if (n < 0) return n;
+        ref readonly var node = ref Unsafe.Add(ref nodes, n);
+        return Unsafe.Add(ref x, node.Feature) <= node.Threshold ? node.Left : node.Right;
+    }
+
+    /// <summary>
+    /// Whether the calibrated probability reaches <paramref name="threshold"/>, and if so the probability. Stops as
+    /// soon as the remaining trees cannot lift the raw score to the threshold, so an ordinary event is usually decided
+    /// by a part of the ensemble; the answer is exactly that of <see cref="Probability"/> compared with the threshold.
+    /// </summary>
+    public bool TryReach(ReadOnlySpan<float> features, double threshold, out double probability)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(features.Length, FeatureCount, nameof(features));
+        probability = 0;
+        // Platt calibration falls with a positive slope; then no raw score bound follows, and every tree is walked.
+        var needed = _plattSlope < 0 ? (Math.Log(1 / threshold - 1) - _plattOffset) / _plattSlope : double.NegativeInfinity;
+        var sum = _bias;
+        for (var t = 0; t < _roots.Length; t += Block)
+        {
+            if (sum + _mostFrom[t] < needed) return false;
+            sum += Leaves(features, t, Math.Min(t + Block, _roots.Length));
+        }
+        probability = Calibrate(sum);
+        return probability >= threshold;
     }
 
     /// <summary>Calibrated probability that the event belongs to an anomalous episode.</summary>
@@ -81,34 +147,19 @@ public sealed class TreeEnsemble
     public void Explain(ReadOnlySpan<float> features, Span<double> credit)
     {
         Span<int> path = stackalloc int[64];
-        for (var t = 0; t < _treeWeight.Length; t++)
+        foreach (var root in _roots)
         {
             var depth = 0;
-            var leaf = Leaf(t, features, path, ref depth);
+            var n = root;
+            while (n >= 0)
+            {
+                var node = _nodes[n];
+                if (depth < path.Length) path[depth++] = node.Feature;
+                n = features[node.Feature] <= node.Threshold ? node.Left : node.Right;
+            }
             if (depth == 0) continue;
-            var share = _treeWeight[t] * _leafValue[_treeLeafStart[t] + leaf] / depth;
-            for (var i = 0; i < depth; i++) credit[_feature[path[i]]] += share;
-        }
-    }
-
-    private int Leaf(int tree, ReadOnlySpan<float> features, Span<int> path)
-    {
-        var depth = 0;
-        return Leaf(tree, features, path, ref depth);
-    }
-
-    private int Leaf(int tree, ReadOnlySpan<float> features, Span<int> path, ref int depth)
-    {
-        var start = _treeNodeStart[tree];
-        if (start == (tree + 1 < _treeNodeStart.Length ? _treeNodeStart[tree + 1] : _feature.Length)) return 0;   // a single leaf
-        var node = 0;
-        while (true)
-        {
-            var at = start + node;
-            if (depth < path.Length) path[depth++] = at;
-            var next = features[_feature[at]] <= _threshold[at] ? _left[at] : _right[at];
-            if (next < 0) return ~next;
-            node = next;
+            var share = _leaves[~n] / depth;
+            foreach (var feature in path[..depth]) credit[feature] += share;
         }
     }
 }
