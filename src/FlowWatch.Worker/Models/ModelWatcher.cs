@@ -47,7 +47,8 @@ public sealed class ModelWatcher : IDisposable
     /// </summary>
     public static ModelWatcher Start(string? configured, ILogger log, bool watch)
     {
-        var directory = configured ?? new[] { "models", Path.Combine(AppContext.BaseDirectory, "models") }
+        var directory = (string.IsNullOrWhiteSpace(configured) ? null : configured)
+            ?? new[] { "models", Path.Combine(AppContext.BaseDirectory, "models") }
             .FirstOrDefault(d => File.Exists(Path.Combine(d, ModelFiles.ClassifierFile)));
         if (directory is null)
         {
