@@ -27,6 +27,7 @@ public sealed class EngineShard
     private readonly Dictionary<string, bool> _sanctionedNameCache = new(StringComparer.Ordinal);
     private readonly decimal[] _bandLower = new decimal[StructuringKey.Count];
     private readonly decimal[] _threshold = new decimal[StructuringKey.Count];
+    private readonly double[] _thresholdDouble = new double[StructuringKey.Count];
     private readonly long _windowTicks;
     private readonly long _lateTicks;
     private readonly long _suppressionTicks;
@@ -46,6 +47,7 @@ public sealed class EngineShard
         {
             _threshold[key] = settings.LargeValue.For(StructuringKey.CategoryOf(key), StructuringKey.ClassOf(key));
             _bandLower[key] = _threshold[key] * settings.StructuringBandFraction;
+            _thresholdDouble[key] = (double)_threshold[key];
         }
     }
 
@@ -376,7 +378,8 @@ public sealed class EngineShard
         var count1h = upToNow - window.UpperBound(ts - TimeSpan.TicksPerHour);
         var count24h = upToNow - window.UpperBound(ts - _windowTicks);
         ref var baseline = ref entity.Baseline;
-        var logAmount = Math.Log((double)e.AmountCny);
+        var amountCny = (double)e.AmountCny;
+        var logAmount = Math.Log(amountCny);
         var amountWarm = baseline.AmountSamples >= _settings.AmountAnomalyWarmupEvents;
         var amountScore = amountWarm ? baseline.AmountScore(logAmount, _settings.BaselineAmountDeviationFloor) : 0;
         var hourlyWarm = baseline.Hours >= _settings.HighFrequencyWarmupHours;
@@ -399,12 +402,12 @@ public sealed class EngineShard
         features[Features.CrossBorder] = e.Channel is Channel.FirstLine or Channel.CrossBorder ? 1 : 0;
         features[Features.SameName] = e.Channel == Channel.SecondLineSameName ? 1 : 0;
         features[Features.QuotaUtilisation] = _quotaUtilisation;
-        features[Features.RoundAmount] = e.Amount % 10_000m == 0 ? 1 : e.Amount % 1_000m == 0 ? 0.5f : 0;
+        features[Features.RoundAmount] = RoundAmount.Of(e.Amount);
         var key = StructuringKey.Of(e.Direction, e.Category, e.CurrencyClass);
-        features[Features.ThresholdRatio] = (float)Math.Min((double)e.ClassAmount / (double)_threshold[key], 2);
-        var inflow = (double)aggregate.InflowCny;
-        var outflow = (double)aggregate.OutflowCny;
-        features[Features.PassThroughRatio] = inflow > 0 && outflow > 0 ? (float)(Math.Min(inflow, outflow) / Math.Max(inflow, outflow)) : 0;
+        features[Features.ThresholdRatio] = (float)Math.Min((e.IsCny ? amountCny : (double)e.FxAmountUsd) / _thresholdDouble[key], 2);
+        features[Features.PassThroughRatio] = aggregate.InflowCny > 0 && aggregate.OutflowCny > 0
+            ? (float)((double)Math.Min(aggregate.InflowCny, aggregate.OutflowCny) / (double)Math.Max(aggregate.InflowCny, aggregate.OutflowCny))
+            : 0;
         features[Features.Outgoing] = e.Direction == Direction.Out ? 1 : 0;
         features[Features.LogEventsSeen] = MathF.Log(entity.Events);
         Observer?.Invoke(in e, features);
