@@ -45,10 +45,10 @@ public sealed record TrainingOptions
     }
 
     public int DetectorRank { get; init; } = 6;
-    public int Trees { get; init; } = 50;
+    public int Trees { get; init; } = 30;
     public int Leaves { get; init; } = 24;
     public int MinExamplesPerLeaf { get; init; } = 100;
-    public double LearningRate { get; init; } = 0.15;
+    public double LearningRate { get; init; } = 0.25;
 
     /// <summary>Normal events the detector learns from at most (a seeded sample of the training stream).</summary>
     public int DetectorSample { get; init; } = 60_000;

@@ -16,7 +16,7 @@ public sealed class TreeEnsemble
     private readonly int[] _roots;
 
     /// <summary>Trees walked between two checks of whether the threshold can still be reached.</summary>
-    private const int Block = 8;
+    private const int Block = 4;
 
     /// <summary>Per tree t, the most the trees from t on can still add to the raw score.</summary>
     private readonly double[] _mostFrom;
@@ -30,9 +30,12 @@ public sealed class TreeEnsemble
         var nodes = new List<Node>();
         var leaves = new List<double>();
         _roots = new int[trees.Count];
-        for (var t = 0; t < trees.Count; t++)
+        // The trees that can add most come first: the bound on what the rest can add then shrinks fastest, and
+        // TryReach gives up on an ordinary event after fewer trees. A sum does not depend on its order.
+        var ordered = trees.OrderByDescending(tree => tree.LeafValue.Max() * tree.Weight).ToList();
+        for (var t = 0; t < ordered.Count; t++)
         {
-            var tree = trees[t];
+            var tree = ordered[t];
             int nodeBase = nodes.Count, leafBase = leaves.Count;
             int Child(int child) => child >= 0 ? nodeBase + child : ~(leafBase + ~child);
             _roots[t] = tree.Feature.Length == 0 ? ~leafBase : nodeBase;   // a tree of one leaf has no node
@@ -45,7 +48,7 @@ public sealed class TreeEnsemble
         _nodes = [.. nodes];
         _leaves = [.. leaves];
         _mostFrom = new double[trees.Count + 1];
-        for (var t = trees.Count - 1; t >= 0; t--) _mostFrom[t] = _mostFrom[t + 1] + trees[t].LeafValue.Max() * trees[t].Weight;
+        for (var t = ordered.Count - 1; t >= 0; t--) _mostFrom[t] = _mostFrom[t + 1] + ordered[t].LeafValue.Max() * ordered[t].Weight;
         FeatureCount = _nodes.Length == 0 ? 0 : _nodes.Max(n => n.Feature) + 1;
         _bias = bias;
         _plattSlope = plattSlope;
