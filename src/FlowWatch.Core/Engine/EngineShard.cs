@@ -373,10 +373,12 @@ public sealed class EngineShard
     {
         var ts = e.TimestampTicks;
         var window = entity.Window;
-        var upToNow = window.UpperBound(ts);
-        var count1m = upToNow - window.UpperBound(ts - TimeSpan.TicksPerMinute);
-        var count1h = upToNow - window.UpperBound(ts - TimeSpan.TicksPerHour);
-        var count24h = upToNow - window.UpperBound(ts - _windowTicks);
+        // In order (the usual case) the event is the newest entry and the running window starts at WindowStart.
+        var inOrder = ts >= entity.NewestTs;
+        var upToNow = inOrder ? window.Count : window.UpperBound(ts);
+        var count1m = upToNow - window.UpperBound(ts - TimeSpan.TicksPerMinute, upToNow);
+        var count1h = upToNow - window.UpperBound(ts - TimeSpan.TicksPerHour, upToNow);
+        var count24h = upToNow - (inOrder ? entity.WindowStart : window.UpperBound(ts - _windowTicks, upToNow));
         ref var baseline = ref entity.Baseline;
         var amountCny = (double)e.AmountCny;
         var logAmount = Math.Log(amountCny);
