@@ -387,32 +387,16 @@ public sealed class EngineShard
         var hourlyWarm = baseline.Hours >= _settings.HighFrequencyWarmupHours;
         var hourlyScore = hourlyWarm ? baseline.HourlyScore(count1h) : 0;
 
+        // The feature vector is needed to score the event (unless the entity is silent for ML_ANOMALY, which then
+        // cannot fire) and by an observer collecting training data.
+        var models = _models?.Current;
+        var score = models is not null && !Silent(entity.LastFired[MlAnomalySlot], ts, _settings.MlAnomalySuppression.Ticks);
         Span<float> features = stackalloc float[Features.Count];
-        features[Features.AmountScore] = (float)amountScore;
-        features[Features.LogAmountCny] = (float)logAmount;
-        features[Features.LogCount1m] = MathF.Log(count1m);
-        features[Features.LogCount1h] = MathF.Log(count1h);
-        features[Features.LogCount24h] = MathF.Log(count24h);
-        features[Features.HourlyScore] = (float)hourlyScore;
-        features[Features.LogGapSeconds] = previousActivity == EntityState.NoTime ? 0
-            : MathF.Log(1 + Math.Max(ts - previousActivity, 0) / (float)TimeSpan.TicksPerSecond);
-        features[Features.LogDistinctCounterparties] = MathF.Log(1 + aggregate.DistinctCounterparties(e.Direction));
-        var local = ts + ShanghaiTime.OffsetTicks;
-        features[Features.HourOfDay] = local / TimeSpan.TicksPerHour % 24;
-        features[Features.Weekend] = (local / TimeSpan.TicksPerDay + 1) % 7 is 0 or 6 ? 1 : 0;   // day 0 was a Monday
-        features[Features.CountryRisk] = countryRisk;
-        features[Features.CrossBorder] = e.Channel is Channel.FirstLine or Channel.CrossBorder ? 1 : 0;
-        features[Features.SameName] = e.Channel == Channel.SecondLineSameName ? 1 : 0;
-        features[Features.QuotaUtilisation] = _quotaUtilisation;
-        features[Features.RoundAmount] = RoundAmount.Of(e.Amount);
-        var key = StructuringKey.Of(e.Direction, e.Category, e.CurrencyClass);
-        features[Features.ThresholdRatio] = (float)Math.Min((e.IsCny ? amountCny : (double)e.FxAmountUsd) / _thresholdDouble[key], 2);
-        features[Features.PassThroughRatio] = aggregate.InflowCny > 0 && aggregate.OutflowCny > 0
-            ? (float)((double)Math.Min(aggregate.InflowCny, aggregate.OutflowCny) / (double)Math.Max(aggregate.InflowCny, aggregate.OutflowCny))
-            : 0;
-        features[Features.Outgoing] = e.Direction == Direction.Out ? 1 : 0;
-        features[Features.LogEventsSeen] = MathF.Log(entity.Events);
-        Observer?.Invoke(in e, features);
+        if (score || Observer is not null)
+        {
+            FillFeatures(in e, entity, aggregate, previousActivity, countryRisk, count1m, count1h, count24h, amountCny, logAmount, amountScore, hourlyScore, features);
+            Observer?.Invoke(in e, features);
+        }
 
         if (hourlyWarm && count1h >= _settings.HighFrequencyMinCount && hourlyScore >= _settings.HighFrequencyScore
             && Quiet(ref entity.LastFired[HighFrequencySlot], ts, _settings.HighFrequencySuppression.Ticks))
@@ -440,9 +424,9 @@ public sealed class EngineShard
                     TopFeatures = [Feature("amountScore", amountScore), Feature("amountCny", (double)e.AmountCny)],
                 });
         }
-        if (_models?.Current is { } models)
+        if (score)
         {
-            if (models.TryReach(features, _settings.MlAnomalyThreshold, out var probability) && Quiet(ref entity.LastFired[MlAnomalySlot], ts, _settings.MlAnomalySuppression.Ticks))
+            if (models!.TryReach(features, _settings.MlAnomalyThreshold, out var probability) && Quiet(ref entity.LastFired[MlAnomalySlot], ts, _settings.MlAnomalySuppression.Ticks))
             {
                 var severity = probability >= _settings.MlAnomalySeverityIII ? Severity.III
                     : probability >= _settings.MlAnomalySeverityII ? Severity.II : Severity.I;
@@ -455,6 +439,37 @@ public sealed class EngineShard
 
         baseline.ObserveAmount(logAmount, _settings.BaselineAmountMemory, _settings.BaselineAmountDeviationFloor, _settings.BaselineAmountClip);
         baseline.ObserveHour(ts / TimeSpan.TicksPerHour, _settings.BaselineHourlyMemory);
+    }
+
+    /// <summary>The features of <see cref="Features"/> for an event, from the entity's state before it.</summary>
+    private void FillFeatures(in PaymentEvent e, EntityState entity, WindowAggregate aggregate, long previousActivity, int countryRisk,
+        int count1m, int count1h, int count24h, double amountCny, double logAmount, double amountScore, double hourlyScore, Span<float> features)
+    {
+        var ts = e.TimestampTicks;
+        features[Features.AmountScore] = (float)amountScore;
+        features[Features.LogAmountCny] = (float)logAmount;
+        features[Features.LogCount1m] = MathF.Log(count1m);
+        features[Features.LogCount1h] = MathF.Log(count1h);
+        features[Features.LogCount24h] = MathF.Log(count24h);
+        features[Features.HourlyScore] = (float)hourlyScore;
+        features[Features.LogGapSeconds] = previousActivity == EntityState.NoTime ? 0
+            : MathF.Log(1 + Math.Max(ts - previousActivity, 0) / (float)TimeSpan.TicksPerSecond);
+        features[Features.LogDistinctCounterparties] = MathF.Log(1 + aggregate.DistinctCounterparties(e.Direction));
+        var local = ts + ShanghaiTime.OffsetTicks;
+        features[Features.HourOfDay] = local / TimeSpan.TicksPerHour % 24;
+        features[Features.Weekend] = (local / TimeSpan.TicksPerDay + 1) % 7 is 0 or 6 ? 1 : 0;   // day 0 was a Monday
+        features[Features.CountryRisk] = countryRisk;
+        features[Features.CrossBorder] = e.Channel is Channel.FirstLine or Channel.CrossBorder ? 1 : 0;
+        features[Features.SameName] = e.Channel == Channel.SecondLineSameName ? 1 : 0;
+        features[Features.QuotaUtilisation] = _quotaUtilisation;
+        features[Features.RoundAmount] = RoundAmount.Of(e.Amount);
+        var key = StructuringKey.Of(e.Direction, e.Category, e.CurrencyClass);
+        features[Features.ThresholdRatio] = (float)Math.Min((e.IsCny ? amountCny : (double)e.FxAmountUsd) / _thresholdDouble[key], 2);
+        features[Features.PassThroughRatio] = aggregate.InflowCny > 0 && aggregate.OutflowCny > 0
+            ? (float)((double)Math.Min(aggregate.InflowCny, aggregate.OutflowCny) / (double)Math.Max(aggregate.InflowCny, aggregate.OutflowCny))
+            : 0;
+        features[Features.Outgoing] = e.Direction == Direction.Out ? 1 : 0;
+        features[Features.LogEventsSeen] = MathF.Log(entity.Events);
     }
 
     /// <summary>A feature as it reads in an alert: counts and amounts as themselves, not their logarithms.</summary>
@@ -479,10 +494,13 @@ public sealed class EngineShard
         return sum;
     }
 
+    /// <summary>True when the rule fired within <paramref name="silence"/> before <paramref name="ts"/>.</summary>
+    private static bool Silent(long lastFired, long ts, long silence) => lastFired != EntityState.NoTime && ts < lastFired + silence;
+
     /// <summary>True, and starts the silence, when the rule has not fired within <paramref name="silence"/> before <paramref name="ts"/>.</summary>
     private static bool Quiet(ref long lastFired, long ts, long silence)
     {
-        if (lastFired != EntityState.NoTime && ts < lastFired + silence) return false;
+        if (Silent(lastFired, ts, silence)) return false;
         lastFired = ts;
         return true;
     }

@@ -86,17 +86,14 @@ public sealed class TreeEnsemble
         for (; t + 4 <= to; t += 4)
         {
             int a = _roots[t], b = _roots[t + 1], c = _roots[t + 2], d = _roots[t + 3];
-            while ((a & b & c & d) >= 0)   // some walk is still at a node (leaves are negative)
+            // Until all four walks have reached a leaf (negative: the sign bit of the AND is set only when all are).
+            while ((a & b & c & d) >= 0)
             {
                 a = Step(ref nodes, ref x, a);
                 b = Step(ref nodes, ref x, b);
                 c = Step(ref nodes, ref x, c);
                 d = Step(ref nodes, ref x, d);
             }
-            while (a >= 0) a = Step(ref nodes, ref x, a);
-            while (b >= 0) b = Step(ref nodes, ref x, b);
-            while (c >= 0) c = Step(ref nodes, ref x, c);
-            while (d >= 0) d = Step(ref nodes, ref x, d);
             sum += _leaves[~a] + _leaves[~b] + _leaves[~c] + _leaves[~d];
         }
         for (; t < to; t++)
