@@ -43,8 +43,6 @@ public sealed partial class LabelledSimulation
         _random = new Random(options.Seed);
     }
 
-    public SimulationOptions Options => _options;
-
     /// <summary>Every payment in event-time order (ties in the order they were generated).</summary>
     public IReadOnlyList<SimulatedPayment> Payments { get; private set; } = [];
 

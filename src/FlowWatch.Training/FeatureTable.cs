@@ -13,9 +13,6 @@ public sealed class FeatureRow
     public float[] Features { get; set; } = [];
 
     public bool Label { get; set; }
-
-    /// <summary>The episode's typology, or empty for normal traffic. Not a model input.</summary>
-    public string Typology { get; set; } = "";
 }
 
 /// <summary>
@@ -27,19 +24,14 @@ public static class FeatureTable
     public static List<FeatureRow> From(LabelledSimulation simulation, RuleSettings settings)
     {
         ArgumentNullException.ThrowIfNull(simulation);
-        var typologyOf = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var episode in simulation.Episodes)
-        {
-            foreach (var txnId in episode.TxnIds) typologyOf[txnId] = episode.Typology;
-        }
+        var episodeTxns = simulation.Episodes.SelectMany(e => e.TxnIds).ToHashSet(StringComparer.Ordinal);
         var rows = new List<FeatureRow>(simulation.Payments.Count);
         var engine = new FlowEngine(ReferenceDataLoader.Parse(simulation.ReferenceBytes()), settings);
         foreach (var shard in engine.Shards)
         {
             shard.Observer = (in PaymentEvent e, ReadOnlySpan<float> features) =>
             {
-                var typology = typologyOf.GetValueOrDefault(e.TxnId, "");
-                rows.Add(new FeatureRow { Features = features.ToArray(), Label = typology.Length > 0, Typology = typology });
+                rows.Add(new FeatureRow { Features = features.ToArray(), Label = episodeTxns.Contains(e.TxnId) });
             };
         }
         var alerts = new List<Alert>();

@@ -29,13 +29,13 @@ public sealed class PcaDetector
         Dimension = mean.Length;
         if (offset.Length != Dimension || scale.Length != Dimension || components.Length == 0 || components.Length % Dimension != 0)
             throw new ArgumentException("normaliser, mean and components must have the detector's dimension");
-        Rank = components.Length / Dimension;
+        var rank = components.Length / Dimension;
         _scale = scale;
         _shift = new float[Dimension];
         for (var i = 0; i < Dimension; i++) _shift[i] = offset[i] * scale[i] + mean[i];
         _weights = new float[components.Length];
-        _constants = new float[Rank];
-        for (var r = 0; r < Rank; r++)
+        _constants = new float[rank];
+        for (var r = 0; r < rank; r++)
         {
             double constant = 0;
             for (var i = 0; i < Dimension; i++)
@@ -48,8 +48,6 @@ public sealed class PcaDetector
     }
 
     public int Dimension { get; }
-
-    public int Rank { get; }
 
     /// <summary>Length of the residual of <paramref name="features"/> (its first <see cref="Dimension"/> values).</summary>
     public double Residual(ReadOnlySpan<float> features) => Math.Sqrt(Math.Max(Norms(features).Residual, 0));

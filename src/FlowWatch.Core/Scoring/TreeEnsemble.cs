@@ -61,8 +61,6 @@ public sealed class TreeEnsemble
     [StructLayout(LayoutKind.Sequential)]
     private readonly record struct Node(int Feature, float Threshold, int Left, int Right);
 
-    public int TreeCount => _roots.Length;
-
     /// <summary>Highest feature index any split reads, plus one.</summary>
     public int FeatureCount { get; }
 
