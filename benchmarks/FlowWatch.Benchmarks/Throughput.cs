@@ -5,7 +5,9 @@ using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Decoding;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
+using FlowWatch.Core.Scoring;
 using FlowWatch.Simulator;
+using FlowWatch.Training;
 
 namespace FlowWatch.Benchmarks;
 
@@ -81,7 +83,14 @@ public static class Throughput
             }
         });
 
-        var engine = new FlowEngine(reference, settings);
+        WholeEngine("whole engine: bytes -> alerts", reference, settings, null, warmLines, lines);
+        WholeEngine("whole engine with the models", reference, settings, new ModelHolder(ModelFiles.Load(EngineBenchmarks.CommittedModels())), warmLines, lines);
+    }
+
+    private static void WholeEngine(string name, ReferenceData reference, RuleSettings settings, ModelHolder? models, List<byte[]> warmLines, List<byte[]> lines)
+    {
+        var engine = new FlowEngine(reference, settings, models: models);
+        var alerts = new List<Alert>();
         long sequence = 0;
         foreach (var line in warmLines)
         {
@@ -89,7 +98,7 @@ public static class Throughput
             alerts.Clear();
         }
         var alertsBefore = engine.Counters.Alerts;
-        Stage("whole engine: bytes -> alerts", measured, () =>
+        Stage(name, lines.Count, () =>
         {
             foreach (var line in lines)
             {
@@ -98,7 +107,7 @@ public static class Throughput
             }
         });
         var raised = engine.Counters.Alerts - alertsBefore;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"alerts raised: {raised:N0} ({raised * 100.0 / measured:0.00}% of events)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    alerts raised: {raised:N0} ({raised * 100.0 / lines.Count:0.00}% of events)"));
     }
 
     /// <summary>Times one stage; a stateless stage runs once untimed first, so JIT tiers and first-touch page faults stay out.</summary>

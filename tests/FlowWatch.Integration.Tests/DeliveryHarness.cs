@@ -5,7 +5,9 @@ using Confluent.Kafka;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
+using FlowWatch.Core.Scoring;
 using FlowWatch.Simulator;
+using FlowWatch.Training;
 using FlowWatch.Worker.Kafka;
 using Xunit.Abstractions;
 
@@ -23,6 +25,9 @@ internal sealed class DeliveryHarness : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("flowwatch-delivery-").FullName;
     private readonly List<Process> _workers = [];
     private readonly ReferenceData _reference;
+
+    /// <summary>The committed models beside the test binaries, which the worker processes load too.</summary>
+    private readonly ModelHolder _models = new(ModelFiles.Load(Path.Combine(AppContext.BaseDirectory, "models")));
 
     public DeliveryHarness(ITestOutputHelper output, int payments, int seed)
     {
@@ -43,6 +48,8 @@ internal sealed class DeliveryHarness : IDisposable
     public IReadOnlyList<SyntheticEvent> Payments { get; }
 
     public ReferenceData Reference => _reference;
+
+    public ModelHolder Models => _models;
 
     /// <summary>Produces the payments, keyed by account, in chunks of 100 every 100 ms.</summary>
     public Task ProduceAsync() => Task.Run(async () =>
@@ -185,7 +192,7 @@ internal sealed class DeliveryHarness : IDisposable
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig { BootstrapServers = Broker.BootstrapServers, GroupId = "oracle", EnablePartitionEof = true }).Build();
         for (var p = 0; p < Partitions; p++)
         {
-            var engine = engines[p] = new FlowEngine(_reference, new RuleSettings(), counters: counters);
+            var engine = engines[p] = new FlowEngine(_reference, new RuleSettings(), counters: counters, models: _models);
             consumer.Assign(new TopicPartitionOffset(Options.PaymentsTopic, new Partition(p), Offset.Beginning));
             while (consumer.Consume(TimeSpan.FromSeconds(10)) is { IsPartitionEOF: false } record)
             {

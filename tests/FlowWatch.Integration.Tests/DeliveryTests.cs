@@ -57,7 +57,7 @@ public sealed class DeliveryTests(ITestOutputHelper output)
     public async Task Run_BrokerDownForTenSeconds_ResumesByItselfAndLosesNothing()
     {
         using var harness = new DeliveryHarness(output, payments: 8_000, seed: 13);
-        var worker = new StreamingWorker(harness.Options, new RuleSettings(), harness.Reference, TimeProvider.System, logger: new LineLogger(harness.Log));
+        var worker = new StreamingWorker(harness.Options, new RuleSettings(), harness.Reference, TimeProvider.System, logger: new LineLogger(harness.Log), models: harness.Models);
         using var stop = new CancellationTokenSource();
         var running = worker.RunAsync(stop.Token);
         await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Reference;
+using FlowWatch.Core.Scoring;
 
 namespace FlowWatch.Core.Engine;
 
@@ -14,6 +15,9 @@ public sealed class EngineShard
     private const long TicksPerDay = TimeSpan.TicksPerDay;
     private const int RapidPassThroughSlot = StructuringKey.Count;
     private const int FanInSlot = StructuringKey.Count + 1;
+    private const int HighFrequencySlot = StructuringKey.Count + 3;
+    private const int MlAnomalySlot = StructuringKey.Count + 4;
+    private const int TopFeatureCount = 3;
 
     private readonly RuleSettings _settings;
     private readonly AlertBuilder _alerts;
@@ -23,14 +27,18 @@ public sealed class EngineShard
     private readonly Dictionary<string, bool> _sanctionedNameCache = new(StringComparer.Ordinal);
     private readonly decimal[] _bandLower = new decimal[StructuringKey.Count];
     private readonly decimal[] _threshold = new decimal[StructuringKey.Count];
+    private readonly double[] _thresholdDouble = new double[StructuringKey.Count];
     private readonly long _windowTicks;
     private readonly long _lateTicks;
     private readonly long _suppressionTicks;
+    private readonly ModelHolder? _models;
     private ReferenceData? _sanctionCacheOwner;
+    private float _quotaUtilisation;
 
-    public EngineShard(RuleSettings settings, TimeProvider? wallClock = null)
+    public EngineShard(RuleSettings settings, TimeProvider? wallClock = null, ModelHolder? models = null)
     {
         _settings = settings;
+        _models = models;
         _alerts = new AlertBuilder(wallClock);
         _windowTicks = settings.TrailingWindow.Ticks;
         _lateTicks = settings.LateEventBound.Ticks;
@@ -39,10 +47,14 @@ public sealed class EngineShard
         {
             _threshold[key] = settings.LargeValue.For(StructuringKey.CategoryOf(key), StructuringKey.ClassOf(key));
             _bandLower[key] = _threshold[key] * settings.StructuringBandFraction;
+            _thresholdDouble[key] = (double)_threshold[key];
         }
     }
 
     public int EntityCount => _entities.Count;
+
+    /// <summary>Sees the features of every event that is not late, before the models score it (training data).</summary>
+    public FeatureObserver? Observer { get; set; }
 
     public EntityState? Find(string entityId) => _entities.GetValueOrDefault(entityId);
 
@@ -109,6 +121,7 @@ public sealed class EngineShard
                 $"Same-name penetration of {AlertBuilder.Money(e.Amount, e.Currency)} from {e.Account} is for {Purposes.Code(e.Purpose)}, which the negative list forbids.",
                 Basic(e));
         }
+        _quotaUtilisation = 0;
         if (CountsAgainstPenetrationQuota(e, reference.Parameters))
         {
             Penetration(ref e, entity, info, reference.Parameters, output);
@@ -133,8 +146,10 @@ public sealed class EngineShard
                 $"Payment of {AlertBuilder.Money(e.Amount, e.Currency)} involves a sanctioned party{(e.CpName is null ? "" : $" (counterparty {e.CpName})")}.",
                 Basic(e) with { Counterparty = e.CpName ?? e.CpEntityId });
         }
+        var countryRisk = 0;
         if (e.CpCountry is not null && reference.HighRiskCountries.TryGetValue(e.CpCountry, out var risk))
         {
+            countryRisk = risk == JurisdictionRisk.CallForAction ? 2 : 1;
             Raise(ref e, output, RuleCodes.HighRiskJurisdiction, risk == JurisdictionRisk.CallForAction ? Severity.II : Severity.I,
                 $"Payment of {AlertBuilder.Money(e.Amount, e.Currency)} with a counterparty in {e.CpCountry}, a jurisdiction under {(risk == JurisdictionRisk.CallForAction ? "call for action" : "increased monitoring")}.",
                 Basic(e) with { Country = e.CpCountry });
@@ -150,7 +165,7 @@ public sealed class EngineShard
 
         if (!hadEvents || ts > entity.NewestTs) entity.NewestTs = ts;
         LargeValue(ref e, entity, output);
-        if (!late) Windows(ref e, entity, output);
+        var aggregate = late ? null : Windows(ref e, entity, output);
 
         if (previousActivity != EntityState.NoTime && ts - previousActivity >= _settings.DormantDays * TicksPerDay
             && e.AmountCny >= _settings.DormantMinAmountCny)
@@ -160,6 +175,7 @@ public sealed class EngineShard
                 $"Entity {e.EntityId} was inactive for {days:0.#} days and now moved {AlertBuilder.Money(e.Amount, e.Currency)}.",
                 Basic(e) with { DaysSincePreviousActivity = decimal.Round(days, 4), Threshold = _settings.DormantDays, Observed = e.AmountCny });
         }
+        if (aggregate is not null) Scored(ref e, entity, aggregate, previousActivity, countryRisk, output);
         return late;
     }
 
@@ -191,6 +207,7 @@ public sealed class EngineShard
         var usedBefore = inflow ? before : -before;
         var direction = inflow ? "INFLOW" : "OUTFLOW";
         var utilisation = cap > 0 ? decimal.Round(used / cap, 6) : (decimal?)null;
+        _quotaUtilisation = cap > 0 ? (float)Math.Min((double)(used / cap), 10) : used > 0 ? 10 : 0;
         var metrics = Basic(e) with { Observed = used, Cap = cap, Utilisation = utilisation, Direction = direction, Year = year };
         if (used > cap)
         {
@@ -270,7 +287,7 @@ public sealed class EngineShard
         return ref CollectionsMarshal.AsSpan(entity.Daily)[^1];
     }
 
-    private void Windows(ref PaymentEvent e, EntityState entity, List<Alert> output)
+    private WindowAggregate Windows(ref PaymentEvent e, EntityState entity, List<Alert> output)
     {
         var ts = e.TimestampTicks;
         var key = StructuringKey.Of(e.Direction, e.Category, e.CurrencyClass);
@@ -317,7 +334,7 @@ public sealed class EngineShard
         if (entry.InBand && aggregate.BandCount[key] >= _settings.StructuringMinCount)
         {
             var bandSum = BandSum(window, key, ts);
-            if (bandSum >= _threshold[key] && Quiet(ref entity.LastFired[key], ts))
+            if (bandSum >= _threshold[key] && Quiet(ref entity.LastFired[key], ts, _suppressionTicks))
             {
                 var unit = e.IsCny ? "CNY" : "USD-equivalent";
                 Raise(ref e, output, RuleCodes.Structuring, Severity.II,
@@ -331,7 +348,7 @@ public sealed class EngineShard
         }
         if (e.Direction == Direction.Out && aggregate.InflowCny >= _settings.RapidPassThroughMinInflowCny
             && aggregate.OutflowCny >= _settings.RapidPassThroughOutflowRatio * aggregate.InflowCny
-            && Quiet(ref entity.LastFired[RapidPassThroughSlot], ts))
+            && Quiet(ref entity.LastFired[RapidPassThroughSlot], ts, _suppressionTicks))
         {
             Raise(ref e, output, RuleCodes.RapidPassThrough, Severity.II,
                 $"Entity {e.EntityId} received {AlertBuilder.Money(aggregate.InflowCny, "CNY")} and paid out {AlertBuilder.Money(aggregate.OutflowCny, "CNY")} within 24 hours.",
@@ -344,7 +361,7 @@ public sealed class EngineShard
         if (e.CpAccount is not null)
         {
             var distinct = aggregate.DistinctCounterparties(e.Direction);
-            if (distinct >= _settings.FanDistinctCounterparties && Quiet(ref entity.LastFired[FanInSlot + (int)e.Direction], ts))
+            if (distinct >= _settings.FanDistinctCounterparties && Quiet(ref entity.LastFired[FanInSlot + (int)e.Direction], ts, _suppressionTicks))
             {
                 var inbound = e.Direction == Direction.In;
                 Raise(ref e, output, inbound ? RuleCodes.FanIn : RuleCodes.FanOut, Severity.I,
@@ -352,7 +369,121 @@ public sealed class EngineShard
                     Basic(e) with { Count = distinct, Threshold = _settings.FanDistinctCounterparties, Direction = inbound ? "IN" : "OUT" });
             }
         }
+        return aggregate;
     }
+
+    /// <summary>
+    /// The scored rules of RULES.md §6 on an event that is not late: its features from the entity's windows and
+    /// baselines as they were before it, HIGH_FREQUENCY, AMOUNT_ANOMALY and ML_ANOMALY; then the baselines learn it.
+    /// </summary>
+    private void Scored(ref PaymentEvent e, EntityState entity, WindowAggregate aggregate, long previousActivity, int countryRisk, List<Alert> output)
+    {
+        var ts = e.TimestampTicks;
+        var window = entity.Window;
+        // In order (the usual case) the event is the newest entry and the running window starts at WindowStart.
+        var inOrder = ts >= entity.NewestTs;
+        var upToNow = inOrder ? window.Count : window.UpperBound(ts);
+        var count1m = upToNow - window.UpperBound(ts - TimeSpan.TicksPerMinute, upToNow);
+        var count1h = upToNow - window.UpperBound(ts - TimeSpan.TicksPerHour, upToNow);
+        var count24h = upToNow - (inOrder ? entity.WindowStart : window.UpperBound(ts - _windowTicks, upToNow));
+        ref var baseline = ref entity.Baseline;
+        var amountCny = (double)e.AmountCny;
+        var logAmount = Math.Log(amountCny);
+        var amountWarm = baseline.AmountSamples >= _settings.AmountAnomalyWarmupEvents;
+        var amountScore = amountWarm ? baseline.AmountScore(logAmount, _settings.BaselineAmountDeviationFloor) : 0;
+        var hourlyWarm = baseline.Hours >= _settings.HighFrequencyWarmupHours;
+        var hourlyScore = hourlyWarm ? baseline.HourlyScore(count1h) : 0;
+
+        // The feature vector is needed to score the event (unless the entity is silent for ML_ANOMALY, which then
+        // cannot fire) and by an observer collecting training data.
+        var models = _models?.Current;
+        var score = models is not null && !Silent(entity.LastFired[MlAnomalySlot], ts, _settings.MlAnomalySuppression.Ticks);
+        Span<float> features = stackalloc float[Features.Count];
+        if (score || Observer is not null)
+        {
+            FillFeatures(in e, entity, aggregate, previousActivity, countryRisk, count1m, count1h, count24h, amountCny, logAmount, amountScore, hourlyScore, features);
+            Observer?.Invoke(in e, features);
+        }
+
+        if (hourlyWarm && count1h >= _settings.HighFrequencyMinCount && hourlyScore >= _settings.HighFrequencyScore
+            && Quiet(ref entity.LastFired[HighFrequencySlot], ts, _settings.HighFrequencySuppression.Ticks))
+        {
+            var expected = baseline.HourlyMean + _settings.HighFrequencyScore * baseline.HourlySpread;
+            Raise(ref e, output, RuleCodes.HighFrequency, Severity.II,
+                $"Entity {e.EntityId} made {count1h} payments in the last hour; its usual hourly count is {baseline.HourlyMean:0.##} and {Math.Ceiling(expected):0} would already be unusual.",
+                Basic(e) with
+                {
+                    Count = count1h, Observed = count1h, Baseline = Rounded(baseline.HourlyMean), Threshold = Rounded(expected),
+                    Score = Rounded(hourlyScore),
+                    TopFeatures = [Feature("count1h", count1h), Feature("count1m", count1m), Feature("hourlyScore", hourlyScore)],
+                });
+        }
+        if (amountWarm && amountScore >= _settings.AmountAnomalyScore && e.AmountCny >= _settings.AmountAnomalyMinCny)
+        {
+            var deviation = baseline.LogAmountDeviation(_settings.BaselineAmountDeviationFloor);
+            var typical = Rounded(Math.Exp(baseline.LogAmountMean));
+            Raise(ref e, output, RuleCodes.AmountAnomaly, Severity.II,
+                $"Entity {e.EntityId} moved {AlertBuilder.Money(e.AmountCny, "CNY")}, {amountScore:0.#} deviations above its usual amounts (typically {AlertBuilder.Money(typical, "CNY")}).",
+                Basic(e) with
+                {
+                    Observed = e.AmountCny, Baseline = typical,
+                    Threshold = Rounded(Math.Exp(baseline.LogAmountMean + _settings.AmountAnomalyScore * deviation)), Score = Rounded(amountScore),
+                    TopFeatures = [Feature("amountScore", amountScore), Feature("amountCny", (double)e.AmountCny)],
+                });
+        }
+        if (score)
+        {
+            if (models!.TryReach(features, _settings.MlAnomalyThreshold, out var probability) && Quiet(ref entity.LastFired[MlAnomalySlot], ts, _settings.MlAnomalySuppression.Ticks))
+            {
+                var severity = probability >= _settings.MlAnomalySeverityIII ? Severity.III
+                    : probability >= _settings.MlAnomalySeverityII ? Severity.II : Severity.I;
+                var top = models.TopFeatures(features, TopFeatureCount);
+                Raise(ref e, output, RuleCodes.MlAnomaly, severity,
+                    $"Payment of {AlertBuilder.Money(e.Amount, e.Currency)} by entity {e.EntityId} scored {probability:0.###} as anomalous (models {models.Version}), driven by {string.Join(", ", top)}.",
+                    Basic(e) with { Score = decimal.Round((decimal)probability, 4), Threshold = Rounded(_settings.MlAnomalyThreshold), TopFeatures = top });
+            }
+        }
+
+        baseline.ObserveAmount(logAmount, _settings.BaselineAmountMemory, _settings.BaselineAmountDeviationFloor, _settings.BaselineAmountClip);
+        baseline.ObserveHour(ts / TimeSpan.TicksPerHour, _settings.BaselineHourlyMemory);
+    }
+
+    /// <summary>The features of <see cref="Features"/> for an event, from the entity's state before it.</summary>
+    private void FillFeatures(in PaymentEvent e, EntityState entity, WindowAggregate aggregate, long previousActivity, int countryRisk,
+        int count1m, int count1h, int count24h, double amountCny, double logAmount, double amountScore, double hourlyScore, Span<float> features)
+    {
+        var ts = e.TimestampTicks;
+        features[Features.AmountScore] = (float)amountScore;
+        features[Features.LogAmountCny] = (float)logAmount;
+        features[Features.LogCount1m] = MathF.Log(count1m);
+        features[Features.LogCount1h] = MathF.Log(count1h);
+        features[Features.LogCount24h] = MathF.Log(count24h);
+        features[Features.HourlyScore] = (float)hourlyScore;
+        features[Features.LogGapSeconds] = previousActivity == EntityState.NoTime ? 0
+            : MathF.Log(1 + Math.Max(ts - previousActivity, 0) / (float)TimeSpan.TicksPerSecond);
+        features[Features.LogDistinctCounterparties] = MathF.Log(1 + aggregate.DistinctCounterparties(e.Direction));
+        var local = ts + ShanghaiTime.OffsetTicks;
+        features[Features.HourOfDay] = local / TimeSpan.TicksPerHour % 24;
+        features[Features.Weekend] = (local / TimeSpan.TicksPerDay + 1) % 7 is 0 or 6 ? 1 : 0;   // day 0 was a Monday
+        features[Features.CountryRisk] = countryRisk;
+        features[Features.CrossBorder] = e.Channel is Channel.FirstLine or Channel.CrossBorder ? 1 : 0;
+        features[Features.SameName] = e.Channel == Channel.SecondLineSameName ? 1 : 0;
+        features[Features.QuotaUtilisation] = _quotaUtilisation;
+        features[Features.RoundAmount] = RoundAmount.Of(e.Amount);
+        var key = StructuringKey.Of(e.Direction, e.Category, e.CurrencyClass);
+        features[Features.ThresholdRatio] = (float)Math.Min((e.IsCny ? amountCny : (double)e.FxAmountUsd) / _thresholdDouble[key], 2);
+        features[Features.PassThroughRatio] = aggregate.InflowCny > 0 && aggregate.OutflowCny > 0
+            ? (float)((double)Math.Min(aggregate.InflowCny, aggregate.OutflowCny) / (double)Math.Max(aggregate.InflowCny, aggregate.OutflowCny))
+            : 0;
+        features[Features.Outgoing] = e.Direction == Direction.Out ? 1 : 0;
+        features[Features.LogEventsSeen] = MathF.Log(entity.Events);
+    }
+
+    /// <summary>A feature as it reads in an alert: counts and amounts as themselves, not their logarithms.</summary>
+    private static string Feature(string name, double value) => name + "=" + value.ToString("0.###", CultureInfo.InvariantCulture);
+
+    /// <summary>A double as a decimal metric with at most four decimals, bounded so that no value overflows.</summary>
+    private static decimal Rounded(double value) => decimal.Round((decimal)Math.Clamp(value, -1e20, 1e20), 4);
 
     /// <summary>
     /// Sum of the key's in-band amounts in (ts − window, ts], added in event-time order. Summed afresh rather than kept
@@ -370,10 +501,13 @@ public sealed class EngineShard
         return sum;
     }
 
-    /// <summary>True, and starts the silence, when the rule has not fired within the suppression period before <paramref name="ts"/>.</summary>
-    private bool Quiet(ref long lastFired, long ts)
+    /// <summary>True when the rule fired within <paramref name="silence"/> before <paramref name="ts"/>.</summary>
+    private static bool Silent(long lastFired, long ts, long silence) => lastFired != EntityState.NoTime && ts < lastFired + silence;
+
+    /// <summary>True, and starts the silence, when the rule has not fired within <paramref name="silence"/> before <paramref name="ts"/>.</summary>
+    private static bool Quiet(ref long lastFired, long ts, long silence)
     {
-        if (lastFired != EntityState.NoTime && ts < lastFired + _suppressionTicks) return false;
+        if (Silent(lastFired, ts, silence)) return false;
         lastFired = ts;
         return true;
     }
@@ -441,3 +575,6 @@ public sealed class EngineShard
         return $"{direction} {category}";
     }
 }
+
+/// <summary>Receives the features of an event (see <see cref="Features"/>); the span is valid only during the call.</summary>
+public delegate void FeatureObserver(in PaymentEvent e, ReadOnlySpan<float> features);

@@ -29,9 +29,13 @@ public sealed class EntityState(string entityId)
     internal WindowAggregate Current { get; } = new();
 
     /// <summary>
-    /// When each suppressed rule last fired: STRUCTURING per key (0–15), then RAPID_PASS_THROUGH, FAN_IN, FAN_OUT.
+    /// When each suppressed rule last fired: STRUCTURING per key (0–15), then RAPID_PASS_THROUGH, FAN_IN, FAN_OUT,
+    /// HIGH_FREQUENCY, ML_ANOMALY.
     /// </summary>
-    internal long[] LastFired { get; } = NewFireTimes(StructuringKey.Count + 3);
+    internal long[] LastFired { get; } = NewFireTimes(StructuringKey.Count + 5);
+
+    /// <summary>The entity's amount and hourly-count baselines (RULES.md §6).</summary>
+    internal Baseline Baseline = Baseline.Empty;
 
     internal List<DailyAccumulator> Daily { get; } = [];
 

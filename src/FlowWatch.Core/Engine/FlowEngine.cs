@@ -3,6 +3,7 @@ using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Decoding;
 using FlowWatch.Core.Reference;
+using FlowWatch.Core.Scoring;
 
 namespace FlowWatch.Core.Engine;
 
@@ -78,8 +79,9 @@ public sealed class FlowEngine
     /// <param name="wallClock">Source of <c>detectedAt</c>; without one, detection time is the event time (replay).</param>
     /// <param name="strings">String pool of the decoder.</param>
     /// <param name="counters">Counters to add to, so that engines driven from one thread can share a total.</param>
+    /// <param name="models">The models in force for ML_ANOMALY; without them that rule is not evaluated.</param>
     public FlowEngine(ReferenceData reference, RuleSettings settings, int shards = 1, TimeProvider? wallClock = null,
-        Utf8StringPool? strings = null, EngineCounters? counters = null)
+        Utf8StringPool? strings = null, EngineCounters? counters = null, ModelHolder? models = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shards, 1);
         var problems = settings.Validate();
@@ -89,7 +91,7 @@ public sealed class FlowEngine
         Counters = counters ?? new EngineCounters();
         _decoder = new EventDecoder(strings ?? new Utf8StringPool());
         _shards = new EngineShard[shards];
-        for (var i = 0; i < shards; i++) _shards[i] = new EngineShard(settings, wallClock);
+        for (var i = 0; i < shards; i++) _shards[i] = new EngineShard(settings, wallClock, models);
         _duplicates = new DuplicateFilter(settings.DuplicateHorizonDays);
     }
 

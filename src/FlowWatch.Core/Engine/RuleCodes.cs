@@ -23,6 +23,9 @@ public static class RuleCodes
     public const string FanIn = "FAN_IN";
     public const string FanOut = "FAN_OUT";
     public const string DormantReactivation = "DORMANT_REACTIVATION";
+    public const string HighFrequency = "HIGH_FREQUENCY";
+    public const string AmountAnomaly = "AMOUNT_ANOMALY";
+    public const string MlAnomaly = "ML_ANOMALY";
 
     private static readonly FrozenDictionary<string, string[]> ReferencesByRule = new Dictionary<string, string[]>
     {
@@ -44,9 +47,12 @@ public static class RuleCodes
         [FanIn] = ["PBOC suspicious-transaction indicators (dispersed in, concentrated out)"],
         [FanOut] = ["PBOC suspicious-transaction indicators (dispersed in, concentrated out)"],
         [DormantReactivation] = ["PBOC suspicious-transaction indicators (dormant account reactivated)"],
+        [HighFrequency] = ["Hengqin Art.18 (large and high-frequency flows)", "PBOC suspicious-transaction indicators"],
+        [AmountAnomaly] = ["Hengqin Art.18 (large and high-frequency flows)", "PBOC suspicious-transaction indicators"],
+        [MlAnomaly] = ["Hengqin Art.18 (large and high-frequency flows)", "PBOC suspicious-transaction indicators"],
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    /// <summary>Every rule code, in evaluation order.</summary>
+    /// <summary>Every exact rule code (RULES.md §2), in evaluation order.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
         CashOnZoneAccount, SecondLineNonCny, NonSameNameNotGoods, PenetrationNegativeList, PenetrationCapWarn,
@@ -54,8 +60,11 @@ public static class RuleCodes
         WhitelistRequired, LargeValueReport, Structuring, RapidPassThrough, FanIn, FanOut, DormantReactivation,
     ];
 
+    /// <summary>The scored rules of RULES.md §6, evaluated after the exact ones, in this order.</summary>
+    public static IReadOnlyList<string> Scored { get; } = [HighFrequency, AmountAnomaly, MlAnomaly];
+
     private static readonly FrozenDictionary<string, int> Order =
-        All.Select((rule, index) => (rule, index)).ToFrozenDictionary(p => p.rule, p => p.index, StringComparer.Ordinal);
+        All.Concat(Scored).Select((rule, index) => (rule, index)).ToFrozenDictionary(p => p.rule, p => p.index, StringComparer.Ordinal);
 
     /// <summary>Position of a rule in evaluation order; unknown rules sort last.</summary>
     public static int OrderOf(string rule) => Order.TryGetValue(rule, out var index) ? index : int.MaxValue;

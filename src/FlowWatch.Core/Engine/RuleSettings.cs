@@ -52,6 +52,47 @@ public sealed class RuleSettings
 
     public decimal DormantMinAmountCny { get; set; } = 500_000m;
 
+    /// <summary>Events over which an entity's amount baseline averages (exponential weights 1/memory once warm).</summary>
+    public int BaselineAmountMemory { get; set; } = 50;
+
+    /// <summary>Clock hours over which an entity's hourly-count baseline averages.</summary>
+    public int BaselineHourlyMemory { get; set; } = 168;
+
+    /// <summary>Least standard deviation of log-amounts, so a very regular entity is not flagged for small changes.</summary>
+    public double BaselineAmountDeviationFloor { get; set; } = 0.25;
+
+    /// <summary>An amount enters the baseline clipped to this many deviations from its mean.</summary>
+    public double BaselineAmountClip { get; set; } = 4;
+
+    /// <summary>HIGH_FREQUENCY: hourly baseline spreads the trailing-hour count must reach.</summary>
+    public double HighFrequencyScore { get; set; } = 6;
+
+    /// <summary>HIGH_FREQUENCY: least trailing-hour count that can fire.</summary>
+    public int HighFrequencyMinCount { get; set; } = 12;
+
+    /// <summary>HIGH_FREQUENCY: clock hours of history an entity needs before its baseline is used.</summary>
+    public int HighFrequencyWarmupHours { get; set; } = 48;
+
+    public TimeSpan HighFrequencySuppression { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>AMOUNT_ANOMALY: standard deviations of log-amount above the entity's mean that fire.</summary>
+    public double AmountAnomalyScore { get; set; } = 6;
+
+    /// <summary>AMOUNT_ANOMALY: events of history an entity needs before its baseline is used.</summary>
+    public int AmountAnomalyWarmupEvents { get; set; } = 20;
+
+    /// <summary>AMOUNT_ANOMALY: least CNY-equivalent amount that can fire.</summary>
+    public decimal AmountAnomalyMinCny { get; set; } = 10_000m;
+
+    /// <summary>ML_ANOMALY: classifier probability that fires (severity I), and the bands for II and III.</summary>
+    public double MlAnomalyThreshold { get; set; } = 0.9;
+
+    public double MlAnomalySeverityII { get; set; } = 0.95;
+
+    public double MlAnomalySeverityIII { get; set; } = 0.98;
+
+    public TimeSpan MlAnomalySuppression { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Every problem with these settings, each naming its key; empty when they are usable.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -74,6 +115,21 @@ public sealed class RuleSettings
         Check(FanDistinctCounterparties >= 1, nameof(FanDistinctCounterparties), "must be at least 1");
         Check(DormantDays >= 1, nameof(DormantDays), "must be at least 1");
         Check(DormantMinAmountCny >= 0, nameof(DormantMinAmountCny), "must not be negative");
+        Check(BaselineAmountMemory >= 1, nameof(BaselineAmountMemory), "must be at least 1");
+        Check(BaselineHourlyMemory >= 1, nameof(BaselineHourlyMemory), "must be at least 1");
+        Check(BaselineAmountDeviationFloor > 0, nameof(BaselineAmountDeviationFloor), "must be positive");
+        Check(BaselineAmountClip > 0, nameof(BaselineAmountClip), "must be positive");
+        Check(HighFrequencyScore > 0, nameof(HighFrequencyScore), "must be positive");
+        Check(HighFrequencyMinCount >= 1, nameof(HighFrequencyMinCount), "must be at least 1");
+        Check(HighFrequencyWarmupHours >= 1, nameof(HighFrequencyWarmupHours), "must be at least 1");
+        Check(HighFrequencySuppression >= TimeSpan.Zero, nameof(HighFrequencySuppression), "must not be negative");
+        Check(AmountAnomalyScore > 0, nameof(AmountAnomalyScore), "must be positive");
+        Check(AmountAnomalyWarmupEvents >= 1, nameof(AmountAnomalyWarmupEvents), "must be at least 1");
+        Check(AmountAnomalyMinCny >= 0, nameof(AmountAnomalyMinCny), "must not be negative");
+        Check(MlAnomalyThreshold is > 0 and < 1, nameof(MlAnomalyThreshold), "must be in (0, 1)");
+        Check(MlAnomalySeverityII >= MlAnomalyThreshold && MlAnomalySeverityII < 1, nameof(MlAnomalySeverityII), "must be in [MlAnomalyThreshold, 1)");
+        Check(MlAnomalySeverityIII >= MlAnomalySeverityII && MlAnomalySeverityIII < 1, nameof(MlAnomalySeverityIII), "must be in [MlAnomalySeverityII, 1)");
+        Check(MlAnomalySuppression >= TimeSpan.Zero, nameof(MlAnomalySuppression), "must not be negative");
         foreach (var (name, value) in LargeValue.All())
         {
             Check(value > 0, $"{nameof(LargeValue)}:{name}", "must be positive");

@@ -10,7 +10,7 @@ namespace FlowWatch.Core.Engine;
 /// </summary>
 public static class StateCodec
 {
-    private const byte EntityVersion = 1;
+    private const byte EntityVersion = 2;
     private const byte ParametersVersion = 1;
 
     public static byte[] Encode(EntityState state)
@@ -52,6 +52,15 @@ public static class StateCodec
                 w.Write(position.Year);
                 w.Write(position.NetInflow);
             }
+            ref readonly var baseline = ref state.Baseline;
+            w.Write(baseline.LogAmountMean);
+            w.Write(baseline.LogAmountVariance);
+            w.Write(baseline.AmountSamples);
+            w.Write(baseline.Hour);
+            w.Write(baseline.HourCount);
+            w.Write(baseline.HourlyMean);
+            w.Write(baseline.HourlySquareMean);
+            w.Write(baseline.Hours);
         }
         return buffer.ToArray();
     }
@@ -95,6 +104,17 @@ public static class StateCodec
         for (var i = 0; i < daily; i++) state.Daily.Add(new DailyAccumulator { Day = r.ReadInt32(), Key = r.ReadByte(), Sum = r.ReadDecimal() });
         var positions = r.ReadInt32();
         for (var i = 0; i < positions; i++) state.Penetration.Add(new PenetrationPosition { Year = r.ReadInt32(), NetInflow = r.ReadDecimal() });
+        state.Baseline = new Baseline
+        {
+            LogAmountMean = r.ReadDouble(),
+            LogAmountVariance = r.ReadDouble(),
+            AmountSamples = r.ReadInt32(),
+            Hour = r.ReadInt64(),
+            HourCount = r.ReadInt32(),
+            HourlyMean = r.ReadDouble(),
+            HourlySquareMean = r.ReadDouble(),
+            Hours = r.ReadInt32(),
+        };
         return state;
     }
 

@@ -97,6 +97,33 @@ internal sealed class WindowBuffer
 
     public ref readonly WindowEntry this[int index] => ref _items[_head + index];
 
+    /// <summary>Index of the first entry with a time after <paramref name="ts"/> (entries are in time order).</summary>
+    public int UpperBound(long ts) => UpperBound(ts, _count);
+
+    /// <summary>
+    /// Index of the first entry before <paramref name="end"/> with a time after <paramref name="ts"/>, searched
+    /// backwards from <paramref name="end"/> in doubling steps: O(log k) for the k entries it skips, so counting the
+    /// few entries of the last minute or hour does not pay for the whole day's window.
+    /// </summary>
+    public int UpperBound(long ts, int end)
+    {
+        var high = end;
+        var step = 1;
+        while (high - step >= 0 && _items[_head + high - step].Ts > ts)
+        {
+            high -= step;
+            step <<= 1;
+        }
+        var low = Math.Max(high - step, 0);
+        while (low < high)
+        {
+            var mid = (low + high) >>> 1;
+            if (_items[_head + mid].Ts <= ts) low = mid + 1;
+            else high = mid;
+        }
+        return low;
+    }
+
     public void Append(in WindowEntry entry)
     {
         EnsureRoomAtEnd();

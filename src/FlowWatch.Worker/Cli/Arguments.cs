@@ -54,6 +54,16 @@ public sealed class Arguments
             : throw new UsageException($"{name} must be a whole number from {min} to {max}");
     }
 
+    public double Number(string name, double defaultValue, double min, double max)
+    {
+        var text = Optional(name);
+        if (text is null) return defaultValue;
+        return double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
+               && value >= min && value <= max
+            ? value
+            : throw new UsageException($"{name} must be a number from {min} to {max}");
+    }
+
     /// <summary>Fails on any option the command did not ask for, so typos do not pass silently.</summary>
     public void EnsureAllRead()
     {

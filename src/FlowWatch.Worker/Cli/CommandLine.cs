@@ -2,7 +2,9 @@ using FlowWatch.Core.Reference;
 using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Configuration;
 using FlowWatch.Worker.Kafka;
+using FlowWatch.Worker.Models;
 using FlowWatch.Worker.Replay;
+using FlowWatch.Worker.Simulation;
 
 namespace FlowWatch.Worker.Cli;
 
@@ -27,6 +29,10 @@ public static class CommandLine
         "      create the aggregate tables and views in ClickHouse or DuckDB (safe to repeat)",
         "  " + BenchCommand.Usage,
         "      end-to-end throughput and event-to-alert latency through an embedded broker; --json prints one object",
+        "  " + SimulateCommand.Usage,
+        "      write a labelled synthetic stream: payments, the injected episodes, and their reference data",
+        "  " + TrainCommand.Usage,
+        "      train the anomaly models from simulated streams into models/ (default), with a model card each",
         "  " + BrokerCommand.Usage,
         "      an embedded Kafka-protocol broker on loopback for other processes; prints its bootstrap servers",
         "",
@@ -50,6 +56,8 @@ public static class CommandLine
                 "broker" => await BrokerCommand.RunAsync(options, stdout),
                 "bench" => await BenchCommand.RunAsync(options, stdout),
                 "migrate" => await MigrateCommand.RunAsync(options, stdout),
+                "simulate" => SimulateCommand.Run(options, stdout),
+                "train" => TrainCommand.Run(options, stdout),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }

@@ -3,6 +3,7 @@ using FlowWatch.Core.Reference;
 using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Kafka;
 using Microsoft.Extensions.Configuration;
+using FlowWatch.Worker.Models;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -23,6 +24,9 @@ public static class WorkerHosting
         builder.Services.AddSingleton(sp => ReferenceDataLoader.LoadFile(sp.GetRequiredService<IOptions<KafkaOptions>>().Value.ReferenceFile));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.AddFlowWatchAggregates();   // first: hosted services start in order, and the sink's tables come first
+        // The models directory is watched: a new model file replaces the models in force without a restart.
+        builder.Services.AddSingleton(sp => ModelWatcher.Start(builder.Configuration[ModelWatcher.DirectoryKey],
+            sp.GetRequiredService<ILogger<ModelWatcher>>(), watch: true));
         builder.Services.AddHostedService<WorkerService>();
         return builder;
     }
@@ -80,9 +84,9 @@ internal sealed class AggregateService(IOptions<KafkaOptions> kafka, IOptions<Ag
 
 /// <summary>The hosted service: only wraps <see cref="StreamingWorker"/>, which holds all the logic.</summary>
 internal sealed class WorkerService(IOptions<KafkaOptions> kafka, IOptions<RuleSettings> rules, ReferenceData reference,
-    TimeProvider clock, ILogger<StreamingWorker> logger) : BackgroundService
+    TimeProvider clock, ModelWatcher models, ILogger<StreamingWorker> logger) : BackgroundService
 {
-    public StreamingWorker Worker { get; } = new(kafka.Value, rules.Value, reference, clock, logger: logger);
+    public StreamingWorker Worker { get; } = new(kafka.Value, rules.Value, reference, clock, logger: logger, models: models.Models);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Worker.RunAsync(stoppingToken);
 }

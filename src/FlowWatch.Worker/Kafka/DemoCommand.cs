@@ -7,20 +7,24 @@ using FlowWatch.Simulator;
 using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Cli;
 using FlowWatch.Worker.Configuration;
+using FlowWatch.Worker.Models;
+using Microsoft.Extensions.Logging;
 
 namespace FlowWatch.Worker.Kafka;
 
 /// <summary>
-/// <c>flowwatch demo</c>: everything on one machine. An embedded Kafka-protocol broker, a traffic generator
-/// producing payments (mostly compliant, with a sprinkling of violations), the streaming worker, and the alerts
-/// printed as they come; a summary at the end.
+/// <c>flowwatch demo</c>: everything on one machine. An embedded Kafka-protocol broker, the labelled simulator's
+/// payments (ordinary traffic with injected episodes of every typology), the streaming worker scoring them with the
+/// committed models, and the alerts printed as they come; a summary at the end.
 /// </summary>
 public static class DemoCommand
 {
-    public const string Usage = "flowwatch demo [--seconds N] [--rate EVENTS_PER_SECOND] [--duckdb FILE | --clickhouse CONNECTION] [--config C]";
+    public const string Usage = "flowwatch demo [--seconds N] [--rate EVENTS_PER_SECOND] [--seed S] [--duckdb FILE | --clickhouse CONNECTION] [--config C] [--models DIR]";
 
     /// <summary>Where the demo's aggregates go unless told otherwise.</summary>
     public const string DefaultDuckDbFile = "flowwatch-demo.duckdb";
+
+    private const int Entities = 300;
 
     private const int MaxPrintedPerSecond = 15;
 
@@ -30,24 +34,33 @@ public static class DemoCommand
         var rate = args.WholeNumber("--rate", 2_000, 1, 1_000_000);
         var clickHouse = args.Optional("--clickhouse");
         var duckDb = args.Optional("--duckdb") ?? (clickHouse is null ? DefaultDuckDbFile : null);
+        var seed = args.WholeNumber("--seed", 1, 0, int.MaxValue);
         var configuration = FlowWatchConfiguration.Build(args.Optional("--config"));
+        var modelsDirectory = args.Optional("--models") ?? configuration[ModelWatcher.DirectoryKey];
         args.EnsureAllRead();
         var rules = FlowWatchConfiguration.Rules(configuration);
         var aggregateOptions = FlowWatchConfiguration.Aggregates(configuration, clickHouse, duckDb);
 
-        var traffic = new SyntheticPayments(entities: 2_000, seed: Environment.TickCount, violationRate: 0.01);
-        var reference = ReferenceDataLoader.Parse(System.Text.Encoding.UTF8.GetBytes(traffic.ReferenceJson()));
+        // Enough simulated days for the run (about three payments per entity and day), episodes from the fourth day.
+        var days = seconds == 0 ? 60 : Math.Clamp((int)Math.Ceiling(seconds * (double)rate / (Entities * 3.0)) + 1, 8, 60);
+        var simulation = LabelledSimulation.Generate(new SimulationOptions
+        {
+            Entities = Entities, Days = days, Seed = seed, EpisodeRate = 0.03, TxnPrefix = "D",
+            Start = new DateTimeOffset(DateTime.UtcNow.Date.AddDays(-days), TimeSpan.Zero).ToOffset(TimeSpan.FromHours(8)),
+        });
+        var reference = ReferenceDataLoader.Parse(simulation.ReferenceBytes());
+        using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
+        using var models = ModelWatcher.Start(modelsDirectory, logging.CreateLogger<ModelWatcher>(), watch: true);
         using var broker = EmbeddedBroker.Start(brokers: 1);
         var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = "(generated)" };
         broker.CreateFlowWatchTopics(options, partitions: 3);
         stdout.WriteLine($"flowwatch demo: embedded broker at {broker.BootstrapServers}, {rate:N0} payments/s" +
                          (seconds > 0 ? $" for {seconds} s" : " until Ctrl-C"));
 
-        using var logging = CommandLogging.Create();
         await using var aggregates = await AggregatePipeline.StartAsync(options, aggregateOptions, logging.CreateLogger("aggregates"));
         stdout.WriteLine($"aggregates go to {aggregates!.Sink.Description}");
         var printer = new AlertPrinter(stdout);
-        var worker = new StreamingWorker(options, rules, reference, TimeProvider.System, printer.Print);
+        var worker = new StreamingWorker(options, rules, reference, TimeProvider.System, printer.Print, models: models.Models);
         using var shutdown = new ShutdownSignal();
         using var stopWorker = new CancellationTokenSource();
         var running = worker.RunAsync(stopWorker.Token);
@@ -56,7 +69,7 @@ public static class DemoCommand
         var stopwatch = Stopwatch.StartNew();
         using var stopTraffic = CancellationTokenSource.CreateLinkedTokenSource(shutdown.Token);
         if (seconds > 0) stopTraffic.CancelAfter(TimeSpan.FromSeconds(seconds));
-        var produced = await Produce(traffic, options, rate, stopTraffic.Token);
+        var produced = await Produce(simulation.Payments, options, rate, stopTraffic.Token);
 
         // Let the worker catch up with what was produced, then stop it.
         var drainDeadline = DateTime.UtcNow.AddSeconds(15);
@@ -80,26 +93,24 @@ public static class DemoCommand
 
     private const string DemoQuery = "SELECT rule, severity, count(*) AS alerts FROM alerts GROUP BY rule, severity ORDER BY alerts DESC";
 
-    /// <summary>Produces payments at a steady rate, with event times that follow the wall clock.</summary>
-    private static async Task<long> Produce(SyntheticPayments traffic, KafkaOptions options, int rate, CancellationToken stop)
+    /// <summary>Produces the simulated payments in event-time order at a steady rate, until they run out or time is up.</summary>
+    private static async Task<long> Produce(IReadOnlyList<SimulatedPayment> payments, KafkaOptions options, int rate, CancellationToken stop)
     {
         using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = options.BootstrapServers, LingerMs = 5 }).Build();
         var tick = TimeSpan.FromMilliseconds(50);
         var perTick = Math.Max(1, rate / 20);
-        var started = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8));
-        long produced = 0;
+        var produced = 0;
         using var timer = new PeriodicTimer(tick);
         try
         {
-            while (await timer.WaitForNextTickAsync(stop))
+            while (produced < payments.Count && await timer.WaitForNextTickAsync(stop))
             {
-                var now = started + TimeSpan.FromSeconds((double)produced / rate);
-                foreach (var payment in traffic.KeyedEvents(perTick, now, TimeSpan.FromSeconds(1.0 / rate), $"D{produced:D10}-"))
+                for (var end = Math.Min(produced + perTick, payments.Count); produced < end; produced++)
                 {
                     // Keyed by account, so each entity's payments stay in order in one partition.
+                    var payment = payments[produced];
                     producer.Produce(options.PaymentsTopic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line });
                 }
-                produced += perTick;
             }
         }
         catch (OperationCanceledException)

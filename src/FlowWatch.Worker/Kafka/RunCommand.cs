@@ -42,6 +42,7 @@ public static class RunCommand
             _ = host.Services.GetRequiredService<IOptions<Core.Engine.RuleSettings>>().Value;
             _ = host.Services.GetRequiredService<IOptions<AggregateOptions>>().Value;
             _ = host.Services.GetRequiredService<ReferenceData>();
+            _ = host.Services.GetRequiredService<Models.ModelWatcher>();
         }
         catch (OptionsValidationException ex)
         {

@@ -4,6 +4,7 @@ using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
 using FlowWatch.Worker.Aggregates;
+using FlowWatch.Core.Scoring;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -20,7 +21,7 @@ namespace FlowWatch.Worker.Kafka;
 /// stop on fatal errors, <c>Close()</c> on the way out.
 /// </summary>
 public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, ReferenceData reference,
-    TimeProvider? wallClock = null, Action<Alert>? onAlert = null, ILogger? logger = null)
+    TimeProvider? wallClock = null, Action<Alert>? onAlert = null, ILogger? logger = null, ModelHolder? models = null)
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
     private readonly Dictionary<int, PartitionPipeline> _partitions = [];
@@ -208,7 +209,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         var starts = new List<TopicPartitionOffset>();
         foreach (var topicPartition in assigned)
         {
-            var engine = new FlowEngine(_feed!.Current, rules, wallClock: wallClock, counters: Counters);
+            var engine = new FlowEngine(_feed!.Current, rules, wallClock: wallClock, counters: Counters, models: models);
             engine.TrackChanges();
             if (options.PublishAggregates) engine.Aggregator = new FlowAggregator();
             var started = System.Diagnostics.Stopwatch.StartNew();

@@ -5,10 +5,13 @@ using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
+using FlowWatch.Core.Scoring;
 using FlowWatch.Core.Serialization;
 using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Cli;
 using FlowWatch.Worker.Configuration;
+using FlowWatch.Worker.Models;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FlowWatch.Worker.Replay;
 
@@ -22,7 +25,7 @@ public static class ReplayCommand
     public const int PartsPerBatch = 4;
 
     public const string Usage =
-        "flowwatch replay --reference R --events E --alerts A [--dead-letters D] [--clickhouse CONNECTION | --duckdb FILE] [--shards N] [--config C]";
+        "flowwatch replay --reference R --events E --alerts A [--dead-letters D] [--clickhouse CONNECTION | --duckdb FILE] [--shards N] [--config C] [--models DIR]";
 
     public static int Run(Arguments args, TextWriter stdout)
     {
@@ -34,11 +37,13 @@ public static class ReplayCommand
         var clickHouse = args.Optional("--clickhouse");
         var duckDb = args.Optional("--duckdb");
         var configFile = args.Optional("--config");
+        var modelsDirectory = args.Optional("--models");
         args.EnsureAllRead();
 
         var configuration = FlowWatchConfiguration.Build(configFile);
         var settings = FlowWatchConfiguration.Rules(configuration);
         var aggregateOptions = FlowWatchConfiguration.Aggregates(configuration, clickHouse, duckDb);
+        using var models = ModelWatcher.Start(modelsDirectory ?? configuration[ModelWatcher.DirectoryKey], NullLogger.Instance, watch: false);
         var reference = ReferenceDataLoader.LoadFile(referencePath);
         if (!File.Exists(eventsPath)) throw new FileNotFoundException($"events file '{eventsPath}' not found");
 
@@ -47,7 +52,8 @@ public static class ReplayCommand
         var writer = sink is null ? null : new AggregateWriter(sink, aggregateOptions, logging.CreateLogger("aggregates"));
         try
         {
-            var result = Replay(reference, settings, shards, eventsPath, alertsPath, deadLettersPath, writer, aggregateOptions.ReplayBatchRecords);
+            var result = Replay(reference, settings, shards, eventsPath, alertsPath, deadLettersPath, models.Models, writer, aggregateOptions.ReplayBatchRecords);
+            stdout.WriteLine(models.Models.Current is { } loaded ? $"models {loaded.Version} from {models.Directory}" : "no models: ML_ANOMALY off");
             Summary.Print(stdout, $"replay of {eventsPath}", result.Counters, result.Elapsed);
             if (writer is not null) stdout.WriteLine($"  aggregates       {writer.RowsWritten,12:N0} rows written to {sink!.Description}");
         }
@@ -65,9 +71,9 @@ public static class ReplayCommand
     /// into the same database writes the same batches again, which the sink ignores. Returns once they are written.
     /// </summary>
     public static ReplayResult Replay(ReferenceData reference, RuleSettings settings, int shards, string eventsPath,
-        string alertsPath, string? deadLettersPath, AggregateWriter? aggregates = null, int batchRecords = 100_000)
+        string alertsPath, string? deadLettersPath, ModelHolder? models = null, AggregateWriter? aggregates = null, int batchRecords = 100_000)
     {
-        var engine = new FlowEngine(reference, settings, shards);
+        var engine = new FlowEngine(reference, settings, shards, models: models);
         var batch = aggregates is null ? null : new ReplayBatch(engine);
         var alerts = new List<Alert>();
         var stopwatch = Stopwatch.StartNew();

@@ -8,7 +8,8 @@ namespace FlowWatch.Core.Tests.Oracle;
 
 /// <summary>
 /// The engine against the naive oracle on thousands of seeded random streams: the same record outcomes and the same
-/// alerts (rule, severity, event, id and the numbers behind them), with one shard and with three.
+/// alerts of the exact rules (rule, severity, event, id and the numbers behind them), with one shard and with three.
+/// The scored rules of RULES.md §6 are judged by detection quality instead (FlowWatch.Training's quality report).
 /// </summary>
 public sealed class RandomizedEquivalenceTests
 {
@@ -123,7 +124,7 @@ public sealed class RandomizedEquivalenceTests
             {
                 raised.Clear();
                 var outcome = engine.Process(stream.Lines[i], i + 1, raised, out var reason);
-                var actual = raised.Select(ComparableAlert.Of).ToList();
+                var actual = raised.Where(a => !RuleCodes.Scored.Contains(a.Rule)).Select(ComparableAlert.Of).ToList();
                 var (expectedOutcome, expectedAlerts) = expected[i];
                 if (outcome != expectedOutcome || !actual.SequenceEqual(expectedAlerts))
                 {

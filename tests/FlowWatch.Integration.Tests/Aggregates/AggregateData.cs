@@ -65,7 +65,7 @@ public sealed record AggregateInput(string ReferencePath, string EventsPath, lon
         try
         {
             return ReplayCommand.Replay(ReferenceDataLoader.LoadFile(ReferencePath), new RuleSettings(), 1, EventsPath, alertsPath, null,
-                writer, batchRecords);
+                aggregates: writer, batchRecords: batchRecords);
         }
         finally
         {

@@ -1,0 +1,62 @@
+namespace FlowWatch.Core.Scoring;
+
+/// <summary>
+/// The features the engine computes for every event from the entity's state (windows, baselines, quota) before it
+/// updates that state, in the order the models read them. They are model inputs, not money: floats.
+/// <see cref="Novelty"/> is the unsupervised detector's score and is read only by the supervised model.
+/// </summary>
+public static class Features
+{
+    /// <summary>How many standard deviations the log CNY-equivalent amount lies above the entity's baseline (0 until warm).</summary>
+    public const int AmountScore = 0;
+    public const int LogAmountCny = 1;
+    public const int LogCount1m = 2;
+    public const int LogCount1h = 3;
+    public const int LogCount24h = 4;
+
+    /// <summary>How many spreads the trailing-hour count lies above the entity's hourly baseline (0 until warm).</summary>
+    public const int HourlyScore = 5;
+
+    /// <summary>Log of the seconds since the entity's previous activity (its last event or reference lastActivity).</summary>
+    public const int LogGapSeconds = 6;
+
+    /// <summary>Log of the distinct counterparties in this direction in the trailing 24h.</summary>
+    public const int LogDistinctCounterparties = 7;
+    public const int HourOfDay = 8;
+    public const int Weekend = 9;
+
+    /// <summary>0 none, 1 increased monitoring, 2 call for action.</summary>
+    public const int CountryRisk = 10;
+
+    /// <summary>1 for FIRST_LINE and CROSS_BORDER payments.</summary>
+    public const int CrossBorder = 11;
+    public const int SameName = 12;
+
+    /// <summary>Utilisation of the same-name penetration cap after the event, in the direction it moved (0 without a quota).</summary>
+    public const int QuotaUtilisation = 13;
+
+    /// <summary>1 for a multiple of 10,000, 0.5 for a multiple of 1,000, else 0.</summary>
+    public const int RoundAmount = 14;
+
+    /// <summary>The amount over its large-value threshold (in its currency class), capped at 2.</summary>
+    public const int ThresholdRatio = 15;
+
+    /// <summary>min(IN, OUT) / max(IN, OUT) of the trailing 24h.</summary>
+    public const int PassThroughRatio = 16;
+    public const int Outgoing = 17;
+    public const int LogEventsSeen = 18;
+    public const int Novelty = 19;
+
+    /// <summary>Features of the unsupervised detector.</summary>
+    public const int DetectorCount = 19;
+
+    /// <summary>Features of the supervised classifier: the detector's and its novelty score.</summary>
+    public const int Count = 20;
+
+    public static IReadOnlyList<string> Names { get; } =
+    [
+        "amountScore", "logAmountCny", "logCount1m", "logCount1h", "logCount24h", "hourlyScore", "logGapSeconds",
+        "logDistinctCounterparties", "hourOfDay", "weekend", "countryRisk", "crossBorder", "sameName",
+        "quotaUtilisation", "roundAmount", "thresholdRatio", "passThroughRatio", "outgoing", "logEventsSeen", "novelty",
+    ];
+}

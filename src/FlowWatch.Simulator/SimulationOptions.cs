@@ -1,0 +1,66 @@
+namespace FlowWatch.Simulator;
+
+/// <summary>
+/// What a labelled simulation looks like. The seed fixes every random choice: the same options give the same
+/// stream, byte for byte. The other knobs change the population, so a held-out stream can differ from the one a
+/// model was trained on in more than its seed.
+/// </summary>
+public sealed record SimulationOptions
+{
+    public int Entities { get; init; } = 1_000;
+    public int Days { get; init; } = 14;
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Midnight in Shanghai of the first simulated day.</summary>
+    public DateTimeOffset Start { get; init; } = new(2026, 3, 2, 0, 0, 0, TimeSpan.FromHours(8));
+
+    /// <summary>Multiplies every entity's usual number of payments per day.</summary>
+    public double Activity { get; init; } = 1.0;
+
+    /// <summary>Multiplies every entity's spread of log-amounts.</summary>
+    public double AmountSpread { get; init; } = 1.0;
+
+    /// <summary>Episodes of each typology per entity (at least two of each).</summary>
+    public double EpisodeRate { get; init; } = 0.015;
+
+    /// <summary>Days at the start without episodes, so that every entity has a history first.</summary>
+    public int WarmupDays { get; init; } = 4;
+
+    /// <summary>Prefix of every transaction id, so that streams of different runs never share ids.</summary>
+    public string TxnPrefix { get; init; } = "S";
+
+    /// <summary>Every problem with these options; empty when they can be simulated.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (Entities < 50) problems.Add("--entities must be at least 50");
+        if (Days < WarmupDays + 2) problems.Add($"--days must be at least {WarmupDays + 2} (warm-up days plus two)");
+        if (Activity is <= 0 or > 20) problems.Add("--activity must be in (0, 20]");
+        if (AmountSpread is <= 0 or > 5) problems.Add("--amount-spread must be in (0, 5]");
+        if (EpisodeRate is < 0 or > 0.1) problems.Add("--episode-rate must be in [0, 0.1]");
+        return problems;
+    }
+}
+
+/// <summary>The kinds of injected behaviour a labelled stream carries.</summary>
+public static class Typologies
+{
+    public const string HighFrequency = "HIGH_FREQUENCY_BURST";
+    public const string LargeAmount = "LARGE_AMOUNT";
+    public const string Structuring = "STRUCTURING";
+    public const string PassThrough = "RAPID_PASS_THROUGH";
+    public const string FanIn = "FAN_IN";
+    public const string FanOut = "FAN_OUT";
+    public const string DormantReactivation = "DORMANT_REACTIVATION";
+    public const string QuotaCreep = "QUOTA_CREEP";
+    public const string RoundTripping = "ROUND_TRIPPING";
+
+    public static IReadOnlyList<string> All { get; } =
+        [HighFrequency, LargeAmount, Structuring, PassThrough, FanIn, FanOut, DormantReactivation, QuotaCreep, RoundTripping];
+}
+
+/// <summary>One injected episode: whose, which typology, when, and the payments it consists of.</summary>
+public sealed record Episode(string EntityId, string Typology, DateTimeOffset Start, DateTimeOffset End, IReadOnlyList<string> TxnIds);
+
+/// <summary>One simulated payment: its time, monitored account (the partition key), id and JSON line.</summary>
+public sealed record SimulatedPayment(long UtcTicks, string Account, string TxnId, byte[] Line);

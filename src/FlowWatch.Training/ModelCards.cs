@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text;
+using FlowWatch.Core.Engine;
+using FlowWatch.Core.Scoring;
+
+namespace FlowWatch.Training;
+
+/// <summary>Writes a model card beside each model file: features, data and seed, thresholds, metrics.</summary>
+public static class ModelCards
+{
+    public const string DetectorCard = "detector.md";
+    public const string ClassifierCard = "classifier.md";
+
+    public static void Write(TrainingResult result, RuleSettings settings, string directory, string command)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(settings);
+        var o = result.Options;
+        File.WriteAllText(Path.Combine(directory, DetectorCard), Card(
+            "Unsupervised detector (`detector.zip`)",
+            $"""
+            ML.NET pipeline: `NormalizeMeanVariance` over the {Features.DetectorCount} features below, then `RandomizedPca`
+            (rank {o.DetectorRank}, zero mean, seed {o.Seed}), trained on up to {o.DetectorSample:N0} normal events (a seeded
+            sample of the events outside every episode). The engine scores every event with the same parameters, extracted at
+            load into plain arrays: the score is the length of the normalised event's residual outside the principal subspace
+            (ML.NET's own score is that residual relative to the distance from the mean; a test checks both agree). The score
+            enters the classifier as its `novelty` feature; it raises no alert by itself.
+            """,
+            Features.Names.Take(Features.DetectorCount), result, command,
+            $"""
+            | metric (held-out stream) | value |
+            |---|---:|
+            | AUC of the residual, episode events against normal ones | {result.DetectorAuc:0.000} |
+            | residual of normal events, 99th percentile | {result.NormalResidualP99:0.00} |
+            | residual of normal events, 99.99th percentile | {result.NormalResidualP9999:0.00} |
+            """));
+        File.WriteAllText(Path.Combine(directory, ClassifierCard), Card(
+            "Supervised classifier (`classifier.zip`) behind ML_ANOMALY",
+            $"""
+            ML.NET `FastTree` binary classifier ({o.Trees} trees, {o.Leaves} leaves, at least {o.MinExamplesPerLeaf} events per
+            leaf, learning rate {o.LearningRate}, seed {o.Seed}, one thread) with Platt calibration, trained on every event of
+            the training streams, labelled 1 when it belongs to an injected episode. The engine evaluates the extracted trees
+            itself on every event (a test checks they agree with ML.NET's predictions). `ML_ANOMALY` fires when the calibrated
+            probability reaches `FlowWatch:Rules:MlAnomalyThreshold` ({settings.MlAnomalyThreshold}); severity II from
+            {settings.MlAnomalySeverityII}, III from {settings.MlAnomalySeverityIII}; then silent for the entity for
+            {settings.MlAnomalySuppression.TotalMinutes:0} minutes. Alerts carry the probability (`score`) and the three
+            features whose trees' leaves contributed most (`topFeatures`).
+            """,
+            Features.Names, result, command,
+            $"""
+            | metric (held-out events, probability ≥ 0.5) | value |
+            |---|---:|
+            | AUC | {result.ClassifierAuc:0.000} |
+            | precision | {result.ClassifierPrecision:0.000} |
+            | recall | {result.ClassifierRecall:0.000} |
+            """));
+    }
+
+    private static string Card(string title, string model, IEnumerable<string> features, TrainingResult result, string command, string metrics)
+    {
+        var o = result.Options;
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"# {title}");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Models version `{result.Version}` (first 16 hex digits of the SHA-256 of the contents of both model files). Reproduce with `{command}`: the same seed gives the same version and the same figures.");
+        text.AppendLine();
+        text.AppendLine("## Model");
+        text.AppendLine();
+        text.AppendLine(model);
+        text.AppendLine();
+        text.AppendLine("## Features");
+        text.AppendLine();
+        text.AppendLine("Computed by the engine for every event that is not late, from the entity's state before the event (see `src/FlowWatch.Core/Scoring/Features.cs`):");
+        text.AppendLine();
+        text.AppendLine(string.Join(", ", features.Select(f => $"`{f}`")));
+        text.AppendLine();
+        text.AppendLine("## Data");
+        text.AppendLine();
+        foreach (var stream in o.Training) text.AppendLine(CultureInfo.InvariantCulture, $"- training stream: {ModelTrainer.Describe(stream)}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"- held-out stream (another seed and other parameters): {ModelTrainer.Describe(o.HeldOut)}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"- {result.TrainingEvents:N0} training events ({result.TrainingPositives:N0} in episodes), {result.HeldOutEvents:N0} held-out events ({result.HeldOutPositives:N0} in episodes)");
+        text.AppendLine();
+        text.AppendLine("## Metrics");
+        text.AppendLine();
+        text.AppendLine(metrics);
+        text.AppendLine();
+        text.AppendLine("## Detection quality of the engine on the held-out stream");
+        text.AppendLine();
+        text.AppendLine("Rules and models together, with the default settings; an episode counts as caught when one of its rules alerts on it.");
+        text.AppendLine();
+        text.Append(result.Quality.ToMarkdown());
+        return text.ToString();
+    }
+}

@@ -1,0 +1,107 @@
+using System.Collections.Immutable;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using FlowWatch.Core.Scoring;
+using Microsoft.ML;
+using Microsoft.ML.Calibrators;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
+using Microsoft.ML.Trainers.FastTree;
+using Microsoft.ML.Transforms;
+
+namespace FlowWatch.Training;
+
+/// <summary>
+/// The model files in a models directory: ML.NET pipelines saved with their input schema. Loading one extracts its
+/// parameters into the engine's allocation-free evaluators (<see cref="PcaDetector"/>, <see cref="TreeEnsemble"/>).
+/// </summary>
+public static class ModelFiles
+{
+    public const string DetectorFile = "detector.zip";
+    public const string ClassifierFile = "classifier.zip";
+
+    /// <summary>Loads both models of <paramref name="directory"/>; fails with the file named when one is missing or not of the expected shape.</summary>
+    public static ModelSet Load(string directory)
+    {
+        var ml = new MLContext(seed: 0);
+        var detectorPath = Path.Combine(directory, DetectorFile);
+        var classifierPath = Path.Combine(directory, ClassifierFile);
+        var detector = Detector(Read(ml, detectorPath), detectorPath);
+        var classifier = Classifier(Read(ml, classifierPath), classifierPath);
+        return new ModelSet(detector, classifier, Version(detectorPath, classifierPath));
+    }
+
+    private static ITransformer Read(MLContext ml, string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"model file '{path}' not found", path);
+        // Read into memory first: a file being replaced is then either read whole or not at all.
+        using var stream = new MemoryStream(File.ReadAllBytes(path));
+        return ml.Model.Load(stream, out _);
+    }
+
+    /// <summary>
+    /// The first eight bytes, in hex, of the SHA-256 of the entries of both files (names and contents, not the zip
+    /// timestamps): names the models in alerts and logs, and is the same for the same training seed.
+    /// </summary>
+    private static string Version(params string[] paths)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var path in paths)
+        {
+            using var archive = ZipFile.OpenRead(path);
+            foreach (var entry in archive.Entries.OrderBy(e => e.FullName, StringComparer.Ordinal))
+            {
+                hash.AppendData(System.Text.Encoding.UTF8.GetBytes(entry.FullName));
+                using var content = entry.Open();
+                using var copy = new MemoryStream();
+                content.CopyTo(copy);
+                hash.AppendData(copy.ToArray());
+            }
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+    }
+
+    /// <summary>Mean-variance normaliser then randomized PCA, as <see cref="ModelTrainer"/> builds them.</summary>
+    public static PcaDetector Detector(ITransformer model, string source)
+    {
+        var parts = Parts(model);
+        var normaliser = parts.OfType<NormalizingTransformer>().SingleOrDefault()
+                         ?? throw new InvalidDataException($"{source}: no normaliser in the pipeline");
+        if (normaliser.GetNormalizerModelParameters(0) is not NormalizingTransformer.AffineNormalizerModelParameters<ImmutableArray<float>> affine)
+            throw new InvalidDataException($"{source}: the normaliser is not affine");
+        var pca = parts.OfType<IPredictionTransformer<object>>().Select(p => p.Model).OfType<PcaModelParameters>().SingleOrDefault()
+                  ?? throw new InvalidDataException($"{source}: no PCA model in the pipeline");
+        var scale = affine.Scale.ToArray();
+        var offset = affine.Offset.IsDefaultOrEmpty ? new float[scale.Length] : affine.Offset.ToArray();
+        VBuffer<float> mean = default;
+        pca.GetMean(ref mean);
+        VBuffer<float>[] vectors = [];
+        pca.GetEigenVectors(ref vectors, out var rank);
+        var dimension = mean.Length;
+        var components = new float[rank * dimension];
+        for (var r = 0; r < rank; r++) vectors[r].DenseValues().ToArray().CopyTo(components, r * dimension);
+        return new PcaDetector(offset, scale, mean.DenseValues().ToArray(), components);
+    }
+
+    /// <summary>A FastTree binary classifier with Platt calibration, as <see cref="ModelTrainer"/> builds it.</summary>
+    public static TreeEnsemble Classifier(ITransformer model, string source)
+    {
+        var calibrated = Parts(model).OfType<IPredictionTransformer<object>>().Select(p => p.Model).OfType<CalibratedModelParametersBase>().SingleOrDefault()
+                         ?? throw new InvalidDataException($"{source}: no calibrated classifier in the pipeline");
+        if (calibrated.SubModel is not TreeEnsembleModelParametersBasedOnRegressionTree trees || calibrated.Calibrator is not PlattCalibrator platt)
+            throw new InvalidDataException($"{source}: the classifier is not a tree ensemble with Platt calibration");
+        var ensemble = trees.TrainedTreeEnsemble;
+        var extracted = new List<TreeEnsemble.Tree>(ensemble.Trees.Count);
+        for (var t = 0; t < ensemble.Trees.Count; t++)
+        {
+            var tree = ensemble.Trees[t];
+            if (tree.CategoricalSplitFlags.Any(flag => flag)) throw new InvalidDataException($"{source}: tree {t} has categorical splits");
+            extracted.Add(new TreeEnsemble.Tree([.. tree.NumericalSplitFeatureIndexes], [.. tree.NumericalSplitThresholds],
+                [.. tree.LeftChild], [.. tree.RightChild], [.. tree.LeafValues], ensemble.TreeWeights[t]));
+        }
+        return new TreeEnsemble(extracted, ensemble.Bias, platt.Slope, platt.Offset);
+    }
+
+    private static List<ITransformer> Parts(ITransformer model) =>
+        model is IEnumerable<ITransformer> chain ? chain.SelectMany(Parts).ToList() : [model];
+}

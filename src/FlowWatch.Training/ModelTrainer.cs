@@ -1,0 +1,156 @@
+using FlowWatch.Core.Engine;
+using FlowWatch.Core.Scoring;
+using FlowWatch.Simulator;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
+using Microsoft.ML.Trainers.FastTree;
+
+namespace FlowWatch.Training;
+
+/// <summary>What to train on and how: the simulations for training and for the held-out evaluation, and the model sizes.</summary>
+public sealed record TrainingOptions
+{
+    public const int DefaultSeed = 42;
+
+    public int Seed { get; init; } = DefaultSeed;
+
+    /// <summary>
+    /// The training streams: populations of different activity and amount spread, so that the classifier learns what
+    /// is unusual for an entity rather than what is large for one population. The held-out stream differs from each
+    /// in seed and in its parameters.
+    /// </summary>
+    public IReadOnlyList<SimulationOptions> Training { get; init; } =
+    [
+        new() { Entities = 2_000, Days = 14, Seed = 42, EpisodeRate = 0.03, TxnPrefix = "T" },
+        new() { Entities = 2_000, Days = 14, Seed = 43, Activity = 1.6, AmountSpread = 1.5, EpisodeRate = 0.03, TxnPrefix = "U" },
+    ];
+
+    public SimulationOptions HeldOut { get; init; } = new()
+    {
+        Entities = 1_500, Days = 16, Seed = 4242, Activity = 1.3, AmountSpread = 1.2, EpisodeRate = 0.015, TxnPrefix = "H",
+        Start = new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.FromHours(8)),
+    };
+
+    /// <summary>The default streams and models with every seed derived from <paramref name="seed"/>.</summary>
+    public static TrainingOptions ForSeed(int seed)
+    {
+        var defaults = new TrainingOptions();
+        return defaults with
+        {
+            Seed = seed,
+            Training = defaults.Training.Select((stream, i) => stream with { Seed = seed + i }).ToList(),
+            HeldOut = defaults.HeldOut with { Seed = seed * 100 + 42 },
+        };
+    }
+
+    public int DetectorRank { get; init; } = 6;
+    public int Trees { get; init; } = 30;
+    public int Leaves { get; init; } = 24;
+    public int MinExamplesPerLeaf { get; init; } = 100;
+    public double LearningRate { get; init; } = 0.25;
+
+    /// <summary>Normal events the detector learns from at most (a seeded sample of the training stream).</summary>
+    public int DetectorSample { get; init; } = 60_000;
+}
+
+/// <summary>Input of the unsupervised detector: the features without its own novelty score.</summary>
+public sealed class DetectorInput
+{
+    [VectorType(Core.Scoring.Features.DetectorCount)]
+    public float[] Features { get; set; } = [];
+}
+
+/// <summary>What training measured: the detector and classifier on held-out events, and the engine on the held-out stream.</summary>
+public sealed record TrainingResult(
+    TrainingOptions Options, int TrainingEvents, int TrainingPositives, int HeldOutEvents, int HeldOutPositives,
+    double DetectorAuc, double NormalResidualP99, double NormalResidualP9999,
+    double ClassifierAuc, double ClassifierPrecision, double ClassifierRecall, QualityReport Quality, string Version);
+
+/// <summary>
+/// Trains both models from a seed: the same options give the same model files and the same metrics. Runs on one
+/// thread so that nothing depends on scheduling.
+/// </summary>
+public static class ModelTrainer
+{
+    public static TrainingResult Train(TrainingOptions options, RuleSettings settings, string directory, TextWriter? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Directory.CreateDirectory(directory);
+        var ml = new MLContext(seed: options.Seed);
+
+        var training = new List<FeatureRow>();
+        foreach (var stream in options.Training)
+        {
+            progress?.WriteLine($"simulating a training stream ({Describe(stream)})");
+            training.AddRange(FeatureTable.From(LabelledSimulation.Generate(stream), settings));
+        }
+        progress?.WriteLine($"simulating the held-out stream ({Describe(options.HeldOut)})");
+        var heldOutSimulation = LabelledSimulation.Generate(options.HeldOut);
+        var heldOut = FeatureTable.From(heldOutSimulation, settings);
+
+        progress?.WriteLine($"training the detector on normal events ({training.Count(r => !r.Label):N0} available)");
+        var normal = training.Where(r => !r.Label).ToList();
+        var random = new Random(options.Seed);
+        var sample = normal.Count <= options.DetectorSample ? normal : normal.OrderBy(_ => random.Next()).Take(options.DetectorSample).ToList();
+        var detectorData = ml.Data.LoadFromEnumerable(sample.Select(r => new DetectorInput { Features = r.Features[..Features.DetectorCount] }));
+        var detectorModel = ml.Transforms.NormalizeMeanVariance(nameof(DetectorInput.Features))
+            .Append(ml.AnomalyDetection.Trainers.RandomizedPca(new RandomizedPcaTrainer.Options
+            {
+                FeatureColumnName = nameof(DetectorInput.Features), Rank = options.DetectorRank, EnsureZeroMean = true, Seed = options.Seed,
+            }))
+            .Fit(detectorData);
+        var detectorPath = Path.Combine(directory, ModelFiles.DetectorFile);
+        ml.Model.Save(detectorModel, detectorData.Schema, detectorPath);
+        var detector = ModelFiles.Detector(detectorModel, detectorPath);
+        foreach (var row in training.Concat(heldOut)) row.Features[Features.Novelty] = (float)detector.Residual(row.Features);
+        var normalResiduals = heldOut.Where(r => !r.Label).Select(r => (double)r.Features[Features.Novelty]).Order().ToList();
+
+        progress?.WriteLine($"training the classifier on {training.Count:N0} events ({training.Count(r => r.Label):N0} in episodes)");
+        var trainingData = ml.Data.LoadFromEnumerable(training);
+        var classifierModel = ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
+        {
+            LabelColumnName = nameof(FeatureRow.Label), FeatureColumnName = nameof(FeatureRow.Features),
+            NumberOfTrees = options.Trees, NumberOfLeaves = options.Leaves, MinimumExampleCountPerLeaf = options.MinExamplesPerLeaf,
+            LearningRate = options.LearningRate, Seed = options.Seed, NumberOfThreads = 1,
+        }).Fit(trainingData);
+        var classifierPath = Path.Combine(directory, ModelFiles.ClassifierFile);
+        ml.Model.Save(classifierModel, trainingData.Schema, classifierPath);
+        var metrics = ml.BinaryClassification.Evaluate(classifierModel.Transform(ml.Data.LoadFromEnumerable(heldOut)), nameof(FeatureRow.Label));
+
+        progress?.WriteLine("running the engine with the new models over the held-out stream");
+        var models = ModelFiles.Load(directory);
+        var quality = QualityReport.Evaluate(heldOutSimulation, settings, models);
+        return new TrainingResult(options, training.Count, training.Count(r => r.Label), heldOut.Count, heldOut.Count(r => r.Label),
+            Auc(heldOut.Select(r => ((double)r.Features[Features.Novelty], r.Label))),
+            Quantile(normalResiduals, 0.99), Quantile(normalResiduals, 0.9999),
+            metrics.AreaUnderRocCurve, metrics.PositivePrecision, metrics.PositiveRecall, quality, models.Version);
+    }
+
+    public static string Describe(SimulationOptions o) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{o.Entities} entities, {o.Days} days from {o.Start:yyyy-MM-dd}, seed {o.Seed}, activity {o.Activity}, amount spread {o.AmountSpread}, episode rate {o.EpisodeRate}");
+
+    /// <summary>Area under the ROC curve of a score for a label (Mann–Whitney, ties counted half).</summary>
+    public static double Auc(IEnumerable<(double Score, bool Label)> scored)
+    {
+        var sorted = scored.OrderBy(s => s.Score).ToList();
+        double positives = sorted.Count(s => s.Label), negatives = sorted.Count - positives;
+        if (positives == 0 || negatives == 0) return double.NaN;
+        double rankSum = 0;
+        for (var i = 0; i < sorted.Count;)
+        {
+            var j = i;
+            while (j < sorted.Count && sorted[j].Score == sorted[i].Score) j++;
+            var averageRank = (i + j + 1) / 2.0;   // ranks i+1 … j
+            for (var k = i; k < j; k++)
+            {
+                if (sorted[k].Label) rankSum += averageRank;
+            }
+            i = j;
+        }
+        return (rankSum - positives * (positives + 1) / 2) / (positives * negatives);
+    }
+
+    private static double Quantile(List<double> sorted, double q) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)(q * sorted.Count))];
+}

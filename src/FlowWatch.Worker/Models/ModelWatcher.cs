@@ -1,0 +1,113 @@
+using FlowWatch.Core.Scoring;
+using FlowWatch.Training;
+using FlowWatch.Worker.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace FlowWatch.Worker.Models;
+
+/// <summary>
+/// The models of a directory, loaded at start and reloaded when a model file there changes: the new models replace
+/// the old ones in one reference swap, so running engines pick them up without a restart. A file that fails to
+/// load is reported and the models in force stay.
+/// </summary>
+public sealed class ModelWatcher : IDisposable
+{
+    /// <summary>Configuration key of the models directory.</summary>
+    public const string DirectoryKey = "FlowWatch:Models:Directory";
+
+    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(500);
+
+    private readonly ILogger _log;
+    private readonly FileSystemWatcher? _watcher;
+    private readonly Timer _reload;
+
+    private ModelWatcher(string? directory, ModelSet? models, ILogger log, bool watch)
+    {
+        Directory = directory;
+        Models = new ModelHolder(models);
+        _log = log;
+        _reload = new Timer(_ => Reload());
+        if (!watch || directory is null) return;
+        _watcher = new FileSystemWatcher(directory, "*.zip") { NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size };
+        _watcher.Changed += (_, _) => Schedule();
+        _watcher.Created += (_, _) => Schedule();
+        _watcher.Renamed += (_, _) => Schedule();
+        _watcher.EnableRaisingEvents = true;
+    }
+
+    /// <summary>The directory the models come from, or null when there is none (ML_ANOMALY is then off).</summary>
+    public string? Directory { get; }
+
+    public ModelHolder Models { get; }
+
+    /// <summary>
+    /// Loads the models of <paramref name="configured"/>, else of <c>models/</c> in the current directory, else of
+    /// <c>models/</c> beside the executable (the committed models). A configured directory that does not load stops
+    /// the command; with <paramref name="watch"/>, later changes are picked up.
+    /// </summary>
+    public static ModelWatcher Start(string? configured, ILogger log, bool watch)
+    {
+        var directory = (string.IsNullOrWhiteSpace(configured) ? null : configured)
+            ?? new[] { "models", Path.Combine(AppContext.BaseDirectory, "models") }
+            .FirstOrDefault(d => File.Exists(Path.Combine(d, ModelFiles.ClassifierFile)));
+        if (directory is null)
+        {
+            ModelLog.NoModels(log);
+            return new ModelWatcher(null, null, log, watch: false);
+        }
+        directory = Path.GetFullPath(directory);
+        ModelSet models;
+        try
+        {
+            models = ModelFiles.Load(directory);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or InvalidOperationException or ArgumentException)
+        {
+            throw new ConfigurationException($"{DirectoryKey}: models in '{directory}' do not load: {ex.Message}");
+        }
+        ModelLog.Loaded(log, models.Version, directory);
+        return new ModelWatcher(directory, models, log, watch);
+    }
+
+    /// <summary>Waits for writes to settle before loading, so a file being copied is read once it is whole.</summary>
+    private void Schedule() => _reload.Change(Settle, Timeout.InfiniteTimeSpan);
+
+    /// <summary>Loads the directory again now; answers whether the models in force changed.</summary>
+    public bool Reload()
+    {
+        try
+        {
+            var models = ModelFiles.Load(Directory!);
+            if (models.Version == Models.Current?.Version) return false;
+            Models.Swap(models);
+            ModelLog.Reloaded(_log, models.Version, Directory!);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or FormatException or InvalidOperationException or ArgumentException)
+        {
+            ModelLog.ReloadFailed(_log, Directory!, ex.Message);
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        _watcher?.Dispose();
+        _reload.Dispose();
+    }
+}
+
+internal static partial class ModelLog
+{
+    [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Models {Version} loaded from {Directory}")]
+    public static partial void Loaded(ILogger logger, string version, string directory);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "Models {Version} reloaded from {Directory}; they score every event from now on")]
+    public static partial void Reloaded(ILogger logger, string version, string directory);
+
+    [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Models in {Directory} did not load ({Reason}); the models in force stay")]
+    public static partial void ReloadFailed(ILogger logger, string directory, string reason);
+
+    [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "No models found (models/ here or beside the executable); ML_ANOMALY is off")]
+    public static partial void NoModels(ILogger logger);
+}

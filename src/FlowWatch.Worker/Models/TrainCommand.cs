@@ -1,0 +1,33 @@
+using System.Globalization;
+using FlowWatch.Training;
+using FlowWatch.Worker.Cli;
+using FlowWatch.Worker.Configuration;
+
+namespace FlowWatch.Worker.Models;
+
+/// <summary>
+/// <c>flowwatch train</c>: simulates the training and held-out streams from a seed, trains the detector and the
+/// classifier into a models directory, writes a model card beside each, and prints the held-out quality tables.
+/// </summary>
+public static class TrainCommand
+{
+    public const string Usage = "flowwatch train [--seed S] [--models DIR] [--config C]";
+
+    public static int Run(Arguments args, TextWriter stdout)
+    {
+        var seed = args.WholeNumber("--seed", TrainingOptions.DefaultSeed, 0, 1_000_000);
+        var directory = args.Optional("--models") ?? "models";
+        var settings = FlowWatchConfiguration.Rules(FlowWatchConfiguration.Build(args.Optional("--config")));
+        args.EnsureAllRead();
+
+        var options = TrainingOptions.ForSeed(seed);
+        var result = ModelTrainer.Train(options, settings, directory, stdout);
+        var command = seed == TrainingOptions.DefaultSeed ? "./flowwatch train" : $"./flowwatch train --seed {seed}";
+        ModelCards.Write(result, settings, directory, command);
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"models {result.Version} written to {Path.GetFullPath(directory)} with their cards ({ModelCards.DetectorCard}, {ModelCards.ClassifierCard})"));
+        stdout.WriteLine();
+        stdout.Write(result.Quality.ToMarkdown());
+        return CommandLine.Success;
+    }
+}

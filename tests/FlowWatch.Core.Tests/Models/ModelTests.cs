@@ -1,0 +1,171 @@
+using FlowWatch.Core.Engine;
+using FlowWatch.Core.Scoring;
+using FlowWatch.Simulator;
+using FlowWatch.Training;
+using FlowWatch.Worker.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML;
+
+namespace FlowWatch.Core.Tests.Models;
+
+/// <summary>
+/// The models: the engine's own evaluators agree with ML.NET's predictions, training is reproducible, new model files
+/// are picked up while running, and the committed models reach the quality their cards state.
+/// </summary>
+public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<TrainedModelsFixture>
+{
+    private sealed class DetectorOutput
+    {
+        public float Score { get; set; }
+    }
+
+    private sealed class ClassifierOutput
+    {
+        public float Score { get; set; }
+        public float Probability { get; set; }
+    }
+
+    /// <summary>Feature rows of a stream the models did not see, with the novelty the engine would fill in.</summary>
+    private static List<FeatureRow> Rows(ModelSet models)
+    {
+        var rows = FeatureTable.From(LabelledSimulation.Generate(new SimulationOptions { Entities = 120, Days = 6, Seed = 99, EpisodeRate = 0.05 }), new RuleSettings());
+        foreach (var row in rows) row.Features[Features.Novelty] = (float)models.Detector.Residual(row.Features);
+        return rows;
+    }
+
+    [Fact]
+    public void Detector_ExtractedParameters_ScoreAsMlNetDoes()
+    {
+        var models = ModelFiles.Load(trained.Directory);
+        var ml = new MLContext(seed: 1);
+        var engine = ml.Model.CreatePredictionEngine<DetectorInput, DetectorOutput>(ml.Model.Load(Path.Combine(trained.Directory, ModelFiles.DetectorFile), out _));
+
+        var rows = Rows(models);
+        foreach (var row in rows)
+        {
+            var expected = engine.Predict(new DetectorInput { Features = row.Features[..Features.DetectorCount] }).Score;
+            Assert.Equal(expected, models.Detector.RelativeResidual(row.Features), 3);
+        }
+        Assert.True(rows.Count > 1_000);
+    }
+
+    [Fact]
+    public void Classifier_ExtractedTrees_ScoreAsMlNetDoes()
+    {
+        var models = ModelFiles.Load(trained.Directory);
+        var ml = new MLContext(seed: 1);
+        var engine = ml.Model.CreatePredictionEngine<FeatureRow, ClassifierOutput>(ml.Model.Load(Path.Combine(trained.Directory, ModelFiles.ClassifierFile), out _));
+
+        var rows = Rows(models);
+        foreach (var row in rows)
+        {
+            var expected = engine.Predict(row);
+            Assert.Equal(expected.Score, models.Classifier.RawScore(row.Features), 4);
+            Assert.Equal(expected.Probability, models.Classifier.Probability(row.Features), 5);
+        }
+        Assert.Contains(rows, r => models.Classifier.Probability(r.Features) > 0.9);
+        Assert.Contains(rows, r => models.Classifier.Probability(r.Features) < 0.1);
+    }
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(0.9)]
+    [InlineData(0.98)]
+    public void TryReach_AnyThreshold_DecidesExactlyAsTheFullProbability(double threshold)
+    {
+        var models = ModelFiles.Load(trained.Directory);
+
+        foreach (var row in Rows(models))
+        {
+            var full = models.Classifier.Probability(row.Features);
+            Assert.Equal(full >= threshold, models.Classifier.TryReach(row.Features, threshold, out var probability));
+            if (full >= threshold) Assert.Equal(full, probability, 12);
+        }
+    }
+
+    [Fact]
+    public void Train_SameSeedTwice_GivesTheSameModelsAndMetrics()
+    {
+        var again = Path.Combine(Path.GetTempPath(), "flowwatch-models-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var result = ModelTrainer.Train(TrainedModelsFixture.Options, new RuleSettings(), again);
+
+            Assert.Equal(trained.Result.Version, result.Version);
+            Assert.Equal(trained.Result.ClassifierAuc, result.ClassifierAuc);
+            Assert.Equal(trained.Result.DetectorAuc, result.DetectorAuc);
+            Assert.Equal(trained.Result.Quality.ToMarkdown(), result.Quality.ToMarkdown());
+        }
+        finally
+        {
+            Directory.Delete(again, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ModelWatcher_NewModelFiles_ReplaceTheModelsInForceWithoutRestart()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "flowwatch-watched-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            foreach (var file in new[] { ModelFiles.DetectorFile, ModelFiles.ClassifierFile })
+            {
+                File.Copy(Path.Combine(TrainedModelsFixture.CommittedModels(), file), Path.Combine(directory, file));
+            }
+            using var watcher = ModelWatcher.Start(directory, NullLogger.Instance, watch: true);
+            var before = watcher.Models.Current!.Version;
+
+            foreach (var file in new[] { ModelFiles.DetectorFile, ModelFiles.ClassifierFile })
+            {
+                File.Copy(Path.Combine(trained.Directory, file), Path.Combine(directory, file), overwrite: true);
+            }
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (watcher.Models.Current!.Version == before && DateTime.UtcNow < deadline) Thread.Sleep(100);
+
+            Assert.NotEqual(before, watcher.Models.Current!.Version);
+            Assert.Equal(trained.Result.Version, watcher.Models.Current.Version);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ModelWatcher_BrokenModelFile_KeepsTheModelsInForce()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "flowwatch-watched-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            foreach (var file in new[] { ModelFiles.DetectorFile, ModelFiles.ClassifierFile })
+            {
+                File.Copy(Path.Combine(trained.Directory, file), Path.Combine(directory, file));
+            }
+            using var watcher = ModelWatcher.Start(directory, NullLogger.Instance, watch: false);
+            var before = watcher.Models.Current;
+
+            File.WriteAllText(Path.Combine(directory, ModelFiles.ClassifierFile), "not a model");
+
+            Assert.False(watcher.Reload());
+            Assert.Same(before, watcher.Models.Current);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void CommittedModels_HeldOutStream_MeetTheTargetsAndMatchTheirCard()
+    {
+        var committed = TrainedModelsFixture.CommittedModels();
+        var heldOut = LabelledSimulation.Generate(TrainingOptions.ForSeed(TrainingOptions.DefaultSeed).HeldOut);
+
+        var report = QualityReport.Evaluate(heldOut, new RuleSettings(), ModelFiles.Load(committed));
+
+        Assert.True(report.Meets(target: 0.9, falseAlertsPer10k: 1.0), report.ToMarkdown());
+        Assert.Contains(report.ToMarkdown(), File.ReadAllText(Path.Combine(committed, ModelCards.ClassifierCard)), StringComparison.Ordinal);
+    }
+}

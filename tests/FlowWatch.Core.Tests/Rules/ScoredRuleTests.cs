@@ -1,0 +1,131 @@
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Engine;
+
+namespace FlowWatch.Core.Tests.Rules;
+
+/// <summary>
+/// HIGH_FREQUENCY and AMOUNT_ANOMALY (RULES.md §6): judged against the entity's own baselines, only once the
+/// baselines are warm, and explained in the alert's metrics (baseline, observed value, score, top features).
+/// </summary>
+public sealed class ScoredRuleTests
+{
+    private static readonly DateTimeOffset Start = TestStreams.T0;
+
+    private static TestStream Stream() => TestStreams.Reference().Entity("E1").Stream();
+
+    /// <summary>One payment an hour for <paramref name="hours"/> hours, amounts cycling between 8,000 and 12,000 CNY.</summary>
+    private static void Routine(TestStream stream, int hours)
+    {
+        for (var h = 0; h < hours; h++)
+        {
+            var result = stream.Send(TestStreams.Event($"R{h}").Amount(8_000m + h % 5 * 1_000m).At(Start.AddHours(h)));
+            Assert.DoesNotContain(result.Alerts, a => RuleCodes.Scored.Contains(a.Rule));
+        }
+    }
+
+    [Fact]
+    public void AmountAnomaly_FarAboveAWarmBaseline_RaisesSeverityIIExplainingItself()
+    {
+        var stream = Stream();
+        Routine(stream, 60);
+
+        var alert = stream.Send(TestStreams.Event("BIG").Amount(2_000_000m).At(Start.AddHours(60))).Single(RuleCodes.AmountAnomaly);
+
+        Assert.Equal(Severity.II, alert.Severity);
+        Assert.Equal(2_000_000m, alert.Metrics.Observed);
+        Assert.InRange(alert.Metrics.Baseline!.Value, 9_000m, 11_000m);   // the typical amount
+        Assert.True(alert.Metrics.Score >= 6, $"score {alert.Metrics.Score}");
+        Assert.True(alert.Metrics.Threshold < 2_000_000m);
+        Assert.Contains(alert.Metrics.TopFeatures!, f => f.StartsWith("amountScore=", StringComparison.Ordinal));
+        Assert.NotEmpty(alert.Refs);
+    }
+
+    [Fact]
+    public void AmountAnomaly_BeforeTheBaselineIsWarm_RaisesNothing()
+    {
+        var stream = Stream();
+        Routine(stream, 10);
+
+        stream.Send(TestStreams.Event("BIG").Amount(2_000_000m).At(Start.AddHours(10))).AssertNotRaised(RuleCodes.AmountAnomaly);
+    }
+
+    [Fact]
+    public void AmountAnomaly_WithinTheEntitysUsualSpread_RaisesNothing()
+    {
+        var stream = Stream();
+        Routine(stream, 60);
+
+        stream.Send(TestStreams.Event("USUAL").Amount(14_000m).At(Start.AddHours(60))).AssertNotRaised(RuleCodes.AmountAnomaly);
+    }
+
+    [Fact]
+    public void HighFrequency_BurstAfterWarmHistory_RaisesOnceWithCountAndBaseline()
+    {
+        var stream = Stream();
+        Routine(stream, 60);
+
+        var alerts = Enumerable.Range(0, 20)
+            .SelectMany(i => stream.Send(TestStreams.Event($"B{i}").Amount(9_000m).At(Start.AddHours(60).AddSeconds(30 * i))).Alerts)
+            .Where(a => a.Rule == RuleCodes.HighFrequency).ToList();
+
+        var alert = Assert.Single(alerts);   // then silent for the suppression period
+        Assert.Equal(Severity.II, alert.Severity);
+        Assert.True(alert.Metrics.Count >= 12, $"count {alert.Metrics.Count}");
+        Assert.Equal(alert.Metrics.Count, (int)alert.Metrics.Observed!.Value);
+        Assert.InRange(alert.Metrics.Baseline!.Value, 0.5m, 1.5m);   // about one payment an hour
+        Assert.True(alert.Metrics.Score >= 6);
+        Assert.Contains(alert.Metrics.TopFeatures!, f => f.StartsWith("count1h=", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void HighFrequency_SameBurstWithoutEnoughHistory_RaisesNothing()
+    {
+        var stream = Stream();
+        Routine(stream, 20);
+
+        var raised = Enumerable.Range(0, 20)
+            .Any(i => stream.Send(TestStreams.Event($"B{i}").Amount(9_000m).At(Start.AddHours(20).AddSeconds(30 * i))).Raised(RuleCodes.HighFrequency));
+
+        Assert.False(raised);
+    }
+
+    [Fact]
+    public void StateCodec_EntityWithBaselines_RoundTripsThemExactly()
+    {
+        var stream = Stream();
+        Routine(stream, 30);
+        var entity = stream.Entity("E1");
+
+        var decoded = StateCodec.DecodeEntity(StateCodec.Encode(entity), TimeSpan.FromHours(24));
+
+        Assert.Equal(30, entity.Baseline.AmountSamples);
+        Assert.Equal(entity.Baseline, decoded.Baseline);
+    }
+
+    [Fact]
+    public void Baseline_HoursWithGaps_AverageTheCountsOfEveryHourIncludingEmptyOnes()
+    {
+        var baseline = Baseline.Empty;
+        foreach (var hour in new long[] { 100, 100, 102, 102, 102, 102, 103 }) baseline.ObserveHour(hour, memory: 168);
+
+        // Folded: hour 100 (2 events), hour 101 (none), hour 102 (4 events); hour 103 is still open.
+        Assert.Equal(3, baseline.Hours);
+        Assert.Equal(2.0, baseline.HourlyMean, 12);
+        Assert.Equal((4.0 + 0 + 16) / 3, baseline.HourlySquareMean, 12);
+    }
+
+    [Fact]
+    public void Baseline_LongSilenceAfterWarmUp_DecaysTheHourlyMeanGeometrically()
+    {
+        var baseline = Baseline.Empty;
+        for (long hour = 0; hour < 10; hour++)
+        {
+            for (var i = 0; i < 3; i++) baseline.ObserveHour(hour, memory: 4);
+        }
+        var warm = baseline.HourlyMean;
+
+        baseline.ObserveHour(20, memory: 4);   // hour 9 folded, then hours 10–19 empty
+
+        Assert.Equal(warm * Math.Pow(0.75, 10), baseline.HourlyMean, 9);
+    }
+}

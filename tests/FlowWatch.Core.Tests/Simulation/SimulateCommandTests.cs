@@ -1,0 +1,52 @@
+using System.Text.Json;
+using FlowWatch.Core.Tests.Models;
+using FlowWatch.Simulator;
+using FlowWatch.Worker.Cli;
+
+namespace FlowWatch.Core.Tests.Simulation;
+
+/// <summary><c>simulate</c> then <c>replay</c> with the committed models, end to end on files.</summary>
+public sealed class SimulateCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("flowwatch-simulate-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string PathOf(string name) => Path.Combine(_dir, name);
+
+    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = await CommandLine.RunAsync(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Simulate_ThenReplayWithTheModels_WritesLabelsAndRaisesTheScoredRules()
+    {
+        var simulated = await Run("simulate", "--entities", "300", "--days", "8", "--seed", "3", "--episode-rate", "0.02",
+            "--out", PathOf("events.jsonl"), "--labels", PathOf("labels.jsonl"), "--reference", PathOf("reference.json"));
+        var replayed = await Run("replay", "--reference", PathOf("reference.json"), "--events", PathOf("events.jsonl"),
+            "--alerts", PathOf("alerts.jsonl"), "--dead-letters", PathOf("dead.jsonl"), "--models", TrainedModelsFixture.CommittedModels());
+
+        Assert.Equal(0, simulated.Code);
+        Assert.Equal(0, replayed.Code);
+        Assert.Contains("episodes", simulated.Out, StringComparison.Ordinal);
+        Assert.Contains("models ", replayed.Out, StringComparison.Ordinal);
+        var labels = LabelledSimulation.ReadLabels(PathOf("labels.jsonl"));
+        Assert.Equal(Typologies.All.Order(), labels.Select(l => l.Typology).Distinct().Order());
+        Assert.Equal(0, new FileInfo(PathOf("dead.jsonl")).Length);
+        var rules = File.ReadLines(PathOf("alerts.jsonl")).Select(line => JsonDocument.Parse(line).RootElement.GetProperty("rule").GetString()).ToHashSet();
+        Assert.Superset(new HashSet<string?> { "HIGH_FREQUENCY", "AMOUNT_ANOMALY", "ML_ANOMALY" }, rules);
+    }
+
+    [Fact]
+    public async Task Simulate_WithoutLabelsPath_IsAUsageError()
+    {
+        var result = await Run("simulate", "--out", PathOf("events.jsonl"), "--reference", PathOf("reference.json"));
+
+        Assert.Equal(CommandLine.UsageError, result.Code);
+        Assert.Contains("--labels", result.Err, StringComparison.Ordinal);
+    }
+}
