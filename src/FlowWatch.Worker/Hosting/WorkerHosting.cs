@@ -1,7 +1,9 @@
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
+using FlowWatch.Worker.Dashboard;
 using FlowWatch.Worker.Kafka;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,25 +21,28 @@ public static class WorkerHosting
         builder.Services.AddSingleton<IValidateOptions<RuleSettings>>(new SelfValidation<RuleSettings>(o => o.Validate()));
         // Loaded once at start; a broken file stops the host with the field named (ReferenceDataException).
         builder.Services.AddSingleton(sp => ReferenceDataLoader.LoadFile(sp.GetRequiredService<IOptions<KafkaOptions>>().Value.ReferenceFile));
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        // With the dashboard registered, it receives the alerts of each committed transaction.
+        builder.Services.AddSingleton(sp => new StreamingWorker(sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
+            sp.GetRequiredService<IOptions<RuleSettings>>().Value, sp.GetRequiredService<ReferenceData>(), sp.GetRequiredService<TimeProvider>(),
+            logger: sp.GetRequiredService<ILogger<StreamingWorker>>(), onCommitted: sp.GetService<AlertFeed>() is { } feed ? feed.Publish : null));
         builder.Services.AddHostedService<WorkerService>();
         return builder;
     }
+}
 
-    /// <summary>Options that know their own cross-field rules: their problems become validation failures, each naming its key.</summary>
-    private sealed class SelfValidation<T>(Func<T, IReadOnlyList<string>> validate) : IValidateOptions<T>
-        where T : class
-    {
-        public ValidateOptionsResult Validate(string? name, T options) =>
-            validate(options) is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
-    }
+/// <summary>Options that know their own cross-field rules: their problems become validation failures, each naming its key.</summary>
+internal sealed class SelfValidation<T>(Func<T, IReadOnlyList<string>> validate) : IValidateOptions<T>
+    where T : class
+{
+    public ValidateOptionsResult Validate(string? name, T options) =>
+        validate(options) is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
 }
 
 /// <summary>The hosted service: only wraps <see cref="StreamingWorker"/>, which holds all the logic.</summary>
-internal sealed class WorkerService(IOptions<KafkaOptions> kafka, IOptions<RuleSettings> rules, ReferenceData reference,
-    TimeProvider clock, ILogger<StreamingWorker> logger) : BackgroundService
+internal sealed class WorkerService(StreamingWorker worker) : BackgroundService
 {
-    public StreamingWorker Worker { get; } = new(kafka.Value, rules.Value, reference, clock, logger: logger);
+    public StreamingWorker Worker { get; } = worker;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Worker.RunAsync(stoppingToken);
 }

@@ -6,17 +6,20 @@ using FlowWatch.Core.Reference;
 using FlowWatch.Simulator;
 using FlowWatch.Worker.Cli;
 using FlowWatch.Worker.Configuration;
+using FlowWatch.Worker.Dashboard;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FlowWatch.Worker.Kafka;
 
 /// <summary>
 /// <c>flowwatch demo</c>: everything on one machine. An embedded Kafka-protocol broker, a traffic generator
 /// producing payments (mostly compliant, with a sprinkling of violations), the streaming worker, and the alerts
-/// printed as they come; a summary at the end.
+/// printed as they come, the dashboard served; a summary at the end.
 /// </summary>
 public static class DemoCommand
 {
-    public const string Usage = "flowwatch demo [--seconds N] [--rate EVENTS_PER_SECOND] [--config C]";
+    public const string Usage = "flowwatch demo [--seconds N] [--rate EVENTS_PER_SECOND] [--config C] [--urls U]";
 
     private const int MaxPrintedPerSecond = 15;
 
@@ -25,6 +28,7 @@ public static class DemoCommand
         var seconds = args.WholeNumber("--seconds", 0, 0, 86_400);
         var rate = args.WholeNumber("--rate", 2_000, 1, 1_000_000);
         var configuration = FlowWatchConfiguration.Build(args.Optional("--config"));
+        var urls = args.Optional("--urls");
         args.EnsureAllRead();
         var rules = FlowWatchConfiguration.Rules(configuration);
 
@@ -37,7 +41,12 @@ public static class DemoCommand
                          (seconds > 0 ? $" for {seconds} s" : " until Ctrl-C"));
 
         var printer = new AlertPrinter(stdout);
-        var worker = new StreamingWorker(options, rules, reference, TimeProvider.System, printer.Print);
+        if (urls is not null) configuration = Override(configuration, $"{DashboardOptions.SectionName}:{nameof(DashboardOptions.Urls)}", urls);
+        // Without --urls, a taken default port gives way to a free one: the URL printed is the one to open.
+        await using var dashboard = await DashboardHosting.StartStandaloneAsync(configuration, services => new StreamingWorker(
+            options, rules, reference, TimeProvider.System, printer.Print, onCommitted: services.GetRequiredService<AlertFeed>().Publish), anyFreePort: urls is null);
+        var worker = dashboard.Services.GetRequiredService<StreamingWorker>();
+        stdout.WriteLine($"flowwatch demo: dashboard at {dashboard.PageUrl()}");
         using var shutdown = new ShutdownSignal();
         using var stopWorker = new CancellationTokenSource();
         var running = worker.RunAsync(stopWorker.Token);
@@ -60,6 +69,9 @@ public static class DemoCommand
         Summary.Print(stdout, "demo", worker.Counters, stopwatch.Elapsed);
         return CommandLine.Success;
     }
+
+    private static IConfiguration Override(IConfiguration configuration, string key, string value) =>
+        new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection([new(key, value)]).Build();
 
     /// <summary>Produces payments at a steady rate, with event times that follow the wall clock.</summary>
     private static async Task<long> Produce(SyntheticPayments traffic, KafkaOptions options, int rate, CancellationToken stop)
@@ -91,7 +103,7 @@ public static class DemoCommand
         return produced;
     }
 
-    /// <summary>Prints alerts as they come, at most a few a second so the terminal stays readable.</summary>
+    /// <summary>Prints alerts as they come, at most a few a second so the terminal stays readable, account numbers masked.</summary>
     private sealed class AlertPrinter(TextWriter output)
     {
         private readonly Lock _gate = new();
@@ -116,7 +128,8 @@ public static class DemoCommand
                     _skipped++;
                     return;
                 }
-                output.WriteLine($"{alert.Ts:HH:mm:ss} {alert.Severity,-3} {alert.Rule,-24} {alert.EntityId,-8} {alert.Message}");
+                var message = AccountMask.Redact(alert.Message, alert.Account);
+                output.WriteLine($"{alert.Ts:HH:mm:ss} {alert.Severity,-3} {alert.Rule,-24} {alert.EntityId,-8} {message}");
             }
         }
     }
