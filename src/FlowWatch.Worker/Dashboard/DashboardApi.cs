@@ -75,11 +75,14 @@ public static class DashboardApi
         {
             from = after ?? feed.LastId;
         }
-        return TypedResults.ServerSentEvents(Follow(feed, from, context.RequestAborted));
+        return TypedResults.ServerSentEvents(Follow(context.Response, feed, from, context.RequestAborted));
     }
 
-    private static async IAsyncEnumerable<SseItem<Alert>> Follow(AlertFeed feed, long after, [EnumeratorCancellation] CancellationToken cancellation)
+    private static async IAsyncEnumerable<SseItem<Alert>> Follow(HttpResponse response, AlertFeed feed, long after,
+        [EnumeratorCancellation] CancellationToken cancellation)
     {
+        // Headers go out now, so a client knows it is connected before the first alert.
+        await response.Body.FlushAsync(cancellation);
         while (true)
         {
             var (entries, more) = feed.After(after);

@@ -36,7 +36,12 @@ public static class DashboardHosting
         builder.Services.AddSingleton<DashboardMetrics>();
         builder.Services.AddHealthChecks().AddCheck<WorkerReadiness>("worker", tags: [ReadyTag]);
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(WorkerMetrics.MeterName).AddPrometheusExporter());
-        builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, DashboardJsonContext.Default));
+        builder.Services.Configure<JsonOptions>(o =>
+        {
+            // The context's metadata is used with these options, so they repeat its conventions.
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, DashboardJsonContext.Default);
+            o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+        });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         return builder;
     }
@@ -51,10 +56,10 @@ public static class DashboardHosting
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapDashboardApi();
-        // Instruments exist from the start, so the first scrape has every series.
-        app.Services.GetRequiredService<DashboardMetrics>();
         app.Lifetime.ApplicationStarted.Register(() =>
         {
+            // Once options are validated; instruments exist from then on, so the first scrape has every series.
+            app.Services.GetRequiredService<DashboardMetrics>();
             var urls = string.Join(", ", app.Urls);
             DashboardLog.Serving(app.Logger, urls);
         });

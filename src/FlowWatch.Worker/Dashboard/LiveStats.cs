@@ -16,27 +16,44 @@ public sealed record StatsSnapshot(
     bool Ready);
 
 /// <summary>
-/// Samples the worker's counters once a second, off the hot path, and keeps the rates between the last two
-/// samples for the API.
+/// Samples the worker's counters once a second, off the hot path, for the rates between the last two samples;
+/// totals are read when asked.
 /// </summary>
 public sealed class LiveStats(StreamingWorker worker, AlertFeed feed, TimeProvider clock) : BackgroundService
 {
     private static readonly string[] Severities = ["I", "II", "III"];
     private readonly DateTimeOffset _startedAt = clock.GetUtcNow();
-    private Sample? _previous;
-    private volatile StatsSnapshot? _current;
+    private volatile Rates _rates = new(0, [0, 0, 0]);
 
-    public StatsSnapshot Current => _current ?? Describe(_previous ?? Take(), Take());
+    public StatsSnapshot Current
+    {
+        get
+        {
+            var now = Take();
+            var rates = _rates;
+            return new StatsSnapshot(
+                rates.Events,
+                now.Events,
+                now.DeadLetters,
+                worker.ConsumerLag,
+                Severities.Select((s, i) => (s, rates.Alerts[i])).ToDictionary(p => p.s, p => p.Item2),
+                Severities.Select((s, i) => (s, now.Alerts[i])).ToDictionary(p => p.s, p => p.Item2),
+                (now.At - _startedAt).TotalSeconds,
+                _startedAt,
+                worker.Ready.IsCompletedSuccessfully);
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        _previous = Take();
+        var previous = Take();
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), clock);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             var sample = Take();
-            _current = Describe(_previous, sample);
-            _previous = sample;
+            var seconds = (sample.At - previous.At).TotalSeconds;
+            _rates = new Rates((sample.Events - previous.Events) / seconds, [.. sample.Alerts.Select((n, i) => (n - previous.Alerts[i]) / seconds)]);
+            previous = sample;
         }
     }
 
@@ -46,21 +63,7 @@ public sealed class LiveStats(StreamingWorker worker, AlertFeed feed, TimeProvid
         return new Sample(clock.GetUtcNow(), counters.Read, counters.DeadLetters, feed.CountBySeverity());
     }
 
-    private StatsSnapshot Describe(Sample from, Sample to)
-    {
-        var seconds = (to.At - from.At).TotalSeconds;
-        double Rate(long before, long after) => seconds > 0 ? (after - before) / seconds : 0;
-        return new StatsSnapshot(
-            Rate(from.Events, to.Events),
-            to.Events,
-            to.DeadLetters,
-            worker.ConsumerLag,
-            Severities.Select((s, i) => (s, Rate(from.Alerts[i], to.Alerts[i]))).ToDictionary(p => p.s, p => p.Item2),
-            Severities.Select((s, i) => (s, to.Alerts[i])).ToDictionary(p => p.s, p => p.Item2),
-            (to.At - _startedAt).TotalSeconds,
-            _startedAt,
-            worker.Ready.IsCompletedSuccessfully);
-    }
-
     private sealed record Sample(DateTimeOffset At, long Events, long DeadLetters, IReadOnlyList<long> Alerts);
+
+    private sealed record Rates(double Events, IReadOnlyList<double> Alerts);
 }
