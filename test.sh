@@ -9,6 +9,9 @@ rm -rf "$results"
 mkdir -p "$results"
 
 command -v dotnet >/dev/null || { echo "test.sh: the .NET SDK (dotnet) is required" >&2; exit 1; }
+# The browser tests drive Debian's chromium through Playwright; Playwright's own browser download is not used.
+command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+  || echo "test.sh: could not install chromium; the browser tests will fail" >&2
 
 echo "== build"
 dotnet build FlowWatch.slnx -c Release -nologo -v quiet -clp:NoSummary

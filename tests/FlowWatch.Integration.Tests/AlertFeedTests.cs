@@ -32,6 +32,7 @@ public sealed class AlertFeedTests
 
         Assert.Equal([7L, 8L, 9L, 10L], feed.After(1).Entries.Select(e => e.Id));
         Assert.Equal([7L, 8L, 9L, 10L], feed.After(99).Entries.Select(e => e.Id));
+        Assert.Equal([7L, 8L, 9L, 10L], feed.After(-5).Entries.Select(e => e.Id));
         Assert.Empty(feed.After(10).Entries);
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using FlowWatch.Core.Contracts;
 using FlowWatch.Worker.Cli;
 using FlowWatch.Worker.Configuration;
 using FlowWatch.Worker.Dashboard;

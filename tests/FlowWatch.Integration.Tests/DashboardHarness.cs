@@ -130,7 +130,11 @@ internal sealed class DashboardHarness : IAsyncDisposable
     {
         await _stop.CancelAsync();
         await _running;
-        if (_app is not null) await _app.DisposeAsync();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
         Client?.Dispose();
         _producer.Dispose();
         _broker.Dispose();

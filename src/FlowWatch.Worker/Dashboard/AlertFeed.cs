@@ -79,7 +79,7 @@ public sealed class AlertFeed
     {
         lock (_gate)
         {
-            if (afterId > _lastId) afterId = 0;
+            if (afterId < 0 || afterId > _lastId) afterId = 0;
             var from = Math.Max(afterId, _lastId - _ring.Length) + 1;
             var entries = new List<FeedEntry>((int)Math.Max(0, _lastId - from + 1));
             for (var id = from; id <= _lastId; id++) entries.Add(_ring[id % _ring.Length]!);

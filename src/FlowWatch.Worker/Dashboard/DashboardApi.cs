@@ -1,12 +1,13 @@
+using System.Buffers;
 using System.Globalization;
-using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Worker.Kafka;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
@@ -58,9 +59,9 @@ public static class DashboardApi
     /// <summary>
     /// Alerts as Server-Sent Events, each with its feed id. A reconnecting browser sends <c>Last-Event-ID</c> and
     /// gets what it missed while still held; <c>?after=</c> does the same for a first connection. Without either,
-    /// only alerts committed from now on.
+    /// only alerts committed from now on. Each commit's alerts go out in one write, not one per alert.
     /// </summary>
-    private static Results<ServerSentEventsResult<Alert>, ProblemHttpResult> Stream(HttpContext context, AlertFeed feed, long? after)
+    private static async Task Stream(HttpContext context, AlertFeed feed, long? after)
     {
         var lastEventId = context.Request.Headers["Last-Event-ID"].ToString();
         long from;
@@ -68,35 +69,40 @@ public static class DashboardApi
         {
             if (!long.TryParse(lastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out from))
             {
-                return TypedResults.Problem("Last-Event-ID must be an alert id of this feed", statusCode: StatusCodes.Status400BadRequest);
+                await TypedResults.Problem("Last-Event-ID must be an alert id of this feed", statusCode: StatusCodes.Status400BadRequest).ExecuteAsync(context);
+                return;
             }
         }
         else
         {
             from = after ?? feed.LastId;
         }
-        return TypedResults.ServerSentEvents(Follow(context.Response, feed, from, context.RequestAborted));
-    }
-
-    private static async IAsyncEnumerable<SseItem<Alert>> Follow(HttpResponse response, AlertFeed feed, long after,
-        [EnumeratorCancellation] CancellationToken cancellation)
-    {
-        // Headers go out now, so a client knows it is connected before the first alert.
-        await response.Body.FlushAsync(cancellation);
-        while (true)
+        var cancellation = context.RequestAborted;
+        context.Response.ContentType = "text/event-stream";
+        context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
+        var body = context.Response.BodyWriter;
+        body.Write("retry: 1000\n\n"u8);
+        await using var json = new Utf8JsonWriter(body);
+        do
         {
-            var (entries, more) = feed.After(after);
+            var (entries, more) = feed.After(from);
             foreach (var entry in entries)
             {
-                yield return new SseItem<Alert>(entry.Alert)
-                {
-                    EventId = entry.Id.ToString(CultureInfo.InvariantCulture),
-                    ReconnectionInterval = TimeSpan.FromSeconds(1),
-                };
-                after = entry.Id;
+                body.Write("id: "u8);
+                json.Reset(body);
+                json.WriteNumberValue(entry.Id);
+                json.Flush();
+                body.Write("\ndata: "u8);
+                json.Reset(body);
+                JsonSerializer.Serialize(json, entry.Alert, DashboardJsonContext.Default.Alert);
+                json.Flush();
+                body.Write("\n\n"u8);
+                from = entry.Id;
             }
-            if (!await Wait(more, cancellation)) yield break;
+            if ((await body.FlushAsync(cancellation)).IsCompleted) return;
+            if (!await Wait(more, cancellation)) return;
         }
+        while (true);
     }
 
     /// <summary>False when the client went away.</summary>

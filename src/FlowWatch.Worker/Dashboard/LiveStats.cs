@@ -48,12 +48,19 @@ public sealed class LiveStats(StreamingWorker worker, AlertFeed feed, TimeProvid
     {
         var previous = Take();
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), clock);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        try
         {
-            var sample = Take();
-            var seconds = (sample.At - previous.At).TotalSeconds;
-            _rates = new Rates((sample.Events - previous.Events) / seconds, [.. sample.Alerts.Select((n, i) => (n - previous.Alerts[i]) / seconds)]);
-            previous = sample;
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                var sample = Take();
+                var seconds = (sample.At - previous.At).TotalSeconds;
+                _rates = new Rates((sample.Events - previous.Events) / seconds, [.. sample.Alerts.Select((n, i) => (n - previous.Alerts[i]) / seconds)]);
+                previous = sample;
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping
         }
     }
 

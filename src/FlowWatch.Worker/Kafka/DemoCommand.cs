@@ -62,6 +62,7 @@ public static class DemoCommand
         while (worker.RecordsRead < produced && DateTime.UtcNow < drainDeadline) await Task.Delay(50);
         stopWorker.Cancel();
         await running;
+        await dashboard.StopAsync();
         stopwatch.Stop();
 
         stdout.WriteLine();

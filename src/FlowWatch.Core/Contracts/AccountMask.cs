@@ -1,4 +1,4 @@
-namespace FlowWatch.Worker.Cli;
+namespace FlowWatch.Core.Contracts;
 
 /// <summary>Account numbers as logs and consoles may show them: the kind prefix and the last four characters.</summary>
 public static class AccountMask
