@@ -1,16 +1,18 @@
+using System.Text;
+using System.Text.Json;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Worker.Dashboard;
+using FlowWatch.Worker.Kafka;
 
 namespace FlowWatch.Integration.Tests;
 
 /// <summary>The bounded ring behind the alert API and the live stream.</summary>
 public sealed class AlertFeedTests
 {
-    private static Alert Alert(int n, Severity severity = Severity.I) => new()
-    {
-        AlertId = $"a{n}", Rule = "RULE", Severity = severity, EntityId = $"E{n % 3}", Account = "FTE0001", TxnId = $"t{n}",
-        Ts = DateTimeOffset.UnixEpoch, DetectedAt = DateTimeOffset.UnixEpoch, Message = "m", Metrics = new AlertMetrics(), Refs = [],
-    };
+    private static PublishedAlert Alert(int n, Severity severity = Severity.I) =>
+        new(severity, "RULE", $"E{n % 3}", Encoding.UTF8.GetBytes($$"""{"alertId":"a{{n}}"}"""));
+
+    private static string AlertIdOf(FeedEntry entry) => JsonDocument.Parse(entry.Alert.Json).RootElement.GetProperty("alertId").GetString()!;
 
     [Fact]
     public void After_AnIdStillHeld_AnswersTheAlertsAfterItOldestFirst()
@@ -21,7 +23,7 @@ public sealed class AlertFeedTests
         var (entries, _) = feed.After(2);
 
         Assert.Equal([3L, 4L, 5L], entries.Select(e => e.Id));
-        Assert.Equal(["a3", "a4", "a5"], entries.Select(e => e.Alert.AlertId));
+        Assert.Equal(["a3", "a4", "a5"], entries.Select(AlertIdOf));
     }
 
     [Fact]
@@ -58,7 +60,13 @@ public sealed class AlertFeedTests
 
         var latest = feed.Latest(3, a => a.Severity == Severity.III);
 
-        Assert.Equal(["a8", "a6", "a4"], latest.Select(e => e.Alert.AlertId));
+        Assert.Equal(["a8", "a6", "a4"], latest.Select(AlertIdOf));
         Assert.Equal([5L, 0L, 4L], feed.CountBySeverity());
+    }
+
+    [Fact]
+    public void Entry_AsJson_CarriesItsIdAndThePublishedAlertAsIs()
+    {
+        Assert.Equal("""{"id":7,"alert":{"alertId":"a1"}}""", JsonSerializer.Serialize(new FeedEntry(7, Alert(1))));
     }
 }

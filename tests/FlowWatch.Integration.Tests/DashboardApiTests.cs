@@ -161,18 +161,26 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
     }
 
+    private const string DeadLetters = @"(?m)^flowwatch_dead_letters_total\{[^}]*\} [1-9]";
+
     [Fact]
     public async Task Metrics_InPrometheusFormat_HaveEventsAlertsLagLatencyAndDeadLetters()
     {
         var entity = Harness.NewEntity("M");
-        Harness.Produce(DashboardHarness.Cash(entity, entity + "-1"), "not json");
+        Harness.Produce("not json", DashboardHarness.Cash(entity, entity + "-1"));
         await Harness.AlertsOf(entity, 1);
 
+        // The exporter answers a scrape from a short-lived cache: ask until the dead letter shows.
         var text = await Harness.Client.GetStringAsync("metrics");
+        for (var attempt = 0; attempt < 50 && !System.Text.RegularExpressions.Regex.IsMatch(text, DeadLetters); attempt++)
+        {
+            await Task.Delay(100);
+            text = await Harness.Client.GetStringAsync("metrics");
+        }
 
         Assert.Matches(@"(?m)^flowwatch_events_total\{[^}]*\} [1-9]", text);
         Assert.Matches(@"(?m)^flowwatch_alerts_total\{[^}]*rule=""CASH_ON_ZONE_ACCOUNT""[^}]*severity=""II""[^}]*\} [1-9]", text);
-        Assert.Matches(@"(?m)^flowwatch_dead_letters_total\{[^}]*\} [1-9]", text);
+        Assert.Matches(DeadLetters, text);
         Assert.Matches(@"(?m)^flowwatch_consumer_lag\{[^}]*\} \d", text);
         Assert.Matches(@"(?m)^flowwatch_processing_latency_seconds_bucket\{[^}]*le=""0.1""[^}]*\} \d", text);
         Assert.Matches(@"(?m)^flowwatch_processing_latency_seconds_count\{[^}]*\} [1-9]", text);

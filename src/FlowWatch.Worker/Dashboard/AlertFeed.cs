@@ -1,14 +1,21 @@
-using FlowWatch.Core.Contracts;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FlowWatch.Worker.Kafka;
 
 namespace FlowWatch.Worker.Dashboard;
 
-/// <summary>A committed alert with its place in the feed: ids rise by one per alert, so a reader resumes after the last it saw.</summary>
-public sealed record FeedEntry(long Id, Alert Alert);
+/// <summary>
+/// A committed alert with its place in the feed: ids rise by one per alert, so a reader resumes after the last it
+/// saw. Written as <c>{"id":…,"alert":{…}}</c>, the alert exactly as on the alerts topic.
+/// </summary>
+[JsonConverter(typeof(FeedEntryConverter))]
+public sealed record FeedEntry(long Id, PublishedAlert Alert);
 
 /// <summary>
 /// The latest committed alerts, in a bounded ring (the oldest are forgotten), for the API and the live stream.
 /// One writer (the worker's consumer thread, once per commit) and any number of readers; a lock guards the ring,
-/// taken once per commit by the writer, never per event.
+/// taken once per commit by the writer, never per event. Alerts are held as their published JSON, so keeping
+/// thousands costs the collector little.
 /// </summary>
 public sealed class AlertFeed
 {
@@ -39,7 +46,7 @@ public sealed class AlertFeed
         lock (_gate) return [.. _bySeverity];
     }
 
-    public void Publish(IReadOnlyList<Alert> alerts)
+    public void Publish(IReadOnlyList<PublishedAlert> alerts)
     {
         TaskCompletionSource published;
         lock (_gate)
@@ -57,7 +64,7 @@ public sealed class AlertFeed
     }
 
     /// <summary>Up to <paramref name="limit"/> alerts that pass <paramref name="filter"/>, newest first.</summary>
-    public IReadOnlyList<FeedEntry> Latest(int limit, Func<Alert, bool> filter)
+    public IReadOnlyList<FeedEntry> Latest(int limit, Func<PublishedAlert, bool> filter)
     {
         var found = new List<FeedEntry>(Math.Min(limit, 256));
         lock (_gate)
@@ -88,4 +95,20 @@ public sealed class AlertFeed
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>Writes a feed entry with its alert's published JSON as is.</summary>
+internal sealed class FeedEntryConverter : JsonConverter<FeedEntry>
+{
+    public override FeedEntry Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        throw new NotSupportedException("feed entries are written, never read");
+
+    public override void Write(Utf8JsonWriter writer, FeedEntry value, JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber("id", value.Id);
+        writer.WritePropertyName("alert");
+        writer.WriteRawValue(value.Alert.Json, skipInputValidation: true);
+        writer.WriteEndObject();
+    }
 }

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
@@ -82,20 +81,16 @@ public static class DashboardApi
         context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
         var body = context.Response.BodyWriter;
         body.Write("retry: 1000\n\n"u8);
-        await using var json = new Utf8JsonWriter(body);
         do
         {
             var (entries, more) = feed.After(from);
             foreach (var entry in entries)
             {
                 body.Write("id: "u8);
-                json.Reset(body);
-                json.WriteNumberValue(entry.Id);
-                json.Flush();
+                entry.Id.TryFormat(body.GetSpan(20), out var written, default, CultureInfo.InvariantCulture);
+                body.Advance(written);
                 body.Write("\ndata: "u8);
-                json.Reset(body);
-                JsonSerializer.Serialize(json, entry.Alert, DashboardJsonContext.Default.Alert);
-                json.Flush();
+                body.Write(entry.Alert.Json);
                 body.Write("\n\n"u8);
                 from = entry.Id;
             }
@@ -143,7 +138,6 @@ public static class DashboardApi
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     UseStringEnumConverter = true)]
-[JsonSerializable(typeof(Alert))]
 [JsonSerializable(typeof(AlertPage))]
 [JsonSerializable(typeof(EntityResponse))]
 [JsonSerializable(typeof(StatsSnapshot))]

@@ -42,7 +42,5 @@ internal sealed class SelfValidation<T>(Func<T, IReadOnlyList<string>> validate)
 /// <summary>The hosted service: only wraps <see cref="StreamingWorker"/>, which holds all the logic.</summary>
 internal sealed class WorkerService(StreamingWorker worker) : BackgroundService
 {
-    public StreamingWorker Worker { get; } = worker;
-
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Worker.RunAsync(stoppingToken);
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => worker.RunAsync(stoppingToken);
 }

@@ -43,11 +43,11 @@ public static class BenchCommand
         var traffic = new SyntheticPayments(entities: 10_000, seed: 21);
         var reference = ReferenceDataLoader.Parse(System.Text.Encoding.UTF8.GetBytes(traffic.ReferenceJson()));
         var streamed = new StreamedCount();
-        var throughput = await MeasureThroughput(traffic, reference, events, dashboard ? streamed : null, progress);
-        var latency = await MeasureLatency(traffic, reference, rate, seconds, dashboard ? streamed : null, progress);
+        var (throughput, cpuPerEvent) = await MeasureThroughput(traffic, reference, events, dashboard ? streamed : null, progress);
+        var (latency, cores) = await MeasureLatency(traffic, reference, rate, seconds, dashboard ? streamed : null, progress);
 
         var result = new BenchResult(events, throughput, rate, seconds, latency.Percentile(0.50), latency.Percentile(0.99),
-            latency.Percentile(0.999), latency.Count, Environment.ProcessorCount, dashboard, streamed.Value);
+            latency.Percentile(0.999), latency.Count, Environment.ProcessorCount, dashboard, streamed.Value, cpuPerEvent, cores);
         if (json)
         {
             stdout.WriteLine(JsonSerializer.Serialize(result, BenchJsonContext.Default.BenchResult));
@@ -57,14 +57,15 @@ public static class BenchCommand
             var inv = CultureInfo.InvariantCulture;
             stdout.WriteLine(string.Create(inv, $"| phase | figure |"));
             stdout.WriteLine("|---|---|");
-            stdout.WriteLine(string.Create(inv, $"| sustained throughput ({events:N0} payments, as fast as possible) | {throughput:N0} events/s |"));
-            stdout.WriteLine(string.Create(inv, $"| event-to-alert latency at {rate:N0} events/s for {seconds} s, {latency.Count:N0} alerts | p50 {result.P50Ms:0.0} ms, p99 {result.P99Ms:0.0} ms, p999 {result.P999Ms:0.0} ms |"));
+            stdout.WriteLine(string.Create(inv, $"| sustained throughput ({events:N0} payments, as fast as possible) | {throughput:N0} events/s, {cpuPerEvent:0.0} µs CPU per event |"));
+            stdout.WriteLine(string.Create(inv, $"| event-to-alert latency at {rate:N0} events/s for {seconds} s, {latency.Count:N0} alerts | p50 {result.P50Ms:0.0} ms, p99 {result.P99Ms:0.0} ms, p999 {result.P999Ms:0.0} ms; {cores:0.00} cores busy |"));
             if (dashboard) stdout.WriteLine(string.Create(inv, $"| dashboard served, one client following it | {streamed.Value:N0} alerts streamed |"));
         }
         return CommandLine.Success;
     }
 
-    private static async Task<double> MeasureThroughput(SyntheticPayments traffic, ReferenceData reference, int events, StreamedCount? dashboard,
+    /// <summary>Events/s, and CPU time of the whole process (producer, broker, worker, dashboard) per event.</summary>
+    private static async Task<(double EventsPerSecond, double CpuMicrosecondsPerEvent)> MeasureThroughput(SyntheticPayments traffic, ReferenceData reference, int events, StreamedCount? dashboard,
         TextWriter progress)
     {
         progress.WriteLine($"generating {events:N0} payments...");
@@ -74,6 +75,7 @@ public static class BenchCommand
         var worker = run.Worker;
 
         progress.WriteLine("phase 1: producing as fast as possible...");
+        var cpu = CpuTime();
         var stopwatch = Stopwatch.StartNew();
         var producing = Task.Run(() =>
         {
@@ -107,11 +109,13 @@ public static class BenchCommand
         });
         while (worker.RecordsRead < events) await Task.Delay(10);
         stopwatch.Stop();
+        cpu = CpuTime() - cpu;
         await producing;
-        return events / stopwatch.Elapsed.TotalSeconds;
+        return (events / stopwatch.Elapsed.TotalSeconds, cpu.TotalMicroseconds / events);
     }
 
-    private static async Task<LatencyHistogram> MeasureLatency(SyntheticPayments traffic, ReferenceData reference, int rate, int seconds,
+    /// <summary>Latencies, and the cores the whole process kept busy while payments flowed at the fixed rate.</summary>
+    private static async Task<(LatencyHistogram Latencies, double Cores)> MeasureLatency(SyntheticPayments traffic, ReferenceData reference, int rate, int seconds,
         StreamedCount? dashboard, TextWriter progress)
     {
         using var broker = StartBroker(out var options);
@@ -123,12 +127,15 @@ public static class BenchCommand
         await readerReady.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         progress.WriteLine($"phase 2: {rate:N0} payments/s for {seconds} s...");
+        double cores;
         using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = options.BootstrapServers, LingerMs = 1 }).Build())
         {
             const int TicksPerSecond = 100;
             var perTick = Math.Max(1, rate / TicksPerSecond);
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / TicksPerSecond));
             var deadline = DateTime.UtcNow.AddSeconds(seconds);
+            var cpu = CpuTime();
+            var wall = Stopwatch.StartNew();
             long sent = 0;
             while (DateTime.UtcNow < deadline && await timer.WaitForNextTickAsync())
             {
@@ -139,12 +146,19 @@ public static class BenchCommand
                 }
                 sent += perTick;
             }
+            cores = (CpuTime() - cpu) / wall.Elapsed;
             producer.Flush(TimeSpan.FromSeconds(30));
         }
         await Task.Delay(2_000);   // the last commits
         await stopReading.CancelAsync();
         await reading;
-        return latencies;
+        return (latencies, cores);
+    }
+
+    private static TimeSpan CpuTime()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime;
     }
 
     /// <summary>Reads every alerts partition by assignment (no group to join, so no start-up delay in the figures).</summary>
@@ -295,7 +309,7 @@ public static class BenchCommand
 
 public sealed record BenchResult(
     int Events, double EventsPerSecond, int Rate, int Seconds, double P50Ms, double P99Ms, double P999Ms, int Alerts, int Cores,
-    bool Dashboard, long StreamedAlerts);
+    bool Dashboard, long StreamedAlerts, double CpuMicrosecondsPerEvent, double CoresAtRate);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(BenchResult))]

@@ -34,7 +34,7 @@ internal sealed class PartitionPipeline : IDisposable
     private readonly ArrayBufferWriter<byte> _json = new(4096);
     private readonly Utf8JsonWriter _writer;
     private readonly List<Alert> _alerts = [];
-    private readonly List<Alert>? _uncommittedAlerts;
+    private readonly List<PublishedAlert>? _uncommittedAlerts;
     private readonly Task _loop;
     private Batch _current = new();
     private long _nextOffset;
@@ -83,7 +83,7 @@ internal sealed class PartitionPipeline : IDisposable
     }
 
     /// <summary>Moves the alerts produced so far into <paramref name="into"/>; call after <see cref="Drain"/>.</summary>
-    public void TakeAlerts(List<Alert> into)
+    public void TakeAlerts(List<PublishedAlert> into)
     {
         if (_uncommittedAlerts is null) return;
         into.AddRange(_uncommittedAlerts);
@@ -170,9 +170,10 @@ internal sealed class PartitionPipeline : IDisposable
         }
         foreach (var alert in _alerts)
         {
-            _producer.Produce(_options.AlertsTopic, new Message<string?, byte[]> { Key = alert.EntityId, Value = Serialize(alert) }, _onDelivery);
+            var json = Serialize(alert);
+            _producer.Produce(_options.AlertsTopic, new Message<string?, byte[]> { Key = alert.EntityId, Value = json }, _onDelivery);
             _onAlert?.Invoke(alert);
-            _uncommittedAlerts?.Add(alert);
+            _uncommittedAlerts?.Add(PublishedAlert.Of(alert, json));
         }
         _alerts.Clear();
         Volatile.Write(ref _nextOffset, record.Offset.Value + 1);

@@ -23,7 +23,7 @@ namespace FlowWatch.Worker.Kafka;
 /// </summary>
 public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, ReferenceData reference,
     TimeProvider? wallClock = null, Action<Alert>? onAlert = null, ILogger? logger = null,
-    Action<IReadOnlyList<Alert>>? onCommitted = null)
+    Action<IReadOnlyList<PublishedAlert>>? onCommitted = null)
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
     private readonly Dictionary<int, PartitionPipeline> _partitions = [];
@@ -188,7 +188,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private void Commit(IEnumerable<PartitionPipeline> partitions)
     {
         var offsets = new List<TopicPartitionOffset>();
-        var alerts = onCommitted is null ? null : new List<Alert>();
+        var alerts = onCommitted is null ? null : new List<PublishedAlert>();
         foreach (var partition in partitions.Where(p => p.Pending))
         {
             Drain(partition);
