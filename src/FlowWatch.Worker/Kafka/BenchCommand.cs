@@ -7,6 +7,7 @@ using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
 using FlowWatch.Simulator;
 using FlowWatch.Worker.Cli;
+using FlowWatch.Worker.Configuration;
 using FlowWatch.Worker.Dashboard;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -212,7 +213,8 @@ public static class BenchCommand
             }
             else
             {
-                var configuration = new ConfigurationBuilder().AddInMemoryCollection(
+                // Dashboard settings as configured (FLOWWATCH_ variables too), on a free port.
+                var configuration = new ConfigurationBuilder().AddConfiguration(FlowWatchConfiguration.Build(configFile: null)).AddInMemoryCollection(
                     [new($"{DashboardOptions.SectionName}:{nameof(DashboardOptions.Urls)}", "http://127.0.0.1:0")]).Build();
                 run._dashboard = await DashboardHosting.StartStandaloneAsync(configuration, services => new StreamingWorker(
                     options, new RuleSettings(), reference, TimeProvider.System, onCommitted: services.GetRequiredService<AlertFeed>().Publish));
