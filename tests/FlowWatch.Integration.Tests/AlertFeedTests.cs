@@ -58,9 +58,10 @@ public sealed class AlertFeedTests
         var feed = new AlertFeed(capacity: 100);
         feed.Publish([.. Enumerable.Range(1, 9).Select(n => Alert(n, n % 2 == 0 ? Severity.III : Severity.I))]);
 
-        var latest = feed.Latest(3, a => a.Severity == Severity.III);
+        var (latest, lastId) = feed.Latest(3, a => a.Severity == Severity.III);
 
         Assert.Equal(["a8", "a6", "a4"], latest.Select(AlertIdOf));
+        Assert.Equal(9, lastId);
         Assert.Equal([5L, 0L, 4L], feed.CountBySeverity());
     }
 

@@ -19,7 +19,18 @@ public sealed class DashboardFixture : IAsyncLifetime
     public async Task DisposeAsync() => await Harness.DisposeAsync();
 }
 
+/// <summary>
+/// Runs alone: metrics listeners select instruments by meter name across the process, so another dashboard in
+/// this test process would mix its counters into /metrics.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SoleDashboard
+{
+    public const string Name = "one dashboard in the process";
+}
+
 /// <summary>The dashboard's HTTP API over a real worker and broker: every endpoint, the live stream's resume, headers.</summary>
+[Collection(SoleDashboard.Name)]
 public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<DashboardFixture>
 {
     private DashboardHarness Harness => fixture.Harness;

@@ -63,8 +63,11 @@ public sealed class AlertFeed
         published.TrySetResult();
     }
 
-    /// <summary>Up to <paramref name="limit"/> alerts that pass <paramref name="filter"/>, newest first.</summary>
-    public IReadOnlyList<FeedEntry> Latest(int limit, Func<PublishedAlert, bool> filter)
+    /// <summary>
+    /// Up to <paramref name="limit"/> alerts that pass <paramref name="filter"/>, newest first, and the id of the
+    /// newest alert at that moment, where a stream opened next should carry on.
+    /// </summary>
+    public (IReadOnlyList<FeedEntry> Entries, long LastId) Latest(int limit, Func<PublishedAlert, bool> filter)
     {
         var found = new List<FeedEntry>(Math.Min(limit, 256));
         lock (_gate)
@@ -74,8 +77,8 @@ public sealed class AlertFeed
                 var entry = _ring[id % _ring.Length]!;
                 if (filter(entry.Alert)) found.Add(entry);
             }
+            return (found, _lastId);
         }
-        return found;
     }
 
     /// <summary>

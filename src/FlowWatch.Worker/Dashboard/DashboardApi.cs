@@ -47,8 +47,7 @@ public static class DashboardApi
             if (parsed is null) return TypedResults.Problem("severity must be I, II or III (several separated by commas)", statusCode: StatusCodes.Status400BadRequest);
             severities.Add(parsed.Value);
         }
-        var lastEventId = feed.LastId;
-        var page = feed.Latest(take, a =>
+        var (page, lastEventId) = feed.Latest(take, a =>
             (severities.Count == 0 || severities.Contains(a.Severity))
             && (string.IsNullOrEmpty(rule) || a.Rule == rule)
             && (string.IsNullOrEmpty(entity) || a.EntityId == entity));
@@ -129,7 +128,7 @@ public static class DashboardApi
         }
         return view is null
             ? TypedResults.Problem($"entity '{id}' has no state in this worker's partitions", statusCode: StatusCodes.Status404NotFound)
-            : TypedResults.Ok(new EntityResponse(view, feed.Latest(RecentAlertsPerEntity, a => a.EntityId == id)));
+            : TypedResults.Ok(new EntityResponse(view, feed.Latest(RecentAlertsPerEntity, a => a.EntityId == id).Entries));
     }
 }
 
