@@ -40,7 +40,24 @@ internal sealed class SelfValidation<T>(Func<T, IReadOnlyList<string>> validate)
 }
 
 /// <summary>The hosted service: only wraps <see cref="StreamingWorker"/>, which holds all the logic.</summary>
-internal sealed class WorkerService(StreamingWorker worker) : BackgroundService
+internal sealed class WorkerService(StreamingWorker worker, IHostApplicationLifetime lifetime) : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => worker.RunAsync(stoppingToken);
+    /// <summary>Consumes once the whole host has started (the dashboard listening), so a host that cannot start never consumed.</summary>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+        {
+            try
+            {
+                await started.Task;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+        await worker.RunAsync(stoppingToken);
+    }
 }
