@@ -98,6 +98,8 @@ public static class DashboardHosting
         builder.Configuration.AddConfiguration(configuration);
         if (urls is not null) builder.Configuration[$"{DashboardOptions.SectionName}:{nameof(DashboardOptions.Urls)}"] = urls;
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // A failed start surfaces as the exception the caller reports (or answers with a free port), not as a log dump.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Services.AddSingleton(createWorker);
         builder.AddFlowWatchDashboard();
         return builder.Build().MapFlowWatchDashboard();
