@@ -21,6 +21,9 @@ ensure_package() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$package" >/dev/null
 }
 
+# The browser tests drive Debian's chromium through Playwright; Playwright's own browser download is not used.
+ensure_package chromium chromium
+
 echo "== ClickHouse server for the aggregate tests (a user process on loopback)"
 ensure_package clickhouse-server clickhouse-server
 clickhouse_dir="$root/artifacts/clickhouse"

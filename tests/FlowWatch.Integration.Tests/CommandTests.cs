@@ -18,10 +18,11 @@ public sealed class CommandTests
     public async Task Demo_ForAFewSeconds_ProcessesEveryPaymentPrintsASummaryAndFillsDuckDb()
     {
         var duckDb = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-demo-").FullName, "demo.duckdb");
-        var (code, output, err) = await Run("demo", "--seconds", "3", "--rate", "1000", "--duckdb", duckDb);
+        var (code, output, err) = await Run("demo", "--seconds", "3", "--rate", "1000", "--duckdb", duckDb, "--urls", "http://127.0.0.1:0");
 
         Assert.True(code == 0, err);
         Assert.Contains("embedded broker at 127.0.0.1:", output, StringComparison.Ordinal);
+        Assert.Matches(@"dashboard at http://127\.0\.0\.1:[1-9]\d*/", output);
         var produced = long.Parse(System.Text.RegularExpressions.Regex.Match(output, @"produced ([\d,]+) payments").Groups[1].Value.Replace(",", "", StringComparison.Ordinal), System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(produced >= 1_000, output);
         Assert.Matches($@"records read\s+{produced:N0}\b", output);

@@ -77,6 +77,8 @@ internal sealed class DeliveryHarness : IDisposable
                 ["FLOWWATCH_FlowWatch__Kafka__GroupId"] = Options.GroupId,
                 ["FLOWWATCH_FlowWatch__Kafka__InstanceId"] = instanceId,
                 ["FLOWWATCH_FlowWatch__Kafka__CommitInterval"] = "00:00:00.050",
+                // Several workers at once: each serves its dashboard on a free port.
+                ["FLOWWATCH_FlowWatch__Dashboard__Urls"] = "http://127.0.0.1:0",
             },
         };
         var process = Process.Start(start)!;

@@ -201,7 +201,7 @@ public sealed class EngineShard
         }
 
         var inflow = e.Direction == Direction.Out;
-        var cap = equity * parameters.MacroPrudentialFactor * (inflow ? parameters.InflowLeverage : parameters.OutflowLeverage);
+        var cap = PenetrationQuota.Cap(equity, parameters, inflow);
         // Position in the direction this event increased: N for inflow, −N for outflow.
         var used = inflow ? after : -after;
         var usedBefore = inflow ? before : -before;

@@ -171,7 +171,7 @@ public static class ReferenceDataLoader
             Expect(item, JsonValueKind.Object, path, "an object");
             var account = String(Required(item, "account", path + ".account"), path + ".account");
             if (account.Length == 0) throw new ReferenceDataException(path + ".account", "must not be empty");
-            if (!seen.Add(account)) throw new ReferenceDataException(path + ".account", $"duplicate account '{account}'");
+            if (!seen.Add(account)) throw new ReferenceDataException(path + ".account", $"duplicate account '{AccountMask.Mask(account)}'");
             var kindText = String(Required(item, "kind", path + ".kind"), path + ".kind");
             if (!AccountKinds.TryParse(kindText, out var kind)) throw new ReferenceDataException(path + ".kind", $"unknown account kind '{kindText}'");
             var entityId = String(Required(item, "entityId", path + ".entityId"), path + ".entityId");

@@ -1,10 +1,12 @@
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
 using FlowWatch.Worker.Aggregates;
+using FlowWatch.Worker.Dashboard;
 using FlowWatch.Worker.Kafka;
-using Microsoft.Extensions.Configuration;
 using FlowWatch.Worker.Models;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -22,11 +24,16 @@ public static class WorkerHosting
         builder.Services.AddSingleton<IValidateOptions<RuleSettings>>(new SelfValidation<RuleSettings>(o => o.Validate()));
         // Loaded once at start; a broken file stops the host with the field named (ReferenceDataException).
         builder.Services.AddSingleton(sp => ReferenceDataLoader.LoadFile(sp.GetRequiredService<IOptions<KafkaOptions>>().Value.ReferenceFile));
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.AddFlowWatchAggregates();   // first: hosted services start in order, and the sink's tables come first
         // The models directory is watched: a new model file replaces the models in force without a restart.
         builder.Services.AddSingleton(sp => ModelWatcher.Start(builder.Configuration[ModelWatcher.DirectoryKey],
             sp.GetRequiredService<ILogger<ModelWatcher>>(), watch: true));
+        // With the dashboard registered, it receives the alerts of each committed transaction.
+        builder.Services.AddSingleton(sp => new StreamingWorker(sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
+            sp.GetRequiredService<IOptions<RuleSettings>>().Value, sp.GetRequiredService<ReferenceData>(), sp.GetRequiredService<TimeProvider>(),
+            logger: sp.GetRequiredService<ILogger<StreamingWorker>>(), models: sp.GetRequiredService<ModelWatcher>().Models,
+            onCommitted: sp.GetService<AlertFeed>() is { } feed ? feed.Publish : null));
         builder.Services.AddHostedService<WorkerService>();
         return builder;
     }
@@ -44,14 +51,14 @@ public static class WorkerHosting
         builder.Services.PostConfigure<KafkaOptions>(kafka => kafka.PublishAggregates = true);
         builder.Services.AddHostedService<AggregateService>();
     }
+}
 
-    /// <summary>Options that know their own cross-field rules: their problems become validation failures, each naming its key.</summary>
-    private sealed class SelfValidation<T>(Func<T, IReadOnlyList<string>> validate) : IValidateOptions<T>
-        where T : class
-    {
-        public ValidateOptionsResult Validate(string? name, T options) =>
-            validate(options) is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
-    }
+/// <summary>Options that know their own cross-field rules: their problems become validation failures, each naming its key.</summary>
+internal sealed class SelfValidation<T>(Func<T, IReadOnlyList<string>> validate) : IValidateOptions<T>
+    where T : class
+{
+    public ValidateOptionsResult Validate(string? name, T options) =>
+        validate(options) is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
 }
 
 /// <summary>Opens the sink (creating its tables) at start, then runs the <see cref="AggregateFeed"/> into it.</summary>
@@ -83,10 +90,24 @@ internal sealed class AggregateService(IOptions<KafkaOptions> kafka, IOptions<Ag
 }
 
 /// <summary>The hosted service: only wraps <see cref="StreamingWorker"/>, which holds all the logic.</summary>
-internal sealed class WorkerService(IOptions<KafkaOptions> kafka, IOptions<RuleSettings> rules, ReferenceData reference,
-    TimeProvider clock, ModelWatcher models, ILogger<StreamingWorker> logger) : BackgroundService
+internal sealed class WorkerService(StreamingWorker worker, IHostApplicationLifetime lifetime) : BackgroundService
 {
-    public StreamingWorker Worker { get; } = new(kafka.Value, rules.Value, reference, clock, logger: logger, models: models.Models);
-
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Worker.RunAsync(stoppingToken);
+    /// <summary>Consumes once the whole host has started (the dashboard listening), so a host that cannot start never consumed.</summary>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+        {
+            try
+            {
+                await started.Task;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+        await worker.RunAsync(stoppingToken);
+    }
 }

@@ -8,6 +8,11 @@ using FlowWatch.Core.Reference;
 using FlowWatch.Simulator;
 using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Cli;
+using FlowWatch.Worker.Configuration;
+using FlowWatch.Worker.Dashboard;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FlowWatch.Worker.Kafka;
 
@@ -16,11 +21,13 @@ namespace FlowWatch.Worker.Kafka;
 /// Phase 1 produces a fixed number of payments as fast as possible and reports the sustained rate at which the
 /// worker processed them (transactions, snapshots and alerts included). Phase 2 produces at a fixed rate and
 /// reports event-to-alert latency as a read_committed consumer sees it: from the event's time (set to the wall
-/// clock when it is produced) to the alert's arrival.
+/// clock when it is produced) to the alert's arrival. With <c>--dashboard</c>, both phases run with the dashboard
+/// served and a client on it as an open page would be: the live stream followed, the stats read every second, an
+/// entity view and a metrics scrape every five seconds.
 /// </summary>
 public static class BenchCommand
 {
-    public const string Usage = "flowwatch bench [--events N] [--seconds S] [--rate R] [--json] | bench --clickhouse C | --duckdb F [--events N]";
+    public const string Usage = "flowwatch bench [--events N] [--seconds S] [--rate R] [--dashboard] [--json] | bench --clickhouse C | --duckdb F [--events N]";
 
     private const int MaxLead = 20_000;
     private const int Partitions = 3;
@@ -31,6 +38,7 @@ public static class BenchCommand
         var seconds = args.WholeNumber("--seconds", 20, 1, 3_600);
         var rate = args.WholeNumber("--rate", 20_000, 100, 1_000_000);
         var json = args.Switch("--json");
+        var dashboard = args.Switch("--dashboard");
         var clickHouse = args.Optional("--clickhouse");
         var duckDb = args.Optional("--duckdb");
         args.EnsureAllRead();
@@ -43,11 +51,12 @@ public static class BenchCommand
 
         var traffic = new SyntheticPayments(entities: 10_000, seed: 21);
         var reference = ReferenceDataLoader.Parse(System.Text.Encoding.UTF8.GetBytes(traffic.ReferenceJson()));
-        var throughput = await MeasureThroughput(traffic, reference, events, progress);
-        var latency = await MeasureLatency(traffic, reference, rate, seconds, progress);
+        var streamed = new StreamedCount();
+        var (throughput, cpuPerEvent) = await MeasureThroughput(traffic, reference, events, dashboard ? streamed : null, progress);
+        var (latency, cores) = await MeasureLatency(traffic, reference, rate, seconds, dashboard ? streamed : null, progress);
 
         var result = new BenchResult(events, throughput, rate, seconds, latency.Percentile(0.50), latency.Percentile(0.99),
-            latency.Percentile(0.999), latency.Count, Environment.ProcessorCount);
+            latency.Percentile(0.999), latency.Count, Environment.ProcessorCount, dashboard, streamed.Value, cpuPerEvent, cores);
         if (json)
         {
             stdout.WriteLine(JsonSerializer.Serialize(result, BenchJsonContext.Default.BenchResult));
@@ -57,23 +66,25 @@ public static class BenchCommand
             var inv = CultureInfo.InvariantCulture;
             stdout.WriteLine(string.Create(inv, $"| phase | figure |"));
             stdout.WriteLine("|---|---|");
-            stdout.WriteLine(string.Create(inv, $"| sustained throughput ({events:N0} payments, as fast as possible) | {throughput:N0} events/s |"));
-            stdout.WriteLine(string.Create(inv, $"| event-to-alert latency at {rate:N0} events/s for {seconds} s, {latency.Count:N0} alerts | p50 {result.P50Ms:0.0} ms, p99 {result.P99Ms:0.0} ms, p999 {result.P999Ms:0.0} ms |"));
+            stdout.WriteLine(string.Create(inv, $"| sustained throughput ({events:N0} payments, as fast as possible) | {throughput:N0} events/s, {cpuPerEvent:0.0} µs CPU per event |"));
+            stdout.WriteLine(string.Create(inv, $"| event-to-alert latency at {rate:N0} events/s for {seconds} s, {latency.Count:N0} alerts | p50 {result.P50Ms:0.0} ms, p99 {result.P99Ms:0.0} ms, p999 {result.P999Ms:0.0} ms; {cores:0.00} cores busy |"));
+            if (dashboard) stdout.WriteLine(string.Create(inv, $"| dashboard served, one client following it | {streamed.Value:N0} alerts streamed |"));
         }
         return CommandLine.Success;
     }
 
-    private static async Task<double> MeasureThroughput(SyntheticPayments traffic, ReferenceData reference, int events, TextWriter progress)
+    /// <summary>Events/s, and CPU time of the whole process (producer, broker, worker, dashboard) per event.</summary>
+    private static async Task<(double EventsPerSecond, double CpuMicrosecondsPerEvent)> MeasureThroughput(SyntheticPayments traffic, ReferenceData reference, int events, StreamedCount? dashboard,
+        TextWriter progress)
     {
         progress.WriteLine($"generating {events:N0} payments...");
         var payments = traffic.KeyedEvents(events, new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.FromHours(8)), TimeSpan.FromMilliseconds(20), "T");
         using var broker = StartBroker(out var options);
-        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(stop.Token);
-        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        await using var run = await BenchWorker.StartAsync(options, reference, dashboard);
+        var worker = run.Worker;
 
         progress.WriteLine("phase 1: producing as fast as possible...");
+        var cpu = CpuTime();
         var stopwatch = Stopwatch.StartNew();
         var producing = Task.Run(() =>
         {
@@ -107,19 +118,17 @@ public static class BenchCommand
         });
         while (worker.RecordsRead < events) await Task.Delay(10);
         stopwatch.Stop();
+        cpu = CpuTime() - cpu;
         await producing;
-        await stop.CancelAsync();
-        await running;
-        return events / stopwatch.Elapsed.TotalSeconds;
+        return (events / stopwatch.Elapsed.TotalSeconds, cpu.TotalMicroseconds / events);
     }
 
-    private static async Task<LatencyHistogram> MeasureLatency(SyntheticPayments traffic, ReferenceData reference, int rate, int seconds, TextWriter progress)
+    /// <summary>Latencies, and the cores the whole process kept busy while payments flowed at the fixed rate.</summary>
+    private static async Task<(LatencyHistogram Latencies, double Cores)> MeasureLatency(SyntheticPayments traffic, ReferenceData reference, int rate, int seconds,
+        StreamedCount? dashboard, TextWriter progress)
     {
         using var broker = StartBroker(out var options);
-        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(stop.Token);
-        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        await using var run = await BenchWorker.StartAsync(options, reference, dashboard);
         var latencies = new LatencyHistogram();
         using var stopReading = new CancellationTokenSource();
         var readerReady = new TaskCompletionSource();
@@ -127,12 +136,15 @@ public static class BenchCommand
         await readerReady.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         progress.WriteLine($"phase 2: {rate:N0} payments/s for {seconds} s...");
+        double cores;
         using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = options.BootstrapServers, LingerMs = 1 }).Build())
         {
             const int TicksPerSecond = 100;
             var perTick = Math.Max(1, rate / TicksPerSecond);
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / TicksPerSecond));
             var deadline = DateTime.UtcNow.AddSeconds(seconds);
+            var cpu = CpuTime();
+            var wall = Stopwatch.StartNew();
             long sent = 0;
             while (DateTime.UtcNow < deadline && await timer.WaitForNextTickAsync())
             {
@@ -143,14 +155,19 @@ public static class BenchCommand
                 }
                 sent += perTick;
             }
+            cores = (CpuTime() - cpu) / wall.Elapsed;
             producer.Flush(TimeSpan.FromSeconds(30));
         }
         await Task.Delay(2_000);   // the last commits
         await stopReading.CancelAsync();
         await reading;
-        await stop.CancelAsync();
-        await running;
-        return latencies;
+        return (latencies, cores);
+    }
+
+    private static TimeSpan CpuTime()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime;
     }
 
     /// <summary>Reads every alerts partition by assignment (no group to join, so no start-up delay in the figures).</summary>
@@ -185,6 +202,126 @@ public static class BenchCommand
         return broker;
     }
 
+    /// <summary>A worker running until disposed; with a dashboard, served and followed by a client.</summary>
+    private sealed class BenchWorker : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private Task _running = Task.CompletedTask;
+        private Task _client = Task.CompletedTask;
+        private WebApplication? _dashboard;
+
+        public StreamingWorker Worker { get; private set; } = null!;
+
+        public static async Task<BenchWorker> StartAsync(KafkaOptions options, ReferenceData reference, StreamedCount? dashboard)
+        {
+            var run = new BenchWorker();
+            if (dashboard is null)
+            {
+                run.Worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
+            }
+            else
+            {
+                // Dashboard settings as configured (FLOWWATCH_ variables too), on a free port.
+                var configuration = new ConfigurationBuilder().AddConfiguration(FlowWatchConfiguration.Build(configFile: null)).AddInMemoryCollection(
+                    [new($"{DashboardOptions.SectionName}:{nameof(DashboardOptions.Urls)}", "http://127.0.0.1:0")]).Build();
+                run._dashboard = await DashboardHosting.StartStandaloneAsync(configuration, services => new StreamingWorker(
+                    options, new RuleSettings(), reference, TimeProvider.System, onCommitted: services.GetRequiredService<AlertFeed>().Publish));
+                run.Worker = run._dashboard.Services.GetRequiredService<StreamingWorker>();
+            }
+            run._running = run.Worker.RunAsync(run._stop.Token);
+            await run.Worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+            if (run._dashboard is not null) run._client = await FollowDashboard(new Uri(run._dashboard.PageUrl()), dashboard!, run._stop.Token);
+            return run;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _running;
+            await _client;
+            if (_dashboard is not null)
+            {
+                await _dashboard.StopAsync();
+                await _dashboard.DisposeAsync();
+            }
+            _stop.Dispose();
+        }
+
+        /// <summary>
+        /// What an open page asks of the dashboard: the live stream, stats each second, an entity and metrics every
+        /// five. Opened before the measurement starts (stream connected, each request answered once), as a page
+        /// that was open before the load came; answers the task that follows the dashboard until stopped.
+        /// </summary>
+        private static async Task<Task> FollowDashboard(Uri page, StreamedCount streamed, CancellationToken stop)
+        {
+            var http = new HttpClient { BaseAddress = page, Timeout = Timeout.InfiniteTimeSpan };
+            var stream = await http.GetAsync("api/alerts/stream", HttpCompletionOption.ResponseHeadersRead, stop);
+            await Ask(http, tick: 0, stop);
+            return Follow(http, stream, streamed, stop);
+        }
+
+        private static async Task Follow(HttpClient http, HttpResponseMessage stream, StreamedCount streamed, CancellationToken stop)
+        {
+            using (http)
+            using (stream)
+            {
+                var reading = Read(stream, streamed, stop);
+                using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+                try
+                {
+                    for (var tick = 1; await timer.WaitForNextTickAsync(stop); tick++) await Ask(http, tick, stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    // the phase is over
+                }
+                await reading;
+            }
+        }
+
+        private static async Task Ask(HttpClient http, int tick, CancellationToken stop)
+        {
+            await http.GetStringAsync("api/stats", stop);
+            if (tick % 5 != 0) return;
+            await http.GetStringAsync("metrics", stop);
+            using var entity = await http.GetAsync("api/entities/E000001", stop);
+        }
+
+        /// <summary>Counts events by scanning the bytes, so the client adds no garbage to the process it measures.</summary>
+        private static async Task Read(HttpResponseMessage stream, StreamedCount streamed, CancellationToken stop)
+        {
+            try
+            {
+                await using var body = await stream.Content.ReadAsStreamAsync(stop);
+                var buffer = new byte[64 * 1024];
+                var previous = (byte)0;
+                int read;
+                while ((read = await body.ReadAsync(buffer, stop)) > 0)
+                {
+                    // Each event has one "data:" line; its "\n" + "d" pair marks it.
+                    for (var i = 0; i < read; i++)
+                    {
+                        if (buffer[i] == (byte)'d' && previous == (byte)'\n') streamed.Increment();
+                        previous = buffer[i];
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // the phase is over
+            }
+        }
+    }
+
+    private sealed class StreamedCount
+    {
+        private long _value;
+
+        public long Value => Interlocked.Read(ref _value);
+
+        public void Increment() => Interlocked.Increment(ref _value);
+    }
+
     private sealed class LatencyHistogram
     {
         private readonly List<double> _samples = [];
@@ -215,7 +352,8 @@ public static class BenchCommand
 }
 
 public sealed record BenchResult(
-    int Events, double EventsPerSecond, int Rate, int Seconds, double P50Ms, double P99Ms, double P999Ms, int Alerts, int Cores);
+    int Events, double EventsPerSecond, int Rate, int Seconds, double P50Ms, double P99Ms, double P999Ms, int Alerts, int Cores,
+    bool Dashboard, long StreamedAlerts, double CpuMicrosecondsPerEvent, double CoresAtRate);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(BenchResult))]

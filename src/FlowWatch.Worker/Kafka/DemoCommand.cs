@@ -7,7 +7,10 @@ using FlowWatch.Simulator;
 using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Cli;
 using FlowWatch.Worker.Configuration;
+using FlowWatch.Worker.Dashboard;
 using FlowWatch.Worker.Models;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace FlowWatch.Worker.Kafka;
@@ -15,11 +18,13 @@ namespace FlowWatch.Worker.Kafka;
 /// <summary>
 /// <c>flowwatch demo</c>: everything on one machine. An embedded Kafka-protocol broker, the labelled simulator's
 /// payments (ordinary traffic with injected episodes of every typology), the streaming worker scoring them with the
-/// committed models, and the alerts printed as they come; a summary at the end.
+/// committed models, the alerts printed as they come, the dashboard served and the aggregates written to DuckDB;
+/// a summary at the end.
 /// </summary>
 public static class DemoCommand
 {
-    public const string Usage = "flowwatch demo [--seconds N] [--rate EVENTS_PER_SECOND] [--seed S] [--duckdb FILE | --clickhouse CONNECTION] [--config C] [--models DIR]";
+    public const string Usage =
+        "flowwatch demo [--seconds N] [--rate EVENTS_PER_SECOND] [--seed S] [--duckdb FILE | --clickhouse CONNECTION] [--urls U] [--config C] [--models DIR]";
 
     /// <summary>Where the demo's aggregates go unless told otherwise.</summary>
     public const string DefaultDuckDbFile = "flowwatch-demo.duckdb";
@@ -37,6 +42,7 @@ public static class DemoCommand
         var seed = args.WholeNumber("--seed", 1, 0, int.MaxValue);
         var configuration = FlowWatchConfiguration.Build(args.Optional("--config"));
         var modelsDirectory = args.Optional("--models") ?? configuration[ModelWatcher.DirectoryKey];
+        var urls = args.Optional("--urls");
         args.EnsureAllRead();
         var rules = FlowWatchConfiguration.Rules(configuration);
         var aggregateOptions = FlowWatchConfiguration.Aggregates(configuration, clickHouse, duckDb);
@@ -60,7 +66,13 @@ public static class DemoCommand
         await using var aggregates = await AggregatePipeline.StartAsync(options, aggregateOptions, logging.CreateLogger("aggregates"));
         stdout.WriteLine($"aggregates go to {aggregates!.Sink.Description}");
         var printer = new AlertPrinter(stdout);
-        var worker = new StreamingWorker(options, rules, reference, TimeProvider.System, printer.Print, models: models.Models);
+        if (urls is not null) configuration = Override(configuration, $"{DashboardOptions.SectionName}:{nameof(DashboardOptions.Urls)}", urls);
+        // Without --urls, a taken default port gives way to a free one: the URL printed is the one to open.
+        await using var dashboard = await DashboardHosting.StartStandaloneAsync(configuration, services => new StreamingWorker(
+            options, rules, reference, TimeProvider.System, printer.Print, models: models.Models,
+            onCommitted: services.GetRequiredService<AlertFeed>().Publish), anyFreePort: urls is null);
+        var worker = dashboard.Services.GetRequiredService<StreamingWorker>();
+        stdout.WriteLine($"flowwatch demo: dashboard at {dashboard.PageUrl()}");
         using var shutdown = new ShutdownSignal();
         using var stopWorker = new CancellationTokenSource();
         var running = worker.RunAsync(stopWorker.Token);
@@ -77,6 +89,7 @@ public static class DemoCommand
         stopWorker.Cancel();
         await running;
         await aggregates.WaitUntilIdleAsync(quiet: aggregateOptions.FlushInterval * 2, atMost: TimeSpan.FromSeconds(15));
+        await dashboard.StopAsync();
         stopwatch.Stop();
 
         stdout.WriteLine();
@@ -92,6 +105,9 @@ public static class DemoCommand
     }
 
     private const string DemoQuery = "SELECT rule, severity, count(*) AS alerts FROM alerts GROUP BY rule, severity ORDER BY alerts DESC";
+
+    private static IConfiguration Override(IConfiguration configuration, string key, string value) =>
+        new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection([new(key, value)]).Build();
 
     /// <summary>Produces the simulated payments in event-time order at a steady rate, until they run out or time is up.</summary>
     private static async Task<long> Produce(IReadOnlyList<SimulatedPayment> payments, KafkaOptions options, int rate, CancellationToken stop)
@@ -121,7 +137,7 @@ public static class DemoCommand
         return produced;
     }
 
-    /// <summary>Prints alerts as they come, at most a few a second so the terminal stays readable.</summary>
+    /// <summary>Prints alerts as they come, at most a few a second so the terminal stays readable, account numbers masked.</summary>
     private sealed class AlertPrinter(TextWriter output)
     {
         private readonly Lock _gate = new();
@@ -146,7 +162,8 @@ public static class DemoCommand
                     _skipped++;
                     return;
                 }
-                output.WriteLine($"{alert.Ts:HH:mm:ss} {alert.Severity,-3} {alert.Rule,-24} {alert.EntityId,-8} {alert.Message}");
+                var message = AccountMask.Redact(alert.Message, alert.Account);
+                output.WriteLine($"{alert.Ts:HH:mm:ss} {alert.Severity,-3} {alert.Rule,-24} {alert.EntityId,-8} {message}");
             }
         }
     }

@@ -36,14 +36,17 @@ internal sealed class PartitionPipeline : IDisposable
     private readonly Utf8JsonWriter _writer;
     private readonly List<Alert> _alerts = [];
     private readonly List<(string Topic, Message<string?, byte[]> Message)> _outgoing = [];
+    private readonly List<PublishedAlert>? _uncommittedAlerts;
     private readonly Task _loop;
     private Batch _current = new();
     private long _nextOffset;
     private long _aggregatedFrom = -1;
 
     public PartitionPipeline(int partition, FlowEngine engine, IProducer<string?, byte[]> producer, KafkaOptions options,
-        Action<Alert>? onAlert, Action<DeliveryReport<string?, byte[]>> onDelivery)
+        Action<Alert>? onAlert, Action<DeliveryReport<string?, byte[]>> onDelivery, bool keepAlerts = false)
     {
+        // Kept until the commit hands them to readers of committed alerts (TakeAlerts).
+        _uncommittedAlerts = keepAlerts ? [] : null;
         Partition = partition;
         Engine = engine;
         _producer = producer;
@@ -105,6 +108,14 @@ internal sealed class PartitionPipeline : IDisposable
         return aggregator.IsEmpty ? null : aggregator.Take(id);
     }
 
+    /// <summary>Moves the alerts produced so far into <paramref name="into"/>; call after <see cref="Drain"/>.</summary>
+    public void TakeAlerts(List<PublishedAlert> into)
+    {
+        if (_uncommittedAlerts is null) return;
+        into.AddRange(_uncommittedAlerts);
+        _uncommittedAlerts.Clear();
+    }
+
     /// <summary>Stops the task once it has processed what it was given.</summary>
     public void Dispose()
     {
@@ -155,6 +166,7 @@ internal sealed class PartitionPipeline : IDisposable
             {
                 if (batch.Reference is not null) Engine.UpdateReference(batch.Reference);
                 foreach (var record in batch.Records) Process(record);
+                if (WorkerMetrics.ProcessingLatency.Enabled) RecordLatency(batch.Records);
                 batch.Done?.TrySetResult();
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -185,11 +197,26 @@ internal sealed class PartitionPipeline : IDisposable
         }
         foreach (var alert in _alerts)
         {
-            _outgoing.Add((_options.AlertsTopic, new Message<string?, byte[]> { Key = alert.EntityId, Value = Serialize(alert) }));
+            var json = Serialize(alert);
+            _outgoing.Add((_options.AlertsTopic, new Message<string?, byte[]> { Key = alert.EntityId, Value = json }));
             _onAlert?.Invoke(alert);
+            _uncommittedAlerts?.Add(PublishedAlert.Of(alert, json));
         }
         _alerts.Clear();
         Volatile.Write(ref _nextOffset, record.Offset.Value + 1);
+    }
+
+    /// <summary>From each record's timestamp (its producer's clock) to the end of its batch's processing.</summary>
+    private static void RecordLatency(List<ConsumeResult<Ignore, byte[]>> records)
+    {
+        var now = DateTime.UtcNow;
+        foreach (var record in records)
+        {
+            if (record.Message.Timestamp.Type != TimestampType.NotAvailable)
+            {
+                WorkerMetrics.ProcessingLatency.Record((now - record.Message.Timestamp.UtcDateTime).TotalSeconds);
+            }
+        }
     }
 
     private byte[] Serialize(Alert alert)

@@ -2,7 +2,9 @@ using FlowWatch.Core.Reference;
 using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Cli;
 using FlowWatch.Worker.Configuration;
+using FlowWatch.Worker.Dashboard;
 using FlowWatch.Worker.Hosting;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -10,10 +12,13 @@ using Microsoft.Extensions.Options;
 
 namespace FlowWatch.Worker.Kafka;
 
-/// <summary><c>flowwatch run</c>: the production worker on a Kafka cluster, in a generic host, until SIGTERM or Ctrl-C.</summary>
+/// <summary>
+/// <c>flowwatch run</c>: the production worker on a Kafka cluster, in a generic host, until SIGTERM or Ctrl-C; with
+/// the dashboard enabled (the default), the host is a web application that also serves it.
+/// </summary>
 public static class RunCommand
 {
-    public const string Usage = "flowwatch run [--config C] [--reference R] [--bootstrap-servers B] [--clickhouse CONNECTION | --duckdb FILE]";
+    public const string Usage = "flowwatch run [--config C] [--reference R] [--bootstrap-servers B] [--urls U] [--clickhouse CONNECTION | --duckdb FILE]";
 
     public static async Task<int> RunAsync(Arguments args, TextWriter stdout)
     {
@@ -27,20 +32,23 @@ public static class RunCommand
             overrides[$"{AggregateOptions.SectionName}:{nameof(AggregateOptions.ClickHouse)}"] = clickHouse ?? "";
             overrides[$"{AggregateOptions.SectionName}:{nameof(AggregateOptions.DuckDb)}"] = duckDb ?? "";
         }
+        if (args.Optional("--urls") is { } urls) overrides[$"{DashboardOptions.SectionName}:{nameof(DashboardOptions.Urls)}"] = urls;
         var configFile = args.Optional("--config");
         args.EnsureAllRead();
 
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.AddConfiguration(FlowWatchConfiguration.Build(configFile));
-        builder.Configuration.AddInMemoryCollection(overrides);
-        builder.AddFlowWatchWorker();
-        using var host = builder.Build();
+        var configuration = new ConfigurationManager();
+        configuration.AddConfiguration(FlowWatchConfiguration.Build(configFile));
+        configuration.AddInMemoryCollection(overrides);
+        using var host = configuration.GetSection(DashboardOptions.SectionName).GetValue(nameof(DashboardOptions.Enabled), true)
+            ? BuildWithDashboard(configuration)
+            : BuildWorkerOnly(configuration);
         try
         {
             // Fail before starting anything: every invalid key, then the reference file.
             _ = host.Services.GetRequiredService<IOptions<KafkaOptions>>().Value;
             _ = host.Services.GetRequiredService<IOptions<Core.Engine.RuleSettings>>().Value;
             _ = host.Services.GetRequiredService<IOptions<AggregateOptions>>().Value;
+            if (host is WebApplication) _ = host.Services.GetRequiredService<IOptions<DashboardOptions>>().Value;
             _ = host.Services.GetRequiredService<ReferenceData>();
             _ = host.Services.GetRequiredService<Models.ModelWatcher>();
         }
@@ -49,8 +57,24 @@ public static class RunCommand
             throw new ConfigurationException(string.Join(Environment.NewLine, ex.Failures));
         }
         await host.RunAsync();
-        var service = host.Services.GetServices<IHostedService>().OfType<WorkerService>().Single();
-        Summary.Print(stdout, "run", service.Worker.Counters, elapsed: null);
+        Summary.Print(stdout, "run", host.Services.GetRequiredService<StreamingWorker>().Counters, elapsed: null);
         return CommandLine.Success;
+    }
+
+    private static WebApplication BuildWithDashboard(IConfiguration configuration)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddConfiguration(configuration);
+        builder.AddFlowWatchDashboard();
+        builder.AddFlowWatchWorker();
+        return builder.Build().MapFlowWatchDashboard();
+    }
+
+    private static IHost BuildWorkerOnly(IConfiguration configuration)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddConfiguration(configuration);
+        builder.AddFlowWatchWorker();
+        return builder.Build();
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Confluent.Kafka;
 using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
@@ -19,15 +20,21 @@ namespace FlowWatch.Worker.Kafka;
 /// owner resumes from the last snapshot, computing the same alerts with the same ids again.
 /// The consume loop follows confluent-kafka-dotnet's examples: a long-running task around <c>Consume</c>,
 /// stop on fatal errors, <c>Close()</c> on the way out.
+/// Readers on other threads (the dashboard) get alerts once their transaction is committed (<c>onCommitted</c>)
+/// and pictures of entities taken by the consumer thread between commits (<see cref="DescribeAsync"/>), so they
+/// never touch engine state that is being written.
 /// </summary>
 public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, ReferenceData reference,
-    TimeProvider? wallClock = null, Action<Alert>? onAlert = null, ILogger? logger = null, ModelHolder? models = null)
+    TimeProvider? wallClock = null, Action<Alert>? onAlert = null, ILogger? logger = null, ModelHolder? models = null,
+    Action<IReadOnlyList<PublishedAlert>>? onCommitted = null)
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
     private readonly Dictionary<int, PartitionPipeline> _partitions = [];
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly EngineCounters _retired = new();
+    private readonly ConcurrentQueue<(string EntityId, TaskCompletionSource<EntityView?> Answer)> _entityQueries = new();
     private volatile Error? _deliveryError;
+    private long _consumerLag;
     private IProducer<string?, byte[]> _producer = null!;
     private IConsumer<Ignore, byte[]> _consumer = null!;
     private int _uncommitted;
@@ -58,6 +65,20 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             }
             return total;
         }
+    }
+
+    /// <summary>Records in the assigned payments partitions not processed yet, as of the last look (every <c>CommitInterval</c>).</summary>
+    public long ConsumerLag => Interlocked.Read(ref _consumerLag);
+
+    /// <summary>
+    /// A picture of an entity held by this worker as of its last commit, or null when none of its partitions has
+    /// it. Answered by the consumer thread after its next commit, or at once when it is idle.
+    /// </summary>
+    public Task<EntityView?> DescribeAsync(string entityId, CancellationToken cancellation)
+    {
+        var answer = new TaskCompletionSource<EntityView?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _entityQueries.Enqueue((entityId, answer));
+        return answer.Task.WaitAsync(cancellation);
     }
 
     /// <summary>Set once the consumer has partitions assigned and restored.</summary>
@@ -135,8 +156,10 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                     Commit(_partitions.Values);
                     lastCommit = DateTime.UtcNow;
                 }
+                if (_uncommitted == 0 && !_entityQueries.IsEmpty) AnswerEntityQueries();
                 if (DateTime.UtcNow - lastFeedPoll >= options.CommitInterval)
                 {
+                    MeasureLag(consumer);
                     if (feed.Poll())
                     {
                         foreach (var owned in _partitions.Values) owned.UpdateReference(feed.Current);
@@ -169,16 +192,11 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     {
         var offsets = new List<TopicPartitionOffset>();
         var positions = new List<StateStore.PendingPosition>();
+        var alerts = onCommitted is null ? null : new List<PublishedAlert>();
         foreach (var partition in partitions.Where(p => p.Pending))
         {
-            try
-            {
-                partition.Drain();
-            }
-            catch (Exception ex) when (ex is not KafkaException and not OutOfMemoryException)
-            {
-                throw new KafkaException(new Error(ErrorCode.Local_Fail, $"partition {partition.Partition}: {ex.Message}"));
-            }
+            Drain(partition);
+            if (alerts is not null) partition.TakeAlerts(alerts);
             partition.ProduceOutputs();
             if (partition.TakeAggregates() is { } aggregates)
             {
@@ -202,6 +220,51 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         if (_deliveryError is { } error) throw new KafkaException(error);
         _producer.BeginTransaction();
         _uncommitted = 0;
+        if (alerts is { Count: > 0 }) onCommitted!(alerts);
+        if (!_entityQueries.IsEmpty) AnswerEntityQueries();
+    }
+
+    private static void Drain(PartitionPipeline partition)
+    {
+        try
+        {
+            partition.Drain();
+        }
+        catch (Exception ex) when (ex is not KafkaException and not OutOfMemoryException)
+        {
+            throw new KafkaException(new Error(ErrorCode.Local_Fail, $"partition {partition.Partition}: {ex.Message}"));
+        }
+    }
+
+    /// <summary>Runs on the consumer thread with every partition drained, so the engines are idle while they are read.</summary>
+    private void AnswerEntityQueries()
+    {
+        foreach (var partition in _partitions.Values) Drain(partition);
+        while (_entityQueries.TryDequeue(out var query))
+        {
+            EntityView? view = null;
+            foreach (var partition in _partitions.Values)
+            {
+                if (partition.Engine.FindEntity(query.EntityId) is { } entity)
+                {
+                    view = EntityView.Of(entity, partition.Engine.Reference);
+                    break;
+                }
+            }
+            query.Answer.TrySetResult(view);
+        }
+    }
+
+    /// <summary>From the consumer's cached high watermarks: no request to the broker.</summary>
+    private void MeasureLag(IConsumer<Ignore, byte[]> consumer)
+    {
+        long lag = 0;
+        foreach (var partition in _partitions.Values)
+        {
+            var watermarks = consumer.GetWatermarkOffsets(new TopicPartition(options.PaymentsTopic, new Partition(partition.Partition)));
+            if (watermarks.High != Offset.Unset) lag += Math.Max(0, watermarks.High.Value - Math.Max(partition.NextOffset, watermarks.Low.Value));
+        }
+        Interlocked.Exchange(ref _consumerLag, lag);
     }
 
     private List<TopicPartitionOffset> Assign(List<TopicPartition> assigned)
@@ -219,7 +282,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             WorkerLog.PartitionRestored(_log, topicPartition.Partition.Value, started.ElapsedMilliseconds, resumeAt ?? 0);
             lock (_partitions)
             {
-                _partitions[topicPartition.Partition.Value] = new PartitionPipeline(topicPartition.Partition.Value, engine, _producer, options, onAlert, RecordFailure);
+                _partitions[topicPartition.Partition.Value] = new PartitionPipeline(topicPartition.Partition.Value, engine, _producer, options, onAlert, RecordFailure, keepAlerts: onCommitted is not null);
             }
             starts.Add(new TopicPartitionOffset(topicPartition, resumeAt is { } offset ? new Offset(offset) : Offset.Beginning));
         }

@@ -1,0 +1,117 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FlowWatch.Worker.Kafka;
+
+namespace FlowWatch.Worker.Dashboard;
+
+/// <summary>
+/// A committed alert with its place in the feed: ids rise by one per alert, so a reader resumes after the last it
+/// saw. Written as <c>{"id":…,"alert":{…}}</c>, the alert exactly as on the alerts topic.
+/// </summary>
+[JsonConverter(typeof(FeedEntryConverter))]
+public sealed record FeedEntry(long Id, PublishedAlert Alert);
+
+/// <summary>
+/// The latest committed alerts, in a bounded ring (the oldest are forgotten), for the API and the live stream.
+/// One writer (the worker's consumer thread, once per commit) and any number of readers; a lock guards the ring,
+/// taken once per commit by the writer, never per event. Alerts are held as their published JSON, so keeping
+/// thousands costs the collector little.
+/// </summary>
+public sealed class AlertFeed
+{
+    private readonly Lock _gate = new();
+    private readonly FeedEntry?[] _ring;
+    private readonly long[] _bySeverity = new long[3];
+    private long _lastId;
+    private TaskCompletionSource _published = NewSignal();
+
+    public AlertFeed(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _ring = new FeedEntry?[capacity];
+    }
+
+    /// <summary>Id of the newest alert; 0 before the first.</summary>
+    public long LastId
+    {
+        get
+        {
+            lock (_gate) return _lastId;
+        }
+    }
+
+    /// <summary>Alerts published so far, by severity (I, II, III).</summary>
+    public IReadOnlyList<long> CountBySeverity()
+    {
+        lock (_gate) return [.. _bySeverity];
+    }
+
+    public void Publish(IReadOnlyList<PublishedAlert> alerts)
+    {
+        TaskCompletionSource published;
+        lock (_gate)
+        {
+            foreach (var alert in alerts)
+            {
+                _lastId++;
+                _ring[_lastId % _ring.Length] = new FeedEntry(_lastId, alert);
+                _bySeverity[(int)alert.Severity - 1]++;
+            }
+            published = _published;
+            _published = NewSignal();
+        }
+        published.TrySetResult();
+    }
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> alerts that pass <paramref name="filter"/>, newest first, and the id of the
+    /// newest alert at that moment, where a stream opened next should carry on.
+    /// </summary>
+    public (IReadOnlyList<FeedEntry> Entries, long LastId) Latest(int limit, Func<PublishedAlert, bool> filter)
+    {
+        var found = new List<FeedEntry>(Math.Min(limit, 256));
+        lock (_gate)
+        {
+            for (var id = _lastId; id > Math.Max(0, _lastId - _ring.Length) && found.Count < limit; id--)
+            {
+                var entry = _ring[id % _ring.Length]!;
+                if (filter(entry.Alert)) found.Add(entry);
+            }
+            return (found, _lastId);
+        }
+    }
+
+    /// <summary>
+    /// The alerts after <paramref name="afterId"/> still held, oldest first, and a task that completes when more
+    /// are published. An id from beyond the newest (a reader of an earlier process) reads from the oldest held.
+    /// </summary>
+    public (IReadOnlyList<FeedEntry> Entries, Task More) After(long afterId)
+    {
+        lock (_gate)
+        {
+            if (afterId < 0 || afterId > _lastId) afterId = 0;
+            var from = Math.Max(afterId, _lastId - _ring.Length) + 1;
+            var entries = new List<FeedEntry>((int)Math.Max(0, _lastId - from + 1));
+            for (var id = from; id <= _lastId; id++) entries.Add(_ring[id % _ring.Length]!);
+            return (entries, _published.Task);
+        }
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>Writes a feed entry with its alert's published JSON as is.</summary>
+internal sealed class FeedEntryConverter : JsonConverter<FeedEntry>
+{
+    public override FeedEntry Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        throw new NotSupportedException("feed entries are written, never read");
+
+    public override void Write(Utf8JsonWriter writer, FeedEntry value, JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber("id", value.Id);
+        writer.WritePropertyName("alert");
+        writer.WriteRawValue(value.Alert.Json, skipInputValidation: true);
+        writer.WriteEndObject();
+    }
+}

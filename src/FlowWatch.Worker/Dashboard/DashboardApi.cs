@@ -1,0 +1,143 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json.Serialization;
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Engine;
+using FlowWatch.Worker.Kafka;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace FlowWatch.Worker.Dashboard;
+
+/// <summary>A page of alerts, newest first; <see cref="LastEventId"/> is where a live stream opened next carries on.</summary>
+public sealed record AlertPage(long LastEventId, IReadOnlyList<FeedEntry> Alerts);
+
+/// <summary>An entity as of the worker's last commit, with its latest alerts.</summary>
+public sealed record EntityResponse(EntityView Entity, IReadOnlyList<FeedEntry> RecentAlerts);
+
+/// <summary>The JSON API of the dashboard (README, "Dashboard").</summary>
+public static class DashboardApi
+{
+    public const int DefaultLimit = 100;
+    public const int MaxLimit = 1_000;
+    private const int RecentAlertsPerEntity = 20;
+    private static readonly TimeSpan EntityTimeout = TimeSpan.FromSeconds(5);
+
+    public static IEndpointRouteBuilder MapDashboardApi(this IEndpointRouteBuilder endpoints)
+    {
+        var api = endpoints.MapGroup("/api");
+        api.MapGet("/alerts", Alerts);
+        api.MapGet("/alerts/stream", Stream);
+        api.MapGet("/entities/{id}", Entity);
+        api.MapGet("/stats", (LiveStats stats) => TypedResults.Ok(stats.Current));
+        return endpoints;
+    }
+
+    private static Results<Ok<AlertPage>, ProblemHttpResult> Alerts(AlertFeed feed, int? limit, string? severity, string? rule, string? entity)
+    {
+        var take = limit ?? DefaultLimit;
+        if (take is < 1 or > MaxLimit) return TypedResults.Problem($"limit must be from 1 to {MaxLimit}", statusCode: StatusCodes.Status400BadRequest);
+        var severities = new HashSet<Severity>();
+        foreach (var code in (severity ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            Severity? parsed = code switch { "I" => Severity.I, "II" => Severity.II, "III" => Severity.III, _ => null };
+            if (parsed is null) return TypedResults.Problem("severity must be I, II or III (several separated by commas)", statusCode: StatusCodes.Status400BadRequest);
+            severities.Add(parsed.Value);
+        }
+        var (page, lastEventId) = feed.Latest(take, a =>
+            (severities.Count == 0 || severities.Contains(a.Severity))
+            && (string.IsNullOrEmpty(rule) || a.Rule == rule)
+            && (string.IsNullOrEmpty(entity) || a.EntityId == entity));
+        return TypedResults.Ok(new AlertPage(lastEventId, page));
+    }
+
+    /// <summary>
+    /// Alerts as Server-Sent Events, each with its feed id. A reconnecting browser sends <c>Last-Event-ID</c> and
+    /// gets what it missed while still held; <c>?after=</c> does the same for a first connection. Without either,
+    /// only alerts committed from now on. Each commit's alerts go out in one write, not one per alert.
+    /// </summary>
+    private static async Task Stream(HttpContext context, AlertFeed feed, long? after)
+    {
+        var lastEventId = context.Request.Headers["Last-Event-ID"].ToString();
+        long from;
+        if (lastEventId.Length > 0)
+        {
+            if (!long.TryParse(lastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out from))
+            {
+                await TypedResults.Problem("Last-Event-ID must be an alert id of this feed", statusCode: StatusCodes.Status400BadRequest).ExecuteAsync(context);
+                return;
+            }
+        }
+        else
+        {
+            from = after ?? feed.LastId;
+        }
+        var cancellation = context.RequestAborted;
+        context.Response.ContentType = "text/event-stream";
+        context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
+        var body = context.Response.BodyWriter;
+        body.Write("retry: 1000\n\n"u8);
+        do
+        {
+            var (entries, more) = feed.After(from);
+            foreach (var entry in entries)
+            {
+                body.Write("id: "u8);
+                entry.Id.TryFormat(body.GetSpan(20), out var written, default, CultureInfo.InvariantCulture);
+                body.Advance(written);
+                body.Write("\ndata: "u8);
+                body.Write(entry.Alert.Json);
+                body.Write("\n\n"u8);
+                from = entry.Id;
+            }
+            if ((await body.FlushAsync(cancellation)).IsCompleted) return;
+            if (!await Wait(more, cancellation)) return;
+        }
+        while (true);
+    }
+
+    /// <summary>False when the client went away.</summary>
+    private static async Task<bool> Wait(Task more, CancellationToken cancellation)
+    {
+        try
+        {
+            await more.WaitAsync(cancellation);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<Results<Ok<EntityResponse>, ProblemHttpResult>> Entity(string id, StreamingWorker worker, AlertFeed feed, CancellationToken cancellation)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        timeout.CancelAfter(EntityTimeout);
+        EntityView? view;
+        try
+        {
+            view = await worker.DescribeAsync(id, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            return TypedResults.Problem("the worker did not answer in time; it may be restarting", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        return view is null
+            ? TypedResults.Problem($"entity '{id}' has no state in this worker's partitions", statusCode: StatusCodes.Status404NotFound)
+            : TypedResults.Ok(new EntityResponse(view, feed.Latest(RecentAlertsPerEntity, a => a.EntityId == id).Entries));
+    }
+}
+
+/// <summary>Source-generated JSON of the dashboard API, with the wire contracts' conventions.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UseStringEnumConverter = true)]
+[JsonSerializable(typeof(AlertPage))]
+[JsonSerializable(typeof(EntityResponse))]
+[JsonSerializable(typeof(StatsSnapshot))]
+internal sealed partial class DashboardJsonContext : JsonSerializerContext;

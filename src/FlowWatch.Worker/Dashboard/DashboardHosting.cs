@@ -1,0 +1,130 @@
+using FlowWatch.Worker.Configuration;
+using FlowWatch.Worker.Hosting;
+using FlowWatch.Worker.Kafka;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+
+namespace FlowWatch.Worker.Dashboard;
+
+/// <summary>
+/// The supervisor dashboard served from the worker: the page at <c>/</c>, the JSON API and live stream under
+/// <c>/api</c>, <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c>. Needs a <see cref="StreamingWorker"/> in the
+/// container built with the <see cref="AlertFeed"/>'s <c>Publish</c> as its committed-alerts callback.
+/// </summary>
+public static class DashboardHosting
+{
+    public static WebApplicationBuilder AddFlowWatchDashboard(this WebApplicationBuilder builder)
+    {
+        var section = builder.Configuration.GetSection(DashboardOptions.SectionName);
+        builder.Services.AddOptions<DashboardOptions>().Bind(section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<DashboardOptions>>(new SelfValidation<DashboardOptions>(o => o.Validate()));
+        builder.WebHost.UseUrls(section[nameof(DashboardOptions.Urls)] ?? DashboardOptions.DefaultUrls);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => new AlertFeed(sp.GetRequiredService<IOptions<DashboardOptions>>().Value.RecentAlerts));
+        builder.Services.AddSingleton<LiveStats>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveStats>());
+        builder.Services.AddSingleton<DashboardMetrics>();
+        builder.Services.AddHealthChecks().AddCheck<WorkerReadiness>("worker", tags: [ReadyTag]);
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(WorkerMetrics.MeterName).AddPrometheusExporter());
+        builder.Services.Configure<JsonOptions>(o =>
+        {
+            // The context's metadata is used with these options, so they repeat its conventions.
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, DashboardJsonContext.Default);
+            o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        return builder;
+    }
+
+    public static WebApplication MapFlowWatchDashboard(this WebApplication app)
+    {
+        var assets = new EmbeddedFileProvider(typeof(DashboardHosting).Assembly, typeof(DashboardHosting).Namespace + ".wwwroot");
+        app.UseMiddleware<DashboardSecurity>();
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = assets });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = assets });
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapDashboardApi();
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            // Once options are validated; instruments exist from then on, so the first scrape has every series.
+            app.Services.GetRequiredService<DashboardMetrics>();
+            var urls = string.Join(", ", app.Urls);
+            DashboardLog.Serving(app.Logger, urls);
+        });
+        return app;
+    }
+
+    /// <summary>
+    /// Starts a dashboard beside a worker its caller runs itself (<c>demo</c>, <c>bench</c>): the worker is made
+    /// by <paramref name="createWorker"/> inside the dashboard's container. With <paramref name="anyFreePort"/>,
+    /// a port already taken is replaced by a free one. Answers the started application; the worker is in its services.
+    /// </summary>
+    public static async Task<WebApplication> StartStandaloneAsync(IConfiguration configuration, Func<IServiceProvider, StreamingWorker> createWorker,
+        bool anyFreePort = false)
+    {
+        var app = BuildStandalone(configuration, createWorker, urls: null);
+        try
+        {
+            await StartAsync(app);
+            return app;
+        }
+        catch (IOException) when (anyFreePort)
+        {
+            await app.DisposeAsync();
+        }
+        var free = BuildStandalone(configuration, createWorker, urls: "http://127.0.0.1:0");
+        await StartAsync(free);
+        return free;
+    }
+
+    /// <summary>The address a browser should open.</summary>
+    public static string PageUrl(this WebApplication app) => app.Urls.First().Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal).Replace("://[::]:", "://127.0.0.1:", StringComparison.Ordinal) + "/";
+
+    private static WebApplication BuildStandalone(IConfiguration configuration, Func<IServiceProvider, StreamingWorker> createWorker, string? urls)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddConfiguration(configuration);
+        if (urls is not null) builder.Configuration[$"{DashboardOptions.SectionName}:{nameof(DashboardOptions.Urls)}"] = urls;
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // A failed start surfaces as the exception the caller reports (or answers with a free port), not as a log dump.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
+        builder.Services.AddSingleton(createWorker);
+        builder.AddFlowWatchDashboard();
+        return builder.Build().MapFlowWatchDashboard();
+    }
+
+    private static async Task StartAsync(WebApplication app)
+    {
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (OptionsValidationException ex)
+        {
+            throw new ConfigurationException(string.Join(Environment.NewLine, ex.Failures));
+        }
+    }
+
+    private const string ReadyTag = "ready";
+
+    /// <summary>Ready once the worker has its partitions assigned and restored.</summary>
+    private sealed class WorkerReadiness(StreamingWorker worker) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(worker.Ready.IsCompletedSuccessfully
+                ? HealthCheckResult.Healthy("partitions assigned")
+                : HealthCheckResult.Unhealthy("waiting for partitions"));
+    }
+}

@@ -1,0 +1,22 @@
+using System.Diagnostics.Metrics;
+using FlowWatch.Worker.Kafka;
+
+namespace FlowWatch.Worker.Dashboard;
+
+/// <summary>
+/// The worker's counters as OpenTelemetry instruments, read when metrics are collected (a scrape of /metrics), so
+/// the hot path pays nothing for them. The processing latency histogram is recorded by the pipelines themselves.
+/// </summary>
+public sealed class DashboardMetrics
+{
+    public DashboardMetrics(IMeterFactory meters, StreamingWorker worker)
+    {
+        var meter = meters.Create(WorkerMetrics.MeterName);
+        meter.CreateObservableCounter("flowwatch.events", () => worker.RecordsRead, "{event}", "Payment records read from the payments topic");
+        meter.CreateObservableCounter("flowwatch.dead_letters", () => worker.Counters.DeadLetters, "{record}", "Records rejected to the dead-letter topic");
+        meter.CreateObservableCounter("flowwatch.alerts", () => worker.Counters.AlertsByRule().Select(a =>
+                new Measurement<long>(a.Count, new KeyValuePair<string, object?>("rule", a.Rule), new KeyValuePair<string, object?>("severity", a.Severity.ToString()))),
+            "{alert}", "Alerts raised, by rule and severity");
+        meter.CreateObservableGauge("flowwatch.consumer.lag", () => worker.ConsumerLag, "{record}", "Records in the assigned payments partitions not processed yet");
+    }
+}

@@ -1,0 +1,50 @@
+namespace FlowWatch.Worker.Dashboard;
+
+/// <summary>Settings of the supervisor dashboard, bound from <c>FlowWatch:Dashboard</c>.</summary>
+public sealed class DashboardOptions
+{
+    public const string SectionName = "FlowWatch:Dashboard";
+    public const string DefaultUrls = "http://127.0.0.1:8080";
+
+    /// <summary>Serve the dashboard and its API from the worker.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Where to listen, <c>http://host:port</c>, several separated by <c>;</c>. Port 0 takes a free port.</summary>
+    public string Urls { get; set; } = DefaultUrls;
+
+    /// <summary>
+    /// Bearer token every request must carry. Required when any URL is not a loopback address; with it set,
+    /// loopback requests need it too.
+    /// </summary>
+    public string Token { get; set; } = "";
+
+    /// <summary>How many of the latest committed alerts are kept in memory for the API and the live feed.</summary>
+    public int RecentAlerts { get; set; } = 10_000;
+
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        void Check(bool ok, string key, string problem)
+        {
+            if (!ok) errors.Add($"{SectionName}:{key}: {problem}");
+        }
+        var urls = Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Check(urls.Length > 0, nameof(Urls), "is required (http://host:port)");
+        foreach (var url in urls)
+        {
+            Check(ParseUrl(url) is not null, nameof(Urls), $"'{url}' is not http://host:port (TLS ends at a proxy in front)");
+        }
+        var offLoopback = urls.Where(u => ParseUrl(u) is { } uri && !uri.IsLoopback).ToList();
+        Check(offLoopback.Count == 0 || Token.Length > 0, nameof(Token),
+            $"is required to listen on {string.Join(", ", offLoopback)}, which is not a loopback address");
+        Check(Token.Length == 0 || Token.Length >= 16, nameof(Token), "must be at least 16 characters");
+        Check(RecentAlerts is >= 100 and <= 1_000_000, nameof(RecentAlerts), "must be from 100 to 1,000,000");
+        return errors;
+    }
+
+    private static Uri? ParseUrl(string url) =>
+        Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+        && uri.Scheme == Uri.UriSchemeHttp && uri.AbsolutePath == "/" && !url.Contains('?', StringComparison.Ordinal)
+            ? uri
+            : null;
+}

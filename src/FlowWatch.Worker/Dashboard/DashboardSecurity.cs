@@ -1,0 +1,76 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FlowWatch.Worker.Dashboard;
+
+/// <summary>
+/// Every response gets secure headers (a strict CSP: the page loads only its own assets). With a token
+/// configured, every request needs it, as <c>Authorization: Bearer …</c> or as the cookie a browser receives by
+/// opening <c>/?access_token=…</c> once (then redirected to <c>/</c>, so the token leaves the address bar).
+/// Without a token the dashboard listens on loopback only, and answers only loopback host names, so that a web
+/// page elsewhere cannot reach it by DNS rebinding.
+/// </summary>
+public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOptions> options, ILogger<DashboardSecurity> logger)
+{
+    public const string TokenCookie = "flowwatch_token";
+    public const string TokenQuery = "access_token";
+
+    private const string ContentSecurityPolicy =
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+    private readonly byte[] _token = Encoding.UTF8.GetBytes(options.Value.Token);
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var headers = context.Response.Headers;
+        headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        headers.XContentTypeOptions = "nosniff";
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "no-referrer";
+        headers["Cross-Origin-Opener-Policy"] = "same-origin";
+        headers["Cross-Origin-Resource-Policy"] = "same-origin";
+        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()";
+        headers.CacheControl = "no-store";
+
+        var remote = context.Connection.RemoteIpAddress?.ToString();
+        if (_token.Length == 0)
+        {
+            if (IsLoopbackHost(context.Request.Host.Host)) return next(context);
+            DashboardLog.ForeignHost(logger, remote, context.Request.Host.Host);
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return Task.CompletedTask;
+        }
+        if (context.Request.Path == "/" && context.Request.Query.TryGetValue(TokenQuery, out var offered) && Matches(offered.ToString()))
+        {
+            context.Response.Cookies.Append(TokenCookie, options.Value.Token, new CookieOptions
+            {
+                HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = context.Request.IsHttps, Path = "/",
+            });
+            context.Response.Redirect("/");
+            return Task.CompletedTask;
+        }
+        if (Matches(BearerToken(context.Request)) || Matches(context.Request.Cookies[TokenCookie])) return next(context);
+        DashboardLog.Unauthorized(logger, context.Request.Method, context.Request.Path, remote);
+        headers.WWWAuthenticate = "Bearer";
+        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        return Task.CompletedTask;
+    }
+
+    private static string? BearerToken(HttpRequest request)
+    {
+        var value = request.Headers.Authorization.ToString();
+        return value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? value["Bearer ".Length..].Trim() : null;
+    }
+
+    private bool Matches(string? offered) =>
+        offered is { Length: > 0 } && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(offered), _token);
+
+    private static bool IsLoopbackHost(string host) =>
+        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
+        || IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address);
+}

@@ -1,0 +1,76 @@
+using FlowWatch.Worker.Kafka;
+using Microsoft.Extensions.Hosting;
+
+namespace FlowWatch.Worker.Dashboard;
+
+/// <summary>What <c>/api/stats</c> answers: rates over the last second, totals, lag and uptime.</summary>
+public sealed record StatsSnapshot(
+    double EventsPerSecond,
+    long Events,
+    long DeadLetters,
+    long ConsumerLag,
+    IReadOnlyDictionary<string, double> AlertsPerSecond,
+    IReadOnlyDictionary<string, long> Alerts,
+    double UptimeSeconds,
+    DateTimeOffset StartedAt,
+    bool Ready);
+
+/// <summary>
+/// Samples the worker's counters once a second, off the hot path, for the rates between the last two samples;
+/// totals are read when asked.
+/// </summary>
+public sealed class LiveStats(StreamingWorker worker, AlertFeed feed, TimeProvider clock) : BackgroundService
+{
+    private static readonly string[] Severities = ["I", "II", "III"];
+    private readonly DateTimeOffset _startedAt = clock.GetUtcNow();
+    private volatile Rates _rates = new(0, [0, 0, 0]);
+
+    public StatsSnapshot Current
+    {
+        get
+        {
+            var now = Take();
+            var rates = _rates;
+            return new StatsSnapshot(
+                rates.Events,
+                now.Events,
+                now.DeadLetters,
+                worker.ConsumerLag,
+                Severities.Select((s, i) => (s, rates.Alerts[i])).ToDictionary(p => p.s, p => p.Item2),
+                Severities.Select((s, i) => (s, now.Alerts[i])).ToDictionary(p => p.s, p => p.Item2),
+                (now.At - _startedAt).TotalSeconds,
+                _startedAt,
+                worker.Ready.IsCompletedSuccessfully);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var previous = Take();
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                var sample = Take();
+                var seconds = (sample.At - previous.At).TotalSeconds;
+                _rates = new Rates((sample.Events - previous.Events) / seconds, [.. sample.Alerts.Select((n, i) => (n - previous.Alerts[i]) / seconds)]);
+                previous = sample;
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping
+        }
+    }
+
+    private Sample Take()
+    {
+        var counters = worker.Counters;
+        return new Sample(clock.GetUtcNow(), counters.Read, counters.DeadLetters, feed.CountBySeverity());
+    }
+
+    private sealed record Sample(DateTimeOffset At, long Events, long DeadLetters, IReadOnlyList<long> Alerts);
+
+    private sealed record Rates(double Events, IReadOnlyList<double> Alerts);
+}

@@ -1,0 +1,284 @@
+// FlowWatch dashboard: the live alert feed (SSE), filters, the entity view and the system panel.
+// Plain DOM, no dependencies; text goes in through textContent only.
+'use strict';
+
+const MAX_ROWS = 500;
+const SVG = 'http://www.w3.org/2000/svg';
+const shanghai = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const shanghaiHour = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit' });
+const money = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
+
+const state = { alerts: [], pending: [], rules: new Set(), entity: null, entityTimer: 0, lastEventId: 0 };
+const $ = (id) => document.getElementById(id);
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+function svg(tag, attributes, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+async function getJson(path) {
+  const response = await fetch(path, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({}));
+    const error = new Error(problem.detail || response.statusText);
+    error.status = response.status;
+    throw error;
+  }
+  return response.json();
+}
+
+// ---- filters ----
+
+function filters() {
+  const severities = [...document.querySelectorAll('input[name=severity]:checked')].map((box) => box.value);
+  return { severities: new Set(severities), rule: $('filter-rule').value, entity: $('filter-entity').value.trim() };
+}
+
+function passes(alert, f) {
+  return f.severities.has(alert.severity) && (!f.rule || alert.rule === f.rule) && (!f.entity || alert.entityId === f.entity);
+}
+
+function noteRule(rule) {
+  if (state.rules.has(rule)) return;
+  state.rules.add(rule);
+  const select = $('filter-rule');
+  const option = el('option', null, rule);
+  option.value = rule;
+  const after = [...select.options].slice(1).find((o) => o.value > rule);
+  select.insertBefore(option, after || null);
+}
+
+// ---- the feed ----
+
+function amountOf(alert) {
+  const m = alert.metrics || {};
+  if (m.amount === undefined) return '';
+  return `${money.format(m.amount)} ${m.currency || ''}`.trim();
+}
+
+function row(entry, fresh) {
+  const alert = entry.alert;
+  const tr = el('tr', `alert sev-${alert.severity}${fresh ? ' fresh' : ''}`);
+  tr.dataset.severity = alert.severity;
+  tr.dataset.rule = alert.rule;
+  tr.dataset.entity = alert.entityId;
+  tr.dataset.id = entry.id;
+  tr.append(el('td', 'time', shanghai.format(new Date(alert.ts))));
+  const severity = el('td');
+  severity.append(el('span', `badge sev-${alert.severity}`, alert.severity));
+  tr.append(severity, el('td', 'rule', alert.rule));
+  const entity = el('td');
+  const link = el('button', 'link', alert.entityId);
+  link.type = 'button';
+  link.dataset.entity = alert.entityId;
+  link.title = 'Open the entity view';
+  entity.append(link);
+  tr.append(entity, el('td', 'num', amountOf(alert)), el('td', 'message', alert.message), el('td', 'refs', (alert.refs || []).join('; ')));
+  return tr;
+}
+
+function renderAll() {
+  const f = filters();
+  const body = $('feed').tBodies[0];
+  const rows = state.alerts.filter((entry) => passes(entry.alert, f)).slice(0, MAX_ROWS).map((entry) => row(entry, false));
+  body.replaceChildren(...rows);
+  updateCount();
+}
+
+function updateCount() {
+  const shown = $('feed').tBodies[0].rows.length;
+  $('feed-empty').hidden = state.alerts.length > 0;
+  $('feed-count').textContent = state.alerts.length ? `${shown} of the latest ${state.alerts.length} shown` : '';
+}
+
+function accept(entries) {
+  // entries oldest first
+  for (const entry of entries) {
+    noteRule(entry.alert.rule);
+    state.alerts.unshift(entry);
+  }
+  if (state.alerts.length > MAX_ROWS) state.alerts.length = MAX_ROWS;
+}
+
+function flush() {
+  state.flushing = false;
+  const entries = state.pending;
+  state.pending = [];
+  accept(entries);
+  const f = filters();
+  const body = $('feed').tBodies[0];
+  const fresh = entries.filter((entry) => passes(entry.alert, f)).map((entry) => row(entry, true)).reverse();
+  body.prepend(...fresh);
+  while (body.rows.length > MAX_ROWS) body.deleteRow(-1);
+  updateCount();
+  if (state.entity && entries.some((entry) => entry.alert.entityId === state.entity)) loadEntity(state.entity);
+}
+
+function receive(entry) {
+  state.pending.push(entry);
+  if (!state.flushing) {
+    state.flushing = true;
+    requestAnimationFrame(flush);
+  }
+}
+
+async function start() {
+  try {
+    const page = await getJson('/api/alerts?limit=' + MAX_ROWS);
+    state.lastEventId = page.lastEventId;
+    accept(page.alerts.slice().reverse());
+    renderAll();
+  } catch (error) {
+    $('feed-empty').textContent = `Could not load alerts: ${error.message}`;
+  }
+  const stream = new EventSource('/api/alerts/stream?after=' + state.lastEventId);
+  stream.onmessage = (event) => receive({ id: Number(event.lastEventId), alert: JSON.parse(event.data) });
+  stream.onopen = () => setStatus(true);
+  stream.onerror = () => setStatus(false, 'reconnecting…');
+}
+
+// ---- the entity view ----
+
+async function loadEntity(id) {
+  state.entity = id;
+  clearTimeout(state.entityTimer);
+  const panel = $('entity');
+  panel.hidden = false;
+  $('entity-title').textContent = id;
+  try {
+    const view = await getJson('/api/entities/' + encodeURIComponent(id));
+    if (state.entity !== id) return;
+    renderEntity(view);
+  } catch (error) {
+    if (state.entity !== id) return;
+    $('entity-sub').textContent = error.status === 404 ? 'No state for this entity in this worker.' : `Could not load: ${error.message}`;
+    $('gauges').replaceChildren();
+    $('flow-chart').replaceChildren();
+    $('entity-alerts').replaceChildren();
+  }
+  state.entityTimer = setTimeout(() => state.entity === id && loadEntity(id), 5000);
+}
+
+function renderEntity(view) {
+  const e = view.entity;
+  $('entity-title').textContent = e.name ? `${e.entityId} · ${e.name}` : e.entityId;
+  $('entity-sub').textContent = `${money.format(e.events)} events` + (e.newestTs ? ` · newest ${shanghai.format(new Date(e.newestTs))}` : '');
+  const p = e.penetration;
+  $('quota-year').textContent = p.year ? `(${p.year})` : '';
+  const gauges = $('gauges');
+  if (p.inflowCap === undefined) {
+    gauges.replaceChildren(el('p', 'muted', 'No owner\'s equity on file: no quota.'));
+  } else {
+    gauges.replaceChildren(
+      gauge('inflow', p.inflowUtilisation, Math.max(p.netInflow, 0), p.inflowCap),
+      gauge('outflow', p.outflowUtilisation, Math.max(-p.netInflow, 0), p.outflowCap));
+  }
+  $('flow-chart').replaceChildren(flowChart(e.last24h));
+  const list = $('entity-alerts');
+  list.replaceChildren(...view.recentAlerts.map((entry) => {
+    const item = el('li');
+    item.append(el('span', `badge sev-${entry.alert.severity}`, entry.alert.severity), ' ', el('strong', null, entry.alert.rule), ' ', el('span', null, entry.alert.message));
+    return item;
+  }));
+  if (!view.recentAlerts.length) list.append(el('li', 'muted', 'No recent alerts.'));
+}
+
+// A half-circle gauge of used / cap; amber from 80 %, red over the cap.
+function gauge(direction, utilisation, used, cap) {
+  const share = utilisation === undefined ? 0 : utilisation;
+  const box = el('div', `gauge${share > 1 ? ' breach' : share >= 0.8 ? ' warn' : ''}`);
+  box.dataset.testid = `gauge-${direction}`;
+  const drawing = svg('svg', { viewBox: '0 0 120 70', role: 'img', 'aria-label': `${direction} quota ${(share * 100).toFixed(1)} percent used` });
+  const arc = (fraction) => {
+    const angle = Math.PI * (1 - Math.min(Math.max(fraction, 0), 1));
+    return `M 10 60 A 50 50 0 0 1 ${60 + 50 * Math.cos(angle)} ${60 - 50 * Math.sin(angle)}`;
+  };
+  drawing.append(svg('path', { class: 'track', d: arc(1) }));
+  if (share > 0) drawing.append(svg('path', { class: 'fill', d: arc(share) }));
+  drawing.append(svg('text', { class: 'pct', x: 60, y: 58, 'text-anchor': 'middle' }, `${(share * 100).toFixed(1)}%`));
+  box.append(drawing, el('div', 'caption', `${direction}: ${compact.format(used)} of ${compact.format(cap)} CNY`));
+  return box;
+}
+
+function flowChart(hours) {
+  const width = 360, height = 150, left = 34, bottom = 18, top = 6;
+  const drawing = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'Inflow and outflow per hour over the last 24 hours' });
+  const max = Math.max(1, ...hours.map((h) => Math.max(h.inflowCny, h.outflowCny)));
+  const plot = height - bottom - top;
+  const slot = (width - left) / Math.max(hours.length, 1);
+  drawing.append(svg('line', { class: 'axis', x1: left, y1: height - bottom, x2: width, y2: height - bottom }));
+  drawing.append(svg('text', { x: left - 4, y: top + 8, 'text-anchor': 'end' }, compact.format(max)));
+  drawing.append(svg('text', { x: left - 4, y: height - bottom, 'text-anchor': 'end' }, '0'));
+  hours.forEach((h, i) => {
+    const x = left + i * slot;
+    const bar = (value, offset, cls, label) => {
+      const barHeight = (value / max) * plot;
+      const rect = svg('rect', { class: cls, x: x + offset, y: height - bottom - barHeight, width: Math.max(slot / 2 - 1, 1), height: barHeight });
+      rect.append(svg('title', {}, `${shanghaiHour.format(new Date(h.hour))} ${label} ${money.format(value)} CNY`));
+      drawing.append(rect);
+    };
+    bar(h.inflowCny, 0.5, 'in', 'inflow');
+    bar(h.outflowCny, slot / 2, 'out', 'outflow');
+    if (i % 6 === 0) drawing.append(svg('text', { x: x + slot / 2, y: height - 4, 'text-anchor': 'middle' }, shanghaiHour.format(new Date(h.hour))));
+  });
+  return drawing;
+}
+
+// ---- the system panel ----
+
+function setStatus(ok, text) {
+  const status = $('stat-status');
+  status.textContent = text || (ok ? 'live' : 'down');
+  status.className = `value ${ok ? 'ok' : 'bad'}`;
+}
+
+function uptime(seconds) {
+  const s = Math.floor(seconds);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  return h ? `${h} h ${m} min` : m ? `${m} min ${s % 60} s` : `${s} s`;
+}
+
+async function refreshStats() {
+  try {
+    const stats = await getJson('/api/stats');
+    $('stat-events').textContent = money.format(Math.round(stats.eventsPerSecond));
+    $('stat-lag').textContent = money.format(stats.consumerLag);
+    for (const severity of ['I', 'II', 'III']) $(`stat-alerts-${severity}`).textContent = `${severity}: ${stats.alertsPerSecond[severity].toFixed(1)}`;
+    $('stat-dead').textContent = money.format(stats.deadLetters);
+    $('stat-uptime').textContent = uptime(stats.uptimeSeconds);
+    if (!stats.ready) setStatus(false, 'starting…');
+    else if ($('stat-status').textContent !== 'reconnecting…') setStatus(true);
+  } catch {
+    setStatus(false);
+  }
+}
+
+// ---- wiring ----
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('filters').addEventListener('change', renderAll);
+  $('filters').addEventListener('submit', (event) => event.preventDefault());
+  $('filter-entity').addEventListener('input', renderAll);
+  $('feed').addEventListener('click', (event) => {
+    const target = event.target.closest('button[data-entity]');
+    if (target) loadEntity(target.dataset.entity);
+  });
+  $('entity-close').addEventListener('click', () => {
+    state.entity = null;
+    clearTimeout(state.entityTimer);
+    $('entity').hidden = true;
+  });
+  refreshStats();
+  setInterval(refreshStats, 1000);
+  start();
+});

@@ -1,0 +1,16 @@
+using System.Diagnostics.Metrics;
+
+namespace FlowWatch.Worker.Kafka;
+
+/// <summary>Instruments the partition pipelines record into; nothing is measured until a listener (e.g. /metrics) enables them.</summary>
+internal static class WorkerMetrics
+{
+    public const string MeterName = "FlowWatch";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    public static readonly Histogram<double> ProcessingLatency = Meter.CreateHistogram(
+        "flowwatch.processing.latency", unit: "s",
+        description: "From a payment's Kafka timestamp to the end of its processing by the engine",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5] });
+}

@@ -1,0 +1,73 @@
+using System.Text;
+using System.Text.Json;
+using FlowWatch.Core.Contracts;
+using FlowWatch.Worker.Dashboard;
+using FlowWatch.Worker.Kafka;
+
+namespace FlowWatch.Integration.Tests;
+
+/// <summary>The bounded ring behind the alert API and the live stream.</summary>
+public sealed class AlertFeedTests
+{
+    private static PublishedAlert Alert(int n, Severity severity = Severity.I) =>
+        new(severity, "RULE", $"E{n % 3}", Encoding.UTF8.GetBytes($$"""{"alertId":"a{{n}}"}"""));
+
+    private static string AlertIdOf(FeedEntry entry) => JsonDocument.Parse(entry.Alert.Json).RootElement.GetProperty("alertId").GetString()!;
+
+    [Fact]
+    public void After_AnIdStillHeld_AnswersTheAlertsAfterItOldestFirst()
+    {
+        var feed = new AlertFeed(capacity: 10);
+        feed.Publish([.. Enumerable.Range(1, 5).Select(n => Alert(n))]);
+
+        var (entries, _) = feed.After(2);
+
+        Assert.Equal([3L, 4L, 5L], entries.Select(e => e.Id));
+        Assert.Equal(["a3", "a4", "a5"], entries.Select(AlertIdOf));
+    }
+
+    [Fact]
+    public void After_AnIdAlreadyForgotten_AnswersFromTheOldestHeld()
+    {
+        var feed = new AlertFeed(capacity: 4);
+        feed.Publish([.. Enumerable.Range(1, 10).Select(n => Alert(n))]);
+
+        Assert.Equal([7L, 8L, 9L, 10L], feed.After(1).Entries.Select(e => e.Id));
+        Assert.Equal([7L, 8L, 9L, 10L], feed.After(99).Entries.Select(e => e.Id));
+        Assert.Equal([7L, 8L, 9L, 10L], feed.After(-5).Entries.Select(e => e.Id));
+        Assert.Empty(feed.After(10).Entries);
+    }
+
+    [Fact]
+    public async Task After_TheNewest_CompletesItsTaskOnTheNextPublish()
+    {
+        var feed = new AlertFeed(capacity: 4);
+        var (entries, more) = feed.After(feed.LastId);
+        Assert.Empty(entries);
+        Assert.False(more.IsCompleted);
+
+        feed.Publish([Alert(1)]);
+
+        await more.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Single(feed.After(0).Entries);
+    }
+
+    [Fact]
+    public void Latest_WithAFilter_AnswersNewestFirstUpToTheLimitAndCountsBySeverity()
+    {
+        var feed = new AlertFeed(capacity: 100);
+        feed.Publish([.. Enumerable.Range(1, 9).Select(n => Alert(n, n % 2 == 0 ? Severity.III : Severity.I))]);
+
+        var (latest, lastId) = feed.Latest(3, a => a.Severity == Severity.III);
+
+        Assert.Equal(["a8", "a6", "a4"], latest.Select(AlertIdOf));
+        Assert.Equal(9, lastId);
+        Assert.Equal([5L, 0L, 4L], feed.CountBySeverity());
+    }
+
+    [Fact]
+    public void Entry_AsJson_CarriesItsIdAndThePublishedAlertAsIs()
+    {
+        Assert.Equal("""{"id":7,"alert":{"alertId":"a1"}}""", JsonSerializer.Serialize(new FeedEntry(7, Alert(1))));
+    }
+}

@@ -1,0 +1,329 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using FlowWatch.Core.Contracts;
+using FlowWatch.Worker.Cli;
+using FlowWatch.Worker.Configuration;
+using FlowWatch.Worker.Dashboard;
+
+namespace FlowWatch.Integration.Tests;
+
+/// <summary>One worker and dashboard for the API tests that need no settings of their own.</summary>
+public sealed class DashboardFixture : IAsyncLifetime
+{
+    internal DashboardHarness Harness { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Harness = await DashboardHarness.StartAsync();
+
+    public async Task DisposeAsync() => await Harness.DisposeAsync();
+}
+
+/// <summary>
+/// Runs alone: metrics listeners select instruments by meter name across the process, so another dashboard in
+/// this test process would mix its counters into /metrics.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SoleDashboard
+{
+    public const string Name = "one dashboard in the process";
+}
+
+/// <summary>The dashboard's HTTP API over a real worker and broker: every endpoint, the live stream's resume, headers.</summary>
+[Collection(SoleDashboard.Name)]
+public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<DashboardFixture>
+{
+    private DashboardHarness Harness => fixture.Harness;
+
+    [Fact]
+    public async Task Alerts_AfterTheirTransactionCommits_ListedNewestFirstAndFilteredBySeverityRuleAndEntity()
+    {
+        var entity = Harness.NewEntity("A");
+        Harness.Produce(DashboardHarness.HighRisk(entity, entity + "-1"), DashboardHarness.Cash(entity, entity + "-2"), DashboardHarness.Sanctioned(entity, entity + "-3"));
+
+        var alerts = await Harness.AlertsOf(entity, 3);
+
+        Assert.Equal(["III", "II", "I"], alerts.Select(a => a!["alert"]!["severity"]!.GetValue<string>()));
+        var ids = alerts.Select(a => a!["id"]!.GetValue<long>()).ToList();
+        Assert.Equal(ids.OrderDescending(), ids);
+        Assert.Equal(["Northern Star Shipping"], Severity("III").Select(a => a!["alert"]!["metrics"]!["counterparty"]!.GetValue<string>()).Distinct());
+        Assert.All(Severity("I,II"), a => Assert.NotEqual("III", a!["alert"]!["severity"]!.GetValue<string>()));
+        var byRule = await Get($"api/alerts?rule=CASH_ON_ZONE_ACCOUNT&entity={entity}");
+        Assert.Equal("CASH_ON_ZONE_ACCOUNT", Assert.Single(byRule["alerts"]!.AsArray())!["alert"]!["rule"]!.GetValue<string>());
+        Assert.Single((await Get($"api/alerts?limit=1&entity={entity}"))["alerts"]!.AsArray());
+        Assert.Null(alerts[0]!["alert"]!["metrics"]!["cap"]);   // absent fields stay absent, as on the alerts topic
+
+        IEnumerable<JsonNode?> Severity(string severities) =>
+            Get($"api/alerts?severity={severities}&entity={entity}").GetAwaiter().GetResult()["alerts"]!.AsArray();
+    }
+
+    [Theory]
+    [InlineData("limit=0")]
+    [InlineData("limit=1001")]
+    [InlineData("severity=IV")]
+    [InlineData("severity=1")]
+    public async Task Alerts_WithABadQuery_AnswersBadRequest(string query)
+    {
+        using var response = await Harness.Client.GetAsync($"api/alerts?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Stream_WithLastEventId_ResumesWithTheAlertsAfterItThenFollowsNewOnes()
+    {
+        var entity = Harness.NewEntity("S");
+        Harness.Produce(DashboardHarness.HighRisk(entity, entity + "-1"), DashboardHarness.Cash(entity, entity + "-2"), DashboardHarness.Sanctioned(entity, entity + "-3"));
+        var ids = (await Harness.AlertsOf(entity, 3)).Select(a => a!["id"]!.GetValue<long>()).Order().ToList();
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/alerts/stream");
+        request.Headers.Add("Last-Event-ID", ids[0].ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var response = await Harness.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var resumed = new List<(long Id, JsonNode Alert)>();
+        while (!resumed.Any(e => e.Id == ids[2])) resumed.Add(await NextEvent(reader));
+
+        Assert.Equal(ids[0] + 1, resumed[0].Id);
+        Assert.Equal([ids[1], ids[2]], resumed.Where(e => e.Alert["entityId"]!.GetValue<string>() == entity).Select(e => e.Id));
+        Assert.Equal(resumed.Select(e => e.Id).Order(), resumed.Select(e => e.Id));
+
+        var later = Harness.NewEntity("S");
+        Harness.Produce(DashboardHarness.Sanctioned(later, later + "-1"));
+        (long Id, JsonNode Alert) next;
+        do next = await NextEvent(reader); while (next.Alert["entityId"]!.GetValue<string>() != later);
+        Assert.Equal("SANCTIONED_PARTY", next.Alert["rule"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Stream_WithoutLastEventId_StartsAfterTheNewestAlert()
+    {
+        var entity = Harness.NewEntity("N");
+        Harness.Produce(DashboardHarness.Cash(entity, entity + "-1"));
+        await Harness.AlertsOf(entity, 1);
+
+        using var response = await Harness.Client.GetAsync("api/alerts/stream", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var fresh = Harness.NewEntity("N");
+        Harness.Produce(DashboardHarness.Cash(fresh, fresh + "-1"));
+
+        var first = await NextEvent(reader);
+        Assert.NotEqual(entity, first.Alert["entityId"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Entity_AfterSameNamePenetration_ShowsPositionCapsUtilisationFlowsAndRecentAlerts()
+    {
+        var txn = Harness.NewEntity("P");
+        Harness.Produce(DashboardHarness.Penetration(txn + "-1", 5_000_000m), DashboardHarness.Penetration(txn + "-2", 3_000_000m));
+        JsonObject view;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        do view = await Get("api/entities/E-HQ-001");
+        while (view["entity"]!["events"]!.GetValue<long>() < 2 && DateTime.UtcNow < deadline);
+
+        var entity = view["entity"]!;
+        Assert.Equal("Hengqin Precision Tools Co.", entity["name"]!.GetValue<string>());
+        var quota = entity["penetration"]!;
+        Assert.Equal(8_000_000m, quota["netInflow"]!.GetValue<decimal>());
+        Assert.Equal(10_000_000m, quota["inflowCap"]!.GetValue<decimal>());
+        Assert.Equal(0.8m, quota["inflowUtilisation"]!.GetValue<decimal>());
+        Assert.Equal(0m, quota["outflowUtilisation"]!.GetValue<decimal>());
+        var hours = entity["last24h"]!.AsArray();
+        Assert.Equal(24, hours.Count);
+        Assert.Equal(8_000_000m, hours.Sum(h => h!["outflowCny"]!.GetValue<decimal>()));
+        Assert.Equal(0m, hours.Sum(h => h!["inflowCny"]!.GetValue<decimal>()));
+        Assert.Contains(view["recentAlerts"]!.AsArray(), a => a!["alert"]!["rule"]!.GetValue<string>() == "PENETRATION_CAP_WARN");
+    }
+
+    [Fact]
+    public async Task Entity_Unknown_AnswersNotFound()
+    {
+        using var response = await Harness.Client.GetAsync("api/entities/NO-SUCH-ENTITY");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Stats_WhileRunning_ReportsRatesTotalsLagAndUptime()
+    {
+        var entity = Harness.NewEntity("T");
+        Harness.Produce(DashboardHarness.Sanctioned(entity, entity + "-1"));
+        await Harness.AlertsOf(entity, 1);
+
+        var stats = await Get("api/stats");
+
+        Assert.True(stats["ready"]!.GetValue<bool>());
+        Assert.True(stats["events"]!.GetValue<long>() >= 1);
+        Assert.True(stats["alerts"]!["III"]!.GetValue<long>() >= 1);
+        Assert.True(stats["uptimeSeconds"]!.GetValue<double>() > 0);
+        Assert.NotNull(stats["eventsPerSecond"]);
+        Assert.NotNull(stats["consumerLag"]);
+        Assert.NotNull(stats["deadLetters"]);
+        Assert.Equal(["I", "II", "III"], stats["alertsPerSecond"]!.AsObject().Select(p => p.Key));
+    }
+
+    [Fact]
+    public async Task HealthAndReadiness_WithPartitionsAssigned_AnswerOk()
+    {
+        using var health = await Harness.Client.GetAsync("healthz");
+        using var ready = await Harness.Client.GetAsync("readyz");
+
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+    }
+
+    private const string DeadLetters = @"(?m)^flowwatch_dead_letters_total\{[^}]*\} [1-9]";
+
+    [Fact]
+    public async Task Metrics_InPrometheusFormat_HaveEventsAlertsLagLatencyAndDeadLetters()
+    {
+        var entity = Harness.NewEntity("M");
+        Harness.Produce("not json", DashboardHarness.Cash(entity, entity + "-1"));
+        await Harness.AlertsOf(entity, 1);
+
+        // The exporter answers a scrape from a short-lived cache: ask until the dead letter shows.
+        var text = await Harness.Client.GetStringAsync("metrics");
+        for (var attempt = 0; attempt < 50 && !System.Text.RegularExpressions.Regex.IsMatch(text, DeadLetters); attempt++)
+        {
+            await Task.Delay(100);
+            text = await Harness.Client.GetStringAsync("metrics");
+        }
+
+        Assert.Matches(@"(?m)^flowwatch_events_total\{[^}]*\} [1-9]", text);
+        Assert.Matches(@"(?m)^flowwatch_alerts_total\{[^}]*rule=""CASH_ON_ZONE_ACCOUNT""[^}]*severity=""II""[^}]*\} [1-9]", text);
+        Assert.Matches(DeadLetters, text);
+        Assert.Matches(@"(?m)^flowwatch_consumer_lag\{[^}]*\} \d", text);
+        Assert.Matches(@"(?m)^flowwatch_processing_latency_seconds_bucket\{[^}]*le=""0.1""[^}]*\} \d", text);
+        Assert.Matches(@"(?m)^flowwatch_processing_latency_seconds_count\{[^}]*\} [1-9]", text);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("api/stats")]
+    [InlineData("app.js")]
+    public async Task AnyResponse_CarriesSecureHeaders(string path)
+    {
+        using var response = await Harness.Client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var csp = Assert.Single(response.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("default-src 'none'", csp, StringComparison.Ordinal);
+        Assert.Contains("script-src 'self'", csp, StringComparison.Ordinal);
+        Assert.Contains("frame-ancestors 'none'", csp, StringComparison.Ordinal);
+        Assert.Equal("nosniff", Assert.Single(response.Headers.GetValues("X-Content-Type-Options")));
+        Assert.Equal("DENY", Assert.Single(response.Headers.GetValues("X-Frame-Options")));
+        Assert.Equal("no-referrer", Assert.Single(response.Headers.GetValues("Referrer-Policy")));
+    }
+
+    [Fact]
+    public async Task Request_ForANonLoopbackHostName_IsRefused()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/stats");
+        request.Headers.Host = "dashboard.example";
+
+        using var response = await Harness.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    private async Task<JsonObject> Get(string path) => (await Harness.Client.GetFromJsonAsync<JsonObject>(path))!;
+
+    /// <summary>Reads one Server-Sent Event (id and data lines up to a blank line) within 10 s.</summary>
+    internal static async Task<(long Id, JsonNode Alert)> NextEvent(StreamReader reader)
+    {
+        long? id = null;
+        string? data = null;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            var line = await reader.ReadLineAsync(timeout.Token) ?? throw new EndOfStreamException("the stream ended");
+            if (line.StartsWith("id: ", StringComparison.Ordinal)) id = long.Parse(line[4..], System.Globalization.CultureInfo.InvariantCulture);
+            else if (line.StartsWith("data: ", StringComparison.Ordinal)) data = line[6..];
+            else if (line.Length == 0 && data is not null) return (id ?? throw new InvalidDataException("event without id"), JsonNode.Parse(data)!);
+        }
+    }
+}
+
+/// <summary>The token rule: loopback without one; any other address only with one, and then every request needs it.</summary>
+public sealed class DashboardSecurityTests
+{
+    private const string Token = "a-long-enough-test-token-0123456789";
+
+    [Fact]
+    public async Task Start_OnAllInterfacesWithoutToken_RefusesNamingTheKey()
+    {
+        var error = await Assert.ThrowsAsync<ConfigurationException>(() =>
+            DashboardHarness.StartAsync(new Dictionary<string, string?> { [$"{DashboardOptions.SectionName}:Urls"] = "http://0.0.0.0:0" }));
+
+        Assert.Contains("FlowWatch:Dashboard:Token", error.Message, StringComparison.Ordinal);
+        Assert.Contains("http://0.0.0.0:0", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_OnAllInterfacesWithoutToken_ExitsBeforeStarting()
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var code = await CommandLine.RunAsync(["run", "--bootstrap-servers", "127.0.0.1:1", "--reference", DashboardHarness.Samples("reference.json"),
+            "--urls", "http://0.0.0.0:0"], stdout, stderr);
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains("FlowWatch:Dashboard:Token", stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Request_OffLoopbackWithToken_NeedsTheBearerTokenOrItsCookie()
+    {
+        await using var harness = await DashboardHarness.StartAsync(new Dictionary<string, string?>
+        {
+            [$"{DashboardOptions.SectionName}:Urls"] = "http://0.0.0.0:0",
+            [$"{DashboardOptions.SectionName}:Token"] = Token,
+        });
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = harness.BaseAddress };
+
+        foreach (var path in new[] { "", "app.js", "api/alerts", "api/alerts/stream", "api/stats", "api/entities/E-HQ-001", "healthz", "readyz", "metrics" })
+        {
+            using var anonymous = await client.GetAsync(path);
+            Assert.True(anonymous.StatusCode == HttpStatusCode.Unauthorized, path);
+            using var wrong = new HttpRequestMessage(HttpMethod.Get, path) { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", Token + "x") } };
+            Assert.True((await client.SendAsync(wrong)).StatusCode == HttpStatusCode.Unauthorized, path);
+        }
+        using var bearer = new HttpRequestMessage(HttpMethod.Get, "api/stats") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", Token) } };
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(bearer)).StatusCode);
+
+        using var login = await client.GetAsync($"?access_token={Token}");
+        Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        var cookie = Assert.Single(login.Headers.GetValues("Set-Cookie"));
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        using var withCookie = new HttpRequestMessage(HttpMethod.Get, "api/stats") { Headers = { { "Cookie", cookie.Split(';')[0] } } };
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(withCookie)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:8080", "", true)]
+    [InlineData("http://localhost:8080", "", true)]
+    [InlineData("http://[::1]:8080", "", true)]
+    [InlineData("http://0.0.0.0:8080", "", false)]
+    [InlineData("http://*:8080", "", false)]
+    [InlineData("http://10.1.2.3:8080", "", false)]
+    [InlineData("http://127.0.0.1:8080;http://10.1.2.3:8080", "", false)]
+    [InlineData("http://10.1.2.3:8080", Token, true)]
+    [InlineData("http://10.1.2.3:8080", "short", false)]
+    [InlineData("https://127.0.0.1:8443", "", false)]
+    [InlineData("not a url", "", false)]
+    public void Validate_UrlsAndToken_AllowOnlyLoopbackWithoutToken(string urls, string token, bool valid)
+    {
+        var problems = new DashboardOptions { Urls = urls, Token = token }.Validate();
+
+        Assert.True(valid == (problems.Count == 0), string.Join("; ", problems));
+    }
+
+    [Theory]
+    [InlineData("EFE0001234", "EFE***1234")]
+    [InlineData("FTE3001", "FTE****")]
+    [InlineData("AB", "AB****")]
+    public void Mask_AnAccount_KeepsOnlyItsKindAndLastDigits(string account, string masked) =>
+        Assert.Equal(masked, AccountMask.Mask(account));
+}

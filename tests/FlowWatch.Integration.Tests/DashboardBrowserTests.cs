@@ -1,0 +1,137 @@
+using Microsoft.Playwright;
+
+namespace FlowWatch.Integration.Tests;
+
+/// <summary>Debian's chromium, headless, driven by Playwright, and one worker with its dashboard for the browser tests.</summary>
+public sealed class BrowserFixture : IAsyncLifetime
+{
+    public const string Chromium = "/usr/bin/chromium";
+
+    private IPlaywright? _playwright;
+
+    internal DashboardHarness Harness { get; private set; } = null!;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        // A missing browser is a failure, never a skip: ./test.sh installs it (apt-get install chromium).
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium package (./test.sh does)");
+        Harness = await DashboardHarness.StartAsync();
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null) await Browser.DisposeAsync();
+        _playwright?.Dispose();
+        if (Harness is not null) await Harness.DisposeAsync();
+    }
+}
+
+/// <summary>The page at / in a real browser: it loads, follows the live feed, filters, and opens an entity.</summary>
+public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>, IAsyncLifetime
+{
+    private IBrowserContext _context = null!;
+    private IPage _page = null!;
+    private readonly List<string> _consoleErrors = [];
+
+    private DashboardHarness Harness => fixture.Harness;
+
+    public async Task InitializeAsync()
+    {
+        _context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 900 } });
+        _page = await _context.NewPageAsync();
+        _page.Console += (_, message) =>
+        {
+            if (message.Type == "error") _consoleErrors.Add(message.Text);
+        };
+        await _page.GotoAsync(Harness.BaseAddress.ToString());
+        // Live once the stream is open and the stats came back.
+        await Assertions.Expect(_page.Locator("#stat-status")).ToHaveTextAsync("live", new LocatorAssertionsToHaveTextOptions { Timeout = 10_000 });
+    }
+
+    public async Task DisposeAsync() => await _context.DisposeAsync();
+
+    [Fact]
+    public async Task Page_Opened_ShowsTheFeedFiltersAndSystemPanelWithoutErrors()
+    {
+        Assert.Contains("FlowWatch", await _page.TitleAsync(), StringComparison.Ordinal);
+        await Assertions.Expect(_page.GetByTestId("feed")).ToBeVisibleAsync();
+        await Assertions.Expect(_page.Locator("#filters input[name=severity]")).ToHaveCountAsync(3);
+        await Assertions.Expect(_page.Locator("#stat-uptime")).Not.ToHaveTextAsync("–");
+        Assert.Empty(_consoleErrors);   // among others, nothing the CSP refused
+    }
+
+    [Fact]
+    public async Task Alert_ProducedOnThePaymentsTopic_AppearsInTheFeedWithinTwoSeconds()
+    {
+        var entity = Harness.NewEntity("B");
+        var row = _page.Locator($"#feed tbody tr[data-entity='{entity}']");
+
+        Harness.Produce(DashboardHarness.Sanctioned(entity, entity + "-1"));
+
+        await Assertions.Expect(row).ToBeVisibleAsync(new LocatorAssertionsToBeVisibleOptions { Timeout = 2_000 });
+        await Assertions.Expect(row).ToHaveAttributeAsync("data-severity", "III");
+        await Assertions.Expect(row).ToContainTextAsync("SANCTIONED_PARTY");
+        await Assertions.Expect(row).ToContainTextAsync("1,000 CNY");
+        await Assertions.Expect(row).ToContainTextAsync("Northern Star Shipping");
+    }
+
+    [Fact]
+    public async Task SeverityFilter_OnlyIIIChecked_HidesTheOtherSeverities()
+    {
+        var entity = Harness.NewEntity("F");
+        Harness.Produce(DashboardHarness.HighRisk(entity, entity + "-1"), DashboardHarness.Cash(entity, entity + "-2"), DashboardHarness.Sanctioned(entity, entity + "-3"));
+        var rows = _page.Locator($"#feed tbody tr[data-entity='{entity}']");
+        await Assertions.Expect(rows).ToHaveCountAsync(3, new LocatorAssertionsToHaveCountOptions { Timeout = 5_000 });
+
+        await _page.Locator("input[name=severity][value=I]").UncheckAsync();
+        await _page.Locator("input[name=severity][value=II]").UncheckAsync();
+
+        await Assertions.Expect(rows).ToHaveCountAsync(1);
+        await Assertions.Expect(rows).ToHaveAttributeAsync("data-severity", "III");
+        Assert.Equal(0, await _page.Locator("#feed tbody tr:not([data-severity='III'])").CountAsync());
+    }
+
+    [Fact]
+    public async Task EntityView_OpenedFromAnAlert_ShowsTheQuotaGaugeAndTheFlowChart()
+    {
+        var txn = Harness.NewEntity("Q");
+        Harness.Produce(DashboardHarness.Penetration(txn + "-1", 5_000_000m), DashboardHarness.Penetration(txn + "-2", 3_000_000m));
+        var link = _page.Locator("#feed tbody tr[data-entity='E-HQ-001'][data-rule='PENETRATION_CAP_WARN'] button[data-entity]").First;
+        await Assertions.Expect(link).ToBeVisibleAsync(new LocatorAssertionsToBeVisibleOptions { Timeout = 5_000 });
+
+        await link.ClickAsync();
+
+        var gauge = _page.GetByTestId("gauge-inflow");
+        await Assertions.Expect(gauge).ToBeVisibleAsync();
+        await Assertions.Expect(gauge).ToContainTextAsync("80.0%");
+        await Assertions.Expect(gauge).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\bwarn\b"));
+        await Assertions.Expect(_page.GetByTestId("gauge-outflow")).ToContainTextAsync("0.0%");
+        await Assertions.Expect(_page.Locator("#entity-title")).ToContainTextAsync("Hengqin Precision Tools Co.");
+        await Assertions.Expect(_page.Locator("#flow-chart svg rect.out")).ToHaveCountAsync(24);
+        await Assertions.Expect(_page.Locator("#entity-alerts")).ToContainTextAsync("PENETRATION_CAP_WARN");
+
+        var screenshot = Path.Combine(TestArtifacts.Directory, "dashboard.png");
+        await _page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
+        Assert.True(new FileInfo(screenshot).Length > 10_000);
+    }
+}
+
+/// <summary>Where tests leave files worth keeping (screenshots): artifacts/test-results of the repository, beside the TRX files.</summary>
+internal static class TestArtifacts
+{
+    public static string Directory
+    {
+        get
+        {
+            var root = new DirectoryInfo(AppContext.BaseDirectory);
+            while (root is not null && !File.Exists(Path.Combine(root.FullName, "FlowWatch.slnx"))) root = root.Parent;
+            var path = Path.Combine(root?.FullName ?? AppContext.BaseDirectory, "artifacts", "test-results");
+            System.IO.Directory.CreateDirectory(path);
+            return path;
+        }
+    }
+}
