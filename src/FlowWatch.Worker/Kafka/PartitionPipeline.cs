@@ -35,7 +35,6 @@ internal sealed class PartitionPipeline : IDisposable
     private readonly ArrayBufferWriter<byte> _json = new(4096);
     private readonly Utf8JsonWriter _writer;
     private readonly List<Alert> _alerts = [];
-    private readonly List<(string Topic, Message<string?, byte[]> Message)> _outgoing = [];
     private readonly List<PublishedAlert>? _uncommittedAlerts;
     private readonly Task _loop;
     private Batch _current = new();
@@ -83,17 +82,6 @@ internal sealed class PartitionPipeline : IDisposable
         var barrier = new Batch { Done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
         Send(new Batch(), barrier);
         barrier.Done.Task.GetAwaiter().GetResult();
-    }
-
-    /// <summary>
-    /// After <see cref="Drain"/>: hands the alerts and dead letters of the records processed since the last call to
-    /// the producer, inside the open transaction. They are held until the commit rather than produced as they come,
-    /// so that a worker killed between commits has sent nothing of its unfinished transaction.
-    /// </summary>
-    public void ProduceOutputs()
-    {
-        foreach (var (topic, message) in _outgoing) _producer.Produce(topic, message, _onDelivery);
-        _outgoing.Clear();
     }
 
     /// <summary>
@@ -183,7 +171,7 @@ internal sealed class PartitionPipeline : IDisposable
         if (_aggregatedFrom < 0) _aggregatedFrom = record.Offset.Value;
         if (Engine.Process(value, record.Offset.Value, _alerts, out var reason) == RecordOutcome.Rejected)
         {
-            _outgoing.Add((_options.DeadLetterTopic, new Message<string?, byte[]>
+            _producer.Produce(_options.DeadLetterTopic, new Message<string?, byte[]>
             {
                 Value = value,
                 Headers = new Headers
@@ -193,12 +181,12 @@ internal sealed class PartitionPipeline : IDisposable
                     { "flowwatch.partition", Encoding.UTF8.GetBytes(record.Partition.Value.ToString(CultureInfo.InvariantCulture)) },
                     { "flowwatch.offset", Encoding.UTF8.GetBytes(record.Offset.Value.ToString(CultureInfo.InvariantCulture)) },
                 },
-            }));
+            }, _onDelivery);
         }
         foreach (var alert in _alerts)
         {
             var json = Serialize(alert);
-            _outgoing.Add((_options.AlertsTopic, new Message<string?, byte[]> { Key = alert.EntityId, Value = json }));
+            _producer.Produce(_options.AlertsTopic, new Message<string?, byte[]> { Key = alert.EntityId, Value = json }, _onDelivery);
             _onAlert?.Invoke(alert);
             _uncommittedAlerts?.Add(PublishedAlert.Of(alert, json));
         }

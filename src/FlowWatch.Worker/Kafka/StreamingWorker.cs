@@ -13,11 +13,11 @@ namespace FlowWatch.Worker.Kafka;
 
 /// <summary>
 /// The engine fed by Kafka with exactly-once state (DESIGN.md §4). Each assigned payments partition has its own
-/// engine, restored from the state topic on assignment. Every <c>CommitInterval</c> one transaction receives the
-/// alerts (key = entity) and dead letters (original bytes; reason and source position in headers) of the records
-/// processed since the last commit, a snapshot of what changed and the offsets behind it, and is committed. A crash
-/// aborts the open transaction: its alerts are never seen by read_committed consumers, and the partition's next
-/// owner resumes from the last snapshot, computing the same alerts with the same ids again.
+/// engine, restored from the state topic on assignment. Alerts (key = entity) and dead letters (original bytes;
+/// reason and source position in headers) are produced inside a transaction as they come; every
+/// <c>CommitInterval</c> the transaction also receives a snapshot of what changed and the offsets behind it, and is
+/// committed. A crash aborts the open transaction: its alerts are never seen by read_committed consumers, and the
+/// partition's next owner resumes from the last snapshot, computing the same alerts with the same ids again.
 /// The consume loop follows confluent-kafka-dotnet's examples: a long-running task around <c>Consume</c>,
 /// stop on fatal errors, <c>Close()</c> on the way out.
 /// Readers on other threads (the dashboard) get alerts once their transaction is committed (<c>onCommitted</c>)
@@ -197,7 +197,6 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         {
             Drain(partition);
             if (alerts is not null) partition.TakeAlerts(alerts);
-            partition.ProduceOutputs();
             if (partition.TakeAggregates() is { } aggregates)
             {
                 AggregatePublisher.Write(_producer, options.AggregatesTopic, aggregates, RecordFailure);
