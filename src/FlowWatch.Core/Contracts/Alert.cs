@@ -59,6 +59,5 @@ public sealed record AlertMetrics
         InflowCny = Canonical(InflowCny), OutflowCny = Canonical(OutflowCny), DaysSincePreviousActivity = Canonical(DaysSincePreviousActivity),
     };
 
-    // Dividing by 1 written with 28 decimals yields the smallest scale that holds the value exactly.
-    private static decimal? Canonical(decimal? value) => value / 1.0000000000000000000000000000m;
+    private static decimal? Canonical(decimal? value) => value is { } present ? Decoding.DecimalText.Canonical(present) : null;
 }

@@ -20,6 +20,12 @@ public static class DecimalText
     public const int MaxDecimals = 4;
     public static readonly decimal MaxAmount = 1_000_000_000_000_000m;
 
+    /// <summary>
+    /// The same value at the smallest scale that holds it exactly (12.5000 → 12.5, 3.00 → 3), so that equal values
+    /// print alike. Dividing by 1 written with 28 decimals does that.
+    /// </summary>
+    public static decimal Canonical(decimal value) => value / 1.0000000000000000000000000000m;
+
     /// <summary>Integer digits of the largest amount, 10^15.</summary>
     private const int MaxIntegerDigits = 16;
 

@@ -4,8 +4,8 @@ using Microsoft.Extensions.Logging;
 namespace FlowWatch.Worker.Aggregates;
 
 /// <summary>
-/// A sink, its writer and the feed from Kafka, for commands that run a worker in-process (<c>demo</c>, <c>bench</c>).
-/// <c>run</c> hosts the same parts as a hosted service.
+/// A sink, its writer and the feed from Kafka, beside a streaming worker: <c>demo</c> runs it in-process, and
+/// <c>run</c>'s hosted service wraps it.
 /// </summary>
 public sealed class AggregatePipeline : IAsyncDisposable
 {
@@ -27,9 +27,10 @@ public sealed class AggregatePipeline : IAsyncDisposable
     public AggregateFeed Feed { get; }
 
     /// <summary>Opens the sink (creating its tables) and starts the feed; turns on aggregate publishing in <paramref name="kafka"/>.</summary>
-    public static async Task<AggregatePipeline?> StartAsync(KafkaOptions kafka, AggregateOptions options, ILogger logger)
+    public static async Task<AggregatePipeline?> StartAsync(KafkaOptions kafka, AggregateOptions options, ILogger logger,
+        CancellationToken cancellation = default)
     {
-        var sink = await options.OpenSinkAsync(CancellationToken.None).ConfigureAwait(false);
+        var sink = await options.OpenSinkAsync(cancellation).ConfigureAwait(false);
         if (sink is null) return null;
         kafka.PublishAggregates = true;
         var writer = new AggregateWriter(sink, options, logger);

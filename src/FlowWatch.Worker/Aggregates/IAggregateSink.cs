@@ -1,6 +1,7 @@
 using System.Reflection;
 using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Decoding;
 
 namespace FlowWatch.Worker.Aggregates;
 
@@ -44,7 +45,7 @@ internal static class QueryText
     public const string Null = "\\N";
 
     /// <summary>The decimal in its shortest exact form: 12.5000 → 12.5, 3.000 → 3.</summary>
-    public static string Decimal(decimal value) => (value / 1.0000000000000000000000000000m).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public static string Decimal(decimal value) => DecimalText.Canonical(value).ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
 
 internal static class Schema

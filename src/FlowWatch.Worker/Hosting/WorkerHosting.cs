@@ -63,30 +63,21 @@ internal sealed class SelfValidation<T>(Func<T, IReadOnlyList<string>> validate)
 
 /// <summary>Opens the sink (creating its tables) at start, then runs the <see cref="AggregateFeed"/> into it.</summary>
 internal sealed class AggregateService(IOptions<KafkaOptions> kafka, IOptions<AggregateOptions> options, ILogger<AggregateFeed> logger)
-    : IHostedService, IDisposable
+    : IHostedService
 {
-    private readonly CancellationTokenSource _stop = new();
-    private IAggregateSink? _sink;
-    private AggregateWriter? _writer;
-    private Task? _feed;
+    private AggregatePipeline? _pipeline;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _sink = await options.Value.OpenSinkAsync(cancellationToken) ?? throw new InvalidOperationException("no aggregate sink configured");
-        AggregateLog.SinkOpened(logger, _sink.Description);
-        _writer = new AggregateWriter(_sink, options.Value, logger);
-        _feed = new AggregateFeed(kafka.Value, options.Value, _writer, logger).RunAsync(_stop.Token);
+        _pipeline = await AggregatePipeline.StartAsync(kafka.Value, options.Value, logger, cancellationToken)
+            ?? throw new InvalidOperationException("no aggregate sink configured");
+        AggregateLog.SinkOpened(logger, _pipeline.Sink.Description);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stop.CancelAsync();
-        if (_feed is not null) await _feed.WaitAsync(cancellationToken);
-        if (_writer is not null) await _writer.DisposeAsync();
-        if (_sink is not null) await _sink.DisposeAsync();
+        if (_pipeline is not null) await _pipeline.DisposeAsync().AsTask().WaitAsync(cancellationToken);
     }
-
-    public void Dispose() => _stop.Dispose();
 }
 
 /// <summary>The hosted service: only wraps <see cref="StreamingWorker"/>, which holds all the logic.</summary>

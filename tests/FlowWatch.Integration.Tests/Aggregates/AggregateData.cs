@@ -74,6 +74,12 @@ public sealed record AggregateInput(string ReferencePath, string EventsPath, lon
     }
 }
 
+/// <summary>Values as the sinks' <c>QueryAsync</c> gives them.</summary>
+public static class QueryValues
+{
+    public static string Text(decimal value) => FlowWatch.Core.Decoding.DecimalText.Canonical(value).ToString(CultureInfo.InvariantCulture);
+}
+
 /// <summary>The analyst questions of docs/ANALYST-GUIDE.md: every <c>```sql</c> block.</summary>
 public static class AnalystGuide
 {

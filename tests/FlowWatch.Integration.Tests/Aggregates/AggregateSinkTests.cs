@@ -35,7 +35,7 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
 
         Assert.Equal(input.Events, replay.Counters.Accepted);
         var total = input.Events.ToString(CultureInfo.InvariantCulture);
-        var cny = QueryTextOf(input.AmountCny);
+        var cny = QueryValues.Text(input.AmountCny);
         Assert.Equal(total, await Scalar(sink, "SELECT sum(events) FROM payments_minute"));
         Assert.Equal(cny, await Scalar(sink, "SELECT sum(amount_cny) FROM payments_minute"));
         Assert.Equal(total, await Scalar(sink, "SELECT sum(events) FROM payments_hourly"));
@@ -57,8 +57,8 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
         input.ReplayInto(sink, Path.Combine(_dir, "alerts.jsonl"), batchRecords: 100_000);
 
         Assert.Equal(input.Events.ToString(CultureInfo.InvariantCulture), await Scalar(sink, "SELECT sum(events) FROM payments_minute"));
-        Assert.Equal(QueryTextOf(input.AmountCny), await Scalar(sink, "SELECT sum(amount_cny) FROM payments_hourly"));
-        Assert.Equal(QueryTextOf(input.AmountCny), await Scalar(sink, "SELECT sum(amount_cny) FROM corridor_daily"));
+        Assert.Equal(QueryValues.Text(input.AmountCny), await Scalar(sink, "SELECT sum(amount_cny) FROM payments_hourly"));
+        Assert.Equal(QueryValues.Text(input.AmountCny), await Scalar(sink, "SELECT sum(amount_cny) FROM corridor_daily"));
         Assert.True(long.Parse(await Scalar(sink, "SELECT count(*) FROM payments_minute_rows"), CultureInfo.InvariantCulture) > 50_000);
     }
 
@@ -121,6 +121,4 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
         var hq1 = Assert.Single(rows, r => r[0] == "E-HQ-001");
         Assert.Equal(["E-HQ-001", "2026", "9800000.5", "5000000", "5000000", "1.96", "-1.96"], hq1);
     }
-
-    private static string QueryTextOf(decimal value) => (value / 1.0000000000000000000000000000m).ToString(CultureInfo.InvariantCulture);
 }

@@ -62,8 +62,8 @@ public sealed class StreamingAggregateTests : IDisposable
         await running;
 
         Assert.Equal(input.Events, worker.Counters.Accepted);
-        Assert.Equal(Text(input.AmountCny), (await aggregates.Sink.QueryAsync("SELECT sum(amount_cny) FROM payments_daily", default)).Single().Single());
-        Assert.Equal(Text(input.AmountCny), (await aggregates.Sink.QueryAsync("SELECT sum(amount_cny) FROM corridor_minute", default)).Single().Single());
+        Assert.Equal(QueryValues.Text(input.AmountCny), (await aggregates.Sink.QueryAsync("SELECT sum(amount_cny) FROM payments_daily", default)).Single().Single());
+        Assert.Equal(QueryValues.Text(input.AmountCny), (await aggregates.Sink.QueryAsync("SELECT sum(amount_cny) FROM corridor_minute", default)).Single().Single());
         Assert.Equal(input.Events, await Count(aggregates.Sink, "SELECT sum(events) FROM payments_hourly"));
         Assert.Equal(worker.Counters.Alerts, await Count(aggregates.Sink, "SELECT count(DISTINCT alert_id) FROM alerts"));
     }
@@ -102,6 +102,4 @@ public sealed class StreamingAggregateTests : IDisposable
             await Task.Delay(200);
         }
     }
-
-    private static string Text(decimal value) => (value / 1.0000000000000000000000000000m).ToString(CultureInfo.InvariantCulture);
 }
