@@ -103,6 +103,7 @@ internal sealed class DeliveryHarness : IDisposable
     {
         using (var kill = Process.Start("kill", ["-TERM", worker.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
         await worker.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, worker.ExitCode);   // SIGTERM is a clean stop: summary printed, exit code 0
     }
 
     public void Log(string line)

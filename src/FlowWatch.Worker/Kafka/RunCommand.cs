@@ -56,8 +56,10 @@ public static class RunCommand
         {
             throw new ConfigurationException(string.Join(Environment.NewLine, ex.Failures));
         }
+        // Taken before running: RunAsync disposes the host, and its services with it, on the way out.
+        var worker = host.Services.GetRequiredService<StreamingWorker>();
         await host.RunAsync();
-        Summary.Print(stdout, "run", host.Services.GetRequiredService<StreamingWorker>().Counters, elapsed: null);
+        Summary.Print(stdout, "run", worker.Counters, elapsed: null);
         return CommandLine.Success;
     }
 
