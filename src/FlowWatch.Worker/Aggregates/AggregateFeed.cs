@@ -15,11 +15,7 @@ namespace FlowWatch.Worker.Aggregates;
 /// </summary>
 public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, AggregateWriter writer, ILogger logger)
 {
-    private long _messages;
     private volatile Error? _fatal;
-
-    /// <summary>Messages written to the sink and committed so far.</summary>
-    public long Messages => Interlocked.Read(ref _messages);
 
     public Task RunAsync(CancellationToken stop) => Task.Factory.StartNew(() => Run(stop), CancellationToken.None,
         TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -73,7 +69,6 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
                 {
                     writer.WriteAsync(new SinkBatch([.. aggregates], [.. alerts]), stop).GetAwaiter().GetResult();
                     consumer.Commit(positions.Select(p => new TopicPartitionOffset(p.Key, p.Value)));
-                    Interlocked.Add(ref _messages, aggregates.Count + alerts.Count);
                     aggregates.Clear();
                     alerts.Clear();
                     positions.Clear();

@@ -16,15 +16,12 @@ public sealed class AggregatePipeline : IAsyncDisposable
     {
         Sink = sink;
         Writer = writer;
-        Feed = feed;
         _feed = feed.RunAsync(_stop.Token);
     }
 
     public IAggregateSink Sink { get; }
 
     public AggregateWriter Writer { get; }
-
-    public AggregateFeed Feed { get; }
 
     /// <summary>Opens the sink (creating its tables) and starts the feed; turns on aggregate publishing in <paramref name="kafka"/>.</summary>
     public static async Task<AggregatePipeline?> StartAsync(KafkaOptions kafka, AggregateOptions options, ILogger logger,

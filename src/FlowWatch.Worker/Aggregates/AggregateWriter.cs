@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -24,7 +23,6 @@ public sealed class AggregateWriter : IAsyncDisposable
     private long _rowsWritten;
     private long _writes;
     private long _retries;
-    private long _writeTicks;
 
     public AggregateWriter(IAggregateSink sink, AggregateOptions options, ILogger log)
     {
@@ -40,9 +38,6 @@ public sealed class AggregateWriter : IAsyncDisposable
     public long RowsWritten => Interlocked.Read(ref _rowsWritten);
 
     public long Retries => Interlocked.Read(ref _retries);
-
-    /// <summary>Time spent in successful writes, for throughput figures.</summary>
-    public TimeSpan WriteTime => TimeSpan.FromTicks(Interlocked.Read(ref _writeTicks));
 
     public long Writes => Interlocked.Read(ref _writes);
 
@@ -119,9 +114,7 @@ public sealed class AggregateWriter : IAsyncDisposable
         {
             try
             {
-                var started = Stopwatch.GetTimestamp();
                 await _sink.WriteAsync(batch, _stop.Token).ConfigureAwait(false);
-                Interlocked.Add(ref _writeTicks, Stopwatch.GetElapsedTime(started).Ticks);
                 Interlocked.Add(ref _rowsWritten, rows);
                 Interlocked.Increment(ref _writes);
                 if (attempt > 1) AggregateLog.SinkRecovered(_log, _sink.Description, attempt);
