@@ -18,6 +18,21 @@ namespace FlowWatch.Benchmarks;
 /// </summary>
 public static class Throughput
 {
+    /// <summary>Only the whole engine with the models, <paramref name="rounds"/> times over the measured events: for a sampling profiler.</summary>
+    public static void Profile(int entities, int warmUp, int measured, TimeSpan spacing, int rounds)
+    {
+        var traffic = new SyntheticPayments(entities, seed: 4);
+        var reference = ReferenceDataLoader.Parse(System.Text.Encoding.UTF8.GetBytes(traffic.ReferenceJson()));
+        var start = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.FromHours(8));
+        var warmLines = traffic.Events(warmUp, start, spacing, "W");
+        var models = new ModelHolder(ModelFiles.Load(EngineBenchmarks.CommittedModels()));
+        for (var round = 0; round < rounds; round++)
+        {
+            var lines = traffic.Events(measured, start + spacing * (warmUp + round * measured), spacing, "M" + round.ToString(CultureInfo.InvariantCulture));
+            WholeEngine("whole engine with the models", reference, new RuleSettings { DuplicateHorizonDays = 1 }, models, warmLines, lines);
+        }
+    }
+
     public static void Run(int entities, int warmUp, int measured, TimeSpan spacing)
     {
         var traffic = new SyntheticPayments(entities, seed: 4);
