@@ -56,7 +56,7 @@ public sealed class FlowAggregator
         var year = ShanghaiTime.Year(e.TimestampTicks);
         var netInflow = entity.PenetrationNetInflow(year);
         decimal? inflowCap = null, outflowCap = null;
-        if (reference.Entities.TryGetValue(e.EntityId!, out var info) && info.OwnersEquityPrevYear is { } equity)
+        if (e.Holder?.OwnersEquityPrevYear is { } equity)
         {
             var parameters = reference.Parameters;
             inflowCap = equity * parameters.MacroPrudentialFactor * parameters.InflowLeverage;

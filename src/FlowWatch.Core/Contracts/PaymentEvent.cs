@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Text;
+using FlowWatch.Core.Reference;
 
 namespace FlowWatch.Core.Contracts;
 
@@ -43,6 +44,13 @@ public struct PaymentEvent
     public string? Bank;
 
     // Derived by EventResolver from the fields above and the reference data in force.
+
+    /// <summary>The holder's reference record, if it has one; looked up once so that no rule looks it up again.</summary>
+    public EntityInfo? Holder;
+
+    /// <summary>The counterparty holder's reference record, if it is known and has one.</summary>
+    public EntityInfo? CpHolder;
+
     public CustomerType CustomerType;
     public Channel Channel;
     public LargeValueCategory Category;

@@ -84,7 +84,7 @@ public sealed class EngineShard
             entity.Changed = true;
             _changed.Add(entity);
         }
-        reference.Entities.TryGetValue(e.EntityId!, out var info);
+        var info = e.Holder;
         var ts = e.TimestampTicks;
         var hadEvents = entity.NewestTs != EntityState.NoTime;
         var previousActivity = hadEvents ? entity.NewestTs : info?.LastActivityTicks ?? EntityState.NoTime;
@@ -140,7 +140,7 @@ public sealed class EngineShard
                 $"EFF account {e.Account} moved {AlertBuilder.Money(e.Amount, e.Currency)} for {Purposes.Code(e.Purpose)}; EFF accounts are for salary, medical, travel and living costs in CNY.",
                 Basic(e));
         }
-        if (IsSanctioned(in e, info, reference))
+        if (IsSanctioned(in e, reference))
         {
             Raise(ref e, output, RuleCodes.SanctionedParty, Severity.III,
                 $"Payment of {AlertBuilder.Money(e.Amount, e.Currency)} involves a sanctioned party{(e.CpName is null ? "" : $" (counterparty {e.CpName})")}.",
@@ -512,10 +512,9 @@ public sealed class EngineShard
         return true;
     }
 
-    private bool IsSanctioned(in PaymentEvent e, EntityInfo? info, ReferenceData reference)
+    private bool IsSanctioned(in PaymentEvent e, ReferenceData reference)
     {
-        if (info?.Sanctioned == true) return true;
-        if (e.CpEntityId is not null && reference.Entities.TryGetValue(e.CpEntityId, out var counterparty) && counterparty.Sanctioned) return true;
+        if (e.Holder?.Sanctioned == true || e.CpHolder?.Sanctioned == true) return true;
         if (e.CpName is null || reference.SanctionedNames.Count == 0) return false;
         if (!ReferenceEquals(_sanctionCacheOwner, reference))
         {

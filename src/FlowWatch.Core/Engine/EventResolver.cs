@@ -44,9 +44,11 @@ public static class EventResolver
             return false;
         }
         e.Channel = ChannelOf(accountClass, AccountKinds.ClassOf(e.CpKind), string.Equals(e.CpEntityId, e.EntityId, StringComparison.Ordinal));
-        e.CustomerType = reference.Entities.TryGetValue(e.EntityId, out var entity) && entity.Type is { } type
-            ? type
-            : AccountKinds.DefaultCustomerType(e.AccountKind);
+        e.Holder = reference.Entities.GetValueOrDefault(e.EntityId);
+        e.CpHolder = e.CpEntityId is null ? null
+            : string.Equals(e.CpEntityId, e.EntityId, StringComparison.Ordinal) ? e.Holder
+            : reference.Entities.GetValueOrDefault(e.CpEntityId);
+        e.CustomerType = e.Holder?.Type ?? AccountKinds.DefaultCustomerType(e.AccountKind);
         e.Category = e.Method == PaymentMethod.Cash ? LargeValueCategory.Cash
             : e.CustomerType != CustomerType.Individual ? LargeValueCategory.NonIndividualTransfer
             : e.Channel == Channel.Domestic ? LargeValueCategory.IndividualDomestic

@@ -18,7 +18,13 @@ public enum RecordOutcome : byte
 /// <summary>Counts of what the engine has seen, for summaries and metrics.</summary>
 public sealed class EngineCounters
 {
-    private readonly Dictionary<(string Rule, Severity Severity), long> _alerts = [];
+    private const int Severities = 3;
+
+    /// <summary>
+    /// Alerts per (rule in evaluation order, severity I–III). One thread counts; others may read while it does, which
+    /// needs no lock: each count is read and written whole (<see cref="Volatile"/>).
+    /// </summary>
+    private readonly long[] _alerts = new long[RuleCodes.Count * Severities];
 
     public long Read { get; internal set; }
     public long Accepted { get; internal set; }
@@ -31,11 +37,13 @@ public sealed class EngineCounters
     /// <summary>Alerts by rule and severity, ordered by rule evaluation order then severity.</summary>
     public IReadOnlyList<(string Rule, Severity Severity, long Count)> AlertsByRule()
     {
-        // Locked (alerts are rare) so that another thread may read the counters of a running engine.
-        lock (_alerts)
+        var counts = new List<(string, Severity, long)>();
+        for (var i = 0; i < _alerts.Length; i++)
         {
-            return _alerts.OrderBy(p => RuleCodes.OrderOf(p.Key.Rule)).ThenBy(p => p.Key.Severity).Select(p => (p.Key.Rule, p.Key.Severity, p.Value)).ToList();
+            var count = Volatile.Read(ref _alerts[i]);
+            if (count > 0) counts.Add((RuleCodes.InOrder[i / Severities], (Severity)(i % Severities + 1), count));
         }
+        return counts;
     }
 
     /// <summary>Adds another set of counters to this one (e.g. an engine's when its partition is given up).</summary>
@@ -48,16 +56,14 @@ public sealed class EngineCounters
         DeadLetters += other.DeadLetters;
         ControlRecords += other.ControlRecords;
         Alerts += other.Alerts;
-        foreach (var (rule, severity, count) in other.AlertsByRule())
-        {
-            lock (_alerts) System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_alerts, (rule, severity), out _) += count;
-        }
+        for (var i = 0; i < _alerts.Length; i++) Volatile.Write(ref _alerts[i], _alerts[i] + Volatile.Read(ref other._alerts[i]));
     }
 
     internal void Count(Alert alert)
     {
         Alerts++;
-        lock (_alerts) System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_alerts, (alert.Rule, alert.Severity), out _)++;
+        ref var count = ref _alerts[RuleCodes.OrderOf(alert.Rule) * Severities + (int)alert.Severity - 1];
+        Volatile.Write(ref count, count + 1);
     }
 }
 

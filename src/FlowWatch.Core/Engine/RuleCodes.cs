@@ -63,8 +63,14 @@ public static class RuleCodes
     /// <summary>The scored rules of RULES.md §6, evaluated after the exact ones, in this order.</summary>
     public static IReadOnlyList<string> Scored { get; } = [HighFrequency, AmountAnomaly, MlAnomaly];
 
+    /// <summary>Every rule, exact then scored: the order in which the engine evaluates them.</summary>
+    public static IReadOnlyList<string> InOrder { get; } = [.. All, .. Scored];
+
+    /// <summary>How many rules the engine evaluates.</summary>
+    public static int Count => InOrder.Count;
+
     private static readonly FrozenDictionary<string, int> Order =
-        All.Concat(Scored).Select((rule, index) => (rule, index)).ToFrozenDictionary(p => p.rule, p => p.index, StringComparer.Ordinal);
+        InOrder.Select((rule, index) => (rule, index)).ToFrozenDictionary(p => p.rule, p => p.index, StringComparer.Ordinal);
 
     /// <summary>Position of a rule in evaluation order; unknown rules sort last.</summary>
     public static int OrderOf(string rule) => Order.TryGetValue(rule, out var index) ? index : int.MaxValue;
