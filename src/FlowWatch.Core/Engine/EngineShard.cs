@@ -304,10 +304,13 @@ public sealed class EngineShard
                 entity.Current.Remove(in window[entity.WindowStart]);
                 entity.WindowStart++;
             }
-            var expired = 0;
-            while (expired < entity.WindowStart && window[expired].Ts <= ts - _windowTicks - _lateTicks) expired++;
-            if (expired > 0)
+            // Entries older than the window and the lateness bound serve no event. They are dropped an hour's worth at a
+            // time, so that an ordinary event does not read the oldest entry (a cache miss) to find nothing to drop.
+            var dropUpTo = ts - _windowTicks - _lateTicks;
+            if (window.OldestTs <= dropUpTo - TimeSpan.TicksPerHour)
             {
+                var expired = 0;
+                while (expired < entity.WindowStart && window[expired].Ts <= dropUpTo) expired++;
                 window.DropFirst(expired);
                 entity.WindowStart -= expired;
             }

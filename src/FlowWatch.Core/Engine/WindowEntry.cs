@@ -95,6 +95,9 @@ internal sealed class WindowBuffer
 
     public int Count => _count;
 
+    /// <summary>Time of the first entry, kept beside the count so that checking it does not touch the (cold) entries.</summary>
+    public long OldestTs { get; private set; } = long.MaxValue;
+
     public ref readonly WindowEntry this[int index] => ref _items[_head + index];
 
     /// <summary>Index of the first entry with a time after <paramref name="ts"/> (entries are in time order).</summary>
@@ -126,6 +129,7 @@ internal sealed class WindowBuffer
 
     public void Append(in WindowEntry entry)
     {
+        if (_count == 0) OldestTs = entry.Ts;
         EnsureRoomAtEnd();
         _items[_head + _count++] = entry;
     }
@@ -139,6 +143,7 @@ internal sealed class WindowBuffer
         Array.Copy(_items, _head + index, _items, _head + index + 1, _count - index);
         _items[_head + index] = entry;
         _count++;
+        if (index == 0) OldestTs = entry.Ts;
     }
 
     public void DropFirst(int n)
@@ -147,6 +152,7 @@ internal sealed class WindowBuffer
         _head += n;
         _count -= n;
         if (_count == 0) _head = 0;
+        OldestTs = _count == 0 ? long.MaxValue : _items[_head].Ts;
     }
 
     private void EnsureRoomAtEnd()
