@@ -10,6 +10,9 @@ public sealed class EntityState(string entityId)
 
     public string EntityId { get; } = entityId;
 
+    /// <summary>Hash of <see cref="EntityId"/>, worked out once for the per-event keys that include the entity.</summary>
+    internal int IdHash { get; } = entityId.GetHashCode(StringComparison.Ordinal);
+
     /// <summary>Newest event time seen (UTC ticks), or <see cref="NoTime"/>.</summary>
     public long NewestTs { get; internal set; } = NoTime;
 

@@ -14,7 +14,11 @@ internal readonly record struct WindowEntry(
     byte Key,
     bool InBand,
     decimal ClassAmount,
-    string? CpAccount);
+    string? CpAccount)
+{
+    /// <summary>The counterparty's hash, kept so that leaving the window does not hash it again.</summary>
+    public int CpHash { get; } = CpAccount is null ? 0 : CounterpartySet.HashOf(CpAccount);
+}
 
 /// <summary>Index of the 16 (direction, category, currency class) keys of RULES.md §4 and §5.</summary>
 internal static class StructuringKey
@@ -41,11 +45,11 @@ internal sealed class WindowAggregate
     public decimal InflowCny;
     public decimal OutflowCny;
     public readonly int[] BandCount = new int[StructuringKey.Count];
-    private Dictionary<string, int>? _counterpartiesIn;
-    private Dictionary<string, int>? _counterpartiesOut;
+    private CounterpartySet? _counterpartiesIn;
+    private CounterpartySet? _counterpartiesOut;
 
     public int DistinctCounterparties(Direction direction) =>
-        (direction == Direction.In ? _counterpartiesIn : _counterpartiesOut)?.Count ?? 0;
+        (direction == Direction.In ? _counterpartiesIn : _counterpartiesOut)?.Distinct ?? 0;
 
     public void Add(in WindowEntry entry)
     {
@@ -55,8 +59,7 @@ internal sealed class WindowAggregate
         if (entry.CpAccount is not null)
         {
             ref var counterparties = ref entry.Direction == Direction.In ? ref _counterpartiesIn : ref _counterpartiesOut;
-            counterparties ??= new Dictionary<string, int>(StringComparer.Ordinal);
-            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counterparties, entry.CpAccount, out _)++;
+            (counterparties ??= new CounterpartySet()).Add(entry.CpAccount, entry.CpHash);
         }
     }
 
@@ -65,12 +68,7 @@ internal sealed class WindowAggregate
         if (entry.Direction == Direction.In) InflowCny -= entry.AmountCny;
         else OutflowCny -= entry.AmountCny;
         if (entry.InBand) BandCount[entry.Key]--;
-        if (entry.CpAccount is not null)
-        {
-            var counterparties = entry.Direction == Direction.In ? _counterpartiesIn! : _counterpartiesOut!;
-            ref var count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(counterparties, entry.CpAccount);
-            if (--count == 0) counterparties.Remove(entry.CpAccount);
-        }
+        if (entry.CpAccount is not null) (entry.Direction == Direction.In ? _counterpartiesIn! : _counterpartiesOut!).Remove(entry.CpAccount, entry.CpHash);
     }
 
     public void Clear()
