@@ -8,12 +8,12 @@ namespace FlowWatch.Core.Aggregates;
 /// Flows of one entity in one Shanghai minute, by account kind, channel, direction and currency: the part of them
 /// that one batch of events contributed. Analysts see the sum over batches (docs/ANALYST-GUIDE.md).
 /// </summary>
-public sealed record PaymentsMinuteRow(
+public readonly record struct PaymentsMinuteRow(
     string EntityId, long MinuteTicks, AccountKind AccountKind, Channel Channel, Direction Direction, string Currency,
     long Events, decimal Amount, decimal AmountCny);
 
 /// <summary>Flows of one corridor (account kind → counterparty kind and country) in one minute, from one batch.</summary>
-public sealed record CorridorMinuteRow(
+public readonly record struct CorridorMinuteRow(
     long MinuteTicks, AccountKind AccountKind, AccountKind CpKind, string CpCountry, string Currency, Direction Direction,
     long Events, decimal AmountCny);
 

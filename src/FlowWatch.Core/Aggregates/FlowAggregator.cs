@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
@@ -11,8 +10,8 @@ namespace FlowWatch.Core.Aggregates;
 /// </summary>
 public sealed class FlowAggregator
 {
-    private readonly Dictionary<PaymentsKey, Sums> _payments = [];
-    private readonly Dictionary<CorridorKey, Sums> _corridors = [];
+    private readonly RowTable<PaymentsKey, Sums> _payments = new();
+    private readonly RowTable<CorridorKey, Sums> _corridors = new();
     private readonly Dictionary<(string EntityId, int Year), PositionRow> _positions = [];
 
     public bool IsEmpty => _payments.Count == 0 && _corridors.Count == 0 && _positions.Count == 0;
@@ -21,14 +20,12 @@ public sealed class FlowAggregator
     public void Add(in PaymentEvent e, EntityState entity, ReferenceData reference)
     {
         var minute = e.TimestampTicks - e.TimestampTicks % TimeSpan.TicksPerMinute;
-        ref var payment = ref CollectionsMarshal.GetValueRefOrAddDefault(_payments,
-            new PaymentsKey(e.EntityId!, entity.IdHash, minute, e.AccountKind, e.Channel, e.Direction, e.Currency), out _);
+        ref var payment = ref _payments.GetOrAdd(new PaymentsKey(e.EntityId!, entity.IdHash, minute, e.AccountKind, e.Channel, e.Direction, e.Currency));
         payment.Events++;
         payment.Amount += e.Amount;
         payment.AmountCny += e.AmountCny;
 
-        ref var corridor = ref CollectionsMarshal.GetValueRefOrAddDefault(_corridors,
-            new CorridorKey(minute, e.AccountKind, e.CpKind, e.CpCountry ?? "", e.Currency, e.Direction), out _);
+        ref var corridor = ref _corridors.GetOrAdd(new CorridorKey(minute, e.AccountKind, e.CpKind, e.CpCountry ?? "", e.Currency, e.Direction));
         corridor.Events++;
         corridor.AmountCny += e.AmountCny;
 
@@ -38,13 +35,21 @@ public sealed class FlowAggregator
     /// <summary>Hands out what was added since the last call, under <paramref name="batchId"/>, and starts afresh.</summary>
     public AggregateBatch Take(string batchId)
     {
-        var batch = new AggregateBatch(
-            batchId,
-            _payments.Select(p => new PaymentsMinuteRow(p.Key.EntityId, p.Key.Minute, p.Key.Kind, p.Key.Channel, p.Key.Direction,
-                p.Key.Currency, p.Value.Events, p.Value.Amount, p.Value.AmountCny)).ToList(),
-            _corridors.Select(c => new CorridorMinuteRow(c.Key.Minute, c.Key.Kind, c.Key.CpKind, c.Key.CpCountry, c.Key.Currency,
-                c.Key.Direction, c.Value.Events, c.Value.AmountCny)).ToList(),
-            [.. _positions.Values]);
+        var payments = new PaymentsMinuteRow[_payments.Count];
+        for (var i = 0; i < payments.Length; i++)
+        {
+            ref readonly var key = ref _payments.KeyAt(i);
+            ref readonly var sums = ref _payments.SumsAt(i);
+            payments[i] = new PaymentsMinuteRow(key.EntityId, key.Minute, key.Kind, key.Channel, key.Direction, key.Currency, sums.Events, sums.Amount, sums.AmountCny);
+        }
+        var corridors = new CorridorMinuteRow[_corridors.Count];
+        for (var i = 0; i < corridors.Length; i++)
+        {
+            ref readonly var key = ref _corridors.KeyAt(i);
+            ref readonly var sums = ref _corridors.SumsAt(i);
+            corridors[i] = new CorridorMinuteRow(key.Minute, key.Kind, key.CpKind, key.CpCountry, key.Currency, key.Direction, sums.Events, sums.AmountCny);
+        }
+        var batch = new AggregateBatch(batchId, payments, corridors, [.. _positions.Values]);
         _payments.Clear();
         _corridors.Clear();
         _positions.Clear();

@@ -84,6 +84,9 @@ public sealed class EngineShard
             entity.Changed = true;
             _changed.Add(entity);
         }
+        // The window's oldest running entry (about to leave it) and its end are rarely cached: they load while the
+        // rules that need no window run.
+        entity.Window.Prefetch(entity.WindowStart);
         var info = e.Holder;
         var ts = e.TimestampTicks;
         var hadEvents = entity.NewestTs != EntityState.NoTime;

@@ -125,6 +125,13 @@ internal sealed class WindowBuffer
         return low;
     }
 
+    /// <summary>Starts loading the entry at <paramref name="index"/> (if any) and the slot the next append writes.</summary>
+    public void Prefetch(int index)
+    {
+        if (index < _count) CacheHint.Prefetch(ref _items[_head + index]);
+        if (_head + _count < _items.Length) CacheHint.Prefetch(ref _items[_head + _count]);
+    }
+
     public void Append(in WindowEntry entry)
     {
         if (_count == 0) OldestTs = entry.Ts;
