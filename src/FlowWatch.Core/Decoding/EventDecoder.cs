@@ -33,6 +33,10 @@ public sealed class EventDecoder(Utf8StringPool strings)
     private static readonly SearchValues<byte> PlainAsciiStringBytes =
         SearchValues.Create([.. Enumerable.Range(0x20, 0x60).Where(b => b is not ('"' or '\\')).Select(b => (byte)b)]);
 
+    /// <summary>Bytes of a record whose strings all end at their next quote: printable ASCII except the backslash.</summary>
+    private static readonly SearchValues<byte> PrintableAsciiButBackslash =
+        SearchValues.Create([.. Enumerable.Range(0x20, 0x60).Where(b => b != '\\').Select(b => (byte)b)]);
+
     /// <summary>Bytes that end a string's plain text: the closing quote, an escape, a control byte JSON forbids.</summary>
     private static readonly SearchValues<byte> QuoteBackslashOrControl =
         SearchValues.Create([.. Enumerable.Range(0, 0x20).Select(b => (byte)b), (byte)'"', (byte)'\\']);
@@ -68,14 +72,17 @@ public sealed class EventDecoder(Utf8StringPool strings)
         Begin(ref e);
         Fields seen = 0;
         var isControl = false;
+        // One vectorized look over the whole record: when it is printable ASCII without a backslash, as records
+        // usually are, every string simply ends at the next quote.
+        var printable = !json.ContainsAnyExcept(PrintableAsciiButBackslash);
         at = SkipWhitespace(json, at + 1);
         while (true)
         {
-            if (!TryReadPlainString(json, ref at, out var name)) return false;
+            if (!TryReadPlainString(json, printable, ref at, out var name)) return false;
             at = SkipWhitespace(json, at);
             if (at >= json.Length || json[at] != ':') return false;
             at = SkipWhitespace(json, at + 1);
-            if (!TryReadPlainValue(json, ref at, out var kind, out var value)) return false;
+            if (!TryReadPlainValue(json, printable, ref at, out var kind, out var value)) return false;
             if (ApplyField(Match(name), kind, value, ref e, ref seen, ref isControl) is not null) return false;
             at = SkipWhitespace(json, at);
             if (at >= json.Length) return false;
@@ -298,13 +305,14 @@ public sealed class EventDecoder(Utf8StringPool strings)
     /// <summary>
     /// A string value or name at <paramref name="at"/> without escapes or control bytes, its non-ASCII text valid
     /// UTF-8; moves <paramref name="at"/> past the closing quote. False for any other string, left to the reader.
+    /// <paramref name="printable"/> says the whole record is printable ASCII without a backslash.
     /// </summary>
-    private static bool TryReadPlainString(ReadOnlySpan<byte> json, ref int at, out ReadOnlySpan<byte> text)
+    private static bool TryReadPlainString(ReadOnlySpan<byte> json, bool printable, ref int at, out ReadOnlySpan<byte> text)
     {
         text = default;
         if (at >= json.Length || json[at] != '"') return false;
         var rest = json[(at + 1)..];
-        var end = rest.IndexOfAnyExcept(PlainAsciiStringBytes);
+        var end = printable ? IndexOfQuote(rest) : rest.IndexOfAnyExcept(PlainAsciiStringBytes);
         if (end < 0) return false;
         if (rest[end] >= 0x80)
         {
@@ -319,12 +327,22 @@ public sealed class EventDecoder(Utf8StringPool strings)
         return true;
     }
 
+    /// <summary>A plain loop: the strings of a record are short, and a vectorized search costs more to call than it saves.</summary>
+    private static int IndexOfQuote(ReadOnlySpan<byte> text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] == '"') return i;
+        }
+        return -1;
+    }
+
     /// <summary>
     /// A value at <paramref name="at"/> the fast path understands: a plain string, a number <c>digits[.digits]</c>
     /// without a leading zero, or <c>true</c>, <c>false</c>, <c>null</c>. A number or literal running on into other
     /// bytes (<c>1e5</c>, <c>01</c>, <c>truex</c>) is caught by the caller, which expects a separator next.
     /// </summary>
-    private static bool TryReadPlainValue(ReadOnlySpan<byte> json, ref int at, out JsonTokenType kind, out ReadOnlySpan<byte> value)
+    private static bool TryReadPlainValue(ReadOnlySpan<byte> json, bool printable, ref int at, out JsonTokenType kind, out ReadOnlySpan<byte> value)
     {
         kind = JsonTokenType.None;
         value = default;
@@ -333,7 +351,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
         {
             case (byte)'"':
                 kind = JsonTokenType.String;
-                return TryReadPlainString(json, ref at, out value);
+                return TryReadPlainString(json, printable, ref at, out value);
             case (byte)'t':
                 kind = JsonTokenType.True;
                 return TryReadLiteral(json, ref at, "true"u8, out value);
