@@ -174,6 +174,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
     private string? ReadField(ref Utf8JsonReader reader, Fields field, ref PaymentEvent e, scoped Span<byte> scratch, ref Fields seen, ref bool isControl)
     {
         scoped var value = reader.ValueSpan;
+        // customsSpecial takes no string at all: its type error comes before anything about a string's escapes.
         if (reader.ValueIsEscaped && field != Fields.CustomsSpecial)
         {
             // The raw text is bounded first, so an oversized escaped value is never copied.
