@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Text.Json;
+using System.Text.Unicode;
 using FlowWatch.Core.Contracts;
 
 namespace FlowWatch.Core.Decoding;
@@ -12,7 +14,8 @@ public enum RecordType : byte
 
 /// <summary>
 /// Decodes one payment event (DESIGN.md §3.1) from UTF-8 JSON into a <see cref="PaymentEvent"/> in place,
-/// with <see cref="Utf8JsonReader"/> and no reflection. Never throws on bad input: it answers
+/// without reflection: a purpose-built scan for the common flat shape, and <see cref="Utf8JsonReader"/> for every
+/// other record and every error (both apply fields through the same code). Never throws on bad input: it answers
 /// <see cref="RecordType.Rejected"/> with a reason. A record with <c>"type":"PARAMETERS"</c> is a control
 /// record (DESIGN.md §3.4), answered as <see cref="RecordType.Control"/> for <see cref="ControlRecordParser"/>.
 /// Fields the reference data may supply (<c>accountKind</c>, <c>entityId</c>) are left unresolved here.
@@ -26,6 +29,18 @@ public sealed class EventDecoder(Utf8StringPool strings)
 
     private const int MaxPropertyNameBytes = 64;
 
+    /// <summary>Bytes a string may hold that need no further look: printable ASCII except the quote and the backslash.</summary>
+    private static readonly SearchValues<byte> PlainAsciiStringBytes =
+        SearchValues.Create([.. Enumerable.Range(0x20, 0x60).Where(b => b is not ('"' or '\\')).Select(b => (byte)b)]);
+
+    /// <summary>Bytes of a record whose strings all end at their next quote: printable ASCII except the backslash.</summary>
+    private static readonly SearchValues<byte> PrintableAsciiButBackslash =
+        SearchValues.Create([.. Enumerable.Range(0x20, 0x60).Where(b => b != '\\').Select(b => (byte)b)]);
+
+    /// <summary>Bytes that end a string's plain text: the closing quote, an escape, a control byte JSON forbids.</summary>
+    private static readonly SearchValues<byte> QuoteBackslashOrControl =
+        SearchValues.Create([.. Enumerable.Range(0, 0x20).Select(b => (byte)b), (byte)'"', (byte)'\\']);
+
     /// <summary>Unescaped string values; a field, not stackalloc, which would zero 6 KiB on every call.</summary>
     private readonly byte[] _scratch = new byte[MaxRawStringBytes];
 
@@ -34,6 +49,53 @@ public sealed class EventDecoder(Utf8StringPool strings)
     }
 
     public RecordType Decode(ReadOnlySpan<byte> json, ref PaymentEvent e, out string? reason)
+    {
+        if (TryDecodeFast(json, ref e))
+        {
+            reason = null;
+            return RecordType.Payment;
+        }
+        return DecodeWithReader(json, ref e, out reason);
+    }
+
+    /// <summary>
+    /// Decodes the common shape of a payment without <see cref="Utf8JsonReader"/>: one flat object of
+    /// <c>"name":value</c> pairs whose strings have no escapes and whose numbers are plain <c>digits[.digits]</c>.
+    /// Answers true only for a valid payment; for anything else (another shape, an error, a control record) it
+    /// answers false with <paramref name="e"/> half-filled, and <see cref="DecodeWithReader"/> decodes the record
+    /// again from the start, so the reader stays the one judge of every error.
+    /// </summary>
+    internal bool TryDecodeFast(ReadOnlySpan<byte> json, ref PaymentEvent e)
+    {
+        var at = SkipWhitespace(json, 0);
+        if (at >= json.Length || json[at] != '{') return false;
+        Begin(ref e);
+        Fields seen = 0;
+        var isControl = false;
+        // One vectorized look over the whole record: when it is printable ASCII without a backslash, as records
+        // usually are, every string simply ends at the next quote.
+        var printable = !json.ContainsAnyExcept(PrintableAsciiButBackslash);
+        at = SkipWhitespace(json, at + 1);
+        while (true)
+        {
+            if (!TryReadPlainString(json, printable, ref at, out var name)) return false;
+            at = SkipWhitespace(json, at);
+            if (at >= json.Length || json[at] != ':') return false;
+            at = SkipWhitespace(json, at + 1);
+            if (!TryReadPlainValue(json, printable, ref at, out var kind, out var value)) return false;
+            if (ApplyField(Match(name), kind, value, ref e, ref seen, ref isControl) is not null) return false;
+            at = SkipWhitespace(json, at);
+            if (at >= json.Length) return false;
+            if (json[at] == '}') break;
+            if (json[at] != ',') return false;
+            at = SkipWhitespace(json, at + 1);
+        }
+        // Trailing bytes, even whitespace, are left to the reader.
+        return at == json.Length - 1 && !isControl && (Fields.Required & ~seen) == 0;
+    }
+
+    /// <summary>Decodes any record with <see cref="Utf8JsonReader"/>: every shape the fast path declines, and every error.</summary>
+    internal RecordType DecodeWithReader(ReadOnlySpan<byte> json, ref PaymentEvent e, out string? reason)
     {
         try
         {
@@ -61,8 +123,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
             return RecordType.Rejected;
         }
 
-        e = default;
-        e.Method = PaymentMethod.Transfer;
+        Begin(ref e);
         Span<byte> scratch = _scratch;
         Fields seen = 0;
         var isControl = false;
@@ -76,13 +137,8 @@ public sealed class EventDecoder(Utf8StringPool strings)
                 reader.Skip();
                 continue;
             }
-            if (reader.TokenType == JsonTokenType.Null && (field & Fields.Optional) != 0)
-            {
-                continue;   // an explicit null is the same as an absent optional field
-            }
-            reason = ReadField(ref reader, field, ref e, scratch, ref isControl);
+            reason = ReadField(ref reader, field, ref e, scratch, ref seen, ref isControl);
             if (reason is not null) return RecordType.Rejected;
-            seen |= field;
         }
         if (reader.TokenType != JsonTokenType.EndObject || reader.Read() || reader.BytesConsumed != json.Length)
         {
@@ -107,16 +163,47 @@ public sealed class EventDecoder(Utf8StringPool strings)
         return RecordType.Payment;
     }
 
-    private string? ReadField(ref Utf8JsonReader reader, Fields field, ref PaymentEvent e, scoped Span<byte> scratch, ref bool isControl)
+    /// <summary>The event before its first field: every field absent, the method defaulting to a transfer.</summary>
+    private static void Begin(ref PaymentEvent e)
+    {
+        e = default;
+        e.Method = PaymentMethod.Transfer;
+    }
+
+    /// <summary>Resolves the escapes of the reader's current value, if any, then applies it like the fast path does.</summary>
+    private string? ReadField(ref Utf8JsonReader reader, Fields field, ref PaymentEvent e, scoped Span<byte> scratch, ref Fields seen, ref bool isControl)
+    {
+        scoped var value = reader.ValueSpan;
+        // customsSpecial takes no string at all: its type error comes before anything about a string's escapes.
+        if (reader.ValueIsEscaped && field != Fields.CustomsSpecial)
+        {
+            // The raw text is bounded first, so an oversized escaped value is never copied.
+            if (value.Length > MaxRawStringBytes) return field == Fields.Amount ? "amount: not a decimal number" : NameOf(field) + ": longer than 1024 bytes";
+            if (!TryUnescape(in reader, scratch, out value)) return NameOf(field) + ": not valid Unicode text";
+        }
+        return ApplyField(field, reader.TokenType, value, ref e, ref seen, ref isControl);
+    }
+
+    /// <summary>
+    /// Applies one value to the event, for both decoding paths: <paramref name="value"/> is a string's text with
+    /// escapes resolved, or a number's or literal's raw text. Answers the rejection reason, or null.
+    /// </summary>
+    private string? ApplyField(Fields field, JsonTokenType kind, ReadOnlySpan<byte> value, ref PaymentEvent e, ref Fields seen, ref bool isControl)
+    {
+        if (field == Fields.None) return null;
+        if (kind == JsonTokenType.Null && (field & Fields.Optional) != 0) return null;   // an explicit null is the same as an absent optional field
+        var reason = SetField(field, kind, value, ref e, ref isControl);
+        if (reason is null) seen |= field;
+        return reason;
+    }
+
+    private string? SetField(Fields field, JsonTokenType kind, ReadOnlySpan<byte> value, ref PaymentEvent e, ref bool isControl)
     {
         if (field == Fields.Amount)
         {
-            if (reader.TokenType is not (JsonTokenType.Number or JsonTokenType.String)) return "amount: must be a number or a decimal string";
-            if (reader.ValueSpan.Length > MaxRawStringBytes) return "amount: not a decimal number";
-            var valid = true;
-            var text = reader.TokenType == JsonTokenType.String ? Unescaped(in reader, scratch, out valid) : reader.ValueSpan;
-            if (!valid) return "amount: not valid Unicode text";
-            return DecimalText.TryParseAmount(text, out e.Amount) switch
+            if (kind is not (JsonTokenType.Number or JsonTokenType.String)) return "amount: must be a number or a decimal string";
+            if (value.Length > MaxRawStringBytes) return "amount: not a decimal number";
+            return DecimalText.TryParseAmount(value, out e.Amount) switch
             {
                 AmountError.None => null,
                 AmountError.NotPositive => "amount: must be greater than 0",
@@ -127,17 +214,11 @@ public sealed class EventDecoder(Utf8StringPool strings)
         }
         if (field == Fields.CustomsSpecial)
         {
-            if (reader.TokenType is not (JsonTokenType.True or JsonTokenType.False)) return "customsSpecial: must be true or false";
-            e.CustomsSpecial = reader.TokenType == JsonTokenType.True;
+            if (kind is not (JsonTokenType.True or JsonTokenType.False)) return "customsSpecial: must be true or false";
+            e.CustomsSpecial = kind == JsonTokenType.True;
             return null;
         }
-        if (reader.TokenType != JsonTokenType.String) return NameOf(field) + ": must be a string";
-        if (reader.ValueSpan.Length > (reader.ValueIsEscaped ? MaxRawStringBytes : MaxStringBytes))
-        {
-            return NameOf(field) + ": longer than 1024 bytes";
-        }
-        var value = Unescaped(in reader, scratch, out var validText);
-        if (!validText) return NameOf(field) + ": not valid Unicode text";
+        if (kind != JsonTokenType.String) return NameOf(field) + ": must be a string";
         if (value.Length > MaxStringBytes) return NameOf(field) + ": longer than 1024 bytes";
         switch (field)
         {
@@ -201,20 +282,115 @@ public sealed class EventDecoder(Utf8StringPool strings)
         }
     }
 
-    /// <summary>The value's text with escapes resolved; <paramref name="valid"/> is false for an escaped lone surrogate.</summary>
-    private static ReadOnlySpan<byte> Unescaped(in Utf8JsonReader reader, Span<byte> scratch, out bool valid)
+    /// <summary>The escaped value's text with escapes resolved; false for an escaped lone surrogate.</summary>
+    private static bool TryUnescape(scoped in Utf8JsonReader reader, Span<byte> scratch, out ReadOnlySpan<byte> text)
     {
-        valid = true;
-        if (!reader.ValueIsEscaped) return reader.ValueSpan;
         try
         {
-            return scratch[..reader.CopyString(scratch)];
+            text = scratch[..reader.CopyString(scratch)];
+            return true;
         }
         catch (InvalidOperationException)
         {
-            valid = false;
-            return default;
+            text = default;
+            return false;
         }
+    }
+
+    private static int SkipWhitespace(ReadOnlySpan<byte> json, int at)
+    {
+        while (at < json.Length && json[at] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r') at++;
+        return at;
+    }
+
+    /// <summary>
+    /// A string value or name at <paramref name="at"/> without escapes or control bytes, its non-ASCII text valid
+    /// UTF-8; moves <paramref name="at"/> past the closing quote. False for any other string, left to the reader.
+    /// <paramref name="printable"/> says the whole record is printable ASCII without a backslash.
+    /// </summary>
+    private static bool TryReadPlainString(ReadOnlySpan<byte> json, bool printable, ref int at, out ReadOnlySpan<byte> text)
+    {
+        text = default;
+        if (at >= json.Length || json[at] != '"') return false;
+        var rest = json[(at + 1)..];
+        var end = printable ? IndexOfQuote(rest) : rest.IndexOfAnyExcept(PlainAsciiStringBytes);
+        if (end < 0) return false;
+        if (rest[end] >= 0x80)
+        {
+            // The reader passes any byte >= 0x80 through unchecked; taking only valid UTF-8 keeps this path
+            // within what the reader accepts even if that changes.
+            end = rest.IndexOfAny(QuoteBackslashOrControl);
+            if (end < 0 || !Utf8.IsValid(rest[..end])) return false;
+        }
+        if (rest[end] != '"') return false;
+        text = rest[..end];
+        at += end + 2;
+        return true;
+    }
+
+    /// <summary>A plain loop: the strings of a record are short, and a vectorized search costs more to call than it saves.</summary>
+    private static int IndexOfQuote(ReadOnlySpan<byte> text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] == '"') return i;
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// A value at <paramref name="at"/> the fast path understands: a plain string, a number <c>digits[.digits]</c>
+    /// without a leading zero, or <c>true</c>, <c>false</c>, <c>null</c>. A number or literal running on into other
+    /// bytes (<c>1e5</c>, <c>01</c>, <c>truex</c>) is caught by the caller, which expects a separator next.
+    /// </summary>
+    private static bool TryReadPlainValue(ReadOnlySpan<byte> json, bool printable, ref int at, out JsonTokenType kind, out ReadOnlySpan<byte> value)
+    {
+        kind = JsonTokenType.None;
+        value = default;
+        if (at >= json.Length) return false;
+        switch (json[at])
+        {
+            case (byte)'"':
+                kind = JsonTokenType.String;
+                return TryReadPlainString(json, printable, ref at, out value);
+            case (byte)'t':
+                kind = JsonTokenType.True;
+                return TryReadLiteral(json, ref at, "true"u8, out value);
+            case (byte)'f':
+                kind = JsonTokenType.False;
+                return TryReadLiteral(json, ref at, "false"u8, out value);
+            case (byte)'n':
+                kind = JsonTokenType.Null;
+                return TryReadLiteral(json, ref at, "null"u8, out value);
+            case >= (byte)'0' and <= (byte)'9':
+                kind = JsonTokenType.Number;
+                var start = at;
+                at = json[at] == '0' ? at + 1 : SkipDigits(json, at);
+                if (at < json.Length && json[at] == '.')
+                {
+                    var fraction = at + 1;
+                    at = SkipDigits(json, fraction);
+                    if (at == fraction) return false;
+                }
+                value = json[start..at];
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static bool TryReadLiteral(ReadOnlySpan<byte> json, ref int at, ReadOnlySpan<byte> literal, out ReadOnlySpan<byte> value)
+    {
+        value = literal;
+        if (!json[at..].StartsWith(literal)) return false;
+        at += literal.Length;
+        return true;
+    }
+
+    private static int SkipDigits(ReadOnlySpan<byte> json, int at)
+    {
+        while (at < json.Length && char.IsAsciiDigit((char)json[at])) at++;
+        return at;
     }
 
     private static bool IsUpperAscii(ReadOnlySpan<byte> value)

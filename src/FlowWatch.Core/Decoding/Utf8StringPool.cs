@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Numerics;
 using System.Text;
@@ -10,8 +11,16 @@ namespace FlowWatch.Core.Decoding;
 /// Open addressing over a power-of-two table; once <see cref="Capacity"/> strings are held, new ones are
 /// allocated but not kept. Not thread-safe: one pool per decoding thread.
 /// </summary>
+/// <remarks>
+/// Each entry carries its bytes as a key of two 64-bit words: for up to 16 bytes the key and the length are the
+/// bytes themselves, so a lookup compares three numbers and reads no other memory; longer bytes are kept in an
+/// array as well, compared only once the words and the length match.
+/// </remarks>
 public sealed class Utf8StringPool
 {
+    /// <summary>Longest text whose key words hold every byte.</summary>
+    private const int KeyBytes = 16;
+
     private Entry[] _entries;
     private int _count;
 
@@ -28,21 +37,48 @@ public sealed class Utf8StringPool
     public string GetOrAdd(ReadOnlySpan<byte> utf8)
     {
         if (utf8.IsEmpty) return string.Empty;
-        var hash = (uint)XxHash3.HashToUInt64(utf8);
+        var (head, tail) = KeyOf(utf8);
+        var hash = utf8.Length <= KeyBytes ? Mix(head, tail, utf8.Length) : (uint)XxHash3.HashToUInt64(utf8);
         var mask = _entries.Length - 1;
         for (var slot = (int)(hash & (uint)mask); ; slot = (slot + 1) & mask)
         {
             ref var entry = ref _entries[slot];
             if (entry.Value is null) break;
-            if (entry.Hash == hash && entry.Utf8.AsSpan().SequenceEqual(utf8)) return entry.Value;
+            if (entry.Head == head && entry.Tail == tail && entry.Length == utf8.Length
+                && (utf8.Length <= KeyBytes || entry.LongUtf8.AsSpan().SequenceEqual(utf8)))
+            {
+                return entry.Value;
+            }
         }
 
         var value = Encoding.UTF8.GetString(utf8);
         if (_count >= Capacity) return value;
         if ((_count + 1) * 2 > _entries.Length) Grow();
-        Insert(new Entry(hash, utf8.ToArray(), value));
+        Insert(new Entry(hash, utf8.Length, head, tail, utf8.Length > KeyBytes ? utf8.ToArray() : null, value));
         _count++;
         return value;
+    }
+
+    /// <summary>
+    /// Two words that, with the length, are exactly the bytes when there are at most 16 of them: overlapping reads
+    /// of the first and last 8 (or 4) bytes, or the first, middle and last byte of 1 to 3. For longer text, the first
+    /// and last 8 bytes, a cheap filter before the full compare.
+    /// </summary>
+    private static (ulong Head, ulong Tail) KeyOf(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length >= 8) return (BinaryPrimitives.ReadUInt64LittleEndian(utf8), BinaryPrimitives.ReadUInt64LittleEndian(utf8[^8..]));
+        if (utf8.Length >= 4) return (BinaryPrimitives.ReadUInt32LittleEndian(utf8) | (ulong)BinaryPrimitives.ReadUInt32LittleEndian(utf8[^4..]) << 32, 0);
+        return (utf8[0] | (ulong)utf8[utf8.Length / 2] << 8 | (ulong)utf8[^1] << 16, 0);
+    }
+
+    /// <summary>A hash of a short text's key: multiply-xorshift mixing, so the low bits that pick a slot depend on every byte.</summary>
+    private static uint Mix(ulong head, ulong tail, int length)
+    {
+        var x = head * 0x9E3779B97F4A7C15UL ^ BitOperations.RotateLeft(tail * 0xC2B2AE3D27D4EB4FUL, 31) ^ (ulong)length;
+        x ^= x >> 32;
+        x *= 0xD6E8FEB86659FD93UL;
+        x ^= x >> 32;
+        return (uint)x;
     }
 
     private void Insert(Entry entry)
@@ -63,5 +99,6 @@ public sealed class Utf8StringPool
         }
     }
 
-    private readonly record struct Entry(uint Hash, byte[] Utf8, string? Value);
+    /// <summary>A pooled string; <see cref="LongUtf8"/> holds the bytes only when the key words cannot (more than 16).</summary>
+    private readonly record struct Entry(uint Hash, int Length, ulong Head, ulong Tail, byte[]? LongUtf8, string? Value);
 }

@@ -1,0 +1,66 @@
+using System.Text;
+using FlowWatch.Core.Decoding;
+
+namespace FlowWatch.Core.Tests.Decoding;
+
+/// <summary><see cref="Utf8StringPool"/>: the same bytes give the same instance, different bytes never do.</summary>
+public sealed class Utf8StringPoolTests
+{
+    [Fact]
+    public void GetOrAdd_SameBytes_SameInstance()
+    {
+        var pool = new Utf8StringPool();
+        var first = pool.GetOrAdd("EFE0000042"u8);
+
+        Assert.Same(first, pool.GetOrAdd(Encoding.UTF8.GetBytes("EFE0000042")));
+        Assert.Equal("EFE0000042", first);
+        Assert.Equal(1, pool.Count);
+        Assert.Same(string.Empty, pool.GetOrAdd([]));
+    }
+
+    [Theory]
+    [InlineData("ab", "abb")]
+    [InlineData("aba", "aaa")]
+    [InlineData("abcde", "abxde")]
+    [InlineData("abcdefghijkl", "abcdefgXijkl")]
+    [InlineData("0123456789abcdef", "0123456789abcdeF")]
+    [InlineData("0123456789-middle-differs-ABCDEFGH", "0123456789-middle-DIFFERS-ABCDEFGH")]
+    public void GetOrAdd_BytesSharingTheirEnds_StayApart(string one, string other)
+    {
+        var pool = new Utf8StringPool();
+
+        Assert.Equal(one, pool.GetOrAdd(Encoding.UTF8.GetBytes(one)));
+        Assert.Equal(other, pool.GetOrAdd(Encoding.UTF8.GetBytes(other)));
+        Assert.Equal(one, pool.GetOrAdd(Encoding.UTF8.GetBytes(one)));
+        Assert.Equal(2, pool.Count);
+    }
+
+    [Fact]
+    public void GetOrAdd_ManyRandomTextsThroughGrowth_EachKeepsItsInstance()
+    {
+        var random = new Random(5);
+        var pool = new Utf8StringPool(initialSize: 16);
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var n = 0; n < 20_000; n++)
+        {
+            // Few letters and short lengths, so many texts share lengths, prefixes and suffixes.
+            var text = new string([.. Enumerable.Range(0, random.Next(1, 41)).Select(_ => "ab\u00e9"[random.Next(3)])]);
+            var pooled = pool.GetOrAdd(Encoding.UTF8.GetBytes(text));
+            Assert.Equal(text, pooled);
+            if (seen.TryGetValue(text, out var earlier)) Assert.Same(earlier, pooled);
+            else seen[text] = pooled;
+        }
+        Assert.Equal(seen.Count, pool.Count);
+    }
+
+    [Fact]
+    public void GetOrAdd_AtCapacity_StillAnswersButKeepsNoMore()
+    {
+        var pool = new Utf8StringPool(capacity: 2);
+        pool.GetOrAdd("one"u8);
+        pool.GetOrAdd("two"u8);
+
+        Assert.Equal("three", pool.GetOrAdd("three"u8));
+        Assert.Equal(2, pool.Count);
+    }
+}
