@@ -189,7 +189,8 @@ public sealed class TreeEnsemble
             while (n >= 0)
             {
                 var node = _nodes[tree.Node + n];
-                if (depth < path.Length) path[depth++] = node.Feature;
+                // The node of a one-leaf tree (both children that leaf) splits nothing, and credits no feature.
+                if (depth < path.Length && node.Left != node.Right) path[depth++] = node.Feature;
                 n = features[node.Feature] <= node.Threshold ? node.Left : node.Right;
             }
             if (depth == 0) continue;
