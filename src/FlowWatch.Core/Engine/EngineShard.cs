@@ -461,13 +461,13 @@ public sealed class EngineShard
         var ts = e.TimestampTicks;
         features[Features.AmountScore] = (float)amountScore;
         features[Features.LogAmountCny] = (float)logAmount;
-        features[Features.LogCount1m] = MathF.Log(count1m);
-        features[Features.LogCount1h] = MathF.Log(count1h);
-        features[Features.LogCount24h] = MathF.Log(count24h);
+        features[Features.LogCount1m] = CountLog.Of(count1m);
+        features[Features.LogCount1h] = CountLog.Of(count1h);
+        features[Features.LogCount24h] = CountLog.Of(count24h);
         features[Features.HourlyScore] = (float)hourlyScore;
         features[Features.LogGapSeconds] = previousActivity == EntityState.NoTime ? 0
             : MathF.Log(1 + Math.Max(ts - previousActivity, 0) / (float)TimeSpan.TicksPerSecond);
-        features[Features.LogDistinctCounterparties] = MathF.Log(1 + aggregate.DistinctCounterparties(e.Direction));
+        features[Features.LogDistinctCounterparties] = CountLog.Of(1 + aggregate.DistinctCounterparties(e.Direction));
         var local = ts + ShanghaiTime.OffsetTicks;
         features[Features.HourOfDay] = local / TimeSpan.TicksPerHour % 24;
         features[Features.Weekend] = (local / TimeSpan.TicksPerDay + 1) % 7 is 0 or 6 ? 1 : 0;   // day 0 was a Monday
@@ -478,11 +478,20 @@ public sealed class EngineShard
         features[Features.RoundAmount] = RoundAmount.Of(e.Amount);
         var key = StructuringKey.Of(e.Direction, e.Category, e.CurrencyClass);
         features[Features.ThresholdRatio] = (float)Math.Min((e.IsCny ? amountCny : (double)e.FxAmountUsd) / _thresholdDouble[key], 2);
-        features[Features.PassThroughRatio] = aggregate.InflowCny > 0 && aggregate.OutflowCny > 0
-            ? (float)((double)Math.Min(aggregate.InflowCny, aggregate.OutflowCny) / (double)Math.Max(aggregate.InflowCny, aggregate.OutflowCny))
-            : 0;
+        features[Features.PassThroughRatio] = PassThroughRatio(aggregate);
         features[Features.Outgoing] = e.Direction == Direction.Out ? 1 : 0;
-        features[Features.LogEventsSeen] = MathF.Log(entity.Events);
+        features[Features.LogEventsSeen] = CountLog.Of(entity.Events);
+    }
+
+    /// <summary>
+    /// min(IN, OUT) / max(IN, OUT) of the window, 0 unless both flowed, compared as doubles rather than decimals. The
+    /// conversion keeps signs, and the order of two sums unless they lie within a rounding of each other, where either
+    /// quotient is 1 as a float: the feature is the one the decimals give.
+    /// </summary>
+    private static float PassThroughRatio(WindowAggregate aggregate)
+    {
+        double inflow = (double)aggregate.InflowCny, outflow = (double)aggregate.OutflowCny;
+        return inflow > 0 && outflow > 0 ? (float)(Math.Min(inflow, outflow) / Math.Max(inflow, outflow)) : 0;
     }
 
     /// <summary>A feature as it reads in an alert: counts and amounts as themselves, not their logarithms.</summary>
