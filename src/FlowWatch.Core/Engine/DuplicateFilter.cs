@@ -15,20 +15,11 @@ internal sealed class DuplicateFilter(int horizonDays)
 
     public int Count => _seen.Count;
 
-    /// <summary>The id's key in the table; worked out once by a caller that also prefetches it.</summary>
-    public static (ulong Low, uint High) KeyOf(ReadOnlySpan<byte> txnIdUtf8) => TxnIdTable.KeyOf(txnIdUtf8);
-
-    /// <summary>Starts loading where <see cref="TryAdd(ValueTuple{ulong, uint}, long)"/> will look for the key.</summary>
-    public void Prefetch((ulong Low, uint High) key) => _seen.Prefetch(key.Low);
-
     /// <summary>True when the id is new (and now remembered); false for a duplicate.</summary>
-    public bool TryAdd(ReadOnlySpan<byte> txnIdUtf8, long timestampTicks) => TryAdd(KeyOf(txnIdUtf8), timestampTicks);
-
-    /// <summary>True when the id of <paramref name="key"/> is new (and now remembered); false for a duplicate.</summary>
-    public bool TryAdd((ulong Low, uint High) key, long timestampTicks)
+    public bool TryAdd(ReadOnlySpan<byte> txnIdUtf8, long timestampTicks)
     {
         var day = ShanghaiTime.DayNumber(timestampTicks);
-        var (low, high) = key;
+        var (low, high) = TxnIdTable.KeyOf(txnIdUtf8);
         ref var carrierDay = ref _seen.GetOrAdd(low, high, day, out var known);
         if (known && (horizonDays == 0 || !PastHorizon(carrierDay))) return false;
         carrierDay = day;

@@ -168,29 +168,19 @@ public sealed class FlowEngine
             Counters.ControlRecords++;
             return RecordOutcome.Control;
         }
-        if (type == RecordType.Rejected)
-        {
-            Counters.DeadLetters++;
-            return RecordOutcome.Rejected;
-        }
-        // The id table is too large to stay cached: its slot loads while the event is resolved.
-        var txnKey = DuplicateFilter.KeyOf(_event.TxnIdUtf8);
-        _duplicates.Prefetch(txnKey);
-        if (!EventResolver.TryResolve(ref _event, Reference, out rejectReason))
+        if (type == RecordType.Rejected || !EventResolver.TryResolve(ref _event, Reference, out rejectReason))
         {
             Counters.DeadLetters++;
             return RecordOutcome.Rejected;
         }
         _event.Sequence = sequence;
-        return Apply(ref _event, txnKey, alerts);
+        return Apply(ref _event, alerts);
     }
 
     /// <summary>Processes an event that is already decoded and resolved (tests and generated streams).</summary>
-    public RecordOutcome Apply(ref PaymentEvent e, List<Alert> alerts) => Apply(ref e, DuplicateFilter.KeyOf(e.TxnIdUtf8), alerts);
-
-    private RecordOutcome Apply(ref PaymentEvent e, (ulong, uint) txnKey, List<Alert> alerts)
+    public RecordOutcome Apply(ref PaymentEvent e, List<Alert> alerts)
     {
-        if (!_duplicates.TryAdd(txnKey, e.TimestampTicks))
+        if (!_duplicates.TryAdd(e.TxnIdUtf8, e.TimestampTicks))
         {
             Counters.Duplicates++;
             return RecordOutcome.Duplicate;
