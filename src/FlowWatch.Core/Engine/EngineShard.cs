@@ -316,6 +316,7 @@ public sealed class EngineShard
                 while (expired < entity.WindowStart && window[expired].Ts <= dropUpTo) expired++;
                 window.DropFirst(expired);
                 entity.WindowStart -= expired;
+                entity.HourStart = Math.Max(entity.HourStart - expired, 0);
             }
             window.Append(in entry);
             entity.Current.Add(in entry);
@@ -390,7 +391,19 @@ public sealed class EngineShard
         var inOrder = ts >= entity.NewestTs;
         var upToNow = inOrder ? window.Count : window.UpperBound(ts);
         var count1m = upToNow - window.UpperBound(ts - TimeSpan.TicksPerMinute, upToNow);
-        var count1h = upToNow - window.UpperBound(ts - TimeSpan.TicksPerHour, upToNow);
+        int count1h;
+        if (inOrder)
+        {
+            // Entries before either start are at or before ts − 1 hour: the hour begins at neither's left.
+            var hourStart = Math.Max(entity.HourStart, entity.WindowStart);
+            while (window[hourStart].Ts <= ts - TimeSpan.TicksPerHour) hourStart++;
+            entity.HourStart = hourStart;
+            count1h = upToNow - hourStart;
+        }
+        else
+        {
+            count1h = upToNow - window.UpperBound(ts - TimeSpan.TicksPerHour, upToNow);
+        }
         var count24h = upToNow - (inOrder ? entity.WindowStart : window.UpperBound(ts - _windowTicks, upToNow));
         ref var baseline = ref entity.Baseline;
         var amountCny = (double)e.AmountCny;

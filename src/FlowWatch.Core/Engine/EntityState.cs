@@ -29,6 +29,13 @@ public sealed class EntityState(string entityId)
     /// <summary>Index in <see cref="Window"/> of the first entry inside (NewestTs − window, NewestTs].</summary>
     internal int WindowStart { get; set; }
 
+    /// <summary>
+    /// Index in <see cref="Window"/> at or before the first entry inside (NewestTs − 1 hour, NewestTs], moved forward as
+    /// events arrive so that the hourly count does not search the window's (rarely cached) last hour on every event.
+    /// It may lag behind the hour's first entry (after an out-of-order insert before it), never pass it.
+    /// </summary>
+    internal int HourStart { get; set; }
+
     internal WindowAggregate Current { get; } = new();
 
     /// <summary>
