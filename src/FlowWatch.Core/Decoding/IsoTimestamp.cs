@@ -6,23 +6,32 @@ namespace FlowWatch.Core.Decoding;
 /// </summary>
 public static class IsoTimestamp
 {
+    /// <summary>What <see cref="TwoDigits"/> answers for bytes that are not two digits: above every field's range, and any year it makes.</summary>
+    private const uint NotTwoDigits = 1 << 16;
+
+    /// <summary>Days of the year before each month, in a common year; index 0 is unused, so that a month indexes it.</summary>
+    private static readonly int[] DaysBeforeMonth = [0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365];
+
     public static bool TryParse(ReadOnlySpan<byte> s, out long utcTicks, out short offsetMinutes)
     {
         utcTicks = 0;
         offsetMinutes = 0;
         if (s.Length < 20) return false;
-        if (!Digits(s, 0, 4, out var year) || s[4] != '-' || !Digits(s, 5, 2, out var month) || s[7] != '-'
-            || !Digits(s, 8, 2, out var day) || (s[10] != 'T' && s[10] != 't')
-            || !Digits(s, 11, 2, out var hour) || s[13] != ':' || !Digits(s, 14, 2, out var minute) || s[16] != ':'
-            || !Digits(s, 17, 2, out var second))
+        // Each field is read at its fixed place and then checked against its range, which also refuses non-digits.
+        var year = TwoDigits(s[0], s[1]) * 100 + TwoDigits(s[2], s[3]);
+        var month = TwoDigits(s[5], s[6]);
+        var day = TwoDigits(s[8], s[9]);
+        var hour = TwoDigits(s[11], s[12]);
+        var minute = TwoDigits(s[14], s[15]);
+        var second = TwoDigits(s[17], s[18]);
+        if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':'
+            || year - 1 > 9998 || month - 1 > 11 || day - 1 > 30 || hour > 23 || minute > 59 || second > 59)
         {
             return false;
         }
-        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month)
-            || hour > 23 || minute > 59 || second > 59)
-        {
-            return false;
-        }
+        var leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        var monthDays = DaysBeforeMonth[month + 1] - DaysBeforeMonth[month] + (leap && month == 2 ? 1 : 0);
+        if (day > monthDays) return false;
 
         var i = 19;
         long fractionTicks = 0;
@@ -48,16 +57,20 @@ public static class IsoTimestamp
             offset = 0;
         }
         else if ((s[i] == '+' || s[i] == '-') && i + 6 == s.Length && s[i + 3] == ':'
-                 && Digits(s, i + 1, 2, out var oh) && Digits(s, i + 4, 2, out var om) && oh <= 14 && om <= 59)
+                 && TwoDigits(s[i + 1], s[i + 2]) is var oh and <= 14 && TwoDigits(s[i + 4], s[i + 5]) is var om and <= 59)
         {
-            offset = (oh * 60 + om) * (s[i] == '-' ? -1 : 1);
+            offset = (int)(oh * 60 + om) * (s[i] == '-' ? -1 : 1);
         }
         else
         {
             return false;
         }
 
-        var local = new DateTime(year, month, day, hour, minute, second, DateTimeKind.Unspecified).Ticks + fractionTicks;
+        // Days since 0001-01-01 in the proleptic Gregorian calendar, as DateTime counts them.
+        var yearsBefore = (int)year - 1;
+        var days = yearsBefore * 365 + yearsBefore / 4 - yearsBefore / 100 + yearsBefore / 400
+                   + DaysBeforeMonth[month] + (leap && month > 2 ? 1 : 0) + (int)day - 1;
+        var local = days * TimeSpan.TicksPerDay + (hour * 3600 + minute * 60 + second) * TimeSpan.TicksPerSecond + fractionTicks;
         var utc = local - offset * TimeSpan.TicksPerMinute;
         if (utc < DateTime.MinValue.Ticks || utc > DateTime.MaxValue.Ticks) return false;
         utcTicks = utc;
@@ -65,15 +78,11 @@ public static class IsoTimestamp
         return true;
     }
 
-    private static bool Digits(ReadOnlySpan<byte> s, int start, int count, out int value)
+    /// <summary>The number two ASCII digits write, or <see cref="NotTwoDigits"/>.</summary>
+    private static uint TwoDigits(byte tens, byte ones)
     {
-        value = 0;
-        for (var i = start; i < start + count; i++)
-        {
-            var d = (uint)(s[i] - '0');
-            if (d > 9) return false;
-            value = value * 10 + (int)d;
-        }
-        return true;
+        var t = (uint)(tens - '0');
+        var o = (uint)(ones - '0');
+        return t <= 9 && o <= 9 ? t * 10 + o : NotTwoDigits;
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using FlowWatch.Core.Decoding;
 
 namespace FlowWatch.Core.Tests.Decoding;
@@ -89,6 +90,83 @@ public sealed class DecimalTextAndTimestampTests
     }
 
     [Theory]
+    [InlineData("1000000000000000", AmountError.None)]
+    [InlineData("1000000000000000.0000", AmountError.None)]
+    [InlineData("1000000000000000.0001", AmountError.TooLarge)]
+    [InlineData("1000000000000001", AmountError.TooLarge)]
+    [InlineData("9999999999999999999", AmountError.TooLarge)]   // 19 digits, the most a ulong mantissa takes
+    [InlineData("10000000000000000000", AmountError.TooLarge)]  // 20 digits
+    [InlineData("999999999999999.9999", AmountError.None)]
+    [InlineData("99999999999999.99999", AmountError.TooManyDecimals)]
+    [InlineData("1000000000000000.00001", AmountError.TooManyDecimals)]
+    [InlineData("0.00010", AmountError.None)]
+    [InlineData("0.00001", AmountError.TooManyDecimals)]
+    [InlineData("0.000000000000000000", AmountError.NotPositive)]
+    [InlineData("5.", AmountError.NotANumber)]
+    [InlineData("5.e3", AmountError.NotANumber)]
+    [InlineData("5.0e", AmountError.NotANumber)]
+    [InlineData("5.1x0", AmountError.NotANumber)]
+    [InlineData("12.", AmountError.NotANumber)]
+    public void TryParseAmount_Boundaries_AgreeWithTheGeneralPath(string text, AmountError expected)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        Assert.Equal(expected, DecimalText.TryParseAmount(bytes, out var amount));
+        Assert.Equal(expected, DecimalText.TryParseAny(bytes, out var general));
+        Assert.Equal(decimal.GetBits(general), decimal.GetBits(amount));
+    }
+
+    [Fact]
+    public void TryParseAmount_RandomText_AnswersWhatTheGeneralPathAnswers()
+    {
+        var random = new Random(20261127);
+        for (var n = 0; n < 200_000; n++)
+        {
+            var text = RandomAmountText(random);
+            var bytes = Encoding.UTF8.GetBytes(text);
+            var error = DecimalText.TryParseAmount(bytes, out var amount);
+            var expectedError = DecimalText.TryParseAny(bytes, out var expected);
+
+            // Same error, same value and same scale (12.50 reads as 12.5 on both paths).
+            Assert.True(error == expectedError && decimal.GetBits(amount).SequenceEqual(decimal.GetBits(expected)),
+                $"'{text}' gave {error} {amount}, expected {expectedError} {expected}");
+            if (error == AmountError.None && text.All(c => char.IsAsciiDigit(c) || c == '.'))
+            {
+                Assert.Equal(decimal.Parse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture), amount);
+            }
+        }
+    }
+
+    /// <summary>Mostly <c>digits[.digits]</c> near the limits (15–20 digits, 3–6 decimals, runs of zeros), sometimes mangled.</summary>
+    private static string RandomAmountText(Random random)
+    {
+        var text = new StringBuilder();
+        var integerDigits = random.Next(4) == 0 ? random.Next(0, 3) : random.Next(1, 21);
+        for (var i = 0; i < integerDigits; i++) text.Append(RandomDigit(random));
+        if (random.Next(3) > 0)
+        {
+            text.Append('.');
+            var fractionDigits = random.Next(0, 8);
+            for (var i = 0; i < fractionDigits; i++) text.Append(RandomDigit(random));
+            if (random.Next(4) == 0) text.Append('0', random.Next(1, 20));
+        }
+        if (random.Next(8) == 0 && text.Length > 0)
+        {
+            // A stray byte anywhere, or a sign or an exponent the general path alone reads.
+            const string Strays = "+-eE.x 0";
+            text.Insert(random.Next(text.Length + 1), Strays[random.Next(Strays.Length)]);
+        }
+        return text.ToString();
+    }
+
+    /// <summary>Zeros and nines half the time, so that values land on 10^15, 10^16 and their neighbours.</summary>
+    private static char RandomDigit(Random random) => random.Next(4) switch
+    {
+        0 => '0',
+        1 => '9',
+        _ => (char)('0' + random.Next(10)),
+    };
+
+    [Theory]
     [InlineData("2026-03-01T09:30:00+08:00")]
     [InlineData("2026-03-01T01:30:00Z")]
     [InlineData("2026-03-01T01:30:00.1234567Z")]
@@ -112,5 +190,130 @@ public sealed class DecimalTextAndTimestampTests
     public void IsoTimestamp_InvalidTime_IsRefused(string text)
     {
         Assert.False(IsoTimestamp.TryParse(Encoding.UTF8.GetBytes(text), out _, out _));
+    }
+
+    [Theory]
+    [InlineData("1900-02-29T00:00:00Z", false)]
+    [InlineData("2000-02-29T00:00:00Z", true)]
+    [InlineData("2024-02-29T23:59:59+14:00", true)]
+    [InlineData("2023-02-29T00:00:00Z", false)]
+    [InlineData("2026-12-31T23:59:59.9999999-14:00", true)]
+    [InlineData("2026-04-31T00:00:00Z", false)]
+    [InlineData("2026-13-01T00:00:00Z", false)]
+    [InlineData("2026-00-01T00:00:00Z", false)]
+    [InlineData("2026-01-00T00:00:00Z", false)]
+    [InlineData("0000-01-01T00:00:00Z", false)]
+    [InlineData("0001-01-01T00:00:00Z", true)]
+    [InlineData("0001-01-01T00:00:00+00:01", false)]   // before DateTime's first tick in UTC
+    [InlineData("9999-12-31T23:59:59.9999999Z", true)]
+    [InlineData("9999-12-31T23:59:59-00:01", false)]
+    [InlineData("2026-03-01T24:00:00Z", false)]
+    [InlineData("2026-03-01T23:60:00Z", false)]
+    [InlineData("2026-03-01T23:59:60Z", false)]
+    [InlineData("2026-03-01T09:30:00+15:00", false)]
+    [InlineData("2026-03-01T09:30:00+14:60", false)]
+    [InlineData("2026-03-01T09:30:00.1+01:00", true)]
+    [InlineData("2026-03-01t09:30:00z", true)]
+    [InlineData("2026-03-01T09:30:00.12345678+01:00", false)]
+    [InlineData("2026-03-01T09:30:0a+01:00", false)]
+    [InlineData("2026-0/-01T09:30:00Z", false)]
+    [InlineData("2026-03-01T09:30:00+1:00", false)]
+    public void IsoTimestamp_Boundaries_AgreeWithTheReference(string text, bool valid)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var accepted = IsoTimestamp.TryParse(bytes, out var ticks, out var offset);
+        var expectedAccepted = ReferenceTimestamp(text, out var expectedTicks, out var expectedOffset);
+
+        Assert.Equal(valid, expectedAccepted);
+        Assert.Equal(expectedAccepted, accepted);
+        Assert.Equal(expectedTicks, ticks);
+        Assert.Equal(expectedOffset, offset);
+    }
+
+    [Fact]
+    public void IsoTimestamp_RandomText_AnswersWhatTheReferenceAnswers()
+    {
+        var random = new Random(20260229);
+        var accepted = 0;
+        for (var n = 0; n < 200_000; n++)
+        {
+            var text = RandomTimestampText(random);
+            var ok = IsoTimestamp.TryParse(Encoding.UTF8.GetBytes(text), out var ticks, out var offset);
+            var expectedOk = ReferenceTimestamp(text, out var expectedTicks, out var expectedOffset);
+
+            Assert.True(ok == expectedOk && ticks == expectedTicks && offset == expectedOffset,
+                $"'{text}' gave {ok} {ticks} {offset}, expected {expectedOk} {expectedTicks} {expectedOffset}");
+            if (ok)
+            {
+                accepted++;
+                if (Math.Abs((int)offset) <= 14 * 60)
+                {
+                    Assert.Equal(DateTimeOffset.Parse(text, CultureInfo.InvariantCulture).UtcTicks, ticks);
+                }
+            }
+        }
+        // Both sides of the line must be well covered for the comparison to mean something.
+        Assert.InRange(accepted, 40_000, 160_000);
+    }
+
+    private static readonly Regex TimestampShape = new(
+        @"\A([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,7}))?(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))\z",
+        RegexOptions.CultureInvariant);
+
+    /// <summary>The accepted shape as a regular expression, the calendar and the clock by <see cref="DateTime"/>.</summary>
+    private static bool ReferenceTimestamp(string text, out long utcTicks, out short offsetMinutes)
+    {
+        utcTicks = 0;
+        offsetMinutes = 0;
+        var match = TimestampShape.Match(text);
+        if (!match.Success) return false;
+        int Group(int index) => int.Parse(match.Groups[index].Value, CultureInfo.InvariantCulture);
+        var (year, month, day, hour, minute, second) = (Group(1), Group(2), Group(3), Group(4), Group(5), Group(6));
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+        {
+            return false;
+        }
+        var fraction = match.Groups[7].Success ? long.Parse(match.Groups[7].Value.PadRight(7, '0'), CultureInfo.InvariantCulture) : 0;
+        var offset = 0;
+        if (match.Groups[8].Success)
+        {
+            if (Group(9) > 14 || Group(10) > 59) return false;
+            offset = (Group(9) * 60 + Group(10)) * (match.Groups[8].Value == "-" ? -1 : 1);
+        }
+        var utc = new DateTime(year, month, day, hour, minute, second).Ticks + fraction - offset * TimeSpan.TicksPerMinute;
+        if (utc < DateTime.MinValue.Ticks || utc > DateTime.MaxValue.Ticks) return false;
+        utcTicks = utc;
+        offsetMinutes = (short)offset;
+        return true;
+    }
+
+    /// <summary>Valid times around the calendar's and the clock's edges, a quarter of them with one byte changed, dropped or added.</summary>
+    private static string RandomTimestampText(Random random)
+    {
+        int[] years = [1, 1900, 2000, 2024, 2026, 2100, 9999];
+        var year = random.Next(3) == 0 ? random.Next(0, 10_000) : years[random.Next(years.Length)];
+        var month = random.Next(0, 14);
+        var day = random.Next(4) == 0 ? random.Next(0, 33) : random.Next(27, 32);
+        var time = random.Next(3) == 0 ? "23:59:59" : $"{random.Next(0, 25):D2}:{random.Next(0, 61):D2}:{random.Next(0, 61):D2}";
+        var fraction = random.Next(3) == 0 ? "" : "." + random.NextInt64(0, 1_000_000_000).ToString("D9", CultureInfo.InvariantCulture)[..random.Next(0, 9)];
+        var offset = random.Next(4) switch
+        {
+            0 => "Z",
+            1 => random.Next(2) == 0 ? "+14:00" : "-14:00",
+            _ => $"{(random.Next(2) == 0 ? '+' : '-')}{random.Next(0, 16):D2}:{random.Next(0, 61):D2}",
+        };
+        var text = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"{year:D4}-{month:D2}-{day:D2}T{time}{fraction}{offset}"));
+        if (random.Next(4) == 0)
+        {
+            const string Bytes = "0123456789-:T+Z.tz /";
+            var at = random.Next(text.Length);
+            switch (random.Next(3))
+            {
+                case 0: text[at] = Bytes[random.Next(Bytes.Length)]; break;
+                case 1: text.Remove(at, 1); break;
+                default: text.Insert(at, Bytes[random.Next(Bytes.Length)]); break;
+            }
+        }
+        return text.ToString();
     }
 }
