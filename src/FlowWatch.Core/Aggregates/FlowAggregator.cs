@@ -20,6 +20,8 @@ public sealed class FlowAggregator
     public void Add(in PaymentEvent e, EntityState entity, ReferenceData reference)
     {
         var minute = e.TimestampTicks - e.TimestampTicks % TimeSpan.TicksPerMinute;
+        // Each event comes as a row of its own, merged into the row of its key if there is one. A new row's sums are
+        // the event's amounts as they are: the same decimals, scale included, as adding them to zero would give.
         var currency = RowHash.Code(e.Currency);
         // The entity's hash comes from its state instead of hashing the id on every event: nearly every event of an
         // entity opens a new minute row, so this hash is computed once per accepted event.
