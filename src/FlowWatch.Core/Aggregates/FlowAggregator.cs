@@ -10,8 +10,8 @@ namespace FlowWatch.Core.Aggregates;
 /// </summary>
 public sealed class FlowAggregator
 {
-    private readonly RowTable<PaymentsKey, Sums> _payments = new();
-    private readonly RowTable<CorridorKey, Sums> _corridors = new();
+    private readonly RowTable<PaymentsMinuteRow, PaymentsRows> _payments = new();
+    private readonly RowTable<CorridorMinuteRow, CorridorRows> _corridors = new();
     private readonly Dictionary<(string EntityId, int Year), PositionRow> _positions = [];
 
     public bool IsEmpty => _payments.Count == 0 && _corridors.Count == 0 && _positions.Count == 0;
@@ -20,38 +20,32 @@ public sealed class FlowAggregator
     public void Add(in PaymentEvent e, EntityState entity, ReferenceData reference)
     {
         var minute = e.TimestampTicks - e.TimestampTicks % TimeSpan.TicksPerMinute;
-        ref var payment = ref _payments.GetOrAdd(new PaymentsKey(e.EntityId!, entity.IdHash, minute, e.AccountKind, e.Channel, e.Direction, e.Currency));
-        payment.Events++;
-        payment.Amount += e.Amount;
-        payment.AmountCny += e.AmountCny;
+        // Each event comes as a row of its own, merged into the row of its key if there is one. A new row's sums are
+        // the event's amounts as they are: the same decimals, scale included, as adding them to zero would give.
+        var currency = RowHash.Code(e.Currency);
+        // The entity's hash comes from its state instead of hashing the id on every event: nearly every event of an
+        // entity opens a new minute row, so this hash is computed once per accepted event.
+        var paymentsHash = RowHash.Add(RowHash.Add(RowHash.Add((ulong)(uint)entity.IdHash, (ulong)minute),
+            (ulong)e.AccountKind | (ulong)e.Channel << 8 | (ulong)e.Direction << 16), currency);
+        _payments.Add(new PaymentsMinuteRow(e.EntityId!, minute, e.AccountKind, e.Channel, e.Direction, e.Currency, 1, e.Amount, e.AmountCny),
+            RowHash.Finish(paymentsHash));
 
-        ref var corridor = ref _corridors.GetOrAdd(new CorridorKey(minute, e.AccountKind, e.CpKind, e.CpCountry ?? "", e.Currency, e.Direction));
-        corridor.Events++;
-        corridor.AmountCny += e.AmountCny;
+        var country = e.CpCountry ?? "";
+        var corridorHash = RowHash.Add(RowHash.Add(RowHash.Add((ulong)minute,
+            (ulong)e.AccountKind | (ulong)e.CpKind << 8 | (ulong)e.Direction << 16), RowHash.Code(country)), currency);
+        _corridors.Add(new CorridorMinuteRow(minute, e.AccountKind, e.CpKind, country, e.Currency, e.Direction, 1, e.AmountCny),
+            RowHash.Finish(corridorHash));
 
         if (EngineShard.CountsAgainstPenetrationQuota(e, reference.Parameters)) AddPosition(e, entity, reference);
     }
 
-    /// <summary>Hands out what was added since the last call, under <paramref name="batchId"/>, and starts afresh.</summary>
+    /// <summary>
+    /// Hands out what was added since the last call, under <paramref name="batchId"/>, and starts afresh. The rows
+    /// handed out are never modified afterwards.
+    /// </summary>
     public AggregateBatch Take(string batchId)
     {
-        var payments = new PaymentsMinuteRow[_payments.Count];
-        for (var i = 0; i < payments.Length; i++)
-        {
-            ref readonly var key = ref _payments.KeyAt(i);
-            ref readonly var sums = ref _payments.SumsAt(i);
-            payments[i] = new PaymentsMinuteRow(key.EntityId, key.Minute, key.Kind, key.Channel, key.Direction, key.Currency, sums.Events, sums.Amount, sums.AmountCny);
-        }
-        var corridors = new CorridorMinuteRow[_corridors.Count];
-        for (var i = 0; i < corridors.Length; i++)
-        {
-            ref readonly var key = ref _corridors.KeyAt(i);
-            ref readonly var sums = ref _corridors.SumsAt(i);
-            corridors[i] = new CorridorMinuteRow(key.Minute, key.Kind, key.CpKind, key.CpCountry, key.Currency, key.Direction, sums.Events, sums.AmountCny);
-        }
-        var batch = new AggregateBatch(batchId, payments, corridors, [.. _positions.Values]);
-        _payments.Clear();
-        _corridors.Clear();
+        var batch = new AggregateBatch(batchId, _payments.Take(), _corridors.Take(), [.. _positions.Values]);
         _positions.Clear();
         return batch;
     }
@@ -74,21 +68,23 @@ public sealed class FlowAggregator
     // Same rounding as the PENETRATION_* alerts' utilisation (RULES.md §3): used / cap to 6 places.
     private static decimal? Utilisation(decimal used, decimal? cap) => cap > 0 ? decimal.Round(used / cap.Value, 6) : null;
 
-    /// <summary>
-    /// A payments row's key. Its hash takes the entity's from its state instead of hashing the id on every event: nearly
-    /// every event of an entity opens a new minute row, so this hash is computed once per accepted event.
-    /// </summary>
-    private readonly record struct PaymentsKey(string EntityId, int EntityHash, long Minute, AccountKind Kind, Channel Channel, Direction Direction, string Currency)
+    private readonly struct PaymentsRows : IRowRules<PaymentsMinuteRow>
     {
-        public override int GetHashCode() => HashCode.Combine(EntityHash, Minute, Kind, Channel, Direction, Currency);
+        public static bool SameKey(in PaymentsMinuteRow a, in PaymentsMinuteRow b) =>
+            a.MinuteTicks == b.MinuteTicks && a.AccountKind == b.AccountKind && a.Channel == b.Channel && a.Direction == b.Direction
+            && a.EntityId == b.EntityId && a.Currency == b.Currency;
+
+        public static PaymentsMinuteRow Merge(in PaymentsMinuteRow row, in PaymentsMinuteRow more) =>
+            row with { Events = row.Events + more.Events, Amount = row.Amount + more.Amount, AmountCny = row.AmountCny + more.AmountCny };
     }
 
-    private readonly record struct CorridorKey(long Minute, AccountKind Kind, AccountKind CpKind, string CpCountry, string Currency, Direction Direction);
-
-    private struct Sums
+    private readonly struct CorridorRows : IRowRules<CorridorMinuteRow>
     {
-        public long Events;
-        public decimal Amount;
-        public decimal AmountCny;
+        public static bool SameKey(in CorridorMinuteRow a, in CorridorMinuteRow b) =>
+            a.MinuteTicks == b.MinuteTicks && a.AccountKind == b.AccountKind && a.CpKind == b.CpKind && a.Direction == b.Direction
+            && a.CpCountry == b.CpCountry && a.Currency == b.Currency;
+
+        public static CorridorMinuteRow Merge(in CorridorMinuteRow row, in CorridorMinuteRow more) =>
+            row with { Events = row.Events + more.Events, AmountCny = row.AmountCny + more.AmountCny };
     }
 }

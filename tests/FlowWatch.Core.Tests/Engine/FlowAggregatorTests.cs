@@ -9,7 +9,8 @@ public sealed class FlowAggregatorTests
 {
     /// <summary>
     /// Random streams (duplicates, rejects, late events, control records) cut into batches at random points: the rows
-    /// of all batches summed per key equal the naive oracle's sums over its accepted events.
+    /// of all batches summed per key equal the naive oracle's sums over its accepted events, and no batch's rows change
+    /// after it was taken.
     /// </summary>
     [Fact]
     public void Take_RandomStreamsInRandomBatches_RowsSumToTheOraclesTotals()
@@ -21,16 +22,22 @@ public sealed class FlowAggregatorTests
             var engine = new FlowEngine(stream.Reference, stream.Settings, shards: 1 + seed % 3) { Aggregator = new FlowAggregator() };
             var cuts = new Random(seed);
             var batches = new List<AggregateBatch>();
+            var rowsWhenTaken = new List<(PaymentsMinuteRow[] Payments, CorridorMinuteRow[] Corridors)>();
             var alerts = new List<Alert>();
             for (var i = 0; i < stream.Lines.Count; i++)
             {
                 oracle.Process(stream.Lines[i], i + 1, []);
                 engine.Process(stream.Lines[i], i + 1, alerts, out _);
-                if (cuts.Next(40) == 0) batches.Add(engine.Aggregator.Take($"batch {batches.Count}"));
+                if (cuts.Next(40) != 0) continue;
+                batches.Add(engine.Aggregator.Take($"batch {batches.Count}"));
+                rowsWhenTaken.Add(([.. batches[^1].Payments], [.. batches[^1].Corridors]));
             }
             batches.Add(engine.Aggregator.Take("last"));
+            rowsWhenTaken.Add(([.. batches[^1].Payments], [.. batches[^1].Corridors]));
 
             Assert.True(engine.Aggregator.IsEmpty);
+            Assert.Equal(rowsWhenTaken.SelectMany(r => r.Payments), batches.SelectMany(b => b.Payments));
+            Assert.Equal(rowsWhenTaken.SelectMany(r => r.Corridors), batches.SelectMany(b => b.Corridors));
             var payments = batches.SelectMany(b => b.Payments)
                 .GroupBy(r => (r.EntityId, Minute: r.MinuteTicks, Kind: r.AccountKind, r.Channel, r.Direction, r.Currency))
                 .Select(g => FormattableString.Invariant($"{g.Key} {g.Sum(r => r.Events)} {g.Sum(r => r.Amount)} {g.Sum(r => r.AmountCny)}"));
