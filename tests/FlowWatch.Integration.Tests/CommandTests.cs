@@ -1,19 +1,12 @@
 using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Cli;
+using static FlowWatch.Testing.CommandRunner;
 
 namespace FlowWatch.Integration.Tests;
 
 /// <summary>The streaming commands end to end in this process.</summary>
 public sealed class CommandTests
 {
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = await CommandLine.RunAsync(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
     [Fact]
     public async Task Demo_ForAFewSeconds_ProcessesEveryPaymentPrintsASummaryAndFillsDuckDb()
     {

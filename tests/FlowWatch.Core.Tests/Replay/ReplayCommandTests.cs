@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using FlowWatch.Worker.Cli;
+using static FlowWatch.Testing.CommandRunner;
 
 namespace FlowWatch.Core.Tests.Replay;
 
@@ -13,14 +14,6 @@ public sealed class ReplayCommandTests : IDisposable
 
     /// <summary>The README's quick-start sample, copied beside the tests.</summary>
     private static string Samples(string file) => Path.Combine(AppContext.BaseDirectory, "samples", file);
-
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = await CommandLine.RunAsync(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
 
     private string PathOf(string name) => Path.Combine(_dir, name);
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using FlowWatch.Core.Tests.Models;
 using FlowWatch.Simulator;
 using FlowWatch.Worker.Cli;
+using static FlowWatch.Testing.CommandRunner;
 
 namespace FlowWatch.Core.Tests.Simulation;
 
@@ -13,14 +14,6 @@ public sealed class SimulateCommandTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private string PathOf(string name) => Path.Combine(_dir, name);
-
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = await CommandLine.RunAsync(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
 
     [Fact]
     public async Task Simulate_ThenReplayWithTheModels_WritesLabelsAndRaisesTheScoredRules()

@@ -1,0 +1,15 @@
+using FlowWatch.Worker.Cli;
+
+namespace FlowWatch.Testing;
+
+/// <summary>Runs a <c>flowwatch</c> command in the test's process, as the executable would, and captures what it prints.</summary>
+internal static class CommandRunner
+{
+    public static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = await CommandLine.RunAsync(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+}
