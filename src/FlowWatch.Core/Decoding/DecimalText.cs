@@ -32,8 +32,11 @@ public static class DecimalText
     /// <summary>Digits a <see cref="ulong"/> always holds: 10^19 − 1 &lt; 2^64.</summary>
     private const int MaxPlainDigits = 19;
 
-    /// <summary>10^0 … 10^19; 10^(15 + scale) bounds the mantissa of an amount ≤ 10^15 at that scale.</summary>
-    private static readonly ulong[] PowersOfTen =
+    /// <summary>
+    /// 10^0 … 10^19, every power of ten a <see cref="ulong"/> holds; 10^(15 + scale) bounds the mantissa of an amount
+    /// ≤ 10^15 at that scale.
+    /// </summary>
+    internal static readonly ulong[] PowersOfTen =
     [
         1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000, 10_000_000_000,
         100_000_000_000, 1_000_000_000_000, 10_000_000_000_000, 100_000_000_000_000, 1_000_000_000_000_000,

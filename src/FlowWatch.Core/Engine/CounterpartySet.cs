@@ -22,9 +22,9 @@ internal sealed class CounterpartySet
         if ((Distinct + 1) * 2 > _slots.Length) Grow();
         var mask = _slots.Length - 1;
         var i = hash & mask;
-        while (_slots[i].Key is { } key)
+        while (_slots[i].Key is not null)
         {
-            if (_slots[i].Hash == hash && (ReferenceEquals(key, counterparty) || string.Equals(key, counterparty, StringComparison.Ordinal)))
+            if (_slots[i].Holds(counterparty, hash))
             {
                 _slots[i].Count++;
                 return;
@@ -40,7 +40,7 @@ internal sealed class CounterpartySet
     {
         var mask = _slots.Length - 1;
         var i = hash & mask;
-        while (!(_slots[i].Hash == hash && (ReferenceEquals(_slots[i].Key, counterparty) || string.Equals(_slots[i].Key, counterparty, StringComparison.Ordinal))))
+        while (!_slots[i].Holds(counterparty, hash))
         {
             if (_slots[i].Key is null) throw new InvalidOperationException("a counterparty left the window that never entered it");
             i = (i + 1) & mask;
@@ -84,5 +84,8 @@ internal sealed class CounterpartySet
         public string? Key;
         public int Hash;
         public int Count;
+
+        /// <summary>Whether the slot holds <paramref name="counterparty"/>; string equality tries the reference first.</summary>
+        public readonly bool Holds(string counterparty, int hash) => Hash == hash && string.Equals(Key, counterparty, StringComparison.Ordinal);
     }
 }

@@ -32,7 +32,8 @@ public sealed class EntityState(string entityId)
     /// <summary>
     /// Index in <see cref="Window"/> at or before the first entry inside (NewestTs − 1 hour, NewestTs], moved forward as
     /// events arrive so that the hourly count does not search the window's (rarely cached) last hour on every event.
-    /// It may lag behind the hour's first entry (after an out-of-order insert before it), never pass it.
+    /// It may lag behind the hour's first entry (after an out-of-order insert before it, or at 0 after a restore),
+    /// never pass it.
     /// </summary>
     internal int HourStart { get; set; }
 

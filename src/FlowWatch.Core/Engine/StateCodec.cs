@@ -94,9 +94,6 @@ public static class StateCodec
         var start = 0;
         while (start < state.Window.Count && state.Window[start].Ts <= windowStartTs) start++;
         state.WindowStart = start;
-        var hourStart = start;
-        while (hourStart < state.Window.Count && state.Window[hourStart].Ts <= state.NewestTs - TimeSpan.TicksPerHour) hourStart++;
-        state.HourStart = hourStart;
         for (var i = start; i < state.Window.Count; i++) state.Current.Add(in state.Window[i]);
 
         var fired = r.ReadInt32();

@@ -1,3 +1,5 @@
+using FlowWatch.Core.Decoding;
+
 namespace FlowWatch.Core.Scoring;
 
 /// <summary>
@@ -6,8 +8,6 @@ namespace FlowWatch.Core.Scoring;
 /// </summary>
 public static class RoundAmount
 {
-    private static readonly ulong[] PowersOfTen = [.. Enumerable.Range(0, 20).Select(p => (ulong)Math.Pow(10, p))];
-
     public static float Of(decimal amount)
     {
         Span<int> bits = stackalloc int[4];
@@ -20,6 +20,6 @@ public static class RoundAmount
         }
         var mantissa = ((ulong)(uint)bits[1] << 32) | (uint)bits[0];
         // amount = mantissa / 10^scale, so amount is a multiple of 10^k exactly when 10^(k + scale) divides the mantissa.
-        return mantissa % PowersOfTen[4 + scale] == 0 ? 1 : mantissa % PowersOfTen[3 + scale] == 0 ? 0.5f : 0;
+        return mantissa % DecimalText.PowersOfTen[4 + scale] == 0 ? 1 : mantissa % DecimalText.PowersOfTen[3 + scale] == 0 ? 0.5f : 0;
     }
 }
