@@ -43,6 +43,14 @@ public struct PaymentEvent
     public bool CustomsSpecial;
     public string? Bank;
 
+    /// <summary>
+    /// Symbols of the account, the counterparty account and the counterparty name in the decoder's string pool (0: none),
+    /// under which the engine keeps what it looked up about them.
+    /// </summary>
+    internal int AccountSymbol;
+    internal int CpAccountSymbol;
+    internal int CpNameSymbol;
+
     // Derived by EventResolver from the fields above and the reference data in force.
 
     /// <summary>The holder's reference record, if it has one; looked up once so that no rule looks it up again.</summary>
@@ -50,6 +58,9 @@ public struct PaymentEvent
 
     /// <summary>The counterparty holder's reference record, if it is known and has one.</summary>
     public EntityInfo? CpHolder;
+
+    /// <summary>The holder, the counterparty's holder or the counterparty's name is sanctioned (SANCTIONED_PARTY).</summary>
+    public bool InvolvesSanctionedParty;
 
     public CustomerType CustomerType;
     public Channel Channel;

@@ -238,7 +238,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
                     : "ts: not an ISO-8601 time with offset (e.g. 2026-03-01T09:30:00+08:00)";
             case Fields.Account:
                 if (value.IsEmpty) return "account: must not be empty";
-                e.Account = strings.GetOrAdd(value);
+                e.Account = strings.GetOrAdd(value, out e.AccountSymbol);
                 return null;
             case Fields.AccountKind:
                 return AccountKinds.TryParse(value, out e.AccountKind) ? null : "accountKind: unknown account kind";
@@ -257,13 +257,13 @@ public sealed class EventDecoder(Utf8StringPool strings)
             case Fields.CpKind:
                 return AccountKinds.TryParse(value, out e.CpKind) ? null : "cpKind: unknown account kind";
             case Fields.CpAccount:
-                e.CpAccount = value.IsEmpty ? null : strings.GetOrAdd(value);
+                e.CpAccount = value.IsEmpty ? null : strings.GetOrAdd(value, out e.CpAccountSymbol);
                 return null;
             case Fields.CpEntityId:
                 e.CpEntityId = value.IsEmpty ? null : strings.GetOrAdd(value);
                 return null;
             case Fields.CpName:
-                e.CpName = value.IsEmpty ? null : strings.GetOrAdd(value);
+                e.CpName = value.IsEmpty ? null : strings.GetOrAdd(value, out e.CpNameSymbol);
                 return null;
             case Fields.CpCountry:
                 e.CpCountry = value.IsEmpty ? null : _codes.GetOrAdd(value);

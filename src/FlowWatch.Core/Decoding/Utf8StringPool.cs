@@ -12,6 +12,10 @@ namespace FlowWatch.Core.Decoding;
 /// allocated but not kept. Not thread-safe: one pool per decoding thread.
 /// </summary>
 /// <remarks>
+/// Each string kept gets a symbol, its number in the order strings were added (from 1), so that a caller can keep
+/// what it works out about a string (an account's reference record, say) in an array instead of a dictionary.
+/// </remarks>
+/// <remarks>
 /// Each entry carries its bytes as a key of two 64-bit words: for up to 16 bytes the key and the length are the
 /// bytes themselves, so a lookup compares three numbers and reads no other memory; longer bytes are kept in an
 /// array as well, compared only once the words and the length match.
@@ -32,13 +36,18 @@ public sealed class Utf8StringPool
 
     public int Capacity { get; }
 
+    /// <summary>Strings kept, which is also the highest symbol given.</summary>
     public int Count => _count;
 
-    public string GetOrAdd(ReadOnlySpan<byte> utf8)
+    public string GetOrAdd(ReadOnlySpan<byte> utf8) => GetOrAdd(utf8, out _);
+
+    /// <summary>The pooled string of <paramref name="utf8"/> and its symbol: 0 when the string is not kept (empty, or the pool is full).</summary>
+    public string GetOrAdd(ReadOnlySpan<byte> utf8, out int symbol)
     {
+        symbol = 0;
         if (utf8.IsEmpty) return string.Empty;
         var (head, tail) = KeyOf(utf8);
-        var hash = utf8.Length <= KeyBytes ? Mix(head, tail, utf8.Length) : (uint)XxHash3.HashToUInt64(utf8);
+        var hash = HashOf(utf8.Length, head, tail, utf8);
         var mask = _entries.Length - 1;
         for (var slot = (int)(hash & (uint)mask); ; slot = (slot + 1) & mask)
         {
@@ -47,6 +56,7 @@ public sealed class Utf8StringPool
             if (entry.Head == head && entry.Tail == tail && entry.Length == utf8.Length
                 && (utf8.Length <= KeyBytes || entry.LongUtf8.AsSpan().SequenceEqual(utf8)))
             {
+                symbol = entry.Symbol;
                 return entry.Value;
             }
         }
@@ -54,8 +64,8 @@ public sealed class Utf8StringPool
         var value = Encoding.UTF8.GetString(utf8);
         if (_count >= Capacity) return value;
         if ((_count + 1) * 2 > _entries.Length) Grow();
-        Insert(new Entry(hash, utf8.Length, head, tail, utf8.Length > KeyBytes ? utf8.ToArray() : null, value));
-        _count++;
+        symbol = ++_count;
+        Insert(new Entry(utf8.Length, symbol, head, tail, utf8.Length > KeyBytes ? utf8.ToArray() : null, value), hash);
         return value;
     }
 
@@ -71,6 +81,9 @@ public sealed class Utf8StringPool
         return (utf8[0] | (ulong)utf8[utf8.Length / 2] << 8 | (ulong)utf8[^1] << 16, 0);
     }
 
+    private static uint HashOf(int length, ulong head, ulong tail, ReadOnlySpan<byte> utf8) =>
+        length <= KeyBytes ? Mix(head, tail, length) : (uint)XxHash3.HashToUInt64(utf8);
+
     /// <summary>A hash of a short text's key: multiply-xorshift mixing, so the low bits that pick a slot depend on every byte.</summary>
     private static uint Mix(ulong head, ulong tail, int length)
     {
@@ -81,10 +94,10 @@ public sealed class Utf8StringPool
         return (uint)x;
     }
 
-    private void Insert(Entry entry)
+    private void Insert(Entry entry, uint hash)
     {
         var mask = _entries.Length - 1;
-        var slot = (int)(entry.Hash & (uint)mask);
+        var slot = (int)(hash & (uint)mask);
         while (_entries[slot].Value is not null) slot = (slot + 1) & mask;
         _entries[slot] = entry;
     }
@@ -95,10 +108,13 @@ public sealed class Utf8StringPool
         _entries = new Entry[old.Length * 2];
         foreach (var entry in old)
         {
-            if (entry.Value is not null) Insert(entry);
+            if (entry.Value is not null) Insert(entry, HashOf(entry.Length, entry.Head, entry.Tail, entry.LongUtf8));
         }
     }
 
-    /// <summary>A pooled string; <see cref="LongUtf8"/> holds the bytes only when the key words cannot (more than 16).</summary>
-    private readonly record struct Entry(uint Hash, int Length, ulong Head, ulong Tail, byte[]? LongUtf8, string? Value);
+    /// <summary>
+    /// A pooled string and its symbol; <see cref="LongUtf8"/> holds the bytes only when the key words cannot (more than
+    /// 16). The hash is not kept: growing works it out again, so that an entry stays 40 bytes.
+    /// </summary>
+    private readonly record struct Entry(int Length, int Symbol, ulong Head, ulong Tail, byte[]? LongUtf8, string? Value);
 }

@@ -24,7 +24,6 @@ public sealed class EngineShard
     private readonly Dictionary<string, EntityState> _entities = new(StringComparer.Ordinal);
     private readonly WindowAggregate _scratch = new();
     private readonly List<EntityState> _changed = [];
-    private readonly Dictionary<string, bool> _sanctionedNameCache = new(StringComparer.Ordinal);
     private readonly decimal[] _bandLower = new decimal[StructuringKey.Count];
     private readonly decimal[] _threshold = new decimal[StructuringKey.Count];
     private readonly double[] _thresholdDouble = new double[StructuringKey.Count];
@@ -32,7 +31,6 @@ public sealed class EngineShard
     private readonly long _lateTicks;
     private readonly long _suppressionTicks;
     private readonly ModelHolder? _models;
-    private ReferenceData? _sanctionCacheOwner;
     private float _quotaUtilisation;
 
     public EngineShard(RuleSettings settings, TimeProvider? wallClock = null, ModelHolder? models = null)
@@ -75,10 +73,13 @@ public sealed class EngineShard
     /// Applies a resolved event to its entity and appends the alerts it raises. Answers whether it was late, and
     /// gives the entity's state after the event.
     /// </summary>
-    public bool Process(ref PaymentEvent e, ReferenceData reference, List<Alert> output, out EntityState entity)
+    public bool Process(ref PaymentEvent e, ReferenceData reference, List<Alert> output, out EntityState entity) =>
+        Process(ref e, reference, output, null, out entity);
+
+    /// <summary>As <see cref="Process(ref PaymentEvent, ReferenceData, List{Alert}, out EntityState)"/>, with the entity's state when the caller knows it.</summary>
+    internal bool Process(ref PaymentEvent e, ReferenceData reference, List<Alert> output, EntityState? known, out EntityState entity)
     {
-        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entities, e.EntityId!, out _);
-        entity = slot ??= new EntityState(e.EntityId!);
+        entity = known ?? StateOf(e.EntityId!);
         if (!entity.Changed)
         {
             entity.Changed = true;
@@ -143,7 +144,7 @@ public sealed class EngineShard
                 $"EFF account {e.Account} moved {AlertBuilder.Money(e.Amount, e.Currency)} for {Purposes.Code(e.Purpose)}; EFF accounts are for salary, medical, travel and living costs in CNY.",
                 Basic(e));
         }
-        if (IsSanctioned(in e, reference))
+        if (e.InvolvesSanctionedParty)
         {
             Raise(ref e, output, RuleCodes.SanctionedParty, Severity.III,
                 $"Payment of {AlertBuilder.Money(e.Amount, e.Currency)} involves a sanctioned party{(e.CpName is null ? "" : $" (counterparty {e.CpName})")}.",
@@ -180,6 +181,12 @@ public sealed class EngineShard
         }
         if (aggregate is not null) Scored(ref e, entity, aggregate, previousActivity, countryRisk, output);
         return late;
+    }
+
+    private EntityState StateOf(string entityId)
+    {
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entities, entityId, out _);
+        return slot ??= new EntityState(entityId);
     }
 
     /// <summary>Same-name CNY transfers of the kinds in <c>penetrationKinds</c> count against the quota (RULES.md §3).</summary>
@@ -538,20 +545,6 @@ public sealed class EngineShard
         if (Silent(lastFired, ts, silence)) return false;
         lastFired = ts;
         return true;
-    }
-
-    private bool IsSanctioned(in PaymentEvent e, ReferenceData reference)
-    {
-        if (e.Holder?.Sanctioned == true || e.CpHolder?.Sanctioned == true) return true;
-        if (e.CpName is null || reference.SanctionedNames.Count == 0) return false;
-        if (!ReferenceEquals(_sanctionCacheOwner, reference))
-        {
-            _sanctionedNameCache.Clear();
-            _sanctionCacheOwner = reference;
-        }
-        ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(_sanctionedNameCache, e.CpName, out var exists);
-        if (!exists) known = reference.SanctionedNames.Contains(PartyNames.Normalise(e.CpName));
-        return known;
     }
 
     /// <summary>Adds an alert; its message is formatted invariantly, whatever the host's culture.</summary>

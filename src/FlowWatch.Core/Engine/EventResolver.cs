@@ -9,9 +9,13 @@ namespace FlowWatch.Core.Engine;
 /// </summary>
 public static class EventResolver
 {
-    public static bool TryResolve(ref PaymentEvent e, ReferenceData reference, out string? reason)
+    public static bool TryResolve(ref PaymentEvent e, ReferenceData reference, out string? reason) =>
+        TryResolve(ref e, reference, null, out reason);
+
+    /// <summary>Resolves with the lookups an engine keeps (<paramref name="memo"/>, in use for <paramref name="reference"/>).</summary>
+    internal static bool TryResolve(ref PaymentEvent e, ReferenceData reference, ReferenceMemo? memo, out string? reason)
     {
-        reference.Accounts.TryGetValue(e.Account, out var accountInfo);
+        var accountInfo = AccountOf(e.Account, e.AccountSymbol, reference, memo);
         if (e.AccountKind == AccountKind.None)
         {
             e.AccountKind = accountInfo?.Kind ?? AccountKinds.FromAccountPrefix(e.Account);
@@ -27,7 +31,7 @@ public static class EventResolver
             reason = "entityId: not given and the account is not in reference data";
             return false;
         }
-        if (e.CpEntityId is null && e.CpAccount is not null && reference.Accounts.TryGetValue(e.CpAccount, out var cpInfo))
+        if (e.CpEntityId is null && e.CpAccount is not null && AccountOf(e.CpAccount, e.CpAccountSymbol, reference, memo) is { } cpInfo)
         {
             e.CpEntityId = cpInfo.EntityId;
         }
@@ -44,10 +48,12 @@ public static class EventResolver
             return false;
         }
         e.Channel = ChannelOf(accountClass, AccountKinds.ClassOf(e.CpKind), string.Equals(e.CpEntityId, e.EntityId, StringComparison.Ordinal));
-        e.Holder = reference.Entities.GetValueOrDefault(e.EntityId);
+        e.Holder = HolderOf(e.EntityId, e.AccountSymbol, reference, memo);
         e.CpHolder = e.CpEntityId is null ? null
             : string.Equals(e.CpEntityId, e.EntityId, StringComparison.Ordinal) ? e.Holder
-            : reference.Entities.GetValueOrDefault(e.CpEntityId);
+            : HolderOf(e.CpEntityId, e.CpAccountSymbol, reference, memo);
+        e.InvolvesSanctionedParty = e.Holder?.Sanctioned == true || e.CpHolder?.Sanctioned == true
+            || (e.CpName is not null && IsSanctionedName(e.CpName, e.CpNameSymbol, reference, memo));
         e.CustomerType = e.Holder?.Type ?? AccountKinds.DefaultCustomerType(e.AccountKind);
         e.Category = e.Method == PaymentMethod.Cash ? LargeValueCategory.Cash
             : e.CustomerType != CustomerType.Individual ? LargeValueCategory.NonIndividualTransfer
@@ -66,6 +72,40 @@ public static class EventResolver
         }
         reason = null;
         return true;
+    }
+
+    private static AccountInfo? AccountOf(string account, int symbol, ReferenceData reference, ReferenceMemo? memo)
+    {
+        if (memo is null || symbol == 0) return reference.Accounts.GetValueOrDefault(account);
+        ref var slot = ref memo[symbol];
+        if (!slot.AccountKnown)
+        {
+            slot.Account = reference.Accounts.GetValueOrDefault(account);
+            slot.AccountKnown = true;
+        }
+        return slot.Account;
+    }
+
+    /// <summary>The reference record of the entity of an event's account (or counterparty account, by its symbol).</summary>
+    private static EntityInfo? HolderOf(string entityId, int accountSymbol, ReferenceData reference, ReferenceMemo? memo)
+    {
+        if (memo is null || accountSymbol == 0) return reference.Entities.GetValueOrDefault(entityId);
+        ref var slot = ref memo[accountSymbol];
+        if (ReferenceEquals(slot.EntityId, entityId) || string.Equals(slot.EntityId, entityId, StringComparison.Ordinal)) return slot.Holder;
+        // A different entity than last time (an event may name its own): what was kept was another entity's.
+        slot.EntityId = entityId;
+        slot.Holder = reference.Entities.GetValueOrDefault(entityId);
+        slot.State = null;
+        return slot.Holder;
+    }
+
+    private static bool IsSanctionedName(string name, int symbol, ReferenceData reference, ReferenceMemo? memo)
+    {
+        if (reference.SanctionedNames.Count == 0) return false;
+        if (memo is null || symbol == 0) return reference.SanctionedNames.Contains(PartyNames.Normalise(name));
+        ref var slot = ref memo[symbol];
+        if (slot.NameSanctioned == 0) slot.NameSanctioned = reference.SanctionedNames.Contains(PartyNames.Normalise(name)) ? (byte)2 : (byte)1;
+        return slot.NameSanctioned == 2;
     }
 
     /// <summary>RULES.md §1, channel table.</summary>

@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using System.Runtime.CompilerServices;
 using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Decoding;
@@ -77,6 +78,7 @@ public sealed class FlowEngine
     private readonly EventDecoder _decoder;
     private readonly EngineShard[] _shards;
     private readonly DuplicateFilter _duplicates;
+    private readonly ReferenceMemo _memo = new();
     private PaymentEvent _event;
 
     /// <param name="reference">Reference data in force for the first event.</param>
@@ -126,7 +128,11 @@ public sealed class FlowEngine
     public void TrackChanges() => _duplicates.TrackAccepted = true;
 
     /// <summary>Restores an entity from a snapshot (before any event is processed).</summary>
-    public void Restore(EntityState entity) => ShardOf(entity.EntityId).Adopt(entity);
+    public void Restore(EntityState entity)
+    {
+        ShardOf(entity.EntityId).Adopt(entity);
+        _memo.Forget();
+    }
 
     /// <summary>Restores a remembered id from a snapshot.</summary>
     public void Restore(TxnIdRecord txnId) => _duplicates.Restore(txnId);
@@ -168,7 +174,8 @@ public sealed class FlowEngine
             Counters.ControlRecords++;
             return RecordOutcome.Control;
         }
-        if (type == RecordType.Rejected || !EventResolver.TryResolve(ref _event, Reference, out rejectReason))
+        _memo.Use(Reference);
+        if (type == RecordType.Rejected || !EventResolver.TryResolve(ref _event, Reference, _memo, out rejectReason))
         {
             Counters.DeadLetters++;
             return RecordOutcome.Rejected;
@@ -187,7 +194,11 @@ public sealed class FlowEngine
         }
         Counters.Accepted++;
         var first = alerts.Count;
-        if (ShardOf(e.EntityId!).Process(ref e, Reference, alerts, out var entity)) Counters.Late++;
+        // An event this engine decoded and resolved has its entity's state kept under its account's symbol.
+        ref var memo = ref e.AccountSymbol == 0 ? ref Unsafe.NullRef<ReferenceMemo.Slot>() : ref _memo[e.AccountSymbol];
+        var known = !Unsafe.IsNullRef(ref memo) && ReferenceEquals(memo.EntityId, e.EntityId) ? memo.State : null;
+        if (ShardOf(e.EntityId!).Process(ref e, Reference, alerts, known, out var entity)) Counters.Late++;
+        if (!Unsafe.IsNullRef(ref memo) && ReferenceEquals(memo.EntityId, e.EntityId)) memo.State = entity;
         Aggregator?.Add(e, entity, Reference);
         for (var i = first; i < alerts.Count; i++) Counters.Count(alerts[i]);
         return RecordOutcome.Accepted;
