@@ -15,6 +15,12 @@ internal sealed class DuplicateFilter(int horizonDays)
 
     public int Count => _seen.Count;
 
+    /// <summary>
+    /// Starts loading the table's slot for an id that <see cref="TryAdd"/> will be asked about shortly. The table is
+    /// too large to stay cached, and reference lookups can run while the slot loads.
+    /// </summary>
+    public void Prefetch(ReadOnlySpan<byte> txnIdUtf8) => _seen.Prefetch(TxnIdTable.KeyOf(txnIdUtf8).Low);
+
     /// <summary>True when the id is new (and now remembered); false for a duplicate.</summary>
     public bool TryAdd(ReadOnlySpan<byte> txnIdUtf8, long timestampTicks)
     {

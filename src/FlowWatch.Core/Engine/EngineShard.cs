@@ -289,7 +289,8 @@ public sealed class EngineShard
     private static ref DailyAccumulator AccumulatorFor(EntityState entity, int day, byte key)
     {
         var accumulators = CollectionsMarshal.AsSpan(entity.Daily);
-        for (var i = 0; i < accumulators.Length; i++)
+        // Newest first: an event's day is nearly always the latest, whose accumulators were added last.
+        for (var i = accumulators.Length - 1; i >= 0; i--)
         {
             if (accumulators[i].Day == day && accumulators[i].Key == key) return ref accumulators[i];
         }

@@ -174,6 +174,7 @@ public sealed class FlowEngine
             Counters.ControlRecords++;
             return RecordOutcome.Control;
         }
+        if (type == RecordType.Payment) _duplicates.Prefetch(_event.TxnIdUtf8);
         _memo.Use(Reference);
         if (type == RecordType.Rejected || !EventResolver.TryResolve(ref _event, Reference, _memo, out rejectReason))
         {

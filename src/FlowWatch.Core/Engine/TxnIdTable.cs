@@ -25,6 +25,9 @@ internal sealed class TxnIdTable
         return ((ulong)hash, (uint)(hash >> 64) | 1u);   // (0, 0) marks an empty slot
     }
 
+    /// <summary>Starts loading the slot where the id with this key would be looked for first.</summary>
+    public void Prefetch(ulong low) => CacheHint.Prefetch(ref _slots[(int)low & (_slots.Length - 1)]);
+
     /// <summary>The day stored with the id, adding the id with <paramref name="day"/> when absent.</summary>
     public ref int GetOrAdd(ulong low, uint high, int day, out bool known)
     {
