@@ -149,6 +149,8 @@ public static class Throughput
     {
         if (stateless) run();
         var collections = GC.CollectionCount(0);
+        var fullCollections = GC.CollectionCount(2);
+        var paused = GC.GetTotalPauseDuration();
         var allocated = GC.GetAllocatedBytesForCurrentThread();
         using var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
@@ -161,6 +163,7 @@ public static class Throughput
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {name,-38} {elapsed.TotalNanoseconds / events,7:0} ns/event {events / elapsed.TotalSeconds,12:N0} events/s " +
             $"{cpu.TotalNanoseconds / events,7:0} CPU ns/event " +
-            $"{(double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / events,7:0.0} B/event {GC.CollectionCount(0) - collections,3} gen0 GCs"));
+            $"{(double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / events,7:0.0} B/event {GC.CollectionCount(0) - collections,3} GCs ({GC.CollectionCount(2) - fullCollections} gen2), " +
+            $"paused {(GC.GetTotalPauseDuration() - paused).TotalNanoseconds / events,4:0} ns/event"));
     }
 }

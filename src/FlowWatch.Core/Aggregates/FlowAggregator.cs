@@ -76,6 +76,8 @@ public sealed class FlowAggregator
 
         public static PaymentsMinuteRow Merge(in PaymentsMinuteRow row, in PaymentsMinuteRow more) =>
             row with { Events = row.Events + more.Events, Amount = row.Amount + more.Amount, AmountCny = row.AmountCny + more.AmountCny };
+
+        public static long PartOf(in PaymentsMinuteRow row) => row.MinuteTicks;
     }
 
     private readonly struct CorridorRows : IRowRules<CorridorMinuteRow>
@@ -86,5 +88,7 @@ public sealed class FlowAggregator
 
         public static CorridorMinuteRow Merge(in CorridorMinuteRow row, in CorridorMinuteRow more) =>
             row with { Events = row.Events + more.Events, AmountCny = row.AmountCny + more.AmountCny };
+
+        public static long PartOf(in CorridorMinuteRow row) => row.MinuteTicks;
     }
 }

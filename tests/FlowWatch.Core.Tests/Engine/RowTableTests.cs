@@ -11,6 +11,9 @@ public sealed class RowTableTests
         public static bool SameKey(in Row a, in Row b) => a.Name == b.Name;
 
         public static Row Merge(in Row row, in Row more) => row with { Sum = row.Sum + more.Sum };
+
+        /// <summary>Keys of a few parts (by the name's last character), so adds move between indexes as a stream's minutes do.</summary>
+        public static long PartOf(in Row row) => row.Name[^1] % 3;
     }
 
     /// <summary>A hash drawn from few values when <paramref name="hashValues"/> is not 0, so probe runs collide and wrap around the index.</summary>
