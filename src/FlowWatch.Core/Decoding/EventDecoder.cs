@@ -47,6 +47,9 @@ public sealed class EventDecoder(Utf8StringPool strings)
     private static readonly SearchValues<byte> QuoteBackslashOrControl =
         SearchValues.Create([.. Enumerable.Range(0, 0x20).Select(b => (byte)b), (byte)'"', (byte)'\\']);
 
+    /// <summary>Pooled strings of the record being decoded on the fast path, looked up once it is scanned.</summary>
+    private readonly DeferredString[] _deferred = new DeferredString[64];
+
     /// <summary>Unescaped string values; a field, not stackalloc, which would zero 6 KiB on every call.</summary>
     private readonly byte[] _scratch = new byte[MaxRawStringBytes];
 
@@ -78,6 +81,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
         Begin(ref e);
         Fields seen = 0;
         var isControl = false;
+        var deferred = 0;
         // One vectorized look over the whole record: when it is printable ASCII without a backslash, as records
         // usually are, every string simply ends at the next quote.
         var printable = !json.ContainsAnyExcept(PrintableAsciiButBackslash);
@@ -88,8 +92,21 @@ public sealed class EventDecoder(Utf8StringPool strings)
             at = SkipWhitespace(json, at);
             if (at >= json.Length || json[at] != ':') return false;
             at = SkipWhitespace(json, at + 1);
+            var valueAt = at + 1;
             if (!TryReadPlainValue(json, printable, ref at, out var kind, out var value)) return false;
-            if (ApplyField(Match(name), kind, value, ref e, ref seen, ref isControl) is not null) return false;
+            var field = Match(name);
+            if ((field & Fields.Pooled) != 0 && kind == JsonTokenType.String && value.Length is > 0 and <= MaxStringBytes)
+            {
+                if (deferred == _deferred.Length) return false;
+                // The pool is too large to stay cached: its slot starts loading now, and the lookup waits for the rest of the record.
+                strings.Prefetch(value);
+                _deferred[deferred++] = new DeferredString(field, valueAt, value.Length);
+                seen |= field;
+            }
+            else if (ApplyField(field, kind, value, ref e, ref seen, ref isControl) is not null)
+            {
+                return false;
+            }
             at = SkipWhitespace(json, at);
             if (at >= json.Length) return false;
             if (json[at] == '}') break;
@@ -97,7 +114,14 @@ public sealed class EventDecoder(Utf8StringPool strings)
             at = SkipWhitespace(json, at + 1);
         }
         // Trailing bytes, even whitespace, are left to the reader.
-        return at == json.Length - 1 && !isControl && (Fields.Required & ~seen) == 0;
+        if (at != json.Length - 1 || isControl || (Fields.Required & ~seen) != 0) return false;
+        // In record order, so that of a name given twice the last value counts, as on the reader's path.
+        for (var i = 0; i < deferred; i++)
+        {
+            var (field, start, length) = _deferred[i];
+            SetField(field, JsonTokenType.String, json.Slice(start, length), ref e, ref isControl);
+        }
+        return true;
     }
 
     /// <summary>Decodes any record with <see cref="Utf8JsonReader"/>: every shape the fast path declines, and every error.</summary>
@@ -477,6 +501,9 @@ public sealed class EventDecoder(Utf8StringPool strings)
         return end < 0 ? message : message[..(end + 1)];
     }
 
+    /// <summary>A pooled string field's value, by where it lies in the record.</summary>
+    private readonly record struct DeferredString(Fields Field, int Start, int Length);
+
     [Flags]
     private enum Fields : uint
     {
@@ -500,6 +527,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
         Bank = 1 << 16,
         Type = 1 << 17,
         Required = TxnId | Ts | Account | Direction | Amount | Currency | CpKind,
+        Pooled = Account | EntityId | CpAccount | CpEntityId | CpName,
         Optional = AccountKind | EntityId | CpAccount | CpEntityId | CpName | CpCountry | Purpose | Method | CustomsSpecial | Bank,
     }
 }

@@ -41,6 +41,13 @@ public sealed class Utf8StringPool
 
     public string GetOrAdd(ReadOnlySpan<byte> utf8) => GetOrAdd(utf8, out _);
 
+    /// <summary>Starts loading the slot where <paramref name="utf8"/> is looked for first, for a lookup a little later.</summary>
+    public void Prefetch(ReadOnlySpan<byte> utf8)
+    {
+        var (head, tail) = KeyOf(utf8);
+        Engine.CacheHint.Prefetch(ref _entries[(int)(HashOf(utf8.Length, head, tail, utf8) & (uint)(_entries.Length - 1))]);
+    }
+
     /// <summary>The pooled string of <paramref name="utf8"/> and its symbol: 0 when the string is not kept (empty, or the pool is full).</summary>
     public string GetOrAdd(ReadOnlySpan<byte> utf8, out int symbol)
     {

@@ -75,6 +75,8 @@ public sealed class FastDecodeTests
     [InlineData(" , \"amount\" : 12345.67 ,\t\"customsSpecial\" : true , \"entityId\" : null , \"note\" : false }")]
     [InlineData(",\"cpName\":\"Zürich 中文\",\"method\":\"CASH\",\"note\":\"x\",\"n\":0.25}")]
     [InlineData(",\"txnId\":\"again\",\"amount\":7}")]
+    [InlineData(",\"account\":\"EFE9\",\"cpAccount\":null,\"cpAccount\":\"CPX\",\"cpName\":\"A\",\"cpName\":null,\"entityId\":\"E1\",\"entityId\":\"E2\"}")]
+    [InlineData(",\"cpAccount\":\"CPX\",\"cpAccount\":null,\"cpEntityId\":\"E3\"}")]
     public void TryDecodeFast_FlatVariations_TakeTheFastPath(string moreFields)
     {
         var json = Canonical[..^1] + moreFields;

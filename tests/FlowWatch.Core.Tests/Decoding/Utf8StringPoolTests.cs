@@ -36,19 +36,30 @@ public sealed class Utf8StringPoolTests
     }
 
     [Fact]
-    public void GetOrAdd_ManyRandomTextsThroughGrowth_EachKeepsItsInstance()
+    public void GetOrAdd_ManyRandomTextsThroughGrowth_EachKeepsItsInstanceAndSymbol()
     {
         var random = new Random(5);
         var pool = new Utf8StringPool(initialSize: 16);
-        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        var seen = new Dictionary<string, (string Value, int Symbol)>(StringComparer.Ordinal);
         for (var n = 0; n < 20_000; n++)
         {
             // Few letters and short lengths, so many texts share lengths, prefixes and suffixes.
             var text = new string([.. Enumerable.Range(0, random.Next(1, 41)).Select(_ => "ab\u00e9"[random.Next(3)])]);
-            var pooled = pool.GetOrAdd(Encoding.UTF8.GetBytes(text));
+            var bytes = Encoding.UTF8.GetBytes(text);
+            if (n % 3 == 0) pool.Prefetch(bytes);   // a hint only: it must change nothing
+            var pooled = pool.GetOrAdd(bytes, out var symbol);
             Assert.Equal(text, pooled);
-            if (seen.TryGetValue(text, out var earlier)) Assert.Same(earlier, pooled);
-            else seen[text] = pooled;
+            if (seen.TryGetValue(text, out var earlier))
+            {
+                Assert.Same(earlier.Value, pooled);
+                Assert.Equal(earlier.Symbol, symbol);
+            }
+            else
+            {
+                // Symbols number the strings kept in the order they were added, from 1.
+                Assert.Equal(seen.Count + 1, symbol);
+                seen[text] = (pooled, symbol);
+            }
         }
         Assert.Equal(seen.Count, pool.Count);
     }
@@ -60,7 +71,8 @@ public sealed class Utf8StringPoolTests
         pool.GetOrAdd("one"u8);
         pool.GetOrAdd("two"u8);
 
-        Assert.Equal("three", pool.GetOrAdd("three"u8));
+        Assert.Equal("three", pool.GetOrAdd("three"u8, out var symbol));
+        Assert.Equal(0, symbol);   // not kept, so no symbol
         Assert.Equal(2, pool.Count);
     }
 }
