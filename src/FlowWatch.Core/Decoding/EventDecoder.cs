@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Numerics;
+using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using FlowWatch.Core.Contracts;
@@ -47,6 +49,12 @@ public sealed class EventDecoder(Utf8StringPool strings)
     private static readonly SearchValues<byte> QuoteBackslashOrControl =
         SearchValues.Create([.. Enumerable.Range(0, 0x20).Select(b => (byte)b), (byte)'"', (byte)'\\']);
 
+    /// <summary>Each known field's name as it opens a pair in compact JSON, quoted and followed by its colon, by the field's bit.</summary>
+    private static readonly byte[][] QuotedNames = [.. Enumerable.Range(0, 32).Select(bit => Encoding.UTF8.GetBytes("\"" + NameOf((Fields)(1u << bit)) + "\":"))];
+
+    /// <summary>Per field (by its bit, plus one; 0 for the start of a record), the field that last came after it.</summary>
+    private readonly Fields[] _successor = new Fields[33];
+
     /// <summary>Pooled strings of the record being decoded on the fast path, looked up once it is scanned.</summary>
     private readonly DeferredString[] _deferred = new DeferredString[64];
 
@@ -86,15 +94,31 @@ public sealed class EventDecoder(Utf8StringPool strings)
         // usually are, every string simply ends at the next quote.
         var printable = !json.ContainsAnyExcept(PrintableAsciiButBackslash);
         at = SkipWhitespace(json, at + 1);
+        var previous = 0;
         while (true)
         {
-            if (!TryReadPlainString(json, printable, ref at, out var name)) return false;
+            // A stream's records name their fields in much the same order: the name that followed the previous field
+            // last time is tried first, as its quoted bytes and colon, before the name is scanned and matched.
+            Fields field;
+            var expected = _successor[previous];
+            if (expected != Fields.None && json[at..].StartsWith(QuotedNames[BitOperations.TrailingZeroCount((uint)expected)]))
+            {
+                field = expected;
+                at += QuotedNames[BitOperations.TrailingZeroCount((uint)expected)].Length;
+            }
+            else
+            {
+                if (!TryReadPlainString(json, printable, ref at, out var name)) return false;
+                at = SkipWhitespace(json, at);
+                if (at >= json.Length || json[at] != ':') return false;
+                at++;
+                field = Match(name);
+                _successor[previous] = field;
+            }
+            previous = field == Fields.None ? 0 : BitOperations.TrailingZeroCount((uint)field) + 1;
             at = SkipWhitespace(json, at);
-            if (at >= json.Length || json[at] != ':') return false;
-            at = SkipWhitespace(json, at + 1);
             var valueAt = at + 1;
             if (!TryReadPlainValue(json, printable, ref at, out var kind, out var value)) return false;
-            var field = Match(name);
             if ((field & Fields.Pooled) != 0 && kind == JsonTokenType.String && value.Length is > 0 and <= MaxStringBytes)
             {
                 if (deferred == _deferred.Length) return false;
