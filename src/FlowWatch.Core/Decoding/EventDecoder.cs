@@ -119,11 +119,12 @@ public sealed class EventDecoder(Utf8StringPool strings)
             at = SkipWhitespace(json, at);
             var valueAt = at + 1;
             if (!TryReadPlainValue(json, printable, ref at, out var kind, out var value)) return false;
-            if ((field & Fields.Pooled) != 0 && kind == JsonTokenType.String && value.Length is > 0 and <= MaxStringBytes)
+            if ((field & Fields.Pooled) != 0 && kind == JsonTokenType.String && value.Length <= MaxStringBytes)
             {
                 if (deferred == _deferred.Length) return false;
-                // The pool is too large to stay cached: its slot starts loading now, and the lookup waits for the rest of the record.
-                strings.Prefetch(value);
+                // The pool is too large to stay cached: its slot starts loading now, and the lookup waits for the rest of
+                // the record. Every string value of these fields waits, an empty one too, so that they apply in order.
+                if (!value.IsEmpty) strings.Prefetch(value);
                 _deferred[deferred++] = new DeferredString(field, valueAt, value.Length);
                 seen |= field;
             }
@@ -143,7 +144,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
         for (var i = 0; i < deferred; i++)
         {
             var (field, start, length) = _deferred[i];
-            SetField(field, JsonTokenType.String, json.Slice(start, length), ref e, ref isControl);
+            if (SetField(field, JsonTokenType.String, json.Slice(start, length), ref e, ref isControl) is not null) return false;
         }
         return true;
     }

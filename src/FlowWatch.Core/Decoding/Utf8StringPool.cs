@@ -14,8 +14,6 @@ namespace FlowWatch.Core.Decoding;
 /// <remarks>
 /// Each string kept gets a symbol, its number in the order strings were added (from 1), so that a caller can keep
 /// what it works out about a string (an account's reference record, say) in an array instead of a dictionary.
-/// </remarks>
-/// <remarks>
 /// Each entry carries its bytes as a key of two 64-bit words: for up to 16 bytes the key and the length are the
 /// bytes themselves, so a lookup compares three numbers and reads no other memory; longer bytes are kept in an
 /// array as well, compared only once the words and the length match.

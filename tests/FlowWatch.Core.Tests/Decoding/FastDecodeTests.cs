@@ -77,6 +77,7 @@ public sealed class FastDecodeTests
     [InlineData(",\"txnId\":\"again\",\"amount\":7}")]
     [InlineData(",\"account\":\"EFE9\",\"cpAccount\":null,\"cpAccount\":\"CPX\",\"cpName\":\"A\",\"cpName\":null,\"entityId\":\"E1\",\"entityId\":\"E2\"}")]
     [InlineData(",\"cpAccount\":\"CPX\",\"cpAccount\":null,\"cpEntityId\":\"E3\"}")]
+    [InlineData(",\"cpAccount\":\"CPX\",\"cpAccount\":\"\",\"cpName\":\"\",\"cpName\":\"N\"}")]
     public void TryDecodeFast_FlatVariations_TakeTheFastPath(string moreFields)
     {
         var json = Canonical[..^1] + moreFields;
@@ -229,7 +230,12 @@ public sealed class FastDecodeTests
             pairs.Add((Pick(random, UnknownNames), Pick(random, OtherValues)));
         }
         if (oddity == 9) pairs.RemoveAt(random.Next(pairs.Count));
-        if (random.Next(10) == 0) pairs.Add(pairs[random.Next(pairs.Count)]);
+        if (random.Next(10) == 0)
+        {
+            // A name given twice: an optional one often with another value (empty, null or other text), as the last counts.
+            var (name, value) = pairs[random.Next(pairs.Count)];
+            pairs.Add((name, optional.Contains(name) && random.Next(2) == 0 ? OptionalValue(random, name, false) : value));
+        }
         if (oddity == 10) pairs[random.Next(pairs.Count)] = (pairs[random.Next(pairs.Count)].Name, Pick(random, OtherValues));
         if (oddity == 11) pairs.Add(("type", Quote(random.Next(2) == 0 ? "PARAMETERS" : "OTHER")));
         var shuffled = pairs.OrderBy(_ => random.Next()).ToList();
