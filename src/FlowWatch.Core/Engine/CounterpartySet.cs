@@ -15,7 +15,8 @@ internal sealed class CounterpartySet
     /// <summary>How many different counterparties the set holds.</summary>
     public int Distinct { get; private set; }
 
-    public static int HashOf(string counterparty) => counterparty.GetHashCode(StringComparison.Ordinal);
+    /// <summary>The hash a counterparty is counted under; 0 for none.</summary>
+    public static int HashOf(string? counterparty) => counterparty?.GetHashCode(StringComparison.Ordinal) ?? 0;
 
     public void Add(string counterparty, int hash)
     {
@@ -58,6 +59,9 @@ internal sealed class CounterpartySet
         }
         _slots[i] = default;
     }
+
+    /// <summary>Starts loading the slot where a counterparty of this hash is looked for first.</summary>
+    public void Prefetch(int hash) => CacheHint.Prefetch(ref _slots[hash & (_slots.Length - 1)]);
 
     public void Clear()
     {

@@ -88,6 +88,9 @@ public sealed class EngineShard
         // The window's oldest running entry (about to leave it) and its end are rarely cached: they load while the
         // rules that need no window run.
         entity.Window.Prefetch(entity.WindowStart);
+        // So does the counterparty set's slot where this event's counterparty is counted.
+        var cpHash = CounterpartySet.HashOf(e.CpAccount);
+        if (e.CpAccount is not null) entity.Current.Prefetch(e.Direction, cpHash);
         var info = e.Holder;
         var ts = e.TimestampTicks;
         var hadEvents = entity.NewestTs != EntityState.NoTime;
@@ -169,7 +172,7 @@ public sealed class EngineShard
 
         if (!hadEvents || ts > entity.NewestTs) entity.NewestTs = ts;
         LargeValue(ref e, entity, output);
-        var aggregate = late ? null : Windows(ref e, entity, output);
+        var aggregate = late ? null : Windows(ref e, entity, cpHash, output);
 
         if (previousActivity != EntityState.NoTime && ts - previousActivity >= _settings.DormantDays * TicksPerDay
             && e.AmountCny >= _settings.DormantMinAmountCny)
@@ -298,13 +301,13 @@ public sealed class EngineShard
         return ref CollectionsMarshal.AsSpan(entity.Daily)[^1];
     }
 
-    private WindowAggregate Windows(ref PaymentEvent e, EntityState entity, List<Alert> output)
+    private WindowAggregate Windows(ref PaymentEvent e, EntityState entity, int cpHash, List<Alert> output)
     {
         var ts = e.TimestampTicks;
         var key = StructuringKey.Of(e.Direction, e.Category, e.CurrencyClass);
         var classAmount = e.ClassAmount;
         var entry = new WindowEntry(ts, e.Direction, e.AmountCny, key,
-            classAmount >= _bandLower[key] && classAmount < _threshold[key], classAmount, e.CpAccount);
+            classAmount >= _bandLower[key] && classAmount < _threshold[key], classAmount, e.CpAccount, cpHash);
         var window = entity.Window;
         WindowAggregate aggregate;
         if (ts >= entity.NewestTs)

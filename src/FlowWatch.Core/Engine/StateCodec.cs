@@ -87,7 +87,7 @@ public static class StateCodec
             var inBand = r.ReadBoolean();
             var classAmount = r.ReadDecimal();
             var cpAccount = r.ReadBoolean() ? r.ReadString() : null;
-            state.Window.Append(new WindowEntry(ts, direction, amountCny, key, inBand, classAmount, cpAccount));
+            state.Window.Append(new WindowEntry(ts, direction, amountCny, key, inBand, classAmount, cpAccount, CounterpartySet.HashOf(cpAccount)));
         }
         // The running window is (newest − window, newest]: entries before it only serve late-but-allowed events.
         var windowStartTs = state.NewestTs - trailingWindow.Ticks;

@@ -5,7 +5,8 @@ namespace FlowWatch.Core.Engine;
 /// <summary>
 /// What the trailing-window rules need to remember of one event. <paramref name="Key"/> indexes
 /// (direction, category, currency class), see <see cref="StructuringKey"/>; <paramref name="InBand"/> says the
-/// amount lies in [fraction·T, T) of that key's large-value threshold T.
+/// amount lies in [fraction·T, T) of that key's large-value threshold T. <paramref name="CpHash"/> is
+/// <see cref="CounterpartySet.HashOf"/> of the counterparty, kept so that leaving the window does not hash it again.
 /// </summary>
 internal readonly record struct WindowEntry(
     long Ts,
@@ -14,11 +15,8 @@ internal readonly record struct WindowEntry(
     byte Key,
     bool InBand,
     decimal ClassAmount,
-    string? CpAccount)
-{
-    /// <summary>The counterparty's hash, kept so that leaving the window does not hash it again.</summary>
-    public int CpHash { get; } = CpAccount is null ? 0 : CounterpartySet.HashOf(CpAccount);
-}
+    string? CpAccount,
+    int CpHash);
 
 /// <summary>Index of the 16 (direction, category, currency class) keys of RULES.md §4 and §5.</summary>
 internal static class StructuringKey
@@ -62,6 +60,9 @@ internal sealed class WindowAggregate
             (counterparties ??= new CounterpartySet()).Add(entry.CpAccount, entry.CpHash);
         }
     }
+
+    /// <summary>Starts loading the slot of <paramref name="direction"/>'s counterparty set where a counterparty of this hash is counted.</summary>
+    public void Prefetch(Direction direction, int hash) => (direction == Direction.In ? _counterpartiesIn : _counterpartiesOut)?.Prefetch(hash);
 
     public void Remove(in WindowEntry entry)
     {

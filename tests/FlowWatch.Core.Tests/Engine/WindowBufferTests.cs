@@ -17,7 +17,7 @@ public sealed class WindowBufferTests
             for (var i = 0; i < count; i++)
             {
                 ts += random.Next(0, 4);   // ties included
-                window.Append(new WindowEntry(ts, Direction.In, 1m, 0, false, 1m, null));
+                window.Append(new WindowEntry(ts, Direction.In, 1m, 0, false, 1m, null, 0));
             }
             for (var probe = 0; probe < 50; probe++)
             {
