@@ -91,6 +91,11 @@ public sealed class EngineShard
         // So does the counterparty set's slot where this event's counterparty is counted.
         var cpHash = CounterpartySet.HashOf(e.CpAccount);
         if (e.CpAccount is not null) entity.Current.Prefetch(e.Direction, cpHash);
+        // And the rule silences the scored rules read, and the newest large-value accumulators, where LARGE_VALUE_REPORT
+        // finds the event's day.
+        CacheHint.Prefetch(ref entity.LastFired[MlAnomalySlot]);
+        var daily = CollectionsMarshal.AsSpan(entity.Daily);
+        if (daily.Length > 0) CacheHint.Prefetch(ref daily[^1]);
         var info = e.Holder;
         var ts = e.TimestampTicks;
         var hadEvents = entity.NewestTs != EntityState.NoTime;
