@@ -13,11 +13,18 @@ internal sealed class ReferenceMemo
     private Slot[] _slots = new Slot[1024];
     private ReferenceData? _reference;
 
-    /// <summary>Starts afresh unless the slots were filled from <paramref name="reference"/>.</summary>
+    /// <summary>
+    /// Starts afresh unless the slots were filled from the same accounts, entities and sanctions list as
+    /// <paramref name="reference"/> holds: a control record's new parameters share them, and keep what was looked up.
+    /// </summary>
     public void Use(ReferenceData reference)
     {
         if (ReferenceEquals(reference, _reference)) return;
-        Forget();
+        if (_reference is null || !ReferenceEquals(reference.Accounts, _reference.Accounts)
+            || !ReferenceEquals(reference.Entities, _reference.Entities) || !ReferenceEquals(reference.SanctionedNames, _reference.SanctionedNames))
+        {
+            Forget();
+        }
         _reference = reference;
     }
 

@@ -1,3 +1,5 @@
+using FlowWatch.Core.Engine;
+
 namespace FlowWatch.Core.Tests.Engine;
 
 /// <summary>
@@ -59,11 +61,24 @@ public sealed class ReferenceMemoTests
     {
         var stream = Reference().Stream();
         stream.Send(TestStreams.Event("T1").Entity(null));
-        var restored = new FlowWatch.Core.Engine.EntityState("E1");
+        var restored = new EntityState("E1");
         stream.Engine.Restore(restored);
         stream.Send(TestStreams.Event("T2").Entity(null).At(TestStreams.T0.AddMinutes(1)));
 
         Assert.Same(restored, stream.Entity("E1"));
         Assert.Equal(1, restored.Events);
+    }
+
+    [Fact]
+    public void ControlRecord_NewParametersOnTheSameReferenceData_LookupsStillHold()
+    {
+        var stream = Reference().Sanction("RED PINE LTD").Stream();
+        var before = stream.Send(TestStreams.Event("T1").Entity(null).Cp("OFFSHORE", name: "Red Pine Ltd"));
+        Assert.Equal(RecordOutcome.Control, stream.Parameters(TestStreams.T0, "\"whitelistRequired\":false").Outcome);
+        var after = stream.Send(TestStreams.Event("T2").Entity(null).Cp("OFFSHORE", name: "Red Pine Ltd").At(TestStreams.T0.AddMinutes(1)));
+
+        before.AssertRaised("SANCTIONED_PARTY");
+        after.AssertRaised("SANCTIONED_PARTY");
+        Assert.Equal(2, stream.Entity("E1").Events);
     }
 }
