@@ -1,5 +1,4 @@
 using System.IO.Hashing;
-using System.Runtime.CompilerServices;
 using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Decoding;
@@ -196,10 +195,8 @@ public sealed class FlowEngine
         Counters.Accepted++;
         var first = alerts.Count;
         // An event this engine decoded and resolved has its entity's state kept under its account's symbol.
-        ref var memo = ref e.AccountSymbol == 0 ? ref Unsafe.NullRef<ReferenceMemo.Slot>() : ref _memo[e.AccountSymbol];
-        var known = !Unsafe.IsNullRef(ref memo) && ReferenceEquals(memo.EntityId, e.EntityId) ? memo.State : null;
-        if (ShardOf(e.EntityId!).Process(ref e, Reference, alerts, known, out var entity)) Counters.Late++;
-        if (!Unsafe.IsNullRef(ref memo) && ReferenceEquals(memo.EntityId, e.EntityId)) memo.State = entity;
+        if (ShardOf(e.EntityId!).Process(ref e, Reference, alerts, _memo.StateOf(e.AccountSymbol, e.EntityId!), out var entity)) Counters.Late++;
+        _memo.Keep(e.AccountSymbol, entity);
         Aggregator?.Add(e, entity, Reference);
         for (var i = first; i < alerts.Count; i++) Counters.Count(alerts[i]);
         return RecordOutcome.Accepted;

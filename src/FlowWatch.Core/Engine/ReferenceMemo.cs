@@ -30,6 +30,22 @@ internal sealed class ReferenceMemo
 
     public void Forget() => Array.Clear(_slots);
 
+    /// <summary>The state kept under an account's symbol, if it is the state of <paramref name="entityId"/>.</summary>
+    public EntityState? StateOf(int accountSymbol, string entityId)
+    {
+        if (accountSymbol == 0) return null;
+        ref var slot = ref this[accountSymbol];
+        return string.Equals(slot.EntityId, entityId, StringComparison.Ordinal) ? slot.State : null;
+    }
+
+    /// <summary>Keeps <paramref name="state"/> under an account's symbol when the account's events resolve to its entity.</summary>
+    public void Keep(int accountSymbol, EntityState state)
+    {
+        if (accountSymbol == 0) return;
+        ref var slot = ref this[accountSymbol];
+        if (string.Equals(slot.EntityId, state.EntityId, StringComparison.Ordinal)) slot.State = state;
+    }
+
     /// <summary>The slot of a symbol (not 0), growing the slots to hold it.</summary>
     public ref Slot this[int symbol]
     {
