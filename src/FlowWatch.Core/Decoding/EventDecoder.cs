@@ -101,10 +101,11 @@ public sealed class EventDecoder(Utf8StringPool strings)
             // last time is tried first, as its quoted bytes and colon, before the name is scanned and matched.
             Fields field;
             var expected = _successor[previous];
-            if (expected != Fields.None && json[at..].StartsWith(QuotedNames[BitOperations.TrailingZeroCount((uint)expected)]))
+            var quoted = expected == Fields.None ? default : QuotedNames[BitOf(expected)].AsSpan();
+            if (!quoted.IsEmpty && json[at..].StartsWith(quoted))
             {
                 field = expected;
-                at += QuotedNames[BitOperations.TrailingZeroCount((uint)expected)].Length;
+                at += quoted.Length;
             }
             else
             {
@@ -115,7 +116,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
                 field = Match(name);
                 _successor[previous] = field;
             }
-            previous = field == Fields.None ? 0 : BitOperations.TrailingZeroCount((uint)field) + 1;
+            previous = field == Fields.None ? 0 : BitOf(field) + 1;
             at = SkipWhitespace(json, at);
             var valueAt = at + 1;
             if (!TryReadPlainValue(json, printable, ref at, out var kind, out var value)) return false;
@@ -494,6 +495,9 @@ public sealed class EventDecoder(Utf8StringPool strings)
         14 when name.SequenceEqual("customsSpecial"u8) => Fields.CustomsSpecial,
         _ => Fields.None,
     };
+
+    /// <summary>The bit of a single field, which indexes tables by field.</summary>
+    private static int BitOf(Fields field) => BitOperations.TrailingZeroCount((uint)field);
 
     private static Fields LowestField(Fields set) => (Fields)((uint)set & (uint)-(int)set);
 
