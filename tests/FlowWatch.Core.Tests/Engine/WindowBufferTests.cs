@@ -31,4 +31,54 @@ public sealed class WindowBufferTests
             }
         }
     }
+
+    /// <summary>
+    /// Appends, inserts and head drops in random order keep the entries a plain sorted list would hold, through the
+    /// ring's wrap-arounds and growth while wrapped.
+    /// </summary>
+    [Fact]
+    public void RandomAppendsInsertsAndDrops_KeepWhatASortedListKeeps()
+    {
+        var random = new Random(11);
+        for (var round = 0; round < 100; round++)
+        {
+            var window = new WindowBuffer();
+            var naive = new List<WindowEntry>();
+            var newest = 0L;
+            for (var step = 0; step < 400; step++)
+            {
+                var choice = random.Next(10);
+                if (choice < 5)
+                {
+                    newest += random.Next(0, 3);
+                    var entry = Entry(newest, step);
+                    window.Append(entry);
+                    naive.Add(entry);
+                }
+                else if (choice < 7)
+                {
+                    var entry = Entry(newest - random.Next(0, 10), step);
+                    window.InsertSorted(entry);
+                    var index = naive.Count;
+                    while (index > 0 && naive[index - 1].Ts > entry.Ts) index--;
+                    naive.Insert(index, entry);
+                }
+                else
+                {
+                    var n = random.Next(0, Math.Min(naive.Count, 6) + 1);
+                    window.DropFirst(n);
+                    naive.RemoveRange(0, n);
+                }
+
+                Assert.Equal(naive.Count, window.Count);
+                Assert.Equal(naive.Count == 0 ? long.MaxValue : naive[0].Ts, window.OldestTs);
+                for (var i = 0; i < naive.Count; i++) Assert.Equal(naive[i], window[i]);
+                var at = newest - random.Next(0, 12);
+                Assert.Equal(naive.FindIndex(e => e.Ts > at) is var later and >= 0 ? later : naive.Count, window.UpperBound(at));
+            }
+        }
+    }
+
+    private static WindowEntry Entry(long ts, int step) =>
+        new(ts, Direction.In, step, 0, false, step, "CP" + step, step);
 }
