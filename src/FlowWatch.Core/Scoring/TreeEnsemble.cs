@@ -1,19 +1,19 @@
-using System.Runtime.CompilerServices;
+using System.Reflection.Emit;
 using System.Runtime.InteropServices;
 
 namespace FlowWatch.Core.Scoring;
 
 /// <summary>
-/// A boosted tree ensemble with Platt calibration as flat arrays, from a trained ML.NET FastTree binary classifier.
-/// Each node sends an event left when its feature is at or below the node's threshold. All trees' nodes share one
-/// array of 8-byte records whose children are indices within their tree (one byte each; below zero a leaf, −(leaf + 1)),
-/// and all leaves one array of values already multiplied by the tree's weight. The whole ensemble then stays small
-/// enough to remain in cache between events while the engine works on entity state. Evaluation walks every tree
-/// once, without allocating or bounds checks.
+/// A boosted tree ensemble with Platt calibration, from a trained ML.NET FastTree binary classifier. Each node sends an
+/// event left when its feature is at or below the node's threshold. The trees are compiled to code, a method per block
+/// of trees: each split a comparison with its threshold as a constant, each leaf its value (already multiplied by the
+/// tree's weight). The processor then runs ahead along an ordinary event's predicted path, where walking node arrays
+/// waits at every step for the load of the next node. The flat arrays the code is made from (nodes of 8 bytes whose
+/// children are indices within their tree, below zero a leaf −(leaf + 1)) remain for <see cref="Explain"/>.
 /// </summary>
 public sealed class TreeEnsemble
 {
-    /// <summary>Trees walked between two checks of whether the threshold can still be reached.</summary>
+    /// <summary>Trees between two checks of whether the threshold can still be reached.</summary>
     private const int Block = 4;
 
     /// <summary>Most nodes a tree may have: its children are stored as signed bytes.</summary>
@@ -24,6 +24,9 @@ public sealed class TreeEnsemble
 
     /// <summary>Per tree, where its nodes and leaves start and the most it and the trees after it can add.</summary>
     private readonly TreeStart[] _trees;
+
+    /// <summary>Per block of <see cref="Block"/> trees, the block compiled: a running sum plus the leaves reached.</summary>
+    private readonly BlockSum[] _blocks;
     private readonly double _bias;
     private readonly double _plattSlope;
     private readonly double _plattOffset;
@@ -58,6 +61,8 @@ public sealed class TreeEnsemble
         }
         _nodes = [.. nodes];
         _leaves = [.. leaves];
+        _blocks = new BlockSum[(_trees.Length + Block - 1) / Block];
+        for (var b = 0; b < _blocks.Length; b++) _blocks[b] = Compile(b * Block, Math.Min((b + 1) * Block, _trees.Length));
         FeatureCount = _nodes.Length == 0 ? 0 : _nodes.Max(n => n.Feature) + 1;
         _bias = bias;
         _plattSlope = plattSlope;
@@ -71,6 +76,9 @@ public sealed class TreeEnsemble
     [StructLayout(LayoutKind.Sequential)]
     private readonly record struct Node(float Threshold, byte Feature, sbyte Left, sbyte Right);
 
+    /// <summary><paramref name="sum"/> plus the leaves that <paramref name="features"/> (the first of them) reach in a block of trees.</summary>
+    private delegate double BlockSum(ref float features, double sum);
+
     /// <summary>A tree's first node and first leaf, and the most the trees from it on can still add to the raw score.</summary>
     private readonly record struct TreeStart(int Node, int Leaf, double MostFrom);
 
@@ -80,79 +88,77 @@ public sealed class TreeEnsemble
     /// <summary>Highest feature index any node reads, plus one.</summary>
     public int FeatureCount { get; }
 
-    /// <summary>The ensemble's raw output: the weighted sum of the leaves reached, plus the bias.</summary>
+    /// <summary>The ensemble's raw output: the bias plus the leaves reached, added tree after tree.</summary>
     public double RawScore(ReadOnlySpan<float> features)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(features.Length, FeatureCount, nameof(features));
-        return _bias + Leaves(features, 0, _trees.Length);
-    }
-
-    /// <summary>
-    /// Sum of the leaves reached in trees [from, to). Four trees are walked side by side: their loads and compares
-    /// are independent, so the processor overlaps them instead of waiting on one chain of node loads.
-    /// </summary>
-    private double Leaves(ReadOnlySpan<float> features, int from, int to)
-    {
         ref var x = ref MemoryMarshal.GetReference(features);
-        ref var nodes = ref MemoryMarshal.GetArrayDataReference(_nodes);
-        ref var leaves = ref MemoryMarshal.GetArrayDataReference(_leaves);
-        var sum = 0.0;
-        var t = from;
-        for (; t + 4 <= to; t += 4)
-        {
-            ref readonly TreeStart ta = ref _trees[t], tb = ref _trees[t + 1], tc = ref _trees[t + 2], td = ref _trees[t + 3];
-            ref Node na = ref Unsafe.Add(ref nodes, ta.Node), nb = ref Unsafe.Add(ref nodes, tb.Node),
-                nc = ref Unsafe.Add(ref nodes, tc.Node), nd = ref Unsafe.Add(ref nodes, td.Node);
-            int a = 0, b = 0, c = 0, d = 0;
-            // Until all four walks have reached a leaf (negative: the sign bit of the AND is set only when all are).
-            while ((a & b & c & d) >= 0)
-            {
-                a = Step(ref na, ref x, a);
-                b = Step(ref nb, ref x, b);
-                c = Step(ref nc, ref x, c);
-                d = Step(ref nd, ref x, d);
-            }
-            sum += Unsafe.Add(ref leaves, ta.Leaf + ~a) + Unsafe.Add(ref leaves, tb.Leaf + ~b)
-                + Unsafe.Add(ref leaves, tc.Leaf + ~c) + Unsafe.Add(ref leaves, td.Leaf + ~d);
-        }
-        for (; t < to; t++)
-        {
-            ref readonly var tree = ref _trees[t];
-            ref var first = ref Unsafe.Add(ref nodes, tree.Node);
-            var n = 0;
-            while (n >= 0) n = Step(ref first, ref x, n);
-            sum += Unsafe.Add(ref leaves, tree.Leaf + ~n);
-        }
+        var sum = _bias;
+        foreach (var block in _blocks) sum = block(ref x, sum);
         return sum;
-    }
-
-    /// <summary>One step down from node <paramref name="n"/> of the tree starting at <paramref name="tree"/>; a leaf (negative) stays where it is.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Step(ref Node tree, ref float x, int n)
-    {
-        if (n < 0) return n;
-        ref readonly var node = ref Unsafe.Add(ref tree, n);
-        return Unsafe.Add(ref x, node.Feature) <= node.Threshold ? node.Left : node.Right;
     }
 
     /// <summary>
     /// Whether the calibrated probability reaches <paramref name="threshold"/>, and if so the probability. Stops as
     /// soon as the remaining trees cannot lift the raw score to the threshold, so an ordinary event is usually decided
-    /// by a part of the ensemble; the answer is exactly that of <see cref="Probability"/> compared with the threshold.
+    /// by a part of the ensemble; the probability is exactly that of <see cref="Probability"/>.
     /// </summary>
     public bool TryReach(ReadOnlySpan<float> features, double threshold, out double probability)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(features.Length, FeatureCount, nameof(features));
         probability = 0;
         var needed = Needed(threshold);
+        ref var x = ref MemoryMarshal.GetReference(features);
         var sum = _bias;
-        for (var t = 0; t < _trees.Length; t += Block)
+        for (var b = 0; b < _blocks.Length; b++)
         {
-            if (sum + _trees[t].MostFrom < needed) return false;
-            sum += Leaves(features, t, Math.Min(t + Block, _trees.Length));
+            if (sum + _trees[b * Block].MostFrom < needed) return false;
+            sum = _blocks[b](ref x, sum);
         }
         probability = Calibrate(sum);
         return probability >= threshold;
+    }
+
+    /// <summary>Compiles trees [from, to) to a method that adds the leaves they reach to a running sum, tree after tree.</summary>
+    private BlockSum Compile(int from, int to)
+    {
+        var method = new DynamicMethod($"Trees{from}To{to}", typeof(double), [typeof(float).MakeByRefType(), typeof(double)], typeof(TreeEnsemble).Module, skipVisibility: true);
+        var il = method.GetILGenerator();
+        il.Emit(OpCodes.Ldarg_1);
+        for (var t = from; t < to; t++)
+        {
+            EmitTree(il, t, 0);
+            il.Emit(OpCodes.Add);
+        }
+        il.Emit(OpCodes.Ret);
+        return method.CreateDelegate<BlockSum>();
+    }
+
+    /// <summary>Emits code that pushes the leaf value tree <paramref name="t"/> reaches from node <paramref name="n"/>.</summary>
+    private void EmitTree(ILGenerator il, int t, int n)
+    {
+        var tree = _trees[t];
+        if (n < 0)
+        {
+            il.Emit(OpCodes.Ldc_R8, _leaves[tree.Leaf + ~n]);
+            return;
+        }
+        var node = _nodes[tree.Node + n];
+        var right = il.DefineLabel();
+        var done = il.DefineLabel();
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldc_I4, node.Feature * sizeof(float));
+        il.Emit(OpCodes.Conv_I);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Ldind_R4);
+        il.Emit(OpCodes.Ldc_R4, node.Threshold);
+        // Not at or below the threshold, NaN included (unordered), goes right: as x <= threshold ? left : right.
+        il.Emit(OpCodes.Bgt_Un, right);
+        EmitTree(il, t, node.Left);
+        il.Emit(OpCodes.Br, done);
+        il.MarkLabel(right);
+        EmitTree(il, t, node.Right);
+        il.MarkLabel(done);
     }
 
     /// <summary>

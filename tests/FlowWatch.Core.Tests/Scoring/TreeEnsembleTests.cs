@@ -50,4 +50,71 @@ public sealed class TreeEnsembleTests
 
     [Fact]
     public void FeatureCount_IsTheHighestFeatureReadPlusOne() => Assert.Equal(2, Ensemble().FeatureCount);
+
+    /// <summary>
+    /// Random ensembles of 1 to 13 trees (whole and partial blocks), features on and around the thresholds, NaN and
+    /// infinities included: the compiled trees reach the leaves a plain walk of the trees' own arrays reaches, and
+    /// TryReach, which may stop early, gives the very probability of the whole ensemble when it does not.
+    /// </summary>
+    [Fact]
+    public void RandomEnsembles_ReachTheLeavesAPlainWalkReaches()
+    {
+        var random = new Random(17);
+        float[] values = [-1f, 0f, 0.5f, 1f, 2f, float.NaN, float.PositiveInfinity, float.NegativeInfinity];
+        for (var round = 0; round < 200; round++)
+        {
+            var trees = Enumerable.Range(0, random.Next(1, 14)).Select(_ => RandomTree(random)).ToList();
+            var bias = random.NextDouble() - 0.5;
+            var ensemble = new TreeEnsemble(trees, bias, plattSlope: -1, plattOffset: 0);
+            for (var probe = 0; probe < 50; probe++)
+            {
+                var x = Enumerable.Range(0, 5).Select(_ => random.Next(3) == 0 ? (float)(random.NextDouble() * 3 - 1) : values[random.Next(values.Length)]).ToArray();
+                var expected = ensemble.Calibrate(bias + trees.Sum(tree => Leaf(tree, x)));
+
+                Assert.True(ensemble.TryReach(x, 1e-300, out var probability));   // so low a threshold that every tree is run
+                Assert.Equal(expected, probability, 12);
+                Assert.Equal(ensemble.Probability(x), probability);   // the same leaves added in the same order: the same double
+            }
+        }
+    }
+
+    /// <summary>A tree of up to 12 splits on features 0 to 4, thresholds among a few values so that ties happen.</summary>
+    private static TreeEnsemble.Tree RandomTree(Random random)
+    {
+        float[] thresholds = [-1f, 0f, 0.5f, 1f, 2f];
+        var feature = new List<int>();
+        var threshold = new List<float>();
+        var left = new List<int>();
+        var right = new List<int>();
+        var leaves = new List<double>();
+        var splits = random.Next(0, 13);
+        int Grow(int depth)
+        {
+            if (feature.Count >= splits || (depth > 0 && random.Next(3) == 0))
+            {
+                leaves.Add(random.NextDouble() * 2 - 1);
+                return ~(leaves.Count - 1);
+            }
+            var n = feature.Count;
+            feature.Add(random.Next(5));
+            threshold.Add(thresholds[random.Next(thresholds.Length)]);
+            left.Add(0);
+            right.Add(0);
+            left[n] = Grow(depth + 1);
+            right[n] = Grow(depth + 1);
+            return n;
+        }
+        if (splits == 0) leaves.Add(random.NextDouble() * 2 - 1);
+        else Grow(0);
+        return new TreeEnsemble.Tree([.. feature], [.. threshold], [.. left], [.. right], [.. leaves], 0.5 + random.NextDouble());
+    }
+
+    /// <summary>The weighted leaf <paramref name="x"/> reaches in <paramref name="tree"/>, by the tree's own arrays.</summary>
+    private static double Leaf(TreeEnsemble.Tree tree, float[] x)
+    {
+        if (tree.Feature.Length == 0) return tree.LeafValue[0] * tree.Weight;
+        var n = 0;
+        while (n >= 0) n = x[tree.Feature[n]] <= tree.Threshold[n] ? tree.Left[n] : tree.Right[n];
+        return tree.LeafValue[~n] * tree.Weight;
+    }
 }
