@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using FlowWatch.Core.Contracts;
 
 namespace FlowWatch.Core.Engine;
@@ -85,16 +83,12 @@ internal sealed class WindowAggregate
 }
 
 /// <summary>
-/// An entity's recent events in event-time order (ties in arrival order), as a ring over a power-of-two array:
-/// appends and head drops are O(1) and never move entries, so a busy entity's day of entries is not copied over
-/// and over as it slides; an out-of-order event within the lateness bound is inserted in place.
+/// An entity's recent events in event-time order (ties in arrival order), as a growable array with a moving
+/// head: appends and head drops are O(1); an out-of-order event within the lateness bound is inserted in place.
 /// </summary>
 internal sealed class WindowBuffer
 {
     private WindowEntry[] _items = new WindowEntry[4];
-
-    /// <summary>The array's length minus one: a slot index is a logical index plus the head, masked.</summary>
-    private int _mask = 3;
     private int _head;
     private int _count;
 
@@ -103,10 +97,7 @@ internal sealed class WindowBuffer
     /// <summary>Time of the first entry, kept beside the count so that checking it does not touch the (cold) entries.</summary>
     public long OldestTs { get; private set; } = long.MaxValue;
 
-    public ref readonly WindowEntry this[int index] => ref Slot(index);
-
-    private ref WindowEntry Slot(int index) =>
-        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_items), (_head + index) & _mask);
+    public ref readonly WindowEntry this[int index] => ref _items[_head + index];
 
     /// <summary>Index of the first entry with a time after <paramref name="ts"/> (entries are in time order).</summary>
     public int UpperBound(long ts) => UpperBound(ts, _count);
@@ -118,10 +109,9 @@ internal sealed class WindowBuffer
     /// </summary>
     public int UpperBound(long ts, int end)
     {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)end, (uint)_count, nameof(end));
         var high = end;
         var step = 1;
-        while (high - step >= 0 && Slot(high - step).Ts > ts)
+        while (high - step >= 0 && _items[_head + high - step].Ts > ts)
         {
             high -= step;
             step <<= 1;
@@ -130,7 +120,7 @@ internal sealed class WindowBuffer
         while (low < high)
         {
             var mid = (low + high) >>> 1;
-            if (Slot(mid).Ts <= ts) low = mid + 1;
+            if (_items[_head + mid].Ts <= ts) low = mid + 1;
             else high = mid;
         }
         return low;
@@ -139,47 +129,51 @@ internal sealed class WindowBuffer
     /// <summary>Starts loading the entry at <paramref name="index"/> (if any) and the slot the next append writes.</summary>
     public void Prefetch(int index)
     {
-        if (index < _count) CacheHint.Prefetch(ref Slot(index));
-        if (_count < _items.Length) CacheHint.Prefetch(ref Slot(_count));
+        if (index < _count) CacheHint.Prefetch(ref _items[_head + index]);
+        if (_head + _count < _items.Length) CacheHint.Prefetch(ref _items[_head + _count]);
     }
 
     public void Append(in WindowEntry entry)
     {
         if (_count == 0) OldestTs = entry.Ts;
-        if (_count == _items.Length) Grow();
-        Slot(_count++) = entry;
+        EnsureRoomAtEnd();
+        _items[_head + _count++] = entry;
     }
 
     /// <summary>Inserts after every entry with a time at or before the new one.</summary>
     public void InsertSorted(in WindowEntry entry)
     {
         var index = _count;
-        while (index > 0 && Slot(index - 1).Ts > entry.Ts) index--;
-        if (_count == _items.Length) Grow();
-        for (var i = _count; i > index; i--) Slot(i) = Slot(i - 1);
-        Slot(index) = entry;
+        while (index > 0 && _items[_head + index - 1].Ts > entry.Ts) index--;
+        EnsureRoomAtEnd();
+        Array.Copy(_items, _head + index, _items, _head + index + 1, _count - index);
+        _items[_head + index] = entry;
         _count++;
         if (index == 0) OldestTs = entry.Ts;
     }
 
     public void DropFirst(int n)
     {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)n, (uint)_count, nameof(n));
-        for (var i = 0; i < n; i++) Slot(i) = default;   // release counterparty strings
-        _head = (_head + n) & _mask;
+        Array.Clear(_items, _head, n);   // release counterparty strings
+        _head += n;
         _count -= n;
-        OldestTs = _count == 0 ? long.MaxValue : Slot(0).Ts;
+        if (_count == 0) _head = 0;
+        OldestTs = _count == 0 ? long.MaxValue : _items[_head].Ts;
     }
 
-    /// <summary>Doubles the array, the entries then from its start in order.</summary>
-    private void Grow()
+    private void EnsureRoomAtEnd()
     {
+        if (_head + _count < _items.Length) return;
+        if (_head > 0 && _count < _items.Length / 2)
+        {
+            Array.Copy(_items, _head, _items, 0, _count);
+            Array.Clear(_items, _count, _head);
+            _head = 0;
+            return;
+        }
         var grown = new WindowEntry[_items.Length * 2];
-        var first = Math.Min(_count, _items.Length - _head);
-        Array.Copy(_items, _head, grown, 0, first);
-        Array.Copy(_items, 0, grown, first, _count - first);
+        Array.Copy(_items, _head, grown, 0, _count);
         _items = grown;
-        _mask = grown.Length - 1;
         _head = 0;
     }
 }

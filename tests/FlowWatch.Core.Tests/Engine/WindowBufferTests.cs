@@ -34,7 +34,7 @@ public sealed class WindowBufferTests
 
     /// <summary>
     /// Appends, inserts and head drops in random order keep the entries a plain sorted list would hold, through the
-    /// ring's wrap-arounds and growth while wrapped.
+    /// buffer's growth and its moves of the entries back to the front.
     /// </summary>
     [Fact]
     public void RandomAppendsInsertsAndDrops_KeepWhatASortedListKeeps()
