@@ -19,7 +19,7 @@ namespace FlowWatch.Benchmarks;
 /// </summary>
 public static class Throughput
 {
-    private const int AggregateBatchRecords = 100_000;
+    internal const int AggregateBatchRecords = 100_000;
 
     /// <summary>Only the whole engine with the models, <paramref name="rounds"/> times over the measured events: for a sampling profiler.</summary>
     public static void Profile(int entities, int warmUp, int measured, TimeSpan spacing, int rounds)
