@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.Loader;
-using FlowWatch.Core.Aggregates;
-using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
 using FlowWatch.Core.Scoring;
@@ -54,28 +52,14 @@ public static class SideBySide
         var traffic = new SyntheticPayments(entities, seed: 4);
         var reference = ReferenceDataLoader.Parse(System.Text.Encoding.UTF8.GetBytes(traffic.ReferenceJson()));
         var start = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.FromHours(8));
-        var engine = new FlowEngine(reference, new RuleSettings { DuplicateHorizonDays = 1 }, models: new ModelHolder(ModelFiles.Load(models)))
-        {
-            Aggregator = new FlowAggregator(),
-        };
-        var alerts = new List<Alert>();
-        long sequence = 0;
-        void Process(List<byte[]> lines, int from, int to)
-        {
-            for (var i = from; i < to; i++)
-            {
-                engine.Process(lines[i], ++sequence, alerts, out _);
-                alerts.Clear();
-                if (sequence % Throughput.AggregateBatchRecords == 0) engine.Aggregator.Take("batch");
-            }
-        }
+        var engine = new EngineDriver(reference, new RuleSettings { DuplicateHorizonDays = 1 }, new ModelHolder(ModelFiles.Load(models)));
         var warmLines = traffic.Events(warmUp, start, spacing, "W");
-        Process(warmLines, 0, warmLines.Count);
+        engine.Process(warmLines, 0, warmLines.Count);
         var lines = traffic.Events(measured, start + spacing * warmUp, spacing, "M");
         return chunk =>
         {
             var started = Stopwatch.GetTimestamp();
-            Process(lines, chunk * Chunk, Math.Min(lines.Count, (chunk + 1) * Chunk));
+            engine.Process(lines, chunk * Chunk, Math.Min(lines.Count, (chunk + 1) * Chunk));
             return Stopwatch.GetElapsedTime(started).TotalNanoseconds;
         };
     }

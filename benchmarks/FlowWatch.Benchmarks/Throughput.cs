@@ -19,8 +19,6 @@ namespace FlowWatch.Benchmarks;
 /// </summary>
 public static class Throughput
 {
-    internal const int AggregateBatchRecords = 100_000;
-
     /// <summary>Only the whole engine with the models, <paramref name="rounds"/> times over the measured events: for a sampling profiler.</summary>
     public static void Profile(int entities, int warmUp, int measured, TimeSpan spacing, int rounds)
     {
@@ -111,7 +109,7 @@ public static class Throughput
             for (var i = 0; i < measured; i++)
             {
                 aggregator.Add(events[i], entitiesOf[i], reference);
-                if ((i + 1) % AggregateBatchRecords == 0) aggregator.Take("batch");
+                if ((i + 1) % EngineDriver.AggregateBatchRecords == 0) aggregator.Take("batch");
             }
         });
 
@@ -119,28 +117,13 @@ public static class Throughput
         WholeEngine("whole engine with the models", reference, settings, new ModelHolder(ModelFiles.Load(EngineBenchmarks.CommittedModels())), warmLines, lines);
     }
 
-    /// <summary>
-    /// The whole engine as DESIGN.md §6 counts it: bytes → decode → state → rules → scores → aggregate rows, handed out
-    /// as a batch every <see cref="AggregateBatchRecords"/> records as a host with a sink does.
-    /// </summary>
     private static void WholeEngine(string name, ReferenceData reference, RuleSettings settings, ModelHolder? models, List<byte[]> warmLines, List<byte[]> lines)
     {
-        var engine = new FlowEngine(reference, settings, models: models) { Aggregator = new FlowAggregator() };
-        var alerts = new List<Alert>();
-        long sequence = 0;
-        void Run(List<byte[]> records)
-        {
-            foreach (var line in records)
-            {
-                engine.Process(line, ++sequence, alerts, out _);
-                alerts.Clear();
-                if (sequence % AggregateBatchRecords == 0) engine.Aggregator.Take("batch");
-            }
-        }
-        Run(warmLines);
-        var alertsBefore = engine.Counters.Alerts;
-        Stage(name, lines.Count, () => Run(lines));
-        var raised = engine.Counters.Alerts - alertsBefore;
+        var driver = new EngineDriver(reference, settings, models);
+        driver.Process(warmLines, 0, warmLines.Count);
+        var alertsBefore = driver.Engine.Counters.Alerts;
+        Stage(name, lines.Count, () => driver.Process(lines, 0, lines.Count));
+        var raised = driver.Engine.Counters.Alerts - alertsBefore;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    alerts raised: {raised:N0} ({raised * 100.0 / lines.Count:0.00}% of events)"));
     }
 
@@ -165,5 +148,29 @@ public static class Throughput
             $"{cpu.TotalNanoseconds / events,7:0} CPU ns/event " +
             $"{(double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / events,7:0.0} B/event {GC.CollectionCount(0) - collections,3} GCs ({GC.CollectionCount(2) - fullCollections} gen2), " +
             $"paused {(GC.GetTotalPauseDuration() - paused).TotalNanoseconds / events,4:0} ns/event"));
+    }
+}
+
+/// <summary>
+/// The whole engine as DESIGN.md §6 counts it: bytes → decode → state → rules → scores → aggregate rows, handed out
+/// as a batch every <see cref="AggregateBatchRecords"/> records as a host with a sink does.
+/// </summary>
+internal sealed class EngineDriver(ReferenceData reference, RuleSettings settings, ModelHolder? models)
+{
+    public const int AggregateBatchRecords = 100_000;
+    private readonly List<Alert> _alerts = [];
+    private long _sequence;
+
+    public FlowEngine Engine { get; } = new(reference, settings, models: models) { Aggregator = new FlowAggregator() };
+
+    /// <summary>Processes records [from, to) of <paramref name="records"/>.</summary>
+    public void Process(List<byte[]> records, int from, int to)
+    {
+        for (var i = from; i < to; i++)
+        {
+            Engine.Process(records[i], ++_sequence, _alerts, out _);
+            _alerts.Clear();
+            if (_sequence % AggregateBatchRecords == 0) Engine.Aggregator!.Take("batch");
+        }
     }
 }
