@@ -19,9 +19,9 @@ namespace FlowWatch.Worker.Kafka;
 /// <summary>
 /// <c>flowwatch bench</c>: the end-to-end harness, producer → broker → worker → alerts topic, all on this machine.
 /// Phase 1 produces a fixed number of payments as fast as possible and reports the sustained rate at which the
-/// worker processed them (transactions, snapshots and alerts included). Phase 2 produces at a fixed rate and
-/// reports event-to-alert latency as a read_committed consumer sees it: from the event's time (set to the wall
-/// clock when it is produced) to the alert's arrival. With <c>--dashboard</c>, both phases run with the dashboard
+/// worker processed them (transactions, snapshots and alerts included). Phase 2 produces at a fixed rate, first for
+/// two seconds of warm-up that are not counted, and reports event-to-alert latency as a read_committed consumer sees
+/// it: from the event's time (set to the wall clock when it is produced) to the alert's arrival. With <c>--dashboard</c>, both phases run with the dashboard
 /// served and a client on it as an open page would be: the live stream followed, the stats read every second, an
 /// entity view and a metrics scrape every five seconds.
 /// </summary>
@@ -30,6 +30,10 @@ public static class BenchCommand
     public const string Usage = "flowwatch bench [--events N] [--seconds S] [--rate R] [--dashboard] [--json] | bench --clickhouse C | --duckdb F [--events N]";
 
     private const int MaxLead = 20_000;
+
+    /// <summary>Seconds of the latency phase's load before it is measured, and the txnId prefix that marks their payments.</summary>
+    private const int WarmUpSeconds = 2;
+    private const string WarmUpPrefix = "W";
     private const int Partitions = 3;
 
     public static async Task<int> RunAsync(Arguments args, TextWriter stdout)
@@ -135,26 +139,33 @@ public static class BenchCommand
         var reading = Task.Factory.StartNew(() => ReadAlerts(options, latencies, readerReady, stopReading.Token), TaskCreationOptions.LongRunning);
         await readerReady.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
-        progress.WriteLine($"phase 2: {rate:N0} payments/s for {seconds} s...");
+        progress.WriteLine($"phase 2: {rate:N0} payments/s, {WarmUpSeconds} s of warm-up, then {seconds} s measured...");
         double cores;
         using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = options.BootstrapServers, LingerMs = 1 }).Build())
         {
             const int TicksPerSecond = 100;
             var perTick = Math.Max(1, rate / TicksPerSecond);
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / TicksPerSecond));
-            var deadline = DateTime.UtcNow.AddSeconds(seconds);
+            long sent = 0;
+            async Task ProduceFor(int duration, string txnPrefix)
+            {
+                var deadline = DateTime.UtcNow.AddSeconds(duration);
+                while (DateTime.UtcNow < deadline && await timer.WaitForNextTickAsync())
+                {
+                    // Event time is the wall clock at production, so an alert's lag behind its ts is the latency.
+                    foreach (var payment in traffic.KeyedEvents(perTick, DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)), TimeSpan.Zero, $"{txnPrefix}{sent:D10}-"))
+                    {
+                        producer.Produce(options.PaymentsTopic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line });
+                    }
+                    sent += perTick;
+                }
+            }
+            // The same load before the measured seconds, its alerts not counted: the first transactions of a worker
+            // just started (and of this producer) take a few hundred milliseconds, which is not the steady state.
+            await ProduceFor(WarmUpSeconds, WarmUpPrefix);
             var cpu = CpuTime();
             var wall = Stopwatch.StartNew();
-            long sent = 0;
-            while (DateTime.UtcNow < deadline && await timer.WaitForNextTickAsync())
-            {
-                // Event time is the wall clock at production, so an alert's lag behind its ts is the latency.
-                foreach (var payment in traffic.KeyedEvents(perTick, DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)), TimeSpan.Zero, $"L{sent:D10}-"))
-                {
-                    producer.Produce(options.PaymentsTopic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line });
-                }
-                sent += perTick;
-            }
+            await ProduceFor(seconds, "L");
             cores = (CpuTime() - cpu) / wall.Elapsed;
             producer.Flush(TimeSpan.FromSeconds(30));
         }
@@ -188,6 +199,7 @@ public static class BenchCommand
             if (consumer.Consume(TimeSpan.FromMilliseconds(50)) is not { Message.Value: { } value }) continue;
             var arrived = DateTimeOffset.UtcNow;
             using var alert = JsonDocument.Parse(value);
+            if (alert.RootElement.GetProperty("txnId").GetString()!.StartsWith(WarmUpPrefix, StringComparison.Ordinal)) continue;
             var ts = alert.RootElement.GetProperty("ts").GetDateTimeOffset();
             latencies.Add((arrived - ts).TotalMilliseconds);
         }
