@@ -21,9 +21,9 @@ namespace FlowWatch.Worker.Kafka;
 /// Phase 1 produces a fixed number of payments as fast as possible and reports the sustained rate at which the
 /// worker processed them (transactions, snapshots and alerts included). Phase 2 produces at a fixed rate, first for
 /// two seconds of warm-up that are not counted, and reports event-to-alert latency as a read_committed consumer sees
-/// it: from the event's time (set to the wall clock when it is produced) to the alert's arrival. With <c>--dashboard</c>, both phases run with the dashboard
-/// served and a client on it as an open page would be: the live stream followed, the stats read every second, an
-/// entity view and a metrics scrape every five seconds.
+/// it: from the event's time (set to the wall clock when it is produced) to the alert's arrival. With
+/// <c>--dashboard</c>, both phases run with the dashboard served and a client on it as an open page would be: the live
+/// stream followed, the stats read every second, an entity view and a metrics scrape every five seconds.
 /// </summary>
 public static class BenchCommand
 {
@@ -31,8 +31,13 @@ public static class BenchCommand
 
     private const int MaxLead = 20_000;
 
-    /// <summary>Seconds of the latency phase's load before it is measured, and the txnId prefix that marks their payments.</summary>
+    /// <summary>
+    /// Seconds of the latency phase's load before it is measured: a worker's first transactions after its start take
+    /// a few hundred milliseconds, which is not its steady state.
+    /// </summary>
     private const int WarmUpSeconds = 2;
+
+    /// <summary>The txnId prefix of the warm-up's payments, whose alerts are not counted.</summary>
     private const string WarmUpPrefix = "W";
     private const int Partitions = 3;
 
@@ -160,8 +165,6 @@ public static class BenchCommand
                     sent += perTick;
                 }
             }
-            // The same load before the measured seconds, its alerts not counted: the first transactions of a worker
-            // just started (and of this producer) take a few hundred milliseconds, which is not the steady state.
             await ProduceFor(WarmUpSeconds, WarmUpPrefix);
             var cpu = CpuTime();
             var wall = Stopwatch.StartNew();
