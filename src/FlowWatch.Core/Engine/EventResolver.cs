@@ -91,7 +91,7 @@ public static class EventResolver
     {
         if (memo is null || accountSymbol == 0) return reference.Entities.GetValueOrDefault(entityId);
         ref var slot = ref memo[accountSymbol];
-        if (ReferenceEquals(slot.EntityId, entityId) || string.Equals(slot.EntityId, entityId, StringComparison.Ordinal)) return slot.Holder;
+        if (string.Equals(slot.EntityId, entityId, StringComparison.Ordinal)) return slot.Holder;   // the reference first
         // A different entity than last time (an event may name its own): what was kept was another entity's.
         slot.EntityId = entityId;
         slot.Holder = reference.Entities.GetValueOrDefault(entityId);
