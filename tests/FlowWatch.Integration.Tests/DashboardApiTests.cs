@@ -175,15 +175,16 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
     private const string DeadLetters = @"(?m)^flowwatch_dead_letters_total\{[^}]*\} [1-9]";
 
     [Fact]
-    public async Task Metrics_InPrometheusFormat_HaveEventsAlertsLagLatencyAndDeadLetters()
+    public async Task Metrics_InPrometheusFormat_HaveEventsAlertsLagLatencyCommitsAndDeadLetters()
     {
         var entity = Harness.NewEntity("M");
         Harness.Produce("not json", DashboardHarness.Cash(entity, entity + "-1"));
         await Harness.AlertsOf(entity, 1);
 
-        // The exporter answers a scrape from a short-lived cache: ask until the dead letter shows.
+        // The exporter answers a scrape from a short-lived cache: ask until the dead letter and a commit show.
+        const string Commits = @"(?m)^flowwatch_commit_duration_seconds_count\{[^}]*\} [1-9]";
         var text = await Harness.Client.GetStringAsync("metrics");
-        for (var attempt = 0; attempt < 50 && !System.Text.RegularExpressions.Regex.IsMatch(text, DeadLetters); attempt++)
+        for (var attempt = 0; attempt < 50 && !(System.Text.RegularExpressions.Regex.IsMatch(text, DeadLetters) && System.Text.RegularExpressions.Regex.IsMatch(text, Commits)); attempt++)
         {
             await Task.Delay(100);
             text = await Harness.Client.GetStringAsync("metrics");
@@ -195,6 +196,7 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
         Assert.Matches(@"(?m)^flowwatch_consumer_lag\{[^}]*\} \d", text);
         Assert.Matches(@"(?m)^flowwatch_processing_latency_seconds_bucket\{[^}]*le=""0.1""[^}]*\} \d", text);
         Assert.Matches(@"(?m)^flowwatch_processing_latency_seconds_count\{[^}]*\} [1-9]", text);
+        Assert.Matches(Commits, text);
     }
 
     [Theory]

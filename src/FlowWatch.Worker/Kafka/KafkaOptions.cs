@@ -30,7 +30,7 @@ public sealed class KafkaOptions
     /// How often the open transaction is committed with a snapshot of what changed and the offsets behind it.
     /// Alerts become visible to read_committed consumers at commit, so this bounds their latency.
     /// </summary>
-    public TimeSpan CommitInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan CommitInterval { get; set; } = TimeSpan.FromMilliseconds(20);
 
     /// <summary>Prefix of this worker's transactional id.</summary>
     public string TransactionalIdPrefix { get; set; } = "flowwatch";

@@ -17,7 +17,7 @@ namespace FlowWatch.Worker.Kafka;
 /// One payments partition's engine on a task of its own, fed batches of records through a bounded channel
 /// (one writer: the consumer thread; one reader: this task), so that consuming and processing overlap and the
 /// engine's state needs no locks. Payments are keyed by entity, so a partition is a shard of entities. The
-/// consumer thread touches the engine only after <see cref="Drain"/>, when this task is idle.
+/// consumer thread touches the engine only after <see cref="DrainAsync"/>, when this task is idle.
 /// </summary>
 internal sealed class PartitionPipeline : IDisposable
 {
@@ -63,7 +63,7 @@ internal sealed class PartitionPipeline : IDisposable
     /// <summary>Records were handed over since the last commit.</summary>
     public bool Pending { get; set; }
 
-    /// <summary>The offset after the last record processed; read after <see cref="Drain"/>.</summary>
+    /// <summary>The offset after the last record processed; read after <see cref="DrainAsync"/>.</summary>
     public long NextOffset => Volatile.Read(ref _nextOffset);
 
     public void Add(ConsumeResult<Ignore, byte[]> record)
@@ -76,16 +76,22 @@ internal sealed class PartitionPipeline : IDisposable
     /// <summary>Reference data for the records after this point.</summary>
     public void UpdateReference(ReferenceData reference) => Send(new Batch(), new Batch { Reference = reference });
 
-    /// <summary>Waits until every record handed over so far is processed and what it produced is handed to the producer.</summary>
-    public void Drain()
+    /// <summary>Hands the records held back for a fuller batch to the engine now.</summary>
+    public void HandOver()
+    {
+        if (_current.Records.Count > 0) Send(new Batch());
+    }
+
+    /// <summary>Completes once every record handed over so far is processed and what it produced is handed to the producer.</summary>
+    public Task DrainAsync()
     {
         var barrier = new Batch { Done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
         Send(new Batch(), barrier);
-        barrier.Done.Task.GetAwaiter().GetResult();
+        return barrier.Done.Task;
     }
 
     /// <summary>
-    /// After <see cref="Drain"/>: the aggregate rows of the records since the last call, named after their offsets
+    /// After <see cref="DrainAsync"/>: the aggregate rows of the records since the last call, named after their offsets
     /// (a committed range of offsets is never processed again, so the name is unique); null when there are none.
     /// </summary>
     public AggregateBatch? TakeAggregates()
@@ -96,7 +102,7 @@ internal sealed class PartitionPipeline : IDisposable
         return aggregator.IsEmpty ? null : aggregator.Take(id);
     }
 
-    /// <summary>Moves the alerts produced so far into <paramref name="into"/>; call after <see cref="Drain"/>.</summary>
+    /// <summary>Moves the alerts produced so far into <paramref name="into"/>; call after <see cref="DrainAsync"/>.</summary>
     public void TakeAlerts(List<PublishedAlert> into)
     {
         if (_uncommittedAlerts is null) return;

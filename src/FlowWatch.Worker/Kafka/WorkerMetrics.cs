@@ -13,4 +13,10 @@ internal static class WorkerMetrics
         "flowwatch.processing.latency", unit: "s",
         description: "From a payment's Kafka timestamp to the end of its processing by the engine",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5] });
+
+    /// <summary>Alerts become visible to read_committed consumers only when their transaction commits, after this long.</summary>
+    public static readonly Histogram<double> CommitDuration = Meter.CreateHistogram(
+        "flowwatch.commit.duration", unit: "s",
+        description: "From the start of a commit (engines drained, snapshots written) to the return of CommitTransaction",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5] });
 }
