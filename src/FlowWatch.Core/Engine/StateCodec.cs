@@ -13,56 +13,75 @@ public static class StateCodec
     private const byte EntityVersion = 2;
     private const byte ParametersVersion = 1;
 
+    /// <summary>
+    /// The writer each encoding on a thread reuses: a commit encodes every entity changed since the last, and a
+    /// fresh stream grew through four or five discarded arrays per entity, most of the worker's garbage. Its buffer
+    /// stays as large as the largest state it has encoded.
+    /// </summary>
+    [ThreadStatic]
+    private static BinaryWriter? t_writer;
+
+    private static BinaryWriter Writer()
+    {
+        var writer = t_writer ??= new BinaryWriter(new MemoryStream());
+        writer.BaseStream.SetLength(0);
+        return writer;
+    }
+
+    /// <summary>What <paramref name="w"/> wrote, as an array of its own.</summary>
+    private static byte[] Written(BinaryWriter w)
+    {
+        w.Flush();
+        return ((MemoryStream)w.BaseStream).ToArray();
+    }
+
     public static byte[] Encode(EntityState state)
     {
-        using var buffer = new MemoryStream();
-        using (var w = new BinaryWriter(buffer))
+        var w = Writer();
+        w.Write(EntityVersion);
+        w.Write(state.EntityId);
+        w.Write(state.NewestTs);
+        w.Write(state.Events);
+        w.Write(state.LateEvents);
+        w.Write(state.Window.Count);
+        for (var i = 0; i < state.Window.Count; i++)
         {
-            w.Write(EntityVersion);
-            w.Write(state.EntityId);
-            w.Write(state.NewestTs);
-            w.Write(state.Events);
-            w.Write(state.LateEvents);
-            w.Write(state.Window.Count);
-            for (var i = 0; i < state.Window.Count; i++)
-            {
-                ref readonly var entry = ref state.Window[i];
-                w.Write(entry.Ts);
-                w.Write((byte)entry.Direction);
-                w.Write(entry.AmountCny);
-                w.Write(entry.Key);
-                w.Write(entry.InBand);
-                w.Write(entry.ClassAmount);
-                w.Write(entry.CpAccount is not null);
-                if (entry.CpAccount is not null) w.Write(entry.CpAccount);
-            }
-            w.Write(state.LastFired.Length);
-            foreach (var fired in state.LastFired) w.Write(fired);
-            w.Write(state.DailyKeptFrom);
-            w.Write(state.Daily.Count);
-            foreach (var accumulator in state.Daily)
-            {
-                w.Write(accumulator.Day);
-                w.Write(accumulator.Key);
-                w.Write(accumulator.Sum);
-            }
-            w.Write(state.Penetration.Count);
-            foreach (var position in state.Penetration)
-            {
-                w.Write(position.Year);
-                w.Write(position.NetInflow);
-            }
-            ref readonly var baseline = ref state.Baseline;
-            w.Write(baseline.LogAmountMean);
-            w.Write(baseline.LogAmountVariance);
-            w.Write(baseline.AmountSamples);
-            w.Write(baseline.Hour);
-            w.Write(baseline.HourCount);
-            w.Write(baseline.HourlyMean);
-            w.Write(baseline.HourlySquareMean);
-            w.Write(baseline.Hours);
+            ref readonly var entry = ref state.Window[i];
+            w.Write(entry.Ts);
+            w.Write((byte)entry.Direction);
+            w.Write(entry.AmountCny);
+            w.Write(entry.Key);
+            w.Write(entry.InBand);
+            w.Write(entry.ClassAmount);
+            w.Write(entry.CpAccount is not null);
+            if (entry.CpAccount is not null) w.Write(entry.CpAccount);
         }
-        return buffer.ToArray();
+        w.Write(state.LastFired.Length);
+        foreach (var fired in state.LastFired) w.Write(fired);
+        w.Write(state.DailyKeptFrom);
+        w.Write(state.Daily.Count);
+        foreach (var accumulator in state.Daily)
+        {
+            w.Write(accumulator.Day);
+            w.Write(accumulator.Key);
+            w.Write(accumulator.Sum);
+        }
+        w.Write(state.Penetration.Count);
+        foreach (var position in state.Penetration)
+        {
+            w.Write(position.Year);
+            w.Write(position.NetInflow);
+        }
+        ref readonly var baseline = ref state.Baseline;
+        w.Write(baseline.LogAmountMean);
+        w.Write(baseline.LogAmountVariance);
+        w.Write(baseline.AmountSamples);
+        w.Write(baseline.Hour);
+        w.Write(baseline.HourCount);
+        w.Write(baseline.HourlyMean);
+        w.Write(baseline.HourlySquareMean);
+        w.Write(baseline.Hours);
+        return Written(w);
     }
 
     /// <summary>Rebuilds an entity; <paramref name="trailingWindow"/> must be the engine's, to rebuild its running sums.</summary>
@@ -120,19 +139,16 @@ public static class StateCodec
 
     public static byte[] Encode(Parameters parameters)
     {
-        using var buffer = new MemoryStream();
-        using (var w = new BinaryWriter(buffer))
-        {
-            w.Write(ParametersVersion);
-            w.Write(parameters.MacroPrudentialFactor);
-            w.Write(parameters.InflowLeverage);
-            w.Write(parameters.OutflowLeverage);
-            w.Write(parameters.WhitelistRequired);
-            var kinds = parameters.PenetrationKinds.Order().ToList();
-            w.Write(kinds.Count);
-            foreach (var kind in kinds) w.Write((byte)kind);
-        }
-        return buffer.ToArray();
+        var w = Writer();
+        w.Write(ParametersVersion);
+        w.Write(parameters.MacroPrudentialFactor);
+        w.Write(parameters.InflowLeverage);
+        w.Write(parameters.OutflowLeverage);
+        w.Write(parameters.WhitelistRequired);
+        var kinds = parameters.PenetrationKinds.Order().ToList();
+        w.Write(kinds.Count);
+        foreach (var kind in kinds) w.Write((byte)kind);
+        return Written(w);
     }
 
     public static Parameters DecodeParameters(byte[] bytes)
