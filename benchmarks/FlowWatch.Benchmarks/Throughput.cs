@@ -153,7 +153,8 @@ public static class Throughput
 
 /// <summary>
 /// The whole engine as DESIGN.md §6 counts it: bytes → decode → state → rules → scores → aggregate rows, handed out
-/// as a batch every <see cref="AggregateBatchRecords"/> records as a host with a sink does.
+/// as a batch every <see cref="AggregateBatchRecords"/> records as a host with a sink does. Like the worker's partition
+/// pipelines, it has the next record's bytes start loading before it processes the current one.
 /// </summary>
 internal sealed class EngineDriver(ReferenceData reference, RuleSettings settings, ModelHolder? models)
 {
@@ -168,6 +169,7 @@ internal sealed class EngineDriver(ReferenceData reference, RuleSettings setting
     {
         for (var i = from; i < to; i++)
         {
+            if (i + 1 < to) FlowEngine.Prefetch(records[i + 1]);
             Engine.Process(records[i], ++_sequence, _alerts, out _);
             _alerts.Clear();
             if (_sequence % AggregateBatchRecords == 0) Engine.Aggregator!.Take("batch");

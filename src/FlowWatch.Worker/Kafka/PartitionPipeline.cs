@@ -159,7 +159,12 @@ internal sealed class PartitionPipeline : IDisposable
             try
             {
                 if (batch.Reference is not null) Engine.UpdateReference(batch.Reference);
-                foreach (var record in batch.Records) Process(record);
+                var records = batch.Records;
+                for (var i = 0; i < records.Count; i++)
+                {
+                    if (i + 1 < records.Count && records[i + 1].Message?.Value is { } next) FlowEngine.Prefetch(next);
+                    Process(records[i]);
+                }
                 if (WorkerMetrics.ProcessingLatency.Enabled) RecordLatency(batch.Records);
                 batch.Done?.TrySetResult();
             }
