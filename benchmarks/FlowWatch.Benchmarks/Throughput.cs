@@ -119,12 +119,27 @@ public static class Throughput
 
     private static void WholeEngine(string name, ReferenceData reference, RuleSettings settings, ModelHolder? models, List<byte[]> warmLines, List<byte[]> lines)
     {
+        var heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var driver = new EngineDriver(reference, settings, models);
         driver.Process(warmLines, 0, warmLines.Count);
+        driver.Engine.Aggregator!.Take("warm-up");
+        ReportState(driver.Engine, GC.GetTotalMemory(forceFullCollection: true) - heapBefore);
         var alertsBefore = driver.Engine.Counters.Alerts;
         Stage(name, lines.Count, () => driver.Process(lines, 0, lines.Count));
         var raised = driver.Engine.Counters.Alerts - alertsBefore;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    alerts raised: {raised:N0} ({raised * 100.0 / lines.Count:0.00}% of events)"));
+    }
+
+    /// <summary>
+    /// The memory the warmed engine holds (entity states, windows, string pool, duplicate filter; DESIGN.md §6 asks at
+    /// most 2 KiB per active entity), and the window entries per entity that most of it is.
+    /// </summary>
+    private static void ReportState(FlowEngine engine, long bytes)
+    {
+        var entities = engine.Shards.Sum(shard => shard.EntityCount);
+        var windowEntries = engine.Shards.Sum(shard => shard.Entities.Sum(entity => (long)entity.Window.Count));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"    state after warm-up: {bytes / 1048576.0:0.0} MiB for {entities:N0} entities, {bytes / 1024.0 / entities:0.0} KiB each; {(double)windowEntries / entities:0} window entries each"));
     }
 
     /// <summary>Times one stage; a stateless stage runs once untimed first, so JIT tiers and first-touch page faults stay out.</summary>
