@@ -1,12 +1,11 @@
 namespace FlowWatch.Core.Engine;
 
 /// <summary>
-/// The counterparties of one direction of an entity's window, with how many of its entries name each: a multiset
-/// whose <see cref="Distinct"/> count the fan rules read (RULES.md §5). Every event adds one entry and usually removes
-/// one, so this is on the hot path: open addressing with linear probing over one array of (key, hash, count) slots,
-/// the hash kept with the window entry so that removal does not hash the string again, and keys compared by reference
-/// first (decoded strings are pooled, so equal keys are usually one instance). Removal shifts later slots back
-/// instead of leaving tombstones.
+/// The counterparties of one direction of an entity's window, by their numbers (<see cref="CounterpartyIds"/>), with
+/// how many of its entries name each: a multiset whose <see cref="Distinct"/> count the fan rules read (RULES.md §5).
+/// Every event adds one entry and usually removes one, so this is on the hot path: open addressing with linear probing
+/// over one array of (number, count) slots, holding no references. Removal shifts later slots back instead of leaving
+/// tombstones.
 /// </summary>
 internal sealed class CounterpartySet
 {
@@ -15,43 +14,40 @@ internal sealed class CounterpartySet
     /// <summary>How many different counterparties the set holds.</summary>
     public int Distinct { get; private set; }
 
-    /// <summary>The hash a counterparty is counted under; 0 for none.</summary>
-    public static int HashOf(string? counterparty) => counterparty?.GetHashCode(StringComparison.Ordinal) ?? 0;
-
-    public void Add(string counterparty, int hash)
+    public void Add(int cpId)
     {
         if ((Distinct + 1) * 2 > _slots.Length) Grow();
         var mask = _slots.Length - 1;
-        var i = hash & mask;
-        while (_slots[i].Key is not null)
+        var i = Home(cpId, mask);
+        while (_slots[i].Id != 0)
         {
-            if (_slots[i].Holds(counterparty, hash))
+            if (_slots[i].Id == cpId)
             {
                 _slots[i].Count++;
                 return;
             }
             i = (i + 1) & mask;
         }
-        _slots[i] = new Slot { Key = counterparty, Hash = hash, Count = 1 };
+        _slots[i] = new Slot { Id = cpId, Count = 1 };
         Distinct++;
     }
 
     /// <summary>Removes one occurrence, which must be present (it was added with the window entry now leaving).</summary>
-    public void Remove(string counterparty, int hash)
+    public void Remove(int cpId)
     {
         var mask = _slots.Length - 1;
-        var i = hash & mask;
-        while (!_slots[i].Holds(counterparty, hash))
+        var i = Home(cpId, mask);
+        while (_slots[i].Id != cpId)
         {
-            if (_slots[i].Key is null) throw new InvalidOperationException("a counterparty left the window that never entered it");
+            if (_slots[i].Id == 0) throw new InvalidOperationException("a counterparty left the window that never entered it");
             i = (i + 1) & mask;
         }
         if (--_slots[i].Count > 0) return;
         Distinct--;
         // Backward-shift deletion: move up each later slot of the probe run whose home does not lie cyclically in (i, j].
-        for (var j = (i + 1) & mask; _slots[j].Key is not null; j = (j + 1) & mask)
+        for (var j = (i + 1) & mask; _slots[j].Id != 0; j = (j + 1) & mask)
         {
-            var home = _slots[j].Hash & mask;
+            var home = Home(_slots[j].Id, mask);
             var staysPut = i <= j ? i < home && home <= j : i < home || home <= j;
             if (staysPut) continue;
             _slots[i] = _slots[j];
@@ -60,14 +56,17 @@ internal sealed class CounterpartySet
         _slots[i] = default;
     }
 
-    /// <summary>Starts loading the slot where a counterparty of this hash is looked for first.</summary>
-    public void Prefetch(int hash) => CacheHint.Prefetch(ref _slots[hash & (_slots.Length - 1)]);
+    /// <summary>Starts loading the slot where counterparty <paramref name="cpId"/> is looked for first.</summary>
+    public void Prefetch(int cpId) => CacheHint.Prefetch(ref _slots[Home(cpId, _slots.Length - 1)]);
 
     public void Clear()
     {
         Array.Clear(_slots);
         Distinct = 0;
     }
+
+    /// <summary>Numbers are handed out densely from 1; multiplying by an odd constant spreads neighbours apart.</summary>
+    private static int Home(int cpId, int mask) => (int)((uint)cpId * 0x9E3779B1u) & mask;
 
     private void Grow()
     {
@@ -76,20 +75,16 @@ internal sealed class CounterpartySet
         var mask = _slots.Length - 1;
         foreach (var slot in old)
         {
-            if (slot.Key is null) continue;
-            var i = slot.Hash & mask;
-            while (_slots[i].Key is not null) i = (i + 1) & mask;
+            if (slot.Id == 0) continue;
+            var i = Home(slot.Id, mask);
+            while (_slots[i].Id != 0) i = (i + 1) & mask;
             _slots[i] = slot;
         }
     }
 
     private struct Slot
     {
-        public string? Key;
-        public int Hash;
+        public int Id;
         public int Count;
-
-        /// <summary>Whether the slot holds <paramref name="counterparty"/>; string equality tries the reference first.</summary>
-        public readonly bool Holds(string counterparty, int hash) => Hash == hash && string.Equals(Key, counterparty, StringComparison.Ordinal);
     }
 }

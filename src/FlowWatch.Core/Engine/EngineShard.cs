@@ -22,6 +22,7 @@ public sealed class EngineShard
     private readonly RuleSettings _settings;
     private readonly AlertBuilder _alerts;
     private readonly Dictionary<string, EntityState> _entities = new(StringComparer.Ordinal);
+    private readonly CounterpartyIds _counterparties = new();
     private readonly WindowAggregate _scratch = new();
     private readonly List<EntityState> _changed = [];
     private readonly decimal[] _bandLower = new decimal[StructuringKey.Count];
@@ -51,6 +52,9 @@ public sealed class EngineShard
 
     public int EntityCount => _entities.Count;
 
+    /// <summary>Counterparties with a number: those named by an entry still in some entity's window.</summary>
+    internal int CounterpartiesHeld => _counterparties.Count;
+
     /// <summary>Sees the features of every event that is not late, before the models score it (training data).</summary>
     public FeatureObserver? Observer { get; set; }
 
@@ -66,8 +70,35 @@ public sealed class EngineShard
         _changed.Clear();
     }
 
-    /// <summary>Takes over an entity restored from a snapshot, replacing any state held for it.</summary>
-    public void Adopt(EntityState entity) => _entities[entity.EntityId] = entity;
+    /// <summary>
+    /// Takes over an entity restored from a snapshot, replacing any state held for it. Its window entries get their
+    /// counterparties' numbers in this shard's table, and its running window is summed again with them.
+    /// </summary>
+    public void Adopt(EntityState entity)
+    {
+        if (_entities.TryGetValue(entity.EntityId, out var replaced) && replaced != entity) ReleaseCounterparties(replaced.Window, 0, replaced.Window.Count);
+        var window = entity.Window;
+        if (entity.Counterparties != _counterparties)
+        {
+            for (var i = 0; i < window.Count; i++)
+            {
+                if (window[i].CpId != 0) window.Replace(i, window[i] with { CpId = _counterparties.Hold(entity.Counterparties.AccountOf(window[i].CpId)) });
+            }
+            entity.Counterparties = _counterparties;
+            entity.Current.Clear();
+            for (var i = entity.WindowStart; i < window.Count; i++) entity.Current.Add(in window[i]);
+        }
+        _entities[entity.EntityId] = entity;
+    }
+
+    /// <summary>Gives back the counterparty numbers of entries [from, to) of <paramref name="window"/>, which are leaving it.</summary>
+    private void ReleaseCounterparties(WindowBuffer window, int from, int to)
+    {
+        for (var i = from; i < to; i++)
+        {
+            if (window[i].CpId != 0) _counterparties.Release(window[i].CpId);
+        }
+    }
 
     /// <summary>
     /// Applies a resolved event to its entity and appends the alerts it raises. Answers whether it was late, and
@@ -88,10 +119,7 @@ public sealed class EngineShard
         // The window's oldest running entry (about to leave it) and its end are rarely cached: they load while the
         // rules that need no window run.
         entity.Window.Prefetch(entity.WindowStart);
-        // So does the counterparty set's slot where this event's counterparty is counted.
-        var cpHash = CounterpartySet.HashOf(e.CpAccount);
-        if (e.CpAccount is not null) entity.Current.Prefetch(e.Direction, cpHash);
-        // And the rule silences the scored rules read, and the newest large-value accumulators, where LARGE_VALUE_REPORT
+        // So do the rule silences the scored rules read, and the newest large-value accumulators, where LARGE_VALUE_REPORT
         // finds the event's day.
         CacheHint.Prefetch(ref entity.LastFired[MlAnomalySlot]);
         var daily = CollectionsMarshal.AsSpan(entity.Daily);
@@ -103,6 +131,10 @@ public sealed class EngineShard
         var late = hadEvents && ts < entity.NewestTs - _lateTicks;
         entity.Events++;
         if (late) entity.LateEvents++;
+        // A late event joins no window. Any other holds its counterparty's number in the entry it adds; the counterparty
+        // set's slot where that number is counted loads while the rules that need no window run.
+        var cpId = late || e.CpAccount is null ? 0 : _counterparties.Hold(e.CpAccount, e.CpAccountSymbol);
+        if (cpId != 0) entity.Current.Prefetch(e.Direction, cpId);
 
         var accountClass = AccountKinds.ClassOf(e.AccountKind);
         var secondLine = e.Channel is Channel.SecondLine or Channel.SecondLineSameName;
@@ -177,7 +209,7 @@ public sealed class EngineShard
 
         if (!hadEvents || ts > entity.NewestTs) entity.NewestTs = ts;
         LargeValue(ref e, entity, output);
-        var aggregate = late ? null : Windows(ref e, entity, cpHash, output);
+        var aggregate = late ? null : Windows(ref e, entity, cpId, output);
 
         if (previousActivity != EntityState.NoTime && ts - previousActivity >= _settings.DormantDays * TicksPerDay
             && e.AmountCny >= _settings.DormantMinAmountCny)
@@ -194,7 +226,7 @@ public sealed class EngineShard
     private EntityState StateOf(string entityId)
     {
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entities, entityId, out _);
-        return slot ??= new EntityState(entityId);
+        return slot ??= new EntityState(entityId) { Counterparties = _counterparties };
     }
 
     /// <summary>Same-name CNY transfers of the kinds in <c>penetrationKinds</c> count against the quota (RULES.md §3).</summary>
@@ -306,13 +338,13 @@ public sealed class EngineShard
         return ref CollectionsMarshal.AsSpan(entity.Daily)[^1];
     }
 
-    private WindowAggregate Windows(ref PaymentEvent e, EntityState entity, int cpHash, List<Alert> output)
+    private WindowAggregate Windows(ref PaymentEvent e, EntityState entity, int cpId, List<Alert> output)
     {
         var ts = e.TimestampTicks;
         var key = StructuringKey.Of(e.Direction, e.Category, e.CurrencyClass);
         var classAmount = e.ClassAmount;
         var entry = new WindowEntry(ts, e.Direction, e.AmountCny, key,
-            classAmount >= _bandLower[key] && classAmount < _threshold[key], classAmount, e.CpAccount, cpHash);
+            classAmount >= _bandLower[key] && classAmount < _threshold[key], classAmount, cpId);
         var window = entity.Window;
         WindowAggregate aggregate;
         if (ts >= entity.NewestTs)
@@ -330,6 +362,7 @@ public sealed class EngineShard
             {
                 var expired = 0;
                 while (expired < entity.WindowStart && window[expired].Ts <= dropUpTo) expired++;
+                ReleaseCounterparties(window, 0, expired);
                 window.DropFirst(expired);
                 entity.WindowStart -= expired;
                 entity.HourStart = Math.Max(entity.HourStart - expired, 0);

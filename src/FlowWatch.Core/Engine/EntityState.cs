@@ -40,6 +40,12 @@ public sealed class EntityState(string entityId)
     internal WindowAggregate Current { get; } = new();
 
     /// <summary>
+    /// The table that numbers the counterparties of <see cref="Window"/>'s entries: its shard's, or one of its own for
+    /// a state decoded from a snapshot until a shard adopts it.
+    /// </summary>
+    internal CounterpartyIds Counterparties { get; set; } = null!;
+
+    /// <summary>
     /// When each suppressed rule last fired: STRUCTURING per key (0–15), then RAPID_PASS_THROUGH, FAN_IN, FAN_OUT,
     /// HIGH_FREQUENCY, ML_ANOMALY.
     /// </summary>

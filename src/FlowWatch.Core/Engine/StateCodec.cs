@@ -53,8 +53,8 @@ public static class StateCodec
             w.Write(entry.Key);
             w.Write(entry.InBand);
             w.Write(entry.ClassAmount);
-            w.Write(entry.CpAccount is not null);
-            if (entry.CpAccount is not null) w.Write(entry.CpAccount);
+            w.Write(entry.CpId != 0);
+            if (entry.CpId != 0) w.Write(state.Counterparties.AccountOf(entry.CpId));
         }
         w.Write(state.LastFired.Length);
         foreach (var fired in state.LastFired) w.Write(fired);
@@ -92,6 +92,7 @@ public static class StateCodec
         if (version != EntityVersion) throw new InvalidDataException($"entity state version {version} is not {EntityVersion}");
         var state = new EntityState(r.ReadString())
         {
+            Counterparties = new CounterpartyIds(),
             NewestTs = r.ReadInt64(),
             Events = r.ReadInt64(),
             LateEvents = r.ReadInt64(),
@@ -105,8 +106,8 @@ public static class StateCodec
             var key = r.ReadByte();
             var inBand = r.ReadBoolean();
             var classAmount = r.ReadDecimal();
-            var cpAccount = r.ReadBoolean() ? r.ReadString() : null;
-            state.Window.Append(new WindowEntry(ts, direction, amountCny, key, inBand, classAmount, cpAccount, CounterpartySet.HashOf(cpAccount)));
+            var cpId = r.ReadBoolean() ? state.Counterparties.Hold(r.ReadString()) : 0;
+            state.Window.Append(new WindowEntry(ts, direction, amountCny, key, inBand, classAmount, cpId));
         }
         // The running window is (newest − window, newest]: entries before it only serve late-but-allowed events.
         var windowStartTs = state.NewestTs - trailingWindow.Ticks;

@@ -5,9 +5,11 @@ namespace FlowWatch.Core.Engine;
 /// <summary>
 /// What the trailing-window rules need to remember of one event. <paramref name="Key"/> indexes
 /// (direction, category, currency class), see <see cref="StructuringKey"/>; <paramref name="InBand"/> says the
-/// amount lies in [fraction·T, T) of that key's large-value threshold T. <paramref name="CpHash"/> is
-/// <see cref="CounterpartySet.HashOf"/> of the counterparty, kept so that leaving the window does not hash it again.
+/// amount lies in [fraction·T, T) of that key's large-value threshold T. <paramref name="CpId"/> is the
+/// counterparty's number in the entity's <see cref="CounterpartyIds"/> (0 for none): the entry holds no reference.
+/// Laid out by the runtime, 48 bytes; in declaration order the padding would make it 64.
 /// </summary>
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
 internal readonly record struct WindowEntry(
     long Ts,
     Direction Direction,
@@ -15,8 +17,7 @@ internal readonly record struct WindowEntry(
     byte Key,
     bool InBand,
     decimal ClassAmount,
-    string? CpAccount,
-    int CpHash);
+    int CpId);
 
 /// <summary>Index of the 16 (direction, category, currency class) keys of RULES.md §4 and §5.</summary>
 internal static class StructuringKey
@@ -54,22 +55,22 @@ internal sealed class WindowAggregate
         if (entry.Direction == Direction.In) InflowCny += entry.AmountCny;
         else OutflowCny += entry.AmountCny;
         if (entry.InBand) BandCount[entry.Key]++;
-        if (entry.CpAccount is not null)
+        if (entry.CpId != 0)
         {
             ref var counterparties = ref entry.Direction == Direction.In ? ref _counterpartiesIn : ref _counterpartiesOut;
-            (counterparties ??= new CounterpartySet()).Add(entry.CpAccount, entry.CpHash);
+            (counterparties ??= new CounterpartySet()).Add(entry.CpId);
         }
     }
 
-    /// <summary>Starts loading the slot of <paramref name="direction"/>'s counterparty set where a counterparty of this hash is counted.</summary>
-    public void Prefetch(Direction direction, int hash) => (direction == Direction.In ? _counterpartiesIn : _counterpartiesOut)?.Prefetch(hash);
+    /// <summary>Starts loading the slot of <paramref name="direction"/>'s counterparty set where counterparty <paramref name="cpId"/> is counted.</summary>
+    public void Prefetch(Direction direction, int cpId) => (direction == Direction.In ? _counterpartiesIn : _counterpartiesOut)?.Prefetch(cpId);
 
     public void Remove(in WindowEntry entry)
     {
         if (entry.Direction == Direction.In) InflowCny -= entry.AmountCny;
         else OutflowCny -= entry.AmountCny;
         if (entry.InBand) BandCount[entry.Key]--;
-        if (entry.CpAccount is not null) (entry.Direction == Direction.In ? _counterpartiesIn! : _counterpartiesOut!).Remove(entry.CpAccount, entry.CpHash);
+        if (entry.CpId != 0) (entry.Direction == Direction.In ? _counterpartiesIn! : _counterpartiesOut!).Remove(entry.CpId);
     }
 
     public void Clear()
@@ -152,9 +153,11 @@ internal sealed class WindowBuffer
         if (index == 0) OldestTs = entry.Ts;
     }
 
+    /// <summary>Replaces the entry at <paramref name="index"/> with one of the same time.</summary>
+    public void Replace(int index, in WindowEntry entry) => _items[_head + index] = entry;
+
     public void DropFirst(int n)
     {
-        Array.Clear(_items, _head, n);   // release counterparty strings
         _head += n;
         _count -= n;
         if (_count == 0) _head = 0;
@@ -167,7 +170,6 @@ internal sealed class WindowBuffer
         if (_head > 0 && _count < _items.Length / 2)
         {
             Array.Copy(_items, _head, _items, 0, _count);
-            Array.Clear(_items, _count, _head);
             _head = 0;
             return;
         }

@@ -17,7 +17,7 @@ public sealed class WindowBufferTests
             for (var i = 0; i < count; i++)
             {
                 ts += random.Next(0, 4);   // ties included
-                window.Append(new WindowEntry(ts, Direction.In, 1m, 0, false, 1m, null, 0));
+                window.Append(new WindowEntry(ts, Direction.In, 1m, 0, false, 1m, 0));
             }
             for (var probe = 0; probe < 50; probe++)
             {
@@ -79,6 +79,10 @@ public sealed class WindowBufferTests
         }
     }
 
+    /// <summary>Every event keeps one entry for a day: its size is most of an entity's memory (DESIGN.md §6).</summary>
+    [Fact]
+    public void WindowEntry_TakesFortyEightBytes() => Assert.Equal(48, System.Runtime.CompilerServices.Unsafe.SizeOf<WindowEntry>());
+
     private static WindowEntry Entry(long ts, int step) =>
-        new(ts, Direction.In, step, 0, false, step, "CP" + step, step);
+        new(ts, Direction.In, step, 0, false, step, step);
 }

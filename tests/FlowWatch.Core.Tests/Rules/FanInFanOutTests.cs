@@ -1,5 +1,6 @@
 using System.Globalization;
 using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Engine;
 
 namespace FlowWatch.Core.Tests.Rules;
 
@@ -162,5 +163,39 @@ public sealed class FanInFanOutTests
 
         Assert.True(inbound[19].Raised("FAN_IN"));
         Assert.True(outbound[19].Raised("FAN_OUT"));
+    }
+
+    /// <summary>
+    /// Counterparties are counted by number (CounterpartyIds); a number is given back once the last window entry that
+    /// names it is dropped, so a week of ever new counterparties leaves only those of the last day or so numbered.
+    /// </summary>
+    [Fact]
+    public void NewCounterpartiesEveryTenMinutes_ForAWeek_LeaveOnlyTheWindowsNumbered()
+    {
+        var stream = Stream();
+        var events = Enumerable.Range(0, 7 * 24 * 6).Select(i =>
+            TestStreams.Event().Entity("C1").Amount(100m).CpAccount("CP-" + i.ToString(CultureInfo.InvariantCulture)).At(TestStreams.T0 + M(10 * i)));
+        stream.SendAll(events);
+
+        var shard = stream.Engine.Shards.Single();
+        Assert.InRange(shard.CounterpartiesHeld, 144, stream.Entity("C1").Window.Count);
+        Assert.True(stream.Entity("C1").Window.Count < 2 * 144, "entries beyond the window and the lateness bound are dropped");
+    }
+
+    /// <summary>
+    /// A state restored from its snapshot into a fresh engine numbers its counterparties in that engine's table and
+    /// counts them as before: the fan rule fires on the same twentieth counterparty.
+    /// </summary>
+    [Fact]
+    public void RestoredState_CountsItsCounterpartiesAsBefore()
+    {
+        var stream = Stream();
+        stream.SendAll(Distinct(1, 19, M(0)));
+        var restored = Stream();
+        restored.Engine.Restore(StateCodec.DecodeEntity(StateCodec.Encode(stream.Entity("C1")), restored.Engine.Settings.TrailingWindow));
+
+        Assert.Equal(19, restored.Engine.Shards.Single().CounterpartiesHeld);
+        Assert.DoesNotContain("FAN_IN", restored.Send(From(5, M(30))).Rules);
+        Assert.Contains("FAN_IN", restored.Send(From(20, M(31))).Rules);
     }
 }
