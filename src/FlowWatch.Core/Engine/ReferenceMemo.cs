@@ -43,7 +43,9 @@ internal sealed class ReferenceMemo
     {
         if (accountSymbol == 0) return;
         ref var slot = ref this[accountSymbol];
-        if (string.Equals(slot.EntityId, state.EntityId, StringComparison.Ordinal)) slot.State = state;
+        // Stored only when it changes: a reference stored into this long-lived array on every event would cost a write
+        // barrier each time, and mark a card for the collector while the state is young.
+        if (!ReferenceEquals(slot.State, state) && string.Equals(slot.EntityId, state.EntityId, StringComparison.Ordinal)) slot.State = state;
     }
 
     /// <summary>The slot of a symbol (not 0), growing the slots to hold it.</summary>
