@@ -85,8 +85,7 @@ public sealed class EngineShard
                 if (window[i].CpId != 0) window.Replace(i, window[i] with { CpId = _counterparties.Hold(entity.Counterparties.AccountOf(window[i].CpId)) });
             }
             entity.Counterparties = _counterparties;
-            entity.Current.Clear();
-            for (var i = entity.WindowStart; i < window.Count; i++) entity.Current.Add(in window[i]);
+            entity.SumRunningWindow();
         }
         _entities[entity.EntityId] = entity;
     }

@@ -45,6 +45,13 @@ public sealed class EntityState(string entityId)
     /// </summary>
     internal CounterpartyIds Counterparties { get; set; } = null!;
 
+    /// <summary>Sums <see cref="Current"/> afresh from the entries of the running window (from <see cref="WindowStart"/> on).</summary>
+    internal void SumRunningWindow()
+    {
+        Current.Clear();
+        for (var i = WindowStart; i < Window.Count; i++) Current.Add(in Window[i]);
+    }
+
     /// <summary>
     /// When each suppressed rule last fired: STRUCTURING per key (0–15), then RAPID_PASS_THROUGH, FAN_IN, FAN_OUT,
     /// HIGH_FREQUENCY, ML_ANOMALY.

@@ -114,7 +114,7 @@ public static class StateCodec
         var start = 0;
         while (start < state.Window.Count && state.Window[start].Ts <= windowStartTs) start++;
         state.WindowStart = start;
-        for (var i = start; i < state.Window.Count; i++) state.Current.Add(in state.Window[i]);
+        state.SumRunningWindow();
 
         var fired = r.ReadInt32();
         if (fired != state.LastFired.Length) throw new InvalidDataException($"entity state has {fired} rule timers, expected {state.LastFired.Length}");
