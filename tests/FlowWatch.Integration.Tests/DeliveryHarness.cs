@@ -29,7 +29,11 @@ internal sealed class DeliveryHarness : IDisposable
     /// <summary>The committed models beside the test binaries, which the worker processes load too.</summary>
     private readonly ModelHolder _models = new(ModelFiles.Load(Path.Combine(AppContext.BaseDirectory, "models")));
 
-    public DeliveryHarness(ITestOutputHelper output, int payments, int seed)
+    /// <param name="output">Where the harness and the workers log.</param>
+    /// <param name="payments">How many payments the stream has.</param>
+    /// <param name="seed">Seed of the synthetic traffic.</param>
+    /// <param name="spacing">Event time between payments (7 s unless given).</param>
+    public DeliveryHarness(ITestOutputHelper output, int payments, int seed, TimeSpan? spacing = null)
     {
         _output = output;
         Broker = EmbeddedBroker.Start(brokers: 1);
@@ -38,7 +42,7 @@ internal sealed class DeliveryHarness : IDisposable
         var traffic = new SyntheticPayments(entities: 300, seed: seed, violationRate: 0.02);
         File.WriteAllText(Options.ReferenceFile, traffic.ReferenceJson());
         _reference = ReferenceDataLoader.LoadFile(Options.ReferenceFile);
-        Payments = traffic.KeyedEvents(payments, new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.FromHours(8)), TimeSpan.FromSeconds(7), $"S{seed}-");
+        Payments = traffic.KeyedEvents(payments, new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.FromHours(8)), spacing ?? TimeSpan.FromSeconds(7), $"S{seed}-");
     }
 
     public EmbeddedBroker Broker { get; }
@@ -77,6 +81,8 @@ internal sealed class DeliveryHarness : IDisposable
                 ["FLOWWATCH_FlowWatch__Kafka__GroupId"] = Options.GroupId,
                 ["FLOWWATCH_FlowWatch__Kafka__InstanceId"] = instanceId,
                 ["FLOWWATCH_FlowWatch__Kafka__CommitInterval"] = "00:00:00.050",
+                // Checkpoints far apart compared with commits: every restore processes payments after one again.
+                ["FLOWWATCH_FlowWatch__Kafka__CheckpointInterval"] = "00:00:01",
                 // Several workers at once: each serves its dashboard on a free port.
                 ["FLOWWATCH_FlowWatch__Dashboard__Urls"] = "http://127.0.0.1:0",
             },
@@ -175,7 +181,7 @@ internal sealed class DeliveryHarness : IDisposable
             for (var p = 0; p < Partitions; p++)
             {
                 var engine = new FlowEngine(_reference, new RuleSettings());
-                positions.Add(StateStore.Restore(config, Options.StateTopic, p, engine));
+                positions.Add(StateStore.Restore(config, Options.StateTopic, Options.PaymentsTopic, p, engine).ResumeAt);
                 states[p] = engine;
             }
             if (Enumerable.Range(0, Partitions).All(p => positions[p] == ends[p])) return states;

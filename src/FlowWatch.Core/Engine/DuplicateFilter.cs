@@ -55,5 +55,8 @@ internal sealed class DuplicateFilter(int horizonDays)
         if (horizonDays > 0 && id.Day > _newestDay) _newestDay = id.Day;
     }
 
+    /// <summary>Whether an id carried by an event of <paramref name="day"/> counts as forgotten by now.</summary>
+    public bool Forgets(int day) => horizonDays > 0 && PastHorizon(day);
+
     private bool PastHorizon(int day) => (long)_newestDay - day > horizonDays;
 }

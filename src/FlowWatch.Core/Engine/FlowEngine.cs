@@ -59,6 +59,13 @@ public sealed class EngineCounters
         for (var i = 0; i < _alerts.Length; i++) Volatile.Write(ref _alerts[i], _alerts[i] + Volatile.Read(ref other._alerts[i]));
     }
 
+    /// <summary>Sets every count back to zero (e.g. after records were processed again only to rebuild state).</summary>
+    public void Clear()
+    {
+        Read = Accepted = Duplicates = Late = DeadLetters = ControlRecords = Alerts = 0;
+        for (var i = 0; i < _alerts.Length; i++) Volatile.Write(ref _alerts[i], 0);
+    }
+
     internal void Count(Alert alert)
     {
         Alerts++;
@@ -135,6 +142,12 @@ public sealed class FlowEngine
 
     /// <summary>Restores a remembered id from a snapshot.</summary>
     public void Restore(TxnIdRecord txnId) => _duplicates.Restore(txnId);
+
+    /// <summary>
+    /// Whether ids accepted on Shanghai day <paramref name="day"/> are past the duplicate horizon, so that a snapshot
+    /// of them is no longer needed. Never with a horizon of 0, which keeps every id.
+    /// </summary>
+    public bool ForgetsIdsOf(int day) => _duplicates.Forgets(day);
 
     /// <summary>Restores the parameters a snapshot was taken under (control records before it).</summary>
     public void Restore(Parameters parameters) => Reference = Reference.WithParameters(parameters);

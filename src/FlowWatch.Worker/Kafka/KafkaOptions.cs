@@ -27,10 +27,17 @@ public sealed class KafkaOptions
     public bool PublishAggregates { get; set; }
 
     /// <summary>
-    /// How often the open transaction is committed with a snapshot of what changed and the offsets behind it.
+    /// How often the open transaction is committed with the position and offsets behind its outputs.
     /// Alerts become visible to read_committed consumers at commit, so this bounds their latency.
     /// </summary>
     public TimeSpan CommitInterval { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>
+    /// How often a commit also checkpoints each partition's changed entity states and accepted ids. Between
+    /// checkpoints a commit writes only its position; a restore processes the payments since the latest checkpoint
+    /// again, so this bounds the work of a recovery (at 200,000 payments/s, 5 s is about 2 s of processing).
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Prefix of this worker's transactional id.</summary>
     public string TransactionalIdPrefix { get; set; } = "flowwatch";
@@ -86,6 +93,7 @@ public sealed class KafkaOptions
         Check(!string.IsNullOrWhiteSpace(StateTopic), nameof(StateTopic), "is required");
         Check(!PublishAggregates || !string.IsNullOrWhiteSpace(AggregatesTopic), nameof(AggregatesTopic), "is required to publish aggregates");
         Check(CommitInterval > TimeSpan.Zero, nameof(CommitInterval), "must be positive");
+        Check(CheckpointInterval > TimeSpan.Zero, nameof(CheckpointInterval), "must be positive");
         Check(!string.IsNullOrWhiteSpace(TransactionalIdPrefix), nameof(TransactionalIdPrefix), "is required");
         Check(!string.IsNullOrWhiteSpace(ReferenceFile), nameof(ReferenceFile), "is required (path of the reference data file)");
         Check(BatchSize >= 1, nameof(BatchSize), "must be at least 1");

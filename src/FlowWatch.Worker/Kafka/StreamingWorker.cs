@@ -132,6 +132,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         producer.BeginTransaction();
         consumer.Subscribe(options.PaymentsTopic);
         var nextCommit = DateTime.UtcNow + options.CommitInterval;
+        var nextCheckpoint = DateTime.UtcNow;   // the first commit checkpoints what a restore processed again
         var lastFeedPoll = DateTime.UtcNow;
         try
         {
@@ -154,9 +155,12 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                     _uncommitted++;
                 }
                 var now = DateTime.UtcNow;
-                if (_uncommitted >= options.BatchSize || (_uncommitted > 0 && now >= nextCommit))
+                var checkpoint = now >= nextCheckpoint;
+                if (_uncommitted >= options.BatchSize || (_uncommitted > 0 && now >= nextCommit)
+                    || (checkpoint && _partitions.Values.Any(p => p.Uncheckpointed)))
                 {
-                    Commit(_partitions.Values);
+                    Commit(_partitions.Values, checkpoint);
+                    if (checkpoint) nextCheckpoint = now + options.CheckpointInterval;
                     // Commits start every CommitInterval: the time one takes is not added to the wait for the next. But
                     // a long one (many entities changed, under load) is followed by at least as long a stretch of
                     // consuming, so that committing never takes more than half of this thread's time.
@@ -174,7 +178,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                     lastFeedPoll = DateTime.UtcNow;
                 }
             }
-            Commit(_partitions.Values);
+            Commit(_partitions.Values, checkpoint: true);
         }
         finally
         {
@@ -206,14 +210,15 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private static DateTime Max(DateTime a, DateTime b) => a > b ? a : b;
 
     /// <summary>
-    /// Snapshots the partitions with processed records into the open transaction, adds their offsets, commits, and
-    /// opens the next transaction. Any failure stops the worker: its open transaction is aborted and whoever owns
-    /// the partitions next resumes from their last committed snapshot.
+    /// Puts the outputs of the partitions with processed records into the open transaction with their positions and
+    /// offsets, with a checkpoint of every partition's changed state when <paramref name="checkpoint"/> is set, commits,
+    /// and opens the next transaction. Any failure stops the worker: its open transaction is aborted and whoever owns
+    /// the partitions next resumes from their last committed position.
     /// </summary>
-    private void Commit(IEnumerable<PartitionPipeline> partitions)
+    private void Commit(IEnumerable<PartitionPipeline> partitions, bool checkpoint = false)
     {
         var offsets = new List<TopicPartitionOffset>();
-        var positions = new List<StateStore.PendingPosition>();
+        var positions = new List<StateStore.PendingRecord>();
         var alerts = onCommitted is null ? null : new List<PublishedAlert>();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var pending = partitions.Where(p => p.Pending).ToList();
@@ -225,18 +230,28 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             {
                 AggregatePublisher.Write(_producer, options.AggregatesTopic, aggregates, RecordFailure);
             }
-            positions.Add(StateStore.WriteChanges(_producer, options.StateTopic, partition.Partition, partition.Engine, partition.NextOffset, RecordFailure));
             offsets.Add(new TopicPartitionOffset(options.PaymentsTopic, new Partition(partition.Partition), new Offset(partition.NextOffset)));
             partition.Pending = false;
+            partition.Uncheckpointed = true;
+            if (!checkpoint) positions.Add(StateStore.Position(options.StateTopic, partition.Partition, partition.Engine, partition.NextOffset));
+        }
+        if (checkpoint)
+        {
+            foreach (var partition in partitions.Where(p => p.Uncheckpointed))
+            {
+                positions.Add(StateStore.WriteCheckpoint(_producer, options.StateTopic, partition.Partition, partition.Engine, partition.Checkpoints,
+                    partition.NextOffset, RecordFailure));
+                partition.Uncheckpointed = false;
+            }
         }
         if (positions.Count > 0)
         {
-            // Everything else of this transaction reaches the broker before the position records that complete the
-            // snapshots: a broker that shows unfinished transactions (the embedded one does) then shows either an
-            // incomplete snapshot, which a restore passes over, or the whole of this commit.
+            // Everything else of this transaction reaches the broker before the position records and checkpoint
+            // markers: a broker that shows unfinished transactions (the embedded one does) then shows either an
+            // incomplete checkpoint, which a restore passes over, or the whole of this commit.
             FlushPromptly();
             if (_deliveryError is { } failed) throw new KafkaException(failed);
-            foreach (var position in positions) StateStore.WritePosition(_producer, position, RecordFailure);
+            foreach (var position in positions) StateStore.Write(_producer, position, RecordFailure);
             // CommitTransaction flushes too, in the same steps: finding nothing outstanding, it goes straight on.
             FlushPromptly();
         }
@@ -318,28 +333,38 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         var starts = new List<TopicPartitionOffset>();
         foreach (var topicPartition in assigned)
         {
-            var engine = new FlowEngine(_feed!.Current, rules, wallClock: wallClock, counters: Counters, models: models);
+            var engine = new FlowEngine(_feed!.Current, rules, wallClock: wallClock, models: models);
             engine.TrackChanges();
-            if (options.PublishAggregates) engine.Aggregator = new FlowAggregator();
             var started = System.Diagnostics.Stopwatch.StartNew();
-            var resumeAt = StateStore.Restore(ConsumerConfig(), options.StateTopic, topicPartition.Partition.Value, engine);
-            // With a reference or control topic, what it says now outranks the parameters saved in the snapshot.
+            var restored = StateStore.Restore(ConsumerConfig(), options.StateTopic, options.PaymentsTopic, topicPartition.Partition.Value, engine);
+            // With a reference or control topic, what it says now outranks the parameters saved in the state.
             if (_feed.Enabled) engine.UpdateReference(_feed.Current);
-            WorkerLog.PartitionRestored(_log, topicPartition.Partition.Value, started.ElapsedMilliseconds, resumeAt ?? 0);
+            // Only now: the payments processed again during the restore had their aggregate rows written before.
+            if (options.PublishAggregates) engine.Aggregator = new FlowAggregator();
+            WorkerLog.PartitionRestored(_log, topicPartition.Partition.Value, started.ElapsedMilliseconds, restored.Replayed, restored.ResumeAt ?? 0);
             lock (_partitions)
             {
-                _partitions[topicPartition.Partition.Value] = new PartitionPipeline(topicPartition.Partition.Value, engine, _producer, options, onAlert, RecordFailure, keepAlerts: onCommitted is not null);
+                _partitions[topicPartition.Partition.Value] = new PartitionPipeline(topicPartition.Partition.Value, engine, restored.Checkpoints, _producer,
+                    options, onAlert, RecordFailure, keepAlerts: onCommitted is not null)
+                {
+                    // What the payments processed again changed is checkpointed soon, so that a worker failing over and
+                    // over does not process an ever longer stretch again.
+                    Uncheckpointed = restored.Replayed > 0,
+                };
             }
-            starts.Add(new TopicPartitionOffset(topicPartition, resumeAt is { } offset ? new Offset(offset) : Offset.Beginning));
+            starts.Add(new TopicPartitionOffset(topicPartition, restored.ResumeAt is { } offset ? new Offset(offset) : Offset.Beginning));
         }
         _ready.TrySetResult();
         return starts;
     }
 
-    /// <summary>On revocation the work so far is committed first, so the next owner starts where this one ended.</summary>
+    /// <summary>
+    /// On revocation the work so far is committed with a checkpoint first, so the next owner starts where this one
+    /// ended, with nothing to process again.
+    /// </summary>
     private void Revoke(List<TopicPartitionOffset> revoked)
     {
-        Commit(_partitions.Values);
+        Commit(_partitions.Values, checkpoint: true);
         foreach (var partition in revoked) Retire(partition.Partition.Value);
         WorkerLog.PartitionsRevoked(_log, revoked);
     }

@@ -8,8 +8,9 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "consuming {Topic} from {BootstrapServers} as group {GroupId}")]
     public static partial void Consuming(ILogger logger, string topic, string bootstrapServers, string groupId);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "partition {Partition} restored in {Milliseconds} ms, resuming at offset {Offset}")]
-    public static partial void PartitionRestored(ILogger logger, int partition, long milliseconds, long offset);
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information,
+        Message = "partition {Partition} restored in {Milliseconds} ms ({Replayed} payments after the checkpoint processed again), resuming at offset {Offset}")]
+    public static partial void PartitionRestored(ILogger logger, int partition, long milliseconds, long replayed, long offset);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "partitions {Partitions} revoked after a commit")]
     public static partial void PartitionsRevoked(ILogger logger, IReadOnlyList<Confluent.Kafka.TopicPartitionOffset> partitions);

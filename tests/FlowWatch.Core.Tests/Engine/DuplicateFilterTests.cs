@@ -47,6 +47,19 @@ public sealed class DuplicateFilterTests
     }
 
     [Fact]
+    public void Forgets_DaysAroundTheHorizon_ForgetsExactlyTheDaysARepeatWouldBeAcceptedAgainFrom()
+    {
+        var filter = new DuplicateFilter(horizonDays: 2);
+        Assert.True(Add(filter, "T1", Start + 10 * Day));
+        var newest = ShanghaiTime.DayNumber(Start + 10 * Day);
+
+        Assert.False(filter.Forgets(newest - 1));
+        Assert.False(filter.Forgets(newest - 2));   // at the horizon: a repeat is still a duplicate
+        Assert.True(filter.Forgets(newest - 3));
+        Assert.False(new DuplicateFilter(horizonDays: 0).Forgets(int.MinValue + 1));
+    }
+
+    [Fact]
     public void TxnIdTable_ManyIdsThroughGrowthAndSweeps_KeepsExactlyTheIdsOfKeptDays()
     {
         var table = new TxnIdTable();
