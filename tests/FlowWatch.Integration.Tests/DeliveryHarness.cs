@@ -193,7 +193,10 @@ internal sealed class DeliveryHarness : IDisposable
         }
     }
 
-    private (Dictionary<int, FlowEngine> Engines, List<Alert> Alerts, long Accepted) Oracle()
+    /// <summary>The oracle's engine of each partition: the engine run uninterrupted over its payments in offset order.</summary>
+    public Dictionary<int, FlowEngine> OracleEngines(RuleSettings rules) => Oracle(rules).Engines;
+
+    private (Dictionary<int, FlowEngine> Engines, List<Alert> Alerts, long Accepted) Oracle(RuleSettings? rules = null)
     {
         var engines = new Dictionary<int, FlowEngine>();
         var alerts = new List<Alert>();
@@ -201,7 +204,7 @@ internal sealed class DeliveryHarness : IDisposable
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig { BootstrapServers = Broker.BootstrapServers, GroupId = "oracle", EnablePartitionEof = true }).Build();
         for (var p = 0; p < Partitions; p++)
         {
-            var engine = engines[p] = new FlowEngine(_reference, new RuleSettings(), counters: counters, models: _models);
+            var engine = engines[p] = new FlowEngine(_reference, rules ?? new RuleSettings(), counters: counters, models: _models);
             consumer.Assign(new TopicPartitionOffset(Options.PaymentsTopic, new Partition(p), Offset.Beginning));
             while (consumer.Consume(TimeSpan.FromSeconds(10)) is { IsPartitionEOF: false } record)
             {

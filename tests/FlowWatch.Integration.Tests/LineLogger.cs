@@ -10,5 +10,5 @@ internal sealed class LineLogger(Action<string> sink) : ILogger
     public bool IsEnabled(LogLevel logLevel) => true;
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        sink(formatter(state, exception));
+        sink(exception is null ? formatter(state, exception) : $"{formatter(state, exception)}: {exception}");
 }

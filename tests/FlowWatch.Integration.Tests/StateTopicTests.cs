@@ -9,67 +9,89 @@ namespace FlowWatch.Integration.Tests;
 /// <summary>
 /// The state topic as a Kafka cluster keeps it: compacted, so that only the newest record of each key is left and
 /// deleted keys go. The embedded broker never compacts, so the test compacts a copy of the topic the way the log
-/// cleaner does and restores from both.
+/// cleaner does and restores from it.
 /// </summary>
 public sealed class StateTopicTests(ITestOutputHelper output)
 {
-    private const string CheckpointHeader = "flowwatch.checkpoint";
-
     [Fact]
-    public async Task Restore_FromTheCompactedStateTopic_GivesTheSameStateAndItKeepsOnlyTheMarkersItsRecordsNeed()
+    public async Task Restore_FromTheCompactedStateTopic_GivesEveryEntityTheStateOfAnUninterruptedRun()
     {
         // Payments two minutes apart span four days, so ids saved early pass a one-day duplicate horizon and go.
         const int Payments = 3_000;
         using var harness = new DeliveryHarness(output, Payments, seed: 14, spacing: TimeSpan.FromMinutes(2));
-        harness.Options.CheckpointInterval = TimeSpan.FromMilliseconds(200);
+        harness.Options.CheckpointInterval = TimeSpan.FromSeconds(2);
+        harness.Options.StateIdsPerRecord = 40;   // the ids of one save span several records
         var rules = new RuleSettings { DuplicateHorizonDays = 1 };
+        var ends = new Dictionary<int, long>();
+        var whileRunning = new Dictionary<int, List<StateRecord>>();
         var worker = new StreamingWorker(harness.Options, rules, harness.Reference, TimeProvider.System, logger: new LineLogger(harness.Log), models: harness.Models);
         using (var stop = new CancellationTokenSource())
         {
             var running = worker.RunAsync(stop.Token);
             await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
             await harness.ProduceAsync();
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (worker.RecordsRead < Payments && DateTime.UtcNow < deadline) await Task.Delay(50);
-            Assert.Equal(Payments, worker.RecordsRead);
+            for (var partition = 0; partition < DeliveryHarness.Partitions; partition++)
+            {
+                ends[partition] = PaymentsEnd(harness, partition);
+                // Taken once the position has reached the end, before the latest changes are due for saving: a restore
+                // from it processes payments again.
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                do whileRunning[partition] = ReadAll(harness, harness.Options.StateTopic, partition);
+                while (Position(whileRunning[partition]) != ends[partition] && DateTime.UtcNow < deadline);
+            }
+            await stop.CancelAsync();
+            await running;
+        }
+        // A worker that takes the partitions over and stops before any new payment leaves the state where it was.
+        var successor = new StreamingWorker(harness.Options, rules, harness.Reference, TimeProvider.System, logger: new LineLogger(harness.Log), models: harness.Models);
+        using (var stop = new CancellationTokenSource())
+        {
+            var running = successor.RunAsync(stop.Token);
+            await successor.Ready.WaitAsync(TimeSpan.FromSeconds(60));
             await stop.CancelAsync();
             await running;
         }
 
+        var oracle = harness.OracleEngines(rules);
         const string CompactedTopic = "flowwatch.state.compacted";
         harness.Broker.CreateTopic(CompactedTopic, DeliveryHarness.Partitions);
         var config = new ConsumerConfig { BootstrapServers = harness.Broker.BootstrapServers };
+        long replayed = 0;
         for (var partition = 0; partition < DeliveryHarness.Partitions; partition++)
         {
-            var records = ReadAll(harness, harness.Options.StateTopic, partition);
+            var records = whileRunning[partition];
             Assert.Contains(records, r => r.Key.StartsWith("I/", StringComparison.Ordinal) && r.Value is null);
-            Assert.Contains(records, r => r.Key.StartsWith("K/", StringComparison.Ordinal) && r.Value is null);
+            Assert.Contains(records, r => r.Key.StartsWith("I/", StringComparison.Ordinal) && r.Key.EndsWith("/1", StringComparison.Ordinal));
             var compacted = Compact(records);
-            Assert.True(compacted.Count < records.Count / 2, $"partition {partition}: {compacted.Count} of {records.Count} records left");
-            // A marker stays exactly as long as a record of its checkpoint does, or it is the latest.
-            var latest = compacted.Where(r => r.Key.StartsWith("K/", StringComparison.Ordinal)).Max(r => r.Checkpoint);
-            var needed = compacted.Where(r => r.Key[0] is 'E' or 'I').Select(r => r.Checkpoint).Append(latest).ToHashSet();
-            var markers = compacted.Where(r => r.Key.StartsWith("K/", StringComparison.Ordinal)).Select(r => r.Checkpoint).ToHashSet();
-            Assert.Equal(needed.Order(), markers.Order());
+            Assert.True(compacted.Count < records.Count, $"partition {partition}: compaction left all {records.Count} records");
             Write(harness, CompactedTopic, partition, compacted);
 
-            var whole = new FlowEngine(harness.Reference, rules, models: harness.Models);
-            var fromWhole = StateStore.Restore(config, harness.Options.StateTopic, harness.Options.PaymentsTopic, partition, whole);
-            var restored = new FlowEngine(harness.Reference, rules, models: harness.Models);
-            var fromCompacted = StateStore.Restore(config, CompactedTopic, harness.Options.PaymentsTopic, partition, restored);
-            Assert.Equal(0, fromWhole.Replayed);   // the worker stopped with a checkpoint
-            Assert.Equal(fromWhole.ResumeAt, fromCompacted.ResumeAt);
-            Assert.Equal(PaymentsEnd(harness, partition), fromWhole.ResumeAt);
-            var expected = whole.Shards.SelectMany(s => s.Entities).ToList();
-            Assert.NotEmpty(expected);
-            Assert.Equal(expected.Count, restored.Shards.Sum(s => s.EntityCount));
-            foreach (var entity in expected)
-            {
-                var actual = restored.FindEntity(entity.EntityId);
-                Assert.True(actual is not null, $"entity {entity.EntityId} lost by compaction");
-                Assert.Equal(StateCodec.Encode(entity), StateCodec.Encode(actual));
-            }
-            harness.Log($"partition {partition}: {records.Count} records, {compacted.Count} after compaction, {markers.Count} markers, {expected.Count} entities");
+            var fromCompacted = new FlowEngine(harness.Reference, rules, models: harness.Models);
+            var restored = StateStore.Restore(config, CompactedTopic, harness.Options.PaymentsTopic, partition, fromCompacted);
+            Assert.Equal(ends[partition], restored.ResumeAt);
+            replayed += restored.Replayed;
+            AssertSameEntities(oracle[partition], fromCompacted);
+
+            // After a clean stop everything is saved: nothing to process again.
+            var fromFinal = new FlowEngine(harness.Reference, rules, models: harness.Models);
+            var final = StateStore.Restore(config, harness.Options.StateTopic, harness.Options.PaymentsTopic, partition, fromFinal);
+            Assert.Equal((ends[partition], 0L), (final.ResumeAt!.Value, final.Replayed));
+            AssertSameEntities(oracle[partition], fromFinal);
+            harness.Log($"partition {partition}: {records.Count} records, {compacted.Count} after compaction, {restored.Replayed} payments processed again");
+        }
+        Assert.True(replayed > 0, "the restores from the running worker's topic processed no payment again");
+    }
+
+    private static void AssertSameEntities(FlowEngine expected, FlowEngine actual)
+    {
+        var entities = expected.Shards.SelectMany(s => s.Entities).ToList();
+        Assert.NotEmpty(entities);
+        Assert.Equal(entities.Count, actual.Shards.Sum(s => s.EntityCount));
+        foreach (var entity in entities)
+        {
+            var restored = actual.FindEntity(entity.EntityId);
+            Assert.True(restored is not null, $"entity {entity.EntityId} lost");
+            Assert.True(StateCodec.Encode(entity).AsSpan().SequenceEqual(StateCodec.Encode(restored)), $"entity {entity.EntityId} differs from the uninterrupted run");
         }
     }
 
@@ -78,6 +100,10 @@ public sealed class StateTopicTests(ITestOutputHelper output)
         using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = harness.Broker.BootstrapServers, GroupId = "ends" }).Build();
         return consumer.QueryWatermarkOffsets(new TopicPartition(harness.Options.PaymentsTopic, new Partition(partition)), TimeSpan.FromSeconds(10)).High.Value;
     }
+
+    /// <summary>The next payments offset in the newest position record (its first 8 bytes), or −1.</summary>
+    private static long Position(List<StateRecord> records) =>
+        records.LastOrDefault(r => r.Key == "P")?.Value is { } value ? BinaryPrimitives.ReadInt64LittleEndian(value) : -1;
 
     private static List<StateRecord> ReadAll(DeliveryHarness harness, string topic, int partition)
     {
@@ -92,8 +118,7 @@ public sealed class StateTopicTests(ITestOutputHelper output)
         var records = new List<StateRecord>();
         while (consumer.Consume(TimeSpan.FromSeconds(10)) is { IsPartitionEOF: false } record)
         {
-            var checkpoint = record.Message.Headers?.TryGetLastBytes(CheckpointHeader, out var number) == true ? BinaryPrimitives.ReadInt64LittleEndian(number) : (long?)null;
-            records.Add(new StateRecord(record.Message.Key!, record.Message.Value, checkpoint));
+            records.Add(new StateRecord(record.Message.Key!, record.Message.Value, record.Message.Headers));
         }
         consumer.Close();
         return records;
@@ -112,17 +137,10 @@ public sealed class StateTopicTests(ITestOutputHelper output)
         using var producer = new ProducerBuilder<string, byte[]?>(new ProducerConfig { BootstrapServers = harness.Broker.BootstrapServers }).Build();
         foreach (var record in records)
         {
-            var headers = new Headers();
-            if (record.Checkpoint is { } checkpoint)
-            {
-                var number = new byte[sizeof(long)];
-                BinaryPrimitives.WriteInt64LittleEndian(number, checkpoint);
-                headers.Add(CheckpointHeader, number);
-            }
-            producer.Produce(new TopicPartition(topic, new Partition(partition)), new Message<string, byte[]?> { Key = record.Key, Value = record.Value, Headers = headers });
+            producer.Produce(new TopicPartition(topic, new Partition(partition)), new Message<string, byte[]?> { Key = record.Key, Value = record.Value, Headers = record.Headers });
         }
         Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
     }
 
-    private sealed record StateRecord(string Key, byte[]? Value, long? Checkpoint);
+    private sealed record StateRecord(string Key, byte[]? Value, Headers? Headers);
 }

@@ -22,14 +22,14 @@ internal sealed class DuplicateFilter(int horizonDays)
     public void Prefetch(ReadOnlySpan<byte> txnIdUtf8) => _seen.Prefetch(TxnIdTable.KeyOf(txnIdUtf8).Low);
 
     /// <summary>True when the id is new (and now remembered); false for a duplicate.</summary>
-    public bool TryAdd(ReadOnlySpan<byte> txnIdUtf8, long timestampTicks)
+    public bool TryAdd(ReadOnlySpan<byte> txnIdUtf8, long timestampTicks, long sequence = 0)
     {
         var day = ShanghaiTime.DayNumber(timestampTicks);
         var (low, high) = TxnIdTable.KeyOf(txnIdUtf8);
         ref var carrierDay = ref _seen.GetOrAdd(low, high, day, out var known);
         if (known && (horizonDays == 0 || !PastHorizon(carrierDay))) return false;
         carrierDay = day;
-        if (TrackAccepted) _accepted.Add(new TxnIdRecord(low, high, day));
+        if (TrackAccepted) _accepted.Add(new TxnIdRecord(low, high, day, sequence));
         if (horizonDays > 0 && day > _newestDay)
         {
             _newestDay = day;

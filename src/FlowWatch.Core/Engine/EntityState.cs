@@ -18,6 +18,12 @@ public sealed class EntityState(string entityId)
 
     public long Events { get; internal set; }
 
+    /// <summary>
+    /// Sequence (source offset) of the newest event applied to this entity, or −1: an event processed again after a
+    /// restore is applied only when its sequence is above it.
+    /// </summary>
+    public long LastSequence { get; internal set; } = -1;
+
     /// <summary>Events of this entity that arrived later than the lateness bound.</summary>
     public long LateEvents { get; internal set; }
 

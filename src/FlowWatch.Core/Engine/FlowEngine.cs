@@ -182,7 +182,19 @@ public sealed class FlowEngine
     /// Processes one record (an event or a control record). Alerts are appended to <paramref name="alerts"/>;
     /// a rejected record answers <see cref="RecordOutcome.Rejected"/> with the reason.
     /// </summary>
-    public RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, List<Alert> alerts, out string? rejectReason)
+    public RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, List<Alert> alerts, out string? rejectReason) =>
+        Process(record, sequence, alerts, replaying: false, out rejectReason);
+
+    /// <summary>
+    /// Processes a record again after a restore, for its effect on state only: its id is remembered and parameters
+    /// change as they did, but an entity whose restored state already includes the event (its
+    /// <see cref="EntityState.LastSequence"/> is at or above <paramref name="sequence"/>) is left as it is. Records
+    /// must come in sequence order; alerts go to <paramref name="alerts"/> for the caller to drop.
+    /// </summary>
+    public RecordOutcome Reprocess(ReadOnlySpan<byte> record, long sequence, List<Alert> alerts) =>
+        Process(record, sequence, alerts, replaying: true, out _);
+
+    private RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, List<Alert> alerts, bool replaying, out string? rejectReason)
     {
         Counters.Read++;
         var type = _decoder.Decode(record, ref _event, out rejectReason);
@@ -205,13 +217,15 @@ public sealed class FlowEngine
             return RecordOutcome.Rejected;
         }
         _event.Sequence = sequence;
-        return Apply(ref _event, alerts);
+        return Apply(ref _event, alerts, replaying);
     }
 
     /// <summary>Processes an event that is already decoded and resolved (tests and generated streams).</summary>
-    public RecordOutcome Apply(ref PaymentEvent e, List<Alert> alerts)
+    public RecordOutcome Apply(ref PaymentEvent e, List<Alert> alerts) => Apply(ref e, alerts, replaying: false);
+
+    private RecordOutcome Apply(ref PaymentEvent e, List<Alert> alerts, bool replaying)
     {
-        if (!_duplicates.TryAdd(e.TxnIdUtf8, e.TimestampTicks))
+        if (!_duplicates.TryAdd(e.TxnIdUtf8, e.TimestampTicks, e.Sequence))
         {
             Counters.Duplicates++;
             return RecordOutcome.Duplicate;
@@ -219,7 +233,10 @@ public sealed class FlowEngine
         Counters.Accepted++;
         var first = alerts.Count;
         // An event this engine decoded and resolved has its entity's state kept under its account's symbol.
-        if (ShardOf(e.EntityId!).Process(ref e, Reference, alerts, _memo.StateOf(e.AccountSymbol, e.EntityId!), out var entity)) Counters.Late++;
+        var known = _memo.StateOf(e.AccountSymbol, e.EntityId!);
+        if (replaying && (known ?? FindEntity(e.EntityId!)) is { } restored && restored.LastSequence >= e.Sequence) return RecordOutcome.Accepted;
+        if (ShardOf(e.EntityId!).Process(ref e, Reference, alerts, known, out var entity)) Counters.Late++;
+        entity.LastSequence = e.Sequence;
         _memo.Keep(e.AccountSymbol, entity);
         Aggregator?.Add(e, entity, Reference);
         for (var i = first; i < alerts.Count; i++) Counters.Count(alerts[i]);

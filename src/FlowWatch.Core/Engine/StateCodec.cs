@@ -10,7 +10,7 @@ namespace FlowWatch.Core.Engine;
 /// </summary>
 public static class StateCodec
 {
-    private const byte EntityVersion = 2;
+    private const byte EntityVersion = 3;
     private const byte ParametersVersion = 1;
 
     /// <summary>
@@ -43,6 +43,7 @@ public static class StateCodec
         w.Write(state.NewestTs);
         w.Write(state.Events);
         w.Write(state.LateEvents);
+        w.Write(state.LastSequence);
         w.Write(state.Window.Count);
         for (var i = 0; i < state.Window.Count; i++)
         {
@@ -96,6 +97,7 @@ public static class StateCodec
             NewestTs = r.ReadInt64(),
             Events = r.ReadInt64(),
             LateEvents = r.ReadInt64(),
+            LastSequence = r.ReadInt64(),
         };
         var entries = r.ReadInt32();
         for (var i = 0; i < entries; i++)
@@ -170,32 +172,40 @@ public static class StateCodec
         return parameters with { PenetrationKinds = System.Collections.Frozen.FrozenSet.ToFrozenSet(kinds) };
     }
 
-    /// <summary>Ids as 16-byte records: 64 + 32 bits of the id hash, then its day.</summary>
+    /// <summary>Bytes of one encoded id: 64 + 32 bits of the id hash, its day, the sequence of its event.</summary>
+    public const int TxnIdBytes = 24;
+
     public static byte[] Encode(IReadOnlyList<TxnIdRecord> ids)
     {
-        var bytes = new byte[ids.Count * 16];
+        var bytes = new byte[ids.Count * TxnIdBytes];
         for (var i = 0; i < ids.Count; i++)
         {
-            var span = bytes.AsSpan(i * 16, 16);
+            var span = bytes.AsSpan(i * TxnIdBytes, TxnIdBytes);
             System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(span, ids[i].Low);
             System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(span[8..], ids[i].High);
             System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(span[12..], ids[i].Day);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(span[16..], ids[i].Sequence);
         }
         return bytes;
     }
 
     public static IEnumerable<TxnIdRecord> DecodeTxnIds(byte[] bytes)
     {
-        if (bytes.Length % 16 != 0) throw new InvalidDataException("txnId records are 16 bytes each");
-        for (var offset = 0; offset < bytes.Length; offset += 16)
+        if (bytes.Length % TxnIdBytes != 0) throw new InvalidDataException($"txnId records are {TxnIdBytes} bytes each");
+        for (var offset = 0; offset < bytes.Length; offset += TxnIdBytes)
         {
             yield return new TxnIdRecord(
                 System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(offset)),
                 System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(offset + 8)),
-                System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(offset + 12)));
+                System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(offset + 12)),
+                System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(offset + 16)));
         }
     }
 }
 
-/// <summary>One remembered id of the duplicate filter: its hash bits and the day of the event that carried it.</summary>
-public readonly record struct TxnIdRecord(ulong Low, uint High, int Day);
+/// <summary>
+/// One remembered id of the duplicate filter: its hash bits, the day of the event that carried it, and that event's
+/// sequence (its source offset), which says whether a restore that processes events again from some point on will
+/// meet it again.
+/// </summary>
+public readonly record struct TxnIdRecord(ulong Low, uint High, int Day, long Sequence);

@@ -19,7 +19,7 @@ namespace FlowWatch.Worker.Kafka;
 /// <summary>
 /// <c>flowwatch bench</c>: the end-to-end harness, producer → broker → worker → alerts topic, all on this machine.
 /// Phase 1 produces a fixed number of payments as fast as possible and reports the sustained rate at which the
-/// worker processed them (transactions, snapshots and alerts included). Phase 2 produces at a fixed rate, first for
+/// worker processed them (transactions, saved state and alerts included). Phase 2 produces at a fixed rate, first for
 /// two seconds of warm-up that are not counted, and reports event-to-alert latency from the event's time (set to the
 /// wall clock when it is produced) twice: to the alert's arrival at a read_committed consumer, and to the return of
 /// the commit of the alert's transaction. The embedded broker hands a read_committed consumer records of transactions
@@ -29,7 +29,7 @@ namespace FlowWatch.Worker.Kafka;
 /// </summary>
 public static class BenchCommand
 {
-    public const string Usage = "flowwatch bench [--events N] [--seconds S] [--rate R] [--dashboard] [--json] | bench --clickhouse C | --duckdb F [--events N]";
+    public const string Usage = "flowwatch bench [--events N] [--seconds S] [--rate R] [--checkpoint-ms M] [--dashboard] [--json] | bench --clickhouse C | --duckdb F [--events N]";
 
     private const int MaxLead = 20_000;
 
@@ -48,6 +48,7 @@ public static class BenchCommand
         var events = args.WholeNumber("--events", 1_000_000, 1_000, 20_000_000);
         var seconds = args.WholeNumber("--seconds", 20, 1, 3_600);
         var rate = args.WholeNumber("--rate", 20_000, 100, 1_000_000);
+        var checkpoint = TimeSpan.FromMilliseconds(args.WholeNumber("--checkpoint-ms", (int)new KafkaOptions().CheckpointInterval.TotalMilliseconds, 1, 600_000));
         var json = args.Switch("--json");
         var dashboard = args.Switch("--dashboard");
         var clickHouse = args.Optional("--clickhouse");
@@ -63,8 +64,8 @@ public static class BenchCommand
         var traffic = new SyntheticPayments(entities: 10_000, seed: 21);
         var reference = ReferenceDataLoader.Parse(System.Text.Encoding.UTF8.GetBytes(traffic.ReferenceJson()));
         var streamed = new StreamedCount();
-        var (throughput, cpuPerEvent) = await MeasureThroughput(traffic, reference, events, dashboard ? streamed : null, progress);
-        var (latency, committed, cores) = await MeasureLatency(traffic, reference, rate, seconds, dashboard ? streamed : null, progress);
+        var (throughput, cpuPerEvent) = await MeasureThroughput(traffic, reference, events, checkpoint, dashboard ? streamed : null, progress);
+        var (latency, committed, cores) = await MeasureLatency(traffic, reference, rate, seconds, checkpoint, dashboard ? streamed : null, progress);
 
         var result = new BenchResult(events, throughput, rate, seconds, latency.Percentile(0.50), latency.Percentile(0.99),
             latency.Percentile(0.999), latency.Count, Environment.ProcessorCount, dashboard, streamed.Value, cpuPerEvent, cores,
@@ -87,12 +88,12 @@ public static class BenchCommand
     }
 
     /// <summary>Events/s, and CPU time of the whole process (producer, broker, worker, dashboard) per event.</summary>
-    private static async Task<(double EventsPerSecond, double CpuMicrosecondsPerEvent)> MeasureThroughput(SyntheticPayments traffic, ReferenceData reference, int events, StreamedCount? dashboard,
-        TextWriter progress)
+    private static async Task<(double EventsPerSecond, double CpuMicrosecondsPerEvent)> MeasureThroughput(SyntheticPayments traffic, ReferenceData reference, int events,
+        TimeSpan checkpoint, StreamedCount? dashboard, TextWriter progress)
     {
         progress.WriteLine($"generating {events:N0} payments...");
         var payments = traffic.KeyedEvents(events, new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.FromHours(8)), TimeSpan.FromMilliseconds(20), "T");
-        using var broker = StartBroker(out var options);
+        using var broker = StartBroker(checkpoint, out var options);
         await using var run = await BenchWorker.StartAsync(options, reference, dashboard);
         var worker = run.Worker;
 
@@ -141,9 +142,9 @@ public static class BenchCommand
     /// fixed rate.
     /// </summary>
     private static async Task<(LatencyHistogram Arrived, LatencyHistogram Committed, double Cores)> MeasureLatency(SyntheticPayments traffic,
-        ReferenceData reference, int rate, int seconds, StreamedCount? dashboard, TextWriter progress)
+        ReferenceData reference, int rate, int seconds, TimeSpan checkpoint, StreamedCount? dashboard, TextWriter progress)
     {
-        using var broker = StartBroker(out var options);
+        using var broker = StartBroker(checkpoint, out var options);
         var commits = new CommitTimes();
         await using var run = await BenchWorker.StartAsync(options, reference, dashboard, commits.Record);
         var latencies = new LatencyHistogram();
@@ -222,10 +223,10 @@ public static class BenchCommand
         return alert.RootElement.GetProperty("ts").GetDateTimeOffset();
     }
 
-    private static EmbeddedBroker StartBroker(out KafkaOptions options)
+    private static EmbeddedBroker StartBroker(TimeSpan checkpoint, out KafkaOptions options)
     {
         var broker = EmbeddedBroker.Start(brokers: 1);
-        options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = "(generated)", GroupId = "bench" };
+        options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = "(generated)", GroupId = "bench", CheckpointInterval = checkpoint };
         broker.CreateFlowWatchTopics(options, Partitions);
         return broker;
     }

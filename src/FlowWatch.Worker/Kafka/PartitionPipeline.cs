@@ -41,10 +41,15 @@ internal sealed class PartitionPipeline : IDisposable
     private long _nextOffset;
     private long _aggregatedFrom = -1;
 
-    public PartitionPipeline(int partition, FlowEngine engine, CheckpointBook checkpoints, IProducer<string?, byte[]> producer, KafkaOptions options,
+    /// <summary>
+    /// A pipeline for one partition whose records resume at <paramref name="resumeAt"/>, which is its position until a
+    /// record is processed.
+    /// </summary>
+    public PartitionPipeline(int partition, long resumeAt, FlowEngine engine, StateBook book, IProducer<string?, byte[]> producer, KafkaOptions options,
         Action<Alert>? onAlert, Action<DeliveryReport<string?, byte[]>> onDelivery, bool keepAlerts = false)
     {
-        Checkpoints = checkpoints;
+        _nextOffset = resumeAt;
+        Book = book;
         // Kept until the commit hands them to readers of committed alerts (TakeAlerts).
         _uncommittedAlerts = keepAlerts ? [] : null;
         Partition = partition;
@@ -61,14 +66,11 @@ internal sealed class PartitionPipeline : IDisposable
 
     public FlowEngine Engine { get; }
 
-    /// <summary>The checkpoints of this partition's state; used by the consumer thread.</summary>
-    public CheckpointBook Checkpoints { get; }
+    /// <summary>What of this partition's state is saved; used by the consumer thread.</summary>
+    public StateBook Book { get; }
 
     /// <summary>Records were handed over since the last commit.</summary>
     public bool Pending { get; set; }
-
-    /// <summary>Records were committed since the last checkpoint.</summary>
-    public bool Uncheckpointed { get; set; }
 
     /// <summary>The offset after the last record processed; read after <see cref="DrainAsync"/>.</summary>
     public long NextOffset => Volatile.Read(ref _nextOffset);

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using Confluent.Kafka;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
@@ -9,22 +10,24 @@ namespace FlowWatch.Worker.Kafka;
 /// <summary>
 /// Engine state in the state topic (DESIGN.md §4). For payments partition p, partition p of the state topic holds:
 /// <list type="bullet">
-/// <item>the position (key <c>P</c>): the next payments offset and the parameters in force, written by every commit;</item>
-/// <item>checkpoints, every <c>CheckpointInterval</c>: each entity changed since the previous one (key
-/// <c>E/{entityId}</c>, its newest state wins under compaction), the ids accepted meanwhile (key <c>I/{checkpoint}</c>,
-/// deleted once they are past the duplicate horizon), and last the checkpoint's marker (key <c>K/{checkpoint}</c>: the
-/// payments offset it was taken at and the parameters then), which also serves as the position.</item>
+/// <item>entity states (key <c>E/{entityId}</c>, the newest wins under compaction), each saved a
+/// <c>CheckpointInterval</c> after its first change since its last save, with the sequence of the last payment it
+/// includes in a header;</item>
+/// <item>accepted ids, saved every interval (keys <c>I/{number}/{part}</c>), each with the offset of its payment, and
+/// deleted once they are past the duplicate horizon;</item>
+/// <item>the position (key <c>P</c>), written last by every commit: the next payments offset and the parameters in
+/// force, and the restart point, before which every change is saved, with the parameters in force there.</item>
 /// </list>
-/// Everything is written in the same transaction as the alerts it goes with. A restore applies the newest saved
-/// state of every entity, then processes the payments from the latest checkpoint's offset up to the position again,
-/// discarding what they produce (their alerts, dead letters and aggregates were committed before): so commits stay
-/// small, and a checkpoint writes each busy entity once, not once per commit.
+/// Everything is written in the same transaction as the alerts it goes with. A restore applies the newest state of
+/// every entity and the ids accepted before the restart point, then processes the payments from the restart point up
+/// to the position again for their effect on state only (<see cref="FlowEngine.Reprocess"/>): an entity whose saved
+/// state already includes a payment leaves it alone, and nothing is produced, since the alerts, dead letters and
+/// aggregates of those payments were committed before.
 /// <para>
-/// Every record of a checkpoint carries its number in a header, and its marker comes last, after the rest has reached
-/// the broker: a restore applies a checkpoint's records only once it has read its marker, so records of a checkpoint
-/// whose transaction never committed are left out even by a broker that lets a read_committed consumer see aborted
-/// records (the embedded mock broker does). A marker is kept while any record of its checkpoint is the newest of its
-/// key (<see cref="CheckpointBook"/>), so compaction never leaves a saved state without its marker.
+/// So every saved record is valid on its own, which is what compaction needs: the newest record of each key is all
+/// a restore reads. A broker that lets a read_committed consumer see records of aborted transactions (the embedded
+/// mock broker does) may show an entity state that includes payments beyond the position; a restore passes over it
+/// and takes that entity's previous state.
 /// </para>
 /// </summary>
 public static class StateStore
@@ -32,115 +35,109 @@ public static class StateStore
     private const string PositionKey = "P";
     private const string EntityPrefix = "E/";
     private const string IdsPrefix = "I/";
-    private const string MarkerPrefix = "K/";
-    private const string CheckpointHeader = "flowwatch.checkpoint";
-
-    /// <summary>The position record of a commit without a checkpoint: to be written last, by <see cref="Write"/>.</summary>
-    public static PendingRecord Position(string stateTopic, int partition, FlowEngine engine, long nextOffset) =>
-        new(new TopicPartition(stateTopic, new Partition(partition)), PositionKey, PositionValue(nextOffset, engine.Reference.Parameters), null);
+    private const string ThroughHeader = "flowwatch.through";
 
     /// <summary>
-    /// Writes a checkpoint of what changed in <paramref name="engine"/> since the previous one, and the deletions of
-    /// records nothing needs any more. The checkpoint is whole once <see cref="Write"/> has written the marker it
-    /// returns, last.
+    /// Books a commit of <paramref name="engine"/>'s partition at <paramref name="nextOffset"/>, writes the entity
+    /// states and ids due (all of them when <paramref name="all"/>: before the partition is given up) and the deletions
+    /// of ids past the horizon, and answers the position record, to be written last with <see cref="Write"/>.
     /// </summary>
-    internal static PendingRecord WriteCheckpoint(IProducer<string?, byte[]> producer, string stateTopic, int partition, FlowEngine engine,
-        CheckpointBook book, long nextOffset, Action<DeliveryReport<string?, byte[]>> onDelivery)
+    internal static PendingRecord WriteCommit(IProducer<string?, byte[]> producer, string stateTopic, int partition, FlowEngine engine,
+        StateBook book, long nextOffset, StateWriting writing, bool all, Action<DeliveryReport<string?, byte[]>> onDelivery)
     {
         var target = new TopicPartition(stateTopic, new Partition(partition));
-        var checkpoint = book.Begin();
-        var number = Number(checkpoint);
-        var entities = new List<EntityState>();
-        var ids = new List<TxnIdRecord>();
-        engine.TakeChanges(entities, ids);
-        foreach (var entity in entities)
+        var changed = new List<EntityState>();
+        var accepted = new List<TxnIdRecord>();
+        engine.TakeChanges(changed, accepted);
+        var (due, ids) = book.Commit(nextOffset, engine.Reference.Parameters, changed, accepted, DateTime.UtcNow, writing.CheckpointInterval, all);
+        foreach (var entity in due)
         {
-            Produce(producer, new PendingRecord(target, EntityPrefix + entity.EntityId, StateCodec.Encode(entity), number), onDelivery);
-            book.SavedEntity(entity.EntityId, checkpoint);
+            var through = new byte[sizeof(long)];
+            BinaryPrimitives.WriteInt64LittleEndian(through, entity.LastSequence);
+            producer.Produce(target, new Message<string?, byte[]>
+            {
+                Key = EntityPrefix + entity.EntityId,
+                Value = StateCodec.Encode(entity),
+                Headers = new Headers { { ThroughHeader, through } },
+            }, onDelivery);
         }
-        if (ids.Count > 0)
+        if (ids is { Count: > 0 })
         {
-            Produce(producer, new PendingRecord(target, IdsKey(checkpoint), StateCodec.Encode(ids), number), onDelivery);
-            book.SavedIds(checkpoint, ids.Max(id => id.Day));
+            var parts = (ids.Count + writing.IdsPerRecord - 1) / writing.IdsPerRecord;
+            var number = book.SavedIds(parts, ids.Max(id => id.Day));
+            for (var part = 0; part < parts; part++)
+            {
+                var slice = ids.GetRange(part * writing.IdsPerRecord, Math.Min(writing.IdsPerRecord, ids.Count - part * writing.IdsPerRecord));
+                producer.Produce(target, new Message<string?, byte[]> { Key = IdsKey(number, part), Value = StateCodec.Encode(slice) }, onDelivery);
+            }
         }
-        foreach (var expired in book.ExpireIds(engine.ForgetsIdsOf)) Produce(producer, new PendingRecord(target, IdsKey(expired), null, number), onDelivery);
-        foreach (var unneeded in book.Complete(checkpoint)) Produce(producer, new PendingRecord(target, MarkerKey(unneeded), null, number), onDelivery);
-        return new PendingRecord(target, MarkerKey(checkpoint), PositionValue(nextOffset, engine.Reference.Parameters), number);
+        foreach (var (number, parts) in book.ExpireIds(engine.ForgetsIdsOf))
+        {
+            // A tombstone: compaction deletes the key.
+            for (var part = 0; part < parts; part++) producer.Produce(target, new Message<string?, byte[]> { Key = IdsKey(number, part), Value = null! }, onDelivery);
+        }
+        var (restartPoint, restartParameters) = book.RestartPoint();
+        return new PendingRecord(target, PositionValue(new Position(nextOffset, engine.Reference.Parameters, restartPoint, restartParameters)));
     }
 
-    /// <summary>Writes a record returned by <see cref="Position"/> or <see cref="WriteCheckpoint"/>.</summary>
+    /// <summary>Writes a position record returned by <see cref="WriteCommit"/>.</summary>
     public static void Write(IProducer<string?, byte[]> producer, PendingRecord record, Action<DeliveryReport<string?, byte[]>> onDelivery) =>
-        Produce(producer, record, onDelivery);
-
-    private static void Produce(IProducer<string?, byte[]> producer, PendingRecord record, Action<DeliveryReport<string?, byte[]>> onDelivery) =>
-        producer.Produce(record.Target, new Message<string?, byte[]>
-        {
-            Key = record.Key,
-            Value = record.Value!,   // null: a tombstone, which compaction turns into the key's deletion
-            Headers = record.Checkpoint is { } checkpoint ? new Headers { { CheckpointHeader, checkpoint } } : null,
-        }, onDelivery);
+        producer.Produce(record.Target, new Message<string?, byte[]> { Key = PositionKey, Value = record.Value }, onDelivery);
 
     /// <summary>
     /// Restores an engine from partition <paramref name="partition"/> of the state topic, reading committed records up
-    /// to its end, then processes again the payments between the latest checkpoint and the position, producing
-    /// nothing. The engine must not write aggregates yet, and its counters count only what comes after.
+    /// to its end, then processes the payments from the restart point up to the position again, producing nothing.
+    /// The engine must track changes, must not write aggregates yet, and counts only what comes after.
     /// </summary>
     internal static RestoredPartition Restore(ConsumerConfig baseConfig, string stateTopic, string paymentsTopic, int partition, FlowEngine engine)
     {
         var saved = ReadSaved(baseConfig, stateTopic, partition);
-        var entities = new Dictionary<string, long>();
-        var ids = new List<(long Checkpoint, int NewestDay)>();
-        foreach (var (key, (checkpoint, value)) in saved.Records.OrderBy(record => record.Value.Checkpoint))
+        var idRecords = new Dictionary<long, (int Parts, int NewestDay)>();
+        var nextIdRecord = 0L;
+        if (saved.Position is not { } position)
+        {
+            return new RestoredPartition(null, 0, new StateBook(0, engine.Reference.Parameters, [], saved.HighestIdRecord + 1));
+        }
+        foreach (var (key, value) in saved.Records)
         {
             if (key.StartsWith(EntityPrefix, StringComparison.Ordinal))
             {
-                var entity = StateCodec.DecodeEntity(value, engine.Settings.TrailingWindow);
-                engine.Restore(entity);
-                entities[entity.EntityId] = checkpoint;
+                engine.Restore(StateCodec.DecodeEntity(value, engine.Settings.TrailingWindow));
+                continue;
             }
-            else if (key.StartsWith(IdsPrefix, StringComparison.Ordinal))
+            var number = long.Parse(key.AsSpan(IdsPrefix.Length, key.IndexOf('/', IdsPrefix.Length) - IdsPrefix.Length), CultureInfo.InvariantCulture);
+            var (parts, newestDay) = idRecords.GetValueOrDefault(number, (0, int.MinValue));
+            foreach (var id in StateCodec.DecodeTxnIds(value))
             {
-                var newestDay = int.MinValue;
-                foreach (var id in StateCodec.DecodeTxnIds(value))
-                {
-                    engine.Restore(id);
-                    newestDay = Math.Max(newestDay, id.Day);
-                }
-                ids.Add((checkpoint, newestDay));
+                newestDay = Math.Max(newestDay, id.Day);
+                // Ids from the restart point on are met again below.
+                if (id.Sequence < position.RestartPoint) engine.Restore(id);
             }
+            idRecords[number] = (parts + 1, newestDay);
         }
-        var book = new CheckpointBook(saved.HighestNumber + 1, entities, ids, saved.Latest?.Checkpoint, saved.Markers);
-        if (saved.Position is not { } position) return new RestoredPartition(null, 0, book);
-
-        var from = saved.Latest is { } latest ? latest.Offset : 0;
-        if (saved.Latest is { } taken) engine.Restore(taken.Parameters);
-        var replayed = Replay(baseConfig, paymentsTopic, partition, engine, from, position.Offset);
+        nextIdRecord = saved.HighestIdRecord + 1;
+        engine.Restore(position.RestartParameters);
+        var replayed = Replay(baseConfig, paymentsTopic, partition, engine, position.RestartPoint, position.NextOffset);
         engine.Restore(position.Parameters);
         engine.Counters.Clear();
-        return new RestoredPartition(position.Offset, replayed, book);
+        var book = new StateBook(position.NextOffset, position.Parameters, [.. idRecords.Select(r => (r.Key, r.Value.Parts, r.Value.NewestDay))], nextIdRecord);
+        var changed = new List<EntityState>();
+        var accepted = new List<TxnIdRecord>();
+        engine.TakeChanges(changed, accepted);
+        book.Replayed(position.RestartPoint, position.RestartParameters, changed, accepted);
+        return new RestoredPartition(position.NextOffset, replayed, book);
     }
 
-    /// <summary>
-    /// The newest record of each key among the complete checkpoints of a state partition, the latest checkpoint and the
-    /// position.
-    /// </summary>
+    /// <summary>The newest valid record of each entity and ids key of a state partition, and the position.</summary>
     private static Saved ReadSaved(ConsumerConfig baseConfig, string stateTopic, int partition)
     {
-        var config = new ConsumerConfig(new Dictionary<string, string>(baseConfig))
-        {
-            GroupId = "flowwatch-restore",   // assign() only: no group membership, no commits
-            EnableAutoCommit = false,
-            EnablePartitionEof = true,
-            IsolationLevel = IsolationLevel.ReadCommitted,
-        };
         var saved = new Saved();
-        using var consumer = new ConsumerBuilder<string?, byte[]?>(config).Build();
+        using var consumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig(baseConfig)).Build();
         var topicPartition = new TopicPartition(stateTopic, new Partition(partition));
         if (consumer.QueryWatermarkOffsets(topicPartition, TimeSpan.FromSeconds(30)).High.Value <= 0) return saved;
-        // The records of the checkpoint being read, until its marker says it is whole.
-        var pending = new List<(string Key, byte[]? Value)>();
-        long? pendingCheckpoint = null;
-        var markers = new HashSet<long>();
+        // Per entity: states in log order after the newest one known to be valid (including a payment before a position
+        // already read); the rest are judged against the final position.
+        var entities = new Dictionary<string, List<(long Through, byte[] Value)>>();
         consumer.Assign(new TopicPartitionOffset(topicPartition, Offset.Beginning));
         while (true)
         {
@@ -155,49 +152,44 @@ public static class StateStore
                 if (value is not null) saved.Position = ReadPosition(value);
                 continue;
             }
-            if (record.Message.Headers?.TryGetLastBytes(CheckpointHeader, out var number) != true || number.Length != sizeof(long)) continue;
-            var checkpoint = BinaryPrimitives.ReadInt64LittleEndian(number);
-            saved.HighestNumber = Math.Max(saved.HighestNumber, checkpoint);
-            if (pendingCheckpoint != checkpoint)
+            if (key.StartsWith(IdsPrefix, StringComparison.Ordinal))
             {
-                pending.Clear();   // a checkpoint that never reached its marker: its transaction did not commit
-                pendingCheckpoint = checkpoint;
-            }
-            if (key != MarkerKey(checkpoint) || value is null)
-            {
-                pending.Add((key, value));
+                var slash = key.IndexOf('/', IdsPrefix.Length);
+                if (slash > 0 && long.TryParse(key.AsSpan(IdsPrefix.Length, slash - IdsPrefix.Length), CultureInfo.InvariantCulture, out var number))
+                {
+                    saved.HighestIdRecord = Math.Max(saved.HighestIdRecord, number);
+                }
+                if (value is null) saved.Records.Remove(key);
+                else saved.Records[key] = value;
                 continue;
             }
-            foreach (var (pendingKey, pendingValue) in pending)
-            {
-                if (pendingKey.StartsWith(MarkerPrefix, StringComparison.Ordinal)) markers.Remove(long.Parse(pendingKey.AsSpan(MarkerPrefix.Length), System.Globalization.CultureInfo.InvariantCulture));
-                else if (pendingValue is null) saved.Records.Remove(pendingKey);
-                else saved.Records[pendingKey] = (checkpoint, pendingValue);
-            }
-            pending.Clear();
-            pendingCheckpoint = null;
-            markers.Add(checkpoint);
-            var position = ReadPosition(value);
-            saved.Latest = (checkpoint, position.Offset, position.Parameters);
-            saved.Position = position;
+            if (!key.StartsWith(EntityPrefix, StringComparison.Ordinal) || value is null) continue;
+            if (record.Message.Headers?.TryGetLastBytes(ThroughHeader, out var header) != true || header.Length != sizeof(long)) continue;
+            var through = BinaryPrimitives.ReadInt64LittleEndian(header);
+            if (!entities.TryGetValue(key, out var versions)) entities[key] = versions = [];
+            if (saved.Position is { } known && through < known.NextOffset) versions.Clear();
+            versions.Add((through, value));
         }
         consumer.Close();
-        saved.Markers = markers;
+        var end = saved.Position?.NextOffset ?? 0;
+        foreach (var (key, versions) in entities)
+        {
+            for (var i = versions.Count - 1; i >= 0; i--)
+            {
+                if (versions[i].Through >= end) continue;   // includes payments past the position: its transaction did not commit
+                saved.Records[key] = versions[i].Value;
+                break;
+            }
+        }
         return saved;
     }
 
-    /// <summary>Processes payments [<paramref name="from"/>, <paramref name="to"/>) of a partition, keeping only their effect on state.</summary>
+    /// <summary>Processes payments [<paramref name="from"/>, <paramref name="to"/>) of a partition again, for their effect on state only.</summary>
     private static long Replay(ConsumerConfig baseConfig, string paymentsTopic, int partition, FlowEngine engine, long from, long to)
     {
         if (from >= to) return 0;
-        var config = new ConsumerConfig(new Dictionary<string, string>(baseConfig))
-        {
-            GroupId = "flowwatch-restore",
-            EnableAutoCommit = false,
-            EnablePartitionEof = true,
-            IsolationLevel = IsolationLevel.ReadCommitted,
-            AutoOffsetReset = AutoOffsetReset.Earliest,   // offset 0 (no checkpoint yet) may lie before the log's start
-        };
+        var config = RestoreConfig(baseConfig);
+        config.AutoOffsetReset = AutoOffsetReset.Earliest;   // the restart point may lie before the log's start
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(config).Build();
         consumer.Assign(new TopicPartitionOffset(paymentsTopic, new Partition(partition), new Offset(from)));
         var discarded = new List<Alert>();
@@ -206,7 +198,7 @@ public static class StateStore
         {
             var record = consumer.Consume(TimeSpan.FromSeconds(60)) ?? throw new TimeoutException($"payments partition {partition} did not reach offset {to} in 60 s");
             if (record.IsPartitionEOF || record.Offset.Value >= to) break;
-            engine.Process(record.Message.Value ?? [], record.Offset.Value, discarded, out _);
+            engine.Reprocess(record.Message.Value ?? [], record.Offset.Value, discarded);
             discarded.Clear();
             replayed++;
             if (record.Offset.Value == to - 1) break;
@@ -215,41 +207,57 @@ public static class StateStore
         return replayed;
     }
 
-    private static byte[] PositionValue(long nextOffset, Parameters parameters)
+    private static ConsumerConfig RestoreConfig(ConsumerConfig baseConfig) => new(new Dictionary<string, string>(baseConfig))
     {
-        var encoded = StateCodec.Encode(parameters);
-        var value = new byte[sizeof(long) + encoded.Length];
-        BinaryPrimitives.WriteInt64LittleEndian(value, nextOffset);
-        encoded.CopyTo(value, sizeof(long));
+        GroupId = "flowwatch-restore",   // assign() only: no group membership, no commits
+        EnableAutoCommit = false,
+        EnablePartitionEof = true,
+        IsolationLevel = IsolationLevel.ReadCommitted,
+    };
+
+    private static byte[] PositionValue(Position position)
+    {
+        var parameters = StateCodec.Encode(position.Parameters);
+        var restartParameters = StateCodec.Encode(position.RestartParameters);
+        var value = new byte[3 * sizeof(long) + parameters.Length + restartParameters.Length];
+        BinaryPrimitives.WriteInt64LittleEndian(value, position.NextOffset);
+        BinaryPrimitives.WriteInt64LittleEndian(value.AsSpan(sizeof(long)), position.RestartPoint);
+        BinaryPrimitives.WriteInt64LittleEndian(value.AsSpan(2 * sizeof(long)), parameters.Length);
+        parameters.CopyTo(value, 3 * sizeof(long));
+        restartParameters.CopyTo(value, 3 * sizeof(long) + parameters.Length);
         return value;
     }
 
-    private static (long Offset, Parameters Parameters) ReadPosition(byte[] value) =>
-        (BinaryPrimitives.ReadInt64LittleEndian(value), StateCodec.DecodeParameters(value[sizeof(long)..]));
-
-    private static string IdsKey(long checkpoint) => IdsPrefix + checkpoint.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private static string MarkerKey(long checkpoint) => MarkerPrefix + checkpoint.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private static byte[] Number(long checkpoint)
+    private static Position ReadPosition(byte[] value)
     {
-        var bytes = new byte[sizeof(long)];
-        BinaryPrimitives.WriteInt64LittleEndian(bytes, checkpoint);
-        return bytes;
+        var parametersLength = (int)BinaryPrimitives.ReadInt64LittleEndian(value.AsSpan(2 * sizeof(long)));
+        var start = 3 * sizeof(long);
+        return new Position(
+            BinaryPrimitives.ReadInt64LittleEndian(value),
+            StateCodec.DecodeParameters(value[start..(start + parametersLength)]),
+            BinaryPrimitives.ReadInt64LittleEndian(value.AsSpan(sizeof(long))),
+            StateCodec.DecodeParameters(value[(start + parametersLength)..]));
     }
 
-    /// <summary>A record to write: a null value deletes its key; <see cref="Checkpoint"/> is the checkpoint number header, if any.</summary>
-    public sealed record PendingRecord(TopicPartition Target, string Key, byte[]? Value, byte[]? Checkpoint);
+    private static string IdsKey(long number, int part) => string.Create(CultureInfo.InvariantCulture, $"{IdsPrefix}{number}/{part}");
+
+    /// <summary>A position record to write last.</summary>
+    public sealed record PendingRecord(TopicPartition Target, byte[] Value);
+
+    /// <summary>The next payments offset and the parameters in force; the restart point and the parameters in force there.</summary>
+    private sealed record Position(long NextOffset, Parameters Parameters, long RestartPoint, Parameters RestartParameters);
 
     private sealed class Saved
     {
-        public Dictionary<string, (long Checkpoint, byte[] Value)> Records { get; } = [];
-        public (long Checkpoint, long Offset, Parameters Parameters)? Latest { get; set; }
-        public (long Offset, Parameters Parameters)? Position { get; set; }
-        public long HighestNumber { get; set; }
-        public IReadOnlyCollection<long> Markers { get; set; } = [];
+        /// <summary>The newest valid record of each entity and ids key.</summary>
+        public Dictionary<string, byte[]> Records { get; } = [];
+        public Position? Position { get; set; }
+        public long HighestIdRecord { get; set; } = -1;
     }
 }
 
-/// <summary>What a restore found: the offset to resume from (null: nothing was saved), the payments processed again, and the book of checkpoints.</summary>
-internal sealed record RestoredPartition(long? ResumeAt, long Replayed, CheckpointBook Checkpoints);
+/// <summary>How the worker writes state: the interval of <see cref="StateBook"/> and how many ids one record holds.</summary>
+internal sealed record StateWriting(TimeSpan CheckpointInterval, int IdsPerRecord);
+
+/// <summary>What a restore found: the offset to resume from (null: nothing was saved), the payments processed again, and the book of what is saved.</summary>
+internal sealed record RestoredPartition(long? ResumeAt, long Replayed, StateBook Book);

@@ -15,9 +15,10 @@ namespace FlowWatch.Worker.Kafka;
 /// The engine fed by Kafka with exactly-once state (DESIGN.md §4). Each assigned payments partition has its own
 /// engine, restored from the state topic on assignment. Alerts (key = entity) and dead letters (original bytes;
 /// reason and source position in headers) are produced inside a transaction as they come; every
-/// <c>CommitInterval</c> the transaction also receives a snapshot of what changed and the offsets behind it, and is
-/// committed. A crash aborts the open transaction: its alerts are never seen by read_committed consumers, and the
-/// partition's next owner resumes from the last snapshot, computing the same alerts with the same ids again.
+/// <c>CommitInterval</c> the transaction also receives the state that is due for saving, the positions and the offsets
+/// behind it (<see cref="StateStore"/>), and is committed. A crash aborts the open transaction: its alerts are never
+/// seen by read_committed consumers, and the partition's next owner restores the saved state, brings it up to the
+/// last position, and computes the same alerts with the same ids again.
 /// The consume loop follows confluent-kafka-dotnet's examples: a long-running task around <c>Consume</c>,
 /// stop on fatal errors, <c>Close()</c> on the way out.
 /// Readers on other threads (the dashboard) get alerts once their transaction is committed (<c>onCommitted</c>)
@@ -38,6 +39,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private IProducer<string?, byte[]> _producer = null!;
     private IConsumer<Ignore, byte[]> _consumer = null!;
     private int _uncommitted;
+    private bool _producerStuck;
+    private static readonly TimeSpan OffsetsTimeout = TimeSpan.FromSeconds(15);
     private ReferenceFeed? _feed;
 
     /// <summary>One transactional id for the worker's lifetime: each new session fences the previous one's transaction.</summary>
@@ -93,7 +96,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// <summary>
     /// Runs sessions until stopped. A session that fails on a Kafka error (broker unreachable too long, transaction
     /// aborted, fenced) ends with its transaction uncommitted; the next session fences it, restores its partitions
-    /// from the last committed snapshots and goes on, so nothing is lost or counted twice.
+    /// from the committed state and goes on, so nothing is lost or counted twice.
     /// </summary>
     private void RunUntilStopped(CancellationToken cancellation)
     {
@@ -113,14 +116,34 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 cancellation.WaitHandle.WaitOne(backoff);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
             }
+            catch (Exception ex) when (ex is not KafkaException)
+            {
+                WorkerLog.Stopped(_log, ex);
+                throw;
+            }
         }
     }
 
     private void RunSession(CancellationToken cancellation)
     {
+        var producer = new ProducerBuilder<string?, byte[]>(ProducerConfig()).Build();
+        try
+        {
+            RunSession(producer, cancellation);
+        }
+        finally
+        {
+            // A producer with a call still blocked in it is not disposed (that would wait for the call): the next
+            // session's producer, with the same transactional id, fences it.
+            if (!_producerStuck) producer.Dispose();
+            _producerStuck = false;
+        }
+    }
+
+    private void RunSession(IProducer<string?, byte[]> producer, CancellationToken cancellation)
+    {
         using var feed = new ReferenceFeed(options, reference, _log);
         _feed = feed;
-        using var producer = new ProducerBuilder<string?, byte[]>(ProducerConfig()).Build();
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(ConsumerConfig())
             .SetPartitionsAssignedHandler((_, assigned) => Assign(assigned))
             .SetPartitionsRevokedHandler((_, revoked) => Revoke(revoked))
@@ -132,7 +155,6 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         producer.BeginTransaction();
         consumer.Subscribe(options.PaymentsTopic);
         var nextCommit = DateTime.UtcNow + options.CommitInterval;
-        var nextCheckpoint = DateTime.UtcNow;   // the first commit checkpoints what a restore processed again
         var lastFeedPoll = DateTime.UtcNow;
         try
         {
@@ -155,12 +177,10 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                     _uncommitted++;
                 }
                 var now = DateTime.UtcNow;
-                var checkpoint = now >= nextCheckpoint;
                 if (_uncommitted >= options.BatchSize || (_uncommitted > 0 && now >= nextCommit)
-                    || (checkpoint && _partitions.Values.Any(p => p.Uncheckpointed)))
+                    || (_uncommitted == 0 && now >= nextCommit && _partitions.Values.Any(p => p.Book.NextDue(options.CheckpointInterval) <= now)))
                 {
-                    Commit(_partitions.Values, checkpoint);
-                    if (checkpoint) nextCheckpoint = now + options.CheckpointInterval;
+                    Commit(_partitions.Values);
                     // Commits start every CommitInterval: the time one takes is not added to the wait for the next. But
                     // a long one (many entities changed, under load) is followed by at least as long a stretch of
                     // consuming, so that committing never takes more than half of this thread's time.
@@ -178,7 +198,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                     lastFeedPoll = DateTime.UtcNow;
                 }
             }
-            Commit(_partitions.Values, checkpoint: true);
+            Commit(_partitions.Values, saveAll: true);
         }
         finally
         {
@@ -210,15 +230,17 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private static DateTime Max(DateTime a, DateTime b) => a > b ? a : b;
 
     /// <summary>
-    /// Puts the outputs of the partitions with processed records into the open transaction with their positions and
-    /// offsets, with a checkpoint of every partition's changed state when <paramref name="checkpoint"/> is set, commits,
-    /// and opens the next transaction. Any failure stops the worker: its open transaction is aborted and whoever owns
-    /// the partitions next resumes from their last committed position.
+    /// Puts the outputs of the partitions with processed records into the open transaction with the state that is due
+    /// for saving (all of it when <paramref name="saveAll"/>), their positions and offsets, commits, and opens the next
+    /// transaction. Any failure stops the worker: its open transaction is aborted and whoever owns the partitions next
+    /// resumes from their last committed position.
     /// </summary>
-    private void Commit(IEnumerable<PartitionPipeline> partitions, bool checkpoint = false)
+    private void Commit(IEnumerable<PartitionPipeline> partitions, bool saveAll = false)
     {
         var offsets = new List<TopicPartitionOffset>();
         var positions = new List<StateStore.PendingRecord>();
+        var now = DateTime.UtcNow;
+        var writing = new StateWriting(options.CheckpointInterval, options.StateIdsPerRecord);
         var alerts = onCommitted is null ? null : new List<PublishedAlert>();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var pending = partitions.Where(p => p.Pending).ToList();
@@ -231,31 +253,24 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 AggregatePublisher.Write(_producer, options.AggregatesTopic, aggregates, RecordFailure);
             }
             offsets.Add(new TopicPartitionOffset(options.PaymentsTopic, new Partition(partition.Partition), new Offset(partition.NextOffset)));
-            partition.Pending = false;
-            partition.Uncheckpointed = true;
-            if (!checkpoint) positions.Add(StateStore.Position(options.StateTopic, partition.Partition, partition.Engine, partition.NextOffset));
         }
-        if (checkpoint)
+        foreach (var partition in partitions)
         {
-            foreach (var partition in partitions.Where(p => p.Uncheckpointed))
-            {
-                positions.Add(StateStore.WriteCheckpoint(_producer, options.StateTopic, partition.Partition, partition.Engine, partition.Checkpoints,
-                    partition.NextOffset, RecordFailure));
-                partition.Uncheckpointed = false;
-            }
+            if (!saveAll && !pending.Contains(partition) && partition.Book.NextDue(options.CheckpointInterval) > now) continue;
+            positions.Add(StateStore.WriteCommit(_producer, options.StateTopic, partition.Partition, partition.Engine, partition.Book,
+                partition.NextOffset, writing, saveAll, RecordFailure));
         }
         if (positions.Count > 0)
         {
-            // Everything else of this transaction reaches the broker before the position records and checkpoint
-            // markers: a broker that shows unfinished transactions (the embedded one does) then shows either an
-            // incomplete checkpoint, which a restore passes over, or the whole of this commit.
+            // Everything else of this transaction reaches the broker before the position records: a broker that shows
+            // unfinished transactions (the embedded one does) shows a position only with everything it stands for.
             FlushPromptly();
             if (_deliveryError is { } failed) throw new KafkaException(failed);
             foreach (var position in positions) StateStore.Write(_producer, position, RecordFailure);
             // CommitTransaction flushes too, in the same steps: finding nothing outstanding, it goes straight on.
             FlushPromptly();
         }
-        if (offsets.Count > 0) _producer.SendOffsetsToTransaction(offsets, _consumer.ConsumerGroupMetadata, TimeSpan.FromSeconds(30));
+        if (offsets.Count > 0) SendOffsets(offsets);
         _producer.CommitTransaction(TimeSpan.FromSeconds(30));
         if (positions.Count > 0) WorkerMetrics.CommitDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (_deliveryError is { } error) throw new KafkaException(error);
@@ -263,6 +278,25 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         _uncommitted = 0;
         if (alerts is { Count: > 0 }) onCommitted!(alerts);
         if (!_entityQueries.IsEmpty) AnswerEntityQueries();
+    }
+
+    /// <summary>
+    /// Adds the consumer's offsets to the transaction (so that a producer of an older group generation cannot commit).
+    /// librdkafka's call can block past its timeout when the group coordinator goes away during it
+    /// (confluentinc/librdkafka#5456; seen here with the broker down for 10 s), so it is waited for on another thread
+    /// and the session given up when it does not return in time.
+    /// </summary>
+    private void SendOffsets(List<TopicPartitionOffset> offsets)
+    {
+        var metadata = _consumer.ConsumerGroupMetadata;
+        var producer = _producer;
+        var sending = Task.Run(() => producer.SendOffsetsToTransaction(offsets, metadata, OffsetsTimeout));
+        if (!((IAsyncResult)sending).AsyncWaitHandle.WaitOne(OffsetsTimeout + TimeSpan.FromSeconds(1)))
+        {
+            _producerStuck = true;
+            throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"sending offsets to the transaction did not return in {OffsetsTimeout.TotalSeconds} s"));
+        }
+        sending.GetAwaiter().GetResult();
     }
 
     /// <summary>
@@ -344,13 +378,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             WorkerLog.PartitionRestored(_log, topicPartition.Partition.Value, started.ElapsedMilliseconds, restored.Replayed, restored.ResumeAt ?? 0);
             lock (_partitions)
             {
-                _partitions[topicPartition.Partition.Value] = new PartitionPipeline(topicPartition.Partition.Value, engine, restored.Checkpoints, _producer,
-                    options, onAlert, RecordFailure, keepAlerts: onCommitted is not null)
-                {
-                    // What the payments processed again changed is checkpointed soon, so that a worker failing over and
-                    // over does not process an ever longer stretch again.
-                    Uncheckpointed = restored.Replayed > 0,
-                };
+                _partitions[topicPartition.Partition.Value] = new PartitionPipeline(topicPartition.Partition.Value, restored.ResumeAt ?? 0, engine, restored.Book, _producer,
+                    options, onAlert, RecordFailure, keepAlerts: onCommitted is not null);
             }
             starts.Add(new TopicPartitionOffset(topicPartition, restored.ResumeAt is { } offset ? new Offset(offset) : Offset.Beginning));
         }
@@ -359,12 +388,12 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     }
 
     /// <summary>
-    /// On revocation the work so far is committed with a checkpoint first, so the next owner starts where this one
-    /// ended, with nothing to process again.
+    /// On revocation the work so far is committed with all of the state first, so the next owner starts where this
+    /// one ended, with nothing to process again.
     /// </summary>
     private void Revoke(List<TopicPartitionOffset> revoked)
     {
-        Commit(_partitions.Values, checkpoint: true);
+        Commit(_partitions.Values, saveAll: true);
         foreach (var partition in revoked) Retire(partition.Partition.Value);
         WorkerLog.PartitionsRevoked(_log, revoked);
     }
@@ -372,7 +401,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// <summary>
     /// Partitions lost (this member was dropped from the group) may already have a new owner, so the open
     /// transaction, which holds work of theirs, must not commit: the session ends and the next one starts over
-    /// from the committed snapshots.
+    /// from the committed state.
     /// </summary>
     private void Lose(List<TopicPartitionOffset> lost)
     {

@@ -9,14 +9,17 @@ internal static partial class WorkerLog
     public static partial void Consuming(ILogger logger, string topic, string bootstrapServers, string groupId);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Information,
-        Message = "partition {Partition} restored in {Milliseconds} ms ({Replayed} payments after the checkpoint processed again), resuming at offset {Offset}")]
+        Message = "partition {Partition} restored in {Milliseconds} ms ({Replayed} payments after the restart point processed again), resuming at offset {Offset}")]
     public static partial void PartitionRestored(ILogger logger, int partition, long milliseconds, long replayed, long offset);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "partitions {Partitions} revoked after a commit")]
     public static partial void PartitionsRevoked(ILogger logger, IReadOnlyList<Confluent.Kafka.TopicPartitionOffset> partitions);
 
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "{Code}: {Reason}; restarting from the last committed snapshots in {Seconds} s")]
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "{Code}: {Reason}; restarting from the committed state in {Seconds} s")]
     public static partial void Restarting(ILogger logger, string code, string reason, double seconds);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Critical, Message = "the worker stopped on an unexpected error")]
+    public static partial void Stopped(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "reference data updated from the reference topic")]
     public static partial void ReferenceUpdated(ILogger logger);

@@ -20,6 +20,6 @@ internal static class WorkerMetrics
     /// <summary>Alerts become visible to read_committed consumers only when their transaction commits, after this long.</summary>
     public static readonly Histogram<double> CommitDuration = Meter.CreateHistogram(
         "flowwatch.commit.duration", unit: "s",
-        description: "From the start of a commit (draining the engines, writing snapshots) to the return of CommitTransaction",
+        description: "From the start of a commit (draining the engines, writing state) to the return of CommitTransaction",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
 }

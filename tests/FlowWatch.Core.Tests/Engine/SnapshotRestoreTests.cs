@@ -44,6 +44,83 @@ public sealed class SnapshotRestoreTests
         }
     }
 
+    /// <summary>
+    /// The worker's way (StateBook): entities saved one by one at random moments after they change, ids saved now and
+    /// then; at a random cut a fresh engine takes the newest saved state of each entity and the ids before the restart
+    /// point (the earliest unsaved change), processes the lines from there again for state only, and goes on. Its
+    /// alerts after the cut must equal an uninterrupted run's.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void ReprocessFromTheRestartPoint_AfterStaggeredSaves_ContinuesWithTheUninterruptedAlerts(int profileIndex)
+    {
+        var profile = (SettingsProfile)profileIndex;
+        for (var seed = 0; seed < 100; seed++)
+        {
+            var stream = RandomStreams.Generate(8_000_000 + seed, profile);
+            var random = new Random(seed);
+            var cut = random.Next(stream.Lines.Count + 1);
+            var expected = Run(new FlowEngine(stream.Reference, stream.Settings), stream.Lines, 0, stream.Lines.Count).Skip(AlertsBefore(stream, cut)).ToList();
+
+            // The running engine, with what a state topic would hold of it.
+            var running = new FlowEngine(stream.Reference, stream.Settings);
+            running.TrackChanges();
+            var savedEntities = new Dictionary<string, byte[]>();
+            var savedIds = new List<TxnIdRecord>();
+            var unsavedIds = new List<TxnIdRecord>();
+            var dirtySince = new Dictionary<string, (int Line, EntityState Entity)>();
+            var idsSavedThrough = 0;
+            var parametersBefore = new List<byte[]>();
+            var alerts = new List<Alert>();
+            for (var i = 0; i < cut; i++)
+            {
+                parametersBefore.Add(StateCodec.Encode(running.Reference.Parameters));
+                running.Process(stream.Lines[i], i + 1, alerts, out _);
+                alerts.Clear();
+                var changed = new List<EntityState>();
+                var ids = new List<TxnIdRecord>();
+                running.TakeChanges(changed, ids);
+                foreach (var entity in changed) dirtySince.TryAdd(entity.EntityId, (i, entity));
+                unsavedIds.AddRange(ids);
+                foreach (var (id, (_, entity)) in dirtySince.Where(_ => random.Next(8) == 0).ToList())
+                {
+                    savedEntities[id] = StateCodec.Encode(entity);
+                    dirtySince.Remove(id);
+                }
+                if (random.Next(10) == 0)
+                {
+                    savedIds.AddRange(unsavedIds);
+                    unsavedIds.Clear();
+                    idsSavedThrough = i + 1;
+                }
+            }
+            parametersBefore.Add(StateCodec.Encode(running.Reference.Parameters));
+            var restartPoint = dirtySince.Values.Select(d => d.Line).Append(idsSavedThrough).Min();
+
+            var restored = new FlowEngine(stream.Reference, stream.Settings, shards: 1 + seed % 3);
+            foreach (var bytes in savedEntities.Values) restored.Restore(StateCodec.DecodeEntity(bytes, restored.Settings.TrailingWindow));
+            foreach (var id in savedIds.Where(id => id.Sequence <= restartPoint)) restored.Restore(id);
+            restored.Restore(StateCodec.DecodeParameters(parametersBefore[restartPoint]));
+            for (var i = restartPoint; i < cut; i++)
+            {
+                restored.Reprocess(stream.Lines[i], i + 1, alerts);
+                alerts.Clear();
+            }
+            restored.Restore(StateCodec.DecodeParameters(parametersBefore[cut]));
+            var actual = Run(restored, stream.Lines, cut, stream.Lines.Count);
+
+            var firstDifference = Enumerable.Range(0, Math.Max(expected.Count, actual.Count))
+                .FirstOrDefault(i => i >= expected.Count || i >= actual.Count || expected[i] != actual[i], -1);
+            Assert.True(firstDifference < 0,
+                $"seed {stream.Seed} ({profile}), cut at {cut}, restart point {restartPoint}: alert {firstDifference} differs:\n" +
+                $"  uninterrupted: {expected.ElementAtOrDefault(firstDifference)}\n  restored:      {actual.ElementAtOrDefault(firstDifference)}");
+        }
+    }
+
+    private static int AlertsBefore(GeneratedStream stream, int line) => Run(new FlowEngine(stream.Reference, stream.Settings), stream.Lines, 0, line).Count;
+
     private static List<string> Run(FlowEngine engine, IReadOnlyList<byte[]> lines, int from, int to)
     {
         var alerts = new List<Alert>();
