@@ -13,6 +13,9 @@ namespace FlowWatch.Worker.Kafka;
 /// </summary>
 internal sealed class StateBook
 {
+    /// <summary>Fewest entity states a commit saves when that many are due.</summary>
+    private const int MinSavesPerCommit = 16;
+
     /// <summary>Entities changed since their last save: the commit boundary before their first unsaved change.</summary>
     private readonly Dictionary<string, long> _dirtySince = [];
 
@@ -76,11 +79,13 @@ internal sealed class StateBook
     /// <summary>
     /// Books a commit at <paramref name="boundary"/> (the next offset) of what changed since the previous one, and
     /// answers what to save now: the entities that have waited an <paramref name="interval"/> since their first
-    /// unsaved change (all of them when <paramref name="all"/>), and the ids accepted since the last save when an
-    /// interval has passed since it (or <paramref name="all"/>).
+    /// unsaved change, oldest first, and the ids accepted since the last save when an interval has passed since it.
+    /// With <paramref name="all"/>, everything. Commits come every <paramref name="commitInterval"/>: one saves at most
+    /// twice its share of the unsaved entities, so that entities which first changed together (at start, after a
+    /// restore, after a lull) are saved over several commits instead of in one large one.
     /// </summary>
     public (List<EntityState> Entities, List<TxnIdRecord>? Ids) Commit(long boundary, Parameters parameters, IEnumerable<EntityState> changed,
-        IEnumerable<TxnIdRecord> accepted, DateTime now, TimeSpan interval, bool all)
+        IEnumerable<TxnIdRecord> accepted, DateTime now, TimeSpan interval, TimeSpan commitInterval, bool all)
     {
         foreach (var entity in changed) MarkChanged(entity, _boundary, now);
         _unsavedIds.AddRange(accepted);
@@ -88,7 +93,8 @@ internal sealed class StateBook
         _parameters.Add((boundary, parameters));
 
         var due = new List<EntityState>();
-        while (_dirty.TryPeek(out var next) && (all || next.At + interval <= now))
+        var limit = all ? int.MaxValue : Math.Max(MinSavesPerCommit, (int)Math.Ceiling(2.0 * _dirtySince.Count * commitInterval.Ticks / interval.Ticks));
+        while (due.Count < limit && _dirty.TryPeek(out var next) && (all || next.At + interval <= now))
         {
             _dirty.Dequeue();
             // A stale place in the queue: the entity was saved since, and may have changed again later.

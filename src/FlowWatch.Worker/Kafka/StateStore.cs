@@ -49,7 +49,8 @@ public static class StateStore
         var changed = new List<EntityState>();
         var accepted = new List<TxnIdRecord>();
         engine.TakeChanges(changed, accepted);
-        var (due, ids) = book.Commit(nextOffset, engine.Reference.Parameters, changed, accepted, DateTime.UtcNow, writing.CheckpointInterval, all);
+        var (due, ids) = book.Commit(nextOffset, engine.Reference.Parameters, changed, accepted, DateTime.UtcNow, writing.CheckpointInterval,
+            writing.CommitInterval, all);
         foreach (var entity in due)
         {
             var through = new byte[sizeof(long)];
@@ -256,8 +257,8 @@ public static class StateStore
     }
 }
 
-/// <summary>How the worker writes state: the interval of <see cref="StateBook"/> and how many ids one record holds.</summary>
-internal sealed record StateWriting(TimeSpan CheckpointInterval, int IdsPerRecord);
+/// <summary>How the worker writes state: the intervals <see cref="StateBook"/> works with and how many ids one record holds.</summary>
+internal sealed record StateWriting(TimeSpan CheckpointInterval, TimeSpan CommitInterval, int IdsPerRecord);
 
 /// <summary>What a restore found: the offset to resume from (null: nothing was saved), the payments processed again, and the book of what is saved.</summary>
 internal sealed record RestoredPartition(long? ResumeAt, long Replayed, StateBook Book);

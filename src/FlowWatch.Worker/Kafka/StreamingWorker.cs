@@ -240,7 +240,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         var offsets = new List<TopicPartitionOffset>();
         var positions = new List<StateStore.PendingRecord>();
         var now = DateTime.UtcNow;
-        var writing = new StateWriting(options.CheckpointInterval, options.StateIdsPerRecord);
+        var writing = new StateWriting(options.CheckpointInterval, options.CommitInterval, options.StateIdsPerRecord);
         var alerts = onCommitted is null ? null : new List<PublishedAlert>();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var pending = partitions.Where(p => p.Pending).ToList();
@@ -253,9 +253,11 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 AggregatePublisher.Write(_producer, options.AggregatesTopic, aggregates, RecordFailure);
             }
             offsets.Add(new TopicPartitionOffset(options.PaymentsTopic, new Partition(partition.Partition), new Offset(partition.NextOffset)));
+            partition.Pending = false;
         }
         foreach (var partition in partitions)
         {
+            // A partition without new records writes its state only when some of it is due.
             if (!saveAll && !pending.Contains(partition) && partition.Book.NextDue(options.CheckpointInterval) > now) continue;
             positions.Add(StateStore.WriteCommit(_producer, options.StateTopic, partition.Partition, partition.Engine, partition.Book,
                 partition.NextOffset, writing, saveAll, RecordFailure));

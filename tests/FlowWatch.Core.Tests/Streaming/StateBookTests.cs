@@ -16,7 +16,7 @@ public sealed class StateBookTests
 
     private static (List<EntityState> Entities, List<TxnIdRecord>? Ids) Commit(StateBook book, long boundary, TimeSpan at,
         IEnumerable<EntityState>? changed = null, IEnumerable<TxnIdRecord>? ids = null, Parameters? parameters = null, bool all = false) =>
-        book.Commit(boundary, parameters ?? Base, changed ?? [], ids ?? [], Start + at, Interval, all);
+        book.Commit(boundary, parameters ?? Base, changed ?? [], ids ?? [], Start + at, Interval, commitInterval: Interval, all);
 
     [Fact]
     public void Commit_ChangedEntity_IsSavedOnceTheIntervalHasPassedSinceItsFirstUnsavedChange()
@@ -27,6 +27,27 @@ public sealed class StateBookTests
         Assert.Empty(Commit(book, 120, Interval - TimeSpan.FromTicks(1), [entity]).Entities);   // just below
         Assert.Equal([entity], Commit(book, 130, Interval).Entities);                             // at
         Assert.Empty(Commit(book, 140, Interval + TimeSpan.FromTicks(1)).Entities);              // saved: nothing left
+    }
+
+    [Fact]
+    public void Commit_ManyEntitiesDueAtOnce_SavesTwiceACommitsShareOfThemOldestFirst()
+    {
+        var book = NewBook();
+        var entities = Enumerable.Range(0, 1_000).Select(i => new EntityState($"E{i}")).ToList();
+        book.Commit(110, Base, entities.Take(500), [], Start, Interval, TimeSpan.FromMilliseconds(50), all: false);
+        book.Commit(120, Base, entities.Skip(500), [], Start + TimeSpan.FromSeconds(1), Interval, TimeSpan.FromMilliseconds(50), all: false);
+
+        // 1,000 unsaved, commits every 50 ms of a 5 s interval: 2 × 1,000 × 1/100 = 20 a commit.
+        var first = book.Commit(130, Base, [], [], Start + TimeSpan.FromSeconds(6), Interval, TimeSpan.FromMilliseconds(50), all: false);
+        Assert.Equal(entities.Take(20), first.Entities);
+        Assert.Equal(100, book.RestartPoint().Offset);   // the first 500 changed after boundary 100
+        var rest = new List<EntityState>();
+        for (var commit = 0; commit < 60 && rest.Count < 980; commit++)
+        {
+            rest.AddRange(book.Commit(140 + commit, Base, [], [], Start + TimeSpan.FromSeconds(7), Interval, TimeSpan.FromMilliseconds(50), all: false).Entities);
+        }
+        Assert.Equal(entities.Skip(20), rest);
+        Assert.Empty(book.Commit(300, Base, [], [], Start + TimeSpan.FromSeconds(7), Interval, TimeSpan.FromMilliseconds(1), all: true).Entities);
     }
 
     [Fact]
