@@ -193,10 +193,13 @@ internal sealed class DeliveryHarness : IDisposable
         }
     }
 
-    /// <summary>The oracle's engine of each partition: the engine run uninterrupted over its payments in offset order.</summary>
-    public Dictionary<int, FlowEngine> OracleEngines(RuleSettings rules) => Oracle(rules).Engines;
+    /// <summary>
+    /// The oracle's engine of each partition: the engine run uninterrupted over its payments in offset order, up to
+    /// the offset in <paramref name="ends"/> when given.
+    /// </summary>
+    public Dictionary<int, FlowEngine> OracleEngines(RuleSettings rules, IReadOnlyDictionary<int, long>? ends = null) => Oracle(rules, ends).Engines;
 
-    private (Dictionary<int, FlowEngine> Engines, List<Alert> Alerts, long Accepted) Oracle(RuleSettings? rules = null)
+    private (Dictionary<int, FlowEngine> Engines, List<Alert> Alerts, long Accepted) Oracle(RuleSettings? rules = null, IReadOnlyDictionary<int, long>? ends = null)
     {
         var engines = new Dictionary<int, FlowEngine>();
         var alerts = new List<Alert>();
@@ -208,6 +211,7 @@ internal sealed class DeliveryHarness : IDisposable
             consumer.Assign(new TopicPartitionOffset(Options.PaymentsTopic, new Partition(p), Offset.Beginning));
             while (consumer.Consume(TimeSpan.FromSeconds(10)) is { IsPartitionEOF: false } record)
             {
+                if (ends is not null && record.Offset.Value >= ends[p]) break;
                 engine.Process(record.Message.Value, record.Offset.Value, alerts, out _);
             }
         }

@@ -19,67 +19,76 @@ public sealed class StateTopicTests(ITestOutputHelper output)
         // Payments two minutes apart span four days, so ids saved early pass a one-day duplicate horizon and go.
         const int Payments = 3_000;
         using var harness = new DeliveryHarness(output, Payments, seed: 14, spacing: TimeSpan.FromMinutes(2));
-        harness.Options.CheckpointInterval = TimeSpan.FromSeconds(2);
+        harness.Options.CheckpointInterval = TimeSpan.FromMilliseconds(300);
         harness.Options.StateIdsPerRecord = 40;   // the ids of one save span several records
         var rules = new RuleSettings { DuplicateHorizonDays = 1 };
-        var ends = new Dictionary<int, long>();
-        var whileRunning = new Dictionary<int, List<StateRecord>>();
-        var worker = new StreamingWorker(harness.Options, rules, harness.Reference, TimeProvider.System, logger: new LineLogger(harness.Log), models: harness.Models);
-        using (var stop = new CancellationTokenSource())
+        await RunUntilStopped(harness, rules, async worker =>
         {
-            var running = worker.RunAsync(stop.Token);
-            await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
             await harness.ProduceAsync();
-            for (var partition = 0; partition < DeliveryHarness.Partitions; partition++)
-            {
-                ends[partition] = PaymentsEnd(harness, partition);
-                // Taken once the position has reached the end, before the latest changes are due for saving: a restore
-                // from it processes payments again.
-                var deadline = DateTime.UtcNow.AddSeconds(30);
-                do whileRunning[partition] = ReadAll(harness, harness.Options.StateTopic, partition);
-                while (Position(whileRunning[partition]) != ends[partition] && DateTime.UtcNow < deadline);
-            }
-            await stop.CancelAsync();
-            await running;
-        }
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (worker.RecordsRead < Payments && DateTime.UtcNow < deadline) await Task.Delay(50);
+            Assert.Equal(Payments, worker.RecordsRead);
+        });
         // A worker that takes the partitions over and stops before any new payment leaves the state where it was.
-        var successor = new StreamingWorker(harness.Options, rules, harness.Reference, TimeProvider.System, logger: new LineLogger(harness.Log), models: harness.Models);
-        using (var stop = new CancellationTokenSource())
-        {
-            var running = successor.RunAsync(stop.Token);
-            await successor.Ready.WaitAsync(TimeSpan.FromSeconds(60));
-            await stop.CancelAsync();
-            await running;
-        }
+        await RunUntilStopped(harness, rules, _ => Task.CompletedTask);
 
-        var oracle = harness.OracleEngines(rules);
         const string CompactedTopic = "flowwatch.state.compacted";
         harness.Broker.CreateTopic(CompactedTopic, DeliveryHarness.Partitions);
         var config = new ConsumerConfig { BootstrapServers = harness.Broker.BootstrapServers };
+        var records = Enumerable.Range(0, DeliveryHarness.Partitions).ToDictionary(p => p, p => ReadAll(harness, harness.Options.StateTopic, p));
+        // What a worker that crashed halfway would have left: the topic up to a position record in its middle.
+        var cuts = records.ToDictionary(r => r.Key, r => r.Value.FindLastIndex(r.Value.Count * 3 / 5, record => record.Key == "P"));
+        var cutEnds = cuts.ToDictionary(c => c.Key, c => Position(records[c.Key][..(c.Value + 1)]));
+        var oracleAtCut = harness.OracleEngines(rules, cutEnds);
+        var oracle = harness.OracleEngines(rules);
         long replayed = 0;
         for (var partition = 0; partition < DeliveryHarness.Partitions; partition++)
         {
-            var records = whileRunning[partition];
-            Assert.Contains(records, r => r.Key.StartsWith("I/", StringComparison.Ordinal) && r.Value is null);
-            Assert.Contains(records, r => r.Key.StartsWith("I/", StringComparison.Ordinal) && r.Key.EndsWith("/1", StringComparison.Ordinal));
-            var compacted = Compact(records);
-            Assert.True(compacted.Count < records.Count, $"partition {partition}: compaction left all {records.Count} records");
+            var all = records[partition];
+            Assert.Contains(all, r => r.Key.StartsWith("I/", StringComparison.Ordinal) && r.Value is null);
+            Assert.Contains(all, r => r.Key.StartsWith("I/", StringComparison.Ordinal) && r.Key.EndsWith("/1", StringComparison.Ordinal));
+            var compacted = Compact(all[..(cuts[partition] + 1)]);
             Write(harness, CompactedTopic, partition, compacted);
 
             var fromCompacted = new FlowEngine(harness.Reference, rules, models: harness.Models);
             var restored = StateStore.Restore(config, CompactedTopic, harness.Options.PaymentsTopic, partition, fromCompacted);
-            Assert.Equal(ends[partition], restored.ResumeAt);
+            Assert.Equal(cutEnds[partition], restored.ResumeAt);
             replayed += restored.Replayed;
-            AssertSameEntities(oracle[partition], fromCompacted);
+            AssertSameEntities(oracleAtCut[partition], fromCompacted);
 
             // After a clean stop everything is saved: nothing to process again.
             var fromFinal = new FlowEngine(harness.Reference, rules, models: harness.Models);
             var final = StateStore.Restore(config, harness.Options.StateTopic, harness.Options.PaymentsTopic, partition, fromFinal);
-            Assert.Equal((ends[partition], 0L), (final.ResumeAt!.Value, final.Replayed));
+            Assert.Equal((PaymentsEnd(harness, partition), 0L), (final.ResumeAt!.Value, final.Replayed));
             AssertSameEntities(oracle[partition], fromFinal);
-            harness.Log($"partition {partition}: {records.Count} records, {compacted.Count} after compaction, {restored.Replayed} payments processed again");
+            harness.Log($"partition {partition}: cut at offset {cutEnds[partition]}, {cuts[partition] + 1} records, {compacted.Count} after compaction, {restored.Replayed} payments processed again");
         }
-        Assert.True(replayed > 0, "the restores from the running worker's topic processed no payment again");
+        Assert.True(replayed > 0, "no restore from a cut processed payments again");
+    }
+
+    private static async Task RunUntilStopped(DeliveryHarness harness, RuleSettings rules, Func<StreamingWorker, Task> whileRunning)
+    {
+        var worker = new StreamingWorker(harness.Options, rules, harness.Reference, TimeProvider.System, logger: new LineLogger(harness.Log), models: harness.Models);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        await whileRunning(worker);
+        await stop.CancelAsync();
+        await running;
+    }
+
+    [Fact]
+    public void Restore_PositionOfAnotherFormat_FailsNamingThePartition()
+    {
+        using var harness = new DeliveryHarness(output, payments: 10, seed: 15);
+        var earlier = new byte[8 + 16];
+        BinaryPrimitives.WriteInt64LittleEndian(earlier, 1_234);   // the format before: the next offset, then parameters
+        Write(harness, harness.Options.StateTopic, 1, [new StateRecord("P", earlier, null)]);
+
+        var engine = new FlowEngine(harness.Reference, new RuleSettings());
+        var error = Assert.Throws<InvalidDataException>(() =>
+            StateStore.Restore(new ConsumerConfig { BootstrapServers = harness.Broker.BootstrapServers }, harness.Options.StateTopic, harness.Options.PaymentsTopic, 1, engine));
+        Assert.Contains("partition 1 of the state topic holds a position of another format", error.Message, StringComparison.Ordinal);
     }
 
     private static void AssertSameEntities(FlowEngine expected, FlowEngine actual)
@@ -101,9 +110,9 @@ public sealed class StateTopicTests(ITestOutputHelper output)
         return consumer.QueryWatermarkOffsets(new TopicPartition(harness.Options.PaymentsTopic, new Partition(partition)), TimeSpan.FromSeconds(10)).High.Value;
     }
 
-    /// <summary>The next payments offset in the newest position record (its first 8 bytes), or −1.</summary>
+    /// <summary>The next payments offset in the newest position record (the 8 bytes after its 4-byte format mark), or −1.</summary>
     private static long Position(List<StateRecord> records) =>
-        records.LastOrDefault(r => r.Key == "P")?.Value is { } value ? BinaryPrimitives.ReadInt64LittleEndian(value) : -1;
+        records.LastOrDefault(r => r.Key == "P")?.Value is { } value ? BinaryPrimitives.ReadInt64LittleEndian(value.AsSpan(4)) : -1;
 
     private static List<StateRecord> ReadAll(DeliveryHarness harness, string topic, int partition)
     {

@@ -37,6 +37,9 @@ public static class StateStore
     private const string IdsPrefix = "I/";
     private const string ThroughHeader = "flowwatch.through";
 
+    /// <summary>Opens every position record of this format; the format before it had none.</summary>
+    private static ReadOnlySpan<byte> PositionFormat => "FWP2"u8;
+
     /// <summary>
     /// Books a commit of <paramref name="engine"/>'s partition at <paramref name="nextOffset"/>, writes the entity
     /// states and ids due (all of them when <paramref name="all"/>: before the partition is given up) and the deletions
@@ -99,14 +102,9 @@ public static class StateStore
         {
             return new RestoredPartition(null, 0, new StateBook(0, engine.Reference.Parameters, [], saved.HighestIdRecord + 1));
         }
-        foreach (var (key, value) in saved.Records)
+        foreach (var value in saved.Entities.Values) engine.Restore(StateCodec.DecodeEntity(value, engine.Settings.TrailingWindow));
+        foreach (var (number, value) in saved.Ids.Values)
         {
-            if (key.StartsWith(EntityPrefix, StringComparison.Ordinal))
-            {
-                engine.Restore(StateCodec.DecodeEntity(value, engine.Settings.TrailingWindow));
-                continue;
-            }
-            var number = long.Parse(key.AsSpan(IdsPrefix.Length, key.IndexOf('/', IdsPrefix.Length) - IdsPrefix.Length), CultureInfo.InvariantCulture);
             var (parts, newestDay) = idRecords.GetValueOrDefault(number, (0, int.MinValue));
             foreach (var id in StateCodec.DecodeTxnIds(value))
             {
@@ -150,18 +148,14 @@ public static class StateStore
             var value = record.Message.Value;
             if (key == PositionKey)
             {
-                if (value is not null) saved.Position = ReadPosition(value);
+                if (value is not null) saved.Position = ReadPosition(value, partition);
                 continue;
             }
-            if (key.StartsWith(IdsPrefix, StringComparison.Ordinal))
+            if (IdsNumber(key) is { } number)
             {
-                var slash = key.IndexOf('/', IdsPrefix.Length);
-                if (slash > 0 && long.TryParse(key.AsSpan(IdsPrefix.Length, slash - IdsPrefix.Length), CultureInfo.InvariantCulture, out var number))
-                {
-                    saved.HighestIdRecord = Math.Max(saved.HighestIdRecord, number);
-                }
-                if (value is null) saved.Records.Remove(key);
-                else saved.Records[key] = value;
+                saved.HighestIdRecord = Math.Max(saved.HighestIdRecord, number);
+                if (value is null) saved.Ids.Remove(key);
+                else saved.Ids[key] = (number, value);
                 continue;
             }
             if (!key.StartsWith(EntityPrefix, StringComparison.Ordinal) || value is null) continue;
@@ -178,7 +172,7 @@ public static class StateStore
             for (var i = versions.Count - 1; i >= 0; i--)
             {
                 if (versions[i].Through >= end) continue;   // includes payments past the position: its transaction did not commit
-                saved.Records[key] = versions[i].Value;
+                saved.Entities[key] = versions[i].Value;
                 break;
             }
         }
@@ -220,24 +214,44 @@ public static class StateStore
     {
         var parameters = StateCodec.Encode(position.Parameters);
         var restartParameters = StateCodec.Encode(position.RestartParameters);
-        var value = new byte[3 * sizeof(long) + parameters.Length + restartParameters.Length];
-        BinaryPrimitives.WriteInt64LittleEndian(value, position.NextOffset);
-        BinaryPrimitives.WriteInt64LittleEndian(value.AsSpan(sizeof(long)), position.RestartPoint);
-        BinaryPrimitives.WriteInt64LittleEndian(value.AsSpan(2 * sizeof(long)), parameters.Length);
-        parameters.CopyTo(value, 3 * sizeof(long));
-        restartParameters.CopyTo(value, 3 * sizeof(long) + parameters.Length);
+        var start = PositionFormat.Length + 3 * sizeof(long);
+        var value = new byte[start + parameters.Length + restartParameters.Length];
+        PositionFormat.CopyTo(value);
+        var numbers = value.AsSpan(PositionFormat.Length);
+        BinaryPrimitives.WriteInt64LittleEndian(numbers, position.NextOffset);
+        BinaryPrimitives.WriteInt64LittleEndian(numbers[sizeof(long)..], position.RestartPoint);
+        BinaryPrimitives.WriteInt64LittleEndian(numbers[(2 * sizeof(long))..], parameters.Length);
+        parameters.CopyTo(value, start);
+        restartParameters.CopyTo(value, start + parameters.Length);
         return value;
     }
 
-    private static Position ReadPosition(byte[] value)
+    private static Position ReadPosition(byte[] value, int partition)
     {
-        var parametersLength = (int)BinaryPrimitives.ReadInt64LittleEndian(value.AsSpan(2 * sizeof(long)));
-        var start = 3 * sizeof(long);
+        var start = PositionFormat.Length + 3 * sizeof(long);
+        if (value.Length < start || !value.AsSpan().StartsWith(PositionFormat))
+        {
+            throw new InvalidDataException($"partition {partition} of the state topic holds a position of another format, written by an earlier " +
+                "FlowWatch: restore from a state topic of this format, or from an empty one (the payments are then processed from their start)");
+        }
+        var numbers = value.AsSpan(PositionFormat.Length);
+        var parametersLength = (int)BinaryPrimitives.ReadInt64LittleEndian(numbers[(2 * sizeof(long))..]);
         return new Position(
-            BinaryPrimitives.ReadInt64LittleEndian(value),
+            BinaryPrimitives.ReadInt64LittleEndian(numbers),
             StateCodec.DecodeParameters(value[start..(start + parametersLength)]),
-            BinaryPrimitives.ReadInt64LittleEndian(value.AsSpan(sizeof(long))),
+            BinaryPrimitives.ReadInt64LittleEndian(numbers[sizeof(long)..]),
             StateCodec.DecodeParameters(value[(start + parametersLength)..]));
+    }
+
+    /// <summary>The number of a key of saved ids, <c>I/{number}/{part}</c>; null for any other key.</summary>
+    private static long? IdsNumber(string key)
+    {
+        if (!key.StartsWith(IdsPrefix, StringComparison.Ordinal)) return null;
+        var slash = key.IndexOf('/', IdsPrefix.Length);
+        return slash > 0 && long.TryParse(key.AsSpan(IdsPrefix.Length, slash - IdsPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            && int.TryParse(key.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out _)
+            ? number
+            : null;
     }
 
     private static string IdsKey(long number, int part) => string.Create(CultureInfo.InvariantCulture, $"{IdsPrefix}{number}/{part}");
@@ -250,8 +264,11 @@ public static class StateStore
 
     private sealed class Saved
     {
-        /// <summary>The newest valid record of each entity and ids key.</summary>
-        public Dictionary<string, byte[]> Records { get; } = [];
+        /// <summary>The newest valid state of each entity, by key.</summary>
+        public Dictionary<string, byte[]> Entities { get; } = [];
+
+        /// <summary>The saved ids, by key: the record's number and its bytes.</summary>
+        public Dictionary<string, (long Number, byte[] Value)> Ids { get; } = [];
         public Position? Position { get; set; }
         public long HighestIdRecord { get; set; } = -1;
     }
