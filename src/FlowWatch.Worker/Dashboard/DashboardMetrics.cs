@@ -18,5 +18,7 @@ public sealed class DashboardMetrics
                 new Measurement<long>(a.Count, new KeyValuePair<string, object?>("rule", a.Rule), new KeyValuePair<string, object?>("severity", a.Severity.ToString()))),
             "{alert}", "Alerts raised, by rule and severity");
         meter.CreateObservableGauge("flowwatch.consumer.lag", () => worker.ConsumerLag, "{record}", "Records in the assigned payments partitions not processed yet");
+        meter.CreateObservableGauge("flowwatch.state.unsaved", () => worker.UnsavedPayments, "{record}",
+            "Payments processed since the restart point of the latest commit: what a restore would process again");
     }
 }

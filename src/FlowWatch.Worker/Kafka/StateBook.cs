@@ -31,6 +31,7 @@ internal sealed class StateBook
     private readonly List<(long Boundary, Parameters Parameters)> _parameters = [];
     private int _parametersHead;
     private long _idsSavedThrough;
+    private long _savedThrough;
     private long _boundary;
     private DateTime _nextIdSave = DateTime.MinValue;
 
@@ -42,12 +43,16 @@ internal sealed class StateBook
     {
         _boundary = boundary;
         _idsSavedThrough = boundary;
+        _savedThrough = boundary;
         _parameters.Add((boundary, parameters));
         _idRecords = idRecords;
         NextIdRecord = nextIdRecord;
     }
 
     public long NextIdRecord { get; private set; }
+
+    /// <summary>The restart point of the latest commit; read from any thread.</summary>
+    public long SavedThrough => Volatile.Read(ref _savedThrough);
 
     /// <summary>When the next save falls due, with no new records: the oldest unsaved change waits <paramref name="interval"/>.</summary>
     public DateTime NextDue(TimeSpan interval)
@@ -159,6 +164,7 @@ internal sealed class StateBook
         }
         var (boundary, parameters) = _parameters[_parametersHead];
         if (boundary != point) throw new InvalidOperationException($"restart point {point} is not a commit boundary (oldest kept: {boundary})");
+        Volatile.Write(ref _savedThrough, point);
         return (point, parameters);
     }
 

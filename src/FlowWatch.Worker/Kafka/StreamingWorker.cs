@@ -70,6 +70,18 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         }
     }
 
+    /// <summary>
+    /// Payments processed since the restart points of the latest commits, in all assigned partitions: what restores
+    /// would process again if this worker stopped now.
+    /// </summary>
+    public long UnsavedPayments
+    {
+        get
+        {
+            lock (_partitions) return _partitions.Values.Sum(p => Math.Max(0, p.NextOffset - p.Book.SavedThrough));
+        }
+    }
+
     /// <summary>Records in the assigned payments partitions not processed yet, as of the last look (every <c>CommitInterval</c>).</summary>
     public long ConsumerLag => Interlocked.Read(ref _consumerLag);
 

@@ -62,6 +62,7 @@ public sealed class StateBookTests
         Commit(book, 150, Interval, parameters: Factor(0.3m));   // ids saved; A and B not due yet
 
         Assert.Equal((120, Factor(0.5m)), book.RestartPoint());
+        Assert.Equal(120, book.SavedThrough);
     }
 
     [Fact]
