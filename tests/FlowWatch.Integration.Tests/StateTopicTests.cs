@@ -21,6 +21,7 @@ public sealed class StateTopicTests(ITestOutputHelper output)
         using var harness = new DeliveryHarness(output, Payments, seed: 14, spacing: TimeSpan.FromMinutes(2));
         harness.Options.CheckpointInterval = TimeSpan.FromMilliseconds(300);
         harness.Options.StateIdsPerRecord = 40;   // the ids of one save span several records
+        harness.Options.StateRecordBytes = 200;   // and so does the state of every entity but the quietest
         var rules = new RuleSettings { DuplicateHorizonDays = 1 };
         await RunUntilStopped(harness, rules, async worker =>
         {
@@ -47,6 +48,7 @@ public sealed class StateTopicTests(ITestOutputHelper output)
             var all = records[partition];
             Assert.Contains(all, r => r.Key.StartsWith("I/", StringComparison.Ordinal) && r.Value is null);
             Assert.Contains(all, r => r.Key.StartsWith("I/", StringComparison.Ordinal) && r.Key.EndsWith("/1", StringComparison.Ordinal));
+            Assert.Contains(all, r => r.Key.StartsWith("F/2/", StringComparison.Ordinal));
             var compacted = Compact(all[..(cuts[partition] + 1)]);
             Write(harness, CompactedTopic, partition, compacted);
 
@@ -61,7 +63,8 @@ public sealed class StateTopicTests(ITestOutputHelper output)
             var final = StateStore.Restore(config, harness.Options.StateTopic, harness.Options.PaymentsTopic, partition, fromFinal);
             Assert.Equal((PaymentsEnd(harness, partition), 0L), (final.ResumeAt!.Value, final.Replayed));
             AssertSameEntities(oracle[partition], fromFinal);
-            harness.Log($"partition {partition}: cut at offset {cutEnds[partition]}, {cuts[partition] + 1} records, {compacted.Count} after compaction, {restored.Replayed} payments processed again");
+            harness.Log($"partition {partition}: cut at offset {cutEnds[partition]}, {cuts[partition] + 1} records, {compacted.Count} after compaction, " +
+                $"{all.Count(r => r.Key.StartsWith("F/", StringComparison.Ordinal) && r.Value is null)} parts deleted, {restored.Replayed} payments processed again");
         }
         Assert.True(replayed > 0, "no restore from a cut processed payments again");
     }

@@ -41,10 +41,16 @@ public sealed class KafkaOptions
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Most accepted ids (16 bytes each) in one record of a checkpoint: 32,768 makes 512 KiB, within a broker's
+    /// Most accepted ids (24 bytes each) in one record of saved ids: 32,768 makes 768 KiB, within a broker's
     /// default limit of 1 MB a message (<c>message.max.bytes</c>).
     /// </summary>
     public int StateIdsPerRecord { get; set; } = 32_768;
+
+    /// <summary>
+    /// Most bytes of an entity's state in one record: a larger state (a very busy entity's window) is saved in parts,
+    /// each within a broker's default limit of 1 MB a message.
+    /// </summary>
+    public int StateRecordBytes { get; set; } = 524_288;
 
     /// <summary>Prefix of this worker's transactional id.</summary>
     public string TransactionalIdPrefix { get; set; } = "flowwatch";
@@ -102,6 +108,7 @@ public sealed class KafkaOptions
         Check(CommitInterval > TimeSpan.Zero, nameof(CommitInterval), "must be positive");
         Check(CheckpointInterval > TimeSpan.Zero, nameof(CheckpointInterval), "must be positive");
         Check(StateIdsPerRecord >= 1, nameof(StateIdsPerRecord), "must be at least 1");
+        Check(StateRecordBytes >= 64, nameof(StateRecordBytes), "must be at least 64");
         Check(!string.IsNullOrWhiteSpace(TransactionalIdPrefix), nameof(TransactionalIdPrefix), "is required");
         Check(!string.IsNullOrWhiteSpace(ReferenceFile), nameof(ReferenceFile), "is required (path of the reference data file)");
         Check(BatchSize >= 1, nameof(BatchSize), "must be at least 1");

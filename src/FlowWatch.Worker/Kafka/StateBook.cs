@@ -51,6 +51,19 @@ internal sealed class StateBook
 
     public long NextIdRecord { get; private set; }
 
+    /// <summary>Entities whose saved state has more than one part: how many (<see cref="StateStore"/>).</summary>
+    private readonly Dictionary<string, int> _parts = [];
+
+    /// <summary>How many parts the entity's saved state has (1 for a state in one record).</summary>
+    public int PartsOf(string entityId) => _parts.GetValueOrDefault(entityId, 1);
+
+    /// <summary>The entity's state was saved in <paramref name="parts"/> parts.</summary>
+    public void SavedParts(string entityId, int parts)
+    {
+        if (parts > 1) _parts[entityId] = parts;
+        else _parts.Remove(entityId);
+    }
+
     /// <summary>The restart point of the latest commit; read from any thread.</summary>
     public long SavedThrough => Volatile.Read(ref _savedThrough);
 

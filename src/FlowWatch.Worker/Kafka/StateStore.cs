@@ -35,7 +35,9 @@ public static class StateStore
     private const string PositionKey = "P";
     private const string EntityPrefix = "E/";
     private const string IdsPrefix = "I/";
+    private const string FragmentPrefix = "F/";
     private const string ThroughHeader = "flowwatch.through";
+    private const string PartsHeader = "flowwatch.parts";
 
     /// <summary>Opens every position record of this format; the format before it had none.</summary>
     private static ReadOnlySpan<byte> PositionFormat => "FWP2"u8;
@@ -54,17 +56,7 @@ public static class StateStore
         engine.TakeChanges(changed, accepted);
         var (due, ids) = book.Commit(nextOffset, engine.Reference.Parameters, changed, accepted, DateTime.UtcNow, writing.CheckpointInterval,
             writing.CommitInterval, all);
-        foreach (var entity in due)
-        {
-            var through = new byte[sizeof(long)];
-            BinaryPrimitives.WriteInt64LittleEndian(through, entity.LastSequence);
-            producer.Produce(target, new Message<string?, byte[]>
-            {
-                Key = EntityPrefix + entity.EntityId,
-                Value = StateCodec.Encode(entity),
-                Headers = new Headers { { ThroughHeader, through } },
-            }, onDelivery);
-        }
+        foreach (var entity in due) WriteEntity(producer, target, entity, book, writing.RecordBytes, onDelivery);
         if (ids is { Count: > 0 })
         {
             var parts = (ids.Count + writing.IdsPerRecord - 1) / writing.IdsPerRecord;
@@ -83,6 +75,36 @@ public static class StateStore
         var (restartPoint, restartParameters) = book.RestartPoint();
         return new PendingRecord(target, PositionValue(new Position(nextOffset, engine.Reference.Parameters, restartPoint, restartParameters)));
     }
+
+    /// <summary>
+    /// Writes an entity's state: one record <c>E/{entityId}</c>, or, when the state is larger than
+    /// <paramref name="recordBytes"/>, that record with the first part and how many parts there are, and the rest under
+    /// <c>F/{part}/{entityId}</c>; parts a larger earlier state had beyond these are deleted. Every part names the last
+    /// payment the state includes, so a restore puts together parts of the same state only.
+    /// </summary>
+    private static void WriteEntity(IProducer<string?, byte[]> producer, TopicPartition target, EntityState entity, StateBook book, int recordBytes,
+        Action<DeliveryReport<string?, byte[]>> onDelivery)
+    {
+        var state = StateCodec.Encode(entity);
+        var parts = Math.Max(1, (state.Length + recordBytes - 1) / recordBytes);
+        var through = new byte[sizeof(long)];
+        BinaryPrimitives.WriteInt64LittleEndian(through, entity.LastSequence);
+        for (var part = 0; part < parts; part++)
+        {
+            var headers = new Headers { { ThroughHeader, through } };
+            if (part == 0 && parts > 1) headers.Add(PartsHeader, BitConverter.GetBytes(parts));
+            var value = parts == 1 ? state : state[(part * recordBytes)..Math.Min(state.Length, (part + 1) * recordBytes)];
+            producer.Produce(target, new Message<string?, byte[]> { Key = PartKey(entity.EntityId, part), Value = value, Headers = headers }, onDelivery);
+        }
+        for (var part = parts; part < book.PartsOf(entity.EntityId); part++)
+        {
+            producer.Produce(target, new Message<string?, byte[]> { Key = PartKey(entity.EntityId, part), Value = null! }, onDelivery);
+        }
+        book.SavedParts(entity.EntityId, parts);
+    }
+
+    private static string PartKey(string entityId, int part) =>
+        part == 0 ? EntityPrefix + entityId : string.Create(CultureInfo.InvariantCulture, $"{FragmentPrefix}{part}/{entityId}");
 
     /// <summary>Writes a position record returned by <see cref="WriteCommit"/>.</summary>
     public static void Write(IProducer<string?, byte[]> producer, PendingRecord record, Action<DeliveryReport<string?, byte[]>> onDelivery) =>
@@ -120,6 +142,7 @@ public static class StateStore
         engine.Restore(position.Parameters);
         engine.Counters.Clear();
         var book = new StateBook(position.NextOffset, position.Parameters, [.. idRecords.Select(r => (r.Key, r.Value.Parts, r.Value.NewestDay))], nextIdRecord);
+        foreach (var (entityId, parts) in saved.Parts) book.SavedParts(entityId, parts);
         var changed = new List<EntityState>();
         var accepted = new List<TxnIdRecord>();
         engine.TakeChanges(changed, accepted);
@@ -136,7 +159,9 @@ public static class StateStore
         if (consumer.QueryWatermarkOffsets(topicPartition, TimeSpan.FromSeconds(30)).High.Value <= 0) return saved;
         // Per entity: states in log order after the newest one known to be valid (including a payment before a position
         // already read); the rest are judged against the final position.
-        var entities = new Dictionary<string, List<(long Through, byte[] Value)>>();
+        var entities = new Dictionary<string, List<(long Through, int Parts, byte[] Value)>>();
+        // Per entity and part after the first: the parts in log order, pruned as the first parts are.
+        var fragments = new Dictionary<(string EntityId, int Part), List<(long Through, byte[] Value)>>();
         consumer.Assign(new TopicPartitionOffset(topicPartition, Offset.Beginning));
         while (true)
         {
@@ -158,12 +183,24 @@ public static class StateStore
                 else saved.Ids[key] = (number, value);
                 continue;
             }
-            if (!key.StartsWith(EntityPrefix, StringComparison.Ordinal) || value is null) continue;
-            if (record.Message.Headers?.TryGetLastBytes(ThroughHeader, out var header) != true || header.Length != sizeof(long)) continue;
-            var through = BinaryPrimitives.ReadInt64LittleEndian(header);
+            if (FragmentOf(key) is { } fragment)
+            {
+                saved.Parts[fragment.EntityId] = Math.Max(saved.Parts.GetValueOrDefault(fragment.EntityId, 1), fragment.Part + 1);
+                if (!fragments.TryGetValue(fragment, out var pieces)) fragments[fragment] = pieces = [];
+                if (value is null || Through(record.Message.Headers) is not { } pieceThrough)
+                {
+                    pieces.Clear();   // deleted: the entity's newer states have fewer parts
+                    continue;
+                }
+                if (saved.Position is { } settled && pieceThrough < settled.NextOffset) pieces.Clear();
+                pieces.Add((pieceThrough, value));
+                continue;
+            }
+            if (!key.StartsWith(EntityPrefix, StringComparison.Ordinal) || value is null || Through(record.Message.Headers) is not { } through) continue;
+            var parts = record.Message.Headers!.TryGetLastBytes(PartsHeader, out var count) && count.Length == sizeof(int) ? BitConverter.ToInt32(count) : 1;
             if (!entities.TryGetValue(key, out var versions)) entities[key] = versions = [];
             if (saved.Position is { } known && through < known.NextOffset) versions.Clear();
-            versions.Add((through, value));
+            versions.Add((through, parts, value));
         }
         consumer.Close();
         var end = saved.Position?.NextOffset ?? 0;
@@ -172,11 +209,42 @@ public static class StateStore
             for (var i = versions.Count - 1; i >= 0; i--)
             {
                 if (versions[i].Through >= end) continue;   // includes payments past the position: its transaction did not commit
-                saved.Entities[key] = versions[i].Value;
+                if (Assemble(key[EntityPrefix.Length..], versions[i], fragments) is not { } state) continue;
+                saved.Entities[key] = state;
                 break;
             }
         }
         return saved;
+    }
+
+    /// <summary>A state from its first part and the other parts with the same last payment; null when one is missing.</summary>
+    private static byte[]? Assemble(string entityId, (long Through, int Parts, byte[] Value) first,
+        Dictionary<(string EntityId, int Part), List<(long Through, byte[] Value)>> fragments)
+    {
+        if (first.Parts == 1) return first.Value;
+        var pieces = new List<byte[]> { first.Value };
+        for (var part = 1; part < first.Parts; part++)
+        {
+            if (!fragments.TryGetValue((entityId, part), out var versions)) return null;
+            var match = versions.FindLastIndex(piece => piece.Through == first.Through);
+            if (match < 0) return null;
+            pieces.Add(versions[match].Value);
+        }
+        return [.. pieces.SelectMany(piece => piece)];
+    }
+
+    private static long? Through(Headers? headers) =>
+        headers?.TryGetLastBytes(ThroughHeader, out var bytes) == true && bytes.Length == sizeof(long) ? BinaryPrimitives.ReadInt64LittleEndian(bytes) : null;
+
+    /// <summary>The entity and part of a key <c>F/{part}/{entityId}</c>; null for any other key.</summary>
+    private static (string EntityId, int Part)? FragmentOf(string key)
+    {
+        if (!key.StartsWith(FragmentPrefix, StringComparison.Ordinal)) return null;
+        var slash = key.IndexOf('/', FragmentPrefix.Length);
+        return slash > 0 && int.TryParse(key.AsSpan(FragmentPrefix.Length, slash - FragmentPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var part)
+            && part > 0
+            ? (key[(slash + 1)..], part)
+            : null;
     }
 
     /// <summary>Processes payments [<paramref name="from"/>, <paramref name="to"/>) of a partition again, for their effect on state only.</summary>
@@ -267,6 +335,9 @@ public static class StateStore
         /// <summary>The newest valid state of each entity, by key.</summary>
         public Dictionary<string, byte[]> Entities { get; } = [];
 
+        /// <summary>Entities whose states have had more than one part: the most parts seen.</summary>
+        public Dictionary<string, int> Parts { get; } = [];
+
         /// <summary>The saved ids, by key: the record's number and its bytes.</summary>
         public Dictionary<string, (long Number, byte[] Value)> Ids { get; } = [];
         public Position? Position { get; set; }
@@ -275,7 +346,7 @@ public static class StateStore
 }
 
 /// <summary>How the worker writes state: the intervals <see cref="StateBook"/> works with and how many ids one record holds.</summary>
-internal sealed record StateWriting(TimeSpan CheckpointInterval, TimeSpan CommitInterval, int IdsPerRecord);
+internal sealed record StateWriting(TimeSpan CheckpointInterval, TimeSpan CommitInterval, int IdsPerRecord, int RecordBytes);
 
 /// <summary>What a restore found: the offset to resume from (null: nothing was saved), the payments processed again, and the book of what is saved.</summary>
 internal sealed record RestoredPartition(long? ResumeAt, long Replayed, StateBook Book);

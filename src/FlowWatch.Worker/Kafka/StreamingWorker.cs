@@ -252,7 +252,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         var offsets = new List<TopicPartitionOffset>();
         var positions = new List<StateStore.PendingRecord>();
         var now = DateTime.UtcNow;
-        var writing = new StateWriting(options.CheckpointInterval, options.CommitInterval, options.StateIdsPerRecord);
+        var writing = new StateWriting(options.CheckpointInterval, options.CommitInterval, options.StateIdsPerRecord, options.StateRecordBytes);
         var alerts = onCommitted is null ? null : new List<PublishedAlert>();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var pending = partitions.Where(p => p.Pending).ToList();
