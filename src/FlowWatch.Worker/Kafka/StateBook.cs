@@ -24,6 +24,9 @@ internal sealed class StateBook
     private readonly List<TxnIdRecord> _unsavedIds = [];
     private readonly List<(long Number, int Parts, int NewestDay)> _idRecords;
 
+    /// <summary>Entities whose saved state has more than one part: how many (<see cref="StateStore"/>).</summary>
+    private readonly Dictionary<string, int> _parts = [];
+
     /// <summary>
     /// Parameters in force at each commit from the restart point on, oldest first (from <see cref="_parametersHead"/>).
     /// Of commits at the same boundary the last counts: a change between them applies to the records after it.
@@ -50,9 +53,6 @@ internal sealed class StateBook
     }
 
     public long NextIdRecord { get; private set; }
-
-    /// <summary>Entities whose saved state has more than one part: how many (<see cref="StateStore"/>).</summary>
-    private readonly Dictionary<string, int> _parts = [];
 
     /// <summary>How many parts the entity's saved state has (1 for a state in one record).</summary>
     public int PartsOf(string entityId) => _parts.GetValueOrDefault(entityId, 1);

@@ -119,7 +119,6 @@ public static class StateStore
     {
         var saved = ReadSaved(baseConfig, stateTopic, partition);
         var idRecords = new Dictionary<long, (int Parts, int NewestDay)>();
-        var nextIdRecord = 0L;
         if (saved.Position is not { } position)
         {
             return new RestoredPartition(null, 0, new StateBook(0, engine.Reference.Parameters, [], saved.HighestIdRecord + 1));
@@ -136,12 +135,12 @@ public static class StateStore
             }
             idRecords[number] = (parts + 1, newestDay);
         }
-        nextIdRecord = saved.HighestIdRecord + 1;
         engine.Restore(position.RestartParameters);
         var replayed = Replay(baseConfig, paymentsTopic, partition, engine, position.RestartPoint, position.NextOffset);
         engine.Restore(position.Parameters);
         engine.Counters.Clear();
-        var book = new StateBook(position.NextOffset, position.Parameters, [.. idRecords.Select(r => (r.Key, r.Value.Parts, r.Value.NewestDay))], nextIdRecord);
+        var book = new StateBook(position.NextOffset, position.Parameters, [.. idRecords.Select(r => (r.Key, r.Value.Parts, r.Value.NewestDay))],
+            saved.HighestIdRecord + 1);
         foreach (var (entityId, parts) in saved.Parts) book.SavedParts(entityId, parts);
         var changed = new List<EntityState>();
         var accepted = new List<TxnIdRecord>();
