@@ -21,7 +21,7 @@ internal sealed class StateBook
 
     /// <summary>Changed entities in the order they first changed, with when (wall clock); stale once saved.</summary>
     private readonly Queue<(EntityState Entity, long Since, DateTime At)> _dirty = new();
-    private readonly List<TxnIdRecord> _unsavedIds = [];
+    private List<TxnIdRecord> _unsavedIds = [];
     private readonly List<(long Number, int Parts, int NewestDay)> _idRecords;
 
     /// <summary>Entities whose saved state has more than one part: how many (<see cref="StateStore"/>).</summary>
@@ -123,8 +123,9 @@ internal sealed class StateBook
         List<TxnIdRecord>? ids = null;
         if (all || now >= _nextIdSave)
         {
-            ids = [.. _unsavedIds];
-            _unsavedIds.Clear();
+            // Handed out whole: the next ids go to a list of their own.
+            ids = _unsavedIds;
+            _unsavedIds = [];
             _idsSavedThrough = boundary;
             _nextIdSave = now + interval;
         }

@@ -229,7 +229,14 @@ public static class StateStore
             if (match < 0) return null;
             pieces.Add(versions[match].Value);
         }
-        return [.. pieces.SelectMany(piece => piece)];
+        var state = new byte[pieces.Sum(piece => piece.Length)];
+        var at = 0;
+        foreach (var piece in pieces)
+        {
+            piece.CopyTo(state, at);
+            at += piece.Length;
+        }
+        return state;
     }
 
     private static long? Through(Headers? headers) =>

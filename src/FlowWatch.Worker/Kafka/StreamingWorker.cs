@@ -40,6 +40,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private IConsumer<Ignore, byte[]> _consumer = null!;
     private int _uncommitted;
     private bool _producerStuck;
+    private readonly StateWriting _writing = new(options.CheckpointInterval, options.CommitInterval, options.StateIdsPerRecord, options.StateRecordBytes);
     private static readonly TimeSpan OffsetsTimeout = TimeSpan.FromSeconds(15);
     private ReferenceFeed? _feed;
 
@@ -252,7 +253,6 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         var offsets = new List<TopicPartitionOffset>();
         var positions = new List<StateStore.PendingRecord>();
         var now = DateTime.UtcNow;
-        var writing = new StateWriting(options.CheckpointInterval, options.CommitInterval, options.StateIdsPerRecord, options.StateRecordBytes);
         var alerts = onCommitted is null ? null : new List<PublishedAlert>();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var pending = partitions.Where(p => p.Pending).ToList();
@@ -272,7 +272,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             // A partition without new records writes its state only when some of it is due.
             if (!saveAll && !pending.Contains(partition) && partition.Book.NextDue(options.CheckpointInterval) > now) continue;
             positions.Add(StateStore.WriteCommit(_producer, options.StateTopic, partition.Partition, partition.Engine, partition.Book,
-                partition.NextOffset, writing, saveAll, RecordFailure));
+                partition.NextOffset, _writing, saveAll, RecordFailure));
         }
         if (positions.Count > 0)
         {
