@@ -3,7 +3,8 @@ using FlowWatch.Benchmarks;
 using FlowWatch.Simulator;
 
 // `generate N EVENTS REFERENCE` writes N synthetic events and their reference data for replay measurements;
-// `throughput` prints steady-state engine throughput on one thread; `compare A B` runs the whole engine of the builds
+// `throughput` prints steady-state engine throughput on one thread; `memory [ENTITIES] [EVENTS_EACH]` the heap the engine
+// holds for that many entities with that many payments each in a day; `compare A B` runs the whole engine of the builds
 // in directories A and B side by side (see SideBySide); anything else goes to BenchmarkDotNet (e.g. --filter '*').
 if (args.Length == 4 && args[0] == "generate")
 {
@@ -29,6 +30,13 @@ if (args.Length is 3 or 5 && args[0] == "compare")
     var entities = args.Length == 5 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 1_000;
     var spacing = TimeSpan.FromMilliseconds(args.Length == 5 ? double.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 250);
     SideBySide.Run(args[1], args[2], entities, spacing, warmUp: 1_000_000, measured: 1_000_000);
+    return 0;
+}
+if (args.Length is 1 or 3 && args[0] == "memory")
+{
+    var entities = args.Length == 3 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000;
+    var eventsEach = args.Length == 3 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
+    Throughput.Memory(entities, eventsEach);
     return 0;
 }
 if (args.Length is 1 or 3 && args[0] is "throughput" or "profile")

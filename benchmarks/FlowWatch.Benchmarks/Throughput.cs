@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
@@ -32,6 +33,50 @@ public static class Throughput
             var lines = traffic.Events(measured, start + spacing * (warmUp + round * measured), spacing, "M" + round.ToString(CultureInfo.InvariantCulture));
             WholeEngine("whole engine with the models", reference, new RuleSettings { DuplicateHorizonDays = 1 }, models, warmLines, lines);
         }
+    }
+
+    /// <summary>
+    /// The heap the engine holds (DESIGN.md §6: at most 2 KiB per active entity, 1,000,000 entities in 4 GiB) after a
+    /// day of <paramref name="eventsEach"/> payments per entity on average, spread evenly over the day, with the models
+    /// and aggregates on, beside the heap of the reference data. Payments are made and processed in chunks in methods
+    /// of their own, so that no temporary outlives them and only what the engine keeps is counted.
+    /// </summary>
+    public static void Memory(int entities, int eventsEach)
+    {
+        var traffic = new SyntheticPayments(entities, seed: 4);
+        var heapAtStart = GC.GetTotalMemory(forceFullCollection: true);
+        var reference = LoadReference(traffic);
+        var heapWithReference = GC.GetTotalMemory(forceFullCollection: true);
+        var driver = new EngineDriver(reference, new RuleSettings { DuplicateHorizonDays = 1 },
+            new ModelHolder(ModelFiles.Load(EngineBenchmarks.CommittedModels())));
+        var total = (long)entities * eventsEach;
+        ProcessDay(traffic, driver, total);
+        var heapAfter = GC.GetTotalMemory(forceFullCollection: true);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{entities:N0} entities, {total:N0} payments over a day: reference data {(heapWithReference - heapAtStart) / 1048576.0:N0} MiB, " +
+            $"whole heap {heapAfter / 1048576.0:N0} MiB, working set {Environment.WorkingSet / 1048576.0:N0} MiB"));
+        ReportState(driver.Engine, heapAfter - heapWithReference);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"    the duplicate filter holds {driver.Engine.DuplicateIdsHeld:N0} ids (16 bytes each in a table at most three quarters full)"));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ReferenceData LoadReference(SyntheticPayments traffic) =>
+        ReferenceDataLoader.Parse(System.Text.Encoding.UTF8.GetBytes(traffic.ReferenceJson()));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ProcessDay(SyntheticPayments traffic, EngineDriver driver, long total)
+    {
+        const int Chunk = 100_000;
+        var start = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.FromHours(8));
+        var spacing = TimeSpan.FromTicks(TimeSpan.TicksPerDay / total);
+        for (long done = 0; done < total; done += Chunk)
+        {
+            var lines = traffic.Events((int)Math.Min(Chunk, total - done), start + spacing * done, spacing,
+                string.Create(CultureInfo.InvariantCulture, $"W{done / Chunk}-"));
+            driver.Process(lines, 0, lines.Count);
+        }
+        driver.Engine.Aggregator!.Take("memory");
     }
 
     public static void Run(int entities, int warmUp, int measured, TimeSpan spacing)

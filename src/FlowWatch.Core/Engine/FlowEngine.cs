@@ -117,6 +117,9 @@ public sealed class FlowEngine
 
     public IReadOnlyList<EngineShard> Shards => _shards;
 
+    /// <summary>Ids the duplicate filter remembers.</summary>
+    internal int DuplicateIdsHeld => _duplicates.Count;
+
     /// <summary>Where accepted events are summed for the aggregate tables; none unless a host writes aggregates.</summary>
     public FlowAggregator? Aggregator { get; set; }
 
