@@ -38,6 +38,13 @@ internal sealed class DuplicateFilter(int horizonDays)
         return true;
     }
 
+    /// <summary>Whether the id was accepted and is not forgotten yet, without remembering it.</summary>
+    public bool Knows(ReadOnlySpan<byte> txnIdUtf8)
+    {
+        var (low, high) = TxnIdTable.KeyOf(txnIdUtf8);
+        return _seen.TryGetDay(low, high, out var day) && (horizonDays == 0 || !PastHorizon(day));
+    }
+
     /// <summary>When set, accepted ids are kept for <see cref="TakeAccepted"/> (snapshots).</summary>
     public bool TrackAccepted { get; set; }
 

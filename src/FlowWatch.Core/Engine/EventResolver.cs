@@ -15,6 +15,11 @@ public static class EventResolver
     /// <summary>Resolves with the lookups an engine keeps (<paramref name="memo"/>, in use for <paramref name="reference"/>).</summary>
     internal static bool TryResolve(ref PaymentEvent e, ReferenceData reference, ReferenceMemo? memo, out string? reason)
     {
+        if (e.TimestampTicks > ShanghaiTime.LatestUtcTicks)
+        {
+            reason = "ts: later than 9999-12-30 in Shanghai, the last day the rules' calendar days and 24-hour windows reach";
+            return false;
+        }
         var accountInfo = AccountOf(e.Account, e.AccountSymbol, reference, memo);
         if (e.AccountKind == AccountKind.None)
         {

@@ -216,6 +216,14 @@ public sealed class FlowEngine
         _memo.Use(Reference);
         if (type == RecordType.Rejected || !EventResolver.TryResolve(ref _event, Reference, _memo, out rejectReason))
         {
+            // A repeat of an accepted payment is a duplicate, ignored entirely (RULES.md §1), even when it no longer
+            // resolves because the reference data changed since.
+            if (type == RecordType.Payment && _duplicates.Knows(_event.TxnIdUtf8))
+            {
+                rejectReason = null;
+                Counters.Duplicates++;
+                return RecordOutcome.Duplicate;
+            }
             Counters.DeadLetters++;
             return RecordOutcome.Rejected;
         }

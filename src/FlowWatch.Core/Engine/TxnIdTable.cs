@@ -51,6 +51,22 @@ internal sealed class TxnIdTable
         }
     }
 
+    /// <summary>Whether the id with this key is held, and the day stored with it.</summary>
+    public bool TryGetDay(ulong low, uint high, out int day)
+    {
+        var mask = _slots.Length - 1;
+        for (var index = (int)low & mask; _slots[index].High != 0; index = (index + 1) & mask)
+        {
+            if (_slots[index].Low == low && _slots[index].High == high)
+            {
+                day = _slots[index].Day;
+                return true;
+            }
+        }
+        day = 0;
+        return false;
+    }
+
     /// <summary>Forgets every id whose day is before <paramref name="oldestKept"/>.</summary>
     public void RemoveDaysBefore(int oldestKept)
     {

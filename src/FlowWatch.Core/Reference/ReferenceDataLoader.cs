@@ -189,6 +189,10 @@ public static class ReferenceDataLoader
         var other => throw new ReferenceDataException(field, $"'{other}' is not CORPORATE, FI or INDIVIDUAL"),
     };
 
+    /// <summary>
+    /// The kinds whose same-name transfers count against the penetration quota. RULES.md §3 fixes them: EFE always, FTE
+    /// when listed; a list that leaves EFE out or names another kind is refused rather than read some other way.
+    /// </summary>
     private static FrozenSet<AccountKind> Kinds(JsonElement element, string field)
     {
         Expect(element, JsonValueKind.Array, field, "an array of account kinds");
@@ -197,13 +201,14 @@ public static class ReferenceDataLoader
         foreach (var item in element.EnumerateArray())
         {
             var text = String(item, $"{field}[{i}]");
-            if (!AccountKinds.TryParse(text, out var kind) || AccountKinds.ClassOf(kind) != AccountClass.Zone)
+            if (!AccountKinds.TryParse(text, out var kind) || kind is not (AccountKind.EFE or AccountKind.FTE))
             {
-                throw new ReferenceDataException($"{field}[{i}]", $"'{text}' is not a zone account kind");
+                throw new ReferenceDataException($"{field}[{i}]", $"'{text}' is not EFE or FTE (the kinds RULES.md §3 lets count against the quota)");
             }
             kinds.Add(kind);
             i++;
         }
+        if (!kinds.Contains(AccountKind.EFE)) throw new ReferenceDataException(field, "must include EFE: EFE transfers always count against the quota (RULES.md §3)");
         return kinds.ToFrozenSet();
     }
 

@@ -71,6 +71,8 @@ public sealed class ControlRecordParserTests
     [InlineData("\"penetrationKinds\":[\"EFE\",\"NRA\"]", "penetrationKinds[1]")]
     [InlineData("\"penetrationKinds\":[\"XYZ\"]", "penetrationKinds[0]")]
     [InlineData("\"penetrationKinds\":[1]", "penetrationKinds[0]")]
+    [InlineData("\"penetrationKinds\":[\"EFE\",\"EFN\"]", "penetrationKinds[1]")]
+    [InlineData("\"penetrationKinds\":[\"FTE\"]", "penetrationKinds")]
     [InlineData("\"ts\":\"2026-03-01T09:30:00\"", "ts")]
     [InlineData("\"ts\":\"2026-02-30T09:30:00+08:00\"", "ts")]
     [InlineData("\"ts\":5", "ts")]

@@ -205,6 +205,9 @@ public sealed class ReferenceDataLoaderTests
     [InlineData("parameters.penetrationKinds", "\"EFE\"", "parameters.penetrationKinds")]
     [InlineData("parameters.penetrationKinds[1]", "\"NRA\"", "parameters.penetrationKinds[1]")]
     [InlineData("parameters.penetrationKinds[0]", "\"XYZ\"", "parameters.penetrationKinds[0]")]
+    [InlineData("parameters.penetrationKinds[1]", "\"FTN\"", "parameters.penetrationKinds[1]")]   // a zone kind, but not one of §3's
+    [InlineData("parameters.penetrationKinds", "[\"FTE\"]", "parameters.penetrationKinds")]       // EFE always counts
+    [InlineData("parameters.penetrationKinds", "[]", "parameters.penetrationKinds")]
     [InlineData("parameters", "5", "parameters")]
     public void Parse_BrokenField_ThrowsNamingTheFieldPath(string path, string? raw, string expectedField)
     {

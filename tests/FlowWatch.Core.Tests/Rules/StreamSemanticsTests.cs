@@ -1,5 +1,6 @@
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
+using FlowWatch.Core.Reference;
 
 namespace FlowWatch.Core.Tests.Rules;
 
@@ -110,6 +111,51 @@ public sealed class StreamSemanticsTests
         Assert.Equal(RecordOutcome.Accepted, accepted.Outcome);
         Assert.Equal(0, stream.Engine.Counters.Duplicates);
         Assert.Equal(1, stream.Engine.Counters.DeadLetters);
+    }
+
+    [Fact]
+    public void Duplicate_RepeatThatNoLongerResolves_IsADuplicateNotADeadLetter()
+    {
+        var stream = Stream();
+        stream.Send(At(M(0)).Id("X1").Amount(100m, "HKD"));
+        stream.Engine.UpdateReference(ReferenceDataLoader.Parse(System.Text.Encoding.UTF8.GetBytes(
+            """{"fxRates":{"USD":"7.10"},"entities":[{"entityId":"C1","type":"CORPORATE"}]}""")));   // HKD gone
+
+        var repeat = stream.Send(At(M(0)).Id("X1").Amount(100m, "HKD"));
+        var fresh = stream.Send(At(M(1)).Id("X2").Amount(100m, "HKD"));
+
+        Assert.Equal(RecordOutcome.Duplicate, repeat.Outcome);
+        Assert.Null(repeat.Reason);
+        Assert.Equal(RecordOutcome.Rejected, fresh.Outcome);
+        Assert.Equal(1, stream.Engine.Counters.Duplicates);
+        Assert.Equal(1, stream.Engine.Counters.DeadLetters);
+    }
+
+    // ---- The calendar's ends ----
+
+    [Theory]
+    [InlineData("9999-12-30T15:59:59.9999999Z", true)]    // 9999-12-30T23:59:59.9999999 in Shanghai: the last instant
+    [InlineData("9999-12-30T16:00:00Z", false)]
+    [InlineData("9999-12-31T20:00:00Z", false)]           // 10000-01-01 in Shanghai
+    [InlineData("0001-01-01T00:00:00Z", true)]
+    public void Timestamp_AtTheCalendarsEnds_IsProcessedOrDeadLettered(string ts, bool accepted)
+    {
+        var stream = Stream();
+
+        // A same-name transfer over the cap and a large value: the rules that name the Shanghai year and day.
+        var result = stream.Send(TestStreams.Event().Account("EFE0001").Entity("Q1").Out().Amount(12_500_000m)
+            .Cp("DOMESTIC", entityId: "Q1").At(ts));
+
+        Assert.Equal(accepted ? RecordOutcome.Accepted : RecordOutcome.Rejected, result.Outcome);
+        if (accepted)
+        {
+            result.AssertRaised("PENETRATION_CAP_BREACH");
+            result.AssertRaised("LARGE_VALUE_REPORT");
+        }
+        else
+        {
+            Assert.StartsWith("ts:", result.Reason, StringComparison.Ordinal);
+        }
     }
 
     // ---- Late events (beyond 5 minutes) ----
