@@ -237,6 +237,8 @@ public sealed class EventDecoder(Utf8StringPool strings)
             if (value.Length > MaxRawStringBytes) return field == Fields.Amount ? "amount: not a decimal number" : NameOf(field) + ": longer than 1024 bytes";
             if (!TryUnescape(in reader, scratch, out value)) return NameOf(field) + ": not valid Unicode text";
         }
+        // The reader checks a string's escapes but not its UTF-8; the fast path leaves such records to it.
+        if (reader.TokenType == JsonTokenType.String && !System.Text.Unicode.Utf8.IsValid(value)) return NameOf(field) + ": not valid UTF-8 text";
         return ApplyField(field, reader.TokenType, value, ref e, ref seen, ref isControl);
     }
 

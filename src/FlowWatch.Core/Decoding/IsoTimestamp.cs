@@ -9,6 +9,9 @@ public static class IsoTimestamp
     /// <summary>What <see cref="TwoDigits"/> answers for bytes that are not two digits: above every field's range, and any year it makes.</summary>
     private const uint NotTwoDigits = 1 << 16;
 
+    /// <summary>±14:00, the widest offset in use (Line Islands) and the widest a <see cref="DateTimeOffset"/> takes.</summary>
+    private const int MaxOffsetMinutes = 14 * 60;
+
     /// <summary>Days of the year before each month, in a common year; index 0 is unused, so that a month indexes it.</summary>
     private static readonly int[] DaysBeforeMonth = [0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365];
 
@@ -57,7 +60,8 @@ public static class IsoTimestamp
             offset = 0;
         }
         else if ((s[i] == '+' || s[i] == '-') && i + 6 == s.Length && s[i + 3] == ':'
-                 && TwoDigits(s[i + 1], s[i + 2]) is var oh and <= 14 && TwoDigits(s[i + 4], s[i + 5]) is var om and <= 59)
+                 && TwoDigits(s[i + 1], s[i + 2]) is var oh and <= 14 && TwoDigits(s[i + 4], s[i + 5]) is var om and <= 59
+                 && oh * 60 + om <= MaxOffsetMinutes)
         {
             offset = (int)(oh * 60 + om) * (s[i] == '-' ? -1 : 1);
         }

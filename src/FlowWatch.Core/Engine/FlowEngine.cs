@@ -200,6 +200,7 @@ public sealed class FlowEngine
     private RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, List<Alert> alerts, bool replaying, out string? rejectReason)
     {
         Counters.Read++;
+        if (record.StartsWith("\uFEFF"u8)) record = record[3..];   // a UTF-8 byte order mark, as editors write at a file's start
         var type = _decoder.Decode(record, ref _event, out rejectReason);
         if (type == RecordType.Control)
         {

@@ -35,14 +35,29 @@ public static class ReferenceDataLoader
         return Parse(bytes);
     }
 
+    // Bounds that keep the rules' arithmetic within decimal's range (about 7.9 × 10^28) and far beyond any real value.
+    // An amount (at most 10^15, DESIGN.md §3.1) times a rate and divided by the USD rate stays under 10^27. A cap
+    // (equity × factor × leverage) stays under 10^24 and, unless it is 0, at least 10^-10, so that a position's
+    // utilisation (position / cap) stays in range for any position under 10^18.
+    private const decimal MinRate = 0.000001m;
+    private const decimal MaxRate = 1_000_000m;
+    private const decimal MaxEquity = 1_000_000_000_000_000_000m;
+    private const int EquityDecimals = 2;
+    private const decimal MaxParameter = 1_000m;
+    private const int ParameterDecimals = 4;
+
     public static ReferenceData Parse(ReadOnlySpan<byte> utf8Json)
     {
         if (utf8Json.StartsWith("\uFEFF"u8)) utf8Json = utf8Json[3..];   // files saved with a UTF-8 byte order mark
+        // The reader does not check the text of names and strings; names that are not UTF-8 would fail later, unnamed.
+        if (!System.Text.Unicode.Utf8.IsValid(utf8Json)) throw new ReferenceDataException("(document)", $"not valid UTF-8 text (byte {FirstInvalidByte(utf8Json) + 1})");
         JsonDocument document;
         try
         {
             var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             document = JsonDocument.ParseValue(ref reader);
+            // Anything but whitespace and comments after the document (a second document, say) makes Read throw.
+            reader.Read();
         }
         catch (JsonException ex)
         {
@@ -72,9 +87,9 @@ public static class ReferenceDataLoader
             var field = $"{path}.{property.Name}";
             result = property.Name switch
             {
-                "macroPrudentialFactor" => result with { MacroPrudentialFactor = NonNegativeDecimal(property.Value, field) },
-                "inflowLeverage" => result with { InflowLeverage = NonNegativeDecimal(property.Value, field) },
-                "outflowLeverage" => result with { OutflowLeverage = NonNegativeDecimal(property.Value, field) },
+                "macroPrudentialFactor" => result with { MacroPrudentialFactor = NonNegativeDecimal(property.Value, field, MaxParameter, ParameterDecimals) },
+                "inflowLeverage" => result with { InflowLeverage = NonNegativeDecimal(property.Value, field, MaxParameter, ParameterDecimals) },
+                "outflowLeverage" => result with { OutflowLeverage = NonNegativeDecimal(property.Value, field, MaxParameter, ParameterDecimals) },
                 "whitelistRequired" => result with { WhitelistRequired = Boolean(property.Value, field) },
                 "penetrationKinds" => result with { PenetrationKinds = Kinds(property.Value, field) },
                 _ => result,
@@ -91,8 +106,8 @@ public static class ReferenceDataLoader
         {
             var field = $"fxRates.{property.Name}";
             if (property.Name.Length != 3 || !property.Name.All(char.IsAsciiLetterUpper)) throw new ReferenceDataException(field, "not a 3-letter ISO-4217 code");
-            var rate = NonNegativeDecimal(property.Value, field);
-            if (rate == 0) throw new ReferenceDataException(field, "rate must be greater than 0");
+            var rate = NonNegativeDecimal(property.Value, field, MaxRate);
+            if (rate < MinRate) throw new ReferenceDataException(field, $"rate must be at least {MinRate} CNY per unit");
             if (property.Name == ReferenceData.Cny && rate != 1) throw new ReferenceDataException(field, "CNY is the base currency; its rate is 1");
             rates[property.Name] = rate;
         }
@@ -149,7 +164,7 @@ public static class ReferenceDataLoader
                 EntityId = id,
                 Name = Optional(item, "name") is { } name ? String(name, path + ".name") : null,
                 Type = Optional(item, "type") is { } type ? CustomerTypeOf(type, path + ".type") : null,
-                OwnersEquityPrevYear = Optional(item, "ownersEquityPrevYear") is { } equity ? NonNegativeDecimal(equity, path + ".ownersEquityPrevYear") : null,
+                OwnersEquityPrevYear = Optional(item, "ownersEquityPrevYear") is { } equity ? NonNegativeDecimal(equity, path + ".ownersEquityPrevYear", MaxEquity, EquityDecimals) : null,
                 Whitelisted = Optional(item, "whitelisted") is { } w && Boolean(w, path + ".whitelisted"),
                 Sanctioned = Optional(item, "sanctioned") is { } s && Boolean(s, path + ".sanctioned"),
                 LastActivityTicks = Optional(item, "lastActivity") is { } last ? Timestamp(last, path + ".lastActivity") : null,
@@ -220,7 +235,7 @@ public static class ReferenceDataLoader
             : throw new ReferenceDataException(field, $"'{text}' is not an ISO-8601 time with offset");
     }
 
-    private static decimal NonNegativeDecimal(JsonElement element, string field)
+    private static decimal NonNegativeDecimal(JsonElement element, string field, decimal max, int decimals = 28)
     {
         decimal value;
         if (element.ValueKind == JsonValueKind.Number)
@@ -239,7 +254,17 @@ public static class ReferenceDataLoader
         {
             throw new ReferenceDataException(field, $"expected a decimal (number or string), got {Describe(element)}");
         }
-        return value >= 0 ? value : throw new ReferenceDataException(field, "must not be negative");
+        if (value < 0) throw new ReferenceDataException(field, "must not be negative");
+        if (value > max) throw new ReferenceDataException(field, string.Create(CultureInfo.InvariantCulture, $"must not exceed {max:N0}"));
+        return decimal.Round(value, decimals) == value ? value : throw new ReferenceDataException(field, $"at most {decimals} decimals");
+    }
+
+    /// <summary>Where the first invalid UTF-8 sequence of <paramref name="utf8"/> starts.</summary>
+    private static int FirstInvalidByte(ReadOnlySpan<byte> utf8)
+    {
+        var at = 0;
+        while (System.Text.Rune.DecodeFromUtf8(utf8[at..], out _, out var length) == System.Buffers.OperationStatus.Done) at += length;
+        return at;
     }
 
     private static bool Boolean(JsonElement element, string field) => element.ValueKind switch

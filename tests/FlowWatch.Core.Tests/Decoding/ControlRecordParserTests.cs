@@ -63,6 +63,8 @@ public sealed class ControlRecordParserTests
     [InlineData("\"macroPrudentialFactor\":\"half\"", "macroPrudentialFactor")]
     [InlineData("\"macroPrudentialFactor\":true", "macroPrudentialFactor")]
     [InlineData("\"macroPrudentialFactor\":1e400", "macroPrudentialFactor")]
+    [InlineData("\"macroPrudentialFactor\":10000000000000000000000", "macroPrudentialFactor")]   // a cap beyond decimal's range
+    [InlineData("\"outflowLeverage\":\"1000.5\"", "outflowLeverage")]
     [InlineData("\"inflowLeverage\":[]", "inflowLeverage")]
     [InlineData("\"outflowLeverage\":{}", "outflowLeverage")]
     [InlineData("\"whitelistRequired\":\"no\"", "whitelistRequired")]

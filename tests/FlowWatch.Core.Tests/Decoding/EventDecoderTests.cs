@@ -291,6 +291,8 @@ public sealed class EventDecoderTests
     [InlineData("0000-01-01T00:00:00Z")]
     [InlineData("0001-01-01T00:00:00+01:00")]      // before the first representable instant
     [InlineData("9999-12-31T23:59:59-01:00")]      // after the last representable instant
+    [InlineData("2026-03-01T09:30:00+14:30")]      // wider than any zone's offset (±14:00)
+    [InlineData("2026-03-01T09:30:00-14:01")]
     [InlineData("")]
     [InlineData("２０２６-03-01T09:30:00+08:00")]
     public void Decode_InvalidTimestamp_RejectedNamingTs(string ts)
@@ -412,6 +414,23 @@ public sealed class EventDecoderTests
         var reason = Rejected(json);
 
         Assert.StartsWith(field + ":", reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("txnId")]
+    [InlineData("account")]
+    [InlineData("entityId")]
+    [InlineData("cpName")]
+    public void Decode_StringThatIsNotUtf8_RejectedNamingTheField(string field)
+    {
+        var json = Encoding.UTF8.GetBytes(TestStreams.Event("T1").ToJson().Insert(1, $"\"{field}\":\"A_B\","));
+        json[json.AsSpan().IndexOf("A_B"u8) + 1] = 0xFF;
+        var e = default(PaymentEvent);
+
+        var type = new EventDecoder().Decode(json, ref e, out var reason);
+
+        Assert.Equal(RecordType.Rejected, type);
+        Assert.Equal(field + ": not valid UTF-8 text", reason);
     }
 
     [Fact]

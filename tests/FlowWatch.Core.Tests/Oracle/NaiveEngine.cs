@@ -115,9 +115,10 @@ internal sealed class NaiveEngine
             return RecordOutcome.Control;
         }
         if (type == RecordType.Rejected) return RecordOutcome.Rejected;
+        // A payment whose id was accepted is a duplicate even when it does not resolve (any more).
+        if (IsDuplicate(decoded.TxnIdUtf8.ToArray())) return RecordOutcome.Duplicate;
         var e = Resolve(in decoded, sequence, _reference);
         if (e is null) return RecordOutcome.Rejected;
-        if (IsDuplicate(e)) return RecordOutcome.Duplicate;
 
         var raised = new List<(string Rule, Severity Severity, Metrics Metrics)>();
         var accepted = Evaluate(e, raised);
@@ -323,9 +324,9 @@ internal sealed class NaiveEngine
     /// SEMANTICS.md: a repeat of an accepted <c>txnId</c> is a duplicate. With <c>DuplicateHorizonDays</c> = N &gt; 0
     /// an id is forgotten once the newest event is more than N Shanghai days past the day of the event that carried it.
     /// </summary>
-    private bool IsDuplicate(OracleEvent e)
+    private bool IsDuplicate(byte[] txnIdUtf8)
     {
-        var carriers = _history.Where(h => h.Event.TxnIdUtf8.AsSpan().SequenceEqual(e.TxnIdUtf8)).ToList();
+        var carriers = _history.Where(h => h.Event.TxnIdUtf8.AsSpan().SequenceEqual(txnIdUtf8)).ToList();
         if (carriers.Count == 0) return false;
         var horizon = _settings.DuplicateHorizonDays;
         if (horizon == 0) return true;

@@ -148,6 +148,8 @@ public sealed class ReferenceDataLoaderTests
     [InlineData("entities[1].ownersEquityPrevYear", "true", "entities[1].ownersEquityPrevYear")]
     [InlineData("entities[1].ownersEquityPrevYear", "{}", "entities[1].ownersEquityPrevYear")]
     [InlineData("entities[1].ownersEquityPrevYear", "1e400", "entities[1].ownersEquityPrevYear")]
+    [InlineData("entities[1].ownersEquityPrevYear", "\"1000000000000000000.01\"", "entities[1].ownersEquityPrevYear")]   // over 10^18
+    [InlineData("entities[1].ownersEquityPrevYear", "\"1200000.505\"", "entities[1].ownersEquityPrevYear")]             // below the fen
     [InlineData("entities[0].entityId", null, "entities[0].entityId")]
     [InlineData("entities[0].entityId", "\"\"", "entities[0].entityId")]
     [InlineData("entities[0].entityId", "5", "entities[0].entityId")]
@@ -171,6 +173,8 @@ public sealed class ReferenceDataLoaderTests
     [InlineData("fxRates.USD", "null", "fxRates.USD")]
     [InlineData("fxRates.USD", "[7.1]", "fxRates.USD")]
     [InlineData("fxRates.HKD", "\"0.91.1\"", "fxRates.HKD")]
+    [InlineData("fxRates.HKD", "\"0.00000099\"", "fxRates.HKD")]        // under 10^-6
+    [InlineData("fxRates.HKD", "1000000.0001", "fxRates.HKD")]            // over 10^6
     [InlineData("fxRates.usd", "7.1", "fxRates.usd")]
     [InlineData("fxRates.US", "7.1", "fxRates.US")]
     [InlineData("fxRates.CNY", "2", "fxRates.CNY")]
@@ -202,6 +206,8 @@ public sealed class ReferenceDataLoaderTests
     [InlineData("parameters.inflowLeverage", "[]", "parameters.inflowLeverage")]
     [InlineData("parameters.outflowLeverage", "\"-2\"", "parameters.outflowLeverage")]
     [InlineData("parameters.whitelistRequired", "\"true\"", "parameters.whitelistRequired")]
+    [InlineData("parameters.macroPrudentialFactor", "1000.0001", "parameters.macroPrudentialFactor")]
+    [InlineData("parameters.inflowLeverage", "\"1.00001\"", "parameters.inflowLeverage")]
     [InlineData("parameters.penetrationKinds", "\"EFE\"", "parameters.penetrationKinds")]
     [InlineData("parameters.penetrationKinds[1]", "\"NRA\"", "parameters.penetrationKinds[1]")]
     [InlineData("parameters.penetrationKinds[0]", "\"XYZ\"", "parameters.penetrationKinds[0]")]
@@ -232,6 +238,55 @@ public sealed class ReferenceDataLoaderTests
         var ex = Assert.Throws<ReferenceDataException>(() => Load(json));
 
         Assert.Equal(expectedField, ex.Field);
+    }
+
+    [Fact]
+    public void Parse_ValuesAtTheirBounds_Load()
+    {
+        var json = Mutate("entities[1].ownersEquityPrevYear", "\"1000000000000000000.00\"");
+        json = json.Replace("\"HKD\":\"0.91\"", "\"HKD\":0.000001", StringComparison.Ordinal)
+            .Replace("\"EUR\":7.70", "\"EUR\":1000000", StringComparison.Ordinal)
+            .Replace("\"macroPrudentialFactor\":0.8", "\"macroPrudentialFactor\":1000", StringComparison.Ordinal)
+            .Replace("\"inflowLeverage\":1.5", "\"inflowLeverage\":0.0001", StringComparison.Ordinal);
+
+        var reference = Load(json);
+
+        Assert.Equal(1_000_000_000_000_000_000m, reference.Entities["E2"].OwnersEquityPrevYear);
+        Assert.Equal(0.000001m, reference.FxRates["HKD"]);
+        Assert.Equal(1_000_000m, reference.FxRates["EUR"]);
+        Assert.Equal(1_000m, reference.Parameters.MacroPrudentialFactor);
+        Assert.Equal(0.0001m, reference.Parameters.InflowLeverage);
+    }
+
+    [Theory]
+    [InlineData("{\"fxRates\":{\"USD\":7.1}} garbage")]
+    [InlineData("{\"fxRates\":{\"USD\":7.1}}{\"fxRates\":{\"USD\":7.2}}")]   // two documents
+    public void Parse_DataAfterTheDocument_ThrowsNamingTheDocument(string json)
+    {
+        var ex = Assert.Throws<ReferenceDataException>(() => Load(json));
+
+        Assert.Equal("(document)", ex.Field);
+    }
+
+    [Fact]
+    public void Parse_CommentsAndWhitespaceAfterTheDocument_Load()
+    {
+        Assert.Equal(7.1m, Load("{\"fxRates\":{\"USD\":7.1}}\n // end\n  ").UsdRate);
+    }
+
+    [Theory]
+    [InlineData("\"HKD\"")]                 // a property name
+    [InlineData("\"Hengqin Widgets\"")]     // a string value
+    public void Parse_TextThatIsNotUtf8_ThrowsNamingTheDocumentAndTheByte(string quoted)
+    {
+        var bytes = Encoding.UTF8.GetBytes(ValidJson);
+        var at = ValidJson.IndexOf(quoted, StringComparison.Ordinal) + 2;
+        bytes[at] = 0xFF;
+
+        var ex = Assert.Throws<ReferenceDataException>(() => ReferenceDataLoader.Parse(bytes));
+
+        Assert.Equal("(document)", ex.Field);
+        Assert.Contains($"byte {at + 1}", ex.Message, StringComparison.Ordinal);
     }
 
     [Theory]

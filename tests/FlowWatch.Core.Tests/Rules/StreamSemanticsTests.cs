@@ -131,6 +131,19 @@ public sealed class StreamSemanticsTests
         Assert.Equal(1, stream.Engine.Counters.DeadLetters);
     }
 
+    [Fact]
+    public void Record_WithAUtf8ByteOrderMark_IsProcessedLikeWithout()
+    {
+        var stream = Stream();
+        var json = At(M(0), 2_000_000m).Id("B1").ToJson();
+
+        var result = stream.Engine.Process([0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes(json)], 1, [], out var reason);
+
+        Assert.Equal(RecordOutcome.Accepted, result);
+        Assert.Null(reason);
+        Assert.Equal(1, stream.Entity("C1").Events);
+    }
+
     // ---- The calendar's ends ----
 
     [Theory]
