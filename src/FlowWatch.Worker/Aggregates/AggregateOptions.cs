@@ -33,11 +33,26 @@ public sealed class AggregateOptions
             if (!ok) errors.Add($"{SectionName}:{key}: {problem}");
         }
         Check(ClickHouse.Length == 0 || DuckDb.Length == 0, nameof(ClickHouse), "and DuckDb are both set; choose one sink");
+        Check(ClickHouse.Length == 0 || IsConnectionString(ClickHouse), nameof(ClickHouse),
+            "is not a connection string of key=value pairs, e.g. Host=127.0.0.1;Port=8123");
         Check(MaxRows >= 1, nameof(MaxRows), "must be at least 1");
         Check(QueueCapacity >= 1, nameof(QueueCapacity), "must be at least 1");
         Check(FlushInterval > TimeSpan.Zero, nameof(FlushInterval), "must be positive");
         Check(ReplayBatchRecords >= 1, nameof(ReplayBatchRecords), "must be at least 1");
         return errors;
+    }
+
+    private static bool IsConnectionString(string text)
+    {
+        try
+        {
+            _ = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = text };
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The configured sink with its tables in place, or null when aggregates are off.</summary>

@@ -64,6 +64,22 @@ public sealed class Arguments
             : throw new UsageException($"{name} must be a number from {min} to {max}");
     }
 
+    /// <summary>
+    /// Fails when two of the options name the same file: a command that wrote to a file it also reads or writes
+    /// elsewhere would destroy it (its outputs are created afresh).
+    /// </summary>
+    public static void EnsureDistinctFiles(params (string Option, string? Path)[] files)
+    {
+        var given = files.Where(f => f.Path is not null).Select(f => (f.Option, Full: System.IO.Path.GetFullPath(f.Path!))).ToList();
+        for (var i = 0; i < given.Count; i++)
+        {
+            for (var j = i + 1; j < given.Count; j++)
+            {
+                if (given[i].Full == given[j].Full) throw new UsageException($"{given[i].Option} and {given[j].Option} name the same file");
+            }
+        }
+    }
+
     /// <summary>Fails on any option the command did not ask for, so typos do not pass silently.</summary>
     public void EnsureAllRead()
     {

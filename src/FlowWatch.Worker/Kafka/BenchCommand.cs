@@ -57,7 +57,9 @@ public static class BenchCommand
         var progress = json ? TextWriter.Null : stdout;
         if (clickHouse is not null || duckDb is not null)
         {
-            stdout.WriteLine(await SinkBench.RunAsync(new AggregateOptions { ClickHouse = clickHouse ?? "", DuckDb = duckDb ?? "" }, events, progress));
+            // Validated as replay's are: one sink, a well-formed connection string.
+            var options = FlowWatchConfiguration.Aggregates(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), clickHouse, duckDb);
+            stdout.WriteLine(await SinkBench.RunAsync(options, events, progress));
             return CommandLine.Success;
         }
 

@@ -39,6 +39,8 @@ public static class ReplayCommand
         var configFile = args.Optional("--config");
         var modelsDirectory = args.Optional("--models");
         args.EnsureAllRead();
+        Arguments.EnsureDistinctFiles(("--reference", referencePath), ("--events", eventsPath), ("--alerts", alertsPath),
+            ("--dead-letters", deadLettersPath), ("--duckdb", duckDb), ("--config", configFile));
 
         var configuration = FlowWatchConfiguration.Build(configFile);
         var settings = FlowWatchConfiguration.Rules(configuration);

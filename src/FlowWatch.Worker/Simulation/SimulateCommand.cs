@@ -20,6 +20,7 @@ public static class SimulateCommand
         var referencePath = args.Required("--reference");
         var options = Options(args);
         args.EnsureAllRead();
+        Arguments.EnsureDistinctFiles(("--out", eventsPath), ("--labels", labelsPath), ("--reference", referencePath));
 
         var simulation = LabelledSimulation.Generate(options);
         using (var events = File.Create(eventsPath)) simulation.WriteEvents(events);

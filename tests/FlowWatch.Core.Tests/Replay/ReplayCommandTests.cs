@@ -125,4 +125,56 @@ public sealed class ReplayCommandTests : IDisposable
         Assert.Equal(CommandLine.CannotRun, code);
         Assert.Contains("FlowWatch:Rules:StructuringBandFraction", err, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("--alerts")]
+    [InlineData("--dead-letters")]
+    public async Task Replay_OutputNamingTheEventsFile_IsAUsageErrorAndLeavesItAlone(string output)
+    {
+        var events = PathOf("events.jsonl");
+        File.Copy(Samples("events.jsonl"), events);
+        var before = await File.ReadAllBytesAsync(events);
+        string[] args = output == "--alerts"
+            ? ["replay", "--reference", Samples("reference.json"), "--events", events, "--alerts", Path.Combine(_dir, ".", "events.jsonl")]
+            : ["replay", "--reference", Samples("reference.json"), "--events", events, "--alerts", PathOf("a.jsonl"), "--dead-letters", events];
+
+        var (code, _, err) = await Run(args);
+
+        Assert.Equal(CommandLine.UsageError, code);
+        Assert.Contains($"--events and {output} name the same file", err, StringComparison.Ordinal);
+        Assert.Equal(before, await File.ReadAllBytesAsync(events));
+    }
+
+    [Fact]
+    public async Task Replay_DeadLettersNamingTheAlertsFile_IsAUsageError()
+    {
+        var (code, _, err) = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"),
+            "--alerts", PathOf("out.jsonl"), "--dead-letters", PathOf("out.jsonl"));
+
+        Assert.Equal(CommandLine.UsageError, code);
+        Assert.Contains("--alerts and --dead-letters name the same file", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Replay_FileStartingWithAByteOrderMark_LosesNoEvent()
+    {
+        var events = PathOf("events.jsonl");
+        await File.WriteAllBytesAsync(events, [0xEF, 0xBB, 0xBF, .. await File.ReadAllBytesAsync(Samples("events.jsonl"))]);
+
+        var plain = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"), "--alerts", PathOf("a1.jsonl"), "--dead-letters", PathOf("d1.jsonl"));
+        var marked = await Run("replay", "--reference", Samples("reference.json"), "--events", events, "--alerts", PathOf("a2.jsonl"), "--dead-letters", PathOf("d2.jsonl"));
+
+        Assert.Equal(0, marked.Code);
+        Assert.Equal(await File.ReadAllBytesAsync(PathOf("a1.jsonl")), await File.ReadAllBytesAsync(PathOf("a2.jsonl")));
+        Assert.Equal((await File.ReadAllLinesAsync(PathOf("d1.jsonl"))).Length, (await File.ReadAllLinesAsync(PathOf("d2.jsonl"))).Length);
+    }
+
+    [Fact]
+    public async Task Migrate_MalformedClickHouseConnectionString_ExitsNonZeroSayingWhy()
+    {
+        var (code, _, err) = await Run("migrate", "--clickhouse", "garbage");
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains("FlowWatch:Aggregates:ClickHouse: is not a connection string", err, StringComparison.Ordinal);
+    }
 }
