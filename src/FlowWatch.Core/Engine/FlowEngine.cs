@@ -31,6 +31,9 @@ public sealed class EngineCounters
     public long Duplicates { get; internal set; }
     public long Late { get; internal set; }
     public long DeadLetters { get; internal set; }
+
+    /// <summary>Records the engine failed on (an error in FlowWatch, not in the record); each is also a dead letter.</summary>
+    public long Failures { get; internal set; }
     public long ControlRecords { get; internal set; }
     public long Alerts { get; private set; }
 
@@ -54,6 +57,7 @@ public sealed class EngineCounters
         Duplicates += other.Duplicates;
         Late += other.Late;
         DeadLetters += other.DeadLetters;
+        Failures += other.Failures;
         ControlRecords += other.ControlRecords;
         Alerts += other.Alerts;
         for (var i = 0; i < _alerts.Length; i++) Volatile.Write(ref _alerts[i], _alerts[i] + Volatile.Read(ref other._alerts[i]));
@@ -62,7 +66,7 @@ public sealed class EngineCounters
     /// <summary>Sets every count back to zero (e.g. after records were processed again only to rebuild state).</summary>
     public void Clear()
     {
-        Read = Accepted = Duplicates = Late = DeadLetters = ControlRecords = Alerts = 0;
+        Read = Accepted = Duplicates = Late = DeadLetters = Failures = ControlRecords = Alerts = 0;
         for (var i = 0; i < _alerts.Length; i++) Volatile.Write(ref _alerts[i], 0);
     }
 
@@ -200,6 +204,27 @@ public sealed class FlowEngine
     private RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, List<Alert> alerts, bool replaying, out string? rejectReason)
     {
         Counters.Read++;
+        var alertsBefore = alerts.Count;
+        try
+        {
+            return ProcessRecord(record, sequence, alerts, replaying, out rejectReason);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A record the engine fails on also becomes a dead letter naming the failure, and the stream goes on: a host
+            // that stopped would meet the same record again after every restart. What the record did before the failure
+            // stands, its changes to state and the alerts it raised (counted here: an accepted event's alerts are
+            // counted last, after everything that could fail).
+            for (var i = alertsBefore; i < alerts.Count; i++) Counters.Count(alerts[i]);
+            Counters.DeadLetters++;
+            Counters.Failures++;
+            rejectReason = $"engine failure: {ex.GetType().Name}: {ex.Message}";
+            return RecordOutcome.Rejected;
+        }
+    }
+
+    private RecordOutcome ProcessRecord(ReadOnlySpan<byte> record, long sequence, List<Alert> alerts, bool replaying, out string? rejectReason)
+    {
         if (record.StartsWith("\uFEFF"u8)) record = record[3..];   // a UTF-8 byte order mark, as editors write at a file's start
         var type = _decoder.Decode(record, ref _event, out rejectReason);
         if (type == RecordType.Control)

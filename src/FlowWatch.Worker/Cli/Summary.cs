@@ -16,6 +16,7 @@ public static class Summary
         output.WriteLine(string.Create(inv, $"  late             {c.Late,12:N0}"));
         output.WriteLine(string.Create(inv, $"  control records  {c.ControlRecords,12:N0}"));
         output.WriteLine(string.Create(inv, $"  dead letters     {c.DeadLetters,12:N0}"));
+        if (c.Failures > 0) output.WriteLine(string.Create(inv, $"    engine failures {c.Failures,11:N0}   (an error in FlowWatch: see the dead letters' reasons)"));
         output.WriteLine(string.Create(inv, $"  alerts           {c.Alerts,12:N0}"));
         foreach (var (rule, severity, count) in c.AlertsByRule())
         {

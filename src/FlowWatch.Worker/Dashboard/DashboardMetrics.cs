@@ -14,6 +14,8 @@ public sealed class DashboardMetrics
         var meter = meters.Create(WorkerMetrics.MeterName);
         meter.CreateObservableCounter("flowwatch.events", () => worker.RecordsRead, "{event}", "Payment records read from the payments topic");
         meter.CreateObservableCounter("flowwatch.dead_letters", () => worker.Counters.DeadLetters, "{record}", "Records rejected to the dead-letter topic");
+        meter.CreateObservableCounter("flowwatch.engine_failures", () => worker.Counters.Failures, "{record}",
+            "Records the engine failed on, each also a dead letter naming the failure");
         meter.CreateObservableCounter("flowwatch.alerts", () => worker.Counters.AlertsByRule().Select(a =>
                 new Measurement<long>(a.Count, new KeyValuePair<string, object?>("rule", a.Rule), new KeyValuePair<string, object?>("severity", a.Severity.ToString()))),
             "{alert}", "Alerts raised, by rule and severity");

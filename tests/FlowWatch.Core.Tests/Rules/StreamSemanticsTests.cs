@@ -144,6 +144,28 @@ public sealed class StreamSemanticsTests
         Assert.Equal(1, stream.Entity("C1").Events);
     }
 
+    [Fact]
+    public void Record_TheEngineFailsOn_IsADeadLetterNamingTheFailureAndTheStreamGoesOn()
+    {
+        var stream = Stream();
+        // The observer sees an event's features after its exact rules ran and before the models score it.
+        stream.Engine.Shards[0].Observer = (in PaymentEvent e, ReadOnlySpan<float> _) =>
+        {
+            if (e.TxnId == "F1") throw new InvalidOperationException("observer broke");
+        };
+
+        var failed = stream.Send(At(M(0), 2_000_000m).Id("F1"));
+        var next = stream.Send(At(M(1), 2_000_000m).Id("F2"));
+
+        Assert.Equal(RecordOutcome.Rejected, failed.Outcome);
+        Assert.Equal("engine failure: InvalidOperationException: observer broke", failed.Reason);
+        Assert.Equal(["LARGE_VALUE_REPORT"], failed.Rules);   // what it did before the failure stands
+        Assert.Equal(RecordOutcome.Accepted, next.Outcome);
+        next.AssertNotRaised("LARGE_VALUE_REPORT");           // the day's accumulator already holds F1
+        var counters = stream.Engine.Counters;
+        Assert.Equal((2L, 2L, 1L, 1L, 1L), (counters.Read, counters.Accepted, counters.DeadLetters, counters.Failures, counters.Alerts));
+    }
+
     // ---- The calendar's ends ----
 
     [Theory]
