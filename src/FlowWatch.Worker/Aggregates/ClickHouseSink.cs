@@ -222,8 +222,11 @@ public sealed class ClickHouseSink : IAggregateSink
     private async Task Send(string table, string[] columns, RowBinary buffer, CancellationToken cancellation)
     {
         // Uncompressed: ClickHouse before 22.x knows no zstd request bodies, and on a LAN compressing costs more CPU than it saves.
+        // One insert must reach the tables as one block: the hourly and daily roll-ups sum each block into rows keyed
+        // by its batch part, so a part split into blocks by a smaller server setting would keep only one block's sums.
+        var options = new QueryOptions { CustomSettings = new Dictionary<string, object> { ["max_insert_block_size"] = Math.Max(buffer.Rows, 1) } };
         using var response = await _client.InsertRawStreamAsync($"{_database}.{table}", buffer.Content(), "RowBinary", columns,
-            useCompression: false, cancellationToken: cancellation).ConfigureAwait(false);
+            useCompression: false, options: options, cancellationToken: cancellation).ConfigureAwait(false);
     }
 
 }

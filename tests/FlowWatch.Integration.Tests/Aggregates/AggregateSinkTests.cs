@@ -62,6 +62,25 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
         Assert.True(long.Parse(await Scalar(sink, "SELECT count(*) FROM payments_minute_rows"), CultureInfo.InvariantCulture) > 50_000);
     }
 
+    [Fact]
+    public async Task Replay_ServerThatCutsInsertsIntoSmallBlocks_RollUpsStayExact()
+    {
+        var input = AggregateInput.Synthetic(_dir, events: 12_000, seed: 5);
+        // As a server configured with small insert blocks would: every insert of more than 1,000 rows in several blocks.
+        await using var sink = (await new AggregateOptions { ClickHouse = clickHouse.NewDatabase()
+            + ";set_max_insert_block_size=1000;set_min_insert_block_size_rows=1000;set_min_insert_block_size_bytes=1000" }
+            .OpenSinkAsync(CancellationToken.None))!;
+
+        input.ReplayInto(sink, Path.Combine(_dir, "alerts.jsonl"));
+
+        var total = input.Events.ToString(CultureInfo.InvariantCulture);
+        var cny = QueryValues.Text(input.AmountCny);
+        Assert.Equal(total, await Scalar(sink, "SELECT sum(events) FROM payments_hourly"));
+        Assert.Equal(cny, await Scalar(sink, "SELECT sum(amount_cny) FROM payments_daily"));
+        Assert.Equal(total, await Scalar(sink, "SELECT sum(events) FROM corridor_hourly"));
+        Assert.Equal(cny, await Scalar(sink, "SELECT sum(amount_cny) FROM corridor_daily"));
+    }
+
     [Theory]
     [MemberData(nameof(Sinks))]
     public async Task Replay_SameInputTwice_LeavesEveryGuideAnswerUnchanged(string kind)
