@@ -9,15 +9,25 @@ namespace FlowWatch.Core.Engine;
 /// </summary>
 public static class EventResolver
 {
+    /// <summary>
+    /// The event times accepted (UTC ticks): 1970-01-01T00:00:00Z to 2105-12-31T23:59:59.9999999 in Shanghai. The
+    /// aggregate tables' times (ClickHouse <c>DateTime</c>) hold 1970 to early 2106, and a day's 24-hour windows and
+    /// silences stay inside the calendar.
+    /// </summary>
+    public static readonly long EarliestTs = DateTime.UnixEpoch.Ticks;
+
+    /// <inheritdoc cref="EarliestTs"/>
+    public static readonly long LatestTs = new DateTime(2106, 1, 1).Ticks - ShanghaiTime.OffsetTicks - 1;
+
     public static bool TryResolve(ref PaymentEvent e, ReferenceData reference, out string? reason) =>
         TryResolve(ref e, reference, null, out reason);
 
     /// <summary>Resolves with the lookups an engine keeps (<paramref name="memo"/>, in use for <paramref name="reference"/>).</summary>
     internal static bool TryResolve(ref PaymentEvent e, ReferenceData reference, ReferenceMemo? memo, out string? reason)
     {
-        if (e.TimestampTicks > ShanghaiTime.LatestUtcTicks)
+        if (e.TimestampTicks < EarliestTs || e.TimestampTicks > LatestTs)
         {
-            reason = "ts: later than 9999-12-30 in Shanghai, the last day the rules' calendar days and 24-hour windows reach";
+            reason = "ts: outside 1970-01-01 to 2105-12-31 in Shanghai, the days FlowWatch's calendar and aggregate tables hold";
             return false;
         }
         var accountInfo = AccountOf(e.Account, e.AccountSymbol, reference, memo);

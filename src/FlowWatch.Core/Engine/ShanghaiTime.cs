@@ -8,12 +8,6 @@ public static class ShanghaiTime
 {
     public const long OffsetTicks = 8 * TimeSpan.TicksPerHour;
 
-    /// <summary>
-    /// The latest event time (UTC ticks) the rules can work with: its Shanghai day and the 24 hours after it (a window or
-    /// a silence, RULES.md §5) are still days that <see cref="DateTime"/> counts. 9999-12-30T15:59:59.9999999Z.
-    /// </summary>
-    public const long LatestUtcTicks = 3155378975999999999 - TimeSpan.TicksPerDay - OffsetTicks;
-
     /// <summary>Days since 0001-01-01 of the Shanghai calendar day holding <paramref name="utcTicks"/>.</summary>
     public static int DayNumber(long utcTicks) => (int)((utcTicks + OffsetTicks) / TimeSpan.TicksPerDay);
 

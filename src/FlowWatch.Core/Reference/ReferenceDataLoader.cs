@@ -38,9 +38,12 @@ public static class ReferenceDataLoader
     // Bounds that keep the rules' arithmetic within decimal's range (about 7.9 × 10^28) and far beyond any real value.
     // An amount (at most 10^15, DESIGN.md §3.1) times a rate and divided by the USD rate stays under 10^27. A cap
     // (equity × factor × leverage) stays under 10^24 and, unless it is 0, at least 10^-10, so that a position's
-    // utilisation (position / cap) stays in range for any position under 10^18.
+    // utilisation (position / cap) stays in range for any position under 10^18. And every CNY amount (an amount of
+    // at most 4 decimals times a rate of at most 6) and every cap has at most 10 decimals, which the aggregate tables
+    // hold exactly (Decimal(38, 10)).
     private const decimal MinRate = 0.000001m;
     private const decimal MaxRate = 1_000_000m;
+    private const int RateDecimals = 6;
     private const decimal MaxEquity = 1_000_000_000_000_000_000m;
     private const int EquityDecimals = 2;
     private const decimal MaxParameter = 1_000m;
@@ -106,7 +109,7 @@ public static class ReferenceDataLoader
         {
             var field = $"fxRates.{property.Name}";
             if (property.Name.Length != 3 || !property.Name.All(char.IsAsciiLetterUpper)) throw new ReferenceDataException(field, "not a 3-letter ISO-4217 code");
-            var rate = NonNegativeDecimal(property.Value, field, MaxRate);
+            var rate = NonNegativeDecimal(property.Value, field, MaxRate, RateDecimals);
             if (rate < MinRate) throw new ReferenceDataException(field, $"rate must be at least {MinRate} CNY per unit");
             if (property.Name == ReferenceData.Cny && rate != 1) throw new ReferenceDataException(field, "CNY is the base currency; its rate is 1");
             rates[property.Name] = rate;

@@ -174,7 +174,8 @@ public sealed class ReferenceDataLoaderTests
     [InlineData("fxRates.USD", "[7.1]", "fxRates.USD")]
     [InlineData("fxRates.HKD", "\"0.91.1\"", "fxRates.HKD")]
     [InlineData("fxRates.HKD", "\"0.00000099\"", "fxRates.HKD")]        // under 10^-6
-    [InlineData("fxRates.HKD", "1000000.0001", "fxRates.HKD")]            // over 10^6
+    [InlineData("fxRates.HKD", "1000000.000001", "fxRates.HKD")]          // over 10^6
+    [InlineData("fxRates.HKD", "\"0.9100001\"", "fxRates.HKD")]          // 7 decimals
     [InlineData("fxRates.usd", "7.1", "fxRates.usd")]
     [InlineData("fxRates.US", "7.1", "fxRates.US")]
     [InlineData("fxRates.CNY", "2", "fxRates.CNY")]
@@ -245,7 +246,7 @@ public sealed class ReferenceDataLoaderTests
     {
         var json = Mutate("entities[1].ownersEquityPrevYear", "\"1000000000000000000.00\"");
         json = json.Replace("\"HKD\":\"0.91\"", "\"HKD\":0.000001", StringComparison.Ordinal)
-            .Replace("\"EUR\":7.70", "\"EUR\":1000000", StringComparison.Ordinal)
+            .Replace("\"EUR\":7.70", "\"EUR\":999999.999999", StringComparison.Ordinal)
             .Replace("\"macroPrudentialFactor\":0.8", "\"macroPrudentialFactor\":1000", StringComparison.Ordinal)
             .Replace("\"inflowLeverage\":1.5", "\"inflowLeverage\":0.0001", StringComparison.Ordinal);
 
@@ -253,7 +254,7 @@ public sealed class ReferenceDataLoaderTests
 
         Assert.Equal(1_000_000_000_000_000_000m, reference.Entities["E2"].OwnersEquityPrevYear);
         Assert.Equal(0.000001m, reference.FxRates["HKD"]);
-        Assert.Equal(1_000_000m, reference.FxRates["EUR"]);
+        Assert.Equal(999_999.999999m, reference.FxRates["EUR"]);
         Assert.Equal(1_000m, reference.Parameters.MacroPrudentialFactor);
         Assert.Equal(0.0001m, reference.Parameters.InflowLeverage);
     }

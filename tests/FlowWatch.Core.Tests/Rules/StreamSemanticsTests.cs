@@ -169,10 +169,12 @@ public sealed class StreamSemanticsTests
     // ---- The calendar's ends ----
 
     [Theory]
-    [InlineData("9999-12-30T15:59:59.9999999Z", true)]    // 9999-12-30T23:59:59.9999999 in Shanghai: the last instant
-    [InlineData("9999-12-30T16:00:00Z", false)]
-    [InlineData("9999-12-31T20:00:00Z", false)]           // 10000-01-01 in Shanghai
-    [InlineData("0001-01-01T00:00:00Z", true)]
+    [InlineData("2105-12-31T23:59:59.9999999+08:00", true)]    // the last instant
+    [InlineData("2106-01-01T00:00:00+08:00", false)]
+    [InlineData("9999-12-31T20:00:00Z", false)]                // 10000-01-01 in Shanghai
+    [InlineData("1970-01-01T00:00:00Z", true)]                 // the first instant
+    [InlineData("1969-12-31T23:59:59.9999999Z", false)]
+    [InlineData("0001-01-01T00:00:00Z", false)]
     public void Timestamp_AtTheCalendarsEnds_IsProcessedOrDeadLettered(string ts, bool accepted)
     {
         var stream = Stream();
