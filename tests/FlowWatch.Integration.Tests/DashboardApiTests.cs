@@ -311,6 +311,9 @@ public sealed class DashboardSecurityTests
     [InlineData("http://0.0.0.0:8080", "", false)]
     [InlineData("http://*:8080", "", false)]
     [InlineData("http://10.1.2.3:8080", "", false)]
+    [InlineData("http://loopback:8080", "", false)]          // a name Uri counts as loopback, but Kestrel binds every address for it
+    [InlineData("http://my-host:8080", "", false)]
+    [InlineData("http://127.0.0.2:8080", "", true)]
     [InlineData("http://127.0.0.1:8080;http://10.1.2.3:8080", "", false)]
     [InlineData("http://10.1.2.3:8080", Token, true)]
     [InlineData("http://10.1.2.3:8080", "short", false)]

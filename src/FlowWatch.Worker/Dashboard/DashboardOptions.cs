@@ -34,12 +34,23 @@ public sealed class DashboardOptions
         {
             Check(ParseUrl(url) is not null, nameof(Urls), $"'{url}' is not http://host:port (TLS ends at a proxy in front)");
         }
-        var offLoopback = urls.Where(u => ParseUrl(u) is { } uri && !uri.IsLoopback).ToList();
+        // Loopback as Kestrel binds it: "localhost" or a loopback address. It listens on every address for any other
+        // name, even "loopback", which Uri counts as loopback (and turns into "localhost"): the host is read as written.
+        var offLoopback = urls.Where(u => ParseUrl(u) is not null && !DashboardSecurity.IsLoopbackHost(HostAsWritten(u))).ToList();
         Check(offLoopback.Count == 0 || Token.Length > 0, nameof(Token),
             $"is required to listen on {string.Join(", ", offLoopback)}, which is not a loopback address");
         Check(Token.Length == 0 || Token.Length >= 16, nameof(Token), "must be at least 16 characters");
         Check(RecentAlerts is >= 100 and <= 1_000_000, nameof(RecentAlerts), "must be from 100 to 1,000,000");
         return errors;
+    }
+
+    /// <summary>The host of a URL <see cref="ParseUrl"/> accepts, as written: its authority without the port.</summary>
+    private static string HostAsWritten(string url)
+    {
+        var authority = url[(url.IndexOf("://", StringComparison.Ordinal) + 3)..].TrimEnd('/');
+        if (authority.StartsWith('[')) return authority[..(authority.IndexOf(']', StringComparison.Ordinal) + 1)];
+        var colon = authority.LastIndexOf(':');
+        return colon >= 0 ? authority[..colon] : authority;
     }
 
     private static Uri? ParseUrl(string url) =>

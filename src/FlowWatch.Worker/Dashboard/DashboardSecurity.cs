@@ -70,7 +70,8 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
     private bool Matches(string? offered) =>
         offered is { Length: > 0 } && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(offered), _token);
 
-    private static bool IsLoopbackHost(string host) =>
+    /// <summary>Whether <paramref name="host"/> is "localhost" or a loopback address (IPv6 in brackets or not).</summary>
+    internal static bool IsLoopbackHost(string host) =>
         string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
         || IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address);
 }
