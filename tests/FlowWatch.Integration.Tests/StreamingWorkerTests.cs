@@ -57,6 +57,41 @@ public sealed class StreamingWorkerTests : IDisposable
         Assert.Equal(replay.Counters.Accepted, worker.Counters.Accepted);
     }
 
+    [Fact]
+    public async Task Run_RecordTooLargeToSendAgain_IsDeadLetteredByItsFirstBytesAndTheStreamGoesOn()
+    {
+        var reference = ReferenceDataLoader.LoadFile(Samples("reference.json"));
+        var good = File.ReadAllLines(Samples("events.jsonl")).First(l => l.Contains("\"txnId\"", StringComparison.Ordinal));
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "oversized" };
+        broker.CreateFlowWatchTopics(options, partitions: 1);
+        // Under Kafka's default limit of a broker (1,048,588 bytes) and a Java producer, over this client's 1,000,000.
+        var big = new byte[1_040_000];
+        Array.Fill(big, (byte)'x');
+        using (var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers, MessageMaxBytes = 2_000_000 }).Build())
+        {
+            producer.Produce(options.PaymentsTopic, new Message<Null, byte[]> { Value = big });
+            producer.Produce(options.PaymentsTopic, new Message<Null, byte[]> { Value = Encoding.UTF8.GetBytes(good) });
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+
+        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        var deadLetter = Assert.Single(ReadAll(broker.BootstrapServers, options.DeadLetterTopic, 1));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (worker.Counters.Accepted == 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Equal(1, worker.Counters.Accepted);
+        Assert.Equal(1, worker.Counters.DeadLetters);
+        Assert.Equal(big.AsSpan(0, deadLetter.Value.Length).ToArray(), deadLetter.Value);
+        Assert.Equal(PartitionPipeline.MaxDeadLetterBytes, deadLetter.Value.Length);
+        Assert.Equal("1040000", Header(deadLetter, "flowwatch.truncated-from"));
+        Assert.Equal("0", Header(deadLetter, "flowwatch.offset"));
+    }
+
     private static string WithoutDetectedAt(string alertJson)
     {
         var alert = JsonNode.Parse(alertJson)!.AsObject();

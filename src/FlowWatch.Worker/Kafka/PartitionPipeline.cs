@@ -21,6 +21,9 @@ namespace FlowWatch.Worker.Kafka;
 /// </summary>
 internal sealed class PartitionPipeline : IDisposable
 {
+    /// <summary>The most bytes of a record a dead letter carries: well under the 1 MB a message that Kafka clients and brokers take by default.</summary>
+    internal const int MaxDeadLetterBytes = 512 * 1024;
+
     private const int BatchSize = 256;
 
     private readonly Channel<Batch> _inbox = Channel.CreateBounded<Batch>(new BoundedChannelOptions(8)
@@ -191,17 +194,21 @@ internal sealed class PartitionPipeline : IDisposable
         if (_aggregatedFrom < 0) _aggregatedFrom = record.Offset.Value;
         if (Engine.Process(value, record.Offset.Value, _alerts, out var reason) == RecordOutcome.Rejected)
         {
-            _producer.Produce(_options.DeadLetterTopic, new Message<string?, byte[]>
+            var headers = new Headers
             {
-                Value = value,
-                Headers = new Headers
-                {
-                    { "flowwatch.reason", Encoding.UTF8.GetBytes(reason!) },
-                    { "flowwatch.topic", Encoding.UTF8.GetBytes(record.Topic) },
-                    { "flowwatch.partition", Encoding.UTF8.GetBytes(record.Partition.Value.ToString(CultureInfo.InvariantCulture)) },
-                    { "flowwatch.offset", Encoding.UTF8.GetBytes(record.Offset.Value.ToString(CultureInfo.InvariantCulture)) },
-                },
-            }, _onDelivery);
+                { "flowwatch.reason", Encoding.UTF8.GetBytes(reason!) },
+                { "flowwatch.topic", Encoding.UTF8.GetBytes(record.Topic) },
+                { "flowwatch.partition", Encoding.UTF8.GetBytes(record.Partition.Value.ToString(CultureInfo.InvariantCulture)) },
+                { "flowwatch.offset", Encoding.UTF8.GetBytes(record.Offset.Value.ToString(CultureInfo.InvariantCulture)) },
+            };
+            // A record too large to send again whole (producers and brokers may allow more than this client's 1 MB) is
+            // dead-lettered by its first bytes: refused whole, it would stop the partition at this record for good.
+            if (value.Length > MaxDeadLetterBytes)
+            {
+                headers.Add("flowwatch.truncated-from", Encoding.UTF8.GetBytes(value.Length.ToString(CultureInfo.InvariantCulture)));
+                value = value[..MaxDeadLetterBytes];
+            }
+            _producer.Produce(_options.DeadLetterTopic, new Message<string?, byte[]> { Value = value, Headers = headers }, _onDelivery);
         }
         foreach (var alert in _alerts)
         {
