@@ -54,6 +54,49 @@ public sealed class CommandTests
         Assert.Contains("FlowWatch:Kafka:BootstrapServers", err, StringComparison.Ordinal);
         Assert.Contains("FlowWatch:Kafka:ReferenceFile", err, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("TransactionTimeout", "00:00:00", "TransactionTimeout")]
+    [InlineData("TransactionTimeout", "00:00:00.999", "TransactionTimeout")]
+    [InlineData("TransactionTimeout", "00:15:00.001", "TransactionTimeout")]
+    [InlineData("CommitInterval", "10675199.00:00:00", "CommitInterval")]
+    [InlineData("BatchInterval", "30.00:00:00", "BatchInterval")]
+    [InlineData("StateIdsPerRecord", "100000", "StateIdsPerRecord")]
+    [InlineData("StateRecordBytes", "2000000", "StateRecordBytes")]
+    [InlineData("Client:no.such.property", "1", "Client")]
+    [InlineData("Client:linger.ms", "-5", "Client")]
+    public async Task Run_KafkaSettingTheClientsWouldRefuse_RefusesToStartNamingTheKey(string key, string value, string named)
+    {
+        var config = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-config-").FullName, "config.json");
+        var path = key.Split(':');
+        var setting = path.Length == 1 ? $"\"{key}\":\"{value}\"" : $"\"{path[0]}\":{{\"{path[1]}\":\"{value}\"}}";
+        await File.WriteAllTextAsync(config, "{\"FlowWatch\":{\"Kafka\":{\"BootstrapServers\":\"127.0.0.1:9\",\"ReferenceFile\":\"r.json\"," + setting + "}}}");
+
+        var (code, _, err) = await Run("run", "--config", config);
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains($"FlowWatch:Kafka:{named}:", err, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("TransactionTimeout", "00:00:01")]
+    [InlineData("TransactionTimeout", "00:15:00")]
+    [InlineData("StateIdsPerRecord", "40000")]
+    [InlineData("StateRecordBytes", "900000")]
+    [InlineData("Client:linger.ms", "5")]
+    public void Validate_KafkaSettingsAtTheirBounds_AreTaken(string key, string value)
+    {
+        var options = new FlowWatch.Worker.Kafka.KafkaOptions { BootstrapServers = "127.0.0.1:9", ReferenceFile = "r.json" };
+        switch (key)
+        {
+            case "TransactionTimeout": options.TransactionTimeout = TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+            case "StateIdsPerRecord": options.StateIdsPerRecord = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+            case "StateRecordBytes": options.StateRecordBytes = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+            default: options.Client[key.Split(':')[1]] = value; break;
+        }
+
+        Assert.Empty(options.Validate());
+    }
 }
 
 /// <summary><c>flowwatch broker</c> serves other processes until it is stopped.</summary>

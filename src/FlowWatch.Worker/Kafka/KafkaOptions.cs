@@ -105,14 +105,37 @@ public sealed class KafkaOptions
         Check(!string.IsNullOrWhiteSpace(DeadLetterTopic), nameof(DeadLetterTopic), "is required");
         Check(!string.IsNullOrWhiteSpace(StateTopic), nameof(StateTopic), "is required");
         Check(!PublishAggregates || !string.IsNullOrWhiteSpace(AggregatesTopic), nameof(AggregatesTopic), "is required to publish aggregates");
-        Check(CommitInterval > TimeSpan.Zero, nameof(CommitInterval), "must be positive");
-        Check(CheckpointInterval > TimeSpan.Zero, nameof(CheckpointInterval), "must be positive");
-        Check(StateIdsPerRecord >= 1, nameof(StateIdsPerRecord), "must be at least 1");
-        Check(StateRecordBytes >= 64, nameof(StateRecordBytes), "must be at least 64");
+        Check(CommitInterval > TimeSpan.Zero && CommitInterval <= TimeSpan.FromMinutes(1), nameof(CommitInterval), "must be from 1 ms to 1 minute");
+        Check(CheckpointInterval > TimeSpan.Zero && CheckpointInterval <= TimeSpan.FromHours(1), nameof(CheckpointInterval), "must be from 1 ms to 1 hour");
+        // Both within the 1 MB a message that Kafka clients and brokers take by default.
+        Check(StateIdsPerRecord is >= 1 and <= 40_000, nameof(StateIdsPerRecord), "must be from 1 to 40,000 (24 bytes each)");
+        Check(StateRecordBytes is >= 64 and <= 900_000, nameof(StateRecordBytes), "must be from 64 to 900,000");
+        // librdkafka takes 1 s at least; brokers allow 15 minutes at most by default (transaction.max.timeout.ms).
+        Check(TransactionTimeout >= TimeSpan.FromSeconds(1) && TransactionTimeout <= TimeSpan.FromMinutes(15), nameof(TransactionTimeout),
+            "must be from 1 second to 15 minutes");
         Check(!string.IsNullOrWhiteSpace(TransactionalIdPrefix), nameof(TransactionalIdPrefix), "is required");
         Check(!string.IsNullOrWhiteSpace(ReferenceFile), nameof(ReferenceFile), "is required (path of the reference data file)");
         Check(BatchSize >= 1, nameof(BatchSize), "must be at least 1");
-        Check(BatchInterval > TimeSpan.Zero, nameof(BatchInterval), "must be positive");
+        Check(BatchInterval > TimeSpan.Zero && BatchInterval <= TimeSpan.FromSeconds(10), nameof(BatchInterval), "must be from 1 ms to 10 seconds");
+        if (Client.Count > 0 && ClientProblem() is { } problem) errors.Add($"{SectionName}:{nameof(Client)}: {problem}");
         return errors;
+    }
+
+    /// <summary>
+    /// What librdkafka refuses in the pass-through properties (an unknown name, a value out of range, a missing
+    /// certificate file), found by building a client with them that is never used; null when it takes them.
+    /// </summary>
+    private string? ClientProblem()
+    {
+        try
+        {
+            using var client = new Confluent.Kafka.ProducerBuilder<Confluent.Kafka.Null, Confluent.Kafka.Null>(
+                new Confluent.Kafka.ProducerConfig(new Dictionary<string, string>(Client)) { BootstrapServers = "127.0.0.1:9" }).Build();
+            return null;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or Confluent.Kafka.KafkaException)
+        {
+            return ex.Message;
+        }
     }
 }
