@@ -63,6 +63,8 @@ public sealed class CommandTests
     [InlineData("BatchInterval", "30.00:00:00", "BatchInterval")]
     [InlineData("StateIdsPerRecord", "100000", "StateIdsPerRecord")]
     [InlineData("StateRecordBytes", "2000000", "StateRecordBytes")]
+    [InlineData("PaymentsTopic", "bad topic!", "PaymentsTopic")]
+    [InlineData("ControlTopic", "..", "ControlTopic")]
     [InlineData("Client:no.such.property", "1", "Client")]
     [InlineData("Client:linger.ms", "-5", "Client")]
     public async Task Run_KafkaSettingTheClientsWouldRefuse_RefusesToStartNamingTheKey(string key, string value, string named)

@@ -100,11 +100,18 @@ public sealed class KafkaOptions
         }
         Check(!string.IsNullOrWhiteSpace(BootstrapServers), nameof(BootstrapServers), "is required (host:port[,host:port])");
         Check(!string.IsNullOrWhiteSpace(GroupId), nameof(GroupId), "is required");
-        Check(!string.IsNullOrWhiteSpace(PaymentsTopic), nameof(PaymentsTopic), "is required");
-        Check(!string.IsNullOrWhiteSpace(AlertsTopic), nameof(AlertsTopic), "is required");
-        Check(!string.IsNullOrWhiteSpace(DeadLetterTopic), nameof(DeadLetterTopic), "is required");
-        Check(!string.IsNullOrWhiteSpace(StateTopic), nameof(StateTopic), "is required");
-        Check(!PublishAggregates || !string.IsNullOrWhiteSpace(AggregatesTopic), nameof(AggregatesTopic), "is required to publish aggregates");
+        void Topic(string? name, string key, bool required = true)
+        {
+            if (string.IsNullOrEmpty(name)) Check(!required, key, "is required");
+            else Check(IsTopicName(name), key, $"'{name}' is not a Kafka topic name (1 to 249 of a-z, A-Z, 0-9, '.', '_', '-')");
+        }
+        Topic(PaymentsTopic, nameof(PaymentsTopic));
+        Topic(AlertsTopic, nameof(AlertsTopic));
+        Topic(DeadLetterTopic, nameof(DeadLetterTopic));
+        Topic(StateTopic, nameof(StateTopic));
+        Topic(AggregatesTopic, nameof(AggregatesTopic), required: PublishAggregates);
+        Topic(ReferenceTopic, nameof(ReferenceTopic), required: false);
+        Topic(ControlTopic, nameof(ControlTopic), required: false);
         Check(CommitInterval > TimeSpan.Zero && CommitInterval <= TimeSpan.FromMinutes(1), nameof(CommitInterval), "must be from 1 ms to 1 minute");
         Check(CheckpointInterval > TimeSpan.Zero && CheckpointInterval <= TimeSpan.FromHours(1), nameof(CheckpointInterval), "must be from 1 ms to 1 hour");
         // Both within the 1 MB a message that Kafka clients and brokers take by default.
@@ -120,6 +127,9 @@ public sealed class KafkaOptions
         if (Client.Count > 0 && ClientProblem() is { } problem) errors.Add($"{SectionName}:{nameof(Client)}: {problem}");
         return errors;
     }
+
+    private static bool IsTopicName(string name) =>
+        name.Length <= 249 && name is not ("." or "..") && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 
     /// <summary>
     /// What librdkafka refuses in the pass-through properties (an unknown name, a value out of range, a missing

@@ -33,6 +33,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private readonly Dictionary<int, PartitionPipeline> _partitions = [];
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly EngineCounters _retired = new();
+    private const int MaxWaitingEntityQueries = 1_000;
     private readonly ConcurrentQueue<(string EntityId, TaskCompletionSource<EntityView?> Answer)> _entityQueries = new();
     private volatile Error? _deliveryError;
     private long _consumerLag;
@@ -92,6 +93,9 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// </summary>
     public Task<EntityView?> DescribeAsync(string entityId, CancellationToken cancellation)
     {
+        // While the consumer thread cannot answer (a restart's back-off) lookups wait in the queue, and a caller that
+        // gave up leaves its lookup there: beyond this many waiting, a lookup is refused at once.
+        if (_entityQueries.Count >= MaxWaitingEntityQueries) return Task.FromCanceled<EntityView?>(new CancellationToken(canceled: true));
         var answer = new TaskCompletionSource<EntityView?>(TaskCreationOptions.RunContinuationsAsynchronously);
         _entityQueries.Enqueue((entityId, answer));
         return answer.Task.WaitAsync(cancellation);
