@@ -10,8 +10,7 @@ public static class MigrateCommand
 
     public static async Task<int> RunAsync(Arguments args, TextWriter stdout)
     {
-        var clickHouse = args.Optional("--clickhouse");
-        var duckDb = args.Optional("--duckdb");
+        var (clickHouse, duckDb) = args.AggregateSink();
         var configFile = args.Optional("--config");
         args.EnsureAllRead();
         var options = FlowWatchConfiguration.Aggregates(FlowWatchConfiguration.Build(configFile), clickHouse, duckDb);

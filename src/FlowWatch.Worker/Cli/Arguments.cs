@@ -65,6 +65,24 @@ public sealed class Arguments
     }
 
     /// <summary>
+    /// The aggregate sink named on the command line, if any: <c>--clickhouse CONNECTION</c>, <c>--duckdb FILE</c>, or
+    /// <c>--aggregates G</c> (DESIGN.md §3.5), which is a ClickHouse connection string when it holds key=value pairs
+    /// and a DuckDB file otherwise. Fails when more than one is given.
+    /// </summary>
+    public (string? ClickHouse, string? DuckDb) AggregateSink()
+    {
+        var clickHouse = Optional("--clickhouse");
+        var duckDb = Optional("--duckdb");
+        var aggregates = Optional("--aggregates");
+        if (new[] { clickHouse, duckDb, aggregates }.Count(given => given is not null) > 1)
+        {
+            throw new UsageException("--clickhouse, --duckdb and --aggregates each name the sink; give one");
+        }
+        if (aggregates is null) return (clickHouse, duckDb);
+        return aggregates.Contains('=', StringComparison.Ordinal) ? (aggregates, null) : (null, aggregates);
+    }
+
+    /// <summary>
     /// Fails when two of the options name the same file: a command that wrote to a file it also reads or writes
     /// elsewhere would destroy it (its outputs are created afresh).
     /// </summary>

@@ -51,8 +51,7 @@ public static class BenchCommand
         var checkpoint = TimeSpan.FromMilliseconds(args.WholeNumber("--checkpoint-ms", (int)new KafkaOptions().CheckpointInterval.TotalMilliseconds, 1, 600_000));
         var json = args.Switch("--json");
         var dashboard = args.Switch("--dashboard");
-        var clickHouse = args.Optional("--clickhouse");
-        var duckDb = args.Optional("--duckdb");
+        var (clickHouse, duckDb) = args.AggregateSink();
         args.EnsureAllRead();
         var progress = json ? TextWriter.Null : stdout;
         if (clickHouse is not null || duckDb is not null)

@@ -37,8 +37,8 @@ public static class DemoCommand
     {
         var seconds = args.WholeNumber("--seconds", 0, 0, 86_400);
         var rate = args.WholeNumber("--rate", 2_000, 1, 1_000_000);
-        var clickHouse = args.Optional("--clickhouse");
-        var duckDb = args.Optional("--duckdb") ?? (clickHouse is null ? DefaultDuckDbFile : null);
+        var (clickHouse, duckDb) = args.AggregateSink();
+        if (clickHouse is null) duckDb ??= DefaultDuckDbFile;
         var seed = args.WholeNumber("--seed", 1, 0, int.MaxValue);
         var configuration = FlowWatchConfiguration.Build(args.Optional("--config"));
         var modelsDirectory = args.Optional("--models") ?? configuration[ModelWatcher.DirectoryKey];

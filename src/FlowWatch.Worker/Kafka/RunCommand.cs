@@ -25,8 +25,7 @@ public static class RunCommand
         var overrides = new Dictionary<string, string?>();
         if (args.Optional("--reference") is { } referenceFile) overrides[$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.ReferenceFile)}"] = referenceFile;
         if (args.Optional("--bootstrap-servers") is { } servers) overrides[$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.BootstrapServers)}"] = servers;
-        var clickHouse = args.Optional("--clickhouse");
-        var duckDb = args.Optional("--duckdb");
+        var (clickHouse, duckDb) = args.AggregateSink();
         if (clickHouse is not null || duckDb is not null)
         {
             overrides[$"{AggregateOptions.SectionName}:{nameof(AggregateOptions.ClickHouse)}"] = clickHouse ?? "";

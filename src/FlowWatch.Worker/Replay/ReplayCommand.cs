@@ -25,7 +25,7 @@ public static class ReplayCommand
     public const int PartsPerBatch = 4;
 
     public const string Usage =
-        "flowwatch replay --reference R --events E --alerts A [--dead-letters D] [--clickhouse CONNECTION | --duckdb FILE] [--shards N] [--config C] [--models DIR]";
+        "flowwatch replay --reference R --events E --alerts A [--dead-letters D] [--clickhouse CONNECTION | --duckdb FILE | --aggregates G] [--shards N] [--config C] [--models DIR]";
 
     public static int Run(Arguments args, TextWriter stdout)
     {
@@ -34,8 +34,7 @@ public static class ReplayCommand
         var alertsPath = args.Required("--alerts");
         var deadLettersPath = args.Optional("--dead-letters");
         var shards = args.WholeNumber("--shards", 1, 1, 1024);
-        var clickHouse = args.Optional("--clickhouse");
-        var duckDb = args.Optional("--duckdb");
+        var (clickHouse, duckDb) = args.AggregateSink();
         var configFile = args.Optional("--config");
         var modelsDirectory = args.Optional("--models");
         args.EnsureAllRead();

@@ -177,4 +177,27 @@ public sealed class ReplayCommandTests : IDisposable
         Assert.Equal(CommandLine.CannotRun, code);
         Assert.Contains("FlowWatch:Aggregates:ClickHouse: is not a connection string", err, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Replay_AggregatesNamingAFile_WritesTheSameTablesAsDuckDb()
+    {
+        var viaDuckDb = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"), "--alerts", PathOf("a1.jsonl"), "--duckdb", PathOf("one.duckdb"));
+        var viaAggregates = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"), "--alerts", PathOf("a2.jsonl"), "--aggregates", PathOf("two.duckdb"));
+
+        Assert.True(viaDuckDb.Code == 0, viaDuckDb.Err);
+        Assert.True(viaAggregates.Code == 0, viaAggregates.Err);
+        Assert.Contains("rows written to DuckDB", viaAggregates.Out, StringComparison.Ordinal);
+        Assert.Equal(System.Text.RegularExpressions.Regex.Match(viaDuckDb.Out, @"aggregates\s+([\d,]+) rows").Groups[1].Value,
+            System.Text.RegularExpressions.Regex.Match(viaAggregates.Out, @"aggregates\s+([\d,]+) rows").Groups[1].Value);
+    }
+
+    [Fact]
+    public async Task Replay_TwoSinks_IsAUsageError()
+    {
+        var (code, _, err) = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"), "--alerts", PathOf("a.jsonl"),
+            "--duckdb", PathOf("one.duckdb"), "--aggregates", "Host=127.0.0.1");
+
+        Assert.Equal(CommandLine.UsageError, code);
+        Assert.Contains("give one", err, StringComparison.Ordinal);
+    }
 }
