@@ -110,7 +110,7 @@ public static class ReferenceDataLoader
             var field = $"fxRates.{property.Name}";
             if (property.Name.Length != 3 || !property.Name.All(char.IsAsciiLetterUpper)) throw new ReferenceDataException(field, "not a 3-letter ISO-4217 code");
             var rate = NonNegativeDecimal(property.Value, field, MaxRate, RateDecimals);
-            if (rate < MinRate) throw new ReferenceDataException(field, $"rate must be at least {MinRate} CNY per unit");
+            if (rate < MinRate) throw new ReferenceDataException(field, string.Create(CultureInfo.InvariantCulture, $"rate must be at least {MinRate} CNY per unit"));
             if (property.Name == ReferenceData.Cny && rate != 1) throw new ReferenceDataException(field, "CNY is the base currency; its rate is 1");
             rates[property.Name] = rate;
         }
