@@ -103,7 +103,7 @@ public sealed class StreamingWorkerTests : IDisposable
         Encoding.UTF8.GetString(message.Headers.GetLastBytes(name));
 
     /// <summary>Reads a topic from the start with read_committed until <paramref name="count"/> messages came, or 60 s passed.</summary>
-    private static List<Message<string, byte[]>> ReadAll(string bootstrapServers, string topic, int count)
+    internal static List<Message<string, byte[]>> ReadAll(string bootstrapServers, string topic, int count)
     {
         using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
         {

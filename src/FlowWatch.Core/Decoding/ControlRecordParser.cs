@@ -16,10 +16,16 @@ public static class ControlRecordParser
         {
             var reader = new Utf8JsonReader(json);
             using var document = JsonDocument.ParseValue(ref reader);
+            reader.Read();   // throws on anything after the object
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
                 reason = "not a JSON object";
+                return false;
+            }
+            if (!root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "PARAMETERS")
+            {
+                reason = "type: not PARAMETERS";
                 return false;
             }
             if (root.TryGetProperty("ts", out var ts)

@@ -124,6 +124,12 @@ public sealed class FlowEngine
     /// <summary>Ids the duplicate filter remembers.</summary>
     internal int DuplicateIdsHeld => _duplicates.Count;
 
+    /// <summary>
+    /// Where the parameters come from when not from control records in the stream (a host's reference or control
+    /// topic): a control record in the stream is then a dead letter naming it. Null: control records apply.
+    /// </summary>
+    public string? ParametersFromElsewhere { get; set; }
+
     /// <summary>Where accepted events are summed for the aggregate tables; none unless a host writes aggregates.</summary>
     public FlowAggregator? Aggregator { get; set; }
 
@@ -229,6 +235,12 @@ public sealed class FlowEngine
         var type = _decoder.Decode(record, ref _event, out rejectReason);
         if (type == RecordType.Control)
         {
+            if (ParametersFromElsewhere is { } source)
+            {
+                rejectReason = $"type: PARAMETERS records come from {source} here, not from the payments stream";
+                Counters.DeadLetters++;
+                return RecordOutcome.Rejected;
+            }
             if (!ControlRecordParser.TryParse(record, Reference.Parameters, out var parameters, out rejectReason))
             {
                 Counters.DeadLetters++;

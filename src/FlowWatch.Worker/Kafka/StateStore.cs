@@ -123,11 +123,14 @@ public static class StateStore
         {
             return new RestoredPartition(null, 0, new StateBook(0, engine.Reference.Parameters, [], saved.HighestIdRecord + 1));
         }
-        foreach (var value in saved.Entities.Values) engine.Restore(StateCodec.DecodeEntity(value, engine.Settings.TrailingWindow));
-        foreach (var (number, value) in saved.Ids.Values)
+        foreach (var (key, value) in saved.Entities)
+        {
+            engine.Restore(Decoded(partition, key, () => StateCodec.DecodeEntity(value, engine.Settings.TrailingWindow)));
+        }
+        foreach (var (key, (number, value)) in saved.Ids)
         {
             var (parts, newestDay) = idRecords.GetValueOrDefault(number, (0, int.MinValue));
-            foreach (var id in StateCodec.DecodeTxnIds(value))
+            foreach (var id in Decoded(partition, key, () => StateCodec.DecodeTxnIds(value)))
             {
                 newestDay = Math.Max(newestDay, id.Day);
                 // Ids from the restart point on are met again below.
@@ -149,13 +152,38 @@ public static class StateStore
         return new RestoredPartition(position.NextOffset, replayed, book);
     }
 
+    /// <summary>
+    /// Decodes a record of the state topic; one that cannot be decoded (corrupted, or of another format) stops the
+    /// restore with its partition and key named, rather than restoring without it.
+    /// </summary>
+    private static T Decoded<T>(int partition, string key, Func<T> decode)
+    {
+        try
+        {
+            return decode();
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException or FormatException or OverflowException)
+        {
+            throw new InvalidDataException($"partition {partition} of the state topic: record '{key}' cannot be read: {ex.Message}", ex);
+        }
+    }
+
     /// <summary>The newest valid record of each entity and ids key of a state partition, and the position.</summary>
     private static Saved ReadSaved(ConsumerConfig baseConfig, string stateTopic, int partition)
     {
         var saved = new Saved();
         using var consumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig(baseConfig)).Build();
         var topicPartition = new TopicPartition(stateTopic, new Partition(partition));
-        if (consumer.QueryWatermarkOffsets(topicPartition, TimeSpan.FromSeconds(30)).High.Value <= 0) return saved;
+        WatermarkOffsets watermarks;
+        try
+        {
+            watermarks = consumer.QueryWatermarkOffsets(topicPartition, TimeSpan.FromSeconds(30));
+        }
+        catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_UnknownPartition)
+        {
+            throw new InvalidDataException($"the state topic '{stateTopic}' has no partition {partition}: it needs as many partitions as the payments topic", ex);
+        }
+        if (watermarks.High.Value <= 0) return saved;
         // Per entity: states in log order after the newest one known to be valid (including a payment before a position
         // already read); the rest are judged against the final position.
         var entities = new Dictionary<string, List<(long Through, int Parts, byte[] Value)>>();
@@ -266,7 +294,14 @@ public static class StateStore
         while (true)
         {
             var record = consumer.Consume(TimeSpan.FromSeconds(60)) ?? throw new TimeoutException($"payments partition {partition} did not reach offset {to} in 60 s");
-            if (record.IsPartitionEOF || record.Offset.Value >= to) break;
+            if (record.IsPartitionEOF)
+            {
+                // The position was committed after these payments were read, so the partition cannot end before it
+                // unless the payments topic was recreated or cut short: its state no longer belongs to it.
+                throw new InvalidDataException($"payments partition {partition} ends at offset {record.Offset.Value}, before the saved position " +
+                    $"{to}: the payments topic was recreated or cut short; restore from an empty state topic to process it from its start");
+            }
+            if (record.Offset.Value >= to) break;
             engine.Reprocess(record.Message.Value ?? [], record.Offset.Value, discarded);
             discarded.Clear();
             replayed++;
@@ -309,12 +344,17 @@ public static class StateStore
                 "FlowWatch: restore from a state topic of this format, or from an empty one (the payments are then processed from their start)");
         }
         var numbers = value.AsSpan(PositionFormat.Length);
-        var parametersLength = (int)BinaryPrimitives.ReadInt64LittleEndian(numbers[(2 * sizeof(long))..]);
-        return new Position(
-            BinaryPrimitives.ReadInt64LittleEndian(numbers),
-            StateCodec.DecodeParameters(value[start..(start + parametersLength)]),
-            BinaryPrimitives.ReadInt64LittleEndian(numbers[sizeof(long)..]),
-            StateCodec.DecodeParameters(value[(start + parametersLength)..]));
+        var parametersLength = BinaryPrimitives.ReadInt64LittleEndian(numbers[(2 * sizeof(long))..]);
+        if (parametersLength < 0 || parametersLength > value.Length - start)
+        {
+            throw new InvalidDataException($"partition {partition} of the state topic: record '{PositionKey}' cannot be read: its parameters' length {parametersLength} is out of range");
+        }
+        var end = start + (int)parametersLength;
+        return Decoded(partition, PositionKey, () => new Position(
+            BinaryPrimitives.ReadInt64LittleEndian(value.AsSpan(PositionFormat.Length)),
+            StateCodec.DecodeParameters(value[start..end]),
+            BinaryPrimitives.ReadInt64LittleEndian(value.AsSpan(PositionFormat.Length + sizeof(long))),
+            StateCodec.DecodeParameters(value[end..])));
     }
 
     /// <summary>The number of a key of saved ids, <c>I/{number}/{part}</c>; null for any other key.</summary>

@@ -125,15 +125,17 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 RunSession(cancellation);
                 return;
             }
-            catch (KafkaException ex) when (!cancellation.IsCancellationRequested)
+            catch (Exception ex) when (ex is KafkaException or TimeoutException && !cancellation.IsCancellationRequested)
             {
-                WorkerLog.Restarting(_log, ex.Error.Code.ToString(), ex.Error.Reason, backoff.TotalSeconds);
+                // A broker out of reach for longer than a restore or a feed waits for it is a Kafka error like another.
+                var (code, reason) = ex is KafkaException kafka ? (kafka.Error.Code.ToString(), kafka.Error.Reason) : ("Timeout", ex.Message);
+                WorkerLog.Restarting(_log, code, reason, backoff.TotalSeconds);
                 _deliveryError = null;
                 _uncommitted = 0;
                 cancellation.WaitHandle.WaitOne(backoff);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
             }
-            catch (Exception ex) when (ex is not KafkaException)
+            catch (Exception ex) when (ex is not (KafkaException or TimeoutException))
             {
                 WorkerLog.Stopped(_log, ex);
                 throw;
@@ -380,12 +382,21 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         Interlocked.Exchange(ref _consumerLag, lag);
     }
 
+    private string ParametersSource() => options.ControlTopic.Length > 0
+        ? $"the control topic '{options.ControlTopic}'"
+        : $"the reference topic '{options.ReferenceTopic}'";
+
     private List<TopicPartitionOffset> Assign(List<TopicPartition> assigned)
     {
         var starts = new List<TopicPartitionOffset>();
         foreach (var topicPartition in assigned)
         {
-            var engine = new FlowEngine(_feed!.Current, rules, wallClock: wallClock, models: models);
+            var engine = new FlowEngine(_feed!.Current, rules, wallClock: wallClock, models: models)
+            {
+                // With a feed, parameters come from its topics only: one in the stream would hold until the next restore,
+                // which takes the feed's again.
+                ParametersFromElsewhere = _feed.Enabled ? ParametersSource() : null,
+            };
             engine.TrackChanges();
             var started = System.Diagnostics.Stopwatch.StartNew();
             var restored = StateStore.Restore(ConsumerConfig(), options.StateTopic, options.PaymentsTopic, topicPartition.Partition.Value, engine);

@@ -89,7 +89,21 @@ public sealed class ControlRecordParserTests
     }
 
     [Theory]
+    [InlineData("{\"macroPrudentialFactor\":0.5}")]                                // a control topic's record without its type
+    [InlineData("{\"type\":\"OTHER\",\"macroPrudentialFactor\":0.5}")]
+    [InlineData("{\"type\":5,\"macroPrudentialFactor\":0.5}")]
+    public void TryParse_NotOfTypeParameters_FailsNamingType(string json)
+    {
+        var (ok, updated, reason) = Parse(json);
+
+        Assert.False(ok);
+        Assert.Equal("type: not PARAMETERS", reason);
+        Assert.Equal(Current, updated);
+    }
+
+    [Theory]
     [InlineData("{\"type\":\"PARAMETERS\",")]
+    [InlineData("{\"type\":\"PARAMETERS\",\"macroPrudentialFactor\":0.5} {\"type\":\"PARAMETERS\"}")]   // data after the object
     [InlineData("")]
     [InlineData("not json")]
     public void TryParse_MalformedJson_FailsWithAReason(string json)

@@ -1,0 +1,169 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json.Nodes;
+using Confluent.Kafka;
+using FlowWatch.Core.Engine;
+using FlowWatch.Core.Reference;
+using FlowWatch.Worker.Kafka;
+
+namespace FlowWatch.Integration.Tests;
+
+/// <summary>
+/// A state topic that cannot belong to the payments it sits beside (corrupted records, too few partitions, a
+/// payments topic recreated under it) stops the restore with the partition and the record named: never a silent
+/// restore without them, never a worker restarting on it forever. And where parameters come from.
+/// </summary>
+public sealed class StateRestoreFailureTests
+{
+    private const string Breach = """{"txnId":"{0}","ts":"2026-03-03T10:00:00+08:00","account":"EFE0001","direction":"OUT","amount":"{1}","currency":"CNY","cpKind":"DOMESTIC","cpAccount":"DOM-HQ-001","purpose":"GOODS_TRADE"}""";
+
+    private static string Samples(string file) => Path.Combine(AppContext.BaseDirectory, "samples", file);
+
+    /// <summary>A position record as the worker writes it ("FWP2", next offset, restart point, the parameters at each).</summary>
+    private static byte[] Position(long nextOffset, long restartPoint, Parameters? parameters = null)
+    {
+        var encoded = StateCodec.Encode(parameters ?? new Parameters());
+        var value = new byte[4 + 3 * sizeof(long) + 2 * encoded.Length];
+        "FWP2"u8.CopyTo(value);
+        BinaryPrimitives.WriteInt64LittleEndian(value.AsSpan(4), nextOffset);
+        BinaryPrimitives.WriteInt64LittleEndian(value.AsSpan(12), restartPoint);
+        BinaryPrimitives.WriteInt64LittleEndian(value.AsSpan(20), encoded.Length);
+        encoded.CopyTo(value, 28);
+        encoded.CopyTo(value, 28 + encoded.Length);
+        return value;
+    }
+
+    private static Headers Through(long sequence)
+    {
+        var bytes = new byte[sizeof(long)];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, sequence);
+        return new Headers { { "flowwatch.through", bytes } };
+    }
+
+    private static void Write(EmbeddedBroker broker, string topic, params (string Key, byte[] Value, Headers? Headers)[] records)
+    {
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build();
+        foreach (var (key, value, headers) in records)
+        {
+            producer.Produce(new TopicPartition(topic, new Partition(0)), new Message<string, byte[]> { Key = key, Value = value, Headers = headers });
+        }
+        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+    }
+
+    private static byte[] Payment(string txnId, string amount) => Encoding.UTF8.GetBytes(Breach.Replace("{0}", txnId, StringComparison.Ordinal).Replace("{1}", amount, StringComparison.Ordinal));
+
+    private static Exception? Restore(EmbeddedBroker broker, KafkaOptions options, int partition = 0)
+    {
+        var engine = new FlowEngine(ReferenceDataLoader.LoadFile(Samples("reference.json")), new RuleSettings());
+        engine.TrackChanges();
+        return Record.Exception(() => StateStore.Restore(new ConsumerConfig { BootstrapServers = broker.BootstrapServers },
+            options.StateTopic, options.PaymentsTopic, partition, engine));
+    }
+
+    [Fact]
+    public void Restore_EntityStateThatCannotBeRead_FailsNamingPartitionAndKey()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers };
+        broker.CreateFlowWatchTopics(options, partitions: 1);
+        Write(broker, options.StateTopic, ("E/E-HQ-001", [3, 20, (byte)'E'], Through(0)), ("P", Position(nextOffset: 1, restartPoint: 1), null));
+
+        var error = Restore(broker, options);
+
+        var invalid = Assert.IsType<InvalidDataException>(error);
+        Assert.StartsWith("partition 0 of the state topic: record 'E/E-HQ-001' cannot be read", invalid.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(1_000_000)]
+    [InlineData(-1)]
+    public void Restore_PositionWithACorruptedLength_FailsNamingPartitionAndKey(long length)
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers };
+        broker.CreateFlowWatchTopics(options, partitions: 1);
+        var position = Position(nextOffset: 1, restartPoint: 1);
+        BinaryPrimitives.WriteInt64LittleEndian(position.AsSpan(20), length);
+        Write(broker, options.StateTopic, ("P", position, null));
+
+        var error = Restore(broker, options);
+
+        Assert.StartsWith("partition 0 of the state topic: record 'P' cannot be read", Assert.IsType<InvalidDataException>(error).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Restore_PositionBeyondTheEndOfThePayments_FailsNamingBoth()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers };
+        broker.CreateFlowWatchTopics(options, partitions: 1);
+        Write(broker, options.PaymentsTopic, ("EFE0001", Payment("A1", "1"), null), ("EFE0001", Payment("A2", "1"), null));
+        // As a state topic left from a payments topic that was recreated since: it has seen 1,000 payments.
+        Write(broker, options.StateTopic, ("P", Position(nextOffset: 1_000, restartPoint: 0), null));
+
+        var error = Restore(broker, options);
+
+        Assert.StartsWith("payments partition 0 ends at offset 2, before the saved position 1000", Assert.IsType<InvalidDataException>(error).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Restore_StateTopicWithFewerPartitionsThanThePayments_FailsSayingSo()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers };
+        broker.CreateTopic(options.PaymentsTopic, 2);
+        broker.CreateTopic(options.StateTopic, 1);
+
+        var error = Restore(broker, options, partition: 1);
+
+        Assert.Equal($"the state topic '{options.StateTopic}' has no partition 1: it needs as many partitions as the payments topic",
+            Assert.IsType<InvalidDataException>(error).Message);
+    }
+
+    [Fact]
+    public async Task Run_StateTopicThatCannotBeRestored_StopsTheWorkerWithTheReason()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers };
+        broker.CreateFlowWatchTopics(options, partitions: 1);
+        Write(broker, options.StateTopic, ("E/E-HQ-001", [3, 20, (byte)'E'], Through(0)), ("P", Position(nextOffset: 1, restartPoint: 1), null));
+        var worker = new StreamingWorker(options, new RuleSettings(), ReferenceData.Empty, TimeProvider.System);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        var error = await Record.ExceptionAsync(() => worker.RunAsync(stop.Token));
+
+        Assert.False(stop.IsCancellationRequested, "the worker kept restarting instead of stopping");
+        Assert.Contains("record 'E/E-HQ-001' cannot be read", Assert.IsType<InvalidDataException>(error).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_ParametersInThePaymentsStreamWithAReferenceTopic_AreDeadLettersThatSaySo()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions
+        {
+            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "stream-parameters",
+            ReferenceTopic = "flowwatch.reference",
+        };
+        broker.CreateFlowWatchTopics(options, partitions: 1);
+        broker.CreateTopic(options.ReferenceTopic, 1);
+        Write(broker, options.PaymentsTopic,
+            ("EFE0001", """{"type":"PARAMETERS","ts":"2026-03-03T00:00:00+08:00","macroPrudentialFactor":0.5}"""u8.ToArray(), null),
+            ("EFE0001", Payment("F1", "6000000"), null));
+        var worker = new StreamingWorker(options, new RuleSettings(), ReferenceDataLoader.LoadFile(Samples("reference.json")), TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        var deadLetter = Assert.Single(StreamingWorkerTests.ReadAll(broker.BootstrapServers, options.DeadLetterTopic, 1));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (worker.Counters.Accepted == 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Equal("type: PARAMETERS records come from the reference topic 'flowwatch.reference' here, not from the payments stream",
+            Encoding.UTF8.GetString(deadLetter.Headers.GetLastBytes("flowwatch.reason")));
+        Assert.Equal((1L, 1L), (worker.Counters.Accepted, worker.Counters.DeadLetters));
+        // F1 was judged with the reference data's factor of 1: a cap of 10,000,000, not breached.
+        Assert.DoesNotContain(StreamingWorkerTests.ReadAll(broker.BootstrapServers, options.AlertsTopic, 0),
+            m => JsonNode.Parse(m.Value)!["rule"]!.GetValue<string>() == RuleCodes.PenetrationCapBreach);
+    }
+}
