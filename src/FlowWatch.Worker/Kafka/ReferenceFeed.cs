@@ -54,9 +54,10 @@ public sealed class ReferenceFeed : IDisposable
 
     private void CatchUp(int partitions)
     {
-        var ends = 0;
+        // Each topic counts once: a record arriving after a topic's end gives that topic a second end.
+        var ended = new HashSet<string>(StringComparer.Ordinal);
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (ends < partitions)
+        while (ended.Count < partitions)
         {
             var record = _consumer!.Consume(TimeSpan.FromSeconds(1));
             if (record is null)
@@ -64,7 +65,7 @@ public sealed class ReferenceFeed : IDisposable
                 if (DateTime.UtcNow > deadline) throw new TimeoutException("the reference and control topics did not reach their end in 60 s");
                 continue;
             }
-            if (record.IsPartitionEOF) ends++;
+            if (record.IsPartitionEOF) ended.Add(record.Topic);
             else if (record.Message?.Value is { } value) Apply(record.Topic, value);
         }
     }
