@@ -166,4 +166,27 @@ public sealed class StateRestoreFailureTests
         Assert.DoesNotContain(StreamingWorkerTests.ReadAll(broker.BootstrapServers, options.AlertsTopic, 0),
             m => JsonNode.Parse(m.Value)!["rule"]!.GetValue<string>() == RuleCodes.PenetrationCapBreach);
     }
+
+    [Fact]
+    public async Task Run_BrokerOutOfReachLongerThanTheCatchUpWaits_RestartsTheSessionInsteadOfStopping()
+    {
+        var options = new KafkaOptions
+        {
+            BootstrapServers = "127.0.0.1:1", ReferenceFile = Samples("reference.json"), ReferenceTopic = "flowwatch.reference",
+            TransactionTimeout = TimeSpan.FromSeconds(1), CatchUpTimeout = TimeSpan.FromSeconds(2),
+        };
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var worker = new StreamingWorker(options, new RuleSettings(), ReferenceData.Empty, TimeProvider.System, logger: new LineLogger(lines.Enqueue));
+        using var stop = new CancellationTokenSource();
+
+        var running = worker.RunAsync(stop.Token);
+        // Two waits of the reference feed, each followed by a restart: 2 s, 1 s back-off, 2 s, 2 s back-off.
+        var stoppedByItself = await Task.WhenAny(running, Task.Delay(TimeSpan.FromSeconds(9))) == running;
+        await stop.CancelAsync();
+        await running.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.False(stoppedByItself, string.Join("\n", lines));
+        Assert.True(lines.Count(line => line.Contains("Timeout: the reference and control topics did not reach their end in 2 s; restarting", StringComparison.Ordinal)) >= 2,
+            string.Join("\n", lines));
+    }
 }

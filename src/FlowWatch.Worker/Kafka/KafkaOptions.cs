@@ -65,6 +65,14 @@ public sealed class KafkaOptions
     public TimeSpan TransactionTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// Longest a session waits for a topic it reads to the end as it starts (a state partition, the payments it
+    /// processes again, the reference and control topics); past it the session restarts, as on a Kafka error. Longer
+    /// than <see cref="TransactionTimeout"/>: a crashed worker's open transaction holds a state partition's end back
+    /// until the broker aborts it.
+    /// </summary>
+    public TimeSpan CatchUpTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
     /// Optional compacted topic of reference documents (one partition); the latest replaces the file's data.
     /// Empty: reference data comes from <see cref="ReferenceFile"/> only.
     /// </summary>
@@ -123,6 +131,8 @@ public sealed class KafkaOptions
         Check(!string.IsNullOrWhiteSpace(TransactionalIdPrefix), nameof(TransactionalIdPrefix), "is required");
         Check(!string.IsNullOrWhiteSpace(ReferenceFile), nameof(ReferenceFile), "is required (path of the reference data file)");
         Check(BatchSize >= 1, nameof(BatchSize), "must be at least 1");
+        Check(CatchUpTimeout > TransactionTimeout && CatchUpTimeout <= TimeSpan.FromHours(1), nameof(CatchUpTimeout),
+            "must be longer than TransactionTimeout and at most 1 hour");
         Check(BatchInterval > TimeSpan.Zero && BatchInterval <= TimeSpan.FromSeconds(10), nameof(BatchInterval), "must be from 1 ms to 10 seconds");
         if (Client.Count > 0 && ClientProblem() is { } problem) errors.Add($"{SectionName}:{nameof(Client)}: {problem}");
         return errors;

@@ -32,7 +32,7 @@ public sealed class ReferenceFeed : IDisposable
             EnablePartitionEof = true,
         }).Build();
         _consumer.Assign(topics.Select(t => new TopicPartitionOffset(t, new Partition(0), Offset.Beginning)));
-        CatchUp(topics.Count);
+        CatchUp(topics.Count, options.CatchUpTimeout);
     }
 
     /// <summary>True when a feed is configured: its parameters then override those saved in snapshots.</summary>
@@ -52,17 +52,17 @@ public sealed class ReferenceFeed : IDisposable
         return changed;
     }
 
-    private void CatchUp(int partitions)
+    private void CatchUp(int partitions, TimeSpan timeout)
     {
         // Each topic counts once: a record arriving after a topic's end gives that topic a second end.
         var ended = new HashSet<string>(StringComparer.Ordinal);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow + timeout;
         while (ended.Count < partitions)
         {
             var record = _consumer!.Consume(TimeSpan.FromSeconds(1));
             if (record is null)
             {
-                if (DateTime.UtcNow > deadline) throw new TimeoutException("the reference and control topics did not reach their end in 60 s");
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"the reference and control topics did not reach their end in {timeout.TotalSeconds:0.#} s");
                 continue;
             }
             if (record.IsPartitionEOF) ended.Add(record.Topic);

@@ -115,9 +115,11 @@ public static class StateStore
     /// to its end, then processes the payments from the restart point up to the position again, producing nothing.
     /// The engine must track changes, must not write aggregates yet, and counts only what comes after.
     /// </summary>
-    internal static RestoredPartition Restore(ConsumerConfig baseConfig, string stateTopic, string paymentsTopic, int partition, FlowEngine engine)
+    internal static RestoredPartition Restore(ConsumerConfig baseConfig, string stateTopic, string paymentsTopic, int partition, FlowEngine engine,
+        TimeSpan? catchUpTimeout = null)
     {
-        var saved = ReadSaved(baseConfig, stateTopic, partition);
+        var timeout = catchUpTimeout ?? new KafkaOptions().CatchUpTimeout;
+        var saved = ReadSaved(baseConfig, stateTopic, partition, timeout);
         var idRecords = new Dictionary<long, (int Parts, int NewestDay)>();
         if (saved.Position is not { } position)
         {
@@ -139,7 +141,7 @@ public static class StateStore
             idRecords[number] = (parts + 1, newestDay);
         }
         engine.Restore(position.RestartParameters);
-        var replayed = Replay(baseConfig, paymentsTopic, partition, engine, position.RestartPoint, position.NextOffset);
+        var replayed = Replay(baseConfig, paymentsTopic, partition, engine, position.RestartPoint, position.NextOffset, timeout);
         engine.Restore(position.Parameters);
         engine.Counters.Clear();
         var book = new StateBook(position.NextOffset, position.Parameters, [.. idRecords.Select(r => (r.Key, r.Value.Parts, r.Value.NewestDay))],
@@ -169,7 +171,7 @@ public static class StateStore
     }
 
     /// <summary>The newest valid record of each entity and ids key of a state partition, and the position.</summary>
-    private static Saved ReadSaved(ConsumerConfig baseConfig, string stateTopic, int partition)
+    private static Saved ReadSaved(ConsumerConfig baseConfig, string stateTopic, int partition, TimeSpan timeout)
     {
         var saved = new Saved();
         using var consumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig(baseConfig)).Build();
@@ -194,7 +196,7 @@ public static class StateStore
         {
             // End of partition for read_committed is the last stable offset: an open transaction of a crashed
             // worker holds it back until that transaction is fenced or times out.
-            var record = consumer.Consume(TimeSpan.FromSeconds(60)) ?? throw new TimeoutException($"state partition {partition} did not reach its end in 60 s");
+            var record = consumer.Consume(timeout) ?? throw new TimeoutException($"state partition {partition} did not reach its end in {timeout.TotalSeconds:0.#} s");
             if (record.IsPartitionEOF) break;
             if (record.Message.Key is not { } key) continue;
             var value = record.Message.Value;
@@ -282,7 +284,7 @@ public static class StateStore
     }
 
     /// <summary>Processes payments [<paramref name="from"/>, <paramref name="to"/>) of a partition again, for their effect on state only.</summary>
-    private static long Replay(ConsumerConfig baseConfig, string paymentsTopic, int partition, FlowEngine engine, long from, long to)
+    private static long Replay(ConsumerConfig baseConfig, string paymentsTopic, int partition, FlowEngine engine, long from, long to, TimeSpan timeout)
     {
         if (from >= to) return 0;
         var config = RestoreConfig(baseConfig);
@@ -293,7 +295,7 @@ public static class StateStore
         long replayed = 0;
         while (true)
         {
-            var record = consumer.Consume(TimeSpan.FromSeconds(60)) ?? throw new TimeoutException($"payments partition {partition} did not reach offset {to} in 60 s");
+            var record = consumer.Consume(timeout) ?? throw new TimeoutException($"payments partition {partition} did not reach offset {to} in {timeout.TotalSeconds:0.#} s");
             if (record.IsPartitionEOF)
             {
                 // The position was committed after these payments were read, so the partition cannot end before it

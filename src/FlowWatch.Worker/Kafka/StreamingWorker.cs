@@ -125,7 +125,12 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 RunSession(cancellation);
                 return;
             }
-            catch (Exception ex) when (ex is KafkaException or TimeoutException && !cancellation.IsCancellationRequested)
+            catch (Exception ex) when (ex is KafkaException or TimeoutException && cancellation.IsCancellationRequested)
+            {
+                // Stopping anyway: what the session did not commit is processed again by whoever comes next.
+                return;
+            }
+            catch (Exception ex) when (ex is KafkaException or TimeoutException)
             {
                 // A broker out of reach for longer than a restore or a feed waits for it is a Kafka error like another.
                 var (code, reason) = ex is KafkaException kafka ? (kafka.Error.Code.ToString(), kafka.Error.Reason) : ("Timeout", ex.Message);
@@ -399,7 +404,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             };
             engine.TrackChanges();
             var started = System.Diagnostics.Stopwatch.StartNew();
-            var restored = StateStore.Restore(ConsumerConfig(), options.StateTopic, options.PaymentsTopic, topicPartition.Partition.Value, engine);
+            var restored = StateStore.Restore(ConsumerConfig(), options.StateTopic, options.PaymentsTopic, topicPartition.Partition.Value, engine,
+                options.CatchUpTimeout);
             // With a reference or control topic, what it says now outranks the parameters saved in the state.
             if (_feed.Enabled) engine.UpdateReference(_feed.Current);
             // Only now: the payments processed again during the restore had their aggregate rows written before.
