@@ -20,29 +20,55 @@ public sealed class AlertFeedTests
         var feed = new AlertFeed(capacity: 10);
         feed.Publish([.. Enumerable.Range(1, 5).Select(n => Alert(n))]);
 
-        var (entries, _) = feed.After(2);
+        var (entries, missed, _) = feed.After(2);
 
+        Assert.False(missed);
         Assert.Equal([3L, 4L, 5L], entries.Select(e => e.Id));
         Assert.Equal(["a3", "a4", "a5"], entries.Select(AlertIdOf));
     }
 
-    [Fact]
-    public void After_AnIdAlreadyForgotten_AnswersFromTheOldestHeld()
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(5, true)]     // 6 is forgotten
+    [InlineData(6, false)]    // just below the oldest held: nothing missed
+    [InlineData(99, true)]    // an id this feed never gave
+    [InlineData(-5, true)]
+    public void After_AnIdAroundTheOldestHeld_AnswersFromTheOldestHeldAndSaysWhetherSomeWereMissed(long afterId, bool missed)
     {
         var feed = new AlertFeed(capacity: 4);
         feed.Publish([.. Enumerable.Range(1, 10).Select(n => Alert(n))]);
 
-        Assert.Equal([7L, 8L, 9L, 10L], feed.After(1).Entries.Select(e => e.Id));
-        Assert.Equal([7L, 8L, 9L, 10L], feed.After(99).Entries.Select(e => e.Id));
-        Assert.Equal([7L, 8L, 9L, 10L], feed.After(-5).Entries.Select(e => e.Id));
+        var after = feed.After(afterId);
+
+        Assert.Equal([7L, 8L, 9L, 10L], after.Entries.Select(e => e.Id));
+        Assert.Equal(missed, after.Missed);
         Assert.Empty(feed.After(10).Entries);
+        Assert.False(feed.After(10).Missed);
+    }
+
+    [Fact]
+    public void After_AnIdOfAnEarlierProcess_SaysSomeWereMissed()
+    {
+        var started = new DateTimeOffset(2026, 11, 28, 9, 0, 0, TimeSpan.Zero);
+        var earlier = new AlertFeed(capacity: 100, AlertFeed.FirstIdAt(started));
+        earlier.Publish([.. Enumerable.Range(1, 50).Select(n => Alert(n))]);
+        var later = new AlertFeed(capacity: 100, AlertFeed.FirstIdAt(started.AddSeconds(1)));
+        later.Publish([.. Enumerable.Range(51, 60).Select(n => Alert(n))]);
+
+        var after = later.After(earlier.LastId);
+
+        Assert.True(after.Missed);
+        Assert.Equal(60, after.Entries.Count);
+        Assert.True(later.LastId > earlier.LastId);
+        Assert.True(later.LastId < 1L << 53);   // exact as a JavaScript number
+        Assert.False(later.After(later.LastId - 60).Missed);   // where a page that loaded the latest alerts resumes
     }
 
     [Fact]
     public async Task After_TheNewest_CompletesItsTaskOnTheNextPublish()
     {
         var feed = new AlertFeed(capacity: 4);
-        var (entries, more) = feed.After(feed.LastId);
+        var (entries, _, more) = feed.After(feed.LastId);
         Assert.Empty(entries);
         Assert.False(more.IsCompleted);
 

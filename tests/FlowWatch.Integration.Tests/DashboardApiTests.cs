@@ -96,6 +96,26 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Stream_WithAnIdFromAnEarlierProcess_SaysAGapCameThenSendsTheAlertsHeld()
+    {
+        var entity = Harness.NewEntity("G");
+        Harness.Produce(DashboardHarness.Cash(entity, entity + "-1"));
+        var id = (await Harness.AlertsOf(entity, 1)).Single()!["id"]!.GetValue<long>();
+
+        // Ids start higher in every process: an id of one started a second before this one is below all of these.
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/alerts/stream");
+        request.Headers.Add("Last-Event-ID", "1");
+        using var response = await Harness.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var lines = new List<string>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!lines.Contains($"id: {id}")) lines.Add(await reader.ReadLineAsync(timeout.Token) ?? throw new EndOfStreamException());
+
+        Assert.Equal(["retry: 1000", "", "event: gap", "data: {}", ""], lines.Take(5));
+        Assert.True(id > 1_700_000_000_000_000, $"{id} is not an id of a feed started after 2023");
+    }
+
+    [Fact]
     public async Task Stream_WithoutLastEventId_StartsAfterTheNewestAlert()
     {
         var entity = Harness.NewEntity("N");

@@ -80,6 +80,64 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Alert_OfAnAmountBeyondADoublesDigits_ShowsItExactly()
+    {
+        var entity = Harness.NewEntity("X");
+        var row = _page.Locator($"#feed tbody tr[data-entity='{entity}'][data-rule='SANCTIONED_PARTY']");
+
+        Harness.Produce(DashboardHarness.Sanctioned(entity, entity + "-1", amount: "98765432109876.54"));
+
+        // As a double it would read …876.55.
+        await Assertions.Expect(row).ToContainTextAsync("98,765,432,109,876.54 CNY", new LocatorAssertionsToContainTextOptions { Timeout = 5_000 });
+    }
+
+    [Fact]
+    public async Task Feed_ThatMissedAlertsNoLongerHeld_ReloadsTheListAndSaysSo()
+    {
+        var page = await _context.NewPageAsync();
+        // The first load answers as if this page had last seen alert 1, of a worker process before this one.
+        var first = true;
+        await page.RouteAsync("**/api/alerts?limit=*", async route =>
+        {
+            if (!first)
+            {
+                await route.ContinueAsync();
+                return;
+            }
+            first = false;
+            var response = await route.FetchAsync();
+            var body = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!;
+            body["lastEventId"] = 1;
+            await route.FulfillAsync(new RouteFulfillOptions { Response = response, Body = body.ToJsonString() });
+        });
+
+        await page.GotoAsync(Harness.BaseAddress.ToString());
+
+        await Assertions.Expect(page.GetByTestId("feed-notice")).ToContainTextAsync("the list was reloaded");
+        await Assertions.Expect(page.Locator("#stat-status")).ToHaveTextAsync("live");
+        Assert.False(first);
+    }
+
+    [Fact]
+    public async Task EntityView_OfAnEntityWithoutEquityThatMovedMoney_ShowsTheQuotaBreached()
+    {
+        // Owner's equity of 0 gives caps of 0, which any same-name outflow breaches (RULES.md §3); there is no
+        // utilisation to show.
+        await _page.RouteAsync("**/api/entities/Z-ZERO", route => route.FulfillAsync(new RouteFulfillOptions
+        {
+            ContentType = "application/json",
+            Body = """{"entity":{"entityId":"Z-ZERO","events":1,"penetration":{"year":2026,"netInflow":-100,"ownersEquity":0,"inflowCap":0,"outflowCap":0},"last24h":[]},"recentAlerts":[]}""",
+        }));
+
+        await _page.EvaluateAsync("loadEntity('Z-ZERO')");
+
+        var outflow = _page.GetByTestId("gauge-outflow");
+        await Assertions.Expect(outflow).ToContainTextAsync("cap 0");
+        await Assertions.Expect(outflow).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\bbreach\b"));
+        await Assertions.Expect(_page.GetByTestId("gauge-inflow")).ToContainTextAsync("0.0%");
+    }
+
+    [Fact]
     public async Task SeverityFilter_OnlyIIIChecked_HidesTheOtherSeverities()
     {
         var entity = Harness.NewEntity("F");

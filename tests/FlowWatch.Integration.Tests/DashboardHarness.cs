@@ -83,8 +83,8 @@ internal sealed class DashboardHarness : IAsyncDisposable
     public string NewEntity(string prefix) => $"{prefix}-{Interlocked.Increment(ref _sequence)}-{Guid.NewGuid():N}"[..24];
 
     /// <summary>Raises SANCTIONED_PARTY (III): the counterparty is on the sanctions list.</summary>
-    public static string Sanctioned(string entityId, string txnId) =>
-        Payment(txnId, entityId, "FTE9001", "IN", "1000", "\"cpKind\":\"OFFSHORE\",\"cpAccount\":\"X-1\",\"cpName\":\"Northern Star Shipping\",\"cpCountry\":\"HK\"");
+    public static string Sanctioned(string entityId, string txnId, string amount = "1000") =>
+        Payment(txnId, entityId, "FTE9001", "IN", amount, "\"cpKind\":\"OFFSHORE\",\"cpAccount\":\"X-1\",\"cpName\":\"Northern Star Shipping\",\"cpCountry\":\"HK\"");
 
     /// <summary>Raises CASH_ON_ZONE_ACCOUNT (II): cash on a zone account.</summary>
     public static string Cash(string entityId, string txnId) =>

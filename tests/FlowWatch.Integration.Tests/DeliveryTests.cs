@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using FlowWatch.Core.Engine;
 using FlowWatch.Worker.Kafka;
 using Xunit.Abstractions;
@@ -75,5 +76,49 @@ public sealed class DeliveryTests(ITestOutputHelper output)
         Assert.False(running.IsCompleted);
         await stop.CancelAsync();
         await running;
+        // The counters (events, dead letters, alerts in /metrics, the dashboard and the summary) count each payment
+        // once: what a failed session processed after its last commit, the next one processed again.
+        Assert.Equal(harness.Payments.Count, worker.Counters.Read);
+    }
+
+    [Fact]
+    public async Task Run_BrokerDownWhileADenseStreamFlows_CountsEachPaymentOnce()
+    {
+        const int Payments = 6_000;
+        using var harness = new DeliveryHarness(output, payments: Payments, seed: 13);
+        var worker = new StreamingWorker(harness.Options, new RuleSettings(), harness.Reference, TimeProvider.System, logger: new LineLogger(harness.Log), models: harness.Models);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        // Five payments every few milliseconds: the worker always has payments processed but not yet committed, which a
+        // session that fails with the broker gone leaves to the next session to process again.
+        var producing = Task.Run(async () =>
+        {
+            using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+            {
+                BootstrapServers = harness.Broker.BootstrapServers, EnableIdempotence = true, MessageTimeoutMs = 120_000, LingerMs = 0,
+            }).Build();
+            foreach (var chunk in harness.Payments.Chunk(5))
+            {
+                foreach (var payment in chunk) producer.Produce(harness.Options.PaymentsTopic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line });
+                await Task.Delay(2);
+            }
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(120)));
+        });
+        await Task.Delay(2_000);
+
+        harness.Broker.SetBrokerDown(1);
+        await Task.Delay(10_000);
+        harness.Broker.SetBrokerUp(1);
+        await producing;
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (DateTime.UtcNow < deadline && (worker.Counters.Read < Payments || worker.ConsumerLag > 0)) await Task.Delay(500);
+        await Task.Delay(2_000);   // a count past the payments would show by now
+        var read = worker.Counters.Read;
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Equal(Payments, read);
+        Assert.Equal(Payments, worker.Counters.Read);
     }
 }

@@ -6,7 +6,8 @@ namespace FlowWatch.Worker.Dashboard;
 
 /// <summary>
 /// A committed alert with its place in the feed: ids rise by one per alert, so a reader resumes after the last it
-/// saw. Written as <c>{"id":…,"alert":{…}}</c>, the alert exactly as on the alerts topic.
+/// saw, and a later process's ids start above an earlier one's. Written as <c>{"id":…,"alert":{…}}</c>, the alert
+/// exactly as on the alerts topic.
 /// </summary>
 [JsonConverter(typeof(FeedEntryConverter))]
 public sealed record FeedEntry(long Id, PublishedAlert Alert);
@@ -22,16 +23,29 @@ public sealed class AlertFeed
     private readonly Lock _gate = new();
     private readonly FeedEntry?[] _ring;
     private readonly long[] _bySeverity = new long[3];
+    private readonly long _firstId;
     private long _lastId;
     private TaskCompletionSource _published = NewSignal();
 
-    public AlertFeed(int capacity)
+    /// <param name="capacity">Alerts held.</param>
+    /// <param name="firstId">Id of the first alert; see <see cref="FirstIdAt"/>.</param>
+    public AlertFeed(int capacity, long firstId = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(firstId, 1);
         _ring = new FeedEntry?[capacity];
+        _firstId = firstId;
+        _lastId = firstId - 1;
     }
 
-    /// <summary>Id of the newest alert; 0 before the first.</summary>
+    /// <summary>
+    /// A first id for a feed started at <paramref name="now"/>: a thousand per millisecond since 1970, so that a process
+    /// started later begins above every id an earlier one gave (unless that one gave more than a thousand alerts a
+    /// millisecond), and a reader's id from an earlier process is told apart. Under 2^53, so exact in JavaScript.
+    /// </summary>
+    public static long FirstIdAt(DateTimeOffset now) => now.ToUnixTimeMilliseconds() * 1000 + 1;
+
+    /// <summary>Id of the newest alert; one below the first id before the first alert.</summary>
     public long LastId
     {
         get
@@ -72,7 +86,7 @@ public sealed class AlertFeed
         var found = new List<FeedEntry>(Math.Min(limit, 256));
         lock (_gate)
         {
-            for (var id = _lastId; id > Math.Max(0, _lastId - _ring.Length) && found.Count < limit; id--)
+            for (var id = _lastId; id > Math.Max(_firstId - 1, _lastId - _ring.Length) && found.Count < limit; id--)
             {
                 var entry = _ring[id % _ring.Length]!;
                 if (filter(entry.Alert)) found.Add(entry);
@@ -83,17 +97,20 @@ public sealed class AlertFeed
 
     /// <summary>
     /// The alerts after <paramref name="afterId"/> still held, oldest first, and a task that completes when more
-    /// are published. An id from beyond the newest (a reader of an earlier process) reads from the oldest held.
+    /// are published. <c>Missed</c> when some alerts after it are no longer held (the ring went past them) or were
+    /// never in this feed (an id of an earlier process, or one this feed has not given): the entries then start at
+    /// the oldest held, and a reader should reload what it shows.
     /// </summary>
-    public (IReadOnlyList<FeedEntry> Entries, Task More) After(long afterId)
+    public (IReadOnlyList<FeedEntry> Entries, bool Missed, Task More) After(long afterId)
     {
         lock (_gate)
         {
-            if (afterId < 0 || afterId > _lastId) afterId = 0;
-            var from = Math.Max(afterId, _lastId - _ring.Length) + 1;
+            var oldestHeld = Math.Max(_firstId, _lastId - _ring.Length + 1);
+            var missed = afterId < oldestHeld - 1 || afterId > _lastId;
+            var from = missed ? oldestHeld : afterId + 1;
             var entries = new List<FeedEntry>((int)Math.Max(0, _lastId - from + 1));
             for (var id = from; id <= _lastId; id++) entries.Add(_ring[id % _ring.Length]!);
-            return (entries, _published.Task);
+            return (entries, missed, _published.Task);
         }
     }
 

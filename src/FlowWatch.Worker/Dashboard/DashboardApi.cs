@@ -57,7 +57,9 @@ public static class DashboardApi
     /// <summary>
     /// Alerts as Server-Sent Events, each with its feed id. A reconnecting browser sends <c>Last-Event-ID</c> and
     /// gets what it missed while still held; <c>?after=</c> does the same for a first connection. Without either,
-    /// only alerts committed from now on. Each commit's alerts go out in one write, not one per alert.
+    /// only alerts committed from now on. When some of what the reader missed is no longer held (it fell behind the
+    /// ring, or its id is from an earlier process), a <c>gap</c> event says so before the alerts still held. Each
+    /// commit's alerts go out in one write, not one per alert.
     /// </summary>
     private static async Task Stream(HttpContext context, AlertFeed feed, long? after)
     {
@@ -82,7 +84,8 @@ public static class DashboardApi
         body.Write("retry: 1000\n\n"u8);
         do
         {
-            var (entries, more) = feed.After(from);
+            var (entries, missed, more) = feed.After(from);
+            if (missed) body.Write("event: gap\ndata: {}\n\n"u8);
             foreach (var entry in entries)
             {
                 body.Write("id: "u8);

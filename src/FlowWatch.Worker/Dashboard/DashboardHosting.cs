@@ -30,7 +30,8 @@ public static class DashboardHosting
         builder.Services.AddSingleton<IValidateOptions<DashboardOptions>>(new SelfValidation<DashboardOptions>(o => o.Validate()));
         builder.WebHost.UseUrls(section[nameof(DashboardOptions.Urls)] ?? DashboardOptions.DefaultUrls);
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(sp => new AlertFeed(sp.GetRequiredService<IOptions<DashboardOptions>>().Value.RecentAlerts));
+        builder.Services.AddSingleton(sp => new AlertFeed(sp.GetRequiredService<IOptions<DashboardOptions>>().Value.RecentAlerts,
+            AlertFeed.FirstIdAt(DateTimeOffset.UtcNow)));
         builder.Services.AddSingleton<LiveStats>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveStats>());
         builder.Services.AddSingleton<DashboardMetrics>();

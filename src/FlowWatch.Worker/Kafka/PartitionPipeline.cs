@@ -75,6 +75,16 @@ internal sealed class PartitionPipeline : IDisposable
     /// <summary>Records were handed over since the last commit.</summary>
     public bool Pending { get; set; }
 
+    /// <summary>The engine's counters as of the last commit that included this partition's records.</summary>
+    public EngineCounters Committed { get; } = new();
+
+    /// <summary>Notes the engine's counters as committed; call after the commit, with the pipeline drained.</summary>
+    public void MarkCommitted()
+    {
+        Committed.Clear();
+        Committed.Add(Engine.Counters);
+    }
+
     /// <summary>The offset after the last record processed; read after <see cref="DrainAsync"/>.</summary>
     public long NextOffset => Volatile.Read(ref _nextOffset);
 

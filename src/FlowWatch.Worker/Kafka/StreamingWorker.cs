@@ -299,6 +299,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         _producer.CommitTransaction(TimeSpan.FromSeconds(30));
         if (positions.Count > 0) WorkerMetrics.CommitDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (_deliveryError is { } error) throw new KafkaException(error);
+        foreach (var partition in pending) partition.MarkCommitted();
         _producer.BeginTransaction();
         _uncommitted = 0;
         if (alerts is { Count: > 0 }) onCommitted!(alerts);
@@ -450,7 +451,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         pipeline.Dispose();
         lock (_partitions)
         {
-            _retired.Add(pipeline.Engine.Counters);
+            // As of its last commit: what a failed session processed after it, the next session processes again.
+            _retired.Add(pipeline.Committed);
             _partitions.Remove(partition);
         }
     }

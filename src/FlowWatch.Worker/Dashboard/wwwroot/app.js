@@ -9,7 +9,7 @@ const shanghaiHour = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai
 const money = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
 
-const state = { alerts: [], pending: [], rules: new Set(), entity: null, entityTimer: 0, lastEventId: 0 };
+const state = { alerts: [], pending: [], rules: new Set(), entity: null, entityTimer: 0, lastEventId: 0, stream: null };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, className, text) {
@@ -26,6 +26,14 @@ function svg(tag, attributes, text) {
   return node;
 }
 
+// An amount as the alert writes it: JSON.parse would round one of more than 15 significant digits, so the number's own
+// text is kept where the browser hands it to a reviver.
+function exactAmounts(key, value, context) {
+  return key === 'amount' && typeof value === 'number' && context && typeof context.source === 'string' ? context.source : value;
+}
+
+const parseJson = (text) => JSON.parse(text, exactAmounts);
+
 async function getJson(path) {
   const response = await fetch(path, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
   if (!response.ok) {
@@ -34,7 +42,14 @@ async function getJson(path) {
     error.status = response.status;
     throw error;
   }
-  return response.json();
+  return parseJson(await response.text());
+}
+
+// Digits grouped by thousands, every decimal kept; a number (a browser without the reviver's source) as before.
+function formatAmount(amount) {
+  if (typeof amount !== 'string') return money.format(amount);
+  const [whole, fraction] = amount.split('.');
+  return whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',') + (fraction ? `.${fraction}` : '');
 }
 
 // ---- filters ----
@@ -63,7 +78,7 @@ function noteRule(rule) {
 function amountOf(alert) {
   const m = alert.metrics || {};
   if (m.amount === undefined) return '';
-  return `${money.format(m.amount)} ${m.currency || ''}`.trim();
+  return `${formatAmount(m.amount)} ${m.currency || ''}`.trim();
 }
 
 function row(entry, fresh) {
@@ -142,9 +157,20 @@ async function start() {
     $('feed-empty').textContent = `Could not load alerts: ${error.message}`;
   }
   const stream = new EventSource('/api/alerts/stream?after=' + state.lastEventId);
-  stream.onmessage = (event) => receive({ id: Number(event.lastEventId), alert: JSON.parse(event.data) });
+  state.stream = stream;
+  stream.onmessage = (event) => receive({ id: Number(event.lastEventId), alert: parseJson(event.data) });
   stream.onopen = () => setStatus(true);
   stream.onerror = () => setStatus(false, 'reconnecting…');
+  // Some alerts this page missed are no longer held: start over from the latest, and say so.
+  stream.addEventListener('gap', () => {
+    stream.close();
+    state.alerts = [];
+    state.pending = [];
+    const notice = $('feed-notice');
+    notice.textContent = `Some alerts were no longer held when this page caught up (it fell behind, or the worker restarted); the list was reloaded at ${shanghai.format(new Date())}.`;
+    notice.hidden = false;
+    start();
+  });
 }
 
 // ---- the entity view ----
@@ -193,19 +219,20 @@ function renderEntity(view) {
   if (!view.recentAlerts.length) list.append(el('li', 'muted', 'No recent alerts.'));
 }
 
-// A half-circle gauge of used / cap; amber from 80 %, red over the cap.
+// A half-circle gauge of used / cap; amber from 80 %, red over the cap (any use of a cap of 0 is over it).
 function gauge(direction, utilisation, used, cap) {
-  const share = utilisation === undefined ? 0 : utilisation;
+  const overZero = Number(cap) === 0 && used > 0;
+  const share = overZero ? Infinity : utilisation === undefined ? 0 : utilisation;
   const box = el('div', `gauge${share > 1 ? ' breach' : share >= 0.8 ? ' warn' : ''}`);
   box.dataset.testid = `gauge-${direction}`;
-  const drawing = svg('svg', { viewBox: '0 0 120 70', role: 'img', 'aria-label': `${direction} quota ${(share * 100).toFixed(1)} percent used` });
+  const drawing = svg('svg', { viewBox: '0 0 120 70', role: 'img', 'aria-label': overZero ? `${direction} quota over its cap of 0` : `${direction} quota ${(share * 100).toFixed(1)} percent used` });
   const arc = (fraction) => {
     const angle = Math.PI * (1 - Math.min(Math.max(fraction, 0), 1));
     return `M 10 60 A 50 50 0 0 1 ${60 + 50 * Math.cos(angle)} ${60 - 50 * Math.sin(angle)}`;
   };
   drawing.append(svg('path', { class: 'track', d: arc(1) }));
   if (share > 0) drawing.append(svg('path', { class: 'fill', d: arc(share) }));
-  drawing.append(svg('text', { class: 'pct', x: 60, y: 58, 'text-anchor': 'middle' }, `${(share * 100).toFixed(1)}%`));
+  drawing.append(svg('text', { class: 'pct', x: 60, y: 58, 'text-anchor': 'middle' }, overZero ? 'cap 0' : `${(share * 100).toFixed(1)}%`));
   box.append(drawing, el('div', 'caption', `${direction}: ${compact.format(used)} of ${compact.format(cap)} CNY`));
   return box;
 }
