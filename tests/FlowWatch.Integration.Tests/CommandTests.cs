@@ -63,6 +63,7 @@ public sealed class CommandTests
     [InlineData("BatchInterval", "30.00:00:00", "BatchInterval")]
     [InlineData("StateIdsPerRecord", "100000", "StateIdsPerRecord")]
     [InlineData("StateRecordBytes", "2000000", "StateRecordBytes")]
+    [InlineData("CatchUpTimeout", "00:00:10", "CatchUpTimeout")]   // not longer than TransactionTimeout (10 s)
     [InlineData("PaymentsTopic", "bad topic!", "PaymentsTopic")]
     [InlineData("ControlTopic", "..", "ControlTopic")]
     [InlineData("Client:no.such.property", "1", "Client")]
@@ -91,7 +92,10 @@ public sealed class CommandTests
         var options = new FlowWatch.Worker.Kafka.KafkaOptions { BootstrapServers = "127.0.0.1:9", ReferenceFile = "r.json" };
         switch (key)
         {
-            case "TransactionTimeout": options.TransactionTimeout = TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+            case "TransactionTimeout":
+                options.TransactionTimeout = TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+                options.CatchUpTimeout = TimeSpan.FromHours(1);   // which must be longer
+                break;
             case "StateIdsPerRecord": options.StateIdsPerRecord = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
             case "StateRecordBytes": options.StateRecordBytes = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
             default: options.Client[key.Split(':')[1]] = value; break;
