@@ -23,7 +23,10 @@ public sealed record EntityView
     /// <summary>CNY-equivalent flows per hour, oldest first, for the 24 hours ending at <see cref="NewestTs"/>.</summary>
     public required IReadOnlyList<HourlyFlow> Last24h { get; init; }
 
-    public static EntityView Of(EntityState entity, ReferenceData reference)
+    /// <param name="entity">The entity's state, read by the thread that owns its shard.</param>
+    /// <param name="reference">Reference data in force.</param>
+    /// <param name="settings">Rule settings in force (the quota's warning level).</param>
+    public static EntityView Of(EntityState entity, ReferenceData reference, RuleSettings settings)
     {
         reference.Entities.TryGetValue(entity.EntityId, out var info);
         var hasEvents = entity.NewestTs != EntityState.NoTime;
@@ -34,7 +37,8 @@ public sealed record EntityView
             Name = info?.Name,
             NewestTs = hasEvents ? new DateTimeOffset(entity.NewestTs, TimeSpan.Zero) : null,
             Events = entity.Events,
-            Penetration = PenetrationView.Of(year, year is { } y ? entity.PenetrationNetInflow(y) : 0m, info?.OwnersEquityPrevYear, reference.Parameters),
+            Penetration = PenetrationView.Of(year, year is { } y ? entity.PenetrationNetInflow(y) : 0m, info?.OwnersEquityPrevYear, reference.Parameters)
+                with { WarnUtilisation = settings.PenetrationWarnUtilisation },
             Last24h = hasEvents ? HourlyFlows(entity) : [],
         };
     }
@@ -79,6 +83,9 @@ public sealed record PenetrationView
     public decimal? OutflowCap { get; init; }
     public decimal? InflowUtilisation { get; init; }
     public decimal? OutflowUtilisation { get; init; }
+
+    /// <summary>The utilisation from which PENETRATION_CAP_WARN fires (RuleSettings.PenetrationWarnUtilisation).</summary>
+    public decimal WarnUtilisation { get; init; } = 0.8m;
 
     public static PenetrationView Of(int? year, decimal netInflow, decimal? ownersEquity, Parameters parameters)
     {

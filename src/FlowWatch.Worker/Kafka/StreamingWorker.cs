@@ -368,7 +368,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             {
                 if (partition.Engine.FindEntity(query.EntityId) is { } entity)
                 {
-                    view = EntityView.Of(entity, partition.Engine.Reference);
+                    view = EntityView.Of(entity, partition.Engine.Reference, partition.Engine.Settings);
                     break;
                 }
             }

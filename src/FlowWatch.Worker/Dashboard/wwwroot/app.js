@@ -206,8 +206,8 @@ function renderEntity(view) {
     gauges.replaceChildren(el('p', 'muted', 'No owner\'s equity on file: no quota.'));
   } else {
     gauges.replaceChildren(
-      gauge('inflow', p.inflowUtilisation, Math.max(p.netInflow, 0), p.inflowCap),
-      gauge('outflow', p.outflowUtilisation, Math.max(-p.netInflow, 0), p.outflowCap));
+      gauge('inflow', p.inflowUtilisation, Math.max(p.netInflow, 0), p.inflowCap, p.warnUtilisation),
+      gauge('outflow', p.outflowUtilisation, Math.max(-p.netInflow, 0), p.outflowCap, p.warnUtilisation));
   }
   $('flow-chart').replaceChildren(flowChart(e.last24h));
   const list = $('entity-alerts');
@@ -219,11 +219,12 @@ function renderEntity(view) {
   if (!view.recentAlerts.length) list.append(el('li', 'muted', 'No recent alerts.'));
 }
 
-// A half-circle gauge of used / cap; amber from 80 %, red over the cap (any use of a cap of 0 is over it).
-function gauge(direction, utilisation, used, cap) {
+// A half-circle gauge of used / cap; amber from the warning level (80 % by default), red over the cap (any use of a cap
+// of 0 is over it).
+function gauge(direction, utilisation, used, cap, warnAt = 0.8) {
   const overZero = Number(cap) === 0 && used > 0;
   const share = overZero ? Infinity : utilisation === undefined ? 0 : utilisation;
-  const box = el('div', `gauge${share > 1 ? ' breach' : share >= 0.8 ? ' warn' : ''}`);
+  const box = el('div', `gauge${share > 1 ? ' breach' : share >= warnAt ? ' warn' : ''}`);
   box.dataset.testid = `gauge-${direction}`;
   const drawing = svg('svg', { viewBox: '0 0 120 70', role: 'img', 'aria-label': overZero ? `${direction} quota over its cap of 0` : `${direction} quota ${(share * 100).toFixed(1)} percent used` });
   const arc = (fraction) => {
