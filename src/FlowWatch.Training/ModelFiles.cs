@@ -35,8 +35,34 @@ public static class ModelFiles
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"model file '{path}' not found", path);
         // Read into memory first: a file being replaced is then either read whole or not at all.
-        using var stream = new MemoryStream(File.ReadAllBytes(path));
-        return ml.Model.Load(stream, out _);
+        var bytes = File.ReadAllBytes(path);
+        VerifyChecksums(bytes, path);
+        using var stream = new MemoryStream(bytes);
+        try
+        {
+            return ml.Model.Load(stream, out _);
+        }
+        catch (System.Reflection.TargetInvocationException ex) when (ex.InnerException is { } inner)
+        {
+            throw new InvalidDataException($"model file '{path}' does not load: {inner.Message}", inner);
+        }
+    }
+
+    /// <summary>
+    /// Checks every entry of a model file against its CRC-32. Neither ML.NET nor the zip reader does when an entry is
+    /// read whole, and a damaged file can otherwise load wrong, or make ML.NET's loader spin.
+    /// </summary>
+    private static void VerifyChecksums(byte[] bytes, string path)
+    {
+        using var archive = new ZipArchive(new MemoryStream(bytes), ZipArchiveMode.Read);
+        foreach (var entry in archive.Entries)
+        {
+            using var content = entry.Open();
+            var crc = new System.IO.Hashing.Crc32();
+            crc.Append(content);
+            if (crc.GetCurrentHashAsUInt32() != entry.Crc32)
+                throw new InvalidDataException($"model file '{path}': entry '{entry.FullName}' fails its checksum (the file is damaged)");
+        }
     }
 
     /// <summary>

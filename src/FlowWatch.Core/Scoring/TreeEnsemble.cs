@@ -50,6 +50,8 @@ public sealed class TreeEnsemble
             var tree = ordered[t];
             if (tree.Feature.Length > MaxNodesPerTree || tree.Feature.Any(feature => feature is < 0 or > byte.MaxValue))
                 throw new ArgumentException($"a tree has more than {MaxNodesPerTree} nodes or reads a feature beyond {byte.MaxValue}", nameof(trees));
+            if (!ChildrenAreSound(tree))
+                throw new ArgumentException("a tree has a child that is neither a later node of it nor one of its leaves (a damaged model)", nameof(trees));
             _trees[t] = new TreeStart(nodes.Count, leaves.Count, mostFrom[t]);
             // A tree of one leaf gets a node whose both children are that leaf, so that every walk starts at a node.
             if (tree.Feature.Length == 0) nodes.Add(new Node(0, 0, ~0, ~0));
@@ -132,6 +134,25 @@ public sealed class TreeEnsemble
         }
         il.Emit(OpCodes.Ret);
         return method.CreateDelegate<BlockSum>();
+    }
+
+    /// <summary>
+    /// Whether every child is a leaf of the tree or a node after its parent, as trees grow by splitting leaves: walks
+    /// then always end, and every index fits a node's byte.
+    /// </summary>
+    private static bool ChildrenAreSound(Tree tree)
+    {
+        var nodes = tree.Feature.Length;
+        var leaves = tree.LeafValue.Length;
+        if (tree.Left.Length != nodes || tree.Right.Length != nodes || tree.Threshold.Length != nodes || leaves > -sbyte.MinValue) return false;
+        for (var n = 0; n < nodes; n++)
+        {
+            foreach (var child in (ReadOnlySpan<int>)[tree.Left[n], tree.Right[n]])
+            {
+                if (child < 0 ? ~child >= leaves : child <= n || child >= nodes) return false;
+            }
+        }
+        return leaves > 0;
     }
 
     /// <summary>Emits code that pushes the leaf value tree <paramref name="t"/> reaches from node <paramref name="n"/>.</summary>

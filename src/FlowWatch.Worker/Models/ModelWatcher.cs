@@ -20,6 +20,7 @@ public sealed class ModelWatcher : IDisposable
     private readonly ILogger _log;
     private readonly FileSystemWatcher? _watcher;
     private readonly Timer _reload;
+    private readonly Lock _reloading = new();
 
     private ModelWatcher(string? directory, ModelSet? models, ILogger log, bool watch)
     {
@@ -61,8 +62,9 @@ public sealed class ModelWatcher : IDisposable
         {
             models = ModelFiles.Load(directory);
         }
-        catch (Exception ex) when (ex is InvalidDataException or FormatException or InvalidOperationException or ArgumentException)
+        catch (Exception ex) when (ex is not (OutOfMemoryException or FileNotFoundException))
         {
+            // Whatever a damaged file makes ML.NET throw, the command stops naming the directory, not with a stack trace.
             throw new ConfigurationException($"{DirectoryKey}: models in '{directory}' do not load: {ex.Message}");
         }
         ModelLog.Loaded(log, models.Version, directory);
@@ -75,18 +77,24 @@ public sealed class ModelWatcher : IDisposable
     /// <summary>Loads the directory again now; answers whether the models in force changed.</summary>
     public bool Reload()
     {
-        try
+        // One reload at a time: one started later must not be overtaken by an earlier, slower one.
+        lock (_reloading)
         {
-            var models = ModelFiles.Load(Directory!);
-            if (models.Version == Models.Current?.Version) return false;
-            Models.Swap(models);
-            ModelLog.Reloaded(_log, models.Version, Directory!);
-            return true;
-        }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or FormatException or InvalidOperationException or ArgumentException)
-        {
-            ModelLog.ReloadFailed(_log, Directory!, ex.Message);
-            return false;
+            try
+            {
+                var models = ModelFiles.Load(Directory!);
+                if (models.Version == Models.Current?.Version) return false;
+                Models.Swap(models);
+                ModelLog.Reloaded(_log, models.Version, Directory!);
+                return true;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // It runs on a timer's thread, where an exception would end the process: whatever the files are, the
+                // models in force stay, and the failure is reported.
+                ModelLog.ReloadFailed(_log, Directory!, ex.Message);
+                return false;
+            }
         }
     }
 
