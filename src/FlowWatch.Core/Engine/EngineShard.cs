@@ -475,7 +475,8 @@ public sealed class EngineShard
         if (hourlyWarm && count1h >= _settings.HighFrequencyMinCount && hourlyScore >= _settings.HighFrequencyScore
             && Quiet(ref entity.LastFired[HighFrequencySlot], ts, _settings.HighFrequencySuppression.Ticks))
         {
-            var expected = baseline.HourlyMean + _settings.HighFrequencyScore * baseline.HourlySpread;
+            // The count that would fire: far enough above the baseline, and at least the rule's minimum.
+            var expected = Math.Max(baseline.HourlyMean + _settings.HighFrequencyScore * baseline.HourlySpread, _settings.HighFrequencyMinCount);
             Raise(ref e, output, RuleCodes.HighFrequency, Severity.II,
                 $"Entity {e.EntityId} made {count1h} payments in the last hour; its usual hourly count is {baseline.HourlyMean:0.##} and {Math.Ceiling(expected):0} would already be unusual.",
                 Basic(e) with
@@ -494,7 +495,9 @@ public sealed class EngineShard
                 Basic(e) with
                 {
                     Observed = e.AmountCny, Baseline = typical,
-                    Threshold = Rounded(Math.Exp(baseline.LogAmountMean + _settings.AmountAnomalyScore * deviation)), Score = Rounded(amountScore),
+                    // The amount that would fire: far enough above the entity's usual amounts, and at least the rule's minimum.
+                    Threshold = Math.Max(Rounded(Math.Exp(baseline.LogAmountMean + _settings.AmountAnomalyScore * deviation)), _settings.AmountAnomalyMinCny),
+                    Score = Rounded(amountScore),
                     TopFeatures = [Feature("amountScore", amountScore), Feature("amountCny", (double)e.AmountCny)],
                 });
         }

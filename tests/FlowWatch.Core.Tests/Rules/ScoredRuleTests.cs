@@ -128,4 +128,31 @@ public sealed class ScoredRuleTests
 
         Assert.Equal(warm * Math.Pow(0.75, 10), baseline.HourlyMean, 9);
     }
+
+    [Fact]
+    public void HighFrequency_OverAQuietBaseline_GivesTheMinimumCountAsItsThreshold()
+    {
+        var stream = Stream();
+        for (var h = 0; h < 60; h++) stream.Send(TestStreams.Event($"R{h}").Amount(8_000m + h % 5 * 1_000m).At(Start.AddHours(h)));
+
+        var alert = Enumerable.Range(0, 20)
+            .SelectMany(i => stream.Send(TestStreams.Event($"B{i}").Amount(9_000m).At(Start.AddHours(60).AddSeconds(30 * i))).Alerts)
+            .Single(a => a.Rule == RuleCodes.HighFrequency);
+
+        // About one payment an hour: far above it would be 10, but nothing under HighFrequencyMinCount (12) fires.
+        Assert.Equal(12m, alert.Metrics.Threshold);
+        Assert.Equal(12, alert.Metrics.Count);
+    }
+
+    [Fact]
+    public void AmountAnomaly_OverSmallUsualAmounts_GivesTheMinimumAmountAsItsThreshold()
+    {
+        var stream = Stream();
+        for (var h = 0; h < 30; h++) stream.Send(TestStreams.Event($"R{h}").Amount(100m).At(Start.AddHours(h)));
+
+        var alert = stream.Send(TestStreams.Event("BIG").Amount(20_000m).At(Start.AddHours(30))).Single(RuleCodes.AmountAnomaly);
+
+        // Usual amounts of 100 CNY: far above them starts in the hundreds, but nothing under AmountAnomalyMinCny (10,000) fires.
+        Assert.Equal(10_000m, alert.Metrics.Threshold);
+    }
 }
