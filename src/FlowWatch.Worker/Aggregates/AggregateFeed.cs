@@ -40,7 +40,18 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
             while (!stop.IsCancellationRequested)
             {
                 if (_fatal is { } fatal) throw new KafkaException(fatal);
-                var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                ConsumeResult<string?, byte[]>? result;
+                try
+                {
+                    result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                }
+                catch (ConsumeException ex) when (!ex.Error.IsFatal)
+                {
+                    // Most often a write that outlasted the group's poll interval (the sink was down long): the feed
+                    // rejoins on the next poll and reads again from its committed offsets, rows the sink ignores.
+                    FeedLog.Rejoining(logger, ex.Error.Reason);
+                    continue;
+                }
                 if (result is { IsPartitionEOF: false, Message.Value: { } value })
                 {
                     if (rows == 0) firstPending = DateTime.UtcNow;
@@ -68,7 +79,15 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
                 if (rows > 0 && (rows >= options.MaxRows || DateTime.UtcNow - firstPending >= options.FlushInterval))
                 {
                     writer.WriteAsync(new SinkBatch([.. aggregates], [.. alerts]), stop).GetAwaiter().GetResult();
-                    consumer.Commit(positions.Select(p => new TopicPartitionOffset(p.Key, p.Value)));
+                    try
+                    {
+                        consumer.Commit(positions.Select(p => new TopicPartitionOffset(p.Key, p.Value)));
+                    }
+                    catch (KafkaException ex) when (!ex.Error.IsFatal)
+                    {
+                        // The group moved on meanwhile (as above): these messages are read again, rows the sink ignores.
+                        FeedLog.Rejoining(logger, ex.Error.Reason);
+                    }
                     aggregates.Clear();
                     alerts.Clear();
                     positions.Clear();
@@ -101,6 +120,9 @@ internal static partial class FeedLog
 {
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "writing {AggregatesTopic} and {AlertsTopic} to {Sink}")]
     public static partial void Started(ILogger logger, string aggregatesTopic, string alertsTopic, string sink);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "the feed left its consumer group and rejoins; what it wrote since its last commit is read again and ignored: {Reason}")]
+    public static partial void Rejoining(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "unreadable message at {Topic}/{Partition}@{Offset} passed over: {Reason}")]
     public static partial void Unreadable(ILogger logger, string topic, int partition, long offset, string reason);

@@ -21,6 +21,9 @@ public sealed class AggregatePipeline : IAsyncDisposable
 
     public IAggregateSink Sink { get; }
 
+    /// <summary>Ends when the feed stops: after a stop was asked for, or with the error that stopped it.</summary>
+    public Task Completion => _feed;
+
     public AggregateWriter Writer { get; }
 
     /// <summary>Opens the sink (creating its tables) and starts the feed; turns on aggregate publishing in <paramref name="kafka"/>.</summary>

@@ -82,6 +82,10 @@ public sealed class ClickHouseSink : IAggregateSink
     /// </summary>
     public async Task WriteAsync(SinkBatch batch, CancellationToken cancellation)
     {
+        // A batch read twice before one write (a feed whose group rebalanced) would go into one insert twice, and the
+        // roll-ups sum a block's rows before ReplacingMergeTree could collapse them: each batch and alert goes in once.
+        batch = new SinkBatch([.. batch.Aggregates.DistinctBy(a => a.BatchId, StringComparer.Ordinal)],
+            [.. batch.Alerts.DistinctBy(a => a.AlertId, StringComparer.Ordinal)]);
         var groups = Groups(batch.Aggregates);
         await InsertAsync("payments_minute_rows", PaymentsColumns, groups, static (w, a) =>
         {

@@ -63,19 +63,25 @@ internal sealed class SelfValidation<T>(Func<T, IReadOnlyList<string>> validate)
 
 /// <summary>Opens the sink (creating its tables) at start, then runs the <see cref="AggregateFeed"/> into it.</summary>
 internal sealed class AggregateService(IOptions<KafkaOptions> kafka, IOptions<AggregateOptions> options, ILogger<AggregateFeed> logger)
-    : IHostedService
+    : BackgroundService
 {
     private AggregatePipeline? _pipeline;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Opens the sink (creating its tables) before anything runs, so a sink that cannot be used stops the start.</summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
     {
         _pipeline = await AggregatePipeline.StartAsync(kafka.Value, options.Value, logger, cancellationToken)
             ?? throw new InvalidOperationException("no aggregate sink configured");
         AggregateLog.SinkOpened(logger, _pipeline.Sink.Description);
+        await base.StartAsync(cancellationToken);
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>Follows the feed: one stopped by an error (a sink error retrying cannot cure) stops the host with it.</summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => _pipeline!.Completion;
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        await base.StopAsync(cancellationToken);
         if (_pipeline is not null) await _pipeline.DisposeAsync().AsTask().WaitAsync(cancellationToken);
     }
 }

@@ -71,6 +71,28 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
         await AssertRollUpsHold(sink, input);
     }
 
+    [Theory]
+    [MemberData(nameof(Sinks))]
+    public async Task Write_TheSameBatchTwiceInOneWrite_CountsItOnceInEveryView(string kind)
+    {
+        await using var sink = await Open(kind);
+        var minute = new DateTimeOffset(2026, 3, 2, 9, 30, 0, TimeSpan.FromHours(8)).UtcTicks;
+        var batch = new FlowWatch.Core.Aggregates.AggregateBatch("payments/0@0-2",
+            [new(EntityId: "E1", MinuteTicks: minute, AccountKind: FlowWatch.Core.Contracts.AccountKind.EFE, Channel: FlowWatch.Core.Contracts.Channel.SecondLineSameName,
+                Direction: FlowWatch.Core.Contracts.Direction.Out, Currency: "CNY", Events: 3, Amount: 1500.5m, AmountCny: 1500.5m)],
+            [new(MinuteTicks: minute, AccountKind: FlowWatch.Core.Contracts.AccountKind.EFE, CpKind: FlowWatch.Core.Contracts.AccountKind.DOMESTIC, CpCountry: "CN",
+                Currency: "CNY", Direction: FlowWatch.Core.Contracts.Direction.Out, Events: 3, AmountCny: 1500.5m)],
+            []);
+
+        // As a feed whose consumer group rebalanced reads a batch twice before one write.
+        await sink.WriteAsync(new SinkBatch([batch, batch], []), CancellationToken.None);
+
+        foreach (var view in new[] { "payments_minute", "payments_hourly", "payments_daily", "corridor_minute", "corridor_hourly", "corridor_daily" })
+        {
+            Assert.Equal("3", await Scalar(sink, $"SELECT sum(events) FROM {view}"));
+        }
+    }
+
     /// <summary>The hourly and daily roll-ups of payments and corridors hold every event and yuan of the input.</summary>
     private static async Task AssertRollUpsHold(IAggregateSink sink, AggregateInput input)
     {

@@ -1,0 +1,84 @@
+using System.Text.Json;
+using Confluent.Kafka;
+using FlowWatch.Core.Aggregates;
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Serialization;
+using FlowWatch.Worker.Aggregates;
+using FlowWatch.Worker.Kafka;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FlowWatch.Integration.Tests.Aggregates;
+
+/// <summary>The feed from the aggregates topic to the sink, through the embedded broker into a DuckDB file.</summary>
+public sealed class AggregateFeedTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("flowwatch-feed-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>A DuckDB file whose first write takes as long as a server that is away for a while.</summary>
+    private sealed class SlowFirstWrite(IAggregateSink sink, TimeSpan delay) : IAggregateSink
+    {
+        private int _writes;
+
+        public string Description => sink.Description;
+
+        public Task MigrateAsync(CancellationToken cancellation) => sink.MigrateAsync(cancellation);
+
+        public async Task WriteAsync(SinkBatch batch, CancellationToken cancellation)
+        {
+            if (Interlocked.Increment(ref _writes) == 1) await Task.Delay(delay, cancellation);
+            await sink.WriteAsync(batch, cancellation);
+        }
+
+        public Task<IReadOnlyList<string[]>> QueryAsync(string sql, CancellationToken cancellation) => sink.QueryAsync(sql, cancellation);
+
+        public bool IsTransient(Exception failure) => sink.IsTransient(failure);
+
+        public ValueTask DisposeAsync() => sink.DisposeAsync();
+    }
+
+    private static byte[] Batch(string id, long minuteTicks) => JsonSerializer.SerializeToUtf8Bytes(new AggregateBatch(id,
+        [new PaymentsMinuteRow("E1", minuteTicks, AccountKind.FTE, Channel.CrossBorder, Direction.In, "USD", 1, 10m, 71m)], [], []),
+        FlowWatchJsonContext.Default.AggregateBatch);
+
+    [Fact]
+    public async Task Feed_WhoseWriteOutlastsTheGroupsPollInterval_KeepsFeedingTheSink()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var kafka = new KafkaOptions
+        {
+            BootstrapServers = broker.BootstrapServers, GroupId = "slow-sink", PublishAggregates = true,
+            // 6 s stands for the default 300 s, against a sink away for longer.
+            Client = new() { ["max.poll.interval.ms"] = "6000", ["session.timeout.ms"] = "6000" },
+        };
+        broker.CreateFlowWatchTopics(kafka, partitions: 1);
+        var duckDb = new DuckDbSink(Path.Combine(_dir, "flows.duckdb"));
+        await duckDb.MigrateAsync(CancellationToken.None);
+        await using var sink = new SlowFirstWrite(duckDb, TimeSpan.FromSeconds(10));
+        var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
+        await using var writer = new AggregateWriter(sink, options, NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        var feed = new AggregateFeed(kafka, options, writer, NullLogger.Instance).RunAsync(stop.Token);
+        using var producer = new ProducerBuilder<string?, byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build();
+        var minute = new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.FromHours(8)).UtcTicks;
+
+        producer.Produce(kafka.AggregatesTopic, new Message<string?, byte[]> { Key = "a", Value = Batch("payments/0@0-0", minute) });
+        producer.Flush(TimeSpan.FromSeconds(10));
+        await Task.Delay(TimeSpan.FromSeconds(14));   // the first write ends after 10 s, past the poll interval
+        producer.Produce(kafka.AggregatesTopic, new Message<string?, byte[]> { Key = "a", Value = Batch("payments/0@1-1", minute + TimeSpan.TicksPerMinute) });
+        producer.Flush(TimeSpan.FromSeconds(10));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string events;
+        do
+        {
+            await Task.Delay(200);
+            events = (await sink.QueryAsync("SELECT coalesce(sum(events), 0) FROM payments_minute", CancellationToken.None)).Single().Single();
+        }
+        while (events != "2" && DateTime.UtcNow < deadline && !feed.IsCompleted);
+        await stop.CancelAsync();
+        await feed;
+
+        Assert.Equal("2", events);
+    }
+}
