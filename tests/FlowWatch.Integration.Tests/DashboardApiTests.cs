@@ -147,6 +147,7 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
         Assert.Equal(8_000_000m, quota["netInflow"]!.GetValue<decimal>());
         Assert.Equal(10_000_000m, quota["inflowCap"]!.GetValue<decimal>());
         Assert.Equal(0.8m, quota["inflowUtilisation"]!.GetValue<decimal>());
+        Assert.Equal(0.8m, quota["warnUtilisation"]!.GetValue<decimal>());
         Assert.Equal(0m, quota["outflowUtilisation"]!.GetValue<decimal>());
         var hours = entity["last24h"]!.AsArray();
         Assert.Equal(24, hours.Count);

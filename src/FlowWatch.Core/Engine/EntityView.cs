@@ -37,8 +37,8 @@ public sealed record EntityView
             Name = info?.Name,
             NewestTs = hasEvents ? new DateTimeOffset(entity.NewestTs, TimeSpan.Zero) : null,
             Events = entity.Events,
-            Penetration = PenetrationView.Of(year, year is { } y ? entity.PenetrationNetInflow(y) : 0m, info?.OwnersEquityPrevYear, reference.Parameters)
-                with { WarnUtilisation = settings.PenetrationWarnUtilisation },
+            Penetration = PenetrationView.Of(year, year is { } y ? entity.PenetrationNetInflow(y) : 0m, info?.OwnersEquityPrevYear, reference.Parameters,
+                settings.PenetrationWarnUtilisation),
             Last24h = hasEvents ? HourlyFlows(entity) : [],
         };
     }
@@ -85,9 +85,9 @@ public sealed record PenetrationView
     public decimal? OutflowUtilisation { get; init; }
 
     /// <summary>The utilisation from which PENETRATION_CAP_WARN fires (RuleSettings.PenetrationWarnUtilisation).</summary>
-    public decimal WarnUtilisation { get; init; } = 0.8m;
+    public decimal WarnUtilisation { get; init; }
 
-    public static PenetrationView Of(int? year, decimal netInflow, decimal? ownersEquity, Parameters parameters)
+    public static PenetrationView Of(int? year, decimal netInflow, decimal? ownersEquity, Parameters parameters, decimal warnUtilisation)
     {
         var inflowCap = ownersEquity is { } equity ? PenetrationQuota.Cap(equity, parameters, inflow: true) : (decimal?)null;
         var outflowCap = ownersEquity is { } e ? PenetrationQuota.Cap(e, parameters, inflow: false) : (decimal?)null;
@@ -100,6 +100,7 @@ public sealed record PenetrationView
             OutflowCap = outflowCap,
             InflowUtilisation = Utilisation(Math.Max(netInflow, 0m), inflowCap),
             OutflowUtilisation = Utilisation(Math.Max(-netInflow, 0m), outflowCap),
+            WarnUtilisation = warnUtilisation,
         };
     }
 

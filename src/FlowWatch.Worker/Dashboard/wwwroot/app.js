@@ -9,7 +9,7 @@ const shanghaiHour = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai
 const money = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
 
-const state = { alerts: [], pending: [], rules: new Set(), entity: null, entityTimer: 0, lastEventId: 0, stream: null };
+const state = { alerts: [], pending: [], rules: new Set(), entity: null, entityTimer: 0, lastEventId: 0 };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, className, text) {
@@ -157,7 +157,6 @@ async function start() {
     $('feed-empty').textContent = `Could not load alerts: ${error.message}`;
   }
   const stream = new EventSource('/api/alerts/stream?after=' + state.lastEventId);
-  state.stream = stream;
   stream.onmessage = (event) => receive({ id: Number(event.lastEventId), alert: parseJson(event.data) });
   stream.onopen = () => setStatus(true);
   stream.onerror = () => setStatus(false, 'reconnecting…');
