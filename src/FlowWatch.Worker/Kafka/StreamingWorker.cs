@@ -297,9 +297,10 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         }
         if (offsets.Count > 0) SendOffsets(offsets);
         _producer.CommitTransaction(TimeSpan.FromSeconds(30));
+        // Committed from here on, whatever comes next: the next owner resumes after these records.
+        foreach (var partition in pending) partition.MarkCommitted();
         if (positions.Count > 0) WorkerMetrics.CommitDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (_deliveryError is { } error) throw new KafkaException(error);
-        foreach (var partition in pending) partition.MarkCommitted();
         _producer.BeginTransaction();
         _uncommitted = 0;
         if (alerts is { Count: > 0 }) onCommitted!(alerts);
