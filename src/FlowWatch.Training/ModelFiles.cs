@@ -26,17 +26,41 @@ public static class ModelFiles
         var ml = new MLContext(seed: 0);
         var detectorPath = Path.Combine(directory, DetectorFile);
         var classifierPath = Path.Combine(directory, ClassifierFile);
-        var detector = Detector(Read(ml, detectorPath), detectorPath);
-        var classifier = Classifier(Read(ml, classifierPath), classifierPath);
-        return new ModelSet(detector, classifier, Version(detectorPath, classifierPath));
+        // Each file is read once, into memory: a file being replaced is then either read whole or not at all, and the
+        // version names exactly the bytes loaded.
+        var detectorBytes = ReadVerified(detectorPath, out var detectorEntries);
+        var classifierBytes = ReadVerified(classifierPath, out var classifierEntries);
+        var detector = Detector(Load(ml, detectorBytes, detectorPath), detectorPath);
+        var classifier = Classifier(Load(ml, classifierBytes, classifierPath), classifierPath);
+        return new ModelSet(detector, classifier, Version(detectorEntries, classifierEntries));
     }
 
-    private static ITransformer Read(MLContext ml, string path)
+    /// <summary>
+    /// A model file's bytes and its entries (name and content), each checked against its CRC-32. Neither ML.NET nor the
+    /// zip reader checks them when an entry is read whole, and a damaged file can otherwise load wrong, or make ML.NET's
+    /// loader spin.
+    /// </summary>
+    private static byte[] ReadVerified(string path, out List<(string Name, byte[] Content)> entries)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"model file '{path}' not found", path);
-        // Read into memory first: a file being replaced is then either read whole or not at all.
         var bytes = File.ReadAllBytes(path);
-        VerifyChecksums(bytes, path);
+        entries = [];
+        using var archive = new ZipArchive(new MemoryStream(bytes), ZipArchiveMode.Read);
+        foreach (var entry in archive.Entries)
+        {
+            using var content = entry.Open();
+            using var copy = new MemoryStream();
+            content.CopyTo(copy);
+            var data = copy.ToArray();
+            if (System.IO.Hashing.Crc32.HashToUInt32(data) != entry.Crc32)
+                throw new InvalidDataException($"model file '{path}': entry '{entry.FullName}' fails its checksum (the file is damaged)");
+            entries.Add((entry.FullName, data));
+        }
+        return bytes;
+    }
+
+    private static ITransformer Load(MLContext ml, byte[] bytes, string path)
+    {
         using var stream = new MemoryStream(bytes);
         try
         {
@@ -49,39 +73,18 @@ public static class ModelFiles
     }
 
     /// <summary>
-    /// Checks every entry of a model file against its CRC-32. Neither ML.NET nor the zip reader does when an entry is
-    /// read whole, and a damaged file can otherwise load wrong, or make ML.NET's loader spin.
-    /// </summary>
-    private static void VerifyChecksums(byte[] bytes, string path)
-    {
-        using var archive = new ZipArchive(new MemoryStream(bytes), ZipArchiveMode.Read);
-        foreach (var entry in archive.Entries)
-        {
-            using var content = entry.Open();
-            var crc = new System.IO.Hashing.Crc32();
-            crc.Append(content);
-            if (crc.GetCurrentHashAsUInt32() != entry.Crc32)
-                throw new InvalidDataException($"model file '{path}': entry '{entry.FullName}' fails its checksum (the file is damaged)");
-        }
-    }
-
-    /// <summary>
     /// The first eight bytes, in hex, of the SHA-256 of the entries of both files (names and contents, not the zip
     /// timestamps): names the models in alerts and logs, and is the same for the same training seed.
     /// </summary>
-    private static string Version(params string[] paths)
+    private static string Version(params List<(string Name, byte[] Content)>[] files)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var path in paths)
+        foreach (var entries in files)
         {
-            using var archive = ZipFile.OpenRead(path);
-            foreach (var entry in archive.Entries.OrderBy(e => e.FullName, StringComparer.Ordinal))
+            foreach (var (name, content) in entries.OrderBy(e => e.Name, StringComparer.Ordinal))
             {
-                hash.AppendData(System.Text.Encoding.UTF8.GetBytes(entry.FullName));
-                using var content = entry.Open();
-                using var copy = new MemoryStream();
-                content.CopyTo(copy);
-                hash.AppendData(copy.ToArray());
+                hash.AppendData(System.Text.Encoding.UTF8.GetBytes(name));
+                hash.AppendData(content);
             }
         }
         return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
