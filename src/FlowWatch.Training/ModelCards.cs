@@ -62,7 +62,7 @@ public static class ModelCards
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"# {title}");
         text.AppendLine();
-        text.AppendLine(CultureInfo.InvariantCulture, $"Models version `{result.Version}` (first 16 hex digits of the SHA-256 of the contents of both model files). Reproduce with `{command}`: the same seed gives the same version and the same figures.");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Models version `{result.Version}` (first 16 hex digits of the SHA-256 of the contents of both model files). Reproduce with `{command}`: the same seed gives the same version and the same figures. `{ModelFiles.ClassifierFile}` names the detector it was trained with; the two files are loaded only together.");
         text.AppendLine();
         text.AppendLine("## Model");
         text.AppendLine();

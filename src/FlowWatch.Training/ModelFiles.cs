@@ -20,6 +20,12 @@ public static class ModelFiles
     public const string DetectorFile = "detector.zip";
     public const string ClassifierFile = "classifier.zip";
 
+    /// <summary>
+    /// The classifier's entry that names the detector it was trained with (the SHA-256 of the detector's entries): the
+    /// detector's residual is one of the classifier's features, so the two files are used only as the pair trained together.
+    /// </summary>
+    public const string TrainedWithEntry = "FlowWatch/TrainedWithDetector";
+
     /// <summary>Loads both models of <paramref name="directory"/>; fails with the file named when one is missing or not of the expected shape.</summary>
     public static ModelSet Load(string directory)
     {
@@ -30,9 +36,25 @@ public static class ModelFiles
         // version names exactly the bytes loaded.
         var detectorBytes = ReadVerified(detectorPath, out var detectorEntries);
         var classifierBytes = ReadVerified(classifierPath, out var classifierEntries);
+        var trainedWith = classifierEntries.Find(entry => entry.Name == TrainedWithEntry).Content;
+        if (trainedWith is null)
+            throw new InvalidDataException($"model file '{classifierPath}' does not name the detector it was trained with; train both models with `./flowwatch train`");
+        if (System.Text.Encoding.UTF8.GetString(trainedWith) != Digest(detectorEntries))
+            throw new InvalidDataException($"model file '{classifierPath}' was trained with another detector than '{detectorPath}'; the two files of one training go together");
         var detector = Detector(Load(ml, detectorBytes, detectorPath), detectorPath);
         var classifier = Classifier(Load(ml, classifierBytes, classifierPath), classifierPath);
         return new ModelSet(detector, classifier, Version(detectorEntries, classifierEntries));
+    }
+
+    /// <summary>Marks the classifier saved at <paramref name="classifierPath"/> as trained with the detector at <paramref name="detectorPath"/>.</summary>
+    public static void MarkTrainedWith(string classifierPath, string detectorPath)
+    {
+        ReadVerified(detectorPath, out var detectorEntries);
+        using var archive = ZipFile.Open(classifierPath, ZipArchiveMode.Update);
+        archive.GetEntry(TrainedWithEntry)?.Delete();
+        var entry = archive.CreateEntry(TrainedWithEntry);
+        using var content = entry.Open();
+        content.Write(System.Text.Encoding.UTF8.GetBytes(Digest(detectorEntries)));
     }
 
     /// <summary>
@@ -76,7 +98,10 @@ public static class ModelFiles
     /// The first eight bytes, in hex, of the SHA-256 of the entries of both files (names and contents, not the zip
     /// timestamps): names the models in alerts and logs, and is the same for the same training seed.
     /// </summary>
-    private static string Version(params List<(string Name, byte[] Content)>[] files)
+    private static string Version(params List<(string Name, byte[] Content)>[] files) => Digest(files)[..16];
+
+    /// <summary>The SHA-256, in hex, of the entries of <paramref name="files"/>: names and contents, in name order per file.</summary>
+    private static string Digest(params List<(string Name, byte[] Content)>[] files)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var entries in files)
@@ -87,7 +112,7 @@ public static class ModelFiles
                 hash.AppendData(content);
             }
         }
-        return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     /// <summary>Mean-variance normaliser then randomized PCA, as <see cref="ModelTrainer"/> builds them.</summary>

@@ -116,6 +116,7 @@ public static class ModelTrainer
         }).Fit(trainingData);
         var classifierPath = Path.Combine(directory, ModelFiles.ClassifierFile);
         ml.Model.Save(classifierModel, trainingData.Schema, classifierPath);
+        ModelFiles.MarkTrainedWith(classifierPath, detectorPath);
         var metrics = ml.BinaryClassification.Evaluate(classifierModel.Transform(ml.Data.LoadFromEnumerable(heldOut)), nameof(FeatureRow.Label));
 
         progress?.WriteLine("running the engine with the new models over the held-out stream");

@@ -105,14 +105,9 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
     [Fact]
     public void ModelWatcher_NewModelFiles_ReplaceTheModelsInForceWithoutRestart()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "flowwatch-watched-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
+        var directory = CopyOf(TrainedModelsFixture.CommittedModels());
         try
         {
-            foreach (var file in new[] { ModelFiles.DetectorFile, ModelFiles.ClassifierFile })
-            {
-                File.Copy(Path.Combine(TrainedModelsFixture.CommittedModels(), file), Path.Combine(directory, file));
-            }
             using var watcher = ModelWatcher.Start(directory, NullLogger.Instance, watch: true);
             var before = watcher.Models.Current!.Version;
 
@@ -135,14 +130,9 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
     [Fact]
     public void ModelWatcher_BrokenModelFile_KeepsTheModelsInForce()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "flowwatch-watched-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
+        var directory = CopyOf(trained.Directory);
         try
         {
-            foreach (var file in new[] { ModelFiles.DetectorFile, ModelFiles.ClassifierFile })
-            {
-                File.Copy(Path.Combine(trained.Directory, file), Path.Combine(directory, file));
-            }
             using var watcher = ModelWatcher.Start(directory, NullLogger.Instance, watch: false);
             var before = watcher.Models.Current;
 
@@ -155,6 +145,81 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    [Fact]
+    public void ModelWatcher_DetectorReplacedBeforeItsClassifier_KeepsThePairInForceUntilBothArrive()
+    {
+        var directory = CopyOf(TrainedModelsFixture.CommittedModels());
+        try
+        {
+            using var watcher = ModelWatcher.Start(directory, NullLogger.Instance, watch: false);
+            var before = watcher.Models.Current;
+
+            // The classifier scores the detector's residual: a new detector beside the old classifier is not a pair.
+            File.Copy(Path.Combine(trained.Directory, ModelFiles.DetectorFile), Path.Combine(directory, ModelFiles.DetectorFile), overwrite: true);
+            Assert.False(watcher.Reload());
+            Assert.Same(before, watcher.Models.Current);
+
+            File.Copy(Path.Combine(trained.Directory, ModelFiles.ClassifierFile), Path.Combine(directory, ModelFiles.ClassifierFile), overwrite: true);
+            Assert.True(watcher.Reload());
+            Assert.Equal(trained.Result.Version, watcher.Models.Current!.Version);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Load_ClassifierOfAnotherTraining_IsRefusedNamingBothFiles()
+    {
+        var directory = CopyOf(TrainedModelsFixture.CommittedModels());
+        try
+        {
+            File.Copy(Path.Combine(trained.Directory, ModelFiles.ClassifierFile), Path.Combine(directory, ModelFiles.ClassifierFile), overwrite: true);
+
+            var error = Assert.Throws<InvalidDataException>(() => ModelFiles.Load(directory));
+            Assert.Contains("trained with another detector", error.Message, StringComparison.Ordinal);
+            Assert.Contains(ModelFiles.ClassifierFile, error.Message, StringComparison.Ordinal);
+            Assert.Contains(ModelFiles.DetectorFile, error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Load_ClassifierThatNamesNoDetector_IsRefused()
+    {
+        var directory = CopyOf(trained.Directory);
+        try
+        {
+            using (var archive = System.IO.Compression.ZipFile.Open(Path.Combine(directory, ModelFiles.ClassifierFile), System.IO.Compression.ZipArchiveMode.Update))
+            {
+                archive.GetEntry(ModelFiles.TrainedWithEntry)!.Delete();
+            }
+
+            var error = Assert.Throws<InvalidDataException>(() => ModelFiles.Load(directory));
+            Assert.Contains("does not name the detector it was trained with", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>A fresh directory with both model files of <paramref name="source"/>.</summary>
+    private static string CopyOf(string source)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "flowwatch-models-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        foreach (var file in new[] { ModelFiles.DetectorFile, ModelFiles.ClassifierFile })
+        {
+            File.Copy(Path.Combine(source, file), Path.Combine(directory, file));
+        }
+        return directory;
     }
 
     /// <summary>
@@ -172,11 +237,9 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
         var original = File.ReadAllBytes(Path.Combine(committed, file));
         var random = new Random(20261128);
         var offsets = found.Where(offset => offset < original.Length).Concat(Enumerable.Range(0, 40).Select(_ => random.Next(original.Length)));
-        var directory = Path.Combine(Path.GetTempPath(), "flowwatch-damaged-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
+        var directory = CopyOf(committed);
         try
         {
-            foreach (var name in new[] { ModelFiles.DetectorFile, ModelFiles.ClassifierFile }) File.Copy(Path.Combine(committed, name), Path.Combine(directory, name));
             using var watcher = ModelWatcher.Start(directory, NullLogger.Instance, watch: false);
             var good = watcher.Models.Current!;
             var rows = Rows(good).Take(300).ToList();
