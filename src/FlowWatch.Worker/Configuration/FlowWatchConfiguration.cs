@@ -23,7 +23,15 @@ public static class FlowWatchConfiguration
             if (!File.Exists(configFile)) throw new ConfigurationException($"configuration file '{configFile}' not found");
             builder.AddJsonFile(Path.GetFullPath(configFile), optional: false);
         }
-        return builder.AddEnvironmentVariables("FLOWWATCH_").Build();
+        try
+        {
+            return builder.AddEnvironmentVariables("FLOWWATCH_").Build();
+        }
+        catch (InvalidDataException ex)
+        {
+            // The JSON provider's own message names the file; the reason is in the inner exception.
+            throw new ConfigurationException(ex.InnerException is { } reason ? $"{ex.Message} {reason.Message}" : ex.Message);
+        }
     }
 
     /// <summary>Binds <see cref="RuleSettings"/> and validates it, failing with every problem at once.</summary>

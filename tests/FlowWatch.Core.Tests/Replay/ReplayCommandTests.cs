@@ -127,6 +127,21 @@ public sealed class ReplayCommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData("")]
+    [InlineData("{\"FlowWatch\": ")]
+    public async Task Replay_ConfigFileThatIsNotJson_ExitsNonZeroNamingTheFile(string text)
+    {
+        var config = PathOf("broken.json");
+        await File.WriteAllTextAsync(config, text);
+
+        var (code, _, err) = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"), "--alerts", PathOf("a.jsonl"), "--config", config);
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains("broken.json", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("--alerts")]
     [InlineData("--dead-letters")]
     public async Task Replay_OutputNamingTheEventsFile_IsAUsageErrorAndLeavesItAlone(string output)
