@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -17,8 +18,11 @@ namespace FlowWatch.Integration.Tests;
 /// A payments stream on an embedded broker, <c>flowwatch run</c> worker processes, and the oracle that judges
 /// what they did: the engine run uninterrupted over each payments partition in offset order.
 /// </summary>
-internal sealed class DeliveryHarness : IDisposable
+internal sealed partial class DeliveryHarness : IDisposable
 {
+    [System.Text.RegularExpressions.GeneratedRegex(@"partition (\d+) restored")]
+    private static partial System.Text.RegularExpressions.Regex RestoredPartition();
+
     public const int Partitions = 3;
 
     private readonly ITestOutputHelper _output;
@@ -54,6 +58,9 @@ internal sealed class DeliveryHarness : IDisposable
     public ReferenceData Reference => _reference;
 
     public ModelHolder Models => _models;
+
+    /// <summary>Each partition a worker process restored, with when it said so.</summary>
+    public ConcurrentQueue<(DateTime At, string Worker, int Partition)> Restores { get; } = new();
 
     /// <summary>Produces the payments, keyed by account, in chunks of 100 every 100 ms.</summary>
     public Task ProduceAsync() => Task.Run(async () =>
@@ -92,7 +99,12 @@ internal sealed class DeliveryHarness : IDisposable
         {
             if (e.Data is null) return;
             Log($"[{instanceId}] {e.Data}");
-            if (e.Data.Contains("restored", StringComparison.Ordinal)) restored.TrySetResult();
+            if (!e.Data.Contains("restored", StringComparison.Ordinal)) return;
+            if (RestoredPartition().Match(e.Data) is { Success: true } match)
+            {
+                Restores.Enqueue((DateTime.UtcNow, instanceId, int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)));
+            }
+            restored.TrySetResult();
         };
         process.ErrorDataReceived += (_, e) =>
         {

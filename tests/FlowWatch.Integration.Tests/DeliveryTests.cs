@@ -54,6 +54,74 @@ public sealed class DeliveryTests(ITestOutputHelper output)
         Assert.False(first.HasExited);
     }
 
+    /// <summary>
+    /// DESIGN.md §6: a killed worker's partitions resume on a survivor. The time it takes is a figure for
+    /// docs/PERFORMANCE.md, logged here, not asserted.
+    /// </summary>
+    [Fact]
+    public async Task Run_KilledBesideASurvivor_ItsPartitionsResumeOnTheSurvivorLosingNothing()
+    {
+        using var harness = new DeliveryHarness(output, payments: 20_000, seed: 21);
+        var producing = harness.ProduceAsync();
+        var (survivor, restored) = harness.StartWorker("worker-1");
+        await restored.WaitAsync(TimeSpan.FromSeconds(60));
+        var (killed, _) = harness.StartWorker("worker-2");
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline && !harness.Restores.Any(r => r.Worker == "worker-2")) await Task.Delay(100);
+        await Task.Delay(3_000);
+        var moved = harness.Restores.Where(r => r.Worker == "worker-2").Select(r => r.Partition).Distinct().ToList();
+        Assert.NotEmpty(moved);
+
+        var killedAt = DateTime.UtcNow;
+        killed.Kill();   // SIGKILL
+        await killed.WaitForExitAsync();
+        harness.Log($"killed worker-2, owner of partitions {string.Join(", ", moved)}");
+        deadline = DateTime.UtcNow.AddSeconds(60);
+        List<(DateTime At, string Worker, int Partition)> resumed = [];
+        while (DateTime.UtcNow < deadline && resumed.Select(r => r.Partition).Distinct().Count() < moved.Count)
+        {
+            resumed = [.. harness.Restores.Where(r => r.Worker == "worker-1" && r.At > killedAt && moved.Contains(r.Partition))];
+            await Task.Delay(50);
+        }
+        Assert.Equal(moved.Order(), resumed.Select(r => r.Partition).Distinct().Order());
+        harness.Log($"partitions resumed on the survivor {(resumed.Max(r => r.At) - killedAt).TotalSeconds:0.0} s after the kill");
+        await producing;
+
+        await harness.VerifyAgainstOracle(TimeSpan.FromSeconds(90));
+        Assert.False(survivor.HasExited);
+    }
+
+    /// <summary>
+    /// A worker frozen (SIGSTOP) past its session loses its partitions to the other worker without knowing it; thawed,
+    /// it may still commit what it held. The new owner's state is what counts.
+    /// </summary>
+    [Fact]
+    public async Task Run_FrozenPastItsSessionBesideAnotherWorker_LosesNothingAndCountsNothingTwice()
+    {
+        using var harness = new DeliveryHarness(output, payments: 20_000, seed: 22);
+        var producing = harness.ProduceAsync();
+        var (frozen, restored) = harness.StartWorker("worker-1");
+        await restored.WaitAsync(TimeSpan.FromSeconds(60));
+        var (_, other) = harness.StartWorker("worker-2");
+        await other.WaitAsync(TimeSpan.FromSeconds(60));
+        await Task.Delay(3_000);
+
+        await Signal(frozen, "-STOP");
+        harness.Log("worker-1 frozen");
+        await Task.Delay(TimeSpan.FromSeconds(15));   // past its session (6 s) and its transaction timeout (10 s)
+        await Signal(frozen, "-CONT");
+        harness.Log("worker-1 thawed");
+        await producing;
+
+        await harness.VerifyAgainstOracle(TimeSpan.FromSeconds(120));
+    }
+
+    private static async Task Signal(System.Diagnostics.Process process, string signal)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", [signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+    }
+
     [Fact]
     public async Task Run_BrokerDownForTenSeconds_ResumesByItselfAndLosesNothing()
     {

@@ -69,6 +69,72 @@ public sealed class StateTopicTests(ITestOutputHelper output)
         Assert.True(replayed > 0, "no restore from a cut processed payments again");
     }
 
+    /// <summary>
+    /// A worker that has lost a partition without knowing it yet (frozen past its session) still commits what it
+    /// holds after the new owner has claimed the partition. A later restore passes over those records and gives the
+    /// new owner's state and position.
+    /// </summary>
+    [Fact]
+    public async Task Restore_AfterANewerClaim_PassesOverWhatTheFormerOwnerStillCommits()
+    {
+        const int Partition = 0;
+        using var harness = new DeliveryHarness(output, payments: 900, seed: 24);
+        await harness.ProduceAsync();
+        var payments = ReadAll(harness, harness.Options.PaymentsTopic, Partition);
+        var (handedOver, newOwnerEnd, formerEnd) = (payments.Count / 3, payments.Count * 5 / 6, payments.Count / 2);
+        var rules = new RuleSettings();
+        using var claims = new ProducerBuilder<string?, byte[]>(new ProducerConfig { BootstrapServers = harness.Broker.BootstrapServers }).Build();
+
+        var former = Owner(harness, claims, Partition, rules, "former");
+        Process(former.Engine, payments, 0, handedOver);
+        Commit(harness, former, Partition, handedOver);
+        var successor = Owner(harness, claims, Partition, rules, "successor");
+        Assert.Equal(handedOver, successor.ResumeAt);
+        Process(successor.Engine, payments, handedOver, newOwnerEnd);
+        Commit(harness, successor, Partition, newOwnerEnd);
+        Process(former.Engine, payments, handedOver, formerEnd);
+        Commit(harness, former, Partition, formerEnd);
+
+        var restored = new FlowEngine(harness.Reference, rules, models: harness.Models);
+        var restore = StateStore.Restore(new ConsumerConfig { BootstrapServers = harness.Broker.BootstrapServers }, harness.Options.StateTopic,
+            harness.Options.PaymentsTopic, Partition, restored);
+        Assert.Equal(newOwnerEnd, restore.ResumeAt);
+        AssertSameEntities(harness.OracleEngines(rules, Enumerable.Range(0, DeliveryHarness.Partitions).ToDictionary(p => p, _ => (long)newOwnerEnd))[Partition], restored);
+        former.Producer.Dispose();
+        successor.Producer.Dispose();
+    }
+
+    private sealed record PartitionOwner(FlowEngine Engine, StateBook Book, IProducer<string?, byte[]> Producer, long? ResumeAt);
+
+    /// <summary>A worker taking partition <paramref name="partition"/> over as the worker does: a claim, then a restore.</summary>
+    private static PartitionOwner Owner(DeliveryHarness harness, IProducer<string?, byte[]> claims, int partition, RuleSettings rules, string name)
+    {
+        var engine = new FlowEngine(harness.Reference, rules, models: harness.Models);
+        engine.TrackChanges();
+        var owner = StateStore.ClaimPartition(claims, harness.Options.StateTopic, partition);
+        var restored = StateStore.Restore(new ConsumerConfig { BootstrapServers = harness.Broker.BootstrapServers }, harness.Options.StateTopic,
+            harness.Options.PaymentsTopic, partition, engine, owner: owner);
+        var producer = new ProducerBuilder<string?, byte[]>(new ProducerConfig { BootstrapServers = harness.Broker.BootstrapServers, TransactionalId = name }).Build();
+        producer.InitTransactions(TimeSpan.FromSeconds(30));
+        return new PartitionOwner(engine, restored.Book, producer, restored.ResumeAt);
+    }
+
+    private static void Process(FlowEngine engine, List<StateRecord> payments, int from, int to)
+    {
+        var alerts = new List<Core.Contracts.Alert>();
+        for (var offset = from; offset < to; offset++) engine.Process(payments[offset].Value, offset, alerts, out _);
+    }
+
+    /// <summary>Commits all of the owner's state with its position at <paramref name="nextOffset"/>, as a worker's commit does.</summary>
+    private static void Commit(DeliveryHarness harness, PartitionOwner owner, int partition, long nextOffset)
+    {
+        owner.Producer.BeginTransaction();
+        var writing = new StateWriting(TimeSpan.Zero, TimeSpan.FromMilliseconds(20), harness.Options.StateIdsPerRecord, harness.Options.StateRecordBytes);
+        var position = StateStore.WriteCommit(owner.Producer, harness.Options.StateTopic, partition, owner.Engine, owner.Book, nextOffset, writing, all: true, _ => { });
+        StateStore.Write(owner.Producer, position, _ => { });
+        owner.Producer.CommitTransaction(TimeSpan.FromSeconds(30));
+    }
+
     private static async Task RunUntilStopped(DeliveryHarness harness, RuleSettings rules, Func<StreamingWorker, Task> whileRunning)
     {
         var worker = new StreamingWorker(harness.Options, rules, harness.Reference, TimeProvider.System, logger: new LineLogger(harness.Log), models: harness.Models);

@@ -54,6 +54,9 @@ internal sealed class StateBook
 
     public long NextIdRecord { get; private set; }
 
+    /// <summary>The owner id of the claim this worker made on the partition (<see cref="StateStore.ClaimPartition"/>); null without one.</summary>
+    public byte[]? Owner { get; init; }
+
     /// <summary>How many parts the entity's saved state has (1 for a state in one record).</summary>
     public int PartsOf(string entityId) => _parts.GetValueOrDefault(entityId, 1);
 

@@ -16,7 +16,11 @@ namespace FlowWatch.Worker.Kafka;
 /// <item>accepted ids, saved every interval (keys <c>I/{number}/{part}</c>), each with the offset of its payment, and
 /// deleted once they are past the duplicate horizon;</item>
 /// <item>the position (key <c>P</c>), written last by every commit: the next payments offset and the parameters in
-/// force, and the restart point, before which every change is saved, with the parameters in force there.</item>
+/// force, and the restart point, before which every change is saved, with the parameters in force there;</item>
+/// <item>claims (key <c>C</c>): each owner of the partition writes one, with a fresh owner id, before it restores, and
+/// names that id in every record it writes afterwards (header <c>flowwatch.owner</c>). After a claim, a restore takes
+/// only the records of the claim's owner: a worker that has lost the partition without knowing it yet (frozen past
+/// its session, or cut off from the group) may still commit, and what it writes after the claim is passed over.</item>
 /// </list>
 /// Everything is written in the same transaction as the alerts it goes with. A restore applies the newest state of
 /// every entity and the ids accepted before the restart point, then processes the payments from the restart point up
@@ -36,11 +40,26 @@ public static class StateStore
     private const string EntityPrefix = "E/";
     private const string IdsPrefix = "I/";
     private const string FragmentPrefix = "F/";
+    private const string ClaimKey = "C";
+    private const string OwnerHeader = "flowwatch.owner";
     private const string ThroughHeader = "flowwatch.through";
     private const string PartsHeader = "flowwatch.parts";
 
     /// <summary>Opens every position record of this format; the format before it had none.</summary>
     private static ReadOnlySpan<byte> PositionFormat => "FWP2"u8;
+
+    /// <summary>
+    /// Claims partition <paramref name="partition"/> of the state topic for a new owner, before its restore. The claim is
+    /// written by <paramref name="producer"/>, one outside any transaction, so that it is in the log at once: every
+    /// later record of a worker that owned the partition before comes after it. Answers the new owner's id.
+    /// </summary>
+    internal static byte[] ClaimPartition(IProducer<string?, byte[]> producer, string stateTopic, int partition)
+    {
+        var owner = Guid.NewGuid().ToByteArray();
+        producer.ProduceAsync(new TopicPartition(stateTopic, new Partition(partition)), new Message<string?, byte[]> { Key = ClaimKey, Value = owner })
+            .GetAwaiter().GetResult();
+        return owner;
+    }
 
     /// <summary>
     /// Books a commit of <paramref name="engine"/>'s partition at <paramref name="nextOffset"/>, writes the entity
@@ -64,16 +83,24 @@ public static class StateStore
             for (var part = 0; part < parts; part++)
             {
                 var slice = ids.GetRange(part * writing.IdsPerRecord, Math.Min(writing.IdsPerRecord, ids.Count - part * writing.IdsPerRecord));
-                producer.Produce(target, new Message<string?, byte[]> { Key = IdsKey(number, part), Value = StateCodec.Encode(slice) }, onDelivery);
+                producer.Produce(target, new Message<string?, byte[]> { Key = IdsKey(number, part), Value = StateCodec.Encode(slice), Headers = Owned(book) }, onDelivery);
             }
         }
         foreach (var (number, parts) in book.ExpireIds(engine.ForgetsIdsOf))
         {
             // A tombstone: compaction deletes the key.
-            for (var part = 0; part < parts; part++) producer.Produce(target, new Message<string?, byte[]> { Key = IdsKey(number, part), Value = null! }, onDelivery);
+            for (var part = 0; part < parts; part++) producer.Produce(target, new Message<string?, byte[]> { Key = IdsKey(number, part), Value = null!, Headers = Owned(book) }, onDelivery);
         }
         var (restartPoint, restartParameters) = book.RestartPoint();
-        return new PendingRecord(target, PositionValue(new Position(nextOffset, engine.Reference.Parameters, restartPoint, restartParameters)));
+        return new PendingRecord(target, PositionValue(new Position(nextOffset, engine.Reference.Parameters, restartPoint, restartParameters)), book.Owner);
+    }
+
+    /// <summary>Headers naming the partition's owner, when it has claimed the partition.</summary>
+    private static Headers Owned(StateBook book)
+    {
+        var headers = new Headers();
+        if (book.Owner is { } owner) headers.Add(OwnerHeader, owner);
+        return headers;
     }
 
     /// <summary>
@@ -91,14 +118,15 @@ public static class StateStore
         BinaryPrimitives.WriteInt64LittleEndian(through, entity.LastSequence);
         for (var part = 0; part < parts; part++)
         {
-            var headers = new Headers { { ThroughHeader, through } };
+            var headers = Owned(book);
+            headers.Add(ThroughHeader, through);
             if (part == 0 && parts > 1) headers.Add(PartsHeader, BitConverter.GetBytes(parts));
             var value = parts == 1 ? state : state[(part * recordBytes)..Math.Min(state.Length, (part + 1) * recordBytes)];
             producer.Produce(target, new Message<string?, byte[]> { Key = PartKey(entity.EntityId, part), Value = value, Headers = headers }, onDelivery);
         }
         for (var part = parts; part < book.PartsOf(entity.EntityId); part++)
         {
-            producer.Produce(target, new Message<string?, byte[]> { Key = PartKey(entity.EntityId, part), Value = null! }, onDelivery);
+            producer.Produce(target, new Message<string?, byte[]> { Key = PartKey(entity.EntityId, part), Value = null!, Headers = Owned(book) }, onDelivery);
         }
         book.SavedParts(entity.EntityId, parts);
     }
@@ -108,22 +136,26 @@ public static class StateStore
 
     /// <summary>Writes a position record returned by <see cref="WriteCommit"/>.</summary>
     public static void Write(IProducer<string?, byte[]> producer, PendingRecord record, Action<DeliveryReport<string?, byte[]>> onDelivery) =>
-        producer.Produce(record.Target, new Message<string?, byte[]> { Key = PositionKey, Value = record.Value }, onDelivery);
+        producer.Produce(record.Target, new Message<string?, byte[]>
+        {
+            Key = PositionKey, Value = record.Value, Headers = record.Owner is { } owner ? new Headers { { OwnerHeader, owner } } : null,
+        }, onDelivery);
 
     /// <summary>
     /// Restores an engine from partition <paramref name="partition"/> of the state topic, reading committed records up
     /// to its end, then processes the payments from the restart point up to the position again, producing nothing.
-    /// The engine must track changes, must not write aggregates yet, and counts only what comes after.
+    /// The engine must track changes, must not write aggregates yet, and counts only what comes after. With
+    /// <paramref name="owner"/> (from <see cref="ClaimPartition"/>), the records saved from then on name it.
     /// </summary>
     internal static RestoredPartition Restore(ConsumerConfig baseConfig, string stateTopic, string paymentsTopic, int partition, FlowEngine engine,
-        TimeSpan? catchUpTimeout = null)
+        TimeSpan? catchUpTimeout = null, byte[]? owner = null)
     {
         var timeout = catchUpTimeout ?? new KafkaOptions().CatchUpTimeout;
         var saved = ReadSaved(baseConfig, stateTopic, partition, timeout);
         var idRecords = new Dictionary<long, (int Parts, int NewestDay)>();
         if (saved.Position is not { } position)
         {
-            return new RestoredPartition(null, 0, new StateBook(0, engine.Reference.Parameters, [], saved.HighestIdRecord + 1));
+            return new RestoredPartition(null, 0, new StateBook(0, engine.Reference.Parameters, [], saved.HighestIdRecord + 1) { Owner = owner });
         }
         foreach (var (key, value) in saved.Entities)
         {
@@ -145,7 +177,7 @@ public static class StateStore
         engine.Restore(position.Parameters);
         engine.Counters.Clear();
         var book = new StateBook(position.NextOffset, position.Parameters, [.. idRecords.Select(r => (r.Key, r.Value.Parts, r.Value.NewestDay))],
-            saved.HighestIdRecord + 1);
+            saved.HighestIdRecord + 1) { Owner = owner };
         foreach (var (entityId, parts) in saved.Parts) book.SavedParts(entityId, parts);
         var changed = new List<EntityState>();
         var accepted = new List<TxnIdRecord>();
@@ -192,6 +224,8 @@ public static class StateStore
         // Per entity and part after the first: the parts in log order, pruned as the first parts are.
         var fragments = new Dictionary<(string EntityId, int Part), List<(long Through, byte[] Value)>>();
         consumer.Assign(new TopicPartitionOffset(topicPartition, Offset.Beginning));
+        // The owner of the latest claim read: from a claim on, only that owner's records count.
+        byte[]? owner = null;
         while (true)
         {
             // End of partition for read_committed is the last stable offset: an open transaction of a crashed
@@ -200,6 +234,15 @@ public static class StateStore
             if (record.IsPartitionEOF) break;
             if (record.Message.Key is not { } key) continue;
             var value = record.Message.Value;
+            if (key == ClaimKey)
+            {
+                if (value is not null) owner = value;
+                continue;
+            }
+            if (owner is not null && !(record.Message.Headers?.TryGetLastBytes(OwnerHeader, out var writer) == true && writer.AsSpan().SequenceEqual(owner)))
+            {
+                continue;   // written after a newer owner's claim by one that had lost the partition
+            }
             if (key == PositionKey)
             {
                 if (value is not null) saved.Position = ReadPosition(value, partition);
@@ -373,7 +416,7 @@ public static class StateStore
     private static string IdsKey(long number, int part) => string.Create(CultureInfo.InvariantCulture, $"{IdsPrefix}{number}/{part}");
 
     /// <summary>A position record to write last.</summary>
-    public sealed record PendingRecord(TopicPartition Target, byte[] Value);
+    public sealed record PendingRecord(TopicPartition Target, byte[] Value, byte[]? Owner);
 
     /// <summary>The next payments offset and the parameters in force; the restart point and the parameters in force there.</summary>
     private sealed record Position(long NextOffset, Parameters Parameters, long RestartPoint, Parameters RestartParameters);

@@ -38,6 +38,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private volatile Error? _deliveryError;
     private long _consumerLag;
     private IProducer<string?, byte[]> _producer = null!;
+    private IProducer<string?, byte[]> _claims = null!;
     private IConsumer<Ignore, byte[]> _consumer = null!;
     private int _uncommitted;
     private bool _producerStuck;
@@ -168,6 +169,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     {
         using var feed = new ReferenceFeed(options, reference, _log);
         _feed = feed;
+        using var claims = new ProducerBuilder<string?, byte[]>(ClaimsConfig()).Build();
+        _claims = claims;
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(ConsumerConfig())
             .SetPartitionsAssignedHandler((_, assigned) => Assign(assigned))
             .SetPartitionsRevokedHandler((_, revoked) => Revoke(revoked))
@@ -275,7 +278,6 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             {
                 AggregatePublisher.Write(_producer, options.AggregatesTopic, aggregates, RecordFailure);
             }
-            offsets.Add(new TopicPartitionOffset(options.PaymentsTopic, new Partition(partition.Partition), new Offset(partition.NextOffset)));
             partition.Pending = false;
         }
         foreach (var partition in partitions)
@@ -284,6 +286,9 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             if (!saveAll && !pending.Contains(partition) && partition.Book.NextDue(options.CheckpointInterval) > now) continue;
             positions.Add(StateStore.WriteCommit(_producer, options.StateTopic, partition.Partition, partition.Engine, partition.Book,
                 partition.NextOffset, _writing, saveAll, RecordFailure));
+            // Its offset goes with its state even when unchanged: the group's coordinator then refuses the commit of a
+            // worker that has lost the partition (an older generation), state included.
+            offsets.Add(new TopicPartitionOffset(options.PaymentsTopic, new Partition(partition.Partition), new Offset(partition.NextOffset)));
         }
         if (positions.Count > 0)
         {
@@ -406,8 +411,9 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             };
             engine.TrackChanges();
             var started = System.Diagnostics.Stopwatch.StartNew();
+            var owner = StateStore.ClaimPartition(_claims, options.StateTopic, topicPartition.Partition.Value);
             var restored = StateStore.Restore(ConsumerConfig(), options.StateTopic, options.PaymentsTopic, topicPartition.Partition.Value, engine,
-                options.CatchUpTimeout);
+                options.CatchUpTimeout, owner);
             // With a reference or control topic, what it says now outranks the parameters saved in the state.
             if (_feed.Enabled) engine.UpdateReference(_feed.Current);
             // Only now: the payments processed again during the restore had their aggregate rows written before.
@@ -477,6 +483,15 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         TransactionTimeoutMs = (int)options.TransactionTimeout.TotalMilliseconds,
         EnableIdempotence = true,
         LingerMs = 5,
+    };
+
+    /// <summary>For claims on state partitions: written at once, outside the transactions.</summary>
+    private ProducerConfig ClaimsConfig() => new(new Dictionary<string, string>(options.Client))
+    {
+        BootstrapServers = options.BootstrapServers,
+        EnableIdempotence = true,
+        LingerMs = 0,
+        MessageTimeoutMs = (int)options.CatchUpTimeout.TotalMilliseconds,
     };
 
     private ConsumerConfig ConsumerConfig()
