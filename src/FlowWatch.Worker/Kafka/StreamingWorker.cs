@@ -292,15 +292,16 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         }
         if (positions.Count > 0)
         {
-            // Everything else of this transaction reaches the broker before the position records: a broker that shows
-            // unfinished transactions (the embedded one does) shows a position only with everything it stands for.
+            // Everything else of this transaction, the offsets included, reaches the broker before the position
+            // records: a broker that shows unfinished transactions (the embedded one does) shows a position only with
+            // everything it stands for, and a commit that fails before it leaves none behind.
             FlushPromptly();
             if (_deliveryError is { } failed) throw new KafkaException(failed);
+            SendOffsets(offsets);
             foreach (var position in positions) StateStore.Write(_producer, position, RecordFailure);
             // CommitTransaction flushes too, in the same steps: finding nothing outstanding, it goes straight on.
             FlushPromptly();
         }
-        if (offsets.Count > 0) SendOffsets(offsets);
         _producer.CommitTransaction(TimeSpan.FromSeconds(30));
         // Committed from here on, whatever comes next: the next owner resumes after these records.
         foreach (var partition in pending) partition.MarkCommitted();
