@@ -8,11 +8,14 @@ using FlowWatch.Simulator;
 
 namespace FlowWatch.Training;
 
-/// <summary>Episode-level recall of one typology: by the rules meant for it, and by ML_ANOMALY.</summary>
+/// <summary>
+/// Episode-level recall of one typology: by the rules meant for it, and by ML_ANOMALY. Without episodes there is no
+/// recall to speak of (NaN), and the typology does not count as met.
+/// </summary>
 public sealed record TypologyQuality(string Typology, IReadOnlyList<string> Rules, int Episodes, int Detected, int DetectedByModel)
 {
-    public double Recall => Episodes == 0 ? 1 : (double)Detected / Episodes;
-    public double ModelRecall => Episodes == 0 ? 1 : (double)DetectedByModel / Episodes;
+    public double Recall => Episodes == 0 ? double.NaN : (double)Detected / Episodes;
+    public double ModelRecall => Episodes == 0 ? double.NaN : (double)DetectedByModel / Episodes;
 }
 
 /// <summary>Alerts of one rule and how many of them fall on an episode.</summary>
@@ -78,9 +81,12 @@ public sealed record QualityReport(
         return new QualityReport(typologies, rules, simulation.Payments.Count - episodeTxns.Count, falseScored);
     }
 
-    /// <summary>Whether every typology's recall and every scored rule's precision reach <paramref name="target"/>, and false alerts stay within the budget.</summary>
+    /// <summary>
+    /// Whether every typology has episodes and its recall reaches <paramref name="target"/>, every rule's precision too,
+    /// and false alerts stay within the budget.
+    /// </summary>
     public bool Meets(double target, double falseAlertsPer10k) =>
-        Typologies.All(t => t.Recall >= target)
+        Typologies.All(t => t.Episodes > 0 && t.Recall >= target)
         && Rules.Where(r => RulesFor.Values.Any(set => set.Contains(r.Rule))).All(r => r.Precision >= target)
         && FalseAlertsPer10k <= falseAlertsPer10k;
 
@@ -92,7 +98,9 @@ public sealed record QualityReport(
         text.AppendLine("|---|---:|---|---:|---:|");
         foreach (var t in Typologies)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {t.Typology} | {t.Episodes} | {string.Join(", ", t.Rules)} | {t.Recall:0.000} | {t.ModelRecall:0.000} |");
+            text.AppendLine(t.Episodes == 0
+                ? $"| {t.Typology} | 0 | {string.Join(", ", t.Rules)} | none: no episodes | none |"
+                : string.Create(CultureInfo.InvariantCulture, $"| {t.Typology} | {t.Episodes} | {string.Join(", ", t.Rules)} | {t.Recall:0.000} | {t.ModelRecall:0.000} |"));
         }
         text.AppendLine();
         text.AppendLine("| rule | alerts | on an episode | precision |");
