@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace FlowWatch.Simulator;
 
 /// <summary>The injected episodes, one method per typology.</summary>
@@ -6,16 +8,28 @@ public sealed partial class LabelledSimulation
     private void InjectEpisodes()
     {
         var perTypology = Math.Max(2, (int)Math.Round(_options.Entities * _options.EpisodeRate));
-        foreach (var typology in Typologies.All)
+        // The typologies with the fewest fitting entities choose first, so that the broader ones do not use them up.
+        var pools = Typologies.All.ToDictionary(t => t, t => _profiles.Count(p => Fits(p, t)));
+        foreach (var typology in Typologies.All.OrderBy(t => pools[t]))
         {
+            var candidates = _profiles.Where(p => !p.InEpisode && Fits(p, typology)).ToList();
+            if (candidates.Count < perTypology)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"{_options.Entities} entities (seed {_options.Seed}) leave {candidates.Count} fit for {typology} episodes, fewer than the {perTypology} due; simulate more entities"));
+            }
             for (var n = 0; n < perTypology; n++)
             {
-                var profile = Candidate(typology);
-                if (profile is null) break;
+                // A random candidate, swapped out of the list: each entity has at most one episode.
+                var pick = _random.Next(candidates.Count);
+                var profile = candidates[pick];
+                candidates[pick] = candidates[^1];
+                candidates.RemoveAt(candidates.Count - 1);
                 profile.InEpisode = true;
-                // Episodes start on a day after the warm-up, at an office hour, with a day left to play out.
-                var day = _options.WarmupDays + _random.Next(_options.Days - _options.WarmupDays - 1);
-                var start = Start.AddDays(day).AddHours(9 + _random.Next(8)).AddMinutes(_random.Next(60));
+                // Episodes start on a day after the warm-up, at an office hour, early enough to end inside the stream.
+                var firstDay = FirstDay(profile, typology);
+                var day = firstDay + _random.Next(LastDay(typology) - firstDay + 1);
+                var start = Start.AddDays(day).AddHours(9 + _random.Next(LatestStartHour - 9)).AddMinutes(_random.Next(60));
                 var txnIds = new List<string>();
                 var end = typology switch
                 {
@@ -34,23 +48,55 @@ public sealed partial class LabelledSimulation
         }
     }
 
-    /// <summary>A random entity fit for the typology that has no episode yet, or null when none is left.</summary>
-    private Profile? Candidate(string typology)
+    /// <summary>Episodes start before this hour of the Shanghai day.</summary>
+    private const int LatestStartHour = 17;
+
+    /// <summary>Days from the start of an episode's first day to the end of its last, at the latest.</summary>
+    internal static int DaysToPlayOut(string typology) => (int)Math.Ceiling((LatestStartHour + LongestSpan(typology).TotalHours) / 24);
+
+    /// <summary>The longest an episode of the typology lasts from its first payment to its last (see each method below).</summary>
+    private static TimeSpan LongestSpan(string typology) => typology switch
     {
-        bool Fits(Profile p) => typology switch
-        {
-            // Enough history for a baseline: several payments a day.
-            Typologies.HighFrequency or Typologies.LargeAmount => p.Rate >= 3 * _options.Activity,
-            Typologies.Structuring => p.Type is "CORPORATE" or "INDIVIDUAL" && p.Kind != "DOMESTIC",
-            // A conduit: money passes through a company that usually pays out more than it receives.
-            Typologies.PassThrough => p.Type == "CORPORATE" && p.InShare < 0.5,
-            Typologies.FanIn or Typologies.FanOut => p.Type == "CORPORATE",
-            Typologies.DormantReactivation => p.Type == "CORPORATE",
-            _ => p.Kind == "EFE" && p.Equity is not null,
-        };
-        var fitting = _profiles.Where(p => !p.InEpisode && Fits(p)).ToList();
-        return fitting.Count == 0 ? null : fitting[_random.Next(fitting.Count)];
+        Typologies.HighFrequency => TimeSpan.FromMinutes(50),
+        Typologies.LargeAmount => TimeSpan.Zero,
+        Typologies.Structuring => TimeSpan.FromMinutes(4 * 270),
+        Typologies.PassThrough => TimeSpan.FromMinutes(3 * 170),
+        Typologies.FanIn or Typologies.FanOut => TimeSpan.FromHours(12),
+        Typologies.DormantReactivation => TimeSpan.FromMinutes(4 * 130),
+        Typologies.QuotaCreep => TimeSpan.FromHours(72),
+        _ => TimeSpan.FromHours(48) + TimeSpan.FromMinutes(330),
+    };
+
+    /// <summary>Payments an entity is expected to have made before a burst or a large amount of its: a baseline to stand out from.</summary>
+    private const int HistoryPayments = 40;
+
+    /// <summary>
+    /// The first day an episode of the typology can start on for the entity: after the warm-up, and for a burst or a
+    /// large amount once the entity is expected to have made <see cref="HistoryPayments"/> payments.
+    /// </summary>
+    private int FirstDay(Profile p, string typology)
+    {
+        if (typology is not (Typologies.HighFrequency or Typologies.LargeAmount)) return _options.WarmupDays;
+        var day = 0;
+        for (var expected = 0.0; expected < HistoryPayments && day < _options.Days; day++) expected += p.Rate * DayFactor(p, Start.AddDays(day));
+        return Math.Max(_options.WarmupDays, day);
     }
+
+    /// <summary>The last day an episode of the typology can start on and still end inside the stream.</summary>
+    private int LastDay(string typology) => _options.Days - DaysToPlayOut(typology);
+
+    /// <summary>Whether the entity is fit for an episode of the typology, with a day for it to start on.</summary>
+    private bool Fits(Profile p, string typology) => FirstDay(p, typology) <= LastDay(typology) && typology switch
+    {
+        // Enough history for a baseline: several payments a day.
+        Typologies.HighFrequency or Typologies.LargeAmount => p.Rate >= 3 * _options.Activity,
+        Typologies.Structuring => p.Type is "CORPORATE" or "INDIVIDUAL" && p.Kind != "DOMESTIC",
+        // A conduit: money passes through a company that usually pays out more than it receives.
+        Typologies.PassThrough => p.Type == "CORPORATE" && p.InShare < 0.5,
+        Typologies.FanIn or Typologies.FanOut => p.Type == "CORPORATE",
+        Typologies.DormantReactivation => p.Type == "CORPORATE",
+        _ => p.Kind == "EFE" && p.Equity is not null,
+    };
 
     /// <summary>A day's worth of payments or more within the hour, to the entity's usual partners at its usual amounts.</summary>
     private DateTimeOffset Burst(Profile p, DateTimeOffset start, List<string> txnIds)
@@ -71,7 +117,9 @@ public sealed partial class LabelledSimulation
     private DateTimeOffset LargeAmount(Profile p, DateTimeOffset start, List<string> txnIds)
     {
         var amount = (decimal)Math.Min(Math.Exp(p.LogMedian + p.Sigma * (8 + 3 * _random.NextDouble())), 5e10);
-        txnIds.Add(Add(p, start, _random.Next(2) == 0 ? "IN" : "OUT", amount, p.Counterparties[WeightedIndex(p.Weights)]));
+        // With one of its foreign or domestic partners, not through its own same-name account (a quota matter).
+        var counterparty = p.Counterparties[WeightedIndex(p.Weights)];
+        txnIds.Add(Add(p, start, _random.Next(2) == 0 ? "IN" : "OUT", amount, counterparty.SameName ? p.Counterparties[0] : counterparty));
         return start;
     }
 
@@ -84,10 +132,10 @@ public sealed partial class LabelledSimulation
         var ts = start;
         for (var i = 0; i < count; i++)
         {
+            if (i > 0) ts = ts.AddMinutes(30 + _random.Next(240));
             var amount = Math.Round(threshold * (0.9m + 0.098m * (decimal)_random.NextDouble()), 2);
             var counterparty = offshore.Count > 0 ? offshore[_random.Next(offshore.Count)] : p.Counterparties[0];
             txnIds.Add(Add(p, ts, "OUT", amount, counterparty, currency: "CNY"));
-            ts = ts.AddMinutes(30 + _random.Next(240));
         }
         return ts;
     }
@@ -137,13 +185,13 @@ public sealed partial class LabelledSimulation
         return ts;
     }
 
-    /// <summary>Same-name transfers into the domestic account adding up to 82–97% of the yearly cap over a few days.</summary>
+    /// <summary>Same-name transfers into the domestic account adding up to 82–97% of the yearly cap over one to three days.</summary>
     private DateTimeOffset QuotaCreep(Profile p, DateTimeOffset start, List<string> txnIds)
     {
         var own = p.Counterparties.Single(c => c.SameName);
         var total = p.Equity!.Value * (0.82m + 0.15m * (decimal)_random.NextDouble());
         var count = 6 + _random.Next(7);
-        var spanHours = 24 + _random.Next(72);
+        var spanHours = 24 + _random.Next(48);
         var ts = start;
         for (var i = 0; i < count; i++)
         {

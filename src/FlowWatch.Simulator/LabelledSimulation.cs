@@ -62,7 +62,8 @@ public sealed partial class LabelledSimulation
 
     private void Run()
     {
-        for (var i = 0; i < _options.Entities; i++) _profiles.Add(NewProfile(i));
+        var kinds = Kinds();
+        for (var i = 0; i < _options.Entities; i++) _profiles.Add(NewProfile(i, kinds[i]));
         InjectEpisodes();
         foreach (var profile in _profiles)
         {
@@ -72,9 +73,25 @@ public sealed partial class LabelledSimulation
         Payments = _payments.ConvertAll(p => p.Payment);
     }
 
-    private Profile NewProfile(int index)
+    /// <summary>
+    /// The account kind of every entity, in proportion to <see cref="KindWeights"/> (largest remainders), in random
+    /// order: a small population has every kind its share calls for, and so the entities each typology needs.
+    /// </summary>
+    private string[] Kinds()
     {
-        var kind = Weighted(KindWeights, k => k.Weight).Kind;
+        var total = KindWeights.Sum(k => k.Weight);
+        var counts = KindWeights.Select(k => (long)_options.Entities * k.Weight / total).ToArray();
+        var byRemainder = Enumerable.Range(0, KindWeights.Length)
+            .OrderByDescending(i => (long)_options.Entities * KindWeights[i].Weight % total).ThenBy(i => i).ToList();
+        var left = _options.Entities - counts.Sum();
+        for (var n = 0; n < left; n++) counts[byRemainder[n]]++;
+        var kinds = KindWeights.SelectMany((k, i) => Enumerable.Repeat(k.Kind, (int)counts[i])).ToArray();
+        _random.Shuffle(kinds);
+        return kinds;
+    }
+
+    private Profile NewProfile(int index, string kind)
+    {
         var type = kind is "EFF" or "FTI" or "FTF" ? "INDIVIDUAL" : kind is "FTU" or "EFU" ? "FI" : "CORPORATE";
         var individual = type == "INDIVIDUAL";
         var entityId = $"E{index:D6}";
@@ -132,9 +149,7 @@ public sealed partial class LabelledSimulation
         for (var day = 0; day < _options.Days; day++)
         {
             var date = Start.AddDays(day);
-            var weekend = date.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday;
-            var factor = weekend ? profile.Type == "INDIVIDUAL" ? 0.9 : 0.2 : 1.0;
-            var count = Poisson(profile.Rate * factor);
+            var count = Poisson(profile.Rate * DayFactor(profile, date));
             for (var i = 0; i < count; i++)
             {
                 var ts = date.AddHours(Hour(profile)).AddSeconds(_random.NextDouble() * 3600);
@@ -144,6 +159,10 @@ public sealed partial class LabelledSimulation
             }
         }
     }
+
+    /// <summary>The share of its usual number of payments the entity makes on the day: fewer at weekends, unless a person.</summary>
+    private static double DayFactor(Profile profile, DateTimeOffset date) =>
+        date.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday ? profile.Type == "INDIVIDUAL" ? 0.9 : 0.2 : 1.0;
 
     /// <summary>An amount in CNY from the entity's own heavy-tailed distribution: log-normal with one payment in ten wider.</summary>
     private decimal UsualAmountCny(Profile profile)

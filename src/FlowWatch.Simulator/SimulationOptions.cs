@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace FlowWatch.Simulator;
 
 /// <summary>
@@ -20,8 +22,17 @@ public sealed record SimulationOptions
     /// <summary>Multiplies every entity's spread of log-amounts.</summary>
     public double AmountSpread { get; init; } = 1.0;
 
-    /// <summary>Episodes of each typology per entity (at least two of each).</summary>
+    /// <summary>
+    /// Episodes of each typology per entity (at least two of each, each on an entity of its own; a population too small
+    /// for them is refused).
+    /// </summary>
     public double EpisodeRate { get; init; } = 0.015;
+
+    /// <summary>
+    /// The largest <see cref="EpisodeRate"/>: the nine typologies then take 45% of the entities, and the two that need
+    /// an EFE company with equity on file 10% of the 18% that are.
+    /// </summary>
+    public const double MaxEpisodeRate = 0.05;
 
     /// <summary>Days at the start without episodes, so that every entity has a history first.</summary>
     public int WarmupDays { get; init; } = 4;
@@ -29,15 +40,27 @@ public sealed record SimulationOptions
     /// <summary>Prefix of every transaction id, so that streams of different runs never share ids.</summary>
     public string TxnPrefix { get; init; } = "S";
 
+    /// <summary>
+    /// The most entity-days (times <see cref="Activity"/>) a simulation builds: the whole stream is held and sorted in
+    /// memory, about 2.6 payments of some 600 bytes per entity-day at activity 1.
+    /// </summary>
+    public const int MaxEntityDays = 1_000_000;
+
     /// <summary>Every problem with these options; empty when they can be simulated.</summary>
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
         if (Entities < 50) problems.Add("--entities must be at least 50");
-        if (Days < WarmupDays + 2) problems.Add($"--days must be at least {WarmupDays + 2} (warm-up days plus two)");
+        var episodeDays = Typologies.All.Max(LabelledSimulation.DaysToPlayOut);
+        if (Days < WarmupDays + episodeDays) problems.Add($"--days must be at least {WarmupDays + episodeDays} (warm-up days plus the longest episode)");
         if (Activity is <= 0 or > 20) problems.Add("--activity must be in (0, 20]");
         if (AmountSpread is <= 0 or > 5) problems.Add("--amount-spread must be in (0, 5]");
-        if (EpisodeRate is < 0 or > 0.1) problems.Add("--episode-rate must be in [0, 0.1]");
+        if (EpisodeRate is < 0 or > MaxEpisodeRate) problems.Add($"--episode-rate must be in [0, {MaxEpisodeRate}]");
+        if (Entities * (double)Days * Activity > MaxEntityDays)
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture,
+                $"--entities × --days × --activity must be at most {MaxEntityDays:N0} (the stream is built in memory), not {Entities:N0} × {Days:N0} × {Activity}"));
+        }
         return problems;
     }
 }

@@ -52,7 +52,7 @@ public static class DemoCommand
         var simulation = LabelledSimulation.Generate(new SimulationOptions
         {
             Entities = Entities, Days = days, Seed = seed, EpisodeRate = 0.03, TxnPrefix = "D",
-            Start = new DateTimeOffset(DateTime.UtcNow.Date.AddDays(-days), TimeSpan.Zero).ToOffset(TimeSpan.FromHours(8)),
+            Start = SimulationStart(DateTimeOffset.UtcNow, days),
         });
         var reference = ReferenceDataLoader.Parse(simulation.ReferenceBytes());
         using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
@@ -102,6 +102,16 @@ public static class DemoCommand
         stdout.WriteLine("  " + DemoQuery);
         if (duckDb is not null) stdout.WriteLine($"  with the DuckDB CLI: duckdb {duckDb} \"{DemoQuery}\"");
         return CommandLine.Success;
+    }
+
+    /// <summary>
+    /// Midnight in Shanghai <paramref name="days"/> days before today's (in Shanghai, at <paramref name="now"/>): the
+    /// simulator's days are Shanghai days, so that its office hours fall in Shanghai's.
+    /// </summary>
+    internal static DateTimeOffset SimulationStart(DateTimeOffset now, int days)
+    {
+        var shanghai = TimeSpan.FromHours(8);
+        return new DateTimeOffset(now.ToOffset(shanghai).Date.AddDays(-days), shanghai);
     }
 
     private const string DemoQuery = "SELECT rule, severity, count(*) AS alerts FROM alerts GROUP BY rule, severity ORDER BY alerts DESC";

@@ -22,7 +22,16 @@ public static class SimulateCommand
         args.EnsureAllRead();
         Arguments.EnsureDistinctFiles(("--out", eventsPath), ("--labels", labelsPath), ("--reference", referencePath));
 
-        var simulation = LabelledSimulation.Generate(options);
+        LabelledSimulation simulation;
+        try
+        {
+            simulation = LabelledSimulation.Generate(options);
+        }
+        catch (ArgumentException ex)
+        {
+            // Options that validate can still describe a population too small for every typology's episodes.
+            throw new UsageException(ex.Message);
+        }
         using (var events = File.Create(eventsPath)) simulation.WriteEvents(events);
         using (var labels = File.Create(labelsPath)) simulation.WriteLabels(labels);
         using (var reference = File.Create(referencePath)) simulation.WriteReference(reference);
@@ -46,7 +55,7 @@ public static class SimulateCommand
             Seed = args.WholeNumber("--seed", defaults.Seed, 0, int.MaxValue),
             Activity = args.Number("--activity", defaults.Activity, 0.01, 20),
             AmountSpread = args.Number("--amount-spread", defaults.AmountSpread, 0.1, 5),
-            EpisodeRate = args.Number("--episode-rate", defaults.EpisodeRate, 0, 0.1),
+            EpisodeRate = args.Number("--episode-rate", defaults.EpisodeRate, 0, SimulationOptions.MaxEpisodeRate),
         };
         var problems = options.Validate();
         return problems.Count == 0 ? options : throw new UsageException(string.Join("; ", problems));

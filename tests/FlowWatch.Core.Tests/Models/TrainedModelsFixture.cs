@@ -10,8 +10,8 @@ public sealed class TrainedModelsFixture : IDisposable
     public static readonly TrainingOptions Options = new()
     {
         Seed = 5,
-        Training = [new SimulationOptions { Entities = 400, Days = 8, Seed = 5, EpisodeRate = 0.05, TxnPrefix = "T" }],
-        HeldOut = new SimulationOptions { Entities = 300, Days = 8, Seed = 6, Activity = 1.2, AmountSpread = 1.1, EpisodeRate = 0.03, TxnPrefix = "H" },
+        Training = [new SimulationOptions { Entities = 400, Days = 14, Seed = 5, EpisodeRate = 0.05, TxnPrefix = "T" }],
+        HeldOut = new SimulationOptions { Entities = 300, Days = 12, Seed = 6, Activity = 1.2, AmountSpread = 1.1, EpisodeRate = 0.03, TxnPrefix = "H" },
         Trees = 20, Leaves = 8, MinExamplesPerLeaf = 20, DetectorSample = 20_000,
     };
 

@@ -80,6 +80,94 @@ public sealed class LabelledSimulationTests
         Assert.Equal(simulation.Episodes.Count, simulation.Episodes.Select(e => e.EntityId).Distinct().Count());   // one episode per entity
     }
 
+    [Theory]
+    [InlineData(200, 8, 7, 0.02)]
+    [InlineData(300, 8, 3, 0.02)]
+    [InlineData(1000, 14, 11, 0.015)]
+    public void Generate_EveryEpisode_SpansItsFirstToItsLastPaymentInsideTheStreamsDays(int entities, int days, int seed, double rate)
+    {
+        var options = new SimulationOptions { Entities = entities, Days = days, Seed = seed, EpisodeRate = rate };
+        var simulation = LabelledSimulation.Generate(options);
+        var times = simulation.Payments.ToDictionary(p => p.TxnId, p => p.UtcTicks, StringComparer.Ordinal);
+        var streamEnd = options.Start.AddDays(days);
+
+        Assert.All(simulation.Episodes, episode =>
+        {
+            Assert.Equal(episode.TxnIds.Min(id => times[id]), episode.Start.UtcTicks);
+            Assert.Equal(episode.TxnIds.Max(id => times[id]), episode.End.UtcTicks);
+            Assert.True(episode.End < streamEnd, $"{episode.Typology} of {episode.EntityId} ends {episode.End:O}, after the stream's last day");
+        });
+    }
+
+    [Theory]
+    [InlineData(5, 0.03)]
+    [InlineData(6, 0.015)]
+    [InlineData(7, 0.03)]
+    [InlineData(8, 0.04)]
+    public void Generate_SmallPopulation_HasAtLeastTwoEpisodesOfEveryTypology(int seed, double rate)
+    {
+        var simulation = LabelledSimulation.Generate(new SimulationOptions { Entities = 50, Seed = seed, EpisodeRate = rate });
+
+        Assert.All(Typologies.All, typology => Assert.True(simulation.Episodes.Count(e => e.Typology == typology) >= 2, typology));
+    }
+
+    [Fact]
+    public void Generate_BurstsAndLargeAmounts_FollowTheBaselineOfTheirEntityAndLargeAmountsAvoidItsSameNameAccount()
+    {
+        var simulation = LabelledSimulation.Generate(new SimulationOptions { Entities = 1000, Days = 14, Seed = 7 });
+        var lines = simulation.Payments.ToDictionary(p => p.TxnId, p => Encoding.UTF8.GetString(p.Line), StringComparer.Ordinal);
+
+        foreach (var episode in simulation.Episodes.Where(e => e.Typology is Typologies.HighFrequency or Typologies.LargeAmount))
+        {
+            var before = simulation.Payments.Count(p => p.UtcTicks < episode.Start.UtcTicks && lines[p.TxnId].Contains($"\"entityId\":\"{episode.EntityId}\"", StringComparison.Ordinal));
+            Assert.True(before >= new RuleSettings().AmountAnomalyWarmupEvents, $"{episode.Typology} of {episode.EntityId} after {before} payments");
+        }
+        Assert.All(simulation.Episodes.Where(e => e.Typology == Typologies.LargeAmount),
+            episode => Assert.DoesNotContain("cpEntityId", lines[episode.TxnIds[0]], StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(50)]
+    [InlineData(120)]
+    [InlineData(1_001)]
+    public void Generate_AnyPopulation_HasEveryKindInProportionToItsWeight(int entities)
+    {
+        var simulation = LabelledSimulation.Generate(new SimulationOptions { Entities = entities, Seed = 3, EpisodeRate = 0 });
+        var reference = ReferenceDataLoader.Parse(simulation.ReferenceBytes());
+        var kinds = simulation.Payments.Select(p => Encoding.UTF8.GetString(p.Line)).Select(l => l[(l.IndexOf("\"accountKind\":\"", StringComparison.Ordinal) + 15)..].Split('"')[0]);
+
+        Assert.Equal(entities, reference.Entities.Count);
+        Assert.InRange(simulation.Payments.Select(p => p.Account).Distinct().Count(a => a.StartsWith("EFE", StringComparison.Ordinal)), entities * 18 / 100 - 1, entities * 18 / 100 + 1);
+        Assert.Contains("FTI", kinds);
+    }
+
+    [Fact]
+    public void Generate_PopulationTooSmallForItsEpisodes_NamesTheTypologyAndTheRemedy()
+    {
+        var error = Assert.Throws<ArgumentException>(() => LabelledSimulation.Generate(new SimulationOptions { Entities = 50, Days = 8, Seed = 5, Activity = 20 }));
+
+        Assert.Contains("fit for HIGH_FREQUENCY_BURST episodes, fewer than the 2 due; simulate more entities", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Generate_ManyEpisodes_ChoosesTheirEntitiesInLinearTime()
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var simulation = LabelledSimulation.Generate(new SimulationOptions { Entities = 20_000, Days = 14, Seed = 1, EpisodeRate = 0.05 });
+
+        Assert.Equal(9 * 1_000, simulation.Episodes.Count);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"{started.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    [Fact]
+    public void Validate_StreamTooLargeToBuildInMemory_NamesTheLimit()
+    {
+        var problems = new SimulationOptions { Entities = 1_000_000, Days = 3_650 }.Validate();
+
+        Assert.Contains(problems, p => p.Contains("must be at most 1,000,000 (the stream is built in memory)", StringComparison.Ordinal));
+        Assert.Empty(new SimulationOptions { Entities = 50_000, Days = 20 }.Validate());
+    }
+
     [Fact]
     public void WriteLabels_ReadLabels_RoundTripsEveryEpisode()
     {
@@ -109,8 +197,8 @@ public sealed class LabelledSimulationTests
     [Fact]
     public void Validate_TooFewDays_NamesTheOption()
     {
-        var error = Assert.Throws<ArgumentException>(() => LabelledSimulation.Generate(Small with { Days = 3 }));
+        var error = Assert.Throws<ArgumentException>(() => LabelledSimulation.Generate(Small with { Days = 7 }));
 
-        Assert.Contains("--days", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--days must be at least 8", error.Message, StringComparison.Ordinal);
     }
 }

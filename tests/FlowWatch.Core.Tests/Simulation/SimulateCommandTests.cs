@@ -42,4 +42,18 @@ public sealed class SimulateCommandTests : IDisposable
         Assert.Equal(CommandLine.UsageError, result.Code);
         Assert.Contains("--labels", result.Err, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("--entities", "1000000", "--days", "3650", "--entities × --days × --activity must be at most 1,000,000")]
+    [InlineData("--entities", "50", "--activity", "20", "fewer than the 2 due; simulate more entities")]
+    [InlineData("--entities", "1000", "--episode-rate", "0.1", "--episode-rate must be a number from 0 to 0.05")]
+    public async Task Simulate_OptionsItCannotBuild_IsAUsageErrorSayingWhy(string option1, string value1, string option2, string value2, string message)
+    {
+        var result = await Run("simulate", option1, value1, option2, value2,
+            "--out", PathOf("events.jsonl"), "--labels", PathOf("labels.jsonl"), "--reference", PathOf("reference.json"));
+
+        Assert.Equal(CommandLine.UsageError, result.Code);
+        Assert.Contains(message, result.Err, StringComparison.Ordinal);
+        Assert.False(File.Exists(PathOf("events.jsonl")));
+    }
 }
