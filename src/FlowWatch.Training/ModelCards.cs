@@ -24,13 +24,16 @@ public static class ModelCards
             sample of the events outside every episode). The engine scores every event with the same parameters, extracted at
             load into plain arrays: the score is the length of the normalised event's residual outside the principal subspace
             (ML.NET's own score is that residual relative to the distance from the mean; a test checks both agree). The score
-            enters the classifier as its `novelty` feature; it raises no alert by itself.
+            enters the classifier as its `novelty` feature; it raises no alert by itself. `ML_ANOMALY` alerts report the event's
+            residual as `observed` and, as `baseline`, the residual below which 99% of the normal training events lie
+            ({result.NormalTrainingResidualP99:0.####}, carried in `classifier.zip` with the name of this detector).
             """,
             Features.Names.Take(Features.DetectorCount), result, command,
             $"""
             | metric (held-out stream) | value |
             |---|---:|
             | AUC of the residual, episode events against normal ones | {result.DetectorAuc:0.000} |
+            | residual of normal training events, 99th percentile (`baseline` of ML_ANOMALY alerts) | {result.NormalTrainingResidualP99:0.00} |
             | residual of normal events, 99th percentile | {result.NormalResidualP99:0.00} |
             | residual of normal events, 99.99th percentile | {result.NormalResidualP9999:0.00} |
             """));
@@ -44,8 +47,9 @@ public static class ModelCards
             probability reaches `FlowWatch:Rules:MlAnomalyThreshold` ({settings.MlAnomalyThreshold}); severity II from
             {settings.MlAnomalySeverityII}, III from {settings.MlAnomalySeverityIII}; then silent for the entity for
             {settings.MlAnomalySuppression.TotalMinutes:0} minutes. The threshold is an operating point for the false-alert
-            budget (the table below), not a precision. Alerts carry the probability (`score`) and the three features whose
-            trees' leaves contributed most (`topFeatures`).
+            budget (the table below), not a precision. Alerts carry the probability (`score`), the three features whose
+            trees' leaves contributed most (`topFeatures`), the event's novelty (the detector's residual) as `observed`, and
+            the novelty below which 99% of normal training events lie as `baseline`.
             """,
             Features.Names, result, command,
             $"""

@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using System.IO.Compression;
 using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using FlowWatch.Core.Scoring;
 using Microsoft.ML;
 using Microsoft.ML.Calibrators;
@@ -21,10 +23,17 @@ public static class ModelFiles
     public const string ClassifierFile = "classifier.zip";
 
     /// <summary>
-    /// The classifier's entry that names the detector it was trained with (the SHA-256 of the detector's entries): the
-    /// detector's residual is one of the classifier's features, so the two files are used only as the pair trained together.
+    /// The classifier's entry on what it was trained with, a JSON <see cref="TrainedWith"/>: the detector (the SHA-256 of
+    /// the detector's entries; the detector's residual is one of the classifier's features, so the two files are used
+    /// only as the pair trained together) and the detector's residual on normal training events, the baseline
+    /// ML_ANOMALY alerts report.
     /// </summary>
     public const string TrainedWithEntry = "FlowWatch/TrainedWithDetector";
+
+    /// <summary>The content of <see cref="TrainedWithEntry"/>.</summary>
+    /// <param name="Detector">The SHA-256, in hex, of the detector's entries.</param>
+    /// <param name="NormalNoveltyP99">The detector's residual below which 99% of the normal training events lie.</param>
+    public sealed record TrainedWith(string Detector, double NormalNoveltyP99);
 
     /// <summary>Loads both models of <paramref name="directory"/>; fails with the file named when one is missing or not of the expected shape.</summary>
     public static ModelSet Load(string directory)
@@ -36,25 +45,43 @@ public static class ModelFiles
         // version names exactly the bytes loaded.
         var detectorBytes = ReadVerified(detectorPath, out var detectorEntries);
         var classifierBytes = ReadVerified(classifierPath, out var classifierEntries);
-        var trainedWith = classifierEntries.Find(entry => entry.Name == TrainedWithEntry).Content;
-        if (trainedWith is null)
-            throw new InvalidDataException($"model file '{classifierPath}' does not name the detector it was trained with; train both models with `./flowwatch train`");
-        if (System.Text.Encoding.UTF8.GetString(trainedWith) != Digest(detectorEntries))
+        var trainedWith = ReadTrainedWith(classifierEntries.Find(entry => entry.Name == TrainedWithEntry).Content)
+            ?? throw new InvalidDataException($"model file '{classifierPath}' does not name the detector it was trained with; train both models with `./flowwatch train`");
+        if (trainedWith.Detector != Digest(detectorEntries))
             throw new InvalidDataException($"model file '{classifierPath}' was trained with another detector than '{detectorPath}'; the two files of one training go together");
         var detector = Detector(Load(ml, detectorBytes, detectorPath), detectorPath);
         var classifier = Classifier(Load(ml, classifierBytes, classifierPath), classifierPath);
-        return new ModelSet(detector, classifier, Version(detectorEntries, classifierEntries));
+        return new ModelSet(detector, classifier, Version(detectorEntries, classifierEntries), trainedWith.NormalNoveltyP99);
     }
 
-    /// <summary>Marks the classifier saved at <paramref name="classifierPath"/> as trained with the detector at <paramref name="detectorPath"/>.</summary>
-    public static void MarkTrainedWith(string classifierPath, string detectorPath)
+    /// <summary>The <see cref="TrainedWith"/> of an entry's content, or null when there is none or it is not one.</summary>
+    private static TrainedWith? ReadTrainedWith(byte[]? content)
+    {
+        if (content is null) return null;
+        try
+        {
+            return JsonSerializer.Deserialize(content, TrainingJsonContext.Default.TrainedWith) is { Detector: not null } read
+                   && double.IsFinite(read.NormalNoveltyP99) && read.NormalNoveltyP99 >= 0 ? read : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Marks the classifier saved at <paramref name="classifierPath"/> as trained with the detector at
+    /// <paramref name="detectorPath"/>, whose residual on normal training events has <paramref name="normalNoveltyP99"/>
+    /// as its 99th percentile.
+    /// </summary>
+    public static void MarkTrainedWith(string classifierPath, string detectorPath, double normalNoveltyP99)
     {
         ReadVerified(detectorPath, out var detectorEntries);
         using var archive = ZipFile.Open(classifierPath, ZipArchiveMode.Update);
         archive.GetEntry(TrainedWithEntry)?.Delete();
         var entry = archive.CreateEntry(TrainedWithEntry);
         using var content = entry.Open();
-        content.Write(System.Text.Encoding.UTF8.GetBytes(Digest(detectorEntries)));
+        JsonSerializer.Serialize(content, new TrainedWith(Digest(detectorEntries), normalNoveltyP99), TrainingJsonContext.Default.TrainedWith);
     }
 
     /// <summary>
@@ -159,3 +186,7 @@ public static class ModelFiles
     private static List<ITransformer> Parts(ITransformer model) =>
         model is IEnumerable<ITransformer> chain ? chain.SelectMany(Parts).ToList() : [model];
 }
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(ModelFiles.TrainedWith))]
+internal sealed partial class TrainingJsonContext : JsonSerializerContext;

@@ -80,7 +80,7 @@ public sealed class DetectorInput
 /// <summary>What training measured: the detector and classifier on held-out events, and the engine on the held-out stream.</summary>
 public sealed record TrainingResult(
     TrainingOptions Options, int TrainingEvents, int TrainingPositives, int HeldOutEvents, int HeldOutPositives,
-    double DetectorAuc, double NormalResidualP99, double NormalResidualP9999,
+    double DetectorAuc, double NormalTrainingResidualP99, double NormalResidualP99, double NormalResidualP9999,
     double ClassifierAuc, double ClassifierPrecision, double ClassifierRecall, QualityReport Quality,
     IReadOnlyList<QualityReport> OtherQuality, string Version);
 
@@ -122,6 +122,7 @@ public static class ModelTrainer
         var detector = ModelFiles.Detector(detectorModel, detectorPath);
         foreach (var row in training.Concat(heldOut)) row.Features[Features.Novelty] = (float)detector.Residual(row.Features);
         var normalResiduals = heldOut.Where(r => !r.Label).Select(r => (double)r.Features[Features.Novelty]).Order().ToList();
+        var normalTrainingResidualP99 = Quantile(normal.Select(r => (double)r.Features[Features.Novelty]).Order().ToList(), 0.99);
 
         progress?.WriteLine($"training the classifier on {training.Count:N0} events ({training.Count(r => r.Label):N0} in episodes)");
         var trainingData = ml.Data.LoadFromEnumerable(training);
@@ -133,7 +134,7 @@ public static class ModelTrainer
         }).Fit(trainingData);
         var classifierPath = Path.Combine(directory, ModelFiles.ClassifierFile);
         ml.Model.Save(classifierModel, trainingData.Schema, classifierPath);
-        ModelFiles.MarkTrainedWith(classifierPath, detectorPath);
+        ModelFiles.MarkTrainedWith(classifierPath, detectorPath, normalTrainingResidualP99);
         var metrics = ml.BinaryClassification.Evaluate(classifierModel.Transform(ml.Data.LoadFromEnumerable(heldOut)), nameof(FeatureRow.Label));
 
         progress?.WriteLine("running the engine with the new models over the held-out stream");
@@ -146,7 +147,7 @@ public static class ModelTrainer
         }).ToList();
         return new TrainingResult(options, training.Count, training.Count(r => r.Label), heldOut.Count, heldOut.Count(r => r.Label),
             Auc(heldOut.Select(r => ((double)r.Features[Features.Novelty], r.Label))),
-            Quantile(normalResiduals, 0.99), Quantile(normalResiduals, 0.9999),
+            normalTrainingResidualP99, Quantile(normalResiduals, 0.99), Quantile(normalResiduals, 0.9999),
             metrics.AreaUnderRocCurve, metrics.PositivePrecision, metrics.PositiveRecall, quality, otherQuality, models.Version);
     }
 

@@ -510,7 +510,12 @@ public sealed class EngineShard
                 var top = models.TopFeatures(features, TopFeatureCount);
                 Raise(ref e, output, RuleCodes.MlAnomaly, severity,
                     $"Payment of {AlertBuilder.Money(e.Amount, e.Currency)} by entity {e.EntityId} scored {probability:0.###} as anomalous (models {models.Version}), driven by {string.Join(", ", top)}.",
-                    Basic(e) with { Score = decimal.Round((decimal)probability, 4), Threshold = Rounded(_settings.MlAnomalyThreshold), TopFeatures = top });
+                    Basic(e) with
+                    {
+                        // Observed: the event's novelty (the detector's residual); baseline: that of 99% of normal training events.
+                        Observed = Rounded(features[Features.Novelty]), Baseline = Rounded(models.NormalNovelty),
+                        Score = decimal.Round((decimal)probability, 4), Threshold = Rounded(_settings.MlAnomalyThreshold), TopFeatures = top,
+                    });
             }
         }
 

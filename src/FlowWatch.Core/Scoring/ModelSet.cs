@@ -6,10 +6,12 @@ namespace FlowWatch.Core.Scoring;
 /// </summary>
 public sealed class ModelSet
 {
-    public ModelSet(PcaDetector detector, TreeEnsemble classifier, string version)
+    public ModelSet(PcaDetector detector, TreeEnsemble classifier, string version, double normalNovelty)
     {
         ArgumentNullException.ThrowIfNull(detector);
         ArgumentNullException.ThrowIfNull(classifier);
+        if (!double.IsFinite(normalNovelty) || normalNovelty < 0)
+            throw new ArgumentOutOfRangeException(nameof(normalNovelty), normalNovelty, "must be a finite residual, not negative");
         if (detector.Dimension != Features.DetectorCount)
             throw new ArgumentException($"the detector reads {detector.Dimension} features, not {Features.DetectorCount}", nameof(detector));
         if (classifier.FeatureCount > Features.Count)
@@ -17,11 +19,18 @@ public sealed class ModelSet
         Detector = detector;
         Classifier = classifier;
         Version = version;
+        NormalNovelty = normalNovelty;
     }
 
     public PcaDetector Detector { get; }
 
     public TreeEnsemble Classifier { get; }
+
+    /// <summary>
+    /// The detector's residual (the novelty feature) below which 99% of the normal training events lie: the baseline
+    /// against which an event's own novelty is reported.
+    /// </summary>
+    public double NormalNovelty { get; }
 
     /// <summary>Names the model files, for alerts and logs.</summary>
     public string Version { get; }

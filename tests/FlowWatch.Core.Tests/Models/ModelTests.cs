@@ -173,6 +173,35 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
     }
 
     [Fact]
+    public void ScoredAlerts_OfEachScoredRule_CarryBaselineObservedScoreAndTopFeatures()
+    {
+        var models = ModelFiles.Load(trained.Directory);
+        var simulation = LabelledSimulation.Generate(new SimulationOptions { Entities = 300, Days = 12, Seed = 31, EpisodeRate = 0.05 });
+        var engine = new FlowEngine(FlowWatch.Core.Reference.ReferenceDataLoader.Parse(simulation.ReferenceBytes()), new RuleSettings(), models: new ModelHolder(models));
+        var alerts = new List<FlowWatch.Core.Contracts.Alert>();
+        var sequence = 0L;
+        foreach (var payment in simulation.Payments) engine.Process(payment.Line, ++sequence, alerts, out _);
+
+        foreach (var rule in RuleCodes.Scored)
+        {
+            var scored = alerts.Where(a => a.Rule == rule).ToList();
+            Assert.NotEmpty(scored);
+            Assert.All(scored, a =>
+            {
+                Assert.NotNull(a.Metrics.Baseline);
+                Assert.NotNull(a.Metrics.Observed);
+                Assert.NotNull(a.Metrics.Score);
+                Assert.NotEmpty(a.Metrics.TopFeatures!);
+            });
+        }
+        var ml = alerts.Where(a => a.Rule == RuleCodes.MlAnomaly).ToList();
+        Assert.All(ml, a => Assert.Equal(decimal.Round((decimal)models.NormalNovelty, 4), a.Metrics.Baseline));
+        Assert.True(models.NormalNovelty > 0);
+        // The novelty of an event the classifier finds anomalous is mostly above that of normal events.
+        Assert.True(ml.Count(a => a.Metrics.Observed > a.Metrics.Baseline) * 2 > ml.Count);
+    }
+
+    [Fact]
     public void Load_ClassifierOfAnotherTraining_IsRefusedNamingBothFiles()
     {
         var directory = CopyOf(TrainedModelsFixture.CommittedModels());
@@ -191,8 +220,12 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
         }
     }
 
-    [Fact]
-    public void Load_ClassifierThatNamesNoDetector_IsRefused()
+    [Theory]
+    [InlineData(null)]
+    [InlineData("0123abcd")]
+    [InlineData("{\"detector\":null,\"normalNoveltyP99\":1.5}")]
+    [InlineData("{\"detector\":\"0123abcd\",\"normalNoveltyP99\":-1}")]
+    public void Load_ClassifierThatNamesNoDetector_IsRefused(string? content)
     {
         var directory = CopyOf(trained.Directory);
         try
@@ -200,6 +233,11 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
             using (var archive = System.IO.Compression.ZipFile.Open(Path.Combine(directory, ModelFiles.ClassifierFile), System.IO.Compression.ZipArchiveMode.Update))
             {
                 archive.GetEntry(ModelFiles.TrainedWithEntry)!.Delete();
+                if (content is not null)
+                {
+                    using var entry = archive.CreateEntry(ModelFiles.TrainedWithEntry).Open();
+                    entry.Write(System.Text.Encoding.UTF8.GetBytes(content));
+                }
             }
 
             var error = Assert.Throws<InvalidDataException>(() => ModelFiles.Load(directory));
