@@ -149,6 +149,36 @@ public sealed class DeliveryTests(ITestOutputHelper output)
         Assert.Equal(harness.Payments.Count, worker.Counters.Read);
     }
 
+    /// <summary>
+    /// A commit refused after its position records went out: the embedded broker shows them all the same (as a Kafka
+    /// broker would after a commit whose answer was lost), so the next session resumes after that commit's payments.
+    /// The worker still counts each payment once.
+    /// </summary>
+    [Fact]
+    public async Task Run_CommitRefusedAfterItsPositionsWentOut_CountsEachPaymentOnce()
+    {
+        const short EndTxn = 26;
+        using var harness = new DeliveryHarness(output, payments: 3_000, seed: 25);
+        var worker = new StreamingWorker(harness.Options, new RuleSettings(), harness.Reference, TimeProvider.System, logger: new LineLogger(harness.Log), models: harness.Models);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        var producing = harness.ProduceAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline && worker.RecordsRead < 500) await Task.Delay(20);
+
+        harness.Broker.FailNextRequests(EndTxn, ErrorCode.RequestTimedOut);
+        await producing;
+        deadline = DateTime.UtcNow.AddSeconds(90);
+        while (DateTime.UtcNow < deadline && (worker.Counters.Read < harness.Payments.Count || worker.ConsumerLag > 0)) await Task.Delay(200);
+        await Task.Delay(2_000);   // a count past the payments would show by now
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Equal(harness.Payments.Count, worker.Counters.Read);
+        await harness.VerifyAgainstOracle(TimeSpan.FromSeconds(60));
+    }
+
     [Fact]
     public async Task Run_BrokerDownWhileADenseStreamFlows_CountsEachPaymentOnce()
     {

@@ -63,6 +63,24 @@ public sealed class EngineCounters
         for (var i = 0; i < _alerts.Length; i++) Volatile.Write(ref _alerts[i], _alerts[i] + Volatile.Read(ref other._alerts[i]));
     }
 
+    /// <summary>What these counters have counted beyond <paramref name="earlier"/>, a copy of them taken before.</summary>
+    public EngineCounters Since(EngineCounters earlier)
+    {
+        var since = new EngineCounters
+        {
+            Read = Read - earlier.Read,
+            Accepted = Accepted - earlier.Accepted,
+            Duplicates = Duplicates - earlier.Duplicates,
+            Late = Late - earlier.Late,
+            DeadLetters = DeadLetters - earlier.DeadLetters,
+            Failures = Failures - earlier.Failures,
+            ControlRecords = ControlRecords - earlier.ControlRecords,
+            Alerts = Alerts - earlier.Alerts,
+        };
+        for (var i = 0; i < _alerts.Length; i++) since._alerts[i] = Volatile.Read(ref _alerts[i]) - Volatile.Read(ref earlier._alerts[i]);
+        return since;
+    }
+
     /// <summary>Sets every count back to zero (e.g. after records were processed again only to rebuild state).</summary>
     public void Clear()
     {

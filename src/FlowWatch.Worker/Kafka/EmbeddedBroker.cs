@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Confluent.Kafka;
 
 namespace FlowWatch.Worker.Kafka;
 
@@ -69,6 +70,13 @@ public sealed partial class EmbeddedBroker : IDisposable
 
     public void SetBrokerUp(int brokerId) => Check(rd_kafka_mock_broker_set_up(_cluster, brokerId), $"set broker {brokerId} up");
 
+    /// <summary>
+    /// Answers the next requests of the Kafka protocol's API <paramref name="apiKey"/> (e.g. 26, EndTxn) with
+    /// <paramref name="errors"/>, one each, without carrying them out.
+    /// </summary>
+    public void FailNextRequests(short apiKey, params ErrorCode[] errors) =>
+        rd_kafka_mock_push_request_errors_array(_cluster, apiKey, (nuint)errors.Length, [.. errors.Select(error => (int)error)]);
+
     public void Dispose()
     {
         if (_cluster == 0) return;
@@ -137,4 +145,7 @@ public sealed partial class EmbeddedBroker : IDisposable
 
     [LibraryImport(Library)]
     private static partial int rd_kafka_mock_broker_set_up(nint cluster, int brokerId);
+
+    [LibraryImport(Library)]
+    private static partial void rd_kafka_mock_push_request_errors_array(nint cluster, short apiKey, nuint count, int[] errors);
 }

@@ -33,6 +33,12 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private readonly Dictionary<int, PartitionPipeline> _partitions = [];
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly EngineCounters _retired = new();
+
+    /// <summary>
+    /// Per partition given up with work whose commit failed: the offset that commit would have resumed at and the
+    /// counts of that work. Whether the commit took effect shows at the partition's next restore.
+    /// </summary>
+    private readonly Dictionary<int, (long NextOffset, EngineCounters Counts)> _inDoubt = [];
     private const int MaxWaitingEntityQueries = 1_000;
     private readonly ConcurrentQueue<(string EntityId, TaskCompletionSource<EntityView?> Answer)> _entityQueries = new();
     private volatile Error? _deliveryError;
@@ -422,6 +428,9 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             WorkerLog.PartitionRestored(_log, topicPartition.Partition.Value, started.ElapsedMilliseconds, restored.Replayed, restored.ResumeAt ?? 0);
             lock (_partitions)
             {
+                // A failed commit that resumes here took effect after all (a Kafka commit whose answer was lost, or the
+                // embedded broker showing an unfinished transaction): its records are counted, not processed again.
+                if (_inDoubt.Remove(topicPartition.Partition.Value, out var doubt) && restored.ResumeAt == doubt.NextOffset) _retired.Add(doubt.Counts);
                 _partitions[topicPartition.Partition.Value] = new PartitionPipeline(topicPartition.Partition.Value, restored.ResumeAt ?? 0, engine, restored.Book, _producer,
                     options, onAlert, RecordFailure, keepAlerts: onCommitted is not null);
             }
@@ -459,8 +468,11 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         pipeline.Dispose();
         lock (_partitions)
         {
-            // As of its last commit: what a failed session processed after it, the next session processes again.
+            // As of its last commit: what a failed session processed after it, the next session processes again,
+            // unless that session's commit turns out to have taken effect.
             _retired.Add(pipeline.Committed);
+            var uncommitted = pipeline.Engine.Counters.Since(pipeline.Committed);
+            if (uncommitted.Read > 0) _inDoubt[partition] = (pipeline.NextOffset, uncommitted);
             _partitions.Remove(partition);
         }
     }
