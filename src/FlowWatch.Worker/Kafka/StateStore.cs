@@ -83,23 +83,23 @@ public static class StateStore
             for (var part = 0; part < parts; part++)
             {
                 var slice = ids.GetRange(part * writing.IdsPerRecord, Math.Min(writing.IdsPerRecord, ids.Count - part * writing.IdsPerRecord));
-                producer.Produce(target, new Message<string?, byte[]> { Key = IdsKey(number, part), Value = StateCodec.Encode(slice), Headers = Owned(book) }, onDelivery);
+                producer.Produce(target, new Message<string?, byte[]> { Key = IdsKey(number, part), Value = StateCodec.Encode(slice), Headers = Owned(book.Owner) }, onDelivery);
             }
         }
         foreach (var (number, parts) in book.ExpireIds(engine.ForgetsIdsOf))
         {
             // A tombstone: compaction deletes the key.
-            for (var part = 0; part < parts; part++) producer.Produce(target, new Message<string?, byte[]> { Key = IdsKey(number, part), Value = null!, Headers = Owned(book) }, onDelivery);
+            for (var part = 0; part < parts; part++) producer.Produce(target, new Message<string?, byte[]> { Key = IdsKey(number, part), Value = null!, Headers = Owned(book.Owner) }, onDelivery);
         }
         var (restartPoint, restartParameters) = book.RestartPoint();
         return new PendingRecord(target, PositionValue(new Position(nextOffset, engine.Reference.Parameters, restartPoint, restartParameters)), book.Owner);
     }
 
     /// <summary>Headers naming the partition's owner, when it has claimed the partition.</summary>
-    private static Headers Owned(StateBook book)
+    private static Headers Owned(byte[]? owner)
     {
         var headers = new Headers();
-        if (book.Owner is { } owner) headers.Add(OwnerHeader, owner);
+        if (owner is not null) headers.Add(OwnerHeader, owner);
         return headers;
     }
 
@@ -118,7 +118,7 @@ public static class StateStore
         BinaryPrimitives.WriteInt64LittleEndian(through, entity.LastSequence);
         for (var part = 0; part < parts; part++)
         {
-            var headers = Owned(book);
+            var headers = Owned(book.Owner);
             headers.Add(ThroughHeader, through);
             if (part == 0 && parts > 1) headers.Add(PartsHeader, BitConverter.GetBytes(parts));
             var value = parts == 1 ? state : state[(part * recordBytes)..Math.Min(state.Length, (part + 1) * recordBytes)];
@@ -126,7 +126,7 @@ public static class StateStore
         }
         for (var part = parts; part < book.PartsOf(entity.EntityId); part++)
         {
-            producer.Produce(target, new Message<string?, byte[]> { Key = PartKey(entity.EntityId, part), Value = null!, Headers = Owned(book) }, onDelivery);
+            producer.Produce(target, new Message<string?, byte[]> { Key = PartKey(entity.EntityId, part), Value = null!, Headers = Owned(book.Owner) }, onDelivery);
         }
         book.SavedParts(entity.EntityId, parts);
     }
@@ -136,10 +136,7 @@ public static class StateStore
 
     /// <summary>Writes a position record returned by <see cref="WriteCommit"/>.</summary>
     public static void Write(IProducer<string?, byte[]> producer, PendingRecord record, Action<DeliveryReport<string?, byte[]>> onDelivery) =>
-        producer.Produce(record.Target, new Message<string?, byte[]>
-        {
-            Key = PositionKey, Value = record.Value, Headers = record.Owner is { } owner ? new Headers { { OwnerHeader, owner } } : null,
-        }, onDelivery);
+        producer.Produce(record.Target, new Message<string?, byte[]> { Key = PositionKey, Value = record.Value, Headers = Owned(record.Owner) }, onDelivery);
 
     /// <summary>
     /// Restores an engine from partition <paramref name="partition"/> of the state topic, reading committed records up
