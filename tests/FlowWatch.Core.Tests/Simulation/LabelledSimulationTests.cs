@@ -150,16 +150,6 @@ public sealed class LabelledSimulationTests
     }
 
     [Fact]
-    public void Generate_ManyEpisodes_ChoosesTheirEntitiesInLinearTime()
-    {
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        var simulation = LabelledSimulation.Generate(new SimulationOptions { Entities = 20_000, Days = 14, Seed = 1, EpisodeRate = 0.05 });
-
-        Assert.Equal(9 * 1_000, simulation.Episodes.Count);
-        Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"{started.Elapsed.TotalSeconds:0.0} s");
-    }
-
-    [Fact]
     public void Validate_StreamTooLargeToBuildInMemory_NamesTheLimit()
     {
         var problems = new SimulationOptions { Entities = 1_000_000, Days = 3_650 }.Validate();
