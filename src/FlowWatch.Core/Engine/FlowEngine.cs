@@ -50,35 +50,29 @@ public sealed class EngineCounters
     }
 
     /// <summary>Adds another set of counters to this one (e.g. an engine's when its partition is given up).</summary>
-    public void Add(EngineCounters other)
-    {
-        Read += other.Read;
-        Accepted += other.Accepted;
-        Duplicates += other.Duplicates;
-        Late += other.Late;
-        DeadLetters += other.DeadLetters;
-        Failures += other.Failures;
-        ControlRecords += other.ControlRecords;
-        Alerts += other.Alerts;
-        for (var i = 0; i < _alerts.Length; i++) Volatile.Write(ref _alerts[i], _alerts[i] + Volatile.Read(ref other._alerts[i]));
-    }
+    public void Add(EngineCounters other) => Add(other, 1);
 
     /// <summary>What these counters have counted beyond <paramref name="earlier"/>, a copy of them taken before.</summary>
     public EngineCounters Since(EngineCounters earlier)
     {
-        var since = new EngineCounters
-        {
-            Read = Read - earlier.Read,
-            Accepted = Accepted - earlier.Accepted,
-            Duplicates = Duplicates - earlier.Duplicates,
-            Late = Late - earlier.Late,
-            DeadLetters = DeadLetters - earlier.DeadLetters,
-            Failures = Failures - earlier.Failures,
-            ControlRecords = ControlRecords - earlier.ControlRecords,
-            Alerts = Alerts - earlier.Alerts,
-        };
-        for (var i = 0; i < _alerts.Length; i++) since._alerts[i] = Volatile.Read(ref _alerts[i]) - Volatile.Read(ref earlier._alerts[i]);
+        var since = new EngineCounters();
+        since.Add(this, 1);
+        since.Add(earlier, -1);
         return since;
+    }
+
+    /// <summary>Adds <paramref name="sign"/> (1 or −1) times every count of <paramref name="other"/>.</summary>
+    private void Add(EngineCounters other, long sign)
+    {
+        Read += sign * other.Read;
+        Accepted += sign * other.Accepted;
+        Duplicates += sign * other.Duplicates;
+        Late += sign * other.Late;
+        DeadLetters += sign * other.DeadLetters;
+        Failures += sign * other.Failures;
+        ControlRecords += sign * other.ControlRecords;
+        Alerts += sign * other.Alerts;
+        for (var i = 0; i < _alerts.Length; i++) Volatile.Write(ref _alerts[i], _alerts[i] + sign * Volatile.Read(ref other._alerts[i]));
     }
 
     /// <summary>Sets every count back to zero (e.g. after records were processed again only to rebuild state).</summary>
