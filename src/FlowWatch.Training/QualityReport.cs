@@ -90,19 +90,19 @@ public sealed record QualityReport(
     /// and false alerts stay within the budget.
     /// </summary>
     public bool Meets(double target, double falseAlertsPer10k) =>
-        Met(Typologies, target) && Rules.Where(r => RulesFor.Values.Any(set => set.Contains(r.Rule))).All(r => r.Precision >= target)
-        && FalseAlertsPer10k <= falseAlertsPer10k;
+        Meets(Typologies, rule => RulesFor.Values.Any(set => set.Contains(rule)), target, falseAlertsPer10k);
 
     /// <summary>
     /// The targets of the scored rules: every statistical typology has episodes and its recall reaches
     /// <paramref name="target"/>, every scored rule's precision too, and false alerts stay within the budget.
     /// </summary>
     public bool MeetsStatistical(double target, double falseAlertsPer10k) =>
-        Met(Typologies.Where(t => Statistical.Contains(t.Typology)), target)
-        && Rules.Where(r => RuleCodes.Scored.Contains(r.Rule)).All(r => r.Precision >= target)
-        && FalseAlertsPer10k <= falseAlertsPer10k;
+        Meets(Typologies.Where(t => Statistical.Contains(t.Typology)), RuleCodes.Scored.Contains, target, falseAlertsPer10k);
 
-    private static bool Met(IEnumerable<TypologyQuality> typologies, double target) => typologies.All(t => t.Episodes > 0 && t.Recall >= target);
+    private bool Meets(IEnumerable<TypologyQuality> typologies, Func<string, bool> judged, double target, double falseAlertsPer10k) =>
+        typologies.All(t => t.Episodes > 0 && t.Recall >= target)
+        && Rules.Where(r => judged(r.Rule)).All(r => r.Precision >= target)
+        && FalseAlertsPer10k <= falseAlertsPer10k;
 
     /// <summary>The header of <see cref="SummaryRow"/>'s table.</summary>
     public static string SummaryHeader { get; } =
