@@ -31,6 +31,25 @@ public sealed class CommandTests
     }
 
     [Fact]
+    public async Task Bench_OnAFewThousandPayments_ReportsBothPhasesAsJson()
+    {
+        var (code, output, err) = await Run("bench", "--events", "3000", "--seconds", "1", "--json");
+
+        Assert.True(code == 0, err);
+        using var result = System.Text.Json.JsonDocument.Parse(output);
+        var figures = result.RootElement;
+        double Number(string name) => figures.GetProperty(name).GetDouble();
+        Assert.Equal(3000, Number("events"));
+        Assert.InRange(Number("warmUpEvents"), 0, 3000);
+        Assert.True(Number("eventsPerSecond") > 0 && Number("eventsPerSecondFromStart") > 0, output);
+        Assert.True(Number("cpuMicrosecondsPerEvent") > 0, output);
+        // Payments at 20,000/s for a second raise alerts, and each percentile is at most the next.
+        Assert.True(Number("alerts") > 0, output);
+        Assert.True(Number("p50Ms") <= Number("p99Ms") && Number("p99Ms") <= Number("p999Ms"), output);
+        Assert.True(Number("p50CommittedMs") <= Number("p99CommittedMs") && Number("p99CommittedMs") <= Number("p999CommittedMs"), output);
+    }
+
+    [Fact]
     public async Task Migrate_TwiceOnADuckDbFile_CreatesTheViewsAndChangesNothingTheSecondTime()
     {
         var duckDb = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-migrate-").FullName, "flows.duckdb");
