@@ -1,8 +1,10 @@
 namespace FlowWatch.Core.Decoding;
 
 /// <summary>
-/// Parses ISO-8601 timestamps with a mandatory offset: <c>YYYY-MM-DDTHH:MM:SS[.f{1,7}](Z|±HH:MM)</c>.
-/// Allocation-free; the offset is required because event time must be unambiguous.
+/// Parses ISO-8601 timestamps with a mandatory offset: <c>YYYY-MM-DDTHH:MM:SS[.f+](Z|±HH:MM)</c>.
+/// Allocation-free; the offset is required because event time must be unambiguous. A fraction of a second may have
+/// any number of digits, as ISO-8601 allows (systems that keep nanoseconds write nine); time is kept in 100 ns ticks,
+/// so digits past the seventh are dropped, never rounded up: a time stays in the second, and so the day, it names.
 /// </summary>
 public static class IsoTimestamp
 {
@@ -11,6 +13,9 @@ public static class IsoTimestamp
 
     /// <summary>±14:00, the widest offset in use (Line Islands) and the widest a <see cref="DateTimeOffset"/> takes.</summary>
     private const int MaxOffsetMinutes = 14 * 60;
+
+    /// <summary>Fraction digits a 100 ns tick holds.</summary>
+    private const int TickDigits = 7;
 
     /// <summary>Days of the year before each month, in a common year; index 0 is unused, so that a month indexes it.</summary>
     private static readonly int[] DaysBeforeMonth = [0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365];
@@ -44,13 +49,12 @@ public static class IsoTimestamp
             var start = i;
             while (i < s.Length && (uint)(s[i] - '0') <= 9)
             {
-                if (i - start >= 7) return false;
-                fractionTicks = fractionTicks * 10 + (s[i] - '0');
+                if (i - start < TickDigits) fractionTicks = fractionTicks * 10 + (s[i] - '0');
                 i++;
             }
             var digits = i - start;
             if (digits == 0) return false;
-            for (var d = digits; d < 7; d++) fractionTicks *= 10;
+            for (var d = digits; d < TickDigits; d++) fractionTicks *= 10;
         }
         if (i >= s.Length) return false;
 
