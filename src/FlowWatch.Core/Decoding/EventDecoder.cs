@@ -318,7 +318,15 @@ public sealed class EventDecoder(Utf8StringPool strings)
                 e.CpName = value.IsEmpty ? null : strings.GetOrAdd(value, out e.CpNameSymbol);
                 return null;
             case Fields.CpCountry:
-                e.CpCountry = value.IsEmpty ? null : _codes.GetOrAdd(value);
+                // Matched exactly against the reference's high-risk countries (RULES.md §2): a code written
+                // otherwise ("kp", "PRK") would pass them unseen, so it is refused like a malformed currency.
+                if (value.IsEmpty)
+                {
+                    e.CpCountry = null;
+                    return null;
+                }
+                if (value.Length != 2 || !IsUpperAscii(value)) return "cpCountry: must be a 2-letter ISO 3166-1 code";
+                e.CpCountry = _codes.GetOrAdd(value);
                 return null;
             case Fields.Purpose:
                 e.Purpose = Purposes.Parse(value);

@@ -126,6 +126,8 @@ public static class ReferenceDataLoader
         foreach (var property in element.EnumerateObject())
         {
             var field = $"highRiskCountries.{property.Name}";
+            // Events' cpCountry must be such a code too; a key written otherwise could never match one.
+            if (property.Name.Length != 2 || !property.Name.All(char.IsAsciiLetterUpper)) throw new ReferenceDataException(field, "not a 2-letter ISO 3166-1 code");
             result[property.Name] = String(property.Value, field) switch
             {
                 "CALL_FOR_ACTION" => JurisdictionRisk.CallForAction,

@@ -139,6 +139,10 @@ public sealed class EventDecoderTests
     [InlineData("cpEntityId", "false")]
     [InlineData("cpName", "[]")]
     [InlineData("cpCountry", "{}")]
+    [InlineData("cpCountry", "\"kp\"")]       // would pass the reference's KP unseen
+    [InlineData("cpCountry", "\" KP\"")]
+    [InlineData("cpCountry", "\"PRK\"")]      // ISO 3166-1 alpha-3
+    [InlineData("cpCountry", "\"K\"")]
     [InlineData("purpose", "7")]
     [InlineData("method", "\"WIRE\"")]
     [InlineData("method", "\"cash\"")]

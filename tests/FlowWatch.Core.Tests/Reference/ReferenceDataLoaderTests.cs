@@ -198,6 +198,8 @@ public sealed class ReferenceDataLoaderTests
     [InlineData("highRiskCountries.KP", "1", "highRiskCountries.KP")]
     [InlineData("highRiskCountries.VN", "\"call_for_action\"", "highRiskCountries.VN")]
     [InlineData("highRiskCountries", "[\"KP\"]", "highRiskCountries")]
+    [InlineData("highRiskCountries.kp", "\"CALL_FOR_ACTION\"", "highRiskCountries.kp")]
+    [InlineData("highRiskCountries.PRK", "\"CALL_FOR_ACTION\"", "highRiskCountries.PRK")]
     [InlineData("sanctionsList[1]", "5", "sanctionsList[1]")]
     [InlineData("sanctionsList", "\"ACME\"", "sanctionsList")]
     // parameters
