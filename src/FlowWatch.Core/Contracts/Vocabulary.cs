@@ -92,8 +92,23 @@ public enum CurrencyClass : byte
 
 public static class Purposes
 {
-    /// <summary>Maps a purpose code (UTF-8); anything unknown is OTHER, as DESIGN.md §3.1 says.</summary>
-    public static Purpose Parse(ReadOnlySpan<byte> code) => code.Length switch
+    private const int LongestCode = 24;
+
+    /// <summary>
+    /// Maps a purpose code (UTF-8); anything unknown is OTHER, as DESIGN.md §3.1 says. A known code in other letter
+    /// case is that code, not an unknown one: as OTHER, a <c>direct_investment</c> would pass WHITELIST_REQUIRED unseen.
+    /// </summary>
+    public static Purpose Parse(ReadOnlySpan<byte> code)
+    {
+        var purpose = ParseExact(code);
+        if (purpose != Purpose.Other || code.Length > LongestCode) return purpose;
+        Span<byte> upper = stackalloc byte[LongestCode];
+        return System.Text.Ascii.ToUpper(code, upper, out var written) == System.Buffers.OperationStatus.Done
+            ? ParseExact(upper[..written])
+            : Purpose.Other;
+    }
+
+    private static Purpose ParseExact(ReadOnlySpan<byte> code) => code.Length switch
     {
         // By length first: a payment names its purpose on nearly every record, and most codes differ in length.
         4 when code.SequenceEqual("LOAN"u8) => Purpose.Loan,

@@ -338,7 +338,13 @@ public sealed class EventDecoderTests
     [InlineData("INTERBANK", Purpose.Interbank)]
     [InlineData("OTHER", Purpose.Other)]
     [InlineData("CRYPTO_MINING", Purpose.Other)]
-    [InlineData("goods_trade", Purpose.Other)]
+    [InlineData("goods_trade", Purpose.GoodsTrade)]                          // a known code in other letter case
+    [InlineData("Direct_Investment", Purpose.DirectInvestment)]
+    [InlineData("real_estate_non_self_use", Purpose.RealEstateNonSelfUse)]   // the longest code
+    [InlineData("other", Purpose.Other)]
+    [InlineData("crypto_mining", Purpose.Other)]
+    [InlineData("direct_investment_", Purpose.Other)]
+    [InlineData("ｄirect_investment", Purpose.Other)]                         // not ASCII: not the code
     [InlineData("", Purpose.Other)]
     public void Decode_PurposeCode_MapsAndUnknownCodesAreOther(string code, Purpose expected)
     {

@@ -272,6 +272,7 @@ public sealed class ComplianceRuleTests
     [InlineData("FTE0001", "CROSS_BORDER_FINANCING")]
     [InlineData("FTN0001", "OTHER_INVESTMENT")]
     [InlineData("NRA0001", "DIRECT_INVESTMENT")]
+    [InlineData("EFE0001", "direct_investment")]   // the code in lower case is still the code
     public void WhitelistRequired_NotWhitelistedInvestmentInCny_RaisesSeverityII(string account, string purpose)
     {
         var result = WhitelistStream().Send(TestStreams.Event().Account(account).Purpose(purpose).Amount(1_000_000m));
