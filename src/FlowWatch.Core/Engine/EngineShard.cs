@@ -298,10 +298,11 @@ public sealed class EngineShard
 
         var key = StructuringKey.Of(e.Direction, e.Category, e.CurrencyClass);
         ref var accumulator = ref AccumulatorFor(entity, day, key);
-        var before = accumulator.Sum;
-        accumulator.Sum += e.ClassAmount;
         var threshold = _threshold[key];
-        if (before < threshold && accumulator.Sum >= threshold)
+        var below = !accumulator.Reached(threshold);
+        if (e.IsCny) accumulator.Add(e.Amount, 1m);
+        else accumulator.Add(e.AmountCny, e.UsdRate);
+        if (below && accumulator.Reached(threshold))
         {
             var unit = e.IsCny ? "CNY" : "USD-equivalent";
             Raise(ref e, output, RuleCodes.LargeValueReport, Severity.I,

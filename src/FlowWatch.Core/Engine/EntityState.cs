@@ -96,12 +96,37 @@ public sealed class EntityState(string entityId)
     }
 }
 
-/// <summary>A large-value accumulator: per entity, Shanghai day and key (direction, category, currency class).</summary>
+/// <summary>
+/// A large-value accumulator: per entity, Shanghai day and key (direction, category, currency class). It keeps the
+/// exact CNY (or CNY-equivalent) sum of its events under one <see cref="Rate"/> (1 for the CNY class, the USD rate for
+/// FX), so that an FX sum is divided once: USD-equivalents of 28 significant digits added one by one could fall short
+/// of a threshold their exact sum reaches (RULES.md §1: comparisons use exact decimals).
+/// </summary>
 internal struct DailyAccumulator
 {
     public int Day;
     public byte Key;
-    public decimal Sum;
+
+    /// <summary>Sum of the CNY amounts, or of the CNY-equivalents of the FX events, valued at <see cref="Rate"/>.</summary>
+    public decimal Cny;
+
+    /// <summary>CNY per unit of the accumulator's currency class: 1 for CNY, the USD rate for FX; 0 before any event.</summary>
+    public decimal Rate;
+
+    /// <summary>The accumulated amount in the class's currency (CNY, or USD-equivalent).</summary>
+    public readonly decimal Sum => Rate == 0 ? 0 : Cny / Rate;
+
+    /// <summary>Whether <see cref="Sum"/> is at or over <paramref name="threshold"/>, compared without dividing.</summary>
+    public readonly bool Reached(decimal threshold) => Rate != 0 && Cny >= threshold * Rate;
+
+    /// <summary>Adds an event's CNY amount or CNY-equivalent, <paramref name="rate"/> being the class's rate in force for it.</summary>
+    public void Add(decimal cny, decimal rate)
+    {
+        // The USD rate changed during the day: the sum so far keeps its USD-equivalent, revalued at the new rate.
+        if (rate != Rate && Rate != 0) Cny = Cny / Rate * rate;
+        Rate = rate;
+        Cny += cny;
+    }
 }
 
 internal struct PenetrationPosition

@@ -10,7 +10,10 @@ namespace FlowWatch.Core.Engine;
 /// </summary>
 public static class StateCodec
 {
-    private const byte EntityVersion = 3;
+    private const byte EntityVersion = 4;
+
+    /// <summary>The version before large-value accumulators kept their CNY sum and rate; still read.</summary>
+    private const byte SingleSumEntityVersion = 3;
     private const byte ParametersVersion = 1;
 
     /// <summary>
@@ -65,7 +68,8 @@ public static class StateCodec
         {
             w.Write(accumulator.Day);
             w.Write(accumulator.Key);
-            w.Write(accumulator.Sum);
+            w.Write(accumulator.Cny);
+            w.Write(accumulator.Rate);
         }
         w.Write(state.Penetration.Count);
         foreach (var position in state.Penetration)
@@ -90,7 +94,10 @@ public static class StateCodec
     {
         using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
         var version = r.ReadByte();
-        if (version != EntityVersion) throw new InvalidDataException($"entity state version {version} is not {EntityVersion}");
+        if (version is not (EntityVersion or SingleSumEntityVersion))
+        {
+            throw new InvalidDataException($"entity state version {version} is neither {EntityVersion} nor {SingleSumEntityVersion}");
+        }
         var state = new EntityState(r.ReadString())
         {
             Counterparties = new CounterpartyIds(),
@@ -123,7 +130,14 @@ public static class StateCodec
         for (var i = 0; i < fired; i++) state.LastFired[i] = r.ReadInt64();
         state.DailyKeptFrom = r.ReadInt32();
         var daily = r.ReadInt32();
-        for (var i = 0; i < daily; i++) state.Daily.Add(new DailyAccumulator { Day = r.ReadInt32(), Key = r.ReadByte(), Sum = r.ReadDecimal() });
+        for (var i = 0; i < daily; i++)
+        {
+            var accumulator = new DailyAccumulator { Day = r.ReadInt32(), Key = r.ReadByte() };
+            accumulator.Cny = r.ReadDecimal();
+            // Version 3 kept the sum itself, CNY or USD-equivalent: valued at 1, it is revalued at the next event's rate.
+            accumulator.Rate = version == EntityVersion ? r.ReadDecimal() : 1m;
+            state.Daily.Add(accumulator);
+        }
         var positions = r.ReadInt32();
         for (var i = 0; i < positions; i++) state.Penetration.Add(new PenetrationPosition { Year = r.ReadInt32(), NetInflow = r.ReadDecimal() });
         state.Baseline = new Baseline

@@ -119,6 +119,53 @@ public sealed class SnapshotRestoreTests
         }
     }
 
+    [Fact]
+    public void DecodeEntity_Version3LargeValueSums_ContinueAccumulating()
+    {
+        // The entity state of version 3 kept one sum per accumulator: CNY, or USD-equivalent for FX.
+        var day = ShanghaiTime.DayNumber(TestStreams.T0.UtcTicks);
+        var cnyKey = StructuringKey.Of(Direction.In, LargeValueCategory.NonIndividualTransfer, CurrencyClass.Cny);
+        var fxKey = StructuringKey.Of(Direction.In, LargeValueCategory.NonIndividualTransfer, CurrencyClass.Fx);
+        using var bytes = new MemoryStream();
+        using (var w = new BinaryWriter(bytes, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write((byte)3);
+            w.Write("E1");
+            w.Write(TestStreams.T0.UtcTicks);
+            w.Write(2L);   // events
+            w.Write(0L);   // late events
+            w.Write(0L);   // last sequence
+            w.Write(0);    // window entries
+            w.Write(StructuringKey.Count + 5);
+            for (var i = 0; i < StructuringKey.Count + 5; i++) w.Write(EntityState.NoTime);
+            w.Write(day - 7);
+            w.Write(2);
+            w.Write(day);
+            w.Write(cnyKey);
+            w.Write(1_999_999.99m);
+            w.Write(day);
+            w.Write(fxKey);
+            w.Write(199_999.99m);
+            w.Write(0);    // penetration positions
+            w.Write(0.0);  // baseline
+            w.Write(0.0);
+            w.Write(0);
+            w.Write(0L);
+            w.Write(0);
+            w.Write(0.0);
+            w.Write(0.0);
+            w.Write(0);
+        }
+        var stream = TestStreams.Reference().Entity("E1").Stream();
+        stream.Engine.Restore(StateCodec.DecodeEntity(bytes.ToArray(), stream.Engine.Settings.TrailingWindow));
+
+        var cny = stream.Send(TestStreams.Event().Amount(0.01m));
+        var fx = stream.Send(TestStreams.Event().Amount(0.01m, "USD"));
+
+        Assert.Equal(2_000_000m, cny.Single("LARGE_VALUE_REPORT").Metrics.Observed);
+        Assert.Equal(200_000m, fx.Single("LARGE_VALUE_REPORT").Metrics.Observed);
+    }
+
     private static int AlertsBefore(GeneratedStream stream, int line) => Run(new FlowEngine(stream.Reference, stream.Settings), stream.Lines, 0, line).Count;
 
     private static List<string> Run(FlowEngine engine, IReadOnlyList<byte[]> lines, int from, int to)

@@ -232,10 +232,13 @@ internal sealed class NaiveEngine
         else
         {
             var sameAccumulator = mine.Where((h, i) => ShanghaiDay(h.Event.Ts) == day && SameKey(h.Event, e) && WasAccumulated(mine, i));
-            var before = sameAccumulator.Sum(h => h.Event.ClassAmount);
-            var after = before + e.ClassAmount;
-            if (after == threshold) Note("accumulator exactly at its threshold");
-            if (before < threshold && after >= threshold)
+            // Exact: the CNY-equivalents summed, and an FX sum divided once by the USD rate (a stream's rates do not change).
+            var rate = e.CurrencyClass == CurrencyClass.Cny ? 1m : e.UsdRate;
+            var cnyBefore = sameAccumulator.Sum(h => h.Event.AmountCny);
+            var cnyAfter = cnyBefore + e.AmountCny;
+            var after = cnyAfter / rate;
+            if (cnyAfter == threshold * rate) Note("accumulator exactly at its threshold");
+            if (cnyBefore < threshold * rate && cnyAfter >= threshold * rate)
             {
                 Raise(RuleCodes.LargeValueReport, Severity.I, new Metrics
                 {
@@ -439,6 +442,7 @@ internal sealed class NaiveEngine
             CurrencyClass = d.Currency == ReferenceData.Cny ? CurrencyClass.Cny : CurrencyClass.Fx,
             AmountCny = amountCny,
             AmountUsd = amountCny / reference.FxRates[ReferenceData.Usd],
+            UsdRate = reference.FxRates[ReferenceData.Usd],
         };
     }
 
@@ -530,6 +534,7 @@ internal sealed class NaiveEngine
         public required CurrencyClass CurrencyClass { get; init; }
         public required decimal AmountCny { get; init; }
         public required decimal AmountUsd { get; init; }
+        public required decimal UsdRate { get; init; }
 
         /// <summary>CNY for CNY events, USD-equivalent otherwise (RULES.md §4).</summary>
         public decimal ClassAmount => CurrencyClass == CurrencyClass.Cny ? Amount : AmountUsd;

@@ -133,6 +133,42 @@ public sealed class LargeValueReportTests
     }
 
     [Fact]
+    public void LargeValueReport_FxEventsWhoseExactSumIsTheThreshold_RaiseOnTheEventReachingIt()
+    {
+        // At USD 7.10 none of these has a finite USD-equivalent, and those rounded to 28 digits add up to
+        // 199,999.99999999999999999999999; the exact sum is 1,420,000 CNY = 200,000 USD.
+        var stream = TestStreams.Reference().Rate("HKD", 0.91m).Rate("EUR", 7.7m).Rate("MOP", 0.88m).Entity("C1").Stream();
+
+        var results = stream.SendAll([
+            Of("NON_INDIVIDUAL_TRANSFER").Amount(414_981.56m, "HKD"),
+            Of("NON_INDIVIDUAL_TRANSFER").Amount(55_727.49m, "EUR"),
+            Of("NON_INDIVIDUAL_TRANSFER").Amount(696_892.1675m, "MOP"),
+            Of("NON_INDIVIDUAL_TRANSFER").Amount(0.0001m, "MOP"),
+        ]);
+
+        Assert.Equal([false, false, true, false], results.Select(r => r.Raised(Rule)).ToArray());
+        Assert.Equal(200_000m, results[2].Single(Rule).Metrics.Observed);
+    }
+
+    [Fact]
+    public void LargeValueReport_UsdRateChangedDuringTheDay_KeepsEachEventsUsdEquivalent()
+    {
+        var reference = TestStreams.Reference().Entity("C1");
+        var stream = reference.Stream();
+
+        var first = stream.Send(Of("NON_INDIVIDUAL_TRANSFER").Amount(1_000_000m, "HKD"));   // 710,000 CNY: 100,000 USD at 7.10
+        stream.Engine.UpdateReference(reference.Rate("USD", 7.2m).Build());
+        var results = stream.SendAll([
+            Of("NON_INDIVIDUAL_TRANSFER").Amount(99_999.99m, "USD"),                       // 199,999.99
+            Of("NON_INDIVIDUAL_TRANSFER").Amount(0.01m, "USD"),                            // 200,000
+        ]);
+
+        first.AssertNotRaised(Rule);
+        Assert.Equal([false, true], results.Select(r => r.Raised(Rule)).ToArray());
+        Assert.Equal(200_000m, results[1].Single(Rule).Metrics.Observed);
+    }
+
+    [Fact]
     public void LargeValueReport_CnyAndFxClasses_AccumulateSeparately()
     {
         var stream = Stream();
