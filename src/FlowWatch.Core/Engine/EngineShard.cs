@@ -299,10 +299,12 @@ public sealed class EngineShard
         var key = StructuringKey.Of(e.Direction, e.Category, e.CurrencyClass);
         ref var accumulator = ref AccumulatorFor(entity, day, key);
         var threshold = _threshold[key];
-        var below = !accumulator.Reached(threshold);
+        // One report per accumulator and day: once reached, it has nothing left to count, and a sum kept growing
+        // could leave decimal's range (10^15 units at the rate bounds are 10^27 USD).
+        if (accumulator.Reached(threshold)) return;
         if (e.IsCny) accumulator.Add(e.Amount, 1m);
         else accumulator.Add(e.AmountCny, e.UsdRate);
-        if (below && accumulator.Reached(threshold))
+        if (accumulator.Reached(threshold))
         {
             var unit = e.IsCny ? "CNY" : "USD-equivalent";
             Raise(ref e, output, RuleCodes.LargeValueReport, Severity.I,

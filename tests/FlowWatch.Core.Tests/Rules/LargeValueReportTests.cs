@@ -169,6 +169,24 @@ public sealed class LargeValueReportTests
     }
 
     [Fact]
+    public void LargeValueReport_DayOfTheLargestFxAmountsAtTheRateBounds_NeverOverflows()
+    {
+        // The reference bounds allow USD at 0.000001 CNY and a currency at 1,000,000 CNY: 10^15 units are 10^27 USD,
+        // and eighty of them more than a decimal holds. A reported accumulator has nothing left to report that day.
+        var reference = TestStreams.Reference().Rate("USD", 0.000001m).Rate("XXB", 1_000_000m).Entity("C1");
+        var stream = reference.Stream();
+
+        var results = stream.SendAll(Enumerable.Range(0, 80).Select(i =>
+            Of("NON_INDIVIDUAL_TRANSFER").At(TestStreams.T0.AddMinutes(i)).Amount(1_000_000_000_000_000m, "XXB")));
+        stream.Engine.UpdateReference(reference.Rate("USD", 0.000002m).Build());
+        var after = stream.Send(Of("NON_INDIVIDUAL_TRANSFER").At(TestStreams.T0.AddMinutes(80)).Amount(1_000_000_000_000_000m, "XXB"));
+
+        Assert.All(results.Append(after), r => Assert.Equal(RecordOutcome.Accepted, r.Outcome));
+        Assert.Equal(0, stream.Engine.Counters.Failures);
+        Assert.Equal([0], results.Select((r, i) => (r, i)).Where(x => x.r.Raised(Rule)).Select(x => x.i));
+    }
+
+    [Fact]
     public void LargeValueReport_CnyAndFxClasses_AccumulateSeparately()
     {
         var stream = Stream();
