@@ -4,6 +4,9 @@
 -- Storage tables (*_rows) hold what each batch of events added, keyed by batch_id. The same events always form a
 -- batch with the same id, so inserting a batch again adds rows that ReplacingMergeTree collapses; the analyst views
 -- read the storage tables with FINAL and so never count a batch twice, merged or not.
+--
+-- Times are DateTime('Etc/GMT-8'): the fixed UTC+8 of the rules' calendar (RULES.md §1). 'Asia/Shanghai' would follow
+-- the tz database into the daylight saving time of 1986–1991.
 
 CREATE DATABASE IF NOT EXISTS flowwatch;
 
@@ -11,7 +14,7 @@ CREATE TABLE IF NOT EXISTS flowwatch.payments_minute_rows
 (
     batch_id String,
     entity_id String,
-    minute DateTime('Asia/Shanghai'),
+    minute DateTime('Etc/GMT-8'),
     account_kind String,
     channel String,
     direction String,
@@ -27,7 +30,7 @@ ORDER BY (entity_id, minute, account_kind, channel, direction, currency, batch_i
 CREATE TABLE IF NOT EXISTS flowwatch.corridor_minute_rows
 (
     batch_id String,
-    minute DateTime('Asia/Shanghai'),
+    minute DateTime('Etc/GMT-8'),
     account_kind String,
     cp_kind String,
     cp_country String,
@@ -48,8 +51,8 @@ CREATE TABLE IF NOT EXISTS flowwatch.alert_rows
     entity_id String,
     account String,
     txn_id String,
-    ts DateTime('Asia/Shanghai'),
-    detected_at DateTime('Asia/Shanghai'),
+    ts DateTime('Etc/GMT-8'),
+    detected_at DateTime('Etc/GMT-8'),
     message String,
     metrics String,
     refs String
@@ -67,7 +70,7 @@ CREATE TABLE IF NOT EXISTS flowwatch.penetration_rows
     outflow_cap Nullable(Decimal(38, 10)),
     inflow_utilisation Nullable(Decimal(38, 6)),
     outflow_utilisation Nullable(Decimal(38, 6)),
-    updated_at DateTime('Asia/Shanghai'),
+    updated_at DateTime('Etc/GMT-8'),
     version UInt64
 )
 ENGINE = ReplacingMergeTree(version)

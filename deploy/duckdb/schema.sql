@@ -1,6 +1,6 @@
 -- FlowWatch aggregate tables for an embedded DuckDB file: the same analyst views as ClickHouse
 -- (deploy/clickhouse/schema.sql). Applied at start and by `flowwatch migrate`; running it again changes nothing.
--- Times are Asia/Shanghai wall-clock times (TIMESTAMP without zone), as ClickHouse shows its DateTime('Asia/Shanghai').
+-- Times are Asia/Shanghai wall-clock times (TIMESTAMP without zone), as ClickHouse shows its DateTime('Etc/GMT-8').
 --
 -- Storage tables (*_rows) hold what each batch of events added, with batch_id in the primary key; the writer inserts
 -- with ON CONFLICT DO NOTHING, so a batch inserted again is ignored.

@@ -147,7 +147,7 @@ public sealed class DuckDbSink : IAggregateSink
     }
 
     // DuckDB's TIMESTAMP has no zone: it holds the Shanghai wall-clock time, to the second, as ClickHouse shows its
-    // DateTime('Asia/Shanghai'), so that one query gives the same answer on both.
+    // DateTime('Etc/GMT-8'), so that one query gives the same answer on both.
     private static DateTime ShanghaiWallClock(long utcTicks) =>
         new(utcTicks - utcTicks % TimeSpan.TicksPerSecond + ShanghaiTime.OffsetTicks, DateTimeKind.Unspecified);
 }

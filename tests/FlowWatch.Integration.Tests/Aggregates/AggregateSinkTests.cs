@@ -93,6 +93,26 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Sinks))]
+    public async Task Write_PaymentInTheSummersOf1986To1991_CountsInItsUtcPlus8MinuteAndDay(string kind)
+    {
+        // RULES.md §1: Shanghai is UTC+8. The tz database's Asia/Shanghai kept daylight saving time (UTC+9) in
+        // 1986–1991, within the times FlowWatch accepts, where 23:30 at UTC+8 would show as 00:30 the next day.
+        await using var sink = await Open(kind);
+        var minute = new DateTimeOffset(1988, 7, 1, 23, 30, 0, TimeSpan.FromHours(8)).UtcTicks;
+        var batch = new FlowWatch.Core.Aggregates.AggregateBatch("payments/0@0-1",
+            [new(EntityId: "E1", MinuteTicks: minute, AccountKind: FlowWatch.Core.Contracts.AccountKind.NRA, Channel: FlowWatch.Core.Contracts.Channel.CrossBorder,
+                Direction: FlowWatch.Core.Contracts.Direction.In, Currency: "CNY", Events: 1, Amount: 2_000_000m, AmountCny: 2_000_000m)],
+            [], []);
+
+        await sink.WriteAsync(new SinkBatch([batch], []), CancellationToken.None);
+
+        Assert.Equal("1988-07-01 23:30:00", await Scalar(sink, "SELECT minute FROM payments_minute"));
+        Assert.Equal("1988-07-01 23:00:00", await Scalar(sink, "SELECT hour FROM payments_hourly"));
+        Assert.Equal("1988-07-01", await Scalar(sink, "SELECT day FROM payments_daily"));
+    }
+
     /// <summary>The hourly and daily roll-ups of payments and corridors hold every event and yuan of the input.</summary>
     private static async Task AssertRollUpsHold(IAggregateSink sink, AggregateInput input)
     {
