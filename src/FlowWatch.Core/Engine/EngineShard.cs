@@ -511,13 +511,15 @@ public sealed class EngineShard
                 var severity = probability >= _settings.MlAnomalySeverityIII ? Severity.III
                     : probability >= _settings.MlAnomalySeverityII ? Severity.II : Severity.I;
                 var top = models.TopFeatures(features, TopFeatureCount);
+                // Rounded down, so that the score shown never reaches a severity band the probability did not (RULES.md §6).
+                var shown = decimal.Round((decimal)probability, 4, MidpointRounding.ToZero);
                 Raise(ref e, output, RuleCodes.MlAnomaly, severity,
-                    $"Payment of {AlertBuilder.Money(e.Amount, e.Currency)} by entity {e.EntityId} scored {probability:0.###} as anomalous (models {models.Version}), driven by {string.Join(", ", top)}.",
+                    $"Payment of {AlertBuilder.Money(e.Amount, e.Currency)} by entity {e.EntityId} scored {shown:0.####} as anomalous (models {models.Version}), driven by {string.Join(", ", top)}.",
                     Basic(e) with
                     {
                         // Observed: the event's novelty (the detector's residual); baseline: that of 99% of normal training events.
                         Observed = Rounded(features[Features.Novelty]), Baseline = Rounded(models.NormalNovelty),
-                        Score = decimal.Round((decimal)probability, 4), Threshold = Rounded(_settings.MlAnomalyThreshold), TopFeatures = top,
+                        Score = shown, Threshold = Rounded(_settings.MlAnomalyThreshold), TopFeatures = top,
                     });
             }
         }
