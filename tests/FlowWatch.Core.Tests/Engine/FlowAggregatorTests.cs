@@ -71,6 +71,22 @@ public sealed class FlowAggregatorTests
     }
 
     [Fact]
+    public void Take_PenetrationAgainstACapOfZero_KeepsTheCapAndLeavesUtilisationNull()
+    {
+        // Equity of 0 on file: a cap of 0, which any position breaches (RULES.md §3) but no utilisation measures.
+        var reference = TestStreams.Reference().Entity("E1", equity: 0m).Account("EFE0001", "EFE", "E1").Build();
+        var engine = new FlowEngine(reference, new RuleSettings()) { Aggregator = new FlowAggregator() };
+        var alerts = new List<Alert>();
+        var payment = TestStreams.Event("P1").Out().Amount(1_000m).Cp("DOMESTIC", entityId: "E1", account: "DOM1");
+        engine.Process(System.Text.Encoding.UTF8.GetBytes(payment.ToJson()), 1, alerts, out _);
+
+        var position = Assert.Single(engine.Aggregator.Take("b").Positions);
+
+        Assert.Contains(alerts, a => a.Rule == RuleCodes.PenetrationCapBreach);
+        Assert.Equal(new PositionRow("E1", 2026, 1_000m, 0m, 0m, null, null, TestStreams.T0.UtcTicks, 1), position);
+    }
+
+    [Fact]
     public void Split_ABatch_KeepsEveryRowOnceAndEachRollUpKeyInOnePartTheSameWayEveryTime()
     {
         var stream = RandomStreams.Generate(7, SettingsProfile.Defaults);
