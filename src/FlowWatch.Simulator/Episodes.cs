@@ -43,10 +43,13 @@ public sealed partial class LabelledSimulation
                     Typologies.QuotaCreep => QuotaCreep(profile, start, txnIds),
                     _ => RoundTrip(profile, start, txnIds),
                 };
-                _episodes.Add(new Episode(profile.EntityId, typology, start, end, txnIds));
+                // The labels give the times the payments' lines give, which are to the millisecond.
+                _episodes.Add(new Episode(profile.EntityId, typology, WholeMilliseconds(start), WholeMilliseconds(end), txnIds));
             }
         }
     }
+
+    private static DateTimeOffset WholeMilliseconds(DateTimeOffset ts) => ts.AddTicks(-(ts.UtcTicks % TimeSpan.TicksPerMillisecond));
 
     /// <summary>Episodes start before this hour of the Shanghai day.</summary>
     private const int LatestStartHour = 17;

@@ -74,7 +74,7 @@ public sealed class LabelledSimulationTests
             {
                 var payment = payments[txnId];
                 Assert.Contains($"\"entityId\":\"{episode.EntityId}\"", Encoding.UTF8.GetString(payment.Line), StringComparison.Ordinal);
-                Assert.InRange(payment.UtcTicks, episode.Start.UtcTicks, episode.End.UtcTicks);
+                Assert.InRange(WrittenTicks(payment), episode.Start.UtcTicks, episode.End.UtcTicks);
             }
         }
         Assert.Equal(simulation.Episodes.Count, simulation.Episodes.Select(e => e.EntityId).Distinct().Count());   // one episode per entity
@@ -88,7 +88,8 @@ public sealed class LabelledSimulationTests
     {
         var options = new SimulationOptions { Entities = entities, Days = days, Seed = seed, EpisodeRate = rate };
         var simulation = LabelledSimulation.Generate(options);
-        var times = simulation.Payments.ToDictionary(p => p.TxnId, p => p.UtcTicks, StringComparer.Ordinal);
+        // The times the payments' lines say, which is what a reader of the files compares the episodes with.
+        var times = simulation.Payments.ToDictionary(p => p.TxnId, WrittenTicks, StringComparer.Ordinal);
         var streamEnd = options.Start.AddDays(days);
 
         Assert.All(simulation.Episodes, episode =>
@@ -97,6 +98,12 @@ public sealed class LabelledSimulationTests
             Assert.Equal(episode.TxnIds.Max(id => times[id]), episode.End.UtcTicks);
             Assert.True(episode.End < streamEnd, $"{episode.Typology} of {episode.EntityId} ends {episode.End:O}, after the stream's last day");
         });
+    }
+
+    private static long WrittenTicks(SimulatedPayment payment)
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(payment.Line);
+        return DateTimeOffset.Parse(json.RootElement.GetProperty("ts").GetString()!, System.Globalization.CultureInfo.InvariantCulture).UtcTicks;
     }
 
     [Theory]
