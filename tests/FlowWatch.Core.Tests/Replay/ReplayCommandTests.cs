@@ -194,6 +194,18 @@ public sealed class ReplayCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Replay_ClickHouseThatDoesNotAnswerAtStart_ExitsWith3BeforeReadingAnEvent()
+    {
+        // The tables are created at start, before any write that retries: nothing listens on port 1.
+        var (code, output, err) = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"),
+            "--alerts", PathOf("a.jsonl"), "--clickhouse", "Host=127.0.0.1;Port=1");
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains("creating the aggregate tables in ClickHouse at 127.0.0.1:1", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("records read", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Replay_AggregatesNamingAFile_WritesTheSameTablesAsDuckDb()
     {
         var viaDuckDb = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"), "--alerts", PathOf("a1.jsonl"), "--duckdb", PathOf("one.duckdb"));
