@@ -67,7 +67,7 @@ public sealed class Arguments
     /// <summary>
     /// The aggregate sink named on the command line, if any: <c>--clickhouse CONNECTION</c>, <c>--duckdb FILE</c>, or
     /// <c>--aggregates G</c> (DESIGN.md §3.5), which is a ClickHouse connection string when it holds key=value pairs
-    /// and a DuckDB file otherwise. Fails when more than one is given.
+    /// naming the server (<c>Host</c> or <c>Port</c>) and a DuckDB file otherwise. Fails when more than one is given.
     /// </summary>
     public (string? ClickHouse, string? DuckDb) AggregateSink()
     {
@@ -79,7 +79,22 @@ public sealed class Arguments
             throw new UsageException("--clickhouse, --duckdb and --aggregates each name the sink; give one");
         }
         if (aggregates is null) return (clickHouse, duckDb);
-        return aggregates.Contains('=', StringComparison.Ordinal) ? (aggregates, null) : (null, aggregates);
+        return NamesClickHouseServer(aggregates) ? (aggregates, null) : (null, aggregates);
+    }
+
+    // A file's path may hold '=' too (day=2026-03-02/flows.duckdb): taken for a connection string, it would send the
+    // rows to a ClickHouse server on localhost, the driver's default.
+    private static bool NamesClickHouseServer(string text)
+    {
+        try
+        {
+            var pairs = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = text };
+            return pairs.ContainsKey("Host") || pairs.ContainsKey("Port");
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

@@ -206,6 +206,21 @@ public sealed class ReplayCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Replay_AggregatesNamingAFileWhosePathHoldsAnEqualsSign_WritesThatDuckDbFile()
+    {
+        // A partition-style directory: the path holds '=' but names no ClickHouse server.
+        var file = Path.Combine(PathOf("day=2026-03-02"), "flows.duckdb");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+
+        var (code, output, err) = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"),
+            "--alerts", PathOf("a.jsonl"), "--aggregates", file);
+
+        Assert.True(code == 0, err);
+        Assert.Contains($"DuckDB file {file}", output, StringComparison.Ordinal);
+        Assert.True(File.Exists(file));
+    }
+
+    [Fact]
     public async Task Replay_AggregatesNamingAFile_WritesTheSameTablesAsDuckDb()
     {
         var viaDuckDb = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"), "--alerts", PathOf("a1.jsonl"), "--duckdb", PathOf("one.duckdb"));
