@@ -79,10 +79,21 @@ internal sealed class AggregateService(IOptions<KafkaOptions> kafka, IOptions<Ag
     /// <summary>Follows the feed: one stopped by an error (a sink error retrying cannot cure) stops the host with it.</summary>
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => _pipeline!.Completion;
 
+    /// <summary>
+    /// Stops the pipeline first: the feed that <see cref="ExecuteAsync"/> follows ends only then. What the feed read
+    /// and did not commit is read again at the next start, so giving up at the host's shutdown timeout loses nothing.
+    /// </summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        try
+        {
+            if (_pipeline is not null) await _pipeline.DisposeAsync().AsTask().WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // the host's shutdown timeout passed: stop anyway
+        }
         await base.StopAsync(cancellationToken);
-        if (_pipeline is not null) await _pipeline.DisposeAsync().AsTask().WaitAsync(cancellationToken);
     }
 }
 
