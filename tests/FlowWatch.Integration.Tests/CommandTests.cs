@@ -101,6 +101,29 @@ public sealed class CommandTests
     }
 
     [Theory]
+    [InlineData("\"Kafka\":{\"CommitInterval\":\"abc\"}", "FlowWatch:Kafka:CommitInterval")]
+    [InlineData("\"Kafka\":{\"CommitIntervall\":\"00:00:01\"}", "CommitIntervall")]
+    [InlineData("\"Rules\":{\"DormantDay\":90}", "DormantDay")]
+    [InlineData("\"Rules\":{\"DormantDays\":\"ninety\"}", "FlowWatch:Rules:DormantDays")]
+    [InlineData("\"Aggregates\":{\"MaxRows\":\"lots\"}", "FlowWatch:Aggregates:MaxRows")]
+    [InlineData("\"Dashboard\":{\"Enabled\":\"maybe\"}", "FlowWatch:Dashboard:Enabled")]
+    [InlineData("\"Dashboard\":{\"RecentAlert\":500}", "RecentAlert")]
+    [InlineData("\"Dashbaord\":{\"Token\":\"0123456789abcdef\"}", "FlowWatch:Dashbaord")]
+    [InlineData("\"Models\":{\"Dir\":\"models\"}", "FlowWatch:Models:Dir")]
+    public async Task Run_MisspeltKeyOrValueOfTheWrongType_RefusesToStartNamingIt(string section, string named)
+    {
+        var config = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-config-").FullName, "config.json");
+        // The reference file does not exist: a setting passed over would end the start there, with another reason.
+        await File.WriteAllTextAsync(config, "{\"FlowWatch\":{" + section + "}}");
+
+        var (code, _, err) = await Run("run", "--config", config, "--bootstrap-servers", "127.0.0.1:9", "--reference", "r.json");
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains(named, err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("TransactionTimeout", "00:00:01")]
     [InlineData("TransactionTimeout", "00:15:00")]
     [InlineData("StateIdsPerRecord", "40000")]

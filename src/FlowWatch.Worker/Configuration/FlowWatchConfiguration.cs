@@ -38,7 +38,7 @@ public static class FlowWatchConfiguration
     public static RuleSettings Rules(IConfiguration configuration)
     {
         var settings = new RuleSettings();
-        Bind(RuleSettings.SectionName, () => configuration.GetSection(RuleSettings.SectionName).Bind(settings, o => o.ErrorOnUnknownConfiguration = true));
+        Bind(RuleSettings.SectionName, () => configuration.GetSection(RuleSettings.SectionName).Bind(settings, Strict));
         return Valid(settings, settings.Validate());
     }
 
@@ -49,7 +49,7 @@ public static class FlowWatchConfiguration
     public static AggregateOptions Aggregates(IConfiguration configuration, string? clickHouse = null, string? duckDb = null)
     {
         var options = new AggregateOptions();
-        Bind(AggregateOptions.SectionName, () => configuration.GetSection(AggregateOptions.SectionName).Bind(options, o => o.ErrorOnUnknownConfiguration = true));
+        Bind(AggregateOptions.SectionName, () => configuration.GetSection(AggregateOptions.SectionName).Bind(options, Strict));
         if (clickHouse is not null || duckDb is not null)
         {
             options.ClickHouse = clickHouse ?? "";
@@ -58,16 +58,40 @@ public static class FlowWatchConfiguration
         return Valid(options, options.Validate());
     }
 
-    private static void Bind(string section, Action bind)
+    /// <summary>Binder options of every section: a key the options do not have is refused, not passed over.</summary>
+    public static void Strict(BinderOptions options) => options.ErrorOnUnknownConfiguration = true;
+
+    /// <summary>Runs a binding of <paramref name="section"/>: an unknown key or a value of the wrong type becomes a <see cref="ConfigurationException"/>.</summary>
+    public static T Bind<T>(string section, Func<T> bind)
     {
         try
         {
-            bind();
+            return bind();
         }
         catch (InvalidOperationException ex)
         {
             throw new ConfigurationException($"{section}: {ex.Message}");
         }
+    }
+
+    public static void Bind(string section, Action bind) => Bind(section, () =>
+    {
+        bind();
+        return true;
+    });
+
+    /// <summary>
+    /// Refuses a section of <c>FlowWatch</c> that no command reads (a misspelt <c>Dashbaord</c> would otherwise leave
+    /// every key in it unread), and keys of <c>FlowWatch:Models</c> other than <c>Directory</c>.
+    /// </summary>
+    public static void RefuseUnknownSections(IConfiguration configuration)
+    {
+        string[] sections = ["Rules", "Aggregates", "Models", "Kafka", "Dashboard"];
+        var unknown = configuration.GetSection("FlowWatch").GetChildren().Where(c => !sections.Contains(c.Key, StringComparer.OrdinalIgnoreCase))
+            .Select(c => c.Path)
+            .Concat(configuration.GetSection("FlowWatch:Models").GetChildren().Where(c => !c.Key.Equals("Directory", StringComparison.OrdinalIgnoreCase)).Select(c => c.Path))
+            .ToList();
+        if (unknown.Count > 0) throw new ConfigurationException(string.Join(Environment.NewLine, unknown.Select(path => $"{path}: is not a FlowWatch setting")));
     }
 
     private static T Valid<T>(T options, IReadOnlyList<string> problems) =>

@@ -26,7 +26,8 @@ public static class DashboardHosting
     public static WebApplicationBuilder AddFlowWatchDashboard(this WebApplicationBuilder builder)
     {
         var section = builder.Configuration.GetSection(DashboardOptions.SectionName);
-        builder.Services.AddOptions<DashboardOptions>().Bind(section).ValidateOnStart();
+        builder.Services.AddOptions<DashboardOptions>().Configure(o => FlowWatchConfiguration.Bind(DashboardOptions.SectionName,
+            () => section.Bind(o, FlowWatchConfiguration.Strict))).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<DashboardOptions>>(new SelfValidation<DashboardOptions>(o => o.Validate()));
         builder.WebHost.UseUrls(section[nameof(DashboardOptions.Urls)] ?? DashboardOptions.DefaultUrls);
         builder.Services.TryAddSingleton(TimeProvider.System);

@@ -1,6 +1,7 @@
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
 using FlowWatch.Worker.Aggregates;
+using FlowWatch.Worker.Configuration;
 using FlowWatch.Worker.Dashboard;
 using FlowWatch.Worker.Kafka;
 using FlowWatch.Worker.Models;
@@ -18,9 +19,14 @@ public static class WorkerHosting
 {
     public static IHostApplicationBuilder AddFlowWatchWorker(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<KafkaOptions>().Bind(builder.Configuration.GetSection(KafkaOptions.SectionName)).ValidateOnStart();
+        // Sections are bound strictly (FlowWatchConfiguration.Bind): a misspelt key or a value of the wrong type stops the start
+        // with the key named, as an invalid value does.
+        var configuration = builder.Configuration;
+        builder.Services.AddOptions<KafkaOptions>().Configure(o => FlowWatchConfiguration.Bind(KafkaOptions.SectionName,
+            () => configuration.GetSection(KafkaOptions.SectionName).Bind(o, FlowWatchConfiguration.Strict))).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<KafkaOptions>>(new SelfValidation<KafkaOptions>(o => o.Validate()));
-        builder.Services.AddOptions<RuleSettings>().Bind(builder.Configuration.GetSection(RuleSettings.SectionName)).ValidateOnStart();
+        builder.Services.AddOptions<RuleSettings>().Configure(o => FlowWatchConfiguration.Bind(RuleSettings.SectionName,
+            () => configuration.GetSection(RuleSettings.SectionName).Bind(o, FlowWatchConfiguration.Strict))).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<RuleSettings>>(new SelfValidation<RuleSettings>(o => o.Validate()));
         // Loaded once at start; a broken file stops the host with the field named (ReferenceDataException).
         builder.Services.AddSingleton(sp => ReferenceDataLoader.LoadFile(sp.GetRequiredService<IOptions<KafkaOptions>>().Value.ReferenceFile));
@@ -44,9 +50,12 @@ public static class WorkerHosting
     /// </summary>
     private static void AddFlowWatchAggregates(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<AggregateOptions>().Bind(builder.Configuration.GetSection(AggregateOptions.SectionName)).ValidateOnStart();
+        var configuration = builder.Configuration;
+        builder.Services.AddOptions<AggregateOptions>().Configure(o => FlowWatchConfiguration.Bind(AggregateOptions.SectionName,
+            () => configuration.GetSection(AggregateOptions.SectionName).Bind(o, FlowWatchConfiguration.Strict))).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<AggregateOptions>>(new SelfValidation<AggregateOptions>(o => o.Validate()));
-        var enabled = builder.Configuration.GetSection(AggregateOptions.SectionName).Get<AggregateOptions>()?.Enabled ?? false;
+        var enabled = FlowWatchConfiguration.Bind(AggregateOptions.SectionName,
+            () => configuration.GetSection(AggregateOptions.SectionName).Get<AggregateOptions>(FlowWatchConfiguration.Strict))?.Enabled ?? false;
         if (!enabled) return;
         builder.Services.PostConfigure<KafkaOptions>(kafka => kafka.PublishAggregates = true);
         builder.Services.AddHostedService<AggregateService>();

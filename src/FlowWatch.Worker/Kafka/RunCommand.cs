@@ -38,7 +38,9 @@ public static class RunCommand
         var configuration = new ConfigurationManager();
         configuration.AddConfiguration(FlowWatchConfiguration.Build(configFile));
         configuration.AddInMemoryCollection(overrides);
-        using var host = configuration.GetSection(DashboardOptions.SectionName).GetValue(nameof(DashboardOptions.Enabled), true)
+        FlowWatchConfiguration.RefuseUnknownSections(configuration);
+        using var host = FlowWatchConfiguration.Bind(DashboardOptions.SectionName,
+                () => configuration.GetSection(DashboardOptions.SectionName).GetValue(nameof(DashboardOptions.Enabled), true))
             ? BuildWithDashboard(configuration)
             : BuildWorkerOnly(configuration);
         try
