@@ -85,6 +85,9 @@ public sealed class CommandTests
     [InlineData("CatchUpTimeout", "00:00:10", "CatchUpTimeout")]   // not longer than TransactionTimeout (10 s)
     [InlineData("PaymentsTopic", "bad topic!", "PaymentsTopic")]
     [InlineData("ControlTopic", "..", "ControlTopic")]
+    [InlineData("DeadLetterTopic", "payments", "DeadLetterTopic")]
+    [InlineData("StateTopic", "alerts", "StateTopic")]
+    [InlineData("ControlTopic", "flowwatch.state", "ControlTopic")]
     [InlineData("Client:no.such.property", "1", "Client")]
     [InlineData("Client:linger.ms", "-5", "Client")]
     public async Task Run_KafkaSettingTheClientsWouldRefuse_RefusesToStartNamingTheKey(string key, string value, string named)

@@ -120,6 +120,20 @@ public sealed class KafkaOptions
         Topic(AggregatesTopic, nameof(AggregatesTopic), required: PublishAggregates);
         Topic(ReferenceTopic, nameof(ReferenceTopic), required: false);
         Topic(ControlTopic, nameof(ControlTopic), required: false);
+        // One topic in two roles feeds the worker its own output: dead letters in the payments topic come back as bad
+        // records and are dead letters again, without end.
+        var roles = new List<(string Key, string Name)>
+        {
+            (nameof(PaymentsTopic), PaymentsTopic), (nameof(AlertsTopic), AlertsTopic), (nameof(DeadLetterTopic), DeadLetterTopic),
+            (nameof(StateTopic), StateTopic), (nameof(ReferenceTopic), ReferenceTopic), (nameof(ControlTopic), ControlTopic),
+        };
+        if (PublishAggregates) roles.Add((nameof(AggregatesTopic), AggregatesTopic));
+        for (var i = 0; i < roles.Count; i++)
+        {
+            var (key, name) = roles[i];
+            var earlier = roles.Take(i).FirstOrDefault(role => role.Name == name).Key;
+            Check(name.Length == 0 || earlier is null, key, $"'{name}' is already the {earlier}: each topic has one role");
+        }
         Check(CommitInterval > TimeSpan.Zero && CommitInterval <= TimeSpan.FromMinutes(1), nameof(CommitInterval), "must be from 1 ms to 1 minute");
         Check(CheckpointInterval > TimeSpan.Zero && CheckpointInterval <= TimeSpan.FromHours(1), nameof(CheckpointInterval), "must be from 1 ms to 1 hour");
         // Both within the 1 MB a message that Kafka clients and brokers take by default.
