@@ -74,6 +74,22 @@ public sealed class StateRestoreFailureTests
         Assert.StartsWith("partition 0 of the state topic: record 'E/E-HQ-001' cannot be read", invalid.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Run_StateTopicOfAnEarlierFormat_ExitsWithCannotRunAndTheReason()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers };
+        broker.CreateFlowWatchTopics(options, partitions: 1);
+        Write(broker, options.StateTopic, ("P", "FWP1, of an earlier FlowWatch"u8.ToArray(), null));
+        var stderr = new StringWriter();
+
+        var code = await FlowWatch.Worker.Cli.CommandLine.RunAsync(["run", "--bootstrap-servers", broker.BootstrapServers, "--reference", Samples("reference.json"),
+            "--urls", "http://127.0.0.1:0"], new StringWriter(), stderr);
+
+        Assert.Equal(FlowWatch.Worker.Cli.CommandLine.CannotRun, code);
+        Assert.Contains("partition 0 of the state topic holds a position of another format", stderr.ToString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(1_000_000)]
     [InlineData(-1)]

@@ -67,8 +67,9 @@ public static class CommandLine
             stderr.WriteLine(Help);
             return UsageError;
         }
+        // InvalidDataException (not an IOException) is what stops run on a state topic it cannot restore from.
         catch (Exception ex) when (ex is ReferenceDataException or ConfigurationException or AggregateSinkException or FileNotFoundException
-                                       or DirectoryNotFoundException or UnauthorizedAccessException or IOException)
+                                       or DirectoryNotFoundException or UnauthorizedAccessException or IOException or InvalidDataException)
         {
             stderr.WriteLine($"flowwatch: cannot run: {ex.Message}");
             return CannotRun;
