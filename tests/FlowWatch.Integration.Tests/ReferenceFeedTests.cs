@@ -72,6 +72,29 @@ public sealed class ReferenceFeedTests
         Value = $$"""{"txnId":"{{txnId}}","ts":"2026-03-03T10:00:00+08:00","account":"{{account}}","direction":"OUT","amount":"{{amount}}","currency":"CNY","cpKind":"{{cpKind}}","cpAccount":"{{cpAccount}}","purpose":"GOODS_TRADE"}""",
     };
 
+    [Fact]
+    public async Task Run_StoppedWhileWaitingForTheReferenceTopic_StopsWithoutWaitingForItsEnd()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        // A reference topic that does not exist never reaches its end: the worker waits for it as it starts.
+        var options = new KafkaOptions
+        {
+            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "feed-stop",
+            ReferenceTopic = "flowwatch.reference.missing", CatchUpTimeout = TimeSpan.FromHours(1),
+        };
+        broker.CreateFlowWatchTopics(options, partitions: 1);
+        var worker = new StreamingWorker(options, new RuleSettings(), ReferenceDataLoader.LoadFile(Samples("reference.json")), TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        // A SIGTERM's stop: the host waits 30 s for the worker, then leaves it behind.
+        await stop.CancelAsync();
+        await running.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.False(worker.Ready.IsCompleted);
+    }
+
     private static async Task WaitFor(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);

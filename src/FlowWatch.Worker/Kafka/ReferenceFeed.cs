@@ -17,7 +17,8 @@ public sealed class ReferenceFeed : IDisposable
     private readonly string _referenceTopic;
     private readonly ILogger _log;
 
-    public ReferenceFeed(KafkaOptions options, ReferenceData initial, ILogger log)
+    /// <summary>Reads the topics to their end; a stop asked for meanwhile (<paramref name="cancellation"/>) ends the wait with an <see cref="OperationCanceledException"/>.</summary>
+    public ReferenceFeed(KafkaOptions options, ReferenceData initial, ILogger log, CancellationToken cancellation = default)
     {
         Current = initial;
         _referenceTopic = options.ReferenceTopic;
@@ -32,7 +33,7 @@ public sealed class ReferenceFeed : IDisposable
             EnablePartitionEof = true,
         }).Build();
         _consumer.Assign(topics.Select(t => new TopicPartitionOffset(t, new Partition(0), Offset.Beginning)));
-        CatchUp(topics.Count, options.CatchUpTimeout);
+        CatchUp(topics.Count, options.CatchUpTimeout, cancellation);
     }
 
     /// <summary>True when a feed is configured: its parameters then override those saved in snapshots.</summary>
@@ -52,13 +53,15 @@ public sealed class ReferenceFeed : IDisposable
         return changed;
     }
 
-    private void CatchUp(int partitions, TimeSpan timeout)
+    private void CatchUp(int partitions, TimeSpan timeout, CancellationToken cancellation)
     {
         // Each topic counts once: a record arriving after a topic's end gives that topic a second end.
         var ended = new HashSet<string>(StringComparer.Ordinal);
         var deadline = DateTime.UtcNow + timeout;
         while (ended.Count < partitions)
         {
+            // A stop is not kept waiting for the CatchUpTimeout: nothing has been processed yet.
+            cancellation.ThrowIfCancellationRequested();
             var record = _consumer!.Consume(TimeSpan.FromSeconds(1));
             if (record is null)
             {

@@ -132,7 +132,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 RunSession(cancellation);
                 return;
             }
-            catch (Exception ex) when (ex is KafkaException or TimeoutException && cancellation.IsCancellationRequested)
+            catch (Exception ex) when (ex is KafkaException or TimeoutException or OperationCanceledException && cancellation.IsCancellationRequested)
             {
                 // Stopping anyway: what the session did not commit is processed again by whoever comes next.
                 return;
@@ -173,7 +173,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
 
     private void RunSession(IProducer<string?, byte[]> producer, CancellationToken cancellation)
     {
-        using var feed = new ReferenceFeed(options, reference, _log);
+        using var feed = new ReferenceFeed(options, reference, _log, cancellation);
         _feed = feed;
         using var claims = new ProducerBuilder<string?, byte[]>(ClaimsConfig()).Build();
         _claims = claims;
