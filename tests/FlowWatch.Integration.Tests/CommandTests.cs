@@ -126,6 +126,27 @@ public sealed class CommandTests
         Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Run_WithClientProperties_LogsNothingAboutTheBrokerItChecksThemWith()
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            // The reference file is missing: run stops right after checking the settings.
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "run", "--bootstrap-servers", "kafka1.bank.example:9093", "--reference", "missing.json" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment = { ["FLOWWATCH_FlowWatch__Kafka__Client__linger.ms"] = "5" },
+        };
+        using var run = System.Diagnostics.Process.Start(start)!;
+        var output = run.StandardOutput.ReadToEndAsync();
+        var err = await run.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        await run.WaitForExitAsync();
+
+        // The client that checks the properties is never used: its failing connections are not the operator's cluster.
+        Assert.Equal(CommandLine.CannotRun, run.ExitCode);
+        Assert.DoesNotContain("127.0.0.1:9", err + await output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("TransactionTimeout", "00:00:01")]
     [InlineData("TransactionTimeout", "00:15:00")]

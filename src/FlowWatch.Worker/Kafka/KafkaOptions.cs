@@ -163,8 +163,13 @@ public sealed class KafkaOptions
     {
         try
         {
+            // Silent: librdkafka connects at once, and its failures to reach this placeholder address would be logged as
+            // errors beside the real cluster's address.
             using var client = new Confluent.Kafka.ProducerBuilder<Confluent.Kafka.Null, Confluent.Kafka.Null>(
-                new Confluent.Kafka.ProducerConfig(new Dictionary<string, string>(Client)) { BootstrapServers = "127.0.0.1:9" }).Build();
+                    new Confluent.Kafka.ProducerConfig(new Dictionary<string, string>(Client)) { BootstrapServers = "127.0.0.1:9" })
+                .SetLogHandler((_, _) => { })
+                .SetErrorHandler((_, _) => { })
+                .Build();
             return null;
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or Confluent.Kafka.KafkaException)
