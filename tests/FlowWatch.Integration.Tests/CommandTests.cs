@@ -147,6 +147,29 @@ public sealed class CommandTests
         Assert.DoesNotContain("127.0.0.1:9", err + await output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Run_DashboardPortTaken_ExitsWithTheReasonAndNoStackTrace()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "run", "--bootstrap-servers", "127.0.0.1:9",
+                "--reference", Path.Combine(AppContext.BaseDirectory, "samples", "reference.json"), "--urls", $"http://127.0.0.1:{port}" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var run = System.Diagnostics.Process.Start(start)!;
+        var output = run.StandardOutput.ReadToEndAsync();
+        var err = await run.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        await run.WaitForExitAsync();
+
+        Assert.Equal(CommandLine.CannotRun, run.ExitCode);
+        Assert.Contains($"http://127.0.0.1:{port}: address already in use", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", err + await output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("TransactionTimeout", "00:00:01")]
     [InlineData("TransactionTimeout", "00:15:00")]

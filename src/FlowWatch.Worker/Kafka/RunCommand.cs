@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace FlowWatch.Worker.Kafka;
@@ -68,6 +69,7 @@ public static class RunCommand
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(configuration);
+        QuietHost(builder.Logging);
         builder.AddFlowWatchDashboard();
         builder.AddFlowWatchWorker();
         return builder.Build().MapFlowWatchDashboard();
@@ -77,7 +79,14 @@ public static class RunCommand
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(configuration);
+        QuietHost(builder.Logging);
         builder.AddFlowWatchWorker();
         return builder.Build();
     }
+
+    /// <summary>
+    /// A failed start (a port taken, a sink refusing) or a service stopped by an error ends run with the reason on
+    /// stderr and exit code 3; the host's own report of it would add the exception's stack trace to the log.
+    /// </summary>
+    private static void QuietHost(ILoggingBuilder logging) => logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
 }
