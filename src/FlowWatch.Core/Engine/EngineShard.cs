@@ -352,11 +352,16 @@ public sealed class EngineShard
         if (ts >= entity.NewestTs)
         {
             // In order: slide the entity's window to (ts − 24h, ts] and add the event.
+            var slid = false;
             while (entity.WindowStart < window.Count && window[entity.WindowStart].Ts <= ts - _windowTicks)
             {
                 entity.Current.Remove(in window[entity.WindowStart]);
                 entity.WindowStart++;
+                slid = true;
             }
+            // A sum that went past exactness is summed afresh once entries have left, so that it is again the sum of the
+            // entries in the window (as a restored state's is), not one carrying a rounding of an entry gone.
+            if (slid && entity.Current.MayBeRounded) entity.SumRunningWindow();
             // Entries older than the window and the lateness bound serve no event. They are dropped an hour's worth at a
             // time, so that an ordinary event does not read the oldest entry (a cache miss) to find nothing to drop.
             var dropUpTo = ts - _windowTicks - _lateTicks;

@@ -41,9 +41,19 @@ internal static class StructuringKey
 /// </summary>
 internal sealed class WindowAggregate
 {
+    /// <summary>
+    /// Sums of CNY-equivalents (at most 10 decimals each) below this are exact; at or above it decimal's 28 digits may
+    /// round them, and a rounding kept in a running sum would outlast the entry that caused it (docs/SEMANTICS.md).
+    /// </summary>
+    private const decimal ExactSumBound = 1_000_000_000_000_000_000m;
+
     public decimal InflowCny;
     public decimal OutflowCny;
     public readonly int[] BandCount = new int[StructuringKey.Count];
+
+    /// <summary>A sum has reached <see cref="ExactSumBound"/> since the last <see cref="Clear"/>: it may hold a rounding.</summary>
+    public bool MayBeRounded { get; private set; }
+
     private CounterpartySet? _counterpartiesIn;
     private CounterpartySet? _counterpartiesOut;
 
@@ -52,8 +62,9 @@ internal sealed class WindowAggregate
 
     public void Add(in WindowEntry entry)
     {
-        if (entry.Direction == Direction.In) InflowCny += entry.AmountCny;
-        else OutflowCny += entry.AmountCny;
+        ref var sum = ref entry.Direction == Direction.In ? ref InflowCny : ref OutflowCny;
+        sum += entry.AmountCny;
+        if (sum >= ExactSumBound) MayBeRounded = true;
         if (entry.InBand) BandCount[entry.Key]++;
         if (entry.CpId != 0)
         {
@@ -77,6 +88,7 @@ internal sealed class WindowAggregate
     {
         InflowCny = 0;
         OutflowCny = 0;
+        MayBeRounded = false;
         Array.Clear(BandCount);
         _counterpartiesIn?.Clear();
         _counterpartiesOut?.Clear();

@@ -132,6 +132,26 @@ public sealed class RapidPassThroughTests
     }
 
     [Fact]
+    public void RapidPassThrough_AfterAnInflowBeyond10To18HasLeftTheWindow_SumsTheRemainingInflowsExactly()
+    {
+        // XAU at the largest rate: 10^15 units are 10^21 CNY, beyond the 28 digits that keep a sum's 10 decimals. While
+        // it is in the window the sum rounds; once it has left, IN24 is again the exact 499,999.99999995 of the rest.
+        var stream = TestStreams.Reference().Entity("C1").Rate("XAU", 1_000_000m).Rate("ZZZ", 0.9995m).Stream();
+
+        var results = stream.SendAll([
+            In(1_000_000_000_000_000m, H(0), "XAU"),
+            In(499_999.9999m, H(1)),
+            In(0.0001m, H(1) + TimeSpan.FromSeconds(1), "ZZZ"),   // 0.00009995 CNY
+            Out(450_000m, H(24) + TimeSpan.FromSeconds(1)),       // the XAU inflow has left: IN24 < 500,000
+            In(0.0001m, H(24) + TimeSpan.FromSeconds(2)),         // IN24 = 500,000.00009995
+            Out(0.0001m, H(24) + TimeSpan.FromSeconds(3)),
+        ]);
+
+        Assert.Equal([false, false, false, false, false, true], Fired(results));
+        Assert.Equal(500_000.00009995m, results[5].Single(Rule).Metrics.InflowCny);
+    }
+
+    [Fact]
     public void RapidPassThrough_OtherEntitiesFlows_DoNotCombine()
     {
         var results = Stream().SendAll([In(500_000m, H(0), entity: "C2"), Out(450_000m, H(1))]);
