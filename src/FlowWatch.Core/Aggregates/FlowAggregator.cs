@@ -66,7 +66,7 @@ public sealed class FlowAggregator
     }
 
     // Same rounding as the PENETRATION_* alerts' utilisation (RULES.md §3): used / cap to 6 places.
-    private static decimal? Utilisation(decimal used, decimal? cap) => cap > 0 ? decimal.Round(used / cap.Value, 6) : null;
+    private static decimal? Utilisation(decimal used, decimal? cap) => cap is { } c ? PenetrationQuota.Utilisation(used, c) : null;
 
     private readonly struct PaymentsRows : IRowRules<PaymentsMinuteRow>
     {

@@ -255,8 +255,9 @@ public sealed class EngineShard
         var used = inflow ? after : -after;
         var usedBefore = inflow ? before : -before;
         var direction = inflow ? "INFLOW" : "OUTFLOW";
-        var utilisation = cap > 0 ? decimal.Round(used / cap, 6) : (decimal?)null;
-        _quotaUtilisation = cap > 0 ? (float)Math.Min((double)(used / cap), 10) : used > 0 ? 10 : 0;
+        var ratio = PenetrationQuota.Ratio(used, cap);
+        var utilisation = PenetrationQuota.Utilisation(used, cap);
+        _quotaUtilisation = cap > 0 ? (float)Math.Min(ratio is { } r ? (double)r : (double)used / (double)cap, 10) : used > 0 ? 10 : 0;
         var metrics = Basic(e) with { Observed = used, Cap = cap, Utilisation = utilisation, Direction = direction, Year = year };
         if (used > cap)
         {

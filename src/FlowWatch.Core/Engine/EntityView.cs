@@ -104,7 +104,7 @@ public sealed record PenetrationView
         };
     }
 
-    private static decimal? Utilisation(decimal used, decimal? cap) => cap > 0 ? decimal.Round(used / cap.Value, 6) : null;
+    private static decimal? Utilisation(decimal used, decimal? cap) => cap is { } c ? PenetrationQuota.Utilisation(used, c) : null;
 }
 
 /// <summary>The same-name penetration cap: owner's equity × macro-prudential factor × leverage of the direction.</summary>
@@ -112,4 +112,14 @@ public static class PenetrationQuota
 {
     public static decimal Cap(decimal ownersEquity, Parameters parameters, bool inflow) =>
         ownersEquity * parameters.MacroPrudentialFactor * (inflow ? parameters.InflowLeverage : parameters.OutflowLeverage);
+
+    /// <summary>
+    /// used / cap, or null when the cap is 0 or the quotient is beyond decimal's range: a cap can be as small as 10^-10
+    /// (the reference bounds' smallest values multiplied), and a position as large as its events add up to.
+    /// </summary>
+    public static decimal? Ratio(decimal used, decimal cap) =>
+        cap > 0 && (cap >= 1 || Math.Abs(used) < cap * 10_000_000_000_000_000_000_000_000_000m) ? used / cap : null;
+
+    /// <summary>The utilisation alerts and position rows show (RULES.md §3): <see cref="Ratio"/> rounded to 6 decimals.</summary>
+    public static decimal? Utilisation(decimal used, decimal cap) => Ratio(used, cap) is { } ratio ? decimal.Round(ratio, 6) : null;
 }

@@ -38,9 +38,9 @@ public static class ReferenceDataLoader
     // Bounds that keep the rules' arithmetic within decimal's range (about 7.9 × 10^28) and far beyond any real value.
     // An amount (at most 10^15, DESIGN.md §3.1) times a rate and divided by the USD rate stays under 10^27. A cap
     // (equity × factor × leverage) stays under 10^24 and, unless it is 0, at least 10^-10, so that a position's
-    // utilisation (position / cap) stays in range for any position under 10^18. And every CNY amount (an amount of
-    // at most 4 decimals times a rate of at most 6) and every cap has at most 10 decimals, which the aggregate tables
-    // hold exactly (Decimal(38, 10)).
+    // utilisation (position / cap) stays in range for any position under 10^18 (beyond, see PenetrationQuota.Ratio).
+    // And every CNY amount (an amount of at most 4 decimals times a rate of at most 6) and every cap has at most 10
+    // decimals, which the aggregate tables hold exactly (Decimal(38, 10)).
     private const decimal MinRate = 0.000001m;
     private const decimal MaxRate = 1_000_000m;
     private const int RateDecimals = 6;

@@ -1,3 +1,4 @@
+using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 
@@ -255,6 +256,31 @@ public sealed class PenetrationQuotaTests
         AssertNoQuotaAlert(results[1]);                // back to N = 0
         Assert.Equal("OUTFLOW", results[2].Single(Breach).Metrics.Direction);
         Assert.All(results, r => Assert.DoesNotContain(Warn, r.Rules));
+    }
+
+    [Fact]
+    public void Breach_PositionBeyondDecimalRangeTimesTheSmallestCap_BreachesWithoutUtilisation()
+    {
+        // The smallest cap the reference bounds allow, 0.01 × 0.0001 × 0.0001 = 10^-10: from a position of 10^18 on, the
+        // utilisation is 10^28 or more, and from 7,923 × 10^15 on it has no decimal value at all.
+        var stream = TestStreams.Reference().Entity("T", equity: 0.01m)
+            .Parameter("macroPrudentialFactor", 0.0001m).Parameter("inflowLeverage", 0.0001m).Stream();
+        stream.Engine.Aggregator = new FlowAggregator();
+
+        var results = Enumerable.Range(0, 7_923)
+            .Select(i => stream.Send(Outward(1_000_000_000_000_000m, "T").At(TestStreams.T0 + TimeSpan.FromSeconds(i))))
+            .ToList();
+
+        Assert.Equal(0, stream.Engine.Counters.Failures);
+        var last = results[^1].Single(Breach);
+        Assert.Equal(7_923_000_000_000_000_000m, last.Metrics.Observed);
+        Assert.Equal(0.0000000001m, last.Metrics.Cap);
+        Assert.Null(last.Metrics.Utilisation);
+        Assert.Equal(9_990_000_000_000_000_000_000_000_000m, results[998].Single(Breach).Metrics.Utilisation);
+        Assert.Null(results[999].Single(Breach).Metrics.Utilisation);   // 10^28 times the cap
+        var position = Assert.Single(stream.Engine.Aggregator.Take("b").Positions);
+        Assert.Null(position.InflowUtilisation);
+        Assert.Null(EntityView.Of(stream.Entity("T"), stream.Engine.Reference, stream.Engine.Settings).Penetration.InflowUtilisation);
     }
 
     // ---- Calendar year (Asia/Shanghai) ----
