@@ -240,16 +240,18 @@ public static class ReferenceDataLoader
             : throw new ReferenceDataException(field, $"'{text}' is not an ISO-8601 time with offset");
     }
 
-    private static decimal NonNegativeDecimal(JsonElement element, string field, decimal max, int decimals = 28)
+    private static decimal NonNegativeDecimal(JsonElement element, string field, decimal max, int decimals)
     {
         decimal value;
+        string text;
         if (element.ValueKind == JsonValueKind.Number)
         {
+            text = element.GetRawText();
             if (!element.TryGetDecimal(out value)) throw new ReferenceDataException(field, "number out of decimal range");
         }
         else if (element.ValueKind == JsonValueKind.String)
         {
-            var text = String(element, field);
+            text = String(element, field);
             if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out value))
             {
                 throw new ReferenceDataException(field, $"'{text}' is not a decimal number");
@@ -261,7 +263,25 @@ public static class ReferenceDataLoader
         }
         if (value < 0) throw new ReferenceDataException(field, "must not be negative");
         if (value > max) throw new ReferenceDataException(field, string.Create(CultureInfo.InvariantCulture, $"must not exceed {max:N0}"));
-        return decimal.Round(value, decimals) == value ? value : throw new ReferenceDataException(field, $"at most {decimals} decimals");
+        // The decimals as written: decimal keeps 28 or 29 digits and rounds the rest away, so the parsed value can have
+        // fewer decimals than the text, which then would be used as a value it does not write.
+        return DecimalsWritten(text) <= decimals ? value : throw new ReferenceDataException(field, $"at most {decimals} decimals");
+    }
+
+    /// <summary>Decimals a number written as <c>digits[.digits][e±digits]</c> has, zeros after its last significant digit aside.</summary>
+    private static long DecimalsWritten(string text)
+    {
+        var exponentAt = text.AsSpan().IndexOfAny('e', 'E');
+        var exponent = 0L;
+        if (exponentAt >= 0 && !long.TryParse(text.AsSpan(exponentAt + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out exponent))
+        {
+            return long.MaxValue;   // an exponent beyond long: never a value decimal holds as written
+        }
+        var mantissa = exponentAt < 0 ? text.AsSpan() : text.AsSpan(0, exponentAt);
+        var point = mantissa.IndexOf('.');
+        var fraction = point < 0 ? 0 : mantissa[(point + 1)..].TrimEnd('0').Length;
+        // Beyond ±10,000 the power of ten is far outside decimal's range either way; clamped, the difference cannot overflow.
+        return fraction - Math.Clamp(exponent, -10_000, 10_000);
     }
 
     /// <summary>Where the first invalid UTF-8 sequence of <paramref name="utf8"/> starts.</summary>

@@ -150,6 +150,8 @@ public sealed class ReferenceDataLoaderTests
     [InlineData("entities[1].ownersEquityPrevYear", "1e400", "entities[1].ownersEquityPrevYear")]
     [InlineData("entities[1].ownersEquityPrevYear", "\"1000000000000000000.01\"", "entities[1].ownersEquityPrevYear")]   // over 10^18
     [InlineData("entities[1].ownersEquityPrevYear", "\"1200000.505\"", "entities[1].ownersEquityPrevYear")]             // below the fen
+    [InlineData("entities[1].ownersEquityPrevYear", "\"1200000.000000000000000000000001\"", "entities[1].ownersEquityPrevYear")]
+    [InlineData("entities[1].ownersEquityPrevYear", "1e-9223372036854775808", "entities[1].ownersEquityPrevYear")]
     [InlineData("entities[0].entityId", null, "entities[0].entityId")]
     [InlineData("entities[0].entityId", "\"\"", "entities[0].entityId")]
     [InlineData("entities[0].entityId", "5", "entities[0].entityId")]
@@ -176,6 +178,9 @@ public sealed class ReferenceDataLoaderTests
     [InlineData("fxRates.HKD", "\"0.00000099\"", "fxRates.HKD")]        // under 10^-6
     [InlineData("fxRates.HKD", "1000000.000001", "fxRates.HKD")]          // over 10^6
     [InlineData("fxRates.HKD", "\"0.9100001\"", "fxRates.HKD")]          // 7 decimals
+    [InlineData("fxRates.HKD", "\"0.91000000000000000000000000001\"", "fxRates.HKD")]   // 29 decimals, more than decimal holds
+    [InlineData("fxRates.HKD", "0.91000000000000000000000000001", "fxRates.HKD")]
+    [InlineData("fxRates.HKD", "9.1000000000000000000000000001e-1", "fxRates.HKD")]
     [InlineData("fxRates.usd", "7.1", "fxRates.usd")]
     [InlineData("fxRates.US", "7.1", "fxRates.US")]
     [InlineData("fxRates.CNY", "2", "fxRates.CNY")]
@@ -211,6 +216,7 @@ public sealed class ReferenceDataLoaderTests
     [InlineData("parameters.whitelistRequired", "\"true\"", "parameters.whitelistRequired")]
     [InlineData("parameters.macroPrudentialFactor", "1000.0001", "parameters.macroPrudentialFactor")]
     [InlineData("parameters.inflowLeverage", "\"1.00001\"", "parameters.inflowLeverage")]
+    [InlineData("parameters.inflowLeverage", "1.000000000000000000000000000001", "parameters.inflowLeverage")]
     [InlineData("parameters.penetrationKinds", "\"EFE\"", "parameters.penetrationKinds")]
     [InlineData("parameters.penetrationKinds[1]", "\"NRA\"", "parameters.penetrationKinds[1]")]
     [InlineData("parameters.penetrationKinds[0]", "\"XYZ\"", "parameters.penetrationKinds[0]")]
