@@ -210,7 +210,9 @@ public sealed class EngineShard
         LargeValue(ref e, entity, output);
         var aggregate = late ? null : Windows(ref e, entity, cpId, output);
 
-        if (previousActivity != EntityState.NoTime && ts - previousActivity >= _settings.DormantDays * TicksPerDay
+        // Whole days between the two times, compared with the setting: as exact as comparing ticks, and no day count
+        // is too large for it (the ticks of 10^8 days would overflow a long).
+        if (previousActivity != EntityState.NoTime && (ts - previousActivity) / TicksPerDay >= _settings.DormantDays
             && e.AmountCny >= _settings.DormantMinAmountCny)
         {
             var days = (decimal)(ts - previousActivity) / TicksPerDay;
@@ -596,8 +598,11 @@ public sealed class EngineShard
         return sum;
     }
 
-    /// <summary>True when the rule fired within <paramref name="silence"/> before <paramref name="ts"/>.</summary>
-    private static bool Silent(long lastFired, long ts, long silence) => lastFired != EntityState.NoTime && ts < lastFired + silence;
+    /// <summary>
+    /// True when the rule fired within <paramref name="silence"/> before <paramref name="ts"/>. Compared as the time
+    /// since it fired, which two event times always give, where their sum could pass long's range for a long silence.
+    /// </summary>
+    private static bool Silent(long lastFired, long ts, long silence) => lastFired != EntityState.NoTime && ts - lastFired < silence;
 
     /// <summary>True, and starts the silence, when the rule has not fired within <paramref name="silence"/> before <paramref name="ts"/>.</summary>
     private static bool Quiet(ref long lastFired, long ts, long silence)

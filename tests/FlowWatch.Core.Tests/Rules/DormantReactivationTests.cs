@@ -93,6 +93,17 @@ public sealed class DormantReactivationTests
     }
 
     [Fact]
+    public void DormantReactivation_DormancyOfMoreDaysThanTicksCanCount_RaisesNothingAfterAMinute()
+    {
+        // 100,000,000 days are about 8.6 × 10^19 ticks, beyond a long: the longer the dormancy, the rarer the alert.
+        var stream = TestStreams.Reference().Entity("N1").Stream(new RuleSettings { DormantDays = 100_000_000 });
+
+        var results = stream.SendAll([Payment(500_000m, TestStreams.T0, "N1"), Payment(500_000m, TestStreams.T0.AddMinutes(1), "N1")]);
+
+        Assert.All(results, r => r.AssertNotRaised(Rule));
+    }
+
+    [Fact]
     public void DormantReactivation_NoReferenceActivityAndNoEvents_RaisesNothing()
     {
         var results = Stream().SendAll([Payment(5_000_000m, TestStreams.T0, "N1"), Payment(5_000_000m, TestStreams.T0, "UNKNOWN")]);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Engine;
 
 namespace FlowWatch.Core.Tests.Rules;
 
@@ -118,6 +119,17 @@ public sealed class RapidPassThroughTests
         var again = results[5].Single(Rule);
         Assert.Equal(500_000m, again.Metrics.InflowCny);
         Assert.Equal(900_002m, again.Metrics.OutflowCny);
+    }
+
+    [Fact]
+    public void RapidPassThrough_SuppressionLongerThanTicksCanAddUp_StaysSilent()
+    {
+        // 10,000,000 days are 8.64 × 10^18 ticks: added to an event time they would pass long's range.
+        var stream = TestStreams.Reference().Entity("C1").Stream(new RuleSettings { Suppression = TimeSpan.FromDays(10_000_000) });
+
+        var results = stream.SendAll([In(500_000m, H(0)), Out(450_000m, H(1)), In(500_000m, H(2)), Out(900_000m, H(3))]);
+
+        Assert.Equal([false, true, false, false], Fired(results));
     }
 
     [Theory]
