@@ -108,7 +108,8 @@ public sealed class RuleSettings
         }
         Check(LateEventBound >= TimeSpan.Zero, nameof(LateEventBound), "must not be negative");
         Check(DuplicateHorizonDays >= 0, nameof(DuplicateHorizonDays), "must not be negative (0 keeps every id)");
-        Check(TrailingWindow > TimeSpan.Zero, nameof(TrailingWindow), "must be positive");
+        // The trailing hour of HIGH_FREQUENCY and the models' counts is counted among the window's events.
+        Check(TrailingWindow >= TimeSpan.FromHours(1), nameof(TrailingWindow), "must be at least 1 hour (the trailing hour is counted in it)");
         Check(Suppression >= TimeSpan.Zero, nameof(Suppression), "must not be negative");
         Check(ServicesTaxFilingUsd > 0, nameof(ServicesTaxFilingUsd), "must be positive");
         Check(PenetrationWarnUtilisation is > 0 and <= 1, nameof(PenetrationWarnUtilisation), "must be in (0, 1]");

@@ -47,4 +47,15 @@ public sealed class WindowCountTests
             Assert.Equal(MathF.Log(Within(TimeSpan.FromHours(24))), count24h);
         }
     }
+
+    [Fact]
+    public void TrailingWindow_ShorterThanTheTrailingHour_IsRefused()
+    {
+        // The trailing hour is counted in the entity's window: a 30-minute window would hold half of it.
+        var settings = new RuleSettings { TrailingWindow = TimeSpan.FromMinutes(30) };
+
+        var ex = Assert.Throws<ArgumentException>(() => TestStreams.Reference().Entity("E1").Stream(settings));
+
+        Assert.Contains("FlowWatch:Rules:TrailingWindow", ex.Message, StringComparison.Ordinal);
+    }
 }
