@@ -179,6 +179,8 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
         Assert.True(stats["uptimeSeconds"]!.GetValue<double>() > 0);
         Assert.NotNull(stats["eventsPerSecond"]);
         Assert.NotNull(stats["consumerLag"]);
+        Assert.True(stats["ready"]!.GetValue<bool>());
+        Assert.Equal("consuming", stats["status"]!.GetValue<string>());
         Assert.NotNull(stats["deadLetters"]);
         Assert.Equal(["I", "II", "III"], stats["alertsPerSecond"]!.AsObject().Select(p => p.Key));
     }

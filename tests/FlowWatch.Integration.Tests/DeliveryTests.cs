@@ -170,7 +170,7 @@ public sealed class DeliveryTests(ITestOutputHelper output)
         harness.Broker.FailNextRequests(EndTxn, ErrorCode.RequestTimedOut);
         await producing;
         deadline = DateTime.UtcNow.AddSeconds(90);
-        while (DateTime.UtcNow < deadline && (worker.Counters.Read < harness.Payments.Count || worker.ConsumerLag > 0)) await Task.Delay(200);
+        while (DateTime.UtcNow < deadline && (worker.Counters.Read < harness.Payments.Count || worker.ConsumerLag is not 0)) await Task.Delay(200);
         await Task.Delay(2_000);   // a count past the payments would show by now
         await stop.CancelAsync();
         await running;
@@ -210,7 +210,7 @@ public sealed class DeliveryTests(ITestOutputHelper output)
         harness.Broker.SetBrokerUp(1);
         await producing;
         var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (DateTime.UtcNow < deadline && (worker.Counters.Read < Payments || worker.ConsumerLag > 0)) await Task.Delay(500);
+        while (DateTime.UtcNow < deadline && (worker.Counters.Read < Payments || worker.ConsumerLag is not 0)) await Task.Delay(500);
         await Task.Delay(2_000);   // a count past the payments would show by now
         var read = worker.Counters.Read;
         await stop.CancelAsync();

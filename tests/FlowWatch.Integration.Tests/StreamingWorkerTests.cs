@@ -92,6 +92,45 @@ public sealed class StreamingWorkerTests : IDisposable
         Assert.Equal("0", Header(deadLetter, "flowwatch.offset"));
     }
 
+    [Fact]
+    public async Task Status_BrokerDownAndUpAgain_SaysNotConsumingWithoutALagThenConsumingAgain()
+    {
+        var reference = ReferenceDataLoader.LoadFile(Samples("reference.json"));
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "status" };
+        broker.CreateFlowWatchTopics(options, partitions: 2);
+        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
+        Assert.False(worker.Status.IsConsuming);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        await Until(() => worker.Status.IsConsuming, "consuming at the start");
+        Assert.Equal(0, worker.ConsumerLag);
+
+        broker.SetBrokerDown(1);
+        await Until(() => !worker.Status.IsConsuming, "not consuming with the broker down");
+        Assert.Null(worker.ConsumerLag);
+        Assert.NotEqual(WorkerStatus.Consuming.Description, worker.Status.Description);
+
+        broker.SetBrokerUp(1);
+        // The session may still fail on what the outage left behind (a commit), restart and consume again.
+        await Until(() => worker.ConsumerLag == 0, "consuming again, with its lag, with the broker up");
+        await stop.CancelAsync();
+        await running;
+        Assert.Equal(new WorkerStatus(false, "stopped"), worker.Status);
+    }
+
+    /// <summary>Waits up to a minute for <paramref name="condition"/>: how long it takes is not what is tested.</summary>
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"not {what} within a minute");
+            await Task.Delay(100);
+        }
+    }
+
     private static string WithoutDetectedAt(string alertJson)
     {
         var alert = JsonNode.Parse(alertJson)!.AsObject();

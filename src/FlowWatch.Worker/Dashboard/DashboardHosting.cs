@@ -121,12 +121,13 @@ public static class DashboardHosting
 
     private const string ReadyTag = "ready";
 
-    /// <summary>Ready once the worker has its partitions assigned and restored.</summary>
+    /// <summary>Ready while the worker consumes: partitions assigned and restored, the Kafka group coordinator in reach.</summary>
     private sealed class WorkerReadiness(StreamingWorker worker) : IHealthCheck
     {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            Task.FromResult(worker.Ready.IsCompletedSuccessfully
-                ? HealthCheckResult.Healthy("partitions assigned")
-                : HealthCheckResult.Unhealthy("waiting for partitions"));
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            var status = worker.Status;
+            return Task.FromResult(status.IsConsuming ? HealthCheckResult.Healthy(status.Description) : HealthCheckResult.Unhealthy(status.Description));
+        }
     }
 }

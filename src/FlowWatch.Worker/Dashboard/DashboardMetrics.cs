@@ -19,7 +19,11 @@ public sealed class DashboardMetrics
         meter.CreateObservableCounter("flowwatch.alerts", () => worker.Counters.AlertsByRule().Select(a =>
                 new Measurement<long>(a.Count, new KeyValuePair<string, object?>("rule", a.Rule), new KeyValuePair<string, object?>("severity", a.Severity.ToString()))),
             "{alert}", "Alerts raised, by rule and severity");
-        meter.CreateObservableGauge("flowwatch.consumer.lag", () => worker.ConsumerLag, "{record}", "Records in the assigned payments partitions not processed yet");
+        // No lag while the worker is not consuming: its last look may be long out of date (StreamingWorker.ConsumerLag).
+        meter.CreateObservableGauge("flowwatch.consumer.lag", () => worker.ConsumerLag is { } lag ? [new Measurement<long>(lag)] : Array.Empty<Measurement<long>>(),
+            "{record}", "Records in the assigned payments partitions not processed yet");
+        meter.CreateObservableGauge("flowwatch.consuming", () => worker.Status.IsConsuming ? 1 : 0, "{boolean}",
+            "1 while the worker consumes its partitions, 0 while it waits for them, restores them, or the Kafka group coordinator is out of reach");
         meter.CreateObservableGauge("flowwatch.state.unsaved", () => worker.UnsavedPayments, "{record}",
             "Payments processed since the restart point of the latest commit: what a restore would process again");
     }

@@ -3,17 +3,21 @@ using Microsoft.Extensions.Hosting;
 
 namespace FlowWatch.Worker.Dashboard;
 
-/// <summary>What <c>/api/stats</c> answers: rates over the last second, totals, lag and uptime.</summary>
+/// <summary>
+/// What <c>/api/stats</c> answers: rates over the last second, totals, lag (null while the worker is not consuming),
+/// uptime, and whether the worker is consuming (<see cref="Ready"/>) and if not why (<see cref="Status"/>).
+/// </summary>
 public sealed record StatsSnapshot(
     double EventsPerSecond,
     long Events,
     long DeadLetters,
-    long ConsumerLag,
+    long? ConsumerLag,
     IReadOnlyDictionary<string, double> AlertsPerSecond,
     IReadOnlyDictionary<string, long> Alerts,
     double UptimeSeconds,
     DateTimeOffset StartedAt,
-    bool Ready);
+    bool Ready,
+    string Status);
 
 /// <summary>
 /// Samples the worker's counters once a second, off the hot path, for the rates between the last two samples;
@@ -31,6 +35,7 @@ public sealed class LiveStats(StreamingWorker worker, AlertFeed feed, TimeProvid
         {
             var now = Take();
             var rates = _rates;
+            var status = worker.Status;
             return new StatsSnapshot(
                 rates.Events,
                 now.Events,
@@ -40,7 +45,8 @@ public sealed class LiveStats(StreamingWorker worker, AlertFeed feed, TimeProvid
                 Severities.Select((s, i) => (s, now.Alerts[i])).ToDictionary(p => p.s, p => p.Item2),
                 (now.At - _startedAt).TotalSeconds,
                 _startedAt,
-                worker.Ready.IsCompletedSuccessfully);
+                status.IsConsuming,
+                status.Description);
         }
     }
 

@@ -43,6 +43,12 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private readonly ConcurrentQueue<(string EntityId, TaskCompletionSource<EntityView?> Answer)> _entityQueries = new();
     private volatile Error? _deliveryError;
     private long _consumerLag;
+
+    /// <summary>Why the worker is not consuming, or null when its session has its partitions (see <see cref="Status"/>).</summary>
+    private volatile string? _notConsuming = "waiting for partitions";
+
+    /// <summary>The consumer group's state in the consumer's latest statistics, and when they came.</summary>
+    private volatile GroupReport? _group;
     private IProducer<string?, byte[]> _producer = null!;
     private IProducer<string?, byte[]> _claims = null!;
     private IConsumer<Ignore, byte[]> _consumer = null!;
@@ -91,8 +97,30 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         }
     }
 
-    /// <summary>Records in the assigned payments partitions not processed yet, as of the last look (every <c>CommitInterval</c>).</summary>
-    public long ConsumerLag => Interlocked.Read(ref _consumerLag);
+    /// <summary>
+    /// Records in the assigned payments partitions not processed yet, as of the last look (every <c>CommitInterval</c>);
+    /// null while the worker is not consuming (<see cref="Status"/>), when the last look may be long out of date.
+    /// </summary>
+    public long? ConsumerLag => Status.IsConsuming ? Interlocked.Read(ref _consumerLag) : null;
+
+    /// <summary>
+    /// Whether the worker is consuming now, and if not, why: it is when its current session holds its partitions
+    /// (restored) and the consumer's latest statistics, at most <see cref="StatisticsSilence"/> old, show the consumer
+    /// group in touch with its coordinator. A broker out of reach shows within seconds, before the session fails on it.
+    /// </summary>
+    public WorkerStatus Status
+    {
+        get
+        {
+            if (_notConsuming is { } reason) return new WorkerStatus(false, reason);
+            if (_group is not { } group) return WorkerStatus.Consuming;
+            var silence = DateTime.UtcNow - group.At;
+            if (silence > StatisticsSilence) return new WorkerStatus(false, $"no statistics from the Kafka consumer for {silence.TotalSeconds:0} s");
+            return group.State == "up"
+                ? WorkerStatus.Consuming
+                : new WorkerStatus(false, $"the Kafka group coordinator is out of reach (consumer group state '{group.State}')");
+        }
+    }
 
     /// <summary>
     /// A picture of an entity held by this worker as of its last commit, or null when none of its partitions has
@@ -108,8 +136,14 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         return answer.Task.WaitAsync(cancellation);
     }
 
-    /// <summary>Set once the consumer has partitions assigned and restored.</summary>
+    /// <summary>Completes once the consumer first has partitions assigned and restored.</summary>
     public Task Ready => _ready.Task;
+
+    /// <summary>The consumer reports its statistics every second (<c>statistics.interval.ms</c>); three missed reports mean it is stuck.</summary>
+    private static readonly TimeSpan StatisticsSilence = TimeSpan.FromSeconds(3);
+    private const int StatisticsIntervalMs = 1_000;
+
+    private sealed record GroupReport(string State, DateTime At);
 
     public Task RunAsync(CancellationToken cancellation)
     {
@@ -130,11 +164,13 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             try
             {
                 RunSession(cancellation);
+                _notConsuming = "stopped";
                 return;
             }
             catch (Exception ex) when (ex is KafkaException or TimeoutException or OperationCanceledException && cancellation.IsCancellationRequested)
             {
                 // Stopping anyway: what the session did not commit is processed again by whoever comes next.
+                _notConsuming = "stopped";
                 return;
             }
             catch (Exception ex) when (ex is KafkaException or TimeoutException)
@@ -142,6 +178,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 // A broker out of reach for longer than a restore or a feed waits for it is a Kafka error like another.
                 var (code, reason) = ex is KafkaException kafka ? (kafka.Error.Code.ToString(), kafka.Error.Reason) : ("Timeout", ex.Message);
                 WorkerLog.Restarting(_log, code, reason, backoff.TotalSeconds);
+                _notConsuming = $"restarting after a Kafka error ({code}): {reason}";
                 _deliveryError = null;
                 _uncommitted = 0;
                 cancellation.WaitHandle.WaitOne(backoff);
@@ -149,6 +186,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             }
             catch (Exception ex) when (ex is not (KafkaException or TimeoutException))
             {
+                _notConsuming = $"stopped by an error: {ex.Message}";
                 WorkerLog.Stopped(_log, ex);
                 throw;
             }
@@ -177,7 +215,9 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         _feed = feed;
         using var claims = new ProducerBuilder<string?, byte[]>(ClaimsConfig()).Build();
         _claims = claims;
+        _group = null;
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(ConsumerConfig())
+            .SetStatisticsHandler((_, statistics) => _group = KafkaStatistics.GroupState(statistics) is { } state ? new GroupReport(state, DateTime.UtcNow) : null)
             .SetPartitionsAssignedHandler((_, assigned) => Assign(assigned))
             .SetPartitionsRevokedHandler((_, revoked) => Revoke(revoked))
             .SetPartitionsLostHandler((_, lost) => Lose(lost))
@@ -407,6 +447,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
 
     private List<TopicPartitionOffset> Assign(List<TopicPartition> assigned)
     {
+        // The consumer thread restores them: until it is done, it consumes nothing.
+        _notConsuming = $"restoring partitions {string.Join(", ", assigned.Select(p => p.Partition.Value))}";
         var starts = new List<TopicPartitionOffset>();
         foreach (var topicPartition in assigned)
         {
@@ -436,6 +478,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             }
             starts.Add(new TopicPartitionOffset(topicPartition, restored.ResumeAt is { } offset ? new Offset(offset) : Offset.Beginning));
         }
+        _notConsuming = null;
         _ready.TrySetResult();
         return starts;
     }
@@ -525,6 +568,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         config.HeartbeatIntervalMs ??= 1_500;
         // Alert latency: do not let the broker hold a fetch for long when a partition is quiet.
         config.FetchWaitMaxMs ??= 10;
+        // Readiness: the statistics tell whether the group is in touch with its coordinator (Status).
+        config.StatisticsIntervalMs ??= StatisticsIntervalMs;
         return config;
     }
 }

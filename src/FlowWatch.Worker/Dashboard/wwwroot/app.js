@@ -279,11 +279,12 @@ async function refreshStats() {
   try {
     const stats = await getJson('/api/stats');
     $('stat-events').textContent = money.format(Math.round(stats.eventsPerSecond));
-    $('stat-lag').textContent = money.format(stats.consumerLag);
+    $('stat-lag').textContent = stats.consumerLag === null ? '–' : money.format(stats.consumerLag);
     for (const severity of ['I', 'II', 'III']) $(`stat-alerts-${severity}`).textContent = `${severity}: ${stats.alertsPerSecond[severity].toFixed(1)}`;
     $('stat-dead').textContent = money.format(stats.deadLetters);
     $('stat-uptime').textContent = uptime(stats.uptimeSeconds);
-    if (!stats.ready) setStatus(false, 'starting…');
+    $('stat-status').title = stats.status;
+    if (!stats.ready) setStatus(false, 'not consuming');
     else if ($('stat-status').textContent !== 'reconnecting…') setStatus(true);
   } catch {
     setStatus(false);
