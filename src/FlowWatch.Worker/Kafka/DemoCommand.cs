@@ -49,11 +49,12 @@ public static class DemoCommand
 
         // Enough simulated days for the run (about three payments per entity and day), episodes from the fourth day.
         var days = seconds == 0 ? 60 : Math.Clamp((int)Math.Ceiling(seconds * (double)rate / (Entities * 3.0)) + 1, 8, 60);
-        var simulation = LabelledSimulation.Generate(new SimulationOptions
+        var simulationOptions = new SimulationOptions
         {
             Entities = Entities, Days = days, Seed = seed, EpisodeRate = 0.03, TxnPrefix = "D",
             Start = SimulationStart(DateTimeOffset.UtcNow, days),
-        });
+        };
+        var simulation = LabelledSimulation.Generate(simulationOptions);
         var reference = ReferenceDataLoader.Parse(simulation.ReferenceBytes());
         using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
         using var models = ModelWatcher.Start(modelsDirectory, logging.CreateLogger<ModelWatcher>(), watch: true);
@@ -81,7 +82,7 @@ public static class DemoCommand
         var stopwatch = Stopwatch.StartNew();
         using var stopTraffic = CancellationTokenSource.CreateLinkedTokenSource(shutdown.Token);
         if (seconds > 0) stopTraffic.CancelAfter(TimeSpan.FromSeconds(seconds));
-        var produced = await Produce(simulation.Payments, options, rate, stopTraffic.Token);
+        var produced = await Produce(round => round == 0 ? simulation.Payments : NextDays(simulationOptions, round), options, rate, stopTraffic.Token);
 
         // Let the worker catch up with what was produced, then stop it.
         var drainDeadline = DateTime.UtcNow.AddSeconds(15);
@@ -119,22 +120,49 @@ public static class DemoCommand
     private static IConfiguration Override(IConfiguration configuration, string key, string value) =>
         new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection([new(key, value)]).Build();
 
-    /// <summary>Produces the simulated payments in event-time order at a steady rate, until they run out or time is up.</summary>
-    private static async Task<long> Produce(IReadOnlyList<SimulatedPayment> payments, KafkaOptions options, int rate, CancellationToken stop)
+    /// <summary>
+    /// The payments of the <paramref name="round"/>-th stretch of days after the first: the same entities (the seed
+    /// draws them before any day), their days following on, their transaction ids new, episodes from the first day.
+    /// </summary>
+    internal static IReadOnlyList<SimulatedPayment> NextDays(SimulationOptions first, int round) =>
+        LabelledSimulation.Generate(first with
+        {
+            Start = first.Start.AddDays((double)round * first.Days),
+            TxnPrefix = string.Create(CultureInfo.InvariantCulture, $"{first.TxnPrefix}{round}."),
+            WarmupDays = 0,
+        }).Payments;
+
+    /// <summary>
+    /// Produces the simulated payments in event-time order at a steady rate, round after round of simulated days (the
+    /// next one built while the current one is produced), until time is up.
+    /// </summary>
+    private static async Task<long> Produce(Func<int, IReadOnlyList<SimulatedPayment>> rounds, KafkaOptions options, int rate, CancellationToken stop)
     {
         using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = options.BootstrapServers, LingerMs = 5 }).Build();
         var tick = TimeSpan.FromMilliseconds(50);
         var perTick = Math.Max(1, rate / 20);
-        var produced = 0;
+        long produced = 0;
         using var timer = new PeriodicTimer(tick);
         try
         {
-            while (produced < payments.Count && await timer.WaitForNextTickAsync(stop))
+            var payments = rounds(0);
+            var next = Task.Run(() => rounds(1), stop);
+            var round = 0;
+            var inRound = 0;
+            while (await timer.WaitForNextTickAsync(stop))
             {
-                for (var end = Math.Min(produced + perTick, payments.Count); produced < end; produced++)
+                for (var n = 0; n < perTick; n++, inRound++, produced++)
                 {
+                    if (inRound == payments.Count)
+                    {
+                        payments = await next;
+                        round++;
+                        inRound = 0;
+                        var following = round + 1;
+                        next = Task.Run(() => rounds(following), stop);
+                    }
                     // Keyed by account, so each entity's payments stay in order in one partition.
-                    var payment = payments[produced];
+                    var payment = payments[inRound];
                     producer.Produce(options.PaymentsTopic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line });
                 }
             }

@@ -1,3 +1,4 @@
+using FlowWatch.Simulator;
 using FlowWatch.Worker.Kafka;
 
 namespace FlowWatch.Core.Tests.Simulation;
@@ -16,5 +17,34 @@ public sealed class DemoStartTests
         Assert.Equal(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), start);
         Assert.Equal(TimeSpan.FromHours(8), start.Offset);
         Assert.Equal(TimeSpan.Zero, start.TimeOfDay);
+    }
+}
+
+/// <summary>The demo runs until it is stopped: when its simulated days run out, the next ones follow.</summary>
+public sealed class DemoNextDaysTests
+{
+    private static readonly SimulationOptions First = new()
+    {
+        Entities = 60, Days = 12, Seed = 7, EpisodeRate = 0.03, TxnPrefix = "D", Start = new DateTimeOffset(2026, 9, 1, 0, 0, 0, TimeSpan.FromHours(8)),
+    };
+
+    [Fact]
+    public void NextDays_FollowTheFirstDaysWithTheSameAccountsAndNewTransactionIds()
+    {
+        var first = LabelledSimulation.Generate(First).Payments;
+        var second = DemoCommand.NextDays(First, 1);
+        var third = DemoCommand.NextDays(First, 2);
+
+        var secondStart = First.Start.AddDays(First.Days).UtcTicks;
+        var thirdStart = First.Start.AddDays(2 * First.Days).UtcTicks;
+        Assert.All(first, p => Assert.True(p.UtcTicks < secondStart));
+        Assert.All(second, p => Assert.InRange(p.UtcTicks, secondStart, thirdStart - 1));
+        Assert.All(third, p => Assert.True(p.UtcTicks >= thirdStart));
+        // The same entities: every account paying later was one of the first days' (the reference data is theirs).
+        var accounts = first.Select(p => p.Account).ToHashSet();
+        Assert.Superset(accounts, second.Select(p => p.Account).ToHashSet());
+        Assert.Superset(accounts, third.Select(p => p.Account).ToHashSet());
+        var ids = first.Concat(second).Concat(third).Select(p => p.TxnId).ToList();
+        Assert.Equal(ids.Count, ids.Distinct(StringComparer.Ordinal).Count());
     }
 }
