@@ -1,5 +1,5 @@
-using FlowWatch.Core.Engine;
 using FlowWatch.Worker.Aggregates;
+using FlowWatch.Worker.Models;
 using Microsoft.Extensions.Configuration;
 
 namespace FlowWatch.Worker.Configuration;
@@ -34,28 +34,19 @@ public static class FlowWatchConfiguration
         }
     }
 
-    /// <summary>Binds <see cref="RuleSettings"/> and validates it, failing with every problem at once.</summary>
-    public static RuleSettings Rules(IConfiguration configuration)
-    {
-        var settings = new RuleSettings();
-        Bind(RuleSettings.SectionName, () => configuration.GetSection(RuleSettings.SectionName).Bind(settings, Strict));
-        return Valid(settings, settings.Validate());
-    }
-
     /// <summary>
     /// Binds <see cref="AggregateOptions"/> and validates it; <c>--clickhouse</c> or <c>--duckdb</c> on the command
     /// line replaces the configured sink.
     /// </summary>
     public static AggregateOptions Aggregates(IConfiguration configuration, string? clickHouse = null, string? duckDb = null)
     {
-        var options = new AggregateOptions();
-        Bind(AggregateOptions.SectionName, () => configuration.GetSection(AggregateOptions.SectionName).Bind(options, Strict));
+        var options = FlowWatchSections.Aggregates.Bind(configuration);
         if (clickHouse is not null || duckDb is not null)
         {
             options.ClickHouse = clickHouse ?? "";
             options.DuckDb = duckDb ?? "";
         }
-        return Valid(options, options.Validate());
+        return FlowWatchSections.Aggregates.Valid(options);
     }
 
     /// <summary>Binder options of every section: a key the options do not have is refused, not passed over.</summary>
@@ -86,14 +77,12 @@ public static class FlowWatchConfiguration
     /// </summary>
     public static void RefuseUnknownSections(IConfiguration configuration)
     {
-        string[] sections = ["Rules", "Aggregates", "Models", "Kafka", "Dashboard"];
-        var unknown = configuration.GetSection("FlowWatch").GetChildren().Where(c => !sections.Contains(c.Key, StringComparer.OrdinalIgnoreCase))
+        var unknown = configuration.GetSection(FlowWatchSections.Root).GetChildren()
+            .Where(c => !FlowWatchSections.Names.Contains(c.Path, StringComparer.OrdinalIgnoreCase))
             .Select(c => c.Path)
-            .Concat(configuration.GetSection("FlowWatch:Models").GetChildren().Where(c => !c.Key.Equals("Directory", StringComparison.OrdinalIgnoreCase)).Select(c => c.Path))
+            .Concat(configuration.GetSection(FlowWatchSections.Models).GetChildren()
+                .Where(c => !c.Path.Equals(ModelWatcher.DirectoryKey, StringComparison.OrdinalIgnoreCase)).Select(c => c.Path))
             .ToList();
         if (unknown.Count > 0) throw new ConfigurationException(string.Join(Environment.NewLine, unknown.Select(path => $"{path}: is not a FlowWatch setting")));
     }
-
-    private static T Valid<T>(T options, IReadOnlyList<string> problems) =>
-        problems.Count == 0 ? options : throw new ConfigurationException(string.Join(Environment.NewLine, problems));
 }

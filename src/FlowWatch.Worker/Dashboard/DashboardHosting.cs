@@ -1,5 +1,4 @@
 using FlowWatch.Worker.Configuration;
-using FlowWatch.Worker.Hosting;
 using FlowWatch.Worker.Kafka;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -25,11 +24,8 @@ public static class DashboardHosting
 {
     public static WebApplicationBuilder AddFlowWatchDashboard(this WebApplicationBuilder builder)
     {
-        var section = builder.Configuration.GetSection(DashboardOptions.SectionName);
-        builder.Services.AddOptions<DashboardOptions>().Configure(o => FlowWatchConfiguration.Bind(DashboardOptions.SectionName,
-            () => section.Bind(o, FlowWatchConfiguration.Strict))).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<DashboardOptions>>(new SelfValidation<DashboardOptions>(o => o.Validate()));
-        builder.WebHost.UseUrls(section[nameof(DashboardOptions.Urls)] ?? DashboardOptions.DefaultUrls);
+        FlowWatchSections.Dashboard.AddTo(builder);
+        builder.WebHost.UseUrls(builder.Configuration.GetSection(DashboardOptions.SectionName)[nameof(DashboardOptions.Urls)] ?? DashboardOptions.DefaultUrls);
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new AlertFeed(sp.GetRequiredService<IOptions<DashboardOptions>>().Value.RecentAlerts,
             AlertFeed.FirstIdAt(DateTimeOffset.UtcNow)));

@@ -5,7 +5,6 @@ using FlowWatch.Worker.Configuration;
 using FlowWatch.Worker.Dashboard;
 using FlowWatch.Worker.Kafka;
 using FlowWatch.Worker.Models;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -19,15 +18,10 @@ public static class WorkerHosting
 {
     public static IHostApplicationBuilder AddFlowWatchWorker(this IHostApplicationBuilder builder)
     {
-        // Sections are bound strictly (FlowWatchConfiguration.Bind): a misspelt key or a value of the wrong type stops the start
+        // Sections are bound strictly (OptionsSection): a misspelt key or a value of the wrong type stops the start
         // with the key named, as an invalid value does.
-        var configuration = builder.Configuration;
-        builder.Services.AddOptions<KafkaOptions>().Configure(o => FlowWatchConfiguration.Bind(KafkaOptions.SectionName,
-            () => configuration.GetSection(KafkaOptions.SectionName).Bind(o, FlowWatchConfiguration.Strict))).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<KafkaOptions>>(new SelfValidation<KafkaOptions>(o => o.Validate()));
-        builder.Services.AddOptions<RuleSettings>().Configure(o => FlowWatchConfiguration.Bind(RuleSettings.SectionName,
-            () => configuration.GetSection(RuleSettings.SectionName).Bind(o, FlowWatchConfiguration.Strict))).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<RuleSettings>>(new SelfValidation<RuleSettings>(o => o.Validate()));
+        FlowWatchSections.Kafka.AddTo(builder);
+        FlowWatchSections.Rules.AddTo(builder);
         // Loaded once at start; a broken file stops the host with the field named (ReferenceDataException).
         builder.Services.AddSingleton(sp => ReferenceDataLoader.LoadFile(sp.GetRequiredService<IOptions<KafkaOptions>>().Value.ReferenceFile));
         builder.Services.TryAddSingleton(TimeProvider.System);
@@ -50,24 +44,11 @@ public static class WorkerHosting
     /// </summary>
     private static void AddFlowWatchAggregates(this IHostApplicationBuilder builder)
     {
-        var configuration = builder.Configuration;
-        builder.Services.AddOptions<AggregateOptions>().Configure(o => FlowWatchConfiguration.Bind(AggregateOptions.SectionName,
-            () => configuration.GetSection(AggregateOptions.SectionName).Bind(o, FlowWatchConfiguration.Strict))).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<AggregateOptions>>(new SelfValidation<AggregateOptions>(o => o.Validate()));
-        var enabled = FlowWatchConfiguration.Bind(AggregateOptions.SectionName,
-            () => configuration.GetSection(AggregateOptions.SectionName).Get<AggregateOptions>(FlowWatchConfiguration.Strict))?.Enabled ?? false;
-        if (!enabled) return;
+        FlowWatchSections.Aggregates.AddTo(builder);
+        if (!FlowWatchSections.Aggregates.Bind(builder.Configuration).Enabled) return;
         builder.Services.PostConfigure<KafkaOptions>(kafka => kafka.PublishAggregates = true);
         builder.Services.AddHostedService<AggregateService>();
     }
-}
-
-/// <summary>Options that know their own cross-field rules: their problems become validation failures, each naming its key.</summary>
-internal sealed class SelfValidation<T>(Func<T, IReadOnlyList<string>> validate) : IValidateOptions<T>
-    where T : class
-{
-    public ValidateOptionsResult Validate(string? name, T options) =>
-        validate(options) is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
 }
 
 /// <summary>Opens the sink (creating its tables) at start, then runs the <see cref="AggregateFeed"/> into it.</summary>

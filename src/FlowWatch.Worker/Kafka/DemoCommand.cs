@@ -44,7 +44,7 @@ public static class DemoCommand
         var modelsDirectory = args.Optional("--models") ?? configuration[ModelWatcher.DirectoryKey];
         var urls = args.Optional("--urls");
         args.EnsureAllRead();
-        var rules = FlowWatchConfiguration.Rules(configuration);
+        var rules = FlowWatchSections.Rules.Read(configuration);
         var aggregateOptions = FlowWatchConfiguration.Aggregates(configuration, clickHouse, duckDb);
 
         // Enough simulated days for the run (about three payments per entity and day), episodes from the fourth day.

@@ -17,7 +17,7 @@ public static class TrainCommand
     {
         var seed = args.WholeNumber("--seed", TrainingOptions.DefaultSeed, 0, 1_000_000);
         var directory = args.Optional("--models") ?? "models";
-        var settings = FlowWatchConfiguration.Rules(FlowWatchConfiguration.Build(args.Optional("--config")));
+        var settings = FlowWatchSections.Rules.Read(FlowWatchConfiguration.Build(args.Optional("--config")));
         args.EnsureAllRead();
 
         var options = TrainingOptions.ForSeed(seed);

@@ -42,7 +42,7 @@ public static class ReplayCommand
             ("--dead-letters", deadLettersPath), ("--duckdb", duckDb), ("--config", configFile));
 
         var configuration = FlowWatchConfiguration.Build(configFile);
-        var settings = FlowWatchConfiguration.Rules(configuration);
+        var settings = FlowWatchSections.Rules.Read(configuration);
         var aggregateOptions = FlowWatchConfiguration.Aggregates(configuration, clickHouse, duckDb);
         using var models = ModelWatcher.Start(modelsDirectory ?? configuration[ModelWatcher.DirectoryKey], NullLogger.Instance, watch: false);
         var reference = ReferenceDataLoader.LoadFile(referencePath);
