@@ -115,6 +115,9 @@ public sealed class CommandTests
     [InlineData("\"Dashboard\":{\"RecentAlert\":500}", "RecentAlert")]
     [InlineData("\"Dashbaord\":{\"Token\":\"0123456789abcdef\"}", "FlowWatch:Dashbaord")]
     [InlineData("\"Models\":{\"Dir\":\"models\"}", "FlowWatch:Models:Dir")]
+    [InlineData("\"Models\":{\"Directory\":{\"Path\":\"models\"}}", "FlowWatch:Models:Directory:Path")]
+    [InlineData("\"Models\":\"models\"", "FlowWatch:Models:")]
+    [InlineData("\"Dashboard\":false", "FlowWatch:Dashboard:")]
     public async Task Run_MisspeltKeyOrValueOfTheWrongType_RefusesToStartNamingIt(string section, string named)
     {
         var config = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-config-").FullName, "config.json");

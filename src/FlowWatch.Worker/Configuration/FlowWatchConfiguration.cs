@@ -73,16 +73,21 @@ public static class FlowWatchConfiguration
 
     /// <summary>
     /// Refuses a section of <c>FlowWatch</c> that no command reads (a misspelt <c>Dashbaord</c> would otherwise leave
-    /// every key in it unread), and keys of <c>FlowWatch:Models</c> other than <c>Directory</c>.
+    /// every key in it unread), keys of <c>FlowWatch:Models</c> other than <c>Directory</c>, and a value where a
+    /// section belongs (<c>"Dashboard": false</c>, <c>"Models": "models"</c>), which binding passes over as unread.
     /// </summary>
     public static void RefuseUnknownSections(IConfiguration configuration)
     {
         var unknown = configuration.GetSection(FlowWatchSections.Root).GetChildren()
             .Where(c => !FlowWatchSections.Names.Contains(c.Path, StringComparer.OrdinalIgnoreCase))
-            .Select(c => c.Path)
             .Concat(configuration.GetSection(FlowWatchSections.Models).GetChildren()
-                .Where(c => !c.Path.Equals(ModelWatcher.DirectoryKey, StringComparison.OrdinalIgnoreCase)).Select(c => c.Path))
-            .ToList();
-        if (unknown.Count > 0) throw new ConfigurationException(string.Join(Environment.NewLine, unknown.Select(path => $"{path}: is not a FlowWatch setting")));
+                .Where(c => !c.Path.Equals(ModelWatcher.DirectoryKey, StringComparison.OrdinalIgnoreCase)))
+            .Concat(configuration.GetSection(ModelWatcher.DirectoryKey).GetChildren())
+            .Select(c => $"{c.Path}: is not a FlowWatch setting");
+        var values = FlowWatchSections.Names.Prepend(FlowWatchSections.Root).Select(configuration.GetSection)
+            .Where(s => !string.IsNullOrEmpty(s.Value))
+            .Select(s => $"{s.Path}: is a section of settings, not a value");
+        var problems = unknown.Concat(values).ToList();
+        if (problems.Count > 0) throw new ConfigurationException(string.Join(Environment.NewLine, problems));
     }
 }
