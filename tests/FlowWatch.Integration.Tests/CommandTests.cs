@@ -113,6 +113,7 @@ public sealed class CommandTests
     [InlineData("\"Aggregates\":{\"MaxRows\":\"lots\"}", "FlowWatch:Aggregates:MaxRows")]
     [InlineData("\"Dashboard\":{\"Enabled\":\"maybe\"}", "FlowWatch:Dashboard:Enabled")]
     [InlineData("\"Dashboard\":{\"RecentAlert\":500}", "RecentAlert")]
+    [InlineData("\"Dashboard\":{\"Enabled\":false,\"RecentAlert\":500}", "RecentAlert")]
     [InlineData("\"Dashbaord\":{\"Token\":\"0123456789abcdef\"}", "FlowWatch:Dashbaord")]
     [InlineData("\"Models\":{\"Dir\":\"models\"}", "FlowWatch:Models:Dir")]
     [InlineData("\"Models\":{\"Directory\":{\"Path\":\"models\"}}", "FlowWatch:Models:Directory:Path")]

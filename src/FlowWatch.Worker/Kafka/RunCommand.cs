@@ -40,10 +40,8 @@ public static class RunCommand
         configuration.AddConfiguration(FlowWatchConfiguration.Build(configFile));
         configuration.AddInMemoryCollection(overrides);
         FlowWatchConfiguration.RefuseUnknownSections(configuration);
-        using var host = FlowWatchConfiguration.Bind(DashboardOptions.SectionName,
-                () => configuration.GetSection(DashboardOptions.SectionName).GetValue(nameof(DashboardOptions.Enabled), true))
-            ? BuildWithDashboard(configuration)
-            : BuildWorkerOnly(configuration);
+        // The whole section is bound, as the dashboard's would be: a misspelt key beside Enabled=false is refused too.
+        using var host = FlowWatchSections.Dashboard.Bind(configuration).Enabled ? BuildWithDashboard(configuration) : BuildWorkerOnly(configuration);
         try
         {
             // Fail before starting anything: every invalid key, then the reference file.
