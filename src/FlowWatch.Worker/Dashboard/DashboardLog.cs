@@ -5,12 +5,12 @@ namespace FlowWatch.Worker.Dashboard;
 /// <summary>The dashboard's log events: source-generated, with stable event ids. They never carry account numbers.</summary>
 internal static partial class DashboardLog
 {
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "dashboard at {Urls}")]
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "dashboard at {Urls}")]
     public static partial void Serving(ILogger logger, string urls);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "request {Method} {Path} from {Remote} refused: no valid bearer token")]
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "request {Method} {Path} from {Remote} refused: no valid bearer token")]
     public static partial void Unauthorized(ILogger logger, string method, string path, string? remote);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "request from {Remote} for host {Host} refused: the dashboard answers loopback host names only")]
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "request from {Remote} for host {Host} refused: the dashboard answers loopback host names only")]
     public static partial void ForeignHost(ILogger logger, string? remote, string host);
 }
