@@ -23,7 +23,7 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
     private void Run(CancellationToken stop)
     {
         using var consumer = new ConsumerBuilder<string?, byte[]>(ConsumerConfig())
-            .SetErrorHandler((_, error) =>
+            .LogTo(logger, "aggregate feed", error =>
             {
                 if (error.IsFatal) _fatal = error;
             })

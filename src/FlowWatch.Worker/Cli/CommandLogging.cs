@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace FlowWatch.Worker.Cli;
 
-/// <summary>Logging of the plain commands (replay, demo, bench): warnings and worse, on standard error.</summary>
+/// <summary>Logging of the plain commands (replay, bench): warnings and worse, on standard error.</summary>
 public static class CommandLogging
 {
     public static ILoggerFactory Create() => LoggerFactory.Create(logging => logging

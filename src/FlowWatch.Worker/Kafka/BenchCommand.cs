@@ -13,6 +13,7 @@ using FlowWatch.Worker.Dashboard;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace FlowWatch.Worker.Kafka;
 
@@ -66,9 +67,12 @@ public static class BenchCommand
         var traffic = new SyntheticPayments(entities: 10_000, seed: 21);
         var reference = ReferenceDataLoader.Parse(System.Text.Encoding.UTF8.GetBytes(traffic.ReferenceJson()));
         var streamed = new StreamedCount();
-        var throughput = await MeasureThroughput(traffic, reference, events, checkpoint, dashboard ? streamed : null, progress);
+        // The worker's and the Kafka clients' warnings and errors go to stderr, as replay's do, away from the figures.
+        using var logging = CommandLogging.Create();
+        var log = logging.CreateLogger(typeof(BenchCommand).FullName!);
+        var throughput = await MeasureThroughput(traffic, reference, events, checkpoint, dashboard ? streamed : null, progress, log);
         var sustained = throughput.Sustained ?? throughput.WholeRun;
-        var (latency, committed, cores) = await MeasureLatency(traffic, reference, rate, seconds, checkpoint, dashboard ? streamed : null, progress);
+        var (latency, committed, cores) = await MeasureLatency(traffic, reference, rate, seconds, checkpoint, dashboard ? streamed : null, progress, log);
 
         var result = new BenchResult(events, sustained.EventsPerSecond, rate, seconds, latency.Percentile(0.50), latency.Percentile(0.99),
             latency.Percentile(0.999), latency.Count, Environment.ProcessorCount, dashboard, streamed.Value, sustained.CpuMicrosecondsPerEvent, cores,
@@ -96,12 +100,12 @@ public static class BenchCommand
     }
 
     private static async Task<ThroughputFigures> MeasureThroughput(SyntheticPayments traffic, ReferenceData reference, int events,
-        TimeSpan checkpoint, StreamedCount? dashboard, TextWriter progress)
+        TimeSpan checkpoint, StreamedCount? dashboard, TextWriter progress, ILogger log)
     {
         progress.WriteLine($"generating {events:N0} payments...");
         var payments = traffic.KeyedEvents(events, new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.FromHours(8)), TimeSpan.FromMilliseconds(20), "T");
         using var broker = StartBroker(checkpoint, out var options);
-        await using var run = await BenchWorker.StartAsync(options, reference, dashboard);
+        await using var run = await BenchWorker.StartAsync(options, reference, dashboard, log);
         var worker = run.Worker;
 
         progress.WriteLine("phase 1: producing as fast as possible...");
@@ -112,7 +116,7 @@ public static class BenchCommand
             using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
             {
                 BootstrapServers = options.BootstrapServers, LingerMs = 10, BatchSize = 1_000_000, QueueBufferingMaxMessages = 1_000_000,
-            }).Build();
+            }).LogTo(log, "bench producer").Build();
             long produced = 0;
             foreach (var payment in payments)
             {
@@ -175,20 +179,20 @@ public static class BenchCommand
     /// fixed rate.
     /// </summary>
     private static async Task<(LatencyHistogram Arrived, LatencyHistogram Committed, double Cores)> MeasureLatency(SyntheticPayments traffic,
-        ReferenceData reference, int rate, int seconds, TimeSpan checkpoint, StreamedCount? dashboard, TextWriter progress)
+        ReferenceData reference, int rate, int seconds, TimeSpan checkpoint, StreamedCount? dashboard, TextWriter progress, ILogger log)
     {
         using var broker = StartBroker(checkpoint, out var options);
         var commits = new CommitTimes();
-        await using var run = await BenchWorker.StartAsync(options, reference, dashboard, commits.Record);
+        await using var run = await BenchWorker.StartAsync(options, reference, dashboard, log, commits.Record);
         var latencies = new LatencyHistogram();
         using var stopReading = new CancellationTokenSource();
         var readerReady = new TaskCompletionSource();
-        var reading = Task.Factory.StartNew(() => ReadAlerts(options, latencies, readerReady, stopReading.Token), TaskCreationOptions.LongRunning);
+        var reading = Task.Factory.StartNew(() => ReadAlerts(options, latencies, readerReady, log, stopReading.Token), TaskCreationOptions.LongRunning);
         await readerReady.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         progress.WriteLine($"phase 2: {rate:N0} payments/s, {WarmUpSeconds} s of warm-up, then {seconds} s measured...");
         double cores;
-        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = options.BootstrapServers, LingerMs = 1 }).Build())
+        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = options.BootstrapServers, LingerMs = 1 }).LogTo(log, "bench producer").Build())
         {
             const int TicksPerSecond = 100;
             var perTick = Math.Max(1, rate / TicksPerSecond);
@@ -227,7 +231,7 @@ public static class BenchCommand
     }
 
     /// <summary>Reads every alerts partition by assignment (no group to join, so no start-up delay in the figures).</summary>
-    private static void ReadAlerts(KafkaOptions options, LatencyHistogram latencies, TaskCompletionSource ready, CancellationToken stop)
+    private static void ReadAlerts(KafkaOptions options, LatencyHistogram latencies, TaskCompletionSource ready, ILogger log, CancellationToken stop)
     {
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
         {
@@ -235,7 +239,7 @@ public static class BenchCommand
             GroupId = "bench-alerts",
             IsolationLevel = IsolationLevel.ReadCommitted,
             FetchWaitMaxMs = 5,
-        }).Build();
+        }).LogTo(log, "bench alert reader").Build();
         consumer.Assign(Enumerable.Range(0, Partitions).Select(p => new TopicPartitionOffset(options.AlertsTopic, new Partition(p), Offset.Beginning)));
         consumer.Consume(TimeSpan.FromMilliseconds(100));
         ready.TrySetResult();
@@ -274,13 +278,13 @@ public static class BenchCommand
 
         public StreamingWorker Worker { get; private set; } = null!;
 
-        public static async Task<BenchWorker> StartAsync(KafkaOptions options, ReferenceData reference, StreamedCount? dashboard,
+        public static async Task<BenchWorker> StartAsync(KafkaOptions options, ReferenceData reference, StreamedCount? dashboard, ILogger log,
             Action<IReadOnlyList<PublishedAlert>>? onCommitted = null)
         {
             var run = new BenchWorker();
             if (dashboard is null)
             {
-                run.Worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System, onCommitted: onCommitted);
+                run.Worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System, logger: log, onCommitted: onCommitted);
             }
             else
             {
@@ -290,7 +294,7 @@ public static class BenchCommand
                 run._dashboard = await DashboardHosting.StartStandaloneAsync(configuration, services =>
                 {
                     var feed = services.GetRequiredService<AlertFeed>();
-                    return new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System, onCommitted: alerts =>
+                    return new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System, logger: log, onCommitted: alerts =>
                     {
                         feed.Publish(alerts);
                         onCommitted?.Invoke(alerts);

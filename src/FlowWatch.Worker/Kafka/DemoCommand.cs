@@ -82,7 +82,8 @@ public static class DemoCommand
         var stopwatch = Stopwatch.StartNew();
         using var stopTraffic = CancellationTokenSource.CreateLinkedTokenSource(shutdown.Token);
         if (seconds > 0) stopTraffic.CancelAfter(TimeSpan.FromSeconds(seconds));
-        var produced = await Produce(round => round == 0 ? simulation.Payments : NextDays(simulationOptions, round), options, rate, stopTraffic.Token);
+        var produced = await Produce(round => round == 0 ? simulation.Payments : NextDays(simulationOptions, round), options, rate,
+            logging.CreateLogger(typeof(DemoCommand).FullName!), stopTraffic.Token);
 
         // Let the worker catch up with what was produced, then stop it.
         var drainDeadline = DateTime.UtcNow.AddSeconds(15);
@@ -136,9 +137,11 @@ public static class DemoCommand
     /// Produces the simulated payments in event-time order at a steady rate, round after round of simulated days (the
     /// next one built while the current one is produced), until time is up.
     /// </summary>
-    private static async Task<long> Produce(Func<int, IReadOnlyList<SimulatedPayment>> rounds, KafkaOptions options, int rate, CancellationToken stop)
+    private static async Task<long> Produce(Func<int, IReadOnlyList<SimulatedPayment>> rounds, KafkaOptions options, int rate, ILogger log,
+        CancellationToken stop)
     {
-        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = options.BootstrapServers, LingerMs = 5 }).Build();
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = options.BootstrapServers, LingerMs = 5 })
+            .LogTo(log, "demo producer").Build();
         var tick = TimeSpan.FromMilliseconds(50);
         var perTick = Math.Max(1, rate / 20);
         long produced = 0;

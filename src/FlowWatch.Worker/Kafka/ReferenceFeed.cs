@@ -31,7 +31,7 @@ public sealed class ReferenceFeed : IDisposable
             GroupId = "flowwatch-reference",   // assign() only: every worker reads everything, nothing is committed
             EnableAutoCommit = false,
             EnablePartitionEof = true,
-        }).Build();
+        }).LogTo(log, "reference consumer").Build();
         _consumer.Assign(topics.Select(t => new TopicPartitionOffset(t, new Partition(0), Offset.Beginning)));
         CatchUp(topics.Count, options.CatchUpTimeout, cancellation);
     }

@@ -4,6 +4,8 @@ using Confluent.Kafka;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FlowWatch.Worker.Kafka;
 
@@ -142,13 +144,15 @@ public static class StateStore
     /// Restores an engine from partition <paramref name="partition"/> of the state topic, reading committed records up
     /// to its end, then processes the payments from the restart point up to the position again, producing nothing.
     /// The engine must track changes, must not write aggregates yet, and counts only what comes after. With
-    /// <paramref name="owner"/> (from <see cref="ClaimPartition"/>), the records saved from then on name it.
+    /// <paramref name="owner"/> (from <see cref="ClaimPartition"/>), the records saved from then on name it. Its Kafka
+    /// clients log to <paramref name="log"/>.
     /// </summary>
     internal static RestoredPartition Restore(ConsumerConfig baseConfig, string stateTopic, string paymentsTopic, int partition, FlowEngine engine,
-        TimeSpan? catchUpTimeout = null, byte[]? owner = null)
+        TimeSpan? catchUpTimeout = null, byte[]? owner = null, ILogger? log = null)
     {
         var timeout = catchUpTimeout ?? new KafkaOptions().CatchUpTimeout;
-        var saved = ReadSaved(baseConfig, stateTopic, partition, timeout);
+        log ??= NullLogger.Instance;
+        var saved = ReadSaved(baseConfig, stateTopic, partition, timeout, log);
         var idRecords = new Dictionary<long, (int Parts, int NewestDay)>();
         if (saved.Position is not { } position)
         {
@@ -170,7 +174,7 @@ public static class StateStore
             idRecords[number] = (parts + 1, newestDay);
         }
         engine.Restore(position.RestartParameters);
-        var replayed = Replay(baseConfig, paymentsTopic, partition, engine, position.RestartPoint, position.NextOffset, timeout);
+        var replayed = Replay(baseConfig, paymentsTopic, partition, engine, position.RestartPoint, position.NextOffset, timeout, log);
         engine.Restore(position.Parameters);
         engine.Counters.Clear();
         var book = new StateBook(position.NextOffset, position.Parameters, [.. idRecords.Select(r => (r.Key, r.Value.Parts, r.Value.NewestDay))],
@@ -200,10 +204,10 @@ public static class StateStore
     }
 
     /// <summary>The newest valid record of each entity and ids key of a state partition, and the position.</summary>
-    private static Saved ReadSaved(ConsumerConfig baseConfig, string stateTopic, int partition, TimeSpan timeout)
+    private static Saved ReadSaved(ConsumerConfig baseConfig, string stateTopic, int partition, TimeSpan timeout, ILogger log)
     {
         var saved = new Saved();
-        using var consumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig(baseConfig)).Build();
+        using var consumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig(baseConfig)).LogTo(log, "state restore").Build();
         var topicPartition = new TopicPartition(stateTopic, new Partition(partition));
         WatermarkOffsets watermarks;
         try
@@ -324,12 +328,13 @@ public static class StateStore
     }
 
     /// <summary>Processes payments [<paramref name="from"/>, <paramref name="to"/>) of a partition again, for their effect on state only.</summary>
-    private static long Replay(ConsumerConfig baseConfig, string paymentsTopic, int partition, FlowEngine engine, long from, long to, TimeSpan timeout)
+    private static long Replay(ConsumerConfig baseConfig, string paymentsTopic, int partition, FlowEngine engine, long from, long to, TimeSpan timeout,
+        ILogger log)
     {
         if (from >= to) return 0;
         var config = RestoreConfig(baseConfig);
         config.AutoOffsetReset = AutoOffsetReset.Earliest;   // the restart point may lie before the log's start
-        using var consumer = new ConsumerBuilder<Ignore, byte[]>(config).Build();
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(config).LogTo(log, "state restore").Build();
         consumer.Assign(new TopicPartitionOffset(paymentsTopic, new Partition(partition), new Offset(from)));
         var discarded = new List<Alert>();
         long replayed = 0;

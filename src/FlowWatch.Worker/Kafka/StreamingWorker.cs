@@ -195,7 +195,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
 
     private void RunSession(CancellationToken cancellation)
     {
-        var producer = new ProducerBuilder<string?, byte[]>(ProducerConfig()).Build();
+        var producer = new ProducerBuilder<string?, byte[]>(ProducerConfig()).LogTo(_log, "producer").Build();
         try
         {
             RunSession(producer, cancellation);
@@ -213,10 +213,11 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     {
         using var feed = new ReferenceFeed(options, reference, _log, cancellation);
         _feed = feed;
-        using var claims = new ProducerBuilder<string?, byte[]>(ClaimsConfig()).Build();
+        using var claims = new ProducerBuilder<string?, byte[]>(ClaimsConfig()).LogTo(_log, "claims producer").Build();
         _claims = claims;
         _group = null;
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(ConsumerConfig())
+            .LogTo(_log, "consumer")
             .SetStatisticsHandler((_, statistics) => _group = KafkaStatistics.GroupState(statistics) is { } state ? new GroupReport(state, DateTime.UtcNow) : null)
             .SetPartitionsAssignedHandler((_, assigned) => Assign(assigned))
             .SetPartitionsRevokedHandler((_, revoked) => Revoke(revoked))
@@ -462,7 +463,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             var started = System.Diagnostics.Stopwatch.StartNew();
             var owner = StateStore.ClaimPartition(_claims, options.StateTopic, topicPartition.Partition.Value);
             var restored = StateStore.Restore(ConsumerConfig(), options.StateTopic, options.PaymentsTopic, topicPartition.Partition.Value, engine,
-                options.CatchUpTimeout, owner);
+                options.CatchUpTimeout, owner, _log);
             // With a reference or control topic, what it says now outranks the parameters saved in the state.
             if (_feed.Enabled) engine.UpdateReference(_feed.Current);
             // Only now: the payments processed again during the restore had their aggregate rows written before.

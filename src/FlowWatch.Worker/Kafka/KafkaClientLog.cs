@@ -1,0 +1,115 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace FlowWatch.Worker.Kafka;
+
+/// <summary>
+/// librdkafka's log lines and errors of a Kafka client, routed to an <see cref="ILogger"/> (without a log handler
+/// librdkafka writes them raw to stderr). A broker out of reach makes each client repeat the same few lines several
+/// times a second, so a line already logged (same facility and text) is not logged again while it keeps coming: every
+/// <see cref="SummaryInterval"/> at most, one event counts its repeats. A line that stopped coming has its last count
+/// logged with the client's next line, and is logged in full when it comes back. Called on librdkafka's threads.
+/// </summary>
+public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? time = null)
+{
+    public static readonly TimeSpan SummaryInterval = TimeSpan.FromSeconds(10);
+
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<(bool IsError, string Facility, string Text), Repeats> _recent = [];
+    private long _nextSweep = long.MaxValue;
+
+    /// <summary>A line or error logged in full at <see cref="Since"/>, or counted there, and its repeats since.</summary>
+    private sealed class Repeats(LogLevel level, long since)
+    {
+        public LogLevel Level { get; } = level;
+        public long Since { get; set; } = since;
+        public int Count { get; set; }
+    }
+
+    public void Log(LogMessage message) => Write(false, Level(message.Level), message.Facility, message.Message);
+
+    /// <summary>Errors the client recovers from by itself are warnings; a fatal one leaves it unusable (the caller sees it too).</summary>
+    public void Error(Error error) => Write(true, error.IsFatal ? LogLevel.Error : LogLevel.Warning, error.Code.ToString(), error.Reason);
+
+    public static LogLevel Level(SyslogLevel level) => level switch
+    {
+        SyslogLevel.Emergency or SyslogLevel.Alert or SyslogLevel.Critical => LogLevel.Critical,
+        SyslogLevel.Error => LogLevel.Error,
+        SyslogLevel.Warning => LogLevel.Warning,
+        SyslogLevel.Notice or SyslogLevel.Info => LogLevel.Information,
+        _ => LogLevel.Debug,
+    };
+
+    private void Write(bool isError, LogLevel level, string facility, string text)
+    {
+        if (!logger.IsEnabled(level)) return;
+        var now = _time.GetTimestamp();
+        lock (_lock)
+        {
+            if (now >= _nextSweep) Sweep(now);
+            if (_recent.TryGetValue((isError, facility, text), out var repeats))
+            {
+                repeats.Count++;
+                return;
+            }
+            _recent[(isError, facility, text)] = new Repeats(level, now);
+            _nextSweep = Math.Min(_nextSweep, Due(now));
+            if (isError) KafkaLog.Error(logger, level, client, facility, text);
+            else KafkaLog.Line(logger, level, client, facility, text);
+        }
+    }
+
+    /// <summary>Logs the count of each line repeated for an interval and starts counting again; forgets lines that stopped.</summary>
+    private void Sweep(long now)
+    {
+        _nextSweep = long.MaxValue;
+        List<(bool, string, string)>? quiet = null;
+        foreach (var ((isError, facility, text), repeats) in _recent)
+        {
+            if (now < Due(repeats.Since))
+            {
+                _nextSweep = Math.Min(_nextSweep, Due(repeats.Since));
+                continue;
+            }
+            if (repeats.Count == 0)
+            {
+                (quiet ??= []).Add((isError, facility, text));
+                continue;
+            }
+            var seconds = (long)_time.GetElapsedTime(repeats.Since, now).TotalSeconds;
+            KafkaLog.Repeated(logger, repeats.Level, client, facility, repeats.Count, seconds, text);
+            repeats.Since = now;
+            repeats.Count = 0;
+            _nextSweep = Math.Min(_nextSweep, Due(now));
+        }
+        foreach (var key in quiet ?? []) _recent.Remove(key);
+    }
+
+    private long Due(long since) => since + (long)(SummaryInterval.TotalSeconds * _time.TimestampFrequency);
+}
+
+/// <summary>Routes a client's log and errors to an <see cref="ILogger"/> through a <see cref="KafkaClientLog"/>; one call per builder.</summary>
+public static class KafkaClientLogging
+{
+    public static ProducerBuilder<TKey, TValue> LogTo<TKey, TValue>(this ProducerBuilder<TKey, TValue> builder, ILogger logger, string client)
+    {
+        var log = new KafkaClientLog(logger, client);
+        return builder.SetLogHandler((_, message) => log.Log(message)).SetErrorHandler((_, error) => log.Error(error));
+    }
+
+    /// <summary>
+    /// A client takes one error handler: <paramref name="onError"/> is the caller's own, called before the error is logged
+    /// (the client swallows what a handler throws, so a failing log must not keep it from the caller).
+    /// </summary>
+    public static ConsumerBuilder<TKey, TValue> LogTo<TKey, TValue>(this ConsumerBuilder<TKey, TValue> builder, ILogger logger, string client,
+        Action<Error>? onError = null)
+    {
+        var log = new KafkaClientLog(logger, client);
+        return builder.SetLogHandler((_, message) => log.Log(message)).SetErrorHandler((_, error) =>
+        {
+            onError?.Invoke(error);
+            log.Error(error);
+        });
+    }
+}

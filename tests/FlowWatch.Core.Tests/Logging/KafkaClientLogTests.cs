@@ -1,0 +1,173 @@
+using Confluent.Kafka;
+using FlowWatch.Worker.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace FlowWatch.Core.Tests.Logging;
+
+public sealed class KafkaClientLogTests
+{
+    private const string Refused = "127.0.0.1:1/bootstrap: Connect to ipv4#127.0.0.1:1 failed: Connection refused (after 0ms in state CONNECT)";
+
+    [Fact]
+    public void Log_LibrdkafkaLine_IsAnEventWithClientAndFacility()
+    {
+        var logger = new RecordingLogger();
+        new KafkaClientLog(logger, "producer", new ManualTime()).Log(new LogMessage("rdkafka#producer-1", SyslogLevel.Error, "FAIL", Refused));
+
+        var logged = Assert.Single(logger.Events);
+        Assert.Equal((LogLevel.Error, 1101), (logged.Level, logged.Id));
+        Assert.Equal("producer", logged.Fields["Client"]);
+        Assert.Equal("FAIL", logged.Fields["Facility"]);
+        Assert.Equal(Refused, logged.Fields["Text"]);
+    }
+
+    [Fact]
+    public void Log_SameLineForAnInterval_LoggedOnceThenCounted()
+    {
+        var logger = new RecordingLogger();
+        var time = new ManualTime();
+        var log = new KafkaClientLog(logger, "producer", time);
+
+        // A broker out of reach: the same line four times a second.
+        for (var i = 0; i < 40; i++)
+        {
+            log.Log(new LogMessage("rdkafka#producer-1", SyslogLevel.Error, "FAIL", Refused));
+            time.Advance(TimeSpan.FromMilliseconds(250));
+        }
+        log.Log(new LogMessage("rdkafka#producer-1", SyslogLevel.Error, "FAIL", Refused));
+
+        Assert.Equal([1101, 1103], logger.Events.Select(e => e.Id));
+        var summary = logger.Events[1];
+        Assert.Equal(LogLevel.Error, summary.Level);
+        Assert.Equal(39, summary.Fields["Count"]);
+        Assert.Equal(10L, summary.Fields["Seconds"]);
+        Assert.Equal(Refused, summary.Fields["Text"]);
+    }
+
+    [Fact]
+    public void Log_OtherFacilityOrText_LoggedAtOnce()
+    {
+        var logger = new RecordingLogger();
+        var log = new KafkaClientLog(logger, "consumer", new ManualTime());
+
+        log.Log(new LogMessage("rdkafka#consumer-3", SyslogLevel.Error, "FAIL", Refused));
+        log.Log(new LogMessage("rdkafka#consumer-3", SyslogLevel.Warning, "SESSTMOUT", Refused));
+        log.Log(new LogMessage("rdkafka#consumer-3", SyslogLevel.Error, "FAIL", "1/1 brokers are down"));
+        log.Log(new LogMessage("rdkafka#consumer-3", SyslogLevel.Error, "FAIL", Refused));
+
+        Assert.Equal(["FAIL", "SESSTMOUT", "FAIL"], logger.Events.Select(e => (string)e.Fields["Facility"]!));
+    }
+
+    [Fact]
+    public void Log_LineBackAfterAQuietInterval_LoggedInFullAgain()
+    {
+        var logger = new RecordingLogger();
+        var time = new ManualTime();
+        var log = new KafkaClientLog(logger, "producer", time);
+
+        log.Log(new LogMessage("rdkafka#producer-1", SyslogLevel.Error, "FAIL", Refused));
+        time.Advance(TimeSpan.FromSeconds(3));
+        log.Log(new LogMessage("rdkafka#producer-1", SyslogLevel.Error, "FAIL", Refused));
+        time.Advance(TimeSpan.FromSeconds(8));
+        // The repeat counted so far comes first, then the new line's first report.
+        log.Log(new LogMessage("rdkafka#producer-1", SyslogLevel.Error, "ERROR", "1/1 brokers are down"));
+        time.Advance(TimeSpan.FromSeconds(11));
+        log.Log(new LogMessage("rdkafka#producer-1", SyslogLevel.Error, "FAIL", Refused));
+
+        Assert.Equal([1101, 1103, 1101, 1101], logger.Events.Select(e => e.Id));
+        Assert.Equal(1, logger.Events[1].Fields["Count"]);
+        Assert.Equal(Refused, logger.Events[3].Fields["Text"]);
+    }
+
+    [Fact]
+    public void Error_NonFatalAndFatal_WarningAndErrorWithTheirCode()
+    {
+        var logger = new RecordingLogger();
+        var log = new KafkaClientLog(logger, "consumer", new ManualTime());
+
+        log.Error(new Error(ErrorCode.Local_AllBrokersDown, "1/1 brokers are down", false));
+        log.Error(new Error(ErrorCode.Local_Fatal, "producer fenced", true));
+
+        Assert.Equal([(LogLevel.Warning, 1102, "Local_AllBrokersDown"), (LogLevel.Error, 1102, "Local_Fatal")],
+            logger.Events.Select(e => (e.Level, e.Id, (string)e.Fields["Facility"]!)));
+    }
+
+    [Theory]
+    [InlineData(SyslogLevel.Emergency, LogLevel.Critical)]
+    [InlineData(SyslogLevel.Alert, LogLevel.Critical)]
+    [InlineData(SyslogLevel.Critical, LogLevel.Critical)]
+    [InlineData(SyslogLevel.Error, LogLevel.Error)]
+    [InlineData(SyslogLevel.Warning, LogLevel.Warning)]
+    [InlineData(SyslogLevel.Notice, LogLevel.Information)]
+    [InlineData(SyslogLevel.Info, LogLevel.Information)]
+    [InlineData(SyslogLevel.Debug, LogLevel.Debug)]
+    public void Level_SyslogLevel_MapsToLogLevel(SyslogLevel level, LogLevel expected) => Assert.Equal(expected, KafkaClientLog.Level(level));
+
+    [Fact]
+    public void Log_LevelTheLoggerSkips_NotCounted()
+    {
+        var logger = new RecordingLogger(LogLevel.Warning);
+        var log = new KafkaClientLog(logger, "producer", new ManualTime());
+
+        log.Log(new LogMessage("rdkafka#producer-1", SyslogLevel.Info, "INIT", "starting"));
+
+        Assert.Empty(logger.Events);
+    }
+
+    [Fact]
+    public async Task LogTo_ProducerWithoutABroker_ReportsThroughTheLogger()
+    {
+        var logger = new RecordingLogger();
+        var first = new TaskCompletionSource<RecordingLogger.Event>(TaskCreationOptions.RunContinuationsAsynchronously);
+        logger.Logged += e => first.TrySetResult(e);
+        using var producer = new ProducerBuilder<Null, Null>(new ProducerConfig { BootstrapServers = "127.0.0.1:1" })
+            .LogTo(logger, "test producer").Build();
+
+        var logged = await first.Task.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal("test producer", logged.Fields["Client"]);
+        Assert.Contains(logged.Id, new[] { 1101, 1102 });
+    }
+
+    /// <summary>A clock that moves only when told.</summary>
+    private sealed class ManualTime : TimeProvider
+    {
+        private long _ticks = 1_000_000;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => _ticks;
+
+        public void Advance(TimeSpan by) => _ticks += by.Ticks;
+    }
+
+    private sealed class RecordingLogger(LogLevel minimum = LogLevel.Trace) : ILogger
+    {
+        public sealed record Event(LogLevel Level, int Id, IReadOnlyDictionary<string, object?> Fields);
+
+        private readonly Lock _lock = new();
+        private readonly List<Event> _events = [];
+
+        public event Action<Event>? Logged;
+
+        public List<Event> Events
+        {
+            get
+            {
+                lock (_lock) return [.. _events];
+            }
+        }
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var fields = state is IEnumerable<KeyValuePair<string, object?>> pairs ? pairs.ToDictionary(p => p.Key, p => p.Value) : [];
+            var logged = new Event(logLevel, eventId.Id, fields);
+            lock (_lock) _events.Add(logged);
+            Logged?.Invoke(logged);
+        }
+    }
+}
