@@ -27,7 +27,8 @@ public static class EventResolver
     {
         if (e.TimestampTicks < EarliestTs || e.TimestampTicks > LatestTs)
         {
-            reason = "ts: outside 1970-01-01 to 2105-12-31 in Shanghai, the days FlowWatch's calendar and aggregate tables hold";
+            reason = "ts: outside 1970-01-01T00:00:00Z to 2105-12-31T23:59:59.9999999+08:00, the span FlowWatch's "
+                + "calendar and aggregate tables hold";
             return false;
         }
         var accountInfo = AccountOf(e.Account, e.AccountSymbol, reference, memo);

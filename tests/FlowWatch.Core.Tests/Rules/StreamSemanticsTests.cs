@@ -174,6 +174,7 @@ public sealed class StreamSemanticsTests
     [InlineData("9999-12-31T20:00:00Z", false)]                // 10000-01-01 in Shanghai
     [InlineData("1970-01-01T00:00:00Z", true)]                 // the first instant
     [InlineData("1969-12-31T23:59:59.9999999Z", false)]
+    [InlineData("1970-01-01T07:59:59.9999999+08:00", false)]   // 1970-01-01 in Shanghai, before the first instant
     [InlineData("0001-01-01T00:00:00Z", false)]
     public void Timestamp_AtTheCalendarsEnds_IsProcessedOrDeadLettered(string ts, bool accepted)
     {
@@ -193,6 +194,19 @@ public sealed class StreamSemanticsTests
         {
             Assert.StartsWith("ts:", result.Reason, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void Timestamp_OnTheFirstShanghaiDayBeforeTheEpoch_NamesTheExactBoundInTheReason()
+    {
+        var stream = Stream();
+
+        // 05:00 in Shanghai on 1970-01-01 is 1969-12-31T21:00Z: the day is 1970-01-01, the instant is before the span.
+        var result = stream.Send(TestStreams.Event().Account("EFE0001").Entity("Q1").Amount(1_000m).At("1970-01-01T05:00:00+08:00"));
+
+        Assert.Equal(RecordOutcome.Rejected, result.Outcome);
+        Assert.Equal("ts: outside 1970-01-01T00:00:00Z to 2105-12-31T23:59:59.9999999+08:00, the span FlowWatch's "
+            + "calendar and aggregate tables hold", result.Reason);
     }
 
     // ---- Late events (beyond 5 minutes) ----
