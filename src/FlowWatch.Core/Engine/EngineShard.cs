@@ -216,9 +216,11 @@ public sealed class EngineShard
             && e.AmountCny >= _settings.DormantMinAmountCny)
         {
             var days = (decimal)(ts - previousActivity) / TicksPerDay;
+            var reported = decimal.Round(days, 4);
+            // observed/threshold are the dormancy against its setting, the pair compared; the amount is in amountCny.
             Raise(ref e, output, RuleCodes.DormantReactivation, Severity.I,
                 $"Entity {e.EntityId} was inactive for {days:0.#} days and now moved {AlertBuilder.Money(e.Amount, e.Currency)}.",
-                Basic(e) with { DaysSincePreviousActivity = decimal.Round(days, 4), Threshold = _settings.DormantDays, Observed = e.AmountCny });
+                Basic(e) with { DaysSincePreviousActivity = reported, Observed = reported, Threshold = _settings.DormantDays });
         }
         if (aggregate is not null) Scored(ref e, entity, aggregate, previousActivity, countryRisk, output);
         return late;

@@ -313,10 +313,10 @@ internal sealed class NaiveEngine
             && e.AmountCny >= _settings.DormantMinAmountCny)
         {
             Note(newestBefore is null ? "dormant since the reference lastActivity" : "dormant since the entity's last event");
+            var days = decimal.Round((decimal)(e.Ts - previous) / TimeSpan.TicksPerDay, 4);
             Raise(RuleCodes.DormantReactivation, Severity.I, new Metrics
             {
-                DaysSincePreviousActivity = decimal.Round((decimal)(e.Ts - previous) / TimeSpan.TicksPerDay, 4),
-                Threshold = _settings.DormantDays, Observed = e.AmountCny,
+                DaysSincePreviousActivity = days, Threshold = _settings.DormantDays, Observed = days,
             });
         }
 

@@ -38,8 +38,9 @@ public sealed class DormantReactivationTests
         Assert.Equal(Severity.I, alert.Severity);
         Assert.NotEmpty(alert.Refs);
         Assert.Equal(180m, alert.Metrics.DaysSincePreviousActivity);
+        Assert.Equal(180m, alert.Metrics.Observed);   // observed and threshold are the pair the rule compared: days
         Assert.Equal(180m, alert.Metrics.Threshold);
-        Assert.Equal(500_000m, alert.Metrics.Observed);
+        Assert.Equal(500_000m, alert.Metrics.AmountCny);
     }
 
     [Theory]
@@ -124,10 +125,12 @@ public sealed class DormantReactivationTests
     }
 
     [Fact]
-    public void DormantReactivation_DaysSincePreviousActivity_IsReportedInDays()
+    public void DormantReactivation_DaysSincePreviousActivity_IsReportedInDaysAsObservedAgainstTheDormantDays()
     {
-        var result = Stream().Send(Payment(500_000m, LastActivity.AddDays(200).AddHours(12)));
+        var result = Stream().Send(Payment(750_000m, LastActivity.AddDays(200).AddHours(12)));
 
-        Assert.Equal(200.5m, result.Single(Rule).Metrics.DaysSincePreviousActivity);
+        var metrics = result.Single(Rule).Metrics;
+        Assert.Equal((200.5m, 200.5m, 180m), (metrics.DaysSincePreviousActivity, metrics.Observed, metrics.Threshold));
+        Assert.Equal((750_000m, 750_000m), (metrics.Amount, metrics.AmountCny));
     }
 }
