@@ -74,10 +74,11 @@ public static class BenchCommand
         var sustained = throughput.Sustained ?? throughput.WholeRun;
         var (latency, committed, cores) = await MeasureLatency(traffic, reference, rate, seconds, checkpoint, dashboard ? streamed : null, progress, log);
 
-        var result = new BenchResult(events, sustained.EventsPerSecond, rate, seconds, latency.Percentile(0.50), latency.Percentile(0.99),
-            latency.Percentile(0.999), latency.Count, Environment.ProcessorCount, dashboard, streamed.Value, sustained.CpuMicrosecondsPerEvent, cores,
+        // The JSON's sustained figures are null when there was no sustained phase, never the from-start ones.
+        var result = new BenchResult(events, throughput.Sustained?.EventsPerSecond, rate, seconds, latency.Percentile(0.50), latency.Percentile(0.99),
+            latency.Percentile(0.999), latency.Count, Environment.ProcessorCount, dashboard, streamed.Value, throughput.Sustained?.CpuMicrosecondsPerEvent, cores,
             committed.Percentile(0.50), committed.Percentile(0.99), committed.Percentile(0.999),
-            throughput.WarmUpEvents, throughput.WholeRun.EventsPerSecond);
+            throughput.WarmUpEvents, throughput.WholeRun.EventsPerSecond, throughput.WholeRun.CpuMicrosecondsPerEvent);
         if (json)
         {
             stdout.WriteLine(JsonSerializer.Serialize(result, BenchJsonContext.Default.BenchResult));
@@ -449,10 +450,15 @@ public static class BenchCommand
     }
 }
 
+/// <summary>
+/// bench's figures (<c>--json</c>). <see cref="EventsPerSecond"/> and <see cref="CpuMicrosecondsPerEvent"/> are phase 1's
+/// sustained figures, after the warm-up; null when every payment was read within it (<see cref="WarmUpEvents"/> 0).
+/// </summary>
 public sealed record BenchResult(
-    int Events, double EventsPerSecond, int Rate, int Seconds, double P50Ms, double P99Ms, double P999Ms, int Alerts, int Cores,
-    bool Dashboard, long StreamedAlerts, double CpuMicrosecondsPerEvent, double CoresAtRate,
-    double P50CommittedMs, double P99CommittedMs, double P999CommittedMs, long WarmUpEvents, double EventsPerSecondFromStart);
+    int Events, double? EventsPerSecond, int Rate, int Seconds, double P50Ms, double P99Ms, double P999Ms, int Alerts, int Cores,
+    bool Dashboard, long StreamedAlerts, double? CpuMicrosecondsPerEvent, double CoresAtRate,
+    double P50CommittedMs, double P99CommittedMs, double P999CommittedMs, long WarmUpEvents, double EventsPerSecondFromStart,
+    double CpuMicrosecondsPerEventFromStart);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(BenchResult))]
