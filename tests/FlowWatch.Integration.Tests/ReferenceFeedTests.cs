@@ -66,6 +66,42 @@ public sealed class ReferenceFeedTests
         Assert.Equal(0, worker.Counters.DeadLetters);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ReferenceFeed_StartingAfterAReferenceRecordAndAControlRecord_KeepsTheParametersOfTheLaterOne(bool controlFirst)
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions
+        {
+            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"),
+            ReferenceTopic = "flowwatch.reference", ControlTopic = "flowwatch.control",
+        };
+        broker.CreateTopic(options.ReferenceTopic, 1);
+        broker.CreateTopic(options.ControlTopic, 1);
+        using var producer = new ProducerBuilder<string?, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build();
+        // The file's parameters (factor 1) and the supervisor's change (factor 0.5), written a second apart.
+        var written = DateTimeOffset.UtcNow;
+        var reference = new Message<string?, string>
+        {
+            Key = "reference", Value = await File.ReadAllTextAsync(Samples("reference.json")),
+            Timestamp = new Timestamp(controlFirst ? written : written.AddSeconds(-1)),
+        };
+        var control = new Message<string?, string>
+        {
+            Value = """{"type":"PARAMETERS","ts":"2026-03-03T00:00:00+08:00","macroPrudentialFactor":0.5}""",
+            Timestamp = new Timestamp(controlFirst ? written.AddSeconds(-1) : written),
+        };
+
+        // A running worker reads them in this order; one that starts later must come to the same parameters.
+        if (controlFirst) await producer.ProduceAsync(options.ControlTopic, control);
+        await producer.ProduceAsync(options.ReferenceTopic, reference);
+        if (!controlFirst) await producer.ProduceAsync(options.ControlTopic, control);
+        using var feed = new ReferenceFeed(options, ReferenceDataLoader.LoadFile(Samples("reference.json")), new LineLogger(_ => { }));
+
+        Assert.Equal(controlFirst ? 1m : 0.5m, feed.Current.Parameters.MacroPrudentialFactor);
+    }
+
     private static Message<string?, string> Payment(string txnId, string account, string amount, string cpKind, string cpAccount) => new()
     {
         Key = account,

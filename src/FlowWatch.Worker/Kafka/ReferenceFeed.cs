@@ -16,6 +16,7 @@ public sealed class ReferenceFeed : IDisposable
     private readonly IConsumer<Ignore, byte[]>? _consumer;
     private readonly string _referenceTopic;
     private readonly ILogger _log;
+    private readonly List<ConsumeResult<Ignore, byte[]>> _arrived = [];
 
     /// <summary>Reads the topics to their end; a stop asked for meanwhile (<paramref name="cancellation"/>) ends the wait with an <see cref="OperationCanceledException"/>.</summary>
     public ReferenceFeed(KafkaOptions options, ReferenceData initial, ILogger log, CancellationToken cancellation = default)
@@ -45,11 +46,24 @@ public sealed class ReferenceFeed : IDisposable
     public bool Poll()
     {
         if (_consumer is null) return false;
-        var changed = false;
         while (_consumer.Consume(TimeSpan.Zero) is { } record)
         {
-            if (!record.IsPartitionEOF && record.Message?.Value is { } value) changed |= Apply(record.Topic, value);
+            if (!record.IsPartitionEOF && record.Message?.Value is not null) _arrived.Add(record);
         }
+        return ApplyArrived();
+    }
+
+    /// <summary>
+    /// Applies records of both topics in the order they were written (their timestamps), not the order the consumer
+    /// hands the two partitions over: a reference document replaces the parameters a control record set before it,
+    /// and a control record changes those of the document before it, whichever topic is read first.
+    /// </summary>
+    private bool ApplyArrived()
+    {
+        if (_arrived.Count == 0) return false;
+        var changed = false;
+        foreach (var record in _arrived.OrderBy(r => r.Message.Timestamp.UnixTimestampMs)) changed |= Apply(record.Topic, record.Message.Value);
+        _arrived.Clear();
         return changed;
     }
 
@@ -69,8 +83,9 @@ public sealed class ReferenceFeed : IDisposable
                 continue;
             }
             if (record.IsPartitionEOF) ended.Add(record.Topic);
-            else if (record.Message?.Value is { } value) Apply(record.Topic, value);
+            else if (record.Message?.Value is not null) _arrived.Add(record);
         }
+        ApplyArrived();
     }
 
     private bool Apply(string topic, byte[] value)
