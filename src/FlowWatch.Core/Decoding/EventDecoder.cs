@@ -183,6 +183,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
         Span<byte> scratch = _scratch;
         Fields seen = 0;
         var isControl = false;
+        string? fieldReason = null;
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -193,8 +194,14 @@ public sealed class EventDecoder(Utf8StringPool strings)
                 reader.Skip();
                 continue;
             }
-            reason = ReadField(ref reader, field, ref e, scratch, ref seen, ref isControl);
-            if (reason is not null) return RecordType.Rejected;
+            // The record is read to its end before a field's error counts: a control record is judged by
+            // ControlRecordParser alone (DESIGN.md §3.4), as on the control topic, and a value that would be wrong in
+            // a payment is no error of it, whichever comes first, the value or its type.
+            if (ReadField(ref reader, field, ref e, scratch, ref seen, ref isControl) is { } wrong)
+            {
+                fieldReason ??= wrong;
+                reader.Skip();
+            }
         }
         if (reader.TokenType != JsonTokenType.EndObject || reader.Read() || reader.BytesConsumed != json.Length)
         {
@@ -207,6 +214,11 @@ public sealed class EventDecoder(Utf8StringPool strings)
         {
             reason = null;
             return RecordType.Control;
+        }
+        if (fieldReason is not null)
+        {
+            reason = fieldReason;
+            return RecordType.Rejected;
         }
 
         var missing = Fields.Required & ~seen;

@@ -165,4 +165,36 @@ public sealed class ControlRecordParserTests
         Assert.Equal(1, engine.Counters.ControlRecords);
         Assert.Equal(0.5m, engine.Reference.Parameters.OutflowLeverage);
     }
+
+    [Theory]
+    [InlineData("\"amount\":\"x\",")]
+    [InlineData("\"direction\":\"UP\",")]
+    [InlineData("\"txnId\":\"\",")]
+    [InlineData("\"customsSpecial\":{\"a\":[1]},")]
+    public void Process_ControlRecordWithAFieldWrongForAPayment_AppliesAsFromTheControlTopic(string field)
+    {
+        var engine = new FlowEngine(TestStreams.Reference().Build(), new RuleSettings(), shards: 1);
+        var record = "{\"type\":\"PARAMETERS\",\"ts\":\"2026-03-01T09:30:00+08:00\"," + field + "\"outflowLeverage\":0.5}";
+
+        var fromTopic = Parse(record);
+        var outcome = engine.Process(Encoding.UTF8.GetBytes(record), 1, [], out var reason);
+
+        // DESIGN.md §3.4 has one contract for both: payment fields are no part of it.
+        Assert.True(fromTopic.Ok, fromTopic.Reason);
+        Assert.Equal(RecordOutcome.Control, outcome);
+        Assert.Null(reason);
+        Assert.Equal(0.5m, engine.Reference.Parameters.OutflowLeverage);
+    }
+
+    [Fact]
+    public void Process_ControlRecordNamingTheTypeLast_AppliesAfterAFieldWrongForAPayment()
+    {
+        var engine = new FlowEngine(TestStreams.Reference().Build(), new RuleSettings(), shards: 1);
+
+        var outcome = engine.Process("""{"amount":"-1","outflowLeverage":0.5,"type":"PARAMETERS"}"""u8, 1, [], out var reason);
+
+        Assert.Equal(RecordOutcome.Control, outcome);
+        Assert.Null(reason);
+        Assert.Equal(0.5m, engine.Reference.Parameters.OutflowLeverage);
+    }
 }
