@@ -154,7 +154,8 @@ public static class BenchCommand
         var end = new ThroughputMark(events, stopwatch.Elapsed, CpuTime());
         await producing;
         return new ThroughputFigures(
-            Sustained: warmUp.Read == 0 ? null : end.RateSince(warmUp),
+            // No sustained phase when every payment was read within the warm-up, the moment it ended included.
+            Sustained: warmUp.Read is 0 || warmUp.Read >= events ? null : end.RateSince(warmUp),
             WholeRun: end.RateSince(new ThroughputMark(0, TimeSpan.Zero, cpu)),
             WarmUpEvents: warmUp.Read);
     }
