@@ -5,7 +5,8 @@ namespace FlowWatch.Core.Decoding;
 
 /// <summary>
 /// Parses a <c>PARAMETERS</c> control record (DESIGN.md §3.4): the fields present override the current
-/// parameters from that point of the stream. Rare, so it takes the simple path through <see cref="JsonDocument"/>.
+/// parameters from that point of the stream. Besides <c>type</c> and <c>ts</c> it has parameters only, at least one:
+/// a record that would change nothing, or not all it names, is refused whole. Rare, so it takes the simple path through <see cref="JsonDocument"/>.
 /// </summary>
 public static class ControlRecordParser
 {
@@ -35,7 +36,12 @@ public static class ControlRecordParser
                 reason = "ts: not an ISO-8601 time with offset";
                 return false;
             }
-            updated = ReferenceDataLoader.ParseParameters(root, "", current);
+            updated = ReferenceDataLoader.ParseParameters(root, "", current, "type", "ts");
+            if (root.EnumerateObject().All(p => p.NameEquals("type") || p.NameEquals("ts")))
+            {
+                reason = "names no parameter to change";
+                return false;
+            }
             reason = null;
             return true;
         }

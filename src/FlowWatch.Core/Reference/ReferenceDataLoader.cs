@@ -80,8 +80,14 @@ public static class ReferenceDataLoader
         }
     }
 
-    /// <summary>Applies the fields present in <paramref name="element"/> over <paramref name="current"/>.</summary>
-    public static Parameters ParseParameters(JsonElement element, string path, Parameters current)
+    private const string ParameterNames = "macroPrudentialFactor, inflowLeverage, outflowLeverage, whitelistRequired, penetrationKinds";
+
+    /// <summary>
+    /// Applies the fields present in <paramref name="element"/> over <paramref name="current"/>. Any other field but
+    /// <paramref name="otherFields"/> is refused: a misspelt parameter would otherwise leave the one meant unchanged
+    /// (a cap twice as high as the supervisor set, say) without a word.
+    /// </summary>
+    public static Parameters ParseParameters(JsonElement element, string path, Parameters current, params ReadOnlySpan<string> otherFields)
     {
         Expect(element, JsonValueKind.Object, path, "an object");
         var result = current;
@@ -95,7 +101,8 @@ public static class ReferenceDataLoader
                 "outflowLeverage" => result with { OutflowLeverage = NonNegativeDecimal(property.Value, field, MaxParameter, ParameterDecimals) },
                 "whitelistRequired" => result with { WhitelistRequired = Boolean(property.Value, field) },
                 "penetrationKinds" => result with { PenetrationKinds = Kinds(property.Value, field) },
-                _ => result,
+                var name when otherFields.Contains(name) => result,
+                _ => throw new ReferenceDataException(field, $"not a parameter (they are {ParameterNames})"),
             };
         }
         return result;

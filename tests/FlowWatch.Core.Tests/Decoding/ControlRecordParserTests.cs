@@ -38,7 +38,7 @@ public sealed class ControlRecordParserTests
     {
         var (ok, updated, reason) = Parse("""
             {"type":"PARAMETERS","ts":"2026-03-01T01:30:00Z","macroPrudentialFactor":"0.25","inflowLeverage":2,
-             "outflowLeverage":"3.5","whitelistRequired":false,"penetrationKinds":["EFE","FTE"],"comment":"ignored"}
+             "outflowLeverage":"3.5","whitelistRequired":false,"penetrationKinds":["EFE","FTE"]}
             """);
 
         Assert.True(ok, reason);
@@ -49,12 +49,30 @@ public sealed class ControlRecordParserTests
         Assert.Equal(new HashSet<AccountKind> { AccountKind.EFE, AccountKind.FTE }, updated.PenetrationKinds.ToHashSet());
     }
 
-    [Fact]
-    public void TryParse_NoParameterFields_KeepsTheCurrentParameters()
+    [Theory]
+    [InlineData("""{"type":"PARAMETERS","ts":"2026-03-01T09:30:00+08:00"}""")]
+    [InlineData("""{"type":"PARAMETERS"}""")]
+    public void TryParse_NoParameterFields_FailsSayingSoAndKeepsTheCurrentParameters(string json)
     {
-        var (ok, updated, _) = Parse("""{"type":"PARAMETERS","ts":"2026-03-01T09:30:00+08:00"}""");
+        var (ok, updated, reason) = Parse(json);
 
-        Assert.True(ok);
+        Assert.False(ok);
+        Assert.Equal("names no parameter to change", reason);
+        Assert.Equal(Current, updated);
+    }
+
+    [Theory]
+    [InlineData("\"macroPrudentalFactor\":0.5", "macroPrudentalFactor")]                              // misspelt
+    [InlineData("\"inflowLeverage\":2,\"outflowLeverge\":2", "outflowLeverge")]                   // one of two misspelt
+    [InlineData("\"parameters\":{\"macroPrudentialFactor\":0.5}", "parameters")]                 // nested as in a reference file
+    [InlineData("\"MacroPrudentialFactor\":0.5", "MacroPrudentialFactor")]                            // names are case-sensitive
+    [InlineData("\"inflowLeverage\":2,\"comment\":\"notice 12\"", "comment")]                          // nothing but parameters
+    public void TryParse_FieldThatIsNoParameter_FailsWholeNamingIt(string fields, string name)
+    {
+        var (ok, updated, reason) = Parse("{\"type\":\"PARAMETERS\",\"ts\":\"2026-03-01T09:30:00+08:00\"," + fields + "}");
+
+        Assert.False(ok);
+        Assert.StartsWith(name + ": not a parameter", reason, StringComparison.Ordinal);
         Assert.Equal(Current, updated);
     }
 
@@ -167,31 +185,33 @@ public sealed class ControlRecordParserTests
     }
 
     [Theory]
-    [InlineData("\"amount\":\"x\",")]
-    [InlineData("\"direction\":\"UP\",")]
-    [InlineData("\"txnId\":\"\",")]
-    [InlineData("\"customsSpecial\":{\"a\":[1]},")]
-    public void Process_ControlRecordWithAFieldWrongForAPayment_AppliesAsFromTheControlTopic(string field)
+    [InlineData("\"amount\":\"x\",", "amount")]
+    [InlineData("\"direction\":\"UP\",", "direction")]
+    [InlineData("\"txnId\":\"\",", "txnId")]
+    [InlineData("\"customsSpecial\":{\"a\":[1]},", "customsSpecial")]
+    public void Process_ControlRecordWithAFieldOfAPayment_IsRefusedAsOnTheControlTopic(string field, string name)
     {
         var engine = new FlowEngine(TestStreams.Reference().Build(), new RuleSettings(), shards: 1);
         var record = "{\"type\":\"PARAMETERS\",\"ts\":\"2026-03-01T09:30:00+08:00\"," + field + "\"outflowLeverage\":0.5}";
 
+        var before = engine.Reference.Parameters;
         var fromTopic = Parse(record);
         var outcome = engine.Process(Encoding.UTF8.GetBytes(record), 1, [], out var reason);
 
-        // DESIGN.md §3.4 has one contract for both: payment fields are no part of it.
-        Assert.True(fromTopic.Ok, fromTopic.Reason);
-        Assert.Equal(RecordOutcome.Control, outcome);
-        Assert.Null(reason);
-        Assert.Equal(0.5m, engine.Reference.Parameters.OutflowLeverage);
+        // DESIGN.md §3.4 has one contract for both: a payment's fields are no part of it, whether right or wrong for a payment.
+        Assert.False(fromTopic.Ok);
+        Assert.StartsWith(name + ": not a parameter", fromTopic.Reason, StringComparison.Ordinal);
+        Assert.Equal(RecordOutcome.Rejected, outcome);
+        Assert.Equal(fromTopic.Reason, reason);
+        Assert.Equal(before, engine.Reference.Parameters);
     }
 
     [Fact]
-    public void Process_ControlRecordNamingTheTypeLast_AppliesAfterAFieldWrongForAPayment()
+    public void Process_ControlRecordNamingTheTypeLast_Applies()
     {
         var engine = new FlowEngine(TestStreams.Reference().Build(), new RuleSettings(), shards: 1);
 
-        var outcome = engine.Process("""{"amount":"-1","outflowLeverage":0.5,"type":"PARAMETERS"}"""u8, 1, [], out var reason);
+        var outcome = engine.Process("""{"outflowLeverage":0.5,"ts":"2026-03-01T09:30:00+08:00","type":"PARAMETERS"}"""u8, 1, [], out var reason);
 
         Assert.Equal(RecordOutcome.Control, outcome);
         Assert.Null(reason);

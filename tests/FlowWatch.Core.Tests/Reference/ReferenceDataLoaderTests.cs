@@ -224,6 +224,7 @@ public sealed class ReferenceDataLoaderTests
     [InlineData("parameters.penetrationKinds", "[\"FTE\"]", "parameters.penetrationKinds")]       // EFE always counts
     [InlineData("parameters.penetrationKinds", "[]", "parameters.penetrationKinds")]
     [InlineData("parameters", "5", "parameters")]
+    [InlineData("parameters.macroPrudentalFactor", "0.5", "parameters.macroPrudentalFactor")]   // misspelt: not silently the default
     public void Parse_BrokenField_ThrowsNamingTheFieldPath(string path, string? raw, string expectedField)
     {
         var json = Mutate(path, raw);
