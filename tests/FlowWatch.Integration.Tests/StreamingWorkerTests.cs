@@ -120,6 +120,27 @@ public sealed class StreamingWorkerTests : IDisposable
         Assert.Equal(new WorkerStatus(false, "stopped"), worker.Status);
     }
 
+    [Fact]
+    public async Task Run_StoppedWhileNoBrokerAnswers_EndsWithoutWaitingOutItsTimeouts()
+    {
+        var reference = ReferenceDataLoader.LoadFile(Samples("reference.json"));
+        // Nothing listens on port 1: the worker's first session waits for a broker (its producer's transactions).
+        var options = new KafkaOptions { BootstrapServers = "127.0.0.1:1", ReferenceFile = Samples("reference.json"), GroupId = "unanswered" };
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System, logger: new LineLogger(lines.Enqueue));
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        await Task.Delay(3_000);
+
+        await stop.CancelAsync();
+
+        // Well within the 30 s a host gives its services to stop, which the broker's timeouts (30 s) would pass.
+        await running.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(new WorkerStatus(false, "stopped"), worker.Status);
+        // It waited for a broker in the session it had: a broker not answering for a few seconds is no failure.
+        Assert.DoesNotContain(lines, line => line.Contains("restart", StringComparison.OrdinalIgnoreCase));
+    }
+
     /// <summary>Waits up to a minute for <paramref name="condition"/>: how long it takes is not what is tested.</summary>
     private static async Task Until(Func<bool> condition, string what)
     {

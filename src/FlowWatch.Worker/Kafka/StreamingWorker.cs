@@ -225,7 +225,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             .Build();
         _producer = producer;
         _consumer = consumer;
-        producer.InitTransactions(TimeSpan.FromSeconds(30));
+        InitTransactions(producer, cancellation);
         producer.BeginTransaction();
         consumer.Subscribe(options.PaymentsTopic);
         var nextCommit = DateTime.UtcNow + options.CommitInterval;
@@ -284,6 +284,29 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             catch (KafkaException)
             {
                 // leaving the group failed (broker gone); the group times this member out instead
+            }
+        }
+    }
+
+    /// <summary>
+    /// Fences the previous session's producer and readies transactions, waiting up to 30 s for a broker. librdkafka's
+    /// call cannot be interrupted, so it is made in steps of a second (a step that times out may be retried) and a stop
+    /// asked for meanwhile ends the wait: without a broker, a stop would otherwise wait out the 30 s, the time a host
+    /// gives all its services to stop.
+    /// </summary>
+    private static void InitTransactions(IProducer<string?, byte[]> producer, CancellationToken cancellation)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                producer.InitTransactions(TimeSpan.FromSeconds(1));
+                return;
+            }
+            catch (KafkaRetriableException) when (DateTime.UtcNow < deadline)
+            {
+                cancellation.ThrowIfCancellationRequested();
             }
         }
     }
