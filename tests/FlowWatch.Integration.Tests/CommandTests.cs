@@ -33,6 +33,32 @@ public sealed class CommandTests
     }
 
     [Fact]
+    public async Task Simulate_ToKafka_ProducesTheFilesPaymentsKeyedByAccountInOrder()
+    {
+        var dir = Directory.CreateTempSubdirectory("flowwatch-simulate-kafka-").FullName;
+        using var broker = FlowWatch.Worker.Kafka.EmbeddedBroker.Start(brokers: 1);
+        broker.CreateTopic("simulated", partitions: 3);
+
+        var (code, output, err) = await Run("simulate", "--entities", "300", "--days", "8", "--seed", "5",
+            "--out", Path.Combine(dir, "events.jsonl"), "--bootstrap-servers", broker.BootstrapServers, "--topic", "simulated",
+            "--labels", Path.Combine(dir, "labels.jsonl"), "--reference", Path.Combine(dir, "reference.json"));
+
+        Assert.True(code == 0, err);
+        var lines = File.ReadAllLines(Path.Combine(dir, "events.jsonl"));
+        Assert.Contains($"produced {lines.Length:N0} payments to topic 'simulated'", output, StringComparison.Ordinal);
+        var messages = StreamingWorkerTests.ReadAll(broker.BootstrapServers, "simulated", lines.Length);
+        var values = messages.Select(m => System.Text.Encoding.UTF8.GetString(m.Value)).ToList();
+        Assert.Equal(lines.Order(StringComparer.Ordinal), values.Order(StringComparer.Ordinal));
+        var payments = values.Select(v => System.Text.Json.JsonDocument.Parse(v).RootElement)
+            .Select(p => (Account: p.GetProperty("account").GetString()!, Ts: p.GetProperty("ts").GetDateTimeOffset())).ToList();
+        Assert.Equal(payments.Select(p => p.Account), messages.Select(m => m.Key));
+        // One account's payments come from one partition, in the order of their times.
+        Assert.All(payments.GroupBy(p => p.Account), account =>
+            Assert.Equal(account.Select(p => p.Ts).Order(), account.Select(p => p.Ts)));
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
     public async Task Bench_OnAFewThousandPayments_ReportsBothPhasesAsJson()
     {
         var (code, output, err) = await Run("bench", "--events", "3000", "--seconds", "1", "--json");

@@ -1,25 +1,32 @@
 using System.Globalization;
+using Confluent.Kafka;
 using FlowWatch.Simulator;
 using FlowWatch.Worker.Cli;
+using FlowWatch.Worker.Kafka;
 
 namespace FlowWatch.Worker.Simulation;
 
 /// <summary>
-/// <c>flowwatch simulate</c>: writes a labelled synthetic stream: payments (JSONL), the episodes injected into them
-/// (JSONL, one per episode with its payments' ids) and the reference data the payments need.
+/// <c>flowwatch simulate</c>: writes a labelled synthetic stream: payments (JSONL, and/or to a Kafka topic, DESIGN.md
+/// §3.5), the episodes injected into them (JSONL, one per episode with its payments' ids) and the reference data the
+/// payments need.
 /// </summary>
 public static class SimulateCommand
 {
     public const string Usage =
-        "flowwatch simulate --out E --labels L --reference R [--entities N] [--days D] [--seed S] [--activity X] [--amount-spread X] [--episode-rate X]";
+        "flowwatch simulate (--out E | --bootstrap-servers B [--topic T]) --labels L --reference R [--entities N] [--days D] [--seed S] [--activity X] [--amount-spread X] [--episode-rate X]";
 
     public static int Run(Arguments args, TextWriter stdout)
     {
-        var eventsPath = args.Required("--out");
+        var eventsPath = args.Optional("--out");
+        var bootstrapServers = args.Optional("--bootstrap-servers");
+        var topic = args.Optional("--topic");
         var labelsPath = args.Required("--labels");
         var referencePath = args.Required("--reference");
         var options = Options(args);
         args.EnsureAllRead();
+        if (topic is not null && bootstrapServers is null) throw new UsageException("--topic needs --bootstrap-servers");
+        if (eventsPath is null && bootstrapServers is null) throw new UsageException("--out or --bootstrap-servers is required: where the payments go");
         Arguments.EnsureDistinctFiles(("--out", eventsPath), ("--labels", labelsPath), ("--reference", referencePath));
 
         LabelledSimulation simulation;
@@ -32,9 +39,19 @@ public static class SimulateCommand
             // Options that validate can still describe a population too small for every typology's episodes.
             throw new UsageException(ex.Message);
         }
-        using (var events = File.Create(eventsPath)) simulation.WriteEvents(events);
+        if (eventsPath is not null)
+        {
+            using var events = File.Create(eventsPath);
+            simulation.WriteEvents(events);
+        }
         using (var labels = File.Create(labelsPath)) simulation.WriteLabels(labels);
         using (var reference = File.Create(referencePath)) simulation.WriteReference(reference);
+        if (bootstrapServers is not null)
+        {
+            topic ??= new KafkaOptions().PaymentsTopic;
+            Produce(simulation.Payments, bootstrapServers, topic);
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"produced {simulation.Payments.Count:N0} payments to topic '{topic}' at {bootstrapServers}"));
+        }
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"simulated {simulation.Payments.Count:N0} payments of {options.Entities:N0} entities over {options.Days} days (seed {options.Seed}), {simulation.Episodes.Count} episodes"));
         foreach (var group in simulation.Episodes.GroupBy(e => e.Typology))
@@ -42,6 +59,46 @@ public static class SimulateCommand
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {group.Key,-22} {group.Count(),4} episodes, {group.Sum(e => e.TxnIds.Count),6} payments"));
         }
         return CommandLine.Success;
+    }
+
+    /// <summary>
+    /// Produces the payments in event-time order, keyed by account so that each entity's stay in order in one partition
+    /// (idempotently: a retry neither reorders nor repeats them); fails unless every one is delivered.
+    /// </summary>
+    private static void Produce(IReadOnlyList<SimulatedPayment> payments, string bootstrapServers, string topic)
+    {
+        using var logging = CommandLogging.Create();
+        var failures = 0L;
+        Error? firstFailure = null;
+        var config = new ProducerConfig { BootstrapServers = bootstrapServers, EnableIdempotence = true, LingerMs = 10, MessageTimeoutMs = 30_000 };
+        using var producer = new ProducerBuilder<string, byte[]>(config).LogTo(logging.CreateLogger(typeof(SimulateCommand).FullName!), "simulate producer").Build();
+        void Delivered(DeliveryReport<string, byte[]> report)
+        {
+            if (!report.Error.IsError) return;
+            firstFailure ??= report.Error;
+            Interlocked.Increment(ref failures);
+        }
+        foreach (var payment in payments)
+        {
+            while (true)
+            {
+                try
+                {
+                    producer.Produce(topic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line }, Delivered);
+                    break;
+                }
+                catch (ProduceException<string, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    producer.Poll(TimeSpan.FromMilliseconds(10));
+                }
+            }
+        }
+        var undelivered = producer.Flush(TimeSpan.FromSeconds(60));
+        if (undelivered > 0 || failures > 0)
+        {
+            throw new IOException(string.Create(CultureInfo.InvariantCulture,
+                $"{failures + undelivered:N0} of {payments.Count:N0} payments not delivered to topic '{topic}' at {bootstrapServers}: {firstFailure?.Reason ?? "timed out"}"));
+        }
     }
 
     /// <summary>The simulation options on a command line (shared by the commands that simulate).</summary>

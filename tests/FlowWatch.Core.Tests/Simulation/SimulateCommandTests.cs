@@ -44,6 +44,18 @@ public sealed class SimulateCommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData("--out or --bootstrap-servers is required")]
+    [InlineData("--topic needs --bootstrap-servers", "--topic", "payments")]
+    public async Task Simulate_WithoutWhereThePaymentsGo_IsAUsageError(string message, params string[] more)
+    {
+        var result = await Run(["simulate", "--labels", PathOf("labels.jsonl"), "--reference", PathOf("reference.json"), .. more]);
+
+        Assert.Equal(CommandLine.UsageError, result.Code);
+        Assert.Contains(message, result.Err, StringComparison.Ordinal);
+        Assert.False(File.Exists(PathOf("labels.jsonl")));
+    }
+
+    [Theory]
     [InlineData("--entities", "1000000", "--days", "3650", "--entities × --days × --activity must be at most 1,000,000")]
     [InlineData("--entities", "50", "--activity", "20", "fewer than the 2 due; simulate more entities")]
     [InlineData("--entities", "1000", "--episode-rate", "0.1", "--episode-rate must be a number from 0 to 0.05")]
