@@ -127,18 +127,7 @@ public static class BenchCommand
                 {
                     while (produced - worker.RecordsRead > MaxLead) Thread.Sleep(1);
                 }
-                while (true)
-                {
-                    try
-                    {
-                        producer.Produce(options.PaymentsTopic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line });
-                        break;
-                    }
-                    catch (ProduceException<string, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
-                    {
-                        producer.Poll(TimeSpan.FromMilliseconds(10));
-                    }
-                }
+                producer.ProduceWhenQueued(options.PaymentsTopic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line });
             }
             producer.Flush(TimeSpan.FromMinutes(5));
         });

@@ -80,18 +80,7 @@ public static class SimulateCommand
         }
         foreach (var payment in payments)
         {
-            while (true)
-            {
-                try
-                {
-                    producer.Produce(topic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line }, Delivered);
-                    break;
-                }
-                catch (ProduceException<string, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                    producer.Poll(TimeSpan.FromMilliseconds(10));
-                }
-            }
+            producer.ProduceWhenQueued(topic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line }, Delivered);
         }
         var undelivered = producer.Flush(TimeSpan.FromSeconds(60));
         if (undelivered > 0 || failures > 0)
