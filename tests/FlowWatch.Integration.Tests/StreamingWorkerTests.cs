@@ -120,6 +120,33 @@ public sealed class StreamingWorkerTests : IDisposable
         Assert.Equal(new WorkerStatus(false, "stopped"), worker.Status);
     }
 
+    [Theory]
+    [InlineData("0")]        // switched off: the session alone says whether it consumes
+    [InlineData("4000")]     // every 4 s: more than 3 s without them is no silence
+    public async Task Status_ConsumerStatisticsOffOrRare_ConsumingOnceItsPartitionsAreRestored(string interval)
+    {
+        var reference = ReferenceDataLoader.LoadFile(Samples("reference.json"));
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions
+        {
+            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "rare-statistics",
+            Client = new() { ["statistics.interval.ms"] = interval },
+        };
+        broker.CreateFlowWatchTopics(options, partitions: 1);
+        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+
+        // Past two reports at 4 s, each time between them watched.
+        for (var watched = System.Diagnostics.Stopwatch.StartNew(); watched.Elapsed < TimeSpan.FromSeconds(9); await Task.Delay(100))
+        {
+            Assert.Equal(WorkerStatus.Consuming, worker.Status);
+        }
+        await stop.CancelAsync();
+        await running;
+    }
+
     [Fact]
     public async Task Run_StoppedWhileNoBrokerAnswers_EndsWithoutWaitingOutItsTimeouts()
     {

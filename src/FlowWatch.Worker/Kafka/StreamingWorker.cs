@@ -105,7 +105,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
 
     /// <summary>
     /// Whether the worker is consuming now, and if not, why: it is when its current session holds its partitions
-    /// (restored) and the consumer's latest statistics, at most <see cref="StatisticsSilence"/> old, show the consumer
+    /// (restored) and the consumer's latest statistics, at most three reports old, show the consumer
     /// group in touch with its coordinator. A broker out of reach shows within seconds, before the session fails on it.
     /// </summary>
     public WorkerStatus Status
@@ -113,9 +113,10 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         get
         {
             if (_notConsuming is { } reason) return new WorkerStatus(false, reason);
-            if (_group is not { } group) return WorkerStatus.Consuming;
+            var bound = Volatile.Read(ref _statisticsSilenceTicks);
+            if (_group is not { } group || bound == 0) return WorkerStatus.Consuming;
             var silence = DateTime.UtcNow - group.At;
-            if (silence > StatisticsSilence) return new WorkerStatus(false, $"no statistics from the Kafka consumer for {silence.TotalSeconds:0} s");
+            if (silence.Ticks > bound) return new WorkerStatus(false, $"no statistics from the Kafka consumer for {silence.TotalSeconds:0} s");
             return group.State == "up"
                 ? WorkerStatus.Consuming
                 : new WorkerStatus(false, $"the Kafka group coordinator is out of reach (consumer group state '{group.State}')");
@@ -139,9 +140,11 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// <summary>Completes once the consumer first has partitions assigned and restored.</summary>
     public Task Ready => _ready.Task;
 
-    /// <summary>The consumer reports its statistics every second (<c>statistics.interval.ms</c>); three missed reports mean it is stuck.</summary>
-    private static readonly TimeSpan StatisticsSilence = TimeSpan.FromSeconds(3);
+    /// <summary>The consumer reports its statistics every second unless told otherwise (<c>statistics.interval.ms</c>).</summary>
     private const int StatisticsIntervalMs = 1_000;
+
+    /// <summary>Three missed reports of the consumer's statistics, in ticks: it is stuck (0: statistics switched off).</summary>
+    private long _statisticsSilenceTicks;
 
     private sealed record GroupReport(string State, DateTime At);
 
@@ -216,7 +219,10 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         using var claims = new ProducerBuilder<string?, byte[]>(ClaimsConfig()).LogTo(_log, "claims producer").Build();
         _claims = claims;
         _group = null;
-        using var consumer = new ConsumerBuilder<Ignore, byte[]>(ConsumerConfig())
+        var consumerConfig = ConsumerConfig();
+        // Statistics switched off (statistics.interval.ms 0 among the Client properties) leave readiness to the session.
+        Volatile.Write(ref _statisticsSilenceTicks, 3L * Math.Max(0, consumerConfig.StatisticsIntervalMs ?? 0) * TimeSpan.TicksPerMillisecond);
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(consumerConfig)
             .LogTo(_log, "consumer")
             .SetStatisticsHandler((_, statistics) => _group = KafkaStatistics.GroupState(statistics) is { } state ? new GroupReport(state, DateTime.UtcNow) : null)
             .SetPartitionsAssignedHandler((_, assigned) => Assign(assigned))
