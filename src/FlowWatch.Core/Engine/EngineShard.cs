@@ -275,7 +275,8 @@ public sealed class EngineShard
         {
             Raise(ref e, output, RuleCodes.PenetrationCapWarn, Severity.I,
                 $"Net same-name {direction.ToLowerInvariant()} of entity {e.EntityId} is at {AlertBuilder.Percent(used / cap)} of its {year} cap of {AlertBuilder.Money(cap, "CNY")}.",
-                metrics with { Threshold = _settings.PenetrationWarnUtilisation });
+                // observed/threshold are the position against the warning level, both in CNY: the pair compared.
+                metrics with { Threshold = warnAt });
         }
     }
 

@@ -199,7 +199,7 @@ internal sealed class NaiveEngine
                     {
                         Note("penetration warning re-armed");
                     }
-                    Raise(RuleCodes.PenetrationCapWarn, Severity.I, metrics with { Threshold = _settings.PenetrationWarnUtilisation });
+                    Raise(RuleCodes.PenetrationCapWarn, Severity.I, metrics with { Threshold = warnAt });
                 }
             }
         }

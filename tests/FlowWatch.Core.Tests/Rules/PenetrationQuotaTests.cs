@@ -54,10 +54,22 @@ public sealed class PenetrationQuotaTests
         Assert.Equal(8_000_000m, alert.Metrics.Observed);
         Assert.Equal(10_000_000m, alert.Metrics.Cap);
         Assert.Equal(0.8m, alert.Metrics.Utilisation);
-        Assert.Equal(0.8m, alert.Metrics.Threshold);
+        Assert.Equal(8_000_000m, alert.Metrics.Threshold);
         Assert.Equal("INFLOW", alert.Metrics.Direction);
         Assert.Equal(2026, alert.Metrics.Year);
         Assert.DoesNotContain(Breach, result.Rules);
+    }
+
+    [Fact]
+    public void Warn_Metrics_ObservedPositionAgainstThresholdInCny()
+    {
+        // Cap 5,000,000 (factor 0.5): the warning threshold is 0.8 × cap = 4,000,000 CNY, the position's own unit.
+        var alert = Reference().Parameter("macroPrudentialFactor", 0.5m).Stream().Send(Outward(4_000_000.01m)).Single(Warn);
+
+        Assert.Equal(4_000_000.01m, alert.Metrics.Observed);
+        Assert.Equal(4_000_000m, alert.Metrics.Threshold);
+        Assert.Equal(5_000_000m, alert.Metrics.Cap);
+        Assert.Equal(0.8m, alert.Metrics.Utilisation);
     }
 
     [Fact]
