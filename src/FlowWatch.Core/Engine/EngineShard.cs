@@ -435,7 +435,7 @@ public sealed class EngineShard
                 var inbound = e.Direction == Direction.In;
                 Raise(ref e, output, inbound ? RuleCodes.FanIn : RuleCodes.FanOut, Severity.I,
                     $"Entity {e.EntityId} {(inbound ? "received funds from" : "sent funds to")} {distinct} distinct counterparties within 24 hours.",
-                    Basic(e) with { Count = distinct, Threshold = _settings.FanDistinctCounterparties, Direction = inbound ? "IN" : "OUT" });
+                    Basic(e) with { Count = distinct, Observed = distinct, Threshold = _settings.FanDistinctCounterparties, Direction = inbound ? "IN" : "OUT" });
             }
         }
         return aggregate;

@@ -301,7 +301,7 @@ internal sealed class NaiveEngine
                 {
                     Raise(rule, Severity.I, new Metrics
                     {
-                        Count = distinct, Threshold = _settings.FanDistinctCounterparties, Direction = e.Direction == Direction.In ? "IN" : "OUT",
+                        Count = distinct, Observed = distinct, Threshold = _settings.FanDistinctCounterparties, Direction = e.Direction == Direction.In ? "IN" : "OUT",
                     });
                 }
             }

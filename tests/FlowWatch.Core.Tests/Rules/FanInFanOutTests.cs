@@ -43,6 +43,7 @@ public sealed class FanInFanOutTests
         var alert = results[19].Single("FAN_IN");
         Assert.Equal(Severity.I, alert.Severity);
         Assert.Equal(20, alert.Metrics.Count);
+        Assert.Equal(20m, alert.Metrics.Observed);   // the count compared with the threshold
         Assert.Equal(20m, alert.Metrics.Threshold);
         Assert.Equal("IN", alert.Metrics.Direction);
         Assert.NotEmpty(alert.Refs);
@@ -58,6 +59,8 @@ public sealed class FanInFanOutTests
         var alert = results[19].Single("FAN_OUT");
         Assert.Equal(Severity.I, alert.Severity);
         Assert.Equal(20, alert.Metrics.Count);
+        Assert.Equal(20m, alert.Metrics.Observed);
+        Assert.Equal(20m, alert.Metrics.Threshold);
         Assert.Equal("OUT", alert.Metrics.Direction);
         Assert.DoesNotContain("FAN_IN", results[19].Rules);
     }
