@@ -489,13 +489,12 @@ public sealed class EngineShard
         if (hourlyWarm && count1h >= _settings.HighFrequencyMinCount && hourlyScore >= _settings.HighFrequencyScore
             && Quiet(ref entity.LastFired[HighFrequencySlot], ts, _settings.HighFrequencySuppression.Ticks))
         {
-            // The count that would fire: far enough above the baseline, and at least the rule's minimum.
-            var expected = Math.Max(baseline.HourlyMean + _settings.HighFrequencyScore * baseline.HourlySpread, _settings.HighFrequencyMinCount);
+            var firing = FiringCount(baseline);
             Raise(ref e, output, RuleCodes.HighFrequency, Severity.II,
-                $"Entity {e.EntityId} made {count1h} payments in the last hour; its usual hourly count is {baseline.HourlyMean:0.##} and {Math.Ceiling(expected):0} would already be unusual.",
+                $"Entity {e.EntityId} made {count1h} payments in the last hour; its usual hourly count is {baseline.HourlyMean:0.##} and {firing} would already be unusual.",
                 Basic(e) with
                 {
-                    Count = count1h, Observed = count1h, Baseline = Rounded(baseline.HourlyMean), Threshold = Rounded(expected),
+                    Count = count1h, Observed = count1h, Baseline = Rounded(baseline.HourlyMean), Threshold = firing,
                     Score = Rounded(hourlyScore),
                     TopFeatures = [Feature("count1h", count1h), Feature("count1m", count1m), Feature("hourlyScore", hourlyScore)],
                 });
@@ -537,6 +536,18 @@ public sealed class EngineShard
 
         baseline.ObserveAmount(logAmount, _settings.BaselineAmountMemory, _settings.BaselineAmountDeviationFloor, _settings.BaselineAmountClip);
         baseline.ObserveHour(ts / TimeSpan.TicksPerHour, _settings.BaselineHourlyMemory);
+    }
+
+    /// <summary>
+    /// The smallest hourly count HIGH_FREQUENCY fires at (a whole count, at least the rule's minimum), as the score
+    /// judges it: the ceiling of mean + score × spread, moved by one where the double arithmetic of the two disagrees.
+    /// </summary>
+    private int FiringCount(in Baseline baseline)
+    {
+        var minimum = _settings.HighFrequencyMinCount;
+        var firing = Math.Max((int)Math.Ceiling(baseline.HourlyMean + _settings.HighFrequencyScore * baseline.HourlySpread), minimum);
+        if (firing > minimum && baseline.HourlyScore(firing - 1) >= _settings.HighFrequencyScore) return firing - 1;
+        return baseline.HourlyScore(firing) >= _settings.HighFrequencyScore ? firing : firing + 1;
     }
 
     /// <summary>The features of <see cref="Features"/> for an event, from the entity's state before it.</summary>

@@ -145,6 +145,26 @@ public sealed class ScoredRuleTests
     }
 
     [Fact]
+    public void HighFrequency_OverABusierBaseline_GivesTheWholeCountThatFiresAsItsThreshold()
+    {
+        var stream = Stream();
+        for (var h = 0; h < 60; h++)
+        {
+            stream.Send(TestStreams.Event($"R{h}a").Amount(9_000m).At(Start.AddHours(h)));
+            stream.Send(TestStreams.Event($"R{h}b").Amount(9_000m).At(Start.AddHours(h).AddMinutes(30)));
+        }
+
+        var alert = Enumerable.Range(0, 20)
+            .SelectMany(i => stream.Send(TestStreams.Event($"B{i}").Amount(9_000m).At(Start.AddHours(60).AddMinutes(10).AddSeconds(30 * i))).Alerts)
+            .Single(a => a.Rule == RuleCodes.HighFrequency);
+
+        // Two payments an hour: 2 + 6 × √3 ≈ 12.39 lies far above it, so the first count that fires is 13, as the message says.
+        Assert.Equal(13m, alert.Metrics.Threshold);
+        Assert.Equal(13, alert.Metrics.Count);
+        Assert.Contains("13 would already be unusual", alert.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AmountAnomaly_OverSmallUsualAmounts_GivesTheMinimumAmountAsItsThreshold()
     {
         var stream = Stream();
