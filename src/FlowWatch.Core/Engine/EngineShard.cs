@@ -186,7 +186,7 @@ public sealed class EngineShard
         if (e.InvolvesSanctionedParty)
         {
             Raise(ref e, output, RuleCodes.SanctionedParty, Severity.III,
-                $"Payment of {AlertBuilder.Money(e.Amount, e.Currency)} involves a sanctioned party{(e.CpName is null ? "" : $" (counterparty {e.CpName})")}.",
+                $"Payment of {AlertBuilder.Money(e.Amount, e.Currency)} involves a sanctioned party: {SanctionedParties(e, reference)}.",
                 Basic(e) with { Counterparty = e.CpName ?? e.CpEntityId });
         }
         var countryRisk = 0;
@@ -230,6 +230,22 @@ public sealed class EngineShard
     {
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entities, entityId, out _);
         return slot ??= new EntityState(entityId) { Counterparties = _counterparties };
+    }
+
+    /// <summary>Which parties of the event are sanctioned (RULES.md §2), so that the alert does not point at an innocent one.</summary>
+    private static string SanctionedParties(in PaymentEvent e, ReferenceData reference)
+    {
+        var parties = new List<string>(3);
+        if (e.Holder?.Sanctioned == true) parties.Add($"entity {e.EntityId} is sanctioned");
+        if (e.CpHolder is { Sanctioned: true } holder && !string.Equals(holder.EntityId, e.EntityId, StringComparison.Ordinal))
+        {
+            parties.Add($"counterparty entity {holder.EntityId} is sanctioned");
+        }
+        if (e.CpName is not null && reference.SanctionedNames.Contains(PartyNames.Normalise(e.CpName)))
+        {
+            parties.Add($"counterparty {e.CpName} is on the sanctions list");
+        }
+        return string.Join("; ", parties);
     }
 
     /// <summary>Same-name CNY transfers of the kinds in <c>penetrationKinds</c> count against the quota (RULES.md §3).</summary>

@@ -28,6 +28,26 @@ public sealed class PartyAndJurisdictionRuleTests
     }
 
     [Fact]
+    public void SanctionedParty_EntitySanctioned_MessageNamesTheEntityNotTheCounterparty()
+    {
+        var alert = Stream().Send(TestStreams.Event().Entity("BAD").Cp("OFFSHORE", name: "Harmless Ltd")).Single("SANCTIONED_PARTY");
+
+        Assert.Equal("Payment of 100 CNY involves a sanctioned party: entity BAD is sanctioned.", alert.Message);
+    }
+
+    [Fact]
+    public void SanctionedParty_CounterpartySanctionedByEntityOrName_MessageNamesWhichParty()
+    {
+        var stream = Stream();
+
+        var byEntity = stream.Send(TestStreams.Event("T1").Cp("OFFSHORE", entityId: "BAD")).Single("SANCTIONED_PARTY");
+        var byName = stream.Send(TestStreams.Event("T2").Cp("OFFSHORE", name: "Acme Trading Ltd")).Single("SANCTIONED_PARTY");
+
+        Assert.Equal("Payment of 100 CNY involves a sanctioned party: counterparty entity BAD is sanctioned.", byEntity.Message);
+        Assert.Equal("Payment of 100 CNY involves a sanctioned party: counterparty Acme Trading Ltd is on the sanctions list.", byName.Message);
+    }
+
+    [Fact]
     public void SanctionedParty_CounterpartyEntitySanctioned_Raises()
     {
         var result = Stream().Send(TestStreams.Event().Cp("OFFSHORE", entityId: "BAD"));
