@@ -682,7 +682,7 @@ public sealed class EngineShard
         var direction = StructuringKey.DirectionOf(key) == Direction.In ? "Inward" : "Outward";
         var category = StructuringKey.CategoryOf(key) switch
         {
-            LargeValueCategory.Cash => "cash",
+            LargeValueCategory.Cash => "cash payment",
             LargeValueCategory.NonIndividualTransfer => "non-individual transfer",
             LargeValueCategory.IndividualDomestic => "individual domestic transfer",
             _ => "individual cross-border transfer",

@@ -199,6 +199,8 @@ public sealed class StructuringTests
         Assert.Equal([false, false, true], Fired(results));
         Assert.Equal("CASH", results[2].Single(Rule).Metrics.Category);
         Assert.Equal(50_000m, results[2].Single(Rule).Metrics.Threshold);
+        Assert.Equal("Entity C1 made 3 inward cash payments within 24 hours, each just below the 50,000 CNY report threshold, totalling 139,999.99 CNY.",
+            results[2].Single(Rule).Message);
     }
 
     [Fact]
