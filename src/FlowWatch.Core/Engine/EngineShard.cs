@@ -537,8 +537,7 @@ public sealed class EngineShard
                 var severity = probability >= _settings.MlAnomalySeverityIII ? Severity.III
                     : probability >= _settings.MlAnomalySeverityII ? Severity.II : Severity.I;
                 var top = models.TopFeatures(features, TopFeatureCount);
-                // Rounded down, so that the score shown never reaches a severity band the probability did not (RULES.md §6).
-                var shown = decimal.Round((decimal)probability, 4, MidpointRounding.ToZero);
+                var shown = ShownProbability(probability);
                 Raise(ref e, output, RuleCodes.MlAnomaly, severity,
                     $"Payment of {AlertBuilder.Money(e.Amount, e.Currency)} by entity {e.EntityId} scored {shown:0.####} as anomalous (models {models.Version}), driven by {string.Join(", ", top)}.",
                     Basic(e) with
@@ -604,6 +603,17 @@ public sealed class EngineShard
     {
         double inflow = (double)aggregate.InflowCny, outflow = (double)aggregate.OutflowCny;
         return inflow > 0 && outflow > 0 ? (float)(Math.Min(inflow, outflow) / Math.Max(inflow, outflow)) : 0;
+    }
+
+    /// <summary>
+    /// An ML_ANOMALY probability as its alert shows it, to 4 decimals rounded down, so that the score shown never reaches
+    /// a severity band the probability did not (RULES.md §6).
+    /// </summary>
+    internal static decimal ShownProbability(double probability)
+    {
+        var shown = decimal.Round((decimal)probability, 4, MidpointRounding.ToZero);
+        // A double becomes a decimal of 15 significant digits: one just below a band (0.9899999999999999) reads as the band.
+        return (double)shown > probability ? shown - 0.0001m : shown;
     }
 
     /// <summary>A feature as it reads in an alert: counts and amounts as themselves, not their logarithms.</summary>

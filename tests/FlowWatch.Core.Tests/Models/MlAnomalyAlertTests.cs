@@ -33,4 +33,26 @@ public sealed class MlAnomalyAlertTests
             Assert.Contains(FormattableString.Invariant($"scored {a.Metrics.Score:0.####} "), a.Message, StringComparison.Ordinal);
         });
     }
+
+    [Theory]
+    [InlineData(0.99)]
+    [InlineData(0.98)]
+    [InlineData(0.97)]
+    public void ShownProbability_OneDoubleBelowABand_ShowsAScoreBelowIt(double band)
+    {
+        // The double just below 0.99 is 0.9899999999999999; converted to decimal (15 significant digits) it reads 0.99.
+        var shown = EngineShard.ShownProbability(Math.BitDecrement(band));
+
+        Assert.True((double)shown < band, $"{Math.BitDecrement(band):R} shown as {shown}");
+        Assert.Equal((decimal)band - 0.0001m, shown);
+    }
+
+    [Theory]
+    [InlineData(0.99)]
+    [InlineData(0.98)]
+    [InlineData(0.97)]
+    public void ShownProbability_AtABand_ShowsTheBand(double band)
+    {
+        Assert.Equal((decimal)band, EngineShard.ShownProbability(band));
+    }
 }
