@@ -193,6 +193,7 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
 
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("consuming", await ready.Content.ReadAsStringAsync());
     }
 
     private const string DeadLetters = @"(?m)^flowwatch_dead_letters_total\{[^}]*\} [1-9]";

@@ -3,6 +3,7 @@ using FlowWatch.Worker.Kafka;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -51,7 +52,7 @@ public static class DashboardHosting
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = assets });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = assets });
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag), ResponseWriter = WriteStatus });
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapDashboardApi();
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -116,6 +117,13 @@ public static class DashboardHosting
     }
 
     private const string ReadyTag = "ready";
+
+    /// <summary>The worker's status in words ("consuming", or why not), rather than the bare "Healthy" or "Unhealthy".</summary>
+    private static Task WriteStatus(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(report.Entries.Values.Single().Description ?? report.Status.ToString());
+    }
 
     /// <summary>Ready while the worker consumes: partitions assigned and restored, the Kafka group coordinator in reach.</summary>
     private sealed class WorkerReadiness(StreamingWorker worker) : IHealthCheck
