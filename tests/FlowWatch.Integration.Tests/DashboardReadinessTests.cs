@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
@@ -6,16 +7,18 @@ using FlowWatch.Worker.Kafka;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace FlowWatch.Integration.Tests;
 
 /// <summary>
 /// The dashboard of a worker that is not consuming (never started, so waiting for partitions): what an operator's
-/// probes are told.
+/// probes are told, and what they leave in the log.
 /// </summary>
 [Collection(SoleDashboard.Name)]
 public sealed class DashboardReadinessTests : IAsyncLifetime
 {
+    private readonly ConcurrentQueue<string> _warnings = new();
     private WebApplication _app = null!;
     private Uri _page = null!;
 
@@ -25,6 +28,7 @@ public sealed class DashboardReadinessTests : IAsyncLifetime
         var reference = ReferenceDataLoader.LoadFile(options.ReferenceFile);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(DashboardHarness.Configuration(null));
+        builder.Logging.ClearProviders().AddProvider(new WarningsProvider(_warnings.Enqueue));
         builder.Services.AddSingleton(services =>
             new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System, onCommitted: services.GetRequiredService<AlertFeed>().Publish));
         builder.AddFlowWatchDashboard();
@@ -49,5 +53,40 @@ public sealed class DashboardReadinessTests : IAsyncLifetime
         Assert.Equal("waiting for partitions", await response.Content.ReadAsStringAsync());
     }
 
+    [Fact]
+    public async Task Readiness_ProbedWhileNotConsuming_LogsNothing()
+    {
+        using var client = Client();
+        for (var probe = 0; probe < 3; probe++)
+        {
+            using var response = await client.GetAsync("readyz");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        }
+
+        Assert.Empty(_warnings);
+    }
+
     private HttpClient Client() => new() { BaseAddress = _page, Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>Hands on each warning or worse, with its category, formatted.</summary>
+    private sealed class WarningsProvider(Action<string> sink) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new Warnings(categoryName, sink);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Warnings(string category, Action<string> sink) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (IsEnabled(logLevel)) sink($"{category}[{eventId.Id}]: {formatter(state, exception)}");
+            }
+        }
+    }
 }

@@ -42,6 +42,9 @@ public static class DashboardHosting
             o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // A readiness probe that finds the worker not consuming would log an error each time (every few seconds for as
+        // long as a broker is out of reach); the probe's answer carries the reason, and the worker logs its causes.
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
         return builder;
     }
 
