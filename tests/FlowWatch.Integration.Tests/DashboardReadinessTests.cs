@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
 using FlowWatch.Worker.Dashboard;
@@ -13,7 +15,7 @@ namespace FlowWatch.Integration.Tests;
 
 /// <summary>
 /// The dashboard of a worker that is not consuming (never started, so waiting for partitions): what an operator's
-/// probes are told, and what they leave in the log.
+/// probes and the page are told, and what the probes leave in the log.
 /// </summary>
 [Collection(SoleDashboard.Name)]
 public sealed class DashboardReadinessTests : IAsyncLifetime
@@ -64,6 +66,18 @@ public sealed class DashboardReadinessTests : IAsyncLifetime
         }
 
         Assert.Empty(_warnings);
+    }
+
+    [Fact]
+    public async Task Stats_WhileNotConsuming_GiveTheLagAsNull()
+    {
+        using var client = Client();
+        var stats = await client.GetFromJsonAsync<JsonObject>("api/stats");
+
+        Assert.False(stats!["ready"]!.GetValue<bool>());
+        Assert.Equal("waiting for partitions", stats["status"]!.GetValue<string>());
+        Assert.True(stats.TryGetPropertyValue("consumerLag", out var lag), "consumerLag is missing");
+        Assert.Null(lag);
     }
 
     private HttpClient Client() => new() { BaseAddress = _page, Timeout = TimeSpan.FromSeconds(30) };

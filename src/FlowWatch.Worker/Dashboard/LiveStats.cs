@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using FlowWatch.Worker.Kafka;
 using Microsoft.Extensions.Hosting;
 
@@ -11,7 +12,8 @@ public sealed record StatsSnapshot(
     double EventsPerSecond,
     long Events,
     long DeadLetters,
-    long? ConsumerLag,
+    // Written as null, not left out as absent values elsewhere are: the page tells "not consuming" by it.
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] long? ConsumerLag,
     IReadOnlyDictionary<string, double> AlertsPerSecond,
     IReadOnlyDictionary<string, long> Alerts,
     double UptimeSeconds,
