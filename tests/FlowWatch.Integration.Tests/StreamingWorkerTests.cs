@@ -168,6 +168,30 @@ public sealed class StreamingWorkerTests : IDisposable
         Assert.DoesNotContain(lines, line => line.Contains("restart", StringComparison.OrdinalIgnoreCase));
     }
 
+    [Fact]
+    public async Task Run_FetchFailsDuringARestore_RestoresAndConsumes()
+    {
+        var reference = ReferenceDataLoader.LoadFile(Samples("reference.json"));
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "restore-fetch" };
+        broker.CreateFlowWatchTopics(options, partitions: 1);
+        // Nothing fetches before the restore does (it reads the state topic): its first fetches fail, as in a broker's hiccup.
+        const short Fetch = 1;
+        broker.FailNextRequests(Fetch, ErrorCode.RequestTimedOut, ErrorCode.RequestTimedOut);
+        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        using (var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            await producer.ProduceAsync(options.PaymentsTopic, new Message<string, string> { Key = "EFE0001", Value = File.ReadLines(Samples("events.jsonl")).First() });
+        }
+
+        await Until(() => worker.Counters.Read == 1 && worker.Status.IsConsuming, "consuming the payment");
+
+        await stop.CancelAsync();
+        await running;
+    }
+
     /// <summary>Waits up to a minute for <paramref name="condition"/>: how long it takes is not what is tested.</summary>
     private static async Task Until(Func<bool> condition, string what)
     {

@@ -231,7 +231,7 @@ public static class StateStore
         {
             // End of partition for read_committed is the last stable offset: an open transaction of a crashed
             // worker holds it back until that transaction is fenced or times out.
-            var record = consumer.Consume(timeout) ?? throw new TimeoutException($"state partition {partition} did not reach its end in {timeout.TotalSeconds:0.#} s");
+            var record = ConsumeWithin(consumer, timeout) ?? throw new TimeoutException($"state partition {partition} did not reach its end in {timeout.TotalSeconds:0.#} s");
             if (record.IsPartitionEOF) break;
             if (record.Message.Key is not { } key) continue;
             var value = record.Message.Value;
@@ -327,6 +327,31 @@ public static class StateStore
             : null;
     }
 
+    /// <summary>
+    /// The next record within <paramref name="timeout"/>, or null (the caller's timeout). A fetch that failed (a broker's
+    /// hiccup) is retried by the client itself, so its error is waited out with the rest: let out of the restore, which runs
+    /// in the worker's partition assignment, it would end the assignment unfinished and the worker's consumer would go on
+    /// without it.
+    /// </summary>
+    private static ConsumeResult<TKey, TValue>? ConsumeWithin<TKey, TValue>(IConsumer<TKey, TValue> consumer, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                return consumer.Consume(Max(deadline - DateTime.UtcNow, TimeSpan.Zero));
+            }
+            catch (ConsumeException ex) when (!ex.Error.IsFatal)
+            {
+                // transient: librdkafka fetches again
+                if (DateTime.UtcNow >= deadline) return null;
+            }
+        }
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
     /// <summary>Processes payments [<paramref name="from"/>, <paramref name="to"/>) of a partition again, for their effect on state only.</summary>
     private static long Replay(ConsumerConfig baseConfig, string paymentsTopic, int partition, FlowEngine engine, long from, long to, TimeSpan timeout,
         ILogger log)
@@ -340,7 +365,7 @@ public static class StateStore
         long replayed = 0;
         while (true)
         {
-            var record = consumer.Consume(timeout) ?? throw new TimeoutException($"payments partition {partition} did not reach offset {to} in {timeout.TotalSeconds:0.#} s");
+            var record = ConsumeWithin(consumer, timeout) ?? throw new TimeoutException($"payments partition {partition} did not reach offset {to} in {timeout.TotalSeconds:0.#} s");
             if (record.IsPartitionEOF)
             {
                 // The position was committed after these payments were read, so the partition cannot end before it
