@@ -192,6 +192,28 @@ public sealed class StreamingWorkerTests : IDisposable
         await running;
     }
 
+    [Fact]
+    public async Task Run_StoppedDuringARestore_EndsWithoutWaitingOutTheCatchUpTimeout()
+    {
+        var reference = ReferenceDataLoader.LoadFile(Samples("reference.json"));
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "restore-stop" };
+        broker.CreateFlowWatchTopics(options, partitions: 1);
+        // Nothing fetches before the restore does (it reads the state topic): it finds no answer for longer than the test waits.
+        const short Fetch = 1;
+        broker.FailNextRequests(Fetch, [.. Enumerable.Repeat(ErrorCode.RequestTimedOut, 5_000)]);
+        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        await Until(() => worker.Status.Description.StartsWith("restoring", StringComparison.Ordinal), "restoring");
+
+        await stop.CancelAsync();
+
+        // Well within the 30 s a host gives its services to stop, which the CatchUpTimeout (60 s) would pass.
+        await running.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(new WorkerStatus(false, "stopped"), worker.Status);
+    }
+
     /// <summary>Waits up to a minute for <paramref name="condition"/>: how long it takes is not what is tested.</summary>
     private static async Task Until(Func<bool> condition, string what)
     {

@@ -148,11 +148,11 @@ public static class StateStore
     /// clients log to <paramref name="log"/>.
     /// </summary>
     internal static RestoredPartition Restore(ConsumerConfig baseConfig, string stateTopic, string paymentsTopic, int partition, FlowEngine engine,
-        TimeSpan? catchUpTimeout = null, byte[]? owner = null, ILogger? log = null)
+        TimeSpan? catchUpTimeout = null, byte[]? owner = null, ILogger? log = null, CancellationToken cancellation = default)
     {
         var timeout = catchUpTimeout ?? new KafkaOptions().CatchUpTimeout;
         log ??= NullLogger.Instance;
-        var saved = ReadSaved(baseConfig, stateTopic, partition, timeout, log);
+        var saved = ReadSaved(baseConfig, stateTopic, partition, timeout, log, cancellation);
         var idRecords = new Dictionary<long, (int Parts, int NewestDay)>();
         if (saved.Position is not { } position)
         {
@@ -174,7 +174,7 @@ public static class StateStore
             idRecords[number] = (parts + 1, newestDay);
         }
         engine.Restore(position.RestartParameters);
-        var replayed = Replay(baseConfig, paymentsTopic, partition, engine, position.RestartPoint, position.NextOffset, timeout, log);
+        var replayed = Replay(baseConfig, paymentsTopic, partition, engine, position.RestartPoint, position.NextOffset, timeout, log, cancellation);
         engine.Restore(position.Parameters);
         engine.Counters.Clear();
         var book = new StateBook(position.NextOffset, position.Parameters, [.. idRecords.Select(r => (r.Key, r.Value.Parts, r.Value.NewestDay))],
@@ -204,7 +204,8 @@ public static class StateStore
     }
 
     /// <summary>The newest valid record of each entity and ids key of a state partition, and the position.</summary>
-    private static Saved ReadSaved(ConsumerConfig baseConfig, string stateTopic, int partition, TimeSpan timeout, ILogger log)
+    private static Saved ReadSaved(ConsumerConfig baseConfig, string stateTopic, int partition, TimeSpan timeout, ILogger log,
+        CancellationToken cancellation)
     {
         var saved = new Saved();
         using var consumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig(baseConfig)).LogTo(log, "state restore").Build();
@@ -231,7 +232,7 @@ public static class StateStore
         {
             // End of partition for read_committed is the last stable offset: an open transaction of a crashed
             // worker holds it back until that transaction is fenced or times out.
-            var record = ConsumeWithin(consumer, timeout) ?? throw new TimeoutException($"state partition {partition} did not reach its end in {timeout.TotalSeconds:0.#} s");
+            var record = ConsumeWithin(consumer, timeout, cancellation) ?? throw new TimeoutException($"state partition {partition} did not reach its end in {timeout.TotalSeconds:0.#} s");
             if (record.IsPartitionEOF) break;
             if (record.Message.Key is not { } key) continue;
             var value = record.Message.Value;
@@ -331,30 +332,37 @@ public static class StateStore
     /// The next record within <paramref name="timeout"/>, or null (the caller's timeout). A fetch that failed (a broker's
     /// hiccup) is retried by the client itself, so its error is waited out with the rest: let out of the restore, which runs
     /// in the worker's partition assignment, it would end the assignment unfinished and the worker's consumer would go on
-    /// without it.
+    /// without it. It waits in steps of a second, so that a stop asked for meanwhile ends it
+    /// (<see cref="OperationCanceledException"/>) rather than waiting out the timeout (the CatchUpTimeout, 60 s, passes
+    /// the 30 s a host gives its services to stop).
     /// </summary>
-    private static ConsumeResult<TKey, TValue>? ConsumeWithin<TKey, TValue>(IConsumer<TKey, TValue> consumer, TimeSpan timeout)
+    private static ConsumeResult<TKey, TValue>? ConsumeWithin<TKey, TValue>(IConsumer<TKey, TValue> consumer, TimeSpan timeout,
+        CancellationToken cancellation)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
+            cancellation.ThrowIfCancellationRequested();
+            var left = deadline - DateTime.UtcNow;
             try
             {
-                return consumer.Consume(Max(deadline - DateTime.UtcNow, TimeSpan.Zero));
+                if (consumer.Consume(Clamp(left, TimeSpan.Zero, CancellationStep)) is { } record) return record;
             }
             catch (ConsumeException ex) when (!ex.Error.IsFatal)
             {
                 // transient: librdkafka fetches again
-                if (DateTime.UtcNow >= deadline) return null;
             }
+            if (DateTime.UtcNow >= deadline) return null;
         }
     }
 
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+    private static readonly TimeSpan CancellationStep = TimeSpan.FromSeconds(1);
+
+    private static TimeSpan Clamp(TimeSpan value, TimeSpan min, TimeSpan max) => value < min ? min : value > max ? max : value;
 
     /// <summary>Processes payments [<paramref name="from"/>, <paramref name="to"/>) of a partition again, for their effect on state only.</summary>
     private static long Replay(ConsumerConfig baseConfig, string paymentsTopic, int partition, FlowEngine engine, long from, long to, TimeSpan timeout,
-        ILogger log)
+        ILogger log, CancellationToken cancellation)
     {
         if (from >= to) return 0;
         var config = RestoreConfig(baseConfig);
@@ -365,7 +373,7 @@ public static class StateStore
         long replayed = 0;
         while (true)
         {
-            var record = ConsumeWithin(consumer, timeout) ?? throw new TimeoutException($"payments partition {partition} did not reach offset {to} in {timeout.TotalSeconds:0.#} s");
+            var record = ConsumeWithin(consumer, timeout, cancellation) ?? throw new TimeoutException($"payments partition {partition} did not reach offset {to} in {timeout.TotalSeconds:0.#} s");
             if (record.IsPartitionEOF)
             {
                 // The position was committed after these payments were read, so the partition cannot end before it

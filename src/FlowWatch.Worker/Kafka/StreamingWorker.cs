@@ -58,6 +58,9 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private static readonly TimeSpan OffsetsTimeout = TimeSpan.FromSeconds(15);
     private ReferenceFeed? _feed;
 
+    /// <summary>The stop of <see cref="RunAsync"/>, for the restores, which run in the consumer's assignment callback.</summary>
+    private CancellationToken _stopping;
+
     /// <summary>One transactional id for the worker's lifetime: each new session fences the previous one's transaction.</summary>
     private readonly string _transactionalId = $"{options.TransactionalIdPrefix}-{options.InstanceId ?? Guid.NewGuid().ToString("N")}";
 
@@ -161,6 +164,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// </summary>
     private void RunUntilStopped(CancellationToken cancellation)
     {
+        _stopping = cancellation;
         var backoff = TimeSpan.FromSeconds(1);
         while (!cancellation.IsCancellationRequested)
         {
@@ -492,7 +496,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             var started = System.Diagnostics.Stopwatch.StartNew();
             var owner = StateStore.ClaimPartition(_claims, options.StateTopic, topicPartition.Partition.Value);
             var restored = StateStore.Restore(ConsumerConfig(), options.StateTopic, options.PaymentsTopic, topicPartition.Partition.Value, engine,
-                options.CatchUpTimeout, owner, _log);
+                options.CatchUpTimeout, owner, _log, _stopping);
             // With a reference or control topic, what it says now outranks the parameters saved in the state.
             if (_feed.Enabled) engine.UpdateReference(_feed.Current);
             // Only now: the payments processed again during the restore had their aggregate rows written before.
