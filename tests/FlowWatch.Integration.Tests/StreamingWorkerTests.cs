@@ -158,6 +158,7 @@ public sealed class StreamingWorkerTests : IDisposable
         using var stop = new CancellationTokenSource();
         var running = worker.RunAsync(stop.Token);
         await Task.Delay(3_000);
+        Assert.Equal(new WorkerStatus(false, "waiting for the Kafka broker to ready transactions"), worker.Status);
 
         await stop.CancelAsync();
 
@@ -212,6 +213,30 @@ public sealed class StreamingWorkerTests : IDisposable
         // Well within the 30 s a host gives its services to stop, which the CatchUpTimeout (60 s) would pass.
         await running.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(new WorkerStatus(false, "stopped"), worker.Status);
+    }
+
+    [Fact]
+    public async Task Status_ReferenceTopicMissing_SaysItReadsTheReferenceTopicsNotThatItWaitsForPartitions()
+    {
+        var reference = ReferenceDataLoader.LoadFile(Samples("reference.json"));
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions
+        {
+            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "status",
+            ReferenceTopic = "reference-missing",
+        };
+        broker.CreateFlowWatchTopics(options, partitions: 1);
+        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        // Well within the CatchUpTimeout (60 s) the session waits for the topic.
+        await Task.Delay(3_000);
+
+        var status = worker.Status;
+
+        await stop.CancelAsync();
+        await running;
+        Assert.Equal(new WorkerStatus(false, "reading the reference and control topics to their end"), status);
     }
 
     /// <summary>Waits up to a minute for <paramref name="condition"/>: how long it takes is not what is tested.</summary>

@@ -45,7 +45,12 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private long _consumerLag;
 
     /// <summary>Why the worker is not consuming, or null when its session has its partitions (see <see cref="Status"/>).</summary>
-    private volatile string? _notConsuming = "waiting for partitions";
+    private volatile string? _notConsuming = WaitingForPartitions;
+
+    private const string WaitingForPartitions = "waiting for partitions";
+
+    /// <summary>Whether <see cref="_notConsuming"/> names the Kafka error the worker is restarting after, until it consumes again.</summary>
+    private volatile bool _restarting;
 
     /// <summary>The consumer group's state in the consumer's latest statistics, and when they came.</summary>
     private volatile GroupReport? _group;
@@ -186,6 +191,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 var (code, reason) = ex is KafkaException kafka ? (kafka.Error.Code.ToString(), kafka.Error.Reason) : ("Timeout", ex.Message);
                 WorkerLog.Restarting(_log, code, reason, backoff.TotalSeconds);
                 _notConsuming = $"restarting after a Kafka error ({code}): {reason}";
+                _restarting = true;
                 _deliveryError = null;
                 _uncommitted = 0;
                 cancellation.WaitHandle.WaitOne(backoff);
@@ -218,6 +224,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
 
     private void RunSession(IProducer<string?, byte[]> producer, CancellationToken cancellation)
     {
+        if (options.ReferenceTopic.Length > 0 || options.ControlTopic.Length > 0) Stage("reading the reference and control topics to their end");
         using var feed = new ReferenceFeed(options, reference, _log, cancellation);
         _feed = feed;
         using var claims = new ProducerBuilder<string?, byte[]>(ClaimsConfig()).LogTo(_log, "claims producer").Build();
@@ -235,8 +242,10 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             .Build();
         _producer = producer;
         _consumer = consumer;
+        Stage("waiting for the Kafka broker to ready transactions");
         InitTransactions(producer, cancellation);
         producer.BeginTransaction();
+        Stage(WaitingForPartitions);
         consumer.Subscribe(options.PaymentsTopic);
         var nextCommit = DateTime.UtcNow + options.CommitInterval;
         var lastFeedPoll = DateTime.UtcNow;
@@ -296,6 +305,15 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 // leaving the group failed (broker gone); the group times this member out instead
             }
         }
+    }
+
+    /// <summary>
+    /// What a session that is not consuming yet waits for: shown until it consumes, unless the worker is restarting, when
+    /// the error it restarts after stays shown, as the likelier cause.
+    /// </summary>
+    private void Stage(string what)
+    {
+        if (!_restarting) _notConsuming = what;
     }
 
     /// <summary>
@@ -513,6 +531,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             starts.Add(new TopicPartitionOffset(topicPartition, restored.ResumeAt is { } offset ? new Offset(offset) : Offset.Beginning));
         }
         _notConsuming = null;
+        _restarting = false;
         _ready.TrySetResult();
         return starts;
     }
