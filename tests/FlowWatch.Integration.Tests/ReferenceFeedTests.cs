@@ -13,6 +13,26 @@ public sealed class ReferenceFeedTests
     private static string Samples(string file) => Path.Combine(AppContext.BaseDirectory, "samples", file);
 
     [Fact]
+    public async Task Poll_FetchesFailingForAWhile_WaitsThemOutAndAppliesWhatComesAfter()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), ControlTopic = "flowwatch.control" };
+        broker.CreateTopic(options.ControlTopic, 1);
+        using var feed = new ReferenceFeed(options, ReferenceDataLoader.LoadFile(Samples("reference.json")), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        // A broker's hiccup: its next fetches fail (the client fetches again by itself).
+        const short Fetch = 1;
+        broker.FailNextRequests(Fetch, [.. Enumerable.Repeat(ErrorCode.RequestTimedOut, 3)]);
+        using (var producer = new ProducerBuilder<string?, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            await producer.ProduceAsync(options.ControlTopic, new Message<string?, string> { Value = """{"type":"PARAMETERS","ts":"2026-03-03T00:00:00+08:00","macroPrudentialFactor":0.5}""" });
+        }
+
+        await WaitFor(feed.Poll);
+
+        Assert.Equal(0.5m, feed.Current.Parameters.MacroPrudentialFactor);
+    }
+
+    [Fact]
     public async Task Run_ControlAndReferenceTopics_ApplyToEventsProcessedAfterThem()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
