@@ -46,7 +46,7 @@ public sealed class ReferenceFeed : IDisposable
     public bool Poll()
     {
         if (_consumer is null) return false;
-        while (Next(TimeSpan.Zero) is { } record)
+        while (_consumer.ConsumeOrNothing(TimeSpan.Zero) is { } record)
         {
             if (!record.IsPartitionEOF && record.Message?.Value is not null) _arrived.Add(record);
         }
@@ -76,7 +76,7 @@ public sealed class ReferenceFeed : IDisposable
         {
             // A stop is not kept waiting for the CatchUpTimeout: nothing has been processed yet.
             cancellation.ThrowIfCancellationRequested();
-            var record = Next(TimeSpan.FromSeconds(1));
+            var record = _consumer!.ConsumeOrNothing(TimeSpan.FromSeconds(1));
             if (record is null)
             {
                 if (DateTime.UtcNow > deadline) throw new TimeoutException($"the reference and control topics did not reach their end in {timeout.TotalSeconds:0.#} s");
@@ -86,22 +86,6 @@ public sealed class ReferenceFeed : IDisposable
             else if (record.Message?.Value is not null) _arrived.Add(record);
         }
         ApplyArrived();
-    }
-
-    /// <summary>
-    /// The next record within <paramref name="wait"/>, or null. A failed fetch (a broker's hiccup) counts as nothing
-    /// yet: the client fetches again by itself, and let out, the error would end the worker's session for nothing.
-    /// </summary>
-    private ConsumeResult<Ignore, byte[]>? Next(TimeSpan wait)
-    {
-        try
-        {
-            return _consumer!.Consume(wait);
-        }
-        catch (ConsumeException ex) when (!ex.Error.IsFatal)
-        {
-            return null;
-        }
     }
 
     private bool Apply(string topic, byte[] value)

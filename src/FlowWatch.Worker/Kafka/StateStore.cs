@@ -343,22 +343,13 @@ public static class StateStore
         while (true)
         {
             cancellation.ThrowIfCancellationRequested();
-            var left = deadline - DateTime.UtcNow;
-            try
-            {
-                if (consumer.Consume(Clamp(left, TimeSpan.Zero, CancellationStep)) is { } record) return record;
-            }
-            catch (ConsumeException ex) when (!ex.Error.IsFatal)
-            {
-                // transient: librdkafka fetches again
-            }
+            var left = TimeSpan.FromTicks(Math.Clamp((deadline - DateTime.UtcNow).Ticks, 0, CancellationStep.Ticks));
+            if (consumer.ConsumeOrNothing(left) is { } record) return record;
             if (DateTime.UtcNow >= deadline) return null;
         }
     }
 
     private static readonly TimeSpan CancellationStep = TimeSpan.FromSeconds(1);
-
-    private static TimeSpan Clamp(TimeSpan value, TimeSpan min, TimeSpan max) => value < min ? min : value > max ? max : value;
 
     /// <summary>Processes payments [<paramref name="from"/>, <paramref name="to"/>) of a partition again, for their effect on state only.</summary>
     private static long Replay(ConsumerConfig baseConfig, string paymentsTopic, int partition, FlowEngine engine, long from, long to, TimeSpan timeout,

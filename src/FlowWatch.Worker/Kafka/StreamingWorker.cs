@@ -257,7 +257,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 try
                 {
                     // Records waiting for a commit must not wait longer because none came after them.
-                    var wait = _uncommitted == 0 ? options.BatchInterval : Clamp(nextCommit - DateTime.UtcNow, TimeSpan.Zero, options.BatchInterval);
+                    var wait = _uncommitted == 0 ? options.BatchInterval : TimeSpan.FromTicks(Math.Clamp((nextCommit - DateTime.UtcNow).Ticks, 0, options.BatchInterval.Ticks));
                     record = ConsumeNext(consumer, wait);
                 }
                 catch (ConsumeException ex) when (!ex.Error.IsFatal)
@@ -349,8 +349,6 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         foreach (var partition in _partitions.Values) partition.HandOver();
         return consumer.Consume(wait);
     }
-
-    private static TimeSpan Clamp(TimeSpan value, TimeSpan min, TimeSpan max) => value < min ? min : value > max ? max : value;
 
     private static DateTime Max(DateTime a, DateTime b) => a > b ? a : b;
 

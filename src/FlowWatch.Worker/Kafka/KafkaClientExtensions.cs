@@ -2,7 +2,7 @@ using Confluent.Kafka;
 
 namespace FlowWatch.Worker.Kafka;
 
-public static class ProducerExtensions
+public static class KafkaClientExtensions
 {
     /// <summary>
     /// Produces <paramref name="message"/>, waiting while the client's queue is full (it takes a bounded number of
@@ -22,6 +22,22 @@ public static class ProducerExtensions
             {
                 producer.Poll(TimeSpan.FromMilliseconds(10));
             }
+        }
+    }
+
+    /// <summary>
+    /// The next record within <paramref name="wait"/>, or null. A failed fetch (a broker's hiccup) counts as nothing yet:
+    /// the client fetches again by itself, and let out, the error would end the caller's work for nothing.
+    /// </summary>
+    public static ConsumeResult<TKey, TValue>? ConsumeOrNothing<TKey, TValue>(this IConsumer<TKey, TValue> consumer, TimeSpan wait)
+    {
+        try
+        {
+            return consumer.Consume(wait);
+        }
+        catch (ConsumeException ex) when (!ex.Error.IsFatal)
+        {
+            return null;
         }
     }
 }
