@@ -283,7 +283,7 @@ public sealed class EngineShard
         {
             Raise(ref e, output, RuleCodes.PenetrationCapBreach, Severity.III,
                 $"Net same-name {direction.ToLowerInvariant()} of entity {e.EntityId} reached {AlertBuilder.Money(used, "CNY")} in {year}, over its cap of {AlertBuilder.Money(cap, "CNY")}.",
-                metrics);
+                metrics with { Threshold = cap });
             return;
         }
         var warnAt = cap * _settings.PenetrationWarnUtilisation;

@@ -120,6 +120,12 @@ public static class PenetrationQuota
     public static decimal? Ratio(decimal used, decimal cap) =>
         cap > 0 && (cap >= 1 || Math.Abs(used) < cap * 10_000_000_000_000_000_000_000_000_000m) ? used / cap : null;
 
-    /// <summary>The utilisation alerts and position rows show (RULES.md §3): <see cref="Ratio"/> rounded to 6 decimals.</summary>
-    public static decimal? Utilisation(decimal used, decimal cap) => Ratio(used, cap) is { } ratio ? decimal.Round(ratio, 6) : null;
+    /// <summary>
+    /// The utilisation alerts and position rows show (RULES.md §3): <see cref="Ratio"/> to 6 decimals, rounded down
+    /// below the cap and up beyond it, so that a figure shown is never on the other side of the cap, or of a warning
+    /// level of 6 decimals, than the position it stands for (a breach by 0.75 CNY of 10 M reads 1.000001, not 1).
+    /// </summary>
+    public static decimal? Utilisation(decimal used, decimal cap) => Ratio(used, cap) is { } ratio
+        ? decimal.Round(ratio, 6, ratio > 1 ? MidpointRounding.ToPositiveInfinity : MidpointRounding.ToNegativeInfinity)
+        : null;
 }

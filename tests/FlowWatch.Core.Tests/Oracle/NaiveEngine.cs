@@ -182,7 +182,7 @@ internal sealed class NaiveEngine
                 var usedAfter = inflow ? after : -after;
                 var metrics = new Metrics
                 {
-                    Observed = usedAfter, Cap = cap, Utilisation = cap > 0 ? decimal.Round(usedAfter / cap, 6) : null,
+                    Observed = usedAfter, Cap = cap, Utilisation = cap > 0 ? ShownUtilisation(usedAfter / cap) : null,
                     Direction = inflow ? "INFLOW" : "OUTFLOW", Year = year,
                 };
                 var warnAt = _settings.PenetrationWarnUtilisation * cap;
@@ -190,7 +190,7 @@ internal sealed class NaiveEngine
                 if (usedAfter == cap || usedAfter == warnAt) Note("penetration position exactly at the cap or 80 %");
                 if (usedAfter > cap)
                 {
-                    Raise(RuleCodes.PenetrationCapBreach, Severity.III, metrics);
+                    Raise(RuleCodes.PenetrationCapBreach, Severity.III, metrics with { Threshold = cap });
                 }
                 else if (cap > 0 && usedBefore < warnAt && usedAfter >= warnAt)
                 {
@@ -322,6 +322,10 @@ internal sealed class NaiveEngine
 
         return new Accepted(e, late, countsForQuota);
     }
+
+    /// <summary>A utilisation to 6 decimals on the same side of the cap as the exact one: down below it, up beyond it.</summary>
+    private static decimal ShownUtilisation(decimal ratio) =>
+        (ratio > 1 ? Math.Ceiling(ratio * 1_000_000m) : Math.Floor(ratio * 1_000_000m)) / 1_000_000m;
 
     /// <summary>
     /// SEMANTICS.md: a repeat of an accepted <c>txnId</c> is a duplicate. With <c>DuplicateHorizonDays</c> = N &gt; 0

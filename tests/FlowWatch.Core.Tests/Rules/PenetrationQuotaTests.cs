@@ -1,3 +1,4 @@
+using System.Globalization;
 using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
@@ -163,9 +164,27 @@ public sealed class PenetrationQuotaTests
         Assert.Equal(["Hengqin Art.18(2)"], alert.Refs);
         Assert.Equal(10_000_000.01m, alert.Metrics.Observed);
         Assert.Equal(10_000_000m, alert.Metrics.Cap);
-        Assert.Equal(1.000000m, alert.Metrics.Utilisation);   // rounded to 6 decimals
+        Assert.Equal(10_000_000m, alert.Metrics.Threshold);
+        Assert.Equal(1.000001m, alert.Metrics.Utilisation);   // 1.000000001, rounded up beyond the cap
         Assert.Equal("INFLOW", alert.Metrics.Direction);
         Assert.DoesNotContain(Warn, result.Rules);
+    }
+
+    [Theory]
+    [InlineData("9999999.99", "0.999999")]     // 0.999999999 is below the cap: rounded down, never shown as 1
+    [InlineData("10000000", "1")]
+    [InlineData("7999999.99", "0.799999")]     // below the warning level, shown below it
+    [InlineData("8000000", "0.8")]
+    public void Utilisation_BelowOrAtTheCap_IsRoundedDown(string position, string shown)
+    {
+        Assert.Equal(decimal.Parse(shown, CultureInfo.InvariantCulture),
+            PenetrationQuota.Utilisation(decimal.Parse(position, CultureInfo.InvariantCulture), 10_000_000m));
+    }
+
+    [Fact]
+    public void Utilisation_OfANegativePosition_IsRoundedDownToo()
+    {
+        Assert.Equal(-0.000001m, PenetrationQuota.Utilisation(-0.01m, 10_000_000m));
     }
 
     [Fact]
@@ -395,7 +414,7 @@ public sealed class PenetrationQuotaTests
         var alert = next.Single(Breach);
         Assert.Equal(5_000_000m, alert.Metrics.Cap);
         Assert.Equal(6_000_001m, alert.Metrics.Observed);
-        Assert.Equal(1.2m, alert.Metrics.Utilisation);
+        Assert.Equal(1.200001m, alert.Metrics.Utilisation);   // 1.2000002, rounded up beyond the cap
     }
 
     [Fact]

@@ -178,9 +178,10 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
         // samples/events.jsonl: E-HQ-001 (equity 10,000,000) moves 5,000,000 + 3,000,000 + 2,500,000.50 out of the zone
         // and 800,000 back; a control record then halves the macro-prudential factor and 100,000 more goes out:
         // N = 9,800,000.50 against the caps in force for that last payment, 5,000,000 each way.
+        // Utilisations 1.9600001 and -1.9600001 read 1.960001 and -1.960001: rounded up beyond the cap, down below it.
         // E-HQ-002 has no equity on file, so no cap and no utilisation.
         Assert.Contains(rows, r => r[0] == "E-HQ-002" && r[3] == "\\N" && r[5] == "\\N");
         var hq1 = Assert.Single(rows, r => r[0] == "E-HQ-001");
-        Assert.Equal(["E-HQ-001", "2026", "9800000.5", "5000000", "5000000", "1.96", "-1.96"], hq1);
+        Assert.Equal(["E-HQ-001", "2026", "9800000.5", "5000000", "5000000", "1.960001", "-1.960001"], hq1);
     }
 }
