@@ -7,8 +7,9 @@ namespace FlowWatch.Worker.Kafka;
 /// librdkafka's log lines and errors of a Kafka client, routed to an <see cref="ILogger"/> (without a log handler
 /// librdkafka writes them raw to stderr). A broker out of reach makes each client repeat the same few lines several
 /// times a second, so a line already logged (same facility and text) is not logged again while it keeps coming: every
-/// <see cref="SummaryInterval"/> at most, one event counts its repeats. A line that stopped coming has its last count
-/// logged with the client's next line, and is logged in full when it comes back. Called on librdkafka's threads.
+/// <see cref="SummaryInterval"/> at most, one event counts its repeats. A timer logs the last count of a line that
+/// stopped coming at the end of its interval (the client may have nothing more to say); a line that has been quiet
+/// for a whole interval is forgotten, and logged in full when it comes back. Called on librdkafka's threads.
 /// </summary>
 public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? time = null)
 {
@@ -18,6 +19,8 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
     private readonly Lock _lock = new();
     private readonly Dictionary<(bool IsError, string Facility, string Text), Repeats> _recent = [];
     private long _nextSweep = long.MaxValue;
+    private long _timerDue = long.MaxValue;
+    private ITimer? _timer;
 
     /// <summary>A line or error logged in full at <see cref="Since"/>, or counted there, and its repeats since.</summary>
     private sealed class Repeats(LogLevel level, long since)
@@ -51,13 +54,36 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
             if (_recent.TryGetValue((isError, facility, text), out var repeats))
             {
                 repeats.Count++;
-                return;
             }
-            _recent[(isError, facility, text)] = new Repeats(level, now);
-            _nextSweep = Math.Min(_nextSweep, Due(now));
-            if (isError) KafkaLog.Error(logger, level, client, facility, text);
-            else KafkaLog.Line(logger, level, client, facility, text);
+            else
+            {
+                _recent[(isError, facility, text)] = new Repeats(level, now);
+                _nextSweep = Math.Min(_nextSweep, Due(now));
+                if (isError) KafkaLog.Error(logger, level, client, facility, text);
+                else KafkaLog.Line(logger, level, client, facility, text);
+            }
+            ArmTimer(now);
         }
+    }
+
+    private void OnTimer()
+    {
+        var now = _time.GetTimestamp();
+        lock (_lock)
+        {
+            _timerDue = long.MaxValue;
+            if (now >= _nextSweep) Sweep(now);
+            ArmTimer(now);
+        }
+    }
+
+    /// <summary>Sets the timer for the next sweep, if any; it stops by itself once every line has been quiet for an interval.</summary>
+    private void ArmTimer(long now)
+    {
+        if (_nextSweep == long.MaxValue || _nextSweep == _timerDue) return;
+        _timer ??= _time.CreateTimer(_ => OnTimer(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _timerDue = _nextSweep;
+        _timer.Change(_time.GetElapsedTime(now, Math.Max(now, _nextSweep)), Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Logs the count of each line repeated for an interval and starts counting again; forgets lines that stopped.</summary>

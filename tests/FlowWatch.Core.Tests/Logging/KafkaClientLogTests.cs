@@ -80,6 +80,34 @@ public sealed class KafkaClientLogTests
     }
 
     [Fact]
+    public void Log_LineThatStopsComing_ItsLastCountLoggedAtTheIntervalsEndWithoutAnotherLine()
+    {
+        var logger = new RecordingLogger();
+        var time = new ManualTime();
+        var log = new KafkaClientLog(logger, "consumer", time);
+
+        for (var i = 0; i < 4; i++)
+        {
+            log.Log(new LogMessage("rdkafka#consumer-2", SyslogLevel.Error, "FAIL", Refused));
+            time.Advance(TimeSpan.FromMilliseconds(500));
+        }
+        Assert.Equal([1101], logger.Events.Select(e => e.Id));
+
+        time.Advance(TimeSpan.FromMilliseconds(7_999));
+        Assert.Single(logger.Events);
+        time.Advance(TimeSpan.FromMilliseconds(1));   // 10 s after the line was first logged
+        Assert.Equal([1101, 1103], logger.Events.Select(e => e.Id));
+        Assert.Equal(3, logger.Events[1].Fields["Count"]);
+
+        // Quiet for a whole interval: forgotten, and the timer stops.
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(2, logger.Events.Count);
+        Assert.Equal(0, time.TimersScheduled);
+        log.Log(new LogMessage("rdkafka#consumer-2", SyslogLevel.Error, "FAIL", Refused));
+        Assert.Equal([1101, 1103, 1101], logger.Events.Select(e => e.Id));
+    }
+
+    [Fact]
     public void Error_NonFatalAndFatal_WarningAndErrorWithTheirCode()
     {
         var logger = new RecordingLogger();
@@ -129,16 +157,60 @@ public sealed class KafkaClientLogTests
         Assert.Contains(logged.Id, new[] { 1101, 1102 });
     }
 
-    /// <summary>A clock that moves only when told.</summary>
+    /// <summary>A clock that moves only when told; its timers fire as it passes their time.</summary>
     private sealed class ManualTime : TimeProvider
     {
+        private readonly List<ManualTimer> _timers = [];
         private long _ticks = 1_000_000;
 
         public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
+        public int TimersScheduled => _timers.Count(t => t.Due is not null);
+
         public override long GetTimestamp() => _ticks;
 
-        public void Advance(TimeSpan by) => _ticks += by.Ticks;
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = new ManualTimer(this, () => callback(state));
+            timer.Change(dueTime, period);
+            _timers.Add(timer);
+            return timer;
+        }
+
+        /// <summary>Moves the clock a tick at a time past each due timer, firing it at its time.</summary>
+        public void Advance(TimeSpan by)
+        {
+            var end = _ticks + by.Ticks;
+            while (_timers.Where(t => t.Due <= end).OrderBy(t => t.Due).FirstOrDefault() is { } next)
+            {
+                _ticks = next.Due!.Value;
+                next.Due = null;
+                next.Fire();
+            }
+            _ticks = end;
+        }
+
+        private sealed class ManualTimer(ManualTime time, Action fire) : ITimer
+        {
+            public long? Due { get; set; }
+
+            public void Fire() => fire();
+
+            public bool Change(TimeSpan dueTime, TimeSpan period)
+            {
+                Assert.Equal(Timeout.InfiniteTimeSpan, period);
+                Due = dueTime == Timeout.InfiniteTimeSpan ? null : time._ticks + dueTime.Ticks;
+                return true;
+            }
+
+            public void Dispose() => Due = null;
+
+            public ValueTask DisposeAsync()
+            {
+                Dispose();
+                return ValueTask.CompletedTask;
+            }
+        }
     }
 
     private sealed class RecordingLogger(LogLevel minimum = LogLevel.Trace) : ILogger
