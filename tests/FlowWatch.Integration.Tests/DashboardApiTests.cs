@@ -309,13 +309,18 @@ public sealed class DashboardSecurityTests
         });
         using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = harness.BaseAddress };
 
-        foreach (var path in new[] { "", "app.js", "api/alerts", "api/alerts/stream", "api/stats", "api/entities/E-HQ-001", "healthz", "readyz", "metrics" })
+        foreach (var path in new[] { "", "app.js", "api/alerts", "api/alerts/stream", "api/stats", "api/entities/E-HQ-001", "metrics" })
         {
             using var anonymous = await client.GetAsync(path);
             Assert.True(anonymous.StatusCode == HttpStatusCode.Unauthorized, path);
             using var wrong = new HttpRequestMessage(HttpMethod.Get, path) { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", Token + "x") } };
             Assert.True((await client.SendAsync(wrong)).StatusCode == HttpStatusCode.Unauthorized, path);
         }
+        // An orchestrator's probes carry no secret: they answer without the token, and say no more than their status.
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("healthz")).StatusCode);
+        using var ready = await client.GetAsync("READYZ");
+        Assert.Contains(ready.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.ServiceUnavailable });
+        Assert.Equal("nosniff", ready.Headers.GetValues("X-Content-Type-Options").Single());
         using var bearer = new HttpRequestMessage(HttpMethod.Get, "api/stats") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", Token) } };
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(bearer)).StatusCode);
 

@@ -12,7 +12,9 @@ namespace FlowWatch.Worker.Dashboard;
 /// configured, every request needs it, as <c>Authorization: Bearer …</c> or as the cookie a browser receives by
 /// opening <c>/?access_token=…</c> once (then redirected to <c>/</c>, so the token leaves the address bar).
 /// Without a token the dashboard listens on loopback only, and answers only loopback host names, so that a web
-/// page elsewhere cannot reach it by DNS rebinding.
+/// page elsewhere cannot reach it by DNS rebinding. The probes <c>/healthz</c> and <c>/readyz</c> answer without the
+/// token: an orchestrator's probe (a kubelet's) cannot carry a secret, and they tell only whether the worker runs and
+/// consumes.
 /// </summary>
 public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOptions> options, ILogger<DashboardSecurity> logger)
 {
@@ -22,6 +24,9 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
     private const string ContentSecurityPolicy =
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+    /// <summary>The paths that answer without the token.</summary>
+    public static readonly IReadOnlyList<string> Probes = ["/healthz", "/readyz"];
 
     private readonly byte[] _token = Encoding.UTF8.GetBytes(options.Value.Token);
 
@@ -45,6 +50,7 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             return Task.CompletedTask;
         }
+        if (Probes.Contains(context.Request.Path.Value, StringComparer.OrdinalIgnoreCase)) return next(context);
         if (context.Request.Path == "/" && context.Request.Query.TryGetValue(TokenQuery, out var offered) && Matches(offered.ToString()))
         {
             context.Response.Cookies.Append(TokenCookie, options.Value.Token, new CookieOptions
