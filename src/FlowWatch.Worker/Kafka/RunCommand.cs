@@ -19,7 +19,7 @@ namespace FlowWatch.Worker.Kafka;
 /// </summary>
 public static class RunCommand
 {
-    public const string Usage = "flowwatch run [--config C] [--reference R] [--bootstrap-servers B] [--urls U] [--clickhouse CONNECTION | --duckdb FILE]";
+    public const string Usage = "flowwatch run [--config C] [--reference R] [--bootstrap-servers B] [--urls U] [--clickhouse CONNECTION | --duckdb FILE] [--check]";
 
     public static async Task<int> RunAsync(Arguments args, TextWriter stdout)
     {
@@ -34,6 +34,7 @@ public static class RunCommand
         }
         if (args.Optional("--urls") is { } urls) overrides[$"{DashboardOptions.SectionName}:{nameof(DashboardOptions.Urls)}"] = urls;
         var configFile = args.Optional("--config");
+        var checkOnly = args.Switch("--check");
         args.EnsureAllRead();
 
         var configuration = new ConfigurationManager();
@@ -55,6 +56,12 @@ public static class RunCommand
         catch (OptionsValidationException ex)
         {
             throw new ConfigurationException(string.Join(Environment.NewLine, ex.Failures));
+        }
+        if (checkOnly)
+        {
+            // Nothing is contacted: the broker, the sink and the dashboard's port are checked by starting.
+            stdout.WriteLine("run: settings, reference data and models are valid");
+            return CommandLine.Success;
         }
         // Taken before running: RunAsync disposes the host, and its services with it, on the way out.
         var worker = host.Services.GetRequiredService<StreamingWorker>();
