@@ -140,6 +140,20 @@ public sealed class CommandTests
         Assert.Contains($"FlowWatch:Kafka:{named}:", err, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Run_Check_ValidatesAndExitsWithoutContactingTheBroker()
+    {
+        var reference = Path.Combine(AppContext.BaseDirectory, "samples", "reference.json");
+
+        // Nothing listens on port 9; a start would wait for it.
+        var valid = await Run("run", "--check", "--bootstrap-servers", "127.0.0.1:9", "--reference", reference).WaitAsync(TimeSpan.FromSeconds(60));
+        var broken = await Run("run", "--check", "--bootstrap-servers", "127.0.0.1:9", "--reference", "missing.json");
+
+        Assert.Equal((CommandLine.Success, "run: settings, reference data and models are valid"), (valid.Code, valid.Out.Trim()));
+        Assert.Equal(CommandLine.CannotRun, broken.Code);
+        Assert.Contains("missing.json", broken.Err, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("\"Kafka\":{\"CommitInterval\":\"abc\"}", "FlowWatch:Kafka:CommitInterval")]
     [InlineData("\"Kafka\":{\"CommitIntervall\":\"00:00:01\"}", "CommitIntervall")]
