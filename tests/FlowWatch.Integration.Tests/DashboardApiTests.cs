@@ -300,6 +300,39 @@ public sealed class DashboardSecurityTests
     }
 
     [Fact]
+    public async Task AlertsFromTopic_EveryWorkersAlertsShown_ThoseFromBeforeTheStartListedButNotCounted()
+    {
+        // Alerts other workers of the group committed: the engine's alerts on the sample stream.
+        var sample = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-feed-").FullName, "alerts.jsonl");
+        FlowWatch.Worker.Replay.ReplayCommand.Replay(FlowWatch.Core.Reference.ReferenceDataLoader.LoadFile(DashboardHarness.Samples("reference.json")),
+            new FlowWatch.Core.Engine.RuleSettings(), 1, DashboardHarness.Samples("events.jsonl"), sample, null);
+        var others = File.ReadAllLines(sample);
+        await using var harness = await DashboardHarness.StartAsync(
+            new Dictionary<string, string?> { [$"{DashboardOptions.SectionName}:{nameof(DashboardOptions.AlertsFromTopic)}"] = "true" },
+            partitions: 2, beforeStart: h => h.ProduceAlerts(others[..3]));
+
+        harness.ProduceAlerts(others[3..5]);
+        var own = harness.NewEntity("OWN");
+        harness.Produce(DashboardHarness.Sanctioned(own, own + "-1"));
+
+        // This worker's alert comes back from the topic, once: its own hand-over is off.
+        Assert.Single(await harness.AlertsOf(own, 1));
+        var ids = others[..5].Select(a => JsonNode.Parse(a)!["alertId"]!.GetValue<string>()).ToHashSet();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        JsonArray listed;
+        while ((listed = (await harness.Client.GetFromJsonAsync<JsonObject>("api/alerts?limit=1000"))!["alerts"]!.AsArray()).Count < 6
+               && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        Assert.Equal(6, listed.Count);
+        Assert.Subset(listed.Select(e => e!["alert"]!["alertId"]!.GetValue<string>()).ToHashSet(), ids);
+        // Since the start: two of the others' and this worker's one.
+        var stats = (await harness.Client.GetFromJsonAsync<JsonObject>("api/stats"))!;
+        Assert.Equal(3, stats["alerts"]!.AsObject().Sum(s => s.Value!.GetValue<long>()));
+    }
+
+    [Fact]
     public async Task Request_OffLoopbackWithToken_NeedsTheBearerTokenOrItsCookie()
     {
         await using var harness = await DashboardHarness.StartAsync(new Dictionary<string, string?>

@@ -41,14 +41,18 @@ internal sealed class DashboardHarness : IAsyncDisposable
     public HttpClient Client { get; private set; } = null!;
 
     /// <param name="settings">Configuration on top of a dashboard on 127.0.0.1 port 0, e.g. a token or other URLs.</param>
-    public static async Task<DashboardHarness> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="partitions">Partitions of each topic.</param>
+    /// <param name="beforeStart">Runs once the topics exist, before the dashboard and worker start.</param>
+    public static async Task<DashboardHarness> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, int partitions = 1,
+        Action<DashboardHarness>? beforeStart = null)
     {
         var broker = EmbeddedBroker.Start(brokers: 1);
         var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "dashboard" };
-        broker.CreateFlowWatchTopics(options, partitions: 1);
+        broker.CreateFlowWatchTopics(options, partitions);
         var harness = new DashboardHarness(broker, options);
         try
         {
+            beforeStart?.Invoke(harness);
             await harness.StartDashboard(Configuration(settings));
             return harness;
         }
@@ -71,7 +75,7 @@ internal sealed class DashboardHarness : IAsyncDisposable
     {
         var reference = ReferenceDataLoader.LoadFile(Options.ReferenceFile);
         _app = await DashboardHosting.StartStandaloneAsync(configuration, services =>
-            new StreamingWorker(Options, new RuleSettings(), reference, TimeProvider.System, onCommitted: services.GetRequiredService<AlertFeed>().Publish));
+            new StreamingWorker(Options, new RuleSettings(), reference, TimeProvider.System, onCommitted: services.CommittedAlerts()));
         Worker = _app.Services.GetRequiredService<StreamingWorker>();
         _running = Worker.RunAsync(_stop.Token);
         await Worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
@@ -109,6 +113,16 @@ internal sealed class DashboardHarness : IAsyncDisposable
         {
             var key = payment.StartsWith('{') ? JsonNode.Parse(payment)!["account"]!.GetValue<string>() : "unreadable";
             _producer.Produce(Options.PaymentsTopic, new Message<string, string> { Key = key, Value = payment });
+        }
+        _producer.Flush(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Writes alerts (their JSON) to the alerts topic as another worker of the group would, keyed by entity.</summary>
+    public void ProduceAlerts(IEnumerable<string> alerts)
+    {
+        foreach (var alert in alerts)
+        {
+            _producer.Produce(Options.AlertsTopic, new Message<string, string> { Key = JsonNode.Parse(alert)!["entityId"]!.GetValue<string>(), Value = alert });
         }
         _producer.Flush(TimeSpan.FromSeconds(10));
     }

@@ -32,7 +32,7 @@ public sealed class DashboardReadinessTests : IAsyncLifetime
         builder.Configuration.AddConfiguration(DashboardHarness.Configuration(null));
         builder.Logging.ClearProviders().AddProvider(new WarningsProvider(_warnings.Enqueue));
         builder.Services.AddSingleton(services =>
-            new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System, onCommitted: services.GetRequiredService<AlertFeed>().Publish));
+            new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System, onCommitted: services.CommittedAlerts()));
         builder.AddFlowWatchDashboard();
         _app = builder.Build().MapFlowWatchDashboard();
         await _app.StartAsync();

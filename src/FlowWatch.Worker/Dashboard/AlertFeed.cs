@@ -60,7 +60,12 @@ public sealed class AlertFeed
         lock (_gate) return [.. _bySeverity];
     }
 
-    public void Publish(IReadOnlyList<PublishedAlert> alerts)
+    /// <param name="alerts">Alerts in the order they were committed.</param>
+    /// <param name="countAsNew">
+    /// False for alerts committed before this feed started (read back from the alerts topic): they are listed, but not
+    /// counted in <see cref="CountBySeverity"/>.
+    /// </param>
+    public void Publish(IReadOnlyList<PublishedAlert> alerts, bool countAsNew = true)
     {
         TaskCompletionSource published;
         lock (_gate)
@@ -69,7 +74,7 @@ public sealed class AlertFeed
             {
                 _lastId++;
                 _ring[_lastId % _ring.Length] = new FeedEntry(_lastId, alert);
-                _bySeverity[(int)alert.Severity - 1]++;
+                if (countAsNew) _bySeverity[(int)alert.Severity - 1]++;
             }
             published = _published;
             _published = NewSignal();

@@ -19,7 +19,7 @@ namespace FlowWatch.Worker.Dashboard;
 /// <summary>
 /// The supervisor dashboard served from the worker: the page at <c>/</c>, the JSON API and live stream under
 /// <c>/api</c>, <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c>. Needs a <see cref="StreamingWorker"/> in the
-/// container built with the <see cref="AlertFeed"/>'s <c>Publish</c> as its committed-alerts callback.
+/// container built with <see cref="CommittedAlerts"/> as its committed-alerts callback.
 /// </summary>
 public static class DashboardHosting
 {
@@ -30,6 +30,7 @@ public static class DashboardHosting
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new AlertFeed(sp.GetRequiredService<IOptions<DashboardOptions>>().Value.RecentAlerts,
             AlertFeed.FirstIdAt(DateTimeOffset.UtcNow)));
+        builder.Services.AddHostedService<AlertTopicFeed>();
         builder.Services.AddSingleton<LiveStats>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveStats>());
         builder.Services.AddSingleton<DashboardMetrics>();
@@ -90,6 +91,16 @@ public static class DashboardHosting
         await StartAsync(free);
         return free;
     }
+
+    /// <summary>
+    /// What a worker beside the dashboard hands its committed alerts to: the dashboard's feed, or nothing when the feed
+    /// reads every worker's alerts from the alerts topic (<see cref="DashboardOptions.AlertsFromTopic"/>) or there is no
+    /// dashboard.
+    /// </summary>
+    public static Action<IReadOnlyList<PublishedAlert>>? CommittedAlerts(this IServiceProvider services) =>
+        services.GetService<AlertFeed>() is { } feed && !services.GetRequiredService<IOptions<DashboardOptions>>().Value.AlertsFromTopic
+            ? alerts => feed.Publish(alerts)
+            : null;
 
     /// <summary>The address a browser should open.</summary>
     public static string PageUrl(this WebApplication app) => app.Urls.First().Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal).Replace("://[::]:", "://127.0.0.1:", StringComparison.Ordinal) + "/";

@@ -13,4 +13,13 @@ internal static partial class DashboardLog
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "request from {Remote} for host {Host} refused: the dashboard answers loopback host names only")]
     public static partial void ForeignHost(ILogger logger, string? remote, string host);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "the dashboard shows the alerts of every worker: reading {Topic}, {Partitions} partitions")]
+    public static partial void ReadingAlerts(ILogger logger, string topic, int partitions);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "the dashboard waits for the alerts topic {Topic}: {Reason}")]
+    public static partial void AlertsTopicUnavailable(ILogger logger, string topic, string reason);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "unreadable alert at {Topic}/{Partition}@{Offset} passed over: {Reason}")]
+    public static partial void UnreadableAlert(ILogger logger, string topic, int partition, long offset, string reason);
 }

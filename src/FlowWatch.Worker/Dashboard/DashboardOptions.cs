@@ -21,6 +21,12 @@ public sealed class DashboardOptions
     /// <summary>How many of the latest committed alerts are kept in memory for the API and the live feed.</summary>
     public int RecentAlerts { get; set; } = 10_000;
 
+    /// <summary>
+    /// Show the alerts of every worker of the group, read from the alerts topic (<see cref="AlertTopicFeed"/>), rather
+    /// than this worker's own, handed over at each of its commits. For a group of several workers.
+    /// </summary>
+    public bool AlertsFromTopic { get; set; }
+
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();

@@ -33,7 +33,7 @@ public static class WorkerHosting
         builder.Services.AddSingleton(sp => new StreamingWorker(sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
             sp.GetRequiredService<IOptions<RuleSettings>>().Value, sp.GetRequiredService<ReferenceData>(), sp.GetRequiredService<TimeProvider>(),
             logger: sp.GetRequiredService<ILogger<StreamingWorker>>(), models: sp.GetRequiredService<ModelWatcher>().Models,
-            onCommitted: sp.GetService<AlertFeed>() is { } feed ? feed.Publish : null));
+            onCommitted: sp.CommittedAlerts()));
         builder.Services.AddHostedService<WorkerService>();
         return builder;
     }

@@ -284,10 +284,10 @@ public static class BenchCommand
                     [new($"{DashboardOptions.SectionName}:{nameof(DashboardOptions.Urls)}", "http://127.0.0.1:0")]).Build();
                 run._dashboard = await DashboardHosting.StartStandaloneAsync(configuration, services =>
                 {
-                    var feed = services.GetRequiredService<AlertFeed>();
+                    var toFeed = services.CommittedAlerts();
                     return new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System, logger: log, onCommitted: alerts =>
                     {
-                        feed.Publish(alerts);
+                        toFeed?.Invoke(alerts);
                         onCommitted?.Invoke(alerts);
                     });
                 });

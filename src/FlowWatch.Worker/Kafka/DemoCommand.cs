@@ -71,7 +71,7 @@ public static class DemoCommand
         // Without --urls, a taken default port gives way to a free one: the URL printed is the one to open.
         await using var dashboard = await DashboardHosting.StartStandaloneAsync(configuration, services => new StreamingWorker(
             options, rules, reference, TimeProvider.System, printer.Print, models: models.Models,
-            onCommitted: services.GetRequiredService<AlertFeed>().Publish), anyFreePort: urls is null);
+            onCommitted: services.CommittedAlerts()), anyFreePort: urls is null);
         var worker = dashboard.Services.GetRequiredService<StreamingWorker>();
         stdout.WriteLine($"flowwatch demo: dashboard at {dashboard.PageUrl()}");
         using var shutdown = new ShutdownSignal();

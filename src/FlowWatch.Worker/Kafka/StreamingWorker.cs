@@ -148,6 +148,9 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// <summary>Completes once the consumer first has partitions assigned and restored.</summary>
     public Task Ready => _ready.Task;
 
+    /// <summary>The Kafka settings the worker runs with: its cluster, topics and client properties.</summary>
+    public KafkaOptions Options => options;
+
     /// <summary>The consumer reports its statistics every second unless told otherwise (<c>statistics.interval.ms</c>).</summary>
     private const int StatisticsIntervalMs = 1_000;
 

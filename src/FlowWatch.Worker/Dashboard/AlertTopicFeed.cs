@@ -1,0 +1,128 @@
+using System.Text.Json;
+using Confluent.Kafka;
+using FlowWatch.Core.Serialization;
+using FlowWatch.Worker.Kafka;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FlowWatch.Worker.Dashboard;
+
+/// <summary>
+/// With <see cref="DashboardOptions.AlertsFromTopic"/>, fills the dashboard's <see cref="AlertFeed"/> with the alerts of
+/// every worker of the group instead of this worker's own: a worker holds only its partitions' alerts, so with several
+/// workers each dashboard would show a part. It reads every partition of the alerts topic read_committed (what any
+/// worker committed, as bank systems see it), starting with the newest <see cref="DashboardOptions.RecentAlerts"/> of
+/// each. Those earlier alerts fill the list without counting as alerts since the start. No consumer group is joined:
+/// nothing is committed, and every dashboard reads everything. Partitions added to the topic later are read after a restart.
+/// </summary>
+public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOptions> dashboard, AlertFeed feed, ILogger<AlertTopicFeed> logger)
+    : BackgroundService
+{
+    private const int MaxBatch = 1_000;
+
+    private volatile Error? _fatal;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => !dashboard.Value.AlertsFromTopic
+        ? Task.CompletedTask
+        : Task.Factory.StartNew(() => Run(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Run(CancellationToken stop)
+    {
+        var kafka = worker.Options;
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig(new Dictionary<string, string>(kafka.Client))
+            {
+                BootstrapServers = kafka.BootstrapServers,
+                // Required by the client, never joined: partitions are assigned, nothing is committed.
+                GroupId = kafka.GroupId + ".dashboard",
+                EnableAutoCommit = false,
+                IsolationLevel = IsolationLevel.ReadCommitted,
+                FetchWaitMaxMs = 50,
+            })
+            .LogTo(logger, "dashboard alert feed", error =>
+            {
+                if (error.IsFatal) _fatal = error;
+            })
+            .Build();
+        try
+        {
+            var earlierUntil = Assign(consumer, kafka.AlertsTopic, stop);
+            DashboardLog.ReadingAlerts(logger, kafka.AlertsTopic, earlierUntil.Count);
+            var batch = new List<PublishedAlert>();
+            var earlier = false;
+            while (!stop.IsCancellationRequested)
+            {
+                if (_fatal is { } fatal) throw new KafkaException(fatal);
+                var result = consumer.ConsumeOrNothing(TimeSpan.FromMilliseconds(batch.Count == 0 ? 100 : 0));
+                if (result?.Message?.Value is { } json)
+                {
+                    var isEarlier = result.Offset < earlierUntil[result.Partition.Value];
+                    if (batch.Count > 0 && isEarlier != earlier) Publish(batch, earlier);
+                    earlier = isEarlier;
+                    if (Read(result, json) is { } alert) batch.Add(alert);
+                    if (batch.Count < MaxBatch) continue;
+                }
+                if (batch.Count > 0) Publish(batch, earlier);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // stopping
+        }
+        finally
+        {
+            consumer.Close();
+        }
+    }
+
+    private void Publish(List<PublishedAlert> batch, bool earlier)
+    {
+        feed.Publish(batch, countAsNew: !earlier);
+        batch.Clear();
+    }
+
+    /// <summary>
+    /// Assigns every partition of <paramref name="topic"/> from its newest RecentAlerts and answers, per partition, the
+    /// end offset at the start: what lies before it was committed before this dashboard started.
+    /// </summary>
+    private Dictionary<int, long> Assign(IConsumer<Ignore, byte[]> consumer, string topic, CancellationToken stop)
+    {
+        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
+        for (var pause = TimeSpan.FromSeconds(1); ; pause = TimeSpan.FromSeconds(Math.Min(pause.TotalSeconds * 2, 30)))
+        {
+            try
+            {
+                var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions;
+                if (partitions.Count > 0)
+                {
+                    var ends = partitions.ToDictionary(p => p.PartitionId,
+                        p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p.PartitionId), TimeSpan.FromSeconds(10)));
+                    consumer.Assign(ends.Select(e => new TopicPartitionOffset(topic, e.Key,
+                        Math.Max(e.Value.Low.Value, e.Value.High.Value - dashboard.Value.RecentAlerts))));
+                    return ends.ToDictionary(e => e.Key, e => e.Value.High.Value);
+                }
+            }
+            catch (KafkaException ex) when (!ex.Error.IsFatal)
+            {
+                DashboardLog.AlertsTopicUnavailable(logger, topic, ex.Error.Reason);
+            }
+            // The broker out of reach or the topic not there yet: the worker waits for them too.
+            stop.WaitHandle.WaitOne(pause);
+            stop.ThrowIfCancellationRequested();
+        }
+    }
+
+    private PublishedAlert? Read(ConsumeResult<Ignore, byte[]> result, byte[] json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, FlowWatchJsonContext.Default.Alert) is { } alert ? PublishedAlert.Of(alert, json) : null;
+        }
+        catch (JsonException ex)
+        {
+            // Only FlowWatch writes the alerts topic; a message it cannot read is reported and passed over.
+            DashboardLog.UnreadableAlert(logger, result.Topic, result.Partition.Value, result.Offset.Value, ex.Message);
+            return null;
+        }
+    }
+}
