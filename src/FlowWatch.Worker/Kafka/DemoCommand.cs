@@ -85,9 +85,14 @@ public static class DemoCommand
         var produced = await Produce(round => round == 0 ? simulation.Payments : NextDays(simulationOptions, round), options, rate,
             logging.CreateLogger(typeof(DemoCommand).FullName!), stopTraffic.Token);
 
-        // Let the worker catch up with what was produced, then stop it.
-        var drainDeadline = DateTime.UtcNow.AddSeconds(15);
-        while (worker.RecordsRead < produced && DateTime.UtcNow < drainDeadline) await Task.Delay(50);
+        // Let the worker catch up with what was produced, for as long as it keeps reading (a busy machine slows it), then
+        // stop it.
+        var (lastRead, lastProgress) = (-1L, DateTime.UtcNow);
+        while (worker.RecordsRead < produced && DateTime.UtcNow - lastProgress < TimeSpan.FromSeconds(15))
+        {
+            if (worker.RecordsRead != lastRead) (lastRead, lastProgress) = (worker.RecordsRead, DateTime.UtcNow);
+            await Task.Delay(50);
+        }
         stopWorker.Cancel();
         await running;
         await aggregates.WaitUntilIdleAsync(quiet: aggregateOptions.FlushInterval * 2, atMost: TimeSpan.FromSeconds(15));
