@@ -19,7 +19,8 @@ public enum RecordType : byte
 /// without reflection: a purpose-built scan for the common flat shape, and <see cref="Utf8JsonReader"/> for every
 /// other record and every error (both apply fields through the same code). Never throws on bad input: it answers
 /// <see cref="RecordType.Rejected"/> with a reason. A record with <c>"type":"PARAMETERS"</c> is a control
-/// record (DESIGN.md §3.4), answered as <see cref="RecordType.Control"/> for <see cref="ControlRecordParser"/>.
+/// record (DESIGN.md §3.4), answered as <see cref="RecordType.Control"/> for <see cref="ControlRecordParser"/>;
+/// one without <c>type</c>, or with <c>"type":"PAYMENT"</c>, is a payment.
 /// Fields the reference data may supply (<c>accountKind</c>, <c>entityId</c>) are left unresolved here.
 /// </summary>
 public sealed class EventDecoder(Utf8StringPool strings)
@@ -352,8 +353,10 @@ public sealed class EventDecoder(Utf8StringPool strings)
                 e.Bank = value.IsEmpty ? null : _codes.GetOrAdd(value);
                 return null;
             case Fields.Type:
-                if (!value.SequenceEqual("PARAMETERS"u8)) return "type: unknown record type (only PARAMETERS is known)";
-                isControl = true;
+                // A payment may say what it is: producers that put a type on every message of a topic are common.
+                if (value.SequenceEqual("PAYMENT"u8)) isControl = false;
+                else if (value.SequenceEqual("PARAMETERS"u8)) isControl = true;
+                else return "type: unknown record type (PAYMENT or PARAMETERS)";
                 return null;
             default:
                 return null;

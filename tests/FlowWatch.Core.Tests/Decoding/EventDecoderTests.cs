@@ -502,10 +502,25 @@ public sealed class EventDecoderTests
         Assert.Null(reason);
     }
 
-    [Fact]
-    public void Decode_UnknownRecordType_RejectedNamingType()
+    [Theory]
+    [InlineData("SNAPSHOT")]
+    [InlineData("")]
+    [InlineData("payment")]      // codes are upper case, as PARAMETERS is
+    [InlineData("PARAMETER")]    // a misspelt control record is no payment
+    public void Decode_UnknownRecordType_RejectedNamingType(string type)
     {
-        Assert.StartsWith("type:", Rejected("""{"type":"SNAPSHOT","ts":"2026-03-01T09:30:00+08:00"}"""), StringComparison.Ordinal);
+        Assert.StartsWith("type: unknown record type", Rejected(Valid().Replace("{", $"{{\"type\":\"{type}\",", StringComparison.Ordinal)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decode_PaymentSayingItIsOne_IsAPayment()
+    {
+        var plain = Accepted(Valid());
+
+        Assert.Equal(plain.TxnId, Accepted(Valid().Replace("{", "{\"type\":\"PAYMENT\",", StringComparison.Ordinal)).TxnId);
+        Assert.Equal(plain.Amount, Accepted(Valid().TrimEnd('}') + ",\"type\":\"PAYMENT\"}").Amount);
+        // Of a name given twice the last value counts.
+        Assert.Equal(RecordType.Control, Decode("""{"type":"PAYMENT","ts":"2026-03-01T09:30:00+08:00","macroPrudentialFactor":0.5,"type":"PARAMETERS"}""").Type);
     }
 
     [Fact]

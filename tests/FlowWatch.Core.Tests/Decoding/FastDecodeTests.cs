@@ -237,7 +237,7 @@ public sealed class FastDecodeTests
             pairs.Add((name, optional.Contains(name) && random.Next(2) == 0 ? OptionalValue(random, name, false) : value));
         }
         if (oddity == 10) pairs[random.Next(pairs.Count)] = (pairs[random.Next(pairs.Count)].Name, Pick(random, OtherValues));
-        if (oddity == 11) pairs.Add(("type", Quote(random.Next(2) == 0 ? "PARAMETERS" : "OTHER")));
+        if (oddity == 11) pairs.Add(("type", Quote(Pick(random, ["PARAMETERS", "PAYMENT", "OTHER"]))));
         var shuffled = pairs.OrderBy(_ => random.Next()).ToList();
 
         var json = new StringBuilder(Space(random)).Append('{');
