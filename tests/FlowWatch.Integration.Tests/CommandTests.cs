@@ -158,6 +158,7 @@ public sealed class CommandTests
     [InlineData("\"Kafka\":{\"CommitInterval\":\"abc\"}", "FlowWatch:Kafka:CommitInterval")]
     [InlineData("\"Kafka\":{\"CommitIntervall\":\"00:00:01\"}", "CommitIntervall")]
     [InlineData("\"Rules\":{\"DormantDay\":90}", "DormantDay")]
+    [InlineData("\"Kafka\":{\"PublishAggregates\":true}", "PublishAggregates")]
     [InlineData("\"Rules\":{\"DormantDays\":\"ninety\"}", "FlowWatch:Rules:DormantDays")]
     [InlineData("\"Aggregates\":{\"MaxRows\":\"lots\"}", "FlowWatch:Aggregates:MaxRows")]
     [InlineData("\"Dashboard\":{\"Enabled\":\"maybe\"}", "FlowWatch:Dashboard:Enabled")]

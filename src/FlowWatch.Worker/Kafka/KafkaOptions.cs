@@ -23,8 +23,11 @@ public sealed class KafkaOptions
     /// </summary>
     public string AggregatesTopic { get; set; } = "flowwatch.aggregates";
 
-    /// <summary>Sum accepted payments into aggregate rows and publish them (on when an aggregate sink is configured).</summary>
-    public bool PublishAggregates { get; set; }
+    /// <summary>
+    /// Sum accepted payments into aggregate rows and publish them: on with an aggregate sink, whose feed reads them.
+    /// Not a setting: a field, which binding neither fills nor counts among the keys, so a key of that name is refused.
+    /// </summary>
+    internal bool PublishAggregates;
 
     /// <summary>
     /// How often the open transaction is committed with the position and offsets behind its outputs.
