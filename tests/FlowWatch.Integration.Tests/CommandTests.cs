@@ -86,6 +86,24 @@ public sealed class CommandTests
         Assert.True(Number("p50CommittedMs") <= Number("p99CommittedMs") && Number("p99CommittedMs") <= Number("p999CommittedMs"), output);
     }
 
+    [Theory]
+    [InlineData("--json")]
+    [InlineData("--dashboard")]
+    [InlineData("--seconds", "5")]
+    [InlineData("--rate", "1000")]
+    [InlineData("--checkpoint-ms", "100")]
+    public async Task Bench_OfTheSinkWithAnOptionOfTheHarness_IsAUsageMistakeNamingIt(params string[] option)
+    {
+        var duckDb = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-bench-sink-").FullName, "flows.duckdb");
+
+        var (code, output, err) = await Run(["bench", "--duckdb", duckDb, "--events", "1000", .. option]);
+
+        Assert.Equal(CommandLine.UsageError, code);
+        Assert.Contains($"unknown option {option[0]}", err, StringComparison.Ordinal);
+        Assert.Empty(output);
+        Assert.False(File.Exists(duckDb));
+    }
+
     [Fact]
     public async Task Migrate_TwiceOnADuckDbFile_CreatesTheViewsAndChangesNothingTheSecondTime()
     {

@@ -48,21 +48,23 @@ public static class BenchCommand
     public static async Task<int> RunAsync(Arguments args, TextWriter stdout)
     {
         var events = args.WholeNumber("--events", 1_000_000, 1_000, 20_000_000);
+        var (clickHouse, duckDb) = args.AggregateSink();
+        if (clickHouse is not null || duckDb is not null)
+        {
+            // The sink alone takes --events only: the harness's options (--json among them) would be passed over.
+            args.EnsureAllRead();
+            // Validated as replay's are: one sink, a well-formed connection string.
+            var options = FlowWatchConfiguration.Aggregates(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), clickHouse, duckDb);
+            stdout.WriteLine(await SinkBench.RunAsync(options, events, stdout));
+            return CommandLine.Success;
+        }
         var seconds = args.WholeNumber("--seconds", 20, 1, 3_600);
         var rate = args.WholeNumber("--rate", 20_000, 100, 1_000_000);
         var checkpoint = TimeSpan.FromMilliseconds(args.WholeNumber("--checkpoint-ms", (int)new KafkaOptions().CheckpointInterval.TotalMilliseconds, 1, 600_000));
         var json = args.Switch("--json");
         var dashboard = args.Switch("--dashboard");
-        var (clickHouse, duckDb) = args.AggregateSink();
         args.EnsureAllRead();
         var progress = json ? TextWriter.Null : stdout;
-        if (clickHouse is not null || duckDb is not null)
-        {
-            // Validated as replay's are: one sink, a well-formed connection string.
-            var options = FlowWatchConfiguration.Aggregates(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), clickHouse, duckDb);
-            stdout.WriteLine(await SinkBench.RunAsync(options, events, progress));
-            return CommandLine.Success;
-        }
 
         var traffic = new SyntheticPayments(entities: 10_000, seed: 21);
         var reference = ReferenceDataLoader.Parse(System.Text.Encoding.UTF8.GetBytes(traffic.ReferenceJson()));
