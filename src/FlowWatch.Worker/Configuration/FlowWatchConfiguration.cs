@@ -29,8 +29,10 @@ public static class FlowWatchConfiguration
         }
         catch (InvalidDataException ex)
         {
-            // The JSON provider's own message names the file; the reason is in the inner exception.
-            throw new ConfigurationException(ex.InnerException is { } reason ? $"{ex.Message} {reason.Message}" : ex.Message);
+            // The JSON provider's own message names the file; the reason is in the inner exceptions, where it is at last.
+            var reasons = new List<string>();
+            for (Exception? reason = ex; reason is not null; reason = reason.InnerException) reasons.Add(reason.Message);
+            throw new ConfigurationException(string.Join(" ", reasons));
         }
     }
 
