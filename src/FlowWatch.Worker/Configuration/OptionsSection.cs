@@ -1,3 +1,4 @@
+using System.Reflection;
 using FlowWatch.Core.Engine;
 using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Dashboard;
@@ -45,8 +46,36 @@ public sealed class OptionsSection<T>(string name, Action<IConfiguration, T> bin
         builder.Services.AddSingleton<IValidateOptions<T>>(new SelfValidation(validate));
     }
 
-    private void BindInto(IConfiguration configuration, T options) =>
+    private void BindInto(IConfiguration configuration, T options)
+    {
+        // The binder refuses an unknown key too, but names neither its path nor all of them.
+        if (UnknownKeys(configuration.GetSection(name), typeof(T)).ToList() is { Count: > 0 } unknown)
+        {
+            throw new ConfigurationException(string.Join(Environment.NewLine, unknown.Select(path => $"{path}: is not a FlowWatch setting")));
+        }
         FlowWatchConfiguration.Bind(name, () => bind(configuration.GetSection(name), options));
+    }
+
+    /// <summary>
+    /// Paths of the keys under <paramref name="section"/> that no property of <paramref name="type"/> takes (in any letter
+    /// case, as binding reads them), looking into nested settings; a dictionary (librdkafka's properties) takes any key.
+    /// </summary>
+    private static IEnumerable<string> UnknownKeys(IConfigurationSection section, Type type)
+    {
+        foreach (var child in section.GetChildren())
+        {
+            var property = type.GetProperty(child.Key, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
+            var nested = property is not null && property.PropertyType.IsClass && property.PropertyType != typeof(string);
+            if (property is null || !property.CanWrite && !nested)
+            {
+                yield return child.Path;
+            }
+            else if (nested && !typeof(System.Collections.IEnumerable).IsAssignableFrom(property.PropertyType))
+            {
+                foreach (var path in UnknownKeys(child, property.PropertyType)) yield return path;
+            }
+        }
+    }
 
     /// <summary>Options that know their own cross-field rules: their problems become validation failures, each naming its key.</summary>
     private sealed class SelfValidation(Func<T, IReadOnlyList<string>> validate) : IValidateOptions<T>

@@ -1,0 +1,41 @@
+using FlowWatch.Worker.Configuration;
+using Microsoft.Extensions.Configuration;
+
+namespace FlowWatch.Core.Tests.Configuration;
+
+/// <summary>A key no setting takes is refused with its whole path, every such key at once, nested sections included.</summary>
+public sealed class UnknownKeyTests
+{
+    private static IConfiguration Settings(params (string Key, string Value)[] pairs) =>
+        new ConfigurationBuilder().AddInMemoryCollection(pairs.Select(p => KeyValuePair.Create(p.Key, (string?)p.Value))).Build();
+
+    [Fact]
+    public void Bind_MisspeltKeys_NamedWithTheirPaths()
+    {
+        var refused = Assert.Throws<ConfigurationException>(() => FlowWatchSections.Rules.Bind(Settings(
+            ("FlowWatch:Rules:DormantDay", "90"), ("FlowWatch:Rules:LargeValue:CashCnyy", "1"), ("FlowWatch:Rules:DormantDays", "90"))));
+
+        Assert.Equal(
+            "FlowWatch:Rules:DormantDay: is not a FlowWatch setting" + Environment.NewLine +
+            "FlowWatch:Rules:LargeValue:CashCnyy: is not a FlowWatch setting",
+            refused.Message);
+    }
+
+    [Fact]
+    public void Bind_KeysInAnyLetterCaseAndClientProperties_Accepted()
+    {
+        var rules = FlowWatchSections.Rules.Bind(Settings(("FlowWatch:Rules:dormantdays", "90"), ("FlowWatch:Rules:largevalue:cashcny", "1")));
+        var kafka = FlowWatchSections.Kafka.Bind(Settings(("FlowWatch:Kafka:Client:linger.ms", "5")));
+
+        Assert.Equal((90, 1m), (rules.DormantDays, rules.LargeValue.CashCny));
+        Assert.Equal("5", kafka.Client["linger.ms"]);
+    }
+
+    [Fact]
+    public void Bind_AFieldOfTheOptions_IsNoSetting()
+    {
+        var refused = Assert.Throws<ConfigurationException>(() => FlowWatchSections.Kafka.Bind(Settings(("FlowWatch:Kafka:PublishAggregates", "true"))));
+
+        Assert.Equal("FlowWatch:Kafka:PublishAggregates: is not a FlowWatch setting", refused.Message);
+    }
+}
