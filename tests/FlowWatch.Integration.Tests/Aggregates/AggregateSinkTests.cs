@@ -140,6 +140,66 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
         Assert.Equal(input.Events.ToString(CultureInfo.InvariantCulture), await Scalar(sink, "SELECT sum(events) FROM payments_daily"));
     }
 
+    [Theory]
+    [MemberData(nameof(Sinks))]
+    public async Task Replay_SameFileWithAnotherBatchSize_CountsItsFlowsTwice(string kind)
+    {
+        // docs/ANALYST-GUIDE.md: batches are named by their line ranges, so other ranges are other batches.
+        var samples = AggregateInput.Samples();
+        await using var sink = await Open(kind);
+
+        samples.ReplayInto(sink, Path.Combine(_dir, "first.jsonl"));
+        Assert.Equal("42", await Scalar(sink, "SELECT sum(events) FROM payments_daily"));
+        var alerts = await Scalar(sink, "SELECT count(*) FROM alerts");
+        samples.ReplayInto(sink, Path.Combine(_dir, "second.jsonl"), batchRecords: 10);
+
+        Assert.Equal("84", await Scalar(sink, "SELECT sum(events) FROM payments_daily"));
+        Assert.Equal(alerts, await Scalar(sink, "SELECT count(*) FROM alerts"));   // alerts are keyed by their own ids
+    }
+
+    [Theory]
+    [MemberData(nameof(Sinks))]
+    public async Task Replay_SameFileWithACorrectedRate_DuckDbKeepsTheOldValuesClickHouseShowsTheNew(string kind)
+    {
+        var samples = AggregateInput.Samples();
+        var corrected = Path.Combine(_dir, "reference-usd-7.2.json");
+        var reference = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(samples.ReferencePath))!;
+        reference["fxRates"]!["USD"] = 7.2m;
+        File.WriteAllText(corrected, reference.ToJsonString());
+        await using var sink = await Open(kind);
+        const string usdOnMarch4 = "SELECT sum(amount_cny) FROM payments_daily WHERE currency = 'USD' AND day = '2026-03-04'";
+
+        samples.ReplayInto(sink, Path.Combine(_dir, "first.jsonl"));
+        Assert.Equal("142000", await Scalar(sink, usdOnMarch4));   // 20,000 USD at 7.1
+        (samples with { ReferencePath = corrected }).ReplayInto(sink, Path.Combine(_dir, "second.jsonl"));
+
+        Assert.Equal(kind == "duckdb" ? "142000" : "144000", await Scalar(sink, usdOnMarch4));
+        Assert.Equal(kind == "duckdb" ? "142000" : "144000", await Scalar(sink,
+            "SELECT sum(amount_cny) FROM payments_hourly WHERE currency = 'USD' AND day = '2026-03-04'"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Sinks))]
+    public async Task Replay_TwoFilesOfOneYear_KeepsThePositionOfTheReplayWithMorePaymentsOfTheEntity(string kind)
+    {
+        // samples/events.jsonl: lines 1-4 are E-HQ-001's first four penetration payments (N = 9,700,000.5), the rest
+        // hold one more (100,000 out), its fifth of the year but the first of a replay of that part alone.
+        var lines = File.ReadAllLines(AggregateInput.Samples().EventsPath);
+        var parts = new[] { lines[..4], lines[4..] }.Select((part, i) =>
+        {
+            var path = Path.Combine(_dir, $"part{i}.jsonl");
+            File.WriteAllLines(path, part);
+            return AggregateInput.Samples() with { EventsPath = path };
+        }).ToList();
+        await using var sink = await Open(kind);
+
+        parts[0].ReplayInto(sink, Path.Combine(_dir, "first.jsonl"));
+        parts[1].ReplayInto(sink, Path.Combine(_dir, "second.jsonl"));
+
+        Assert.Equal("9700000.5", await Scalar(sink, "SELECT net_inflow FROM penetration_positions WHERE entity_id = 'E-HQ-001'"));
+        Assert.Equal("42", await Scalar(sink, "SELECT sum(events) FROM payments_daily"));
+    }
+
     [Fact]
     public async Task GuideQueries_OnBothDatabases_GiveTheSameAnswersAndEachFindsSomething()
     {
