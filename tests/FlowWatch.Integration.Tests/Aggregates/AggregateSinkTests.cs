@@ -200,6 +200,25 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
         Assert.Equal("42", await Scalar(sink, "SELECT sum(events) FROM payments_daily"));
     }
 
+    [Theory]
+    [MemberData(nameof(Sinks))]
+    public async Task GuideQuestion3_EntityWithACapOf0_IsListedAfterTheRankedOnesWithoutUtilisation(string kind)
+    {
+        var samples = AggregateInput.Samples();
+        var reference = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(samples.ReferencePath))!;
+        reference["entities"]!.AsArray().Single(e => (string?)e!["entityId"] == "E-HQ-002")!["ownersEquityPrevYear"] = "0";
+        var zeroCap = Path.Combine(_dir, "reference-zero-cap.json");
+        File.WriteAllText(zeroCap, reference.ToJsonString());
+        await using var sink = await Open(kind);
+        (samples with { ReferencePath = zeroCap }).ReplayInto(sink, Path.Combine(_dir, "alerts.jsonl"));
+
+        var rows = await sink.QueryAsync(AnalystGuide.Queries().Single(q => q.Contains("FROM penetration_positions", StringComparison.Ordinal)),
+            CancellationToken.None);
+
+        Assert.Equal(["E-HQ-001", "E-HQ-002"], rows.Select(r => r[0]));
+        Assert.Equal(["E-HQ-002", "2026", "300000", "0", "\\N", "\\N"], rows[^1]);
+    }
+
     [Fact]
     public async Task GuideQueries_OnBothDatabases_GiveTheSameAnswersAndEachFindsSomething()
     {
