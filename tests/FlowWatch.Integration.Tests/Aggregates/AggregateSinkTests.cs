@@ -219,6 +219,37 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
         Assert.Equal(["E-HQ-002", "2026", "300000", "0", "\\N", "\\N"], rows[^1]);
     }
 
+    [Theory]
+    [MemberData(nameof(Sinks))]
+    public async Task GuideQuestion7_WithTheGuidesFilter_NetsToEachPenetrationPosition(string kind)
+    {
+        // Same-name second-line payments the quota does not count: an FTE account's (FTE is not in penetrationKinds)
+        // and one in USD.
+        var events = Path.Combine(_dir, "events.jsonl");
+        File.WriteAllLines(events, [.. File.ReadAllLines(AggregateInput.Samples().EventsPath),
+            """{"txnId":"Q7-1","ts":"2026-03-11T09:00:00+08:00","account":"FTE3001","direction":"OUT","amount":"700000","currency":"CNY","cpKind":"DOMESTIC","cpEntityId":"E-TJ-003"}""",
+            """{"txnId":"Q7-2","ts":"2026-03-11T10:00:00+08:00","account":"EFE0001","direction":"OUT","amount":"1000","currency":"USD","cpKind":"DOMESTIC","cpAccount":"DOM-HQ-001"}"""]);
+        await using var sink = await Open(kind);
+        (AggregateInput.Samples() with { EventsPath = events }).ReplayInto(sink, Path.Combine(_dir, "alerts.jsonl"));
+        var question = AnalystGuide.Queries().Single(q => q.Contains("channel = 'SECOND_LINE_SAME_NAME'", StringComparison.Ordinal));
+        var filtered = question.Replace("WHERE channel = 'SECOND_LINE_SAME_NAME'",
+            "WHERE channel = 'SECOND_LINE_SAME_NAME' AND currency = 'CNY' AND account_kind = 'EFE'", StringComparison.Ordinal);
+        Assert.NotEqual(question, filtered);
+
+        var positions = (await sink.QueryAsync("SELECT entity_id, net_inflow FROM penetration_positions ORDER BY entity_id", CancellationToken.None))
+            .Select(r => $"{r[0]} {r[1]}");
+
+        Assert.Equal(["E-HQ-001 9800000.5", "E-HQ-002 300000"], positions);
+        Assert.Equal(positions, await Net(filtered));
+        Assert.NotEqual(positions, await Net(question));
+
+        // Σ OUT − Σ IN of the question's rows per entity, as "entity net".
+        async Task<IEnumerable<string>> Net(string sql) => (await sink.QueryAsync(sql, CancellationToken.None))
+            .GroupBy(r => r[1], StringComparer.Ordinal)
+            .Select(g => $"{g.Key} {QueryValues.Text(g.Sum(r => (r[2] == "OUT" ? 1 : -1) * decimal.Parse(r[4], CultureInfo.InvariantCulture)))}")
+            .OrderBy(line => line, StringComparer.Ordinal);
+    }
+
     [Fact]
     public async Task GuideQueries_OnBothDatabases_GiveTheSameAnswersAndEachFindsSomething()
     {
