@@ -113,6 +113,29 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
         Assert.Equal("1988-07-01", await Scalar(sink, "SELECT day FROM payments_daily"));
     }
 
+    [Theory]
+    [MemberData(nameof(Sinks))]
+    public async Task Write_PaymentInTheFirstMinuteAccepted_IsFoundByItsDay(string kind)
+    {
+        // 1970-01-01T00:00:00Z, the first instant FlowWatch accepts, is 0 in Unix time: ClickHouse 18.16 shows it as
+        // 0000-00-00 00:00:00 (docs/ANALYST-GUIDE.md), but the value and its day compare as 1970-01-01.
+        await using var sink = await Open(kind);
+        var batch = new FlowWatch.Core.Aggregates.AggregateBatch("payments/0@0-1",
+            [new(EntityId: "E1", MinuteTicks: DateTime.UnixEpoch.Ticks, AccountKind: FlowWatch.Core.Contracts.AccountKind.NRA,
+                Channel: FlowWatch.Core.Contracts.Channel.CrossBorder, Direction: FlowWatch.Core.Contracts.Direction.In, Currency: "CNY",
+                Events: 1, Amount: 10m, AmountCny: 10m)],
+            [], []);
+
+        await sink.WriteAsync(new SinkBatch([batch], []), CancellationToken.None);
+
+        foreach (var view in new[] { "payments_minute", "payments_hourly", "payments_daily" })
+        {
+            Assert.Equal("1", await Scalar(sink, $"SELECT sum(events) FROM {view} WHERE day = '1970-01-01'"));
+        }
+        string[] shown = kind == "duckdb" ? ["1970-01-01 08:00:00"] : ["1970-01-01 08:00:00", "0000-00-00 00:00:00"];
+        Assert.Contains(await Scalar(sink, "SELECT minute FROM payments_minute"), shown);
+    }
+
     /// <summary>The hourly and daily roll-ups of payments and corridors hold every event and yuan of the input.</summary>
     private static async Task AssertRollUpsHold(IAggregateSink sink, AggregateInput input)
     {
