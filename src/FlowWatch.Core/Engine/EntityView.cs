@@ -123,9 +123,11 @@ public static class PenetrationQuota
     /// <summary>
     /// The utilisation alerts and position rows show (RULES.md §3): <see cref="Ratio"/> to 6 decimals, rounded down
     /// below the cap and up beyond it, so that a figure shown is never on the other side of the cap, or of a warning
-    /// level of 6 decimals, than the position it stands for (a breach by 0.75 CNY of 10 M reads 1.000001, not 1).
+    /// level of 6 decimals, than the position it stands for (a breach by 0.75 CNY of 10 M reads 1.000001, not 1). The
+    /// side is the exact comparison's: against a cap near 10^24 a quotient of 28 digits can come out as exactly 1.
     /// </summary>
-    public static decimal? Utilisation(decimal used, decimal cap) => Ratio(used, cap) is { } ratio
-        ? decimal.Round(ratio, 6, ratio > 1 ? MidpointRounding.ToPositiveInfinity : MidpointRounding.ToNegativeInfinity)
-        : null;
+    public static decimal? Utilisation(decimal used, decimal cap) => Ratio(used, cap) is not { } ratio ? null
+        : used > cap ? Math.Max(decimal.Round(ratio, 6, MidpointRounding.ToPositiveInfinity), 1.000001m)
+        : used < cap ? Math.Min(decimal.Round(ratio, 6, MidpointRounding.ToNegativeInfinity), 0.999999m)
+        : 1m;
 }

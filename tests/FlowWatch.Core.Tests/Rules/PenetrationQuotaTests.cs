@@ -182,6 +182,16 @@ public sealed class PenetrationQuotaTests
     }
 
     [Fact]
+    public void Utilisation_AgainstACapTooLargeForTheQuotientToShowTheDifference_StaysOnItsSide()
+    {
+        const decimal Cap = 1_000_000_000_000_000_000_000_000m;   // 10^24: (cap ± 0.0001) / cap is exactly 1 in 28 digits
+
+        Assert.Equal(1.000001m, PenetrationQuota.Utilisation(Cap + 0.0001m, Cap));
+        Assert.Equal(0.999999m, PenetrationQuota.Utilisation(Cap - 0.0001m, Cap));
+        Assert.Equal(1m, PenetrationQuota.Utilisation(Cap, Cap));
+    }
+
+    [Fact]
     public void Utilisation_OfANegativePosition_IsRoundedDownToo()
     {
         Assert.Equal(-0.000001m, PenetrationQuota.Utilisation(-0.01m, 10_000_000m));
