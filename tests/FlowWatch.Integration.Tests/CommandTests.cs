@@ -158,6 +158,33 @@ public sealed class CommandTests
         Assert.Contains($"FlowWatch:Kafka:{named}:", err, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("replay")]
+    [InlineData("demo")]
+    [InlineData("train")]
+    [InlineData("migrate")]
+    public async Task AnyCommand_MisspeltSection_RefusesToStartNamingIt(string command)
+    {
+        var dir = Directory.CreateTempSubdirectory("flowwatch-config-").FullName;
+        var config = Path.Combine(dir, "config.json");
+        // A backtest with the rules under a misspelt name would otherwise run on the default rules.
+        await File.WriteAllTextAsync(config, """{"FlowWatch":{"Rulse":{"DormantDays":90}}}""");
+        string[] args = command switch
+        {
+            "replay" => ["replay", "--reference", Path.Combine(AppContext.BaseDirectory, "samples", "reference.json"),
+                "--events", Path.Combine(AppContext.BaseDirectory, "samples", "events.jsonl"), "--alerts", Path.Combine(dir, "alerts.jsonl")],
+            "migrate" => ["migrate", "--duckdb", Path.Combine(dir, "a.duckdb")],
+            "train" => ["train", "--models", Path.Combine(dir, "models")],
+            _ => [command],
+        };
+
+        var (code, _, err) = await Run([.. args, "--config", config]);
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains("FlowWatch:Rulse: is not a FlowWatch setting", err, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(dir, "alerts.jsonl")));
+    }
+
     [Fact]
     public async Task Run_Check_ValidatesAndExitsWithoutContactingTheBroker()
     {

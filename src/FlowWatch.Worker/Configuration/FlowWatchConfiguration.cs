@@ -9,7 +9,9 @@ public sealed class ConfigurationException(string message) : Exception(message);
 
 /// <summary>
 /// Configuration of every command: <c>appsettings.json</c> beside the executable, then an optional
-/// <c>--config</c> file, then environment variables (<c>FLOWWATCH_</c> prefix, <c>__</c> between sections).
+/// <c>--config</c> file, then environment variables (<c>FLOWWATCH_</c> prefix, <c>__</c> between sections). A section
+/// FlowWatch does not read is refused for every command (<see cref="RefuseUnknownSections"/>): a backtest with a
+/// misspelt <c>Rulse</c> would otherwise run on the default rules.
 /// </summary>
 public static class FlowWatchConfiguration
 {
@@ -23,9 +25,10 @@ public static class FlowWatchConfiguration
             if (!File.Exists(configFile)) throw new ConfigurationException($"configuration file '{configFile}' not found");
             builder.AddJsonFile(Path.GetFullPath(configFile), optional: false);
         }
+        IConfiguration configuration;
         try
         {
-            return builder.AddEnvironmentVariables("FLOWWATCH_").Build();
+            configuration = builder.AddEnvironmentVariables("FLOWWATCH_").Build();
         }
         catch (InvalidDataException ex)
         {
@@ -34,6 +37,8 @@ public static class FlowWatchConfiguration
             for (Exception? reason = ex; reason is not null; reason = reason.InnerException) reasons.Add(reason.Message);
             throw new ConfigurationException(string.Join(" ", reasons));
         }
+        RefuseUnknownSections(configuration);
+        return configuration;
     }
 
     /// <summary>

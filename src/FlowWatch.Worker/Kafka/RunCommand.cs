@@ -40,7 +40,6 @@ public static class RunCommand
         var configuration = new ConfigurationManager();
         configuration.AddConfiguration(FlowWatchConfiguration.Build(configFile));
         configuration.AddInMemoryCollection(overrides);
-        FlowWatchConfiguration.RefuseUnknownSections(configuration);
         // The whole section is bound, as the dashboard's would be: a misspelt key beside Enabled=false is refused too.
         using var host = FlowWatchSections.Dashboard.Bind(configuration).Enabled ? BuildWithDashboard(configuration) : BuildWorkerOnly(configuration);
         try
