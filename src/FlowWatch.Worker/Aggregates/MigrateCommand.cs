@@ -6,7 +6,7 @@ namespace FlowWatch.Worker.Aggregates;
 /// <summary><c>flowwatch migrate</c>: creates the aggregate tables and views that are missing, and nothing else.</summary>
 public static class MigrateCommand
 {
-    public const string Usage = "flowwatch migrate [--clickhouse CONNECTION | --duckdb FILE] [--config C]";
+    public const string Usage = "flowwatch migrate [--clickhouse CONNECTION | --duckdb FILE | --aggregates G] [--config C]";
 
     public static async Task<int> RunAsync(Arguments args, TextWriter stdout)
     {

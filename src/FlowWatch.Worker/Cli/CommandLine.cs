@@ -15,28 +15,23 @@ public static class CommandLine
     public const int UsageError = 2;
     public const int CannotRun = 3;
 
+    /// <summary>Each command: its name, usage line and what it does.</summary>
+    private static readonly (string Name, string Usage, string Does)[] Commands =
+    [
+        ("demo", DemoCommand.Usage, "everything on one machine: embedded broker, generated payments, the worker, alerts printed live, DuckDB aggregates"),
+        ("run", RunCommand.Usage, "the streaming worker on a Kafka cluster (FlowWatch:Kafka configuration), until SIGTERM or Ctrl-C"),
+        ("replay", ReplayCommand.Usage, "run the rules over a JSONL file of events and write the alerts as JSONL (and aggregates, with a sink)"),
+        ("migrate", MigrateCommand.Usage, "create the aggregate tables and views in ClickHouse or DuckDB (safe to repeat)"),
+        ("bench", BenchCommand.Usage, "end-to-end throughput and event-to-alert latency through an embedded broker; --json prints one object"),
+        ("simulate", SimulateCommand.Usage, "write a labelled synthetic stream: payments, the injected episodes, and their reference data"),
+        ("train", TrainCommand.Usage, "train the anomaly models from simulated streams into models/ (default), with a model card each"),
+        ("broker", BrokerCommand.Usage, "an embedded Kafka-protocol broker on loopback for other processes; prints its bootstrap servers"),
+    ];
+
+    private const string ConfigurationHelp = "configuration: appsettings.json beside the executable, --config FILE, then FLOWWATCH_* environment variables";
+
     private static readonly string Help = string.Join(Environment.NewLine,
-        "usage: flowwatch <command> [options]",
-        "",
-        "commands:",
-        "  " + DemoCommand.Usage,
-        "      everything on one machine: embedded broker, generated payments, the worker, alerts printed live, DuckDB aggregates",
-        "  " + RunCommand.Usage,
-        "      the streaming worker on a Kafka cluster (FlowWatch:Kafka configuration), until SIGTERM or Ctrl-C",
-        "  " + ReplayCommand.Usage,
-        "      run the rules over a JSONL file of events and write the alerts as JSONL (and aggregates, with a sink)",
-        "  " + MigrateCommand.Usage,
-        "      create the aggregate tables and views in ClickHouse or DuckDB (safe to repeat)",
-        "  " + BenchCommand.Usage,
-        "      end-to-end throughput and event-to-alert latency through an embedded broker; --json prints one object",
-        "  " + SimulateCommand.Usage,
-        "      write a labelled synthetic stream: payments, the injected episodes, and their reference data",
-        "  " + TrainCommand.Usage,
-        "      train the anomaly models from simulated streams into models/ (default), with a model card each",
-        "  " + BrokerCommand.Usage,
-        "      an embedded Kafka-protocol broker on loopback for other processes; prints its bootstrap servers",
-        "",
-        "configuration: appsettings.json beside the executable, --config FILE, then FLOWWATCH_* environment variables");
+        ["usage: flowwatch <command> [options]", "", "commands:", .. Commands.SelectMany(c => new[] { "  " + c.Usage, "      " + c.Does }), "", ConfigurationHelp]);
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -44,6 +39,11 @@ public static class CommandLine
         {
             stdout.WriteLine(Help);
             return args.Length == 0 ? UsageError : Success;
+        }
+        if (args.Skip(1).Any(a => a is "--help" or "-h") && Array.Find(Commands, c => c.Name == args[0]) is { Name: not null } command)
+        {
+            stdout.WriteLine(string.Join(Environment.NewLine, "usage: " + command.Usage, "", command.Does, "", ConfigurationHelp));
+            return Success;
         }
         try
         {

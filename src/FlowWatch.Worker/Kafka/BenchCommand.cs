@@ -31,7 +31,7 @@ namespace FlowWatch.Worker.Kafka;
 /// </summary>
 public static class BenchCommand
 {
-    public const string Usage = "flowwatch bench [--events N] [--seconds S] [--rate R] [--checkpoint-ms M] [--dashboard] [--json] | bench --clickhouse C | --duckdb F [--events N]";
+    public const string Usage = "flowwatch bench [--events N] [--seconds S] [--rate R] [--checkpoint-ms M] [--dashboard] [--json] | bench (--clickhouse C | --duckdb F | --aggregates G) [--events N]";
 
     private const int MaxLead = 20_000;
 

@@ -24,7 +24,7 @@ namespace FlowWatch.Worker.Kafka;
 public static class DemoCommand
 {
     public const string Usage =
-        "flowwatch demo [--seconds N] [--rate EVENTS_PER_SECOND] [--seed S] [--duckdb FILE | --clickhouse CONNECTION] [--urls U] [--config C] [--models DIR]";
+        "flowwatch demo [--seconds N] [--rate EVENTS_PER_SECOND] [--seed S] [--duckdb FILE | --clickhouse CONNECTION | --aggregates G] [--urls U] [--config C] [--models DIR]";
 
     /// <summary>Where the demo's aggregates go unless told otherwise.</summary>
     public const string DefaultDuckDbFile = "flowwatch-demo.duckdb";

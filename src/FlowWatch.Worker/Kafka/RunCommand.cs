@@ -19,7 +19,7 @@ namespace FlowWatch.Worker.Kafka;
 /// </summary>
 public static class RunCommand
 {
-    public const string Usage = "flowwatch run [--config C] [--reference R] [--bootstrap-servers B] [--urls U] [--clickhouse CONNECTION | --duckdb FILE] [--check]";
+    public const string Usage = "flowwatch run [--config C] [--reference R] [--bootstrap-servers B] [--urls U] [--clickhouse CONNECTION | --duckdb FILE | --aggregates G] [--check]";
 
     public static async Task<int> RunAsync(Arguments args, TextWriter stdout)
     {
