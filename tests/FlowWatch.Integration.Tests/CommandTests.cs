@@ -186,6 +186,16 @@ public sealed class CommandTests
     }
 
     [Fact]
+    public async Task Demo_UrlThatIsNoUrl_RefusedBeforeAnythingStarts()
+    {
+        var (code, output, err) = await Run("demo", "--seconds", "1", "--urls", "garbage");
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains("FlowWatch:Dashboard:Urls: 'garbage' is not http://host:port", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("embedded broker", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_Check_ValidatesAndExitsWithoutContactingTheBroker()
     {
         var reference = Path.Combine(AppContext.BaseDirectory, "samples", "reference.json");

@@ -44,8 +44,10 @@ public static class DemoCommand
         var modelsDirectory = args.Optional("--models") ?? configuration[ModelWatcher.DirectoryKey];
         var urls = args.Optional("--urls");
         args.EnsureAllRead();
+        if (urls is not null) configuration = Override(configuration, $"{DashboardOptions.SectionName}:{nameof(DashboardOptions.Urls)}", urls);
         var rules = FlowWatchSections.Rules.Read(configuration);
         var aggregateOptions = FlowWatchConfiguration.Aggregates(configuration, clickHouse, duckDb);
+        _ = FlowWatchSections.Dashboard.Read(configuration);   // checked before the broker starts, as the other settings are
 
         // Enough simulated days for the run (about three payments per entity and day), episodes from the fourth day.
         var days = seconds == 0 ? 60 : Math.Clamp((int)Math.Ceiling(seconds * (double)rate / (Entities * 3.0)) + 1, 8, 60);
@@ -67,7 +69,6 @@ public static class DemoCommand
         await using var aggregates = await AggregatePipeline.StartAsync(options, aggregateOptions, logging.CreateLogger("aggregates"));
         stdout.WriteLine($"aggregates go to {aggregates!.Sink.Description}");
         var printer = new AlertPrinter(stdout);
-        if (urls is not null) configuration = Override(configuration, $"{DashboardOptions.SectionName}:{nameof(DashboardOptions.Urls)}", urls);
         // Without --urls, a taken default port gives way to a free one: the URL printed is the one to open.
         await using var dashboard = await DashboardHosting.StartStandaloneAsync(configuration, services => new StreamingWorker(
             options, rules, reference, TimeProvider.System, printer.Print, models: models.Models,
