@@ -28,22 +28,19 @@ public sealed class StreamingWorkerTests : IDisposable
         Assert.NotEmpty(expected);
 
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "equivalence" };
         // One partition keeps the file's order, control records included, so replay is the oracle.
-        broker.CreateFlowWatchTopics(options, partitions: 1);
+        var options = Topics(broker, "equivalence", partitions: 1);
         using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
         {
             foreach (var line in lines) producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = line });
             Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
         }
 
-        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(stop.Token);
+        var worker = Worker(options);
+        using var run = WorkerRun.Of(worker);
         var alerts = ReadAll(broker.BootstrapServers, options.AlertsTopic, expected.Count);
         var deadLetters = ReadAll(broker.BootstrapServers, options.DeadLetterTopic, (int)replay.Counters.DeadLetters);
-        await stop.CancelAsync();
-        await running;
+        await run.StopAsync();
 
         Assert.Equal(expected.Order(StringComparer.Ordinal), alerts.Select(m => WithoutDetectedAt(Encoding.UTF8.GetString(m.Value))).Order(StringComparer.Ordinal));
         Assert.All(alerts, m => Assert.Equal(JsonNode.Parse(m.Value)!["entityId"]!.GetValue<string>(), m.Key));
@@ -60,11 +57,9 @@ public sealed class StreamingWorkerTests : IDisposable
     [Fact]
     public async Task Run_RecordTooLargeToSendAgain_IsDeadLetteredByItsFirstBytesAndTheStreamGoesOn()
     {
-        var reference = ReferenceDataLoader.LoadFile(Samples("reference.json"));
         var good = File.ReadAllLines(Samples("events.jsonl")).First(l => l.Contains("\"txnId\"", StringComparison.Ordinal));
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "oversized" };
-        broker.CreateFlowWatchTopics(options, partitions: 1);
+        var options = Topics(broker, "oversized", partitions: 1);
         // Under Kafka's default limit of a broker (1,048,588 bytes) and a Java producer, over this client's 1,000,000.
         var big = new byte[1_040_000];
         Array.Fill(big, (byte)'x');
@@ -75,14 +70,12 @@ public sealed class StreamingWorkerTests : IDisposable
             Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
         }
 
-        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(stop.Token);
+        var worker = Worker(options);
+        using var run = WorkerRun.Of(worker);
         var deadLetter = Assert.Single(ReadAll(broker.BootstrapServers, options.DeadLetterTopic, 1));
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (worker.Counters.Accepted == 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
-        await stop.CancelAsync();
-        await running;
+        await run.StopAsync();
 
         Assert.Equal(1, worker.Counters.Accepted);
         Assert.Equal(1, worker.Counters.DeadLetters);
@@ -95,14 +88,11 @@ public sealed class StreamingWorkerTests : IDisposable
     [Fact]
     public async Task Status_BrokerDownAndUpAgain_SaysNotConsumingWithoutALagThenConsumingAgain()
     {
-        var reference = ReferenceDataLoader.LoadFile(Samples("reference.json"));
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "status" };
-        broker.CreateFlowWatchTopics(options, partitions: 2);
-        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
+        var options = Topics(broker, "status", partitions: 2);
+        var worker = Worker(options);
         Assert.False(worker.Status.IsConsuming);
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(stop.Token);
+        using var run = WorkerRun.Of(worker);
         await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
         await Until(() => worker.Status.IsConsuming, "consuming at the start");
         Assert.Equal(0, worker.ConsumerLag);
@@ -115,8 +105,7 @@ public sealed class StreamingWorkerTests : IDisposable
         broker.SetBrokerUp(1);
         // The session may still fail on what the outage left behind (a commit), restart and consume again.
         await Until(() => worker.ConsumerLag == 0, "consuming again, with its lag, with the broker up");
-        await stop.CancelAsync();
-        await running;
+        await run.StopAsync();
         Assert.Equal(new WorkerStatus(false, "stopped"), worker.Status);
     }
 
@@ -125,7 +114,6 @@ public sealed class StreamingWorkerTests : IDisposable
     [InlineData("4000")]     // every 4 s: more than 3 s without them is no silence
     public async Task Status_ConsumerStatisticsOffOrRare_ConsumingOnceItsPartitionsAreRestored(string interval)
     {
-        var reference = ReferenceDataLoader.LoadFile(Samples("reference.json"));
         using var broker = EmbeddedBroker.Start(brokers: 1);
         var options = new KafkaOptions
         {
@@ -133,9 +121,8 @@ public sealed class StreamingWorkerTests : IDisposable
             Client = new() { ["statistics.interval.ms"] = interval },
         };
         broker.CreateFlowWatchTopics(options, partitions: 1);
-        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(stop.Token);
+        var worker = Worker(options);
+        using var run = WorkerRun.Of(worker);
         await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
 
         // Past two reports at 4 s, each time between them watched.
@@ -143,27 +130,22 @@ public sealed class StreamingWorkerTests : IDisposable
         {
             Assert.Equal(WorkerStatus.Consuming, worker.Status);
         }
-        await stop.CancelAsync();
-        await running;
+        await run.StopAsync();
     }
 
     [Fact]
     public async Task Run_StoppedWhileNoBrokerAnswers_EndsWithoutWaitingOutItsTimeouts()
     {
-        var reference = ReferenceDataLoader.LoadFile(Samples("reference.json"));
         // Nothing listens on port 1: the worker's first session waits for a broker (its producer's transactions).
         var options = new KafkaOptions { BootstrapServers = "127.0.0.1:1", ReferenceFile = Samples("reference.json"), GroupId = "unanswered" };
         var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System, logger: new LineLogger(lines.Enqueue));
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(stop.Token);
+        var worker = Worker(options, new LineLogger(lines.Enqueue));
+        using var run = WorkerRun.Of(worker);
         await Task.Delay(3_000);
         Assert.Equal(new WorkerStatus(false, "waiting for the Kafka broker to ready transactions"), worker.Status);
 
-        await stop.CancelAsync();
-
         // Well within the 30 s a host gives its services to stop, which the broker's timeouts (30 s) would pass.
-        await running.WaitAsync(TimeSpan.FromSeconds(10));
+        await run.StopAsync(within: TimeSpan.FromSeconds(10));
         Assert.Equal(new WorkerStatus(false, "stopped"), worker.Status);
         // It waited for a broker in the session it had: a broker not answering for a few seconds is no failure.
         Assert.DoesNotContain(lines, line => line.Contains("restart", StringComparison.OrdinalIgnoreCase));
@@ -172,16 +154,13 @@ public sealed class StreamingWorkerTests : IDisposable
     [Fact]
     public async Task Run_FetchFailsDuringARestore_RestoresAndConsumes()
     {
-        var reference = ReferenceDataLoader.LoadFile(Samples("reference.json"));
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "restore-fetch" };
-        broker.CreateFlowWatchTopics(options, partitions: 1);
+        var options = Topics(broker, "restore-fetch", partitions: 1);
         // Nothing fetches before the restore does (it reads the state topic): its first fetches fail, as in a broker's hiccup.
         const short Fetch = 1;
         broker.FailNextRequests(Fetch, ErrorCode.RequestTimedOut, ErrorCode.RequestTimedOut);
-        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(stop.Token);
+        var worker = Worker(options);
+        using var run = WorkerRun.Of(worker);
         using (var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
         {
             await producer.ProduceAsync(options.PaymentsTopic, new Message<string, string> { Key = "EFE0001", Value = File.ReadLines(Samples("events.jsonl")).First() });
@@ -189,36 +168,29 @@ public sealed class StreamingWorkerTests : IDisposable
 
         await Until(() => worker.Counters.Read == 1 && worker.Status.IsConsuming, "consuming the payment");
 
-        await stop.CancelAsync();
-        await running;
+        await run.StopAsync();
     }
 
     [Fact]
     public async Task Run_StoppedDuringARestore_EndsWithoutWaitingOutTheCatchUpTimeout()
     {
-        var reference = ReferenceDataLoader.LoadFile(Samples("reference.json"));
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "restore-stop" };
-        broker.CreateFlowWatchTopics(options, partitions: 1);
+        var options = Topics(broker, "restore-stop", partitions: 1);
         // Nothing fetches before the restore does (it reads the state topic): it finds no answer for longer than the test waits.
         const short Fetch = 1;
         broker.FailNextRequests(Fetch, [.. Enumerable.Repeat(ErrorCode.RequestTimedOut, 5_000)]);
-        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(stop.Token);
+        var worker = Worker(options);
+        using var run = WorkerRun.Of(worker);
         await Until(() => worker.Status.Description.StartsWith("restoring", StringComparison.Ordinal), "restoring");
 
-        await stop.CancelAsync();
-
         // Well within the 30 s a host gives its services to stop, which the CatchUpTimeout (60 s) would pass.
-        await running.WaitAsync(TimeSpan.FromSeconds(10));
+        await run.StopAsync(within: TimeSpan.FromSeconds(10));
         Assert.Equal(new WorkerStatus(false, "stopped"), worker.Status);
     }
 
     [Fact]
     public async Task Status_ReferenceTopicMissing_SaysItReadsTheReferenceTopicsNotThatItWaitsForPartitions()
     {
-        var reference = ReferenceDataLoader.LoadFile(Samples("reference.json"));
         using var broker = EmbeddedBroker.Start(brokers: 1);
         var options = new KafkaOptions
         {
@@ -226,17 +198,46 @@ public sealed class StreamingWorkerTests : IDisposable
             ReferenceTopic = "reference-missing",
         };
         broker.CreateFlowWatchTopics(options, partitions: 1);
-        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System);
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(stop.Token);
+        var worker = Worker(options);
+        using var run = WorkerRun.Of(worker);
         // Well within the CatchUpTimeout (60 s) the session waits for the topic.
         await Task.Delay(3_000);
 
         var status = worker.Status;
 
-        await stop.CancelAsync();
-        await running;
+        await run.StopAsync();
         Assert.Equal(new WorkerStatus(false, "reading the reference and control topics to their end"), status);
+    }
+
+    /// <summary>FlowWatch's topics on <paramref name="broker"/>, and options for a worker of <paramref name="groupId"/> with the sample reference data.</summary>
+    private static KafkaOptions Topics(EmbeddedBroker broker, string groupId, int partitions)
+    {
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = groupId };
+        broker.CreateFlowWatchTopics(options, partitions);
+        return options;
+    }
+
+    private static StreamingWorker Worker(KafkaOptions options, Microsoft.Extensions.Logging.ILogger? logger = null) =>
+        new(options, new RuleSettings(), ReferenceDataLoader.LoadFile(options.ReferenceFile), TimeProvider.System, logger: logger);
+
+    /// <summary>A worker running from <see cref="Of"/> until <see cref="StopAsync"/>.</summary>
+    private sealed class WorkerRun : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _running;
+
+        private WorkerRun(StreamingWorker worker) => _running = worker.RunAsync(_stop.Token);
+
+        public static WorkerRun Of(StreamingWorker worker) => new(worker);
+
+        /// <summary>Asks the worker to stop and waits for it to end, at most <paramref name="within"/> when given.</summary>
+        public async Task StopAsync(TimeSpan? within = null)
+        {
+            await _stop.CancelAsync();
+            await (within is { } limit ? _running.WaitAsync(limit) : _running);
+        }
+
+        public void Dispose() => _stop.Dispose();
     }
 
     /// <summary>Waits up to a minute for <paramref name="condition"/>: how long it takes is not what is tested.</summary>
