@@ -46,6 +46,10 @@ internal sealed class AlertBuilder(TimeProvider? wallClock)
     public static string Money(decimal amount, string currency) =>
         amount.ToString("#,0.####", CultureInfo.InvariantCulture) + " " + currency;
 
+    /// <summary>
+    /// A utilisation at or below the cap as a percentage to 2 decimals, rounded down as
+    /// <see cref="PenetrationQuota.Utilisation"/> rounds it there: a position below the cap never reads 100%.
+    /// </summary>
     public static string Percent(decimal utilisation) =>
-        (utilisation * 100m).ToString("0.##", CultureInfo.InvariantCulture) + "%";
+        decimal.Round(utilisation * 100m, 2, MidpointRounding.ToNegativeInfinity).ToString("0.##", CultureInfo.InvariantCulture) + "%";
 }

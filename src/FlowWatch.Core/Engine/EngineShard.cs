@@ -290,7 +290,7 @@ public sealed class EngineShard
         if (cap > 0 && usedBefore < warnAt && used >= warnAt)
         {
             Raise(ref e, output, RuleCodes.PenetrationCapWarn, Severity.I,
-                $"Net same-name {direction.ToLowerInvariant()} of entity {e.EntityId} is at {AlertBuilder.Percent(used / cap)} of its {year} cap of {AlertBuilder.Money(cap, "CNY")}.",
+                $"Net same-name {direction.ToLowerInvariant()} of entity {e.EntityId} is at {AlertBuilder.Percent(utilisation!.Value)} of its {year} cap of {AlertBuilder.Money(cap, "CNY")}.",
                 // observed/threshold are the position against the warning level, both in CNY: the pair compared.
                 metrics with { Threshold = warnAt });
         }

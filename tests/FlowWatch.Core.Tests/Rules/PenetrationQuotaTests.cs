@@ -73,6 +73,18 @@ public sealed class PenetrationQuotaTests
         Assert.Equal(0.8m, alert.Metrics.Utilisation);
     }
 
+    [Theory]
+    [InlineData("9999999.5", "99.99%")]     // 0.99999995 of the cap: below it, never read as 100%
+    [InlineData("10000000", "100%")]
+    [InlineData("8000000", "80%")]
+    [InlineData("8123456.78", "81.23%")]
+    public void Warn_Description_GivesThePercentageRoundedDown(string position, string percent)
+    {
+        var alert = Stream().Send(Outward(decimal.Parse(position, CultureInfo.InvariantCulture))).Single(Warn);
+
+        Assert.Contains($" is at {percent} of its 2026 cap", alert.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Warn_SecondEventCrossingPointEight_RaisesOnTheCrossingEventOnly()
     {
