@@ -333,6 +333,32 @@ public sealed class DashboardSecurityTests
     }
 
     [Fact]
+    public async Task AlertsFromTopic_CommittedAfterTheStartButBeforeTheTopicCouldBeRead_CountedSinceTheStart()
+    {
+        var sample = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-feed-").FullName, "alerts.jsonl");
+        FlowWatch.Worker.Replay.ReplayCommand.Replay(FlowWatch.Core.Reference.ReferenceDataLoader.LoadFile(DashboardHarness.Samples("reference.json")),
+            new FlowWatch.Core.Engine.RuleSettings(), 1, DashboardHarness.Samples("events.jsonl"), sample, null);
+        // The alerts topic does not exist when the dashboard starts: it waits for it, and other workers' first alerts
+        // create it in the meantime.
+        await using var harness = await DashboardHarness.StartAsync(
+            new Dictionary<string, string?> { [$"{DashboardOptions.SectionName}:{nameof(DashboardOptions.AlertsFromTopic)}"] = "true" },
+            kafka: options => options.AlertsTopic = "alerts.created-later");
+
+        harness.ProduceAlerts(File.ReadAllLines(sample)[..2]);
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        JsonArray listed;
+        while ((listed = (await harness.Client.GetFromJsonAsync<JsonObject>("api/alerts?limit=1000"))!["alerts"]!.AsArray()).Count < 2
+               && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        Assert.Equal(2, listed.Count);
+        var stats = (await harness.Client.GetFromJsonAsync<JsonObject>("api/stats"))!;
+        Assert.Equal(2, stats["alerts"]!.AsObject().Sum(s => s.Value!.GetValue<long>()));
+    }
+
+    [Fact]
     public async Task Request_OffLoopbackWithToken_NeedsTheBearerTokenOrItsCookie()
     {
         await using var harness = await DashboardHarness.StartAsync(new Dictionary<string, string?>

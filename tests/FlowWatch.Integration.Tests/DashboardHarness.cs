@@ -43,12 +43,14 @@ internal sealed class DashboardHarness : IAsyncDisposable
     /// <param name="settings">Configuration on top of a dashboard on 127.0.0.1 port 0, e.g. a token or other URLs.</param>
     /// <param name="partitions">Partitions of each topic.</param>
     /// <param name="beforeStart">Runs once the topics exist, before the dashboard and worker start.</param>
+    /// <param name="kafka">Amends the worker's settings once the topics exist: a topic it names anew does not exist yet.</param>
     public static async Task<DashboardHarness> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, int partitions = 1,
-        Action<DashboardHarness>? beforeStart = null)
+        Action<DashboardHarness>? beforeStart = null, Action<KafkaOptions>? kafka = null)
     {
         var broker = EmbeddedBroker.Start(brokers: 1);
         var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "dashboard" };
         broker.CreateFlowWatchTopics(options, partitions);
+        kafka?.Invoke(options);
         var harness = new DashboardHarness(broker, options);
         try
         {

@@ -13,13 +13,17 @@ namespace FlowWatch.Worker.Dashboard;
 /// every worker of the group instead of this worker's own: a worker holds only its partitions' alerts, so with several
 /// workers each dashboard would show a part. It reads every partition of the alerts topic read_committed (what any
 /// worker committed, as bank systems see it), starting with the newest <see cref="DashboardOptions.RecentAlerts"/> of
-/// each. Those earlier alerts fill the list without counting as alerts since the start. No consumer group is joined:
+/// each. Those written before this dashboard started (by their messages' timestamps) fill the list without counting as
+/// alerts since the start; what was written later counts, though it is read only once the broker and the topic are
+/// there, which may be well after the start. No consumer group is joined:
 /// nothing is committed, and every dashboard reads everything. Partitions added to the topic later are read after a restart.
 /// </summary>
-public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOptions> dashboard, AlertFeed feed, ILogger<AlertTopicFeed> logger)
-    : BackgroundService
+public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOptions> dashboard, AlertFeed feed, TimeProvider clock,
+    ILogger<AlertTopicFeed> logger) : BackgroundService
 {
     private const int MaxBatch = 1_000;
+
+    private readonly DateTime _startedAt = clock.GetUtcNow().UtcDateTime;
 
     private volatile Error? _fatal;
 
@@ -46,8 +50,8 @@ public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOpt
             .Build();
         try
         {
-            var earlierUntil = Assign(consumer, kafka.AlertsTopic, stop);
-            DashboardLog.ReadingAlerts(logger, kafka.AlertsTopic, earlierUntil.Count);
+            var partitions = Assign(consumer, kafka.AlertsTopic, stop);
+            DashboardLog.ReadingAlerts(logger, kafka.AlertsTopic, partitions);
             var batch = new List<PublishedAlert>();
             var earlier = false;
             while (!stop.IsCancellationRequested)
@@ -56,7 +60,7 @@ public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOpt
                 var result = consumer.ConsumeOrNothing(TimeSpan.FromMilliseconds(batch.Count == 0 ? 100 : 0));
                 if (result?.Message?.Value is { } json)
                 {
-                    var isEarlier = result.Offset < earlierUntil[result.Partition.Value];
+                    var isEarlier = result.Message.Timestamp.UtcDateTime < _startedAt;
                     if (batch.Count > 0 && isEarlier != earlier) Publish(batch, earlier);
                     earlier = isEarlier;
                     if (Read(result, json) is { } alert) batch.Add(alert);
@@ -81,11 +85,8 @@ public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOpt
         batch.Clear();
     }
 
-    /// <summary>
-    /// Assigns every partition of <paramref name="topic"/> from its newest RecentAlerts and answers, per partition, the
-    /// end offset at the start: what lies before it was committed before this dashboard started.
-    /// </summary>
-    private Dictionary<int, long> Assign(IConsumer<Ignore, byte[]> consumer, string topic, CancellationToken stop)
+    /// <summary>Assigns every partition of <paramref name="topic"/> from its newest RecentAlerts; answers how many there are.</summary>
+    private int Assign(IConsumer<Ignore, byte[]> consumer, string topic, CancellationToken stop)
     {
         using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
         for (var pause = TimeSpan.FromSeconds(1); ; pause = TimeSpan.FromSeconds(Math.Min(pause.TotalSeconds * 2, 30)))
@@ -99,7 +100,7 @@ public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOpt
                         p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p.PartitionId), TimeSpan.FromSeconds(10)));
                     consumer.Assign(ends.Select(e => new TopicPartitionOffset(topic, e.Key,
                         Math.Max(e.Value.Low.Value, e.Value.High.Value - dashboard.Value.RecentAlerts))));
-                    return ends.ToDictionary(e => e.Key, e => e.Value.High.Value);
+                    return ends.Count;
                 }
             }
             catch (KafkaException ex) when (!ex.Error.IsFatal)
