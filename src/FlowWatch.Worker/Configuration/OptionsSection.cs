@@ -59,6 +59,7 @@ public sealed class OptionsSection<T>(string name, Action<IConfiguration, T> bin
     /// <summary>
     /// Paths of the keys under <paramref name="section"/> that no property of <paramref name="type"/> takes (in any letter
     /// case, as binding reads them), looking into nested settings; a dictionary (librdkafka's properties) takes any key.
+    /// A setting that takes a value takes no key under it (the binder passes such keys over, leaving the default).
     /// </summary>
     private static IEnumerable<string> UnknownKeys(IConfigurationSection section, Type type)
     {
@@ -70,7 +71,11 @@ public sealed class OptionsSection<T>(string name, Action<IConfiguration, T> bin
             {
                 yield return child.Path;
             }
-            else if (nested && !typeof(System.Collections.IEnumerable).IsAssignableFrom(property.PropertyType))
+            else if (!nested)
+            {
+                foreach (var key in child.GetChildren()) yield return key.Path;
+            }
+            else if (!typeof(System.Collections.IEnumerable).IsAssignableFrom(property.PropertyType))
             {
                 foreach (var path in UnknownKeys(child, property.PropertyType)) yield return path;
             }

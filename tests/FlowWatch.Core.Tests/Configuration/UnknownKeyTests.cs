@@ -38,4 +38,17 @@ public sealed class UnknownKeyTests
 
         Assert.Equal("FlowWatch:Kafka:PublishAggregates: is not a FlowWatch setting", refused.Message);
     }
+
+    [Fact]
+    public void Bind_KeysUnderASettingThatTakesAValue_Refused()
+    {
+        // The binder reads a value there and passes keys under it over: the setting kept its default.
+        var refused = Assert.Throws<ConfigurationException>(() => FlowWatchSections.Kafka.Bind(Settings(
+            ("FlowWatch:Kafka:CommitInterval:Milliseconds", "5"), ("FlowWatch:Kafka:GroupId:Name", "workers"))));
+
+        Assert.Equal(
+            "FlowWatch:Kafka:CommitInterval:Milliseconds: is not a FlowWatch setting" + Environment.NewLine +
+            "FlowWatch:Kafka:GroupId:Name: is not a FlowWatch setting",
+            refused.Message);
+    }
 }
