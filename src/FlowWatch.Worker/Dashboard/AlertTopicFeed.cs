@@ -23,6 +23,9 @@ public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOpt
 {
     private const int MaxBatch = 1_000;
 
+    /// <summary>How long one request about the topic may take: short, so that a stop while no broker answers ends soon.</summary>
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(2);
+
     private readonly DateTime _startedAt = clock.GetUtcNow().UtcDateTime;
 
     private volatile Error? _fatal;
@@ -93,11 +96,15 @@ public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOpt
         {
             try
             {
-                var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions;
-                if (partitions.Count > 0)
+                var partitions = admin.GetMetadata(topic, RequestTimeout).Topics.Single().Partitions;
+                if (partitions.Count == 0)
+                {
+                    DashboardLog.AlertsTopicUnavailable(logger, topic, "the broker knows no partition of it");
+                }
+                else
                 {
                     var ends = partitions.ToDictionary(p => p.PartitionId,
-                        p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p.PartitionId), TimeSpan.FromSeconds(10)));
+                        p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p.PartitionId), RequestTimeout));
                     consumer.Assign(ends.Select(e => new TopicPartitionOffset(topic, e.Key,
                         Math.Max(e.Value.Low.Value, e.Value.High.Value - dashboard.Value.RecentAlerts))));
                     return ends.Count;
