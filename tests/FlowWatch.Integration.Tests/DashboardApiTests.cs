@@ -359,6 +359,39 @@ public sealed class DashboardSecurityTests
     }
 
     [Fact]
+    public async Task AlertsFromTopic_EarlierAlertsOfSeveralPartitions_ListedInTheOrderTheyWereWritten()
+    {
+        var sample = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-feed-").FullName, "alerts.jsonl");
+        FlowWatch.Worker.Replay.ReplayCommand.Replay(FlowWatch.Core.Reference.ReferenceDataLoader.LoadFile(DashboardHarness.Samples("reference.json")),
+            new FlowWatch.Core.Engine.RuleSettings(), 1, DashboardHarness.Samples("events.jsonl"), sample, null);
+        var written = File.ReadAllLines(sample)[..8];
+        var first = DateTimeOffset.UtcNow.AddHours(-1);
+
+        // Two workers' alerts, interleaved in time: even ones in partition 0, odd ones in partition 1, each partition
+        // written in full before the other.
+        await using var harness = await DashboardHarness.StartAsync(
+            new Dictionary<string, string?> { [$"{DashboardOptions.SectionName}:{nameof(DashboardOptions.AlertsFromTopic)}"] = "true" },
+            partitions: 2, beforeStart: h =>
+            {
+                foreach (var i in Enumerable.Range(0, written.Length).OrderBy(i => i % 2)) h.ProduceAlert(written[i], i % 2, first.AddSeconds(i));
+            });
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        JsonArray listed;
+        while ((listed = (await harness.Client.GetFromJsonAsync<JsonObject>("api/alerts?limit=1000"))!["alerts"]!.AsArray()).Count < written.Length
+               && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        // Newest first, as written.
+        Assert.Equal(written.Reverse().Select(a => JsonNode.Parse(a)!["alertId"]!.GetValue<string>()),
+            listed.Select(e => e!["alert"]!["alertId"]!.GetValue<string>()));
+        var stats = (await harness.Client.GetFromJsonAsync<JsonObject>("api/stats"))!;
+        Assert.Equal(0, stats["alerts"]!.AsObject().Sum(s => s.Value!.GetValue<long>()));
+    }
+
+    [Fact]
     public async Task Request_OffLoopbackWithToken_NeedsTheBearerTokenOrItsCookie()
     {
         await using var harness = await DashboardHarness.StartAsync(new Dictionary<string, string?>

@@ -129,6 +129,16 @@ internal sealed class DashboardHarness : IAsyncDisposable
         _producer.Flush(TimeSpan.FromSeconds(10));
     }
 
+    /// <summary>Writes an alert to one partition of the alerts topic with the timestamp <paramref name="at"/>.</summary>
+    public void ProduceAlert(string alert, int partition, DateTimeOffset at)
+    {
+        _producer.Produce(new TopicPartition(Options.AlertsTopic, partition), new Message<string, string>
+        {
+            Key = JsonNode.Parse(alert)!["entityId"]!.GetValue<string>(), Value = alert, Timestamp = new Timestamp(at),
+        });
+        _producer.Flush(TimeSpan.FromSeconds(10));
+    }
+
     /// <summary>Polls <c>/api/alerts</c> until the entity has <paramref name="count"/> alerts, or 30 s pass.</summary>
     public async Task<JsonArray> AlertsOf(string entityId, int count)
     {

@@ -26,6 +26,9 @@ public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOpt
     /// <summary>How long one request about the topic may take: short, so that a stop while no broker answers ends soon.</summary>
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long the start's reading of what the topic already held may take before the feed goes live.</summary>
+    private static readonly TimeSpan CatchUpLimit = TimeSpan.FromSeconds(30);
+
     private readonly DateTime _startedAt = clock.GetUtcNow().UtcDateTime;
 
     private volatile Error? _fatal;
@@ -45,6 +48,7 @@ public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOpt
                 EnableAutoCommit = false,
                 IsolationLevel = IsolationLevel.ReadCommitted,
                 FetchWaitMaxMs = 50,
+                EnablePartitionEof = true,
             })
             .LogTo(logger, "dashboard alert feed", error =>
             {
@@ -53,8 +57,7 @@ public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOpt
             .Build();
         try
         {
-            var partitions = Assign(consumer, kafka.AlertsTopic, stop);
-            DashboardLog.ReadingAlerts(logger, kafka.AlertsTopic, partitions);
+            CatchUp(consumer, Assign(consumer, kafka.AlertsTopic, stop), stop);
             var batch = new List<PublishedAlert>();
             var earlier = false;
             while (!stop.IsCancellationRequested)
@@ -82,14 +85,48 @@ public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOpt
         }
     }
 
+    /// <summary>
+    /// Reads the partitions up to where they ended when assigned (<paramref name="toRead"/>: partition → end offset, for
+    /// those that held anything to read) and publishes what they held in the order it was written, by the messages'
+    /// timestamps: the list and the live stream then begin in time order across partitions, and the feed's ring keeps
+    /// the newest. A partition that cannot be read to its end within <see cref="CatchUpLimit"/> is left to the live loop.
+    /// </summary>
+    private void CatchUp(IConsumer<Ignore, byte[]> consumer, Dictionary<int, long> toRead, CancellationToken stop)
+    {
+        var held = new List<(DateTime At, PublishedAlert Alert)>();
+        var deadline = DateTime.UtcNow + CatchUpLimit;
+        while (toRead.Count > 0 && DateTime.UtcNow < deadline)
+        {
+            stop.ThrowIfCancellationRequested();
+            if (_fatal is { } fatal) throw new KafkaException(fatal);
+            if (consumer.ConsumeOrNothing(TimeSpan.FromMilliseconds(100)) is not { } result) continue;
+            if (!result.IsPartitionEOF && result.Message?.Value is { } json && Read(result, json) is { } alert)
+            {
+                held.Add((result.Message.Timestamp.UtcDateTime, alert));
+            }
+            // The end as it was at the assignment: a transaction's marker after the last alert ends a partition too.
+            if (result.IsPartitionEOF || result.Offset.Value + 1 >= toRead.GetValueOrDefault(result.Partition.Value, long.MaxValue))
+            {
+                toRead.Remove(result.Partition.Value);
+            }
+        }
+        var inOrder = held.OrderBy(h => h.At).ToList();
+        var earlier = inOrder.TakeWhile(h => h.At < _startedAt).Select(h => h.Alert).ToList();
+        if (earlier.Count > 0) feed.Publish(earlier, countAsNew: false);
+        if (inOrder.Count > earlier.Count) feed.Publish([.. inOrder.Skip(earlier.Count).Select(h => h.Alert)]);
+    }
+
     private void Publish(List<PublishedAlert> batch, bool earlier)
     {
         feed.Publish(batch, countAsNew: !earlier);
         batch.Clear();
     }
 
-    /// <summary>Assigns every partition of <paramref name="topic"/> from its newest RecentAlerts; answers how many there are.</summary>
-    private int Assign(IConsumer<Ignore, byte[]> consumer, string topic, CancellationToken stop)
+    /// <summary>
+    /// Assigns every partition of <paramref name="topic"/> from its newest RecentAlerts; answers, for each partition with
+    /// something to read, its end offset.
+    /// </summary>
+    private Dictionary<int, long> Assign(IConsumer<Ignore, byte[]> consumer, string topic, CancellationToken stop)
     {
         using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
         for (var pause = TimeSpan.FromSeconds(1); ; pause = TimeSpan.FromSeconds(Math.Min(pause.TotalSeconds * 2, 30)))
@@ -105,9 +142,10 @@ public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOpt
                 {
                     var ends = partitions.ToDictionary(p => p.PartitionId,
                         p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p.PartitionId), RequestTimeout));
-                    consumer.Assign(ends.Select(e => new TopicPartitionOffset(topic, e.Key,
-                        Math.Max(e.Value.Low.Value, e.Value.High.Value - dashboard.Value.RecentAlerts))));
-                    return ends.Count;
+                    var from = ends.ToDictionary(e => e.Key, e => Math.Max(e.Value.Low.Value, e.Value.High.Value - dashboard.Value.RecentAlerts));
+                    consumer.Assign(from.Select(f => new TopicPartitionOffset(topic, f.Key, f.Value)));
+                    DashboardLog.ReadingAlerts(logger, topic, ends.Count);
+                    return ends.Where(e => e.Value.High.Value > from[e.Key]).ToDictionary(e => e.Key, e => e.Value.High.Value);
                 }
             }
             catch (KafkaException ex) when (!ex.Error.IsFatal)
