@@ -303,12 +303,9 @@ public sealed class DashboardSecurityTests
     public async Task AlertsFromTopic_EveryWorkersAlertsShown_ThoseFromBeforeTheStartListedButNotCounted()
     {
         // Alerts other workers of the group committed: the engine's alerts on the sample stream.
-        var sample = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-feed-").FullName, "alerts.jsonl");
-        FlowWatch.Worker.Replay.ReplayCommand.Replay(FlowWatch.Core.Reference.ReferenceDataLoader.LoadFile(DashboardHarness.Samples("reference.json")),
-            new FlowWatch.Core.Engine.RuleSettings(), 1, DashboardHarness.Samples("events.jsonl"), sample, null);
-        var others = File.ReadAllLines(sample);
+        var others = SampleAlerts();
         await using var harness = await DashboardHarness.StartAsync(
-            new Dictionary<string, string?> { [$"{DashboardOptions.SectionName}:{nameof(DashboardOptions.AlertsFromTopic)}"] = "true" },
+            FromTopic,
             partitions: 2, beforeStart: h => h.ProduceAlerts(others[..3]));
 
         harness.ProduceAlerts(others[3..5]);
@@ -318,77 +315,78 @@ public sealed class DashboardSecurityTests
         // This worker's alert comes back from the topic, once: its own hand-over is off.
         Assert.Single(await harness.AlertsOf(own, 1));
         var ids = others[..5].Select(a => JsonNode.Parse(a)!["alertId"]!.GetValue<string>()).ToHashSet();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        JsonArray listed;
-        while ((listed = (await harness.Client.GetFromJsonAsync<JsonObject>("api/alerts?limit=1000"))!["alerts"]!.AsArray()).Count < 6
-               && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
+        var listed = await Listed(harness, atLeast: 6);
         Assert.Equal(6, listed.Count);
         Assert.Subset(listed.Select(e => e!["alert"]!["alertId"]!.GetValue<string>()).ToHashSet(), ids);
         // Since the start: two of the others' and this worker's one.
-        var stats = (await harness.Client.GetFromJsonAsync<JsonObject>("api/stats"))!;
-        Assert.Equal(3, stats["alerts"]!.AsObject().Sum(s => s.Value!.GetValue<long>()));
+        Assert.Equal(3, await AlertsSinceStart(harness));
     }
 
     [Fact]
     public async Task AlertsFromTopic_CommittedAfterTheStartButBeforeTheTopicCouldBeRead_CountedSinceTheStart()
     {
-        var sample = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-feed-").FullName, "alerts.jsonl");
-        FlowWatch.Worker.Replay.ReplayCommand.Replay(FlowWatch.Core.Reference.ReferenceDataLoader.LoadFile(DashboardHarness.Samples("reference.json")),
-            new FlowWatch.Core.Engine.RuleSettings(), 1, DashboardHarness.Samples("events.jsonl"), sample, null);
         // The alerts topic does not exist when the dashboard starts: it waits for it, and other workers' first alerts
         // create it in the meantime.
         await using var harness = await DashboardHarness.StartAsync(
-            new Dictionary<string, string?> { [$"{DashboardOptions.SectionName}:{nameof(DashboardOptions.AlertsFromTopic)}"] = "true" },
+            FromTopic,
             kafka: options => options.AlertsTopic = "alerts.created-later");
 
-        harness.ProduceAlerts(File.ReadAllLines(sample)[..2]);
+        harness.ProduceAlerts(SampleAlerts()[..2]);
 
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        JsonArray listed;
-        while ((listed = (await harness.Client.GetFromJsonAsync<JsonObject>("api/alerts?limit=1000"))!["alerts"]!.AsArray()).Count < 2
-               && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
+        var listed = await Listed(harness, atLeast: 2);
         Assert.Equal(2, listed.Count);
-        var stats = (await harness.Client.GetFromJsonAsync<JsonObject>("api/stats"))!;
-        Assert.Equal(2, stats["alerts"]!.AsObject().Sum(s => s.Value!.GetValue<long>()));
+        Assert.Equal(2, await AlertsSinceStart(harness));
     }
 
     [Fact]
     public async Task AlertsFromTopic_EarlierAlertsOfSeveralPartitions_ListedInTheOrderTheyWereWritten()
     {
-        var sample = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-feed-").FullName, "alerts.jsonl");
-        FlowWatch.Worker.Replay.ReplayCommand.Replay(FlowWatch.Core.Reference.ReferenceDataLoader.LoadFile(DashboardHarness.Samples("reference.json")),
-            new FlowWatch.Core.Engine.RuleSettings(), 1, DashboardHarness.Samples("events.jsonl"), sample, null);
-        var written = File.ReadAllLines(sample)[..8];
+        var written = SampleAlerts()[..8];
         var first = DateTimeOffset.UtcNow.AddHours(-1);
 
         // Two workers' alerts, interleaved in time: even ones in partition 0, odd ones in partition 1, each partition
         // written in full before the other.
         await using var harness = await DashboardHarness.StartAsync(
-            new Dictionary<string, string?> { [$"{DashboardOptions.SectionName}:{nameof(DashboardOptions.AlertsFromTopic)}"] = "true" },
+            FromTopic,
             partitions: 2, beforeStart: h =>
             {
                 foreach (var i in Enumerable.Range(0, written.Length).OrderBy(i => i % 2)) h.ProduceAlert(written[i], i % 2, first.AddSeconds(i));
             });
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        JsonArray listed;
-        while ((listed = (await harness.Client.GetFromJsonAsync<JsonObject>("api/alerts?limit=1000"))!["alerts"]!.AsArray()).Count < written.Length
-               && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
+        var listed = await Listed(harness, atLeast: written.Length);
 
         // Newest first, as written.
         Assert.Equal(written.Reverse().Select(a => JsonNode.Parse(a)!["alertId"]!.GetValue<string>()),
             listed.Select(e => e!["alert"]!["alertId"]!.GetValue<string>()));
-        var stats = (await harness.Client.GetFromJsonAsync<JsonObject>("api/stats"))!;
-        Assert.Equal(0, stats["alerts"]!.AsObject().Sum(s => s.Value!.GetValue<long>()));
+        Assert.Equal(0, await AlertsSinceStart(harness));
+    }
+
+    private static readonly Dictionary<string, string?> FromTopic =
+        new() { [$"{DashboardOptions.SectionName}:{nameof(DashboardOptions.AlertsFromTopic)}"] = "true" };
+
+    /// <summary>The alerts <c>/api/stats</c> counts since the dashboard started, of every severity.</summary>
+    private static async Task<long> AlertsSinceStart(DashboardHarness harness) =>
+        (await harness.Client.GetFromJsonAsync<JsonObject>("api/stats"))!["alerts"]!.AsObject().Sum(s => s.Value!.GetValue<long>());
+
+    /// <summary>The engine's alerts on the sample stream, as other workers of a group would have written them.</summary>
+    private static string[] SampleAlerts()
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-feed-").FullName, "alerts.jsonl");
+        FlowWatch.Worker.Replay.ReplayCommand.Replay(FlowWatch.Core.Reference.ReferenceDataLoader.LoadFile(DashboardHarness.Samples("reference.json")),
+            new FlowWatch.Core.Engine.RuleSettings(), 1, DashboardHarness.Samples("events.jsonl"), file, null);
+        return File.ReadAllLines(file);
+    }
+
+    /// <summary>Every alert <c>/api/alerts</c> lists, newest first, once it lists at least <paramref name="atLeast"/>, or after a minute.</summary>
+    private static async Task<JsonArray> Listed(DashboardHarness harness, int atLeast)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var listed = (await harness.Client.GetFromJsonAsync<JsonObject>("api/alerts?limit=1000"))!["alerts"]!.AsArray();
+            if (listed.Count >= atLeast || DateTime.UtcNow > deadline) return listed;
+            await Task.Delay(50);
+        }
     }
 
     [Fact]
