@@ -115,12 +115,7 @@ public sealed class StreamingWorkerTests : IDisposable
     public async Task Status_ConsumerStatisticsOffOrRare_ConsumingOnceItsPartitionsAreRestored(string interval)
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions
-        {
-            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "rare-statistics",
-            Client = new() { ["statistics.interval.ms"] = interval },
-        };
-        broker.CreateFlowWatchTopics(options, partitions: 1);
+        var options = Topics(broker, "rare-statistics", partitions: 1, o => o.Client["statistics.interval.ms"] = interval);
         var worker = Worker(options);
         using var run = WorkerRun.Of(worker);
         await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
@@ -192,12 +187,7 @@ public sealed class StreamingWorkerTests : IDisposable
     public async Task Status_ReferenceTopicMissing_SaysItReadsTheReferenceTopicsNotThatItWaitsForPartitions()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions
-        {
-            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "status",
-            ReferenceTopic = "reference-missing",
-        };
-        broker.CreateFlowWatchTopics(options, partitions: 1);
+        var options = Topics(broker, "status", partitions: 1, o => o.ReferenceTopic = "reference-missing");
         var worker = Worker(options);
         using var run = WorkerRun.Of(worker);
         // Well within the CatchUpTimeout (60 s) the session waits for the topic.
@@ -209,10 +199,14 @@ public sealed class StreamingWorkerTests : IDisposable
         Assert.Equal(new WorkerStatus(false, "reading the reference and control topics to their end"), status);
     }
 
-    /// <summary>FlowWatch's topics on <paramref name="broker"/>, and options for a worker of <paramref name="groupId"/> with the sample reference data.</summary>
-    private static KafkaOptions Topics(EmbeddedBroker broker, string groupId, int partitions)
+    /// <summary>
+    /// FlowWatch's topics on <paramref name="broker"/>, and options for a worker of <paramref name="groupId"/> with the
+    /// sample reference data, changed by <paramref name="configure"/> before the topics are made.
+    /// </summary>
+    private static KafkaOptions Topics(EmbeddedBroker broker, string groupId, int partitions, Action<KafkaOptions>? configure = null)
     {
         var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = groupId };
+        configure?.Invoke(options);
         broker.CreateFlowWatchTopics(options, partitions);
         return options;
     }

@@ -78,6 +78,9 @@ public static class FlowWatchConfiguration
         return true;
     });
 
+    /// <summary>The problem of a key or section at <paramref name="path"/> that FlowWatch does not read.</summary>
+    public static string NotASetting(string path) => $"{path}: is not a FlowWatch setting";
+
     /// <summary>
     /// Refuses a section of <c>FlowWatch</c> that no command reads (a misspelt <c>Dashbaord</c> would otherwise leave
     /// every key in it unread), keys of <c>FlowWatch:Models</c> other than <c>Directory</c>, and a value where a
@@ -90,7 +93,7 @@ public static class FlowWatchConfiguration
             .Concat(configuration.GetSection(FlowWatchSections.Models).GetChildren()
                 .Where(c => !c.Path.Equals(ModelWatcher.DirectoryKey, StringComparison.OrdinalIgnoreCase)))
             .Concat(configuration.GetSection(ModelWatcher.DirectoryKey).GetChildren())
-            .Select(c => $"{c.Path}: is not a FlowWatch setting");
+            .Select(c => NotASetting(c.Path));
         var values = FlowWatchSections.Names.Prepend(FlowWatchSections.Root).Select(configuration.GetSection)
             .Where(s => !string.IsNullOrEmpty(s.Value))
             .Select(s => $"{s.Path}: is a section of settings, not a value");

@@ -51,7 +51,7 @@ public sealed class OptionsSection<T>(string name, Action<IConfiguration, T> bin
         // The binder refuses an unknown key too, but names neither its path nor all of them.
         if (UnknownKeys(configuration.GetSection(name), typeof(T)).ToList() is { Count: > 0 } unknown)
         {
-            throw new ConfigurationException(string.Join(Environment.NewLine, unknown.Select(path => $"{path}: is not a FlowWatch setting")));
+            throw new ConfigurationException(string.Join(Environment.NewLine, unknown.Select(FlowWatchConfiguration.NotASetting)));
         }
         FlowWatchConfiguration.Bind(name, () => bind(configuration.GetSection(name), options));
     }
