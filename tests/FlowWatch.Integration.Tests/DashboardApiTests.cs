@@ -292,7 +292,7 @@ public sealed class DashboardSecurityTests
         var stdout = new StringWriter();
         var stderr = new StringWriter();
 
-        var code = await CommandLine.RunAsync(["run", "--bootstrap-servers", "127.0.0.1:1", "--reference", DashboardHarness.Samples("reference.json"),
+        var code = await CommandLine.RunAsync(["run", "--bootstrap-servers", "127.0.0.1:1", "--reference", TestKafka.Samples("reference.json"),
             "--urls", "http://0.0.0.0:0"], stdout, stderr);
 
         Assert.Equal(CommandLine.CannotRun, code);
@@ -372,8 +372,8 @@ public sealed class DashboardSecurityTests
     private static string[] SampleAlerts()
     {
         var file = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-feed-").FullName, "alerts.jsonl");
-        FlowWatch.Worker.Replay.ReplayCommand.Replay(FlowWatch.Core.Reference.ReferenceDataLoader.LoadFile(DashboardHarness.Samples("reference.json")),
-            new FlowWatch.Core.Engine.RuleSettings(), 1, DashboardHarness.Samples("events.jsonl"), file, null);
+        FlowWatch.Worker.Replay.ReplayCommand.Replay(FlowWatch.Core.Reference.ReferenceDataLoader.LoadFile(TestKafka.Samples("reference.json")),
+            new FlowWatch.Core.Engine.RuleSettings(), 1, TestKafka.Samples("events.jsonl"), file, null);
         return File.ReadAllLines(file);
     }
 

@@ -48,8 +48,7 @@ internal sealed class DashboardHarness : IAsyncDisposable
         Action<DashboardHarness>? beforeStart = null, Action<KafkaOptions>? kafka = null)
     {
         var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "dashboard" };
-        broker.CreateFlowWatchTopics(options, partitions);
+        var options = broker.WorkerOptions("dashboard", partitions);
         kafka?.Invoke(options);
         var harness = new DashboardHarness(broker, options);
         try
@@ -70,8 +69,6 @@ internal sealed class DashboardHarness : IAsyncDisposable
             .AddInMemoryCollection(new Dictionary<string, string?> { [$"{DashboardOptions.SectionName}:Urls"] = "http://127.0.0.1:0" })
             .AddInMemoryCollection(settings ?? new Dictionary<string, string?>())
             .Build();
-
-    public static string Samples(string file) => Path.Combine(AppContext.BaseDirectory, "samples", file);
 
     private async Task StartDashboard(IConfiguration configuration)
     {

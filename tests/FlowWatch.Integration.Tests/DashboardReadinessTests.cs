@@ -26,7 +26,7 @@ public sealed class DashboardReadinessTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var options = new KafkaOptions { BootstrapServers = "127.0.0.1:1", ReferenceFile = DashboardHarness.Samples("reference.json"), GroupId = "idle" };
+        var options = new KafkaOptions { BootstrapServers = "127.0.0.1:1", ReferenceFile = TestKafka.Samples("reference.json"), GroupId = "idle" };
         var reference = ReferenceDataLoader.LoadFile(options.ReferenceFile);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(DashboardHarness.Configuration(null));

@@ -4,14 +4,13 @@ using Confluent.Kafka;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
 using FlowWatch.Worker.Kafka;
+using static FlowWatch.Integration.Tests.TestKafka;
 
 namespace FlowWatch.Integration.Tests;
 
 /// <summary>Supervisors change parameters, and banks reference data, through their own topics while the worker runs.</summary>
 public sealed class ReferenceFeedTests
 {
-    private static string Samples(string file) => Path.Combine(AppContext.BaseDirectory, "samples", file);
-
     [Fact]
     public async Task Poll_FetchesFailingForAWhile_WaitsThemOutAndAppliesWhatComesAfter()
     {
@@ -36,16 +35,11 @@ public sealed class ReferenceFeedTests
     public async Task Run_ControlAndReferenceTopics_ApplyToEventsProcessedAfterThem()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions
-        {
-            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "feed",
-            ReferenceTopic = "flowwatch.reference", ControlTopic = "flowwatch.control",
-        };
-        broker.CreateFlowWatchTopics(options, partitions: 2);
+        var options = broker.WorkerOptions("feed", partitions: 2, o => (o.ReferenceTopic, o.ControlTopic) = ("flowwatch.reference", "flowwatch.control"));
         broker.CreateTopic(options.ReferenceTopic, 1);
         broker.CreateTopic(options.ControlTopic, 1);
         var log = new StringBuilderSink();
-        var worker = new StreamingWorker(options, new RuleSettings(), ReferenceDataLoader.LoadFile(Samples("reference.json")), TimeProvider.System, logger: new LineLogger(log.Add));
+        var worker = NewWorker(options, new LineLogger(log.Add));
         using var stop = new CancellationTokenSource();
         var running = worker.RunAsync(stop.Token);
         await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
@@ -133,13 +127,9 @@ public sealed class ReferenceFeedTests
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
         // A reference topic that does not exist never reaches its end: the worker waits for it as it starts.
-        var options = new KafkaOptions
-        {
-            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "feed-stop",
-            ReferenceTopic = "flowwatch.reference.missing", CatchUpTimeout = TimeSpan.FromHours(1),
-        };
-        broker.CreateFlowWatchTopics(options, partitions: 1);
-        var worker = new StreamingWorker(options, new RuleSettings(), ReferenceDataLoader.LoadFile(Samples("reference.json")), TimeProvider.System);
+        var options = broker.WorkerOptions("feed-stop", partitions: 1,
+            o => (o.ReferenceTopic, o.CatchUpTimeout) = ("flowwatch.reference.missing", TimeSpan.FromHours(1)));
+        var worker = NewWorker(options);
         using var stop = new CancellationTokenSource();
         var running = worker.RunAsync(stop.Token);
         await Task.Delay(TimeSpan.FromSeconds(2));

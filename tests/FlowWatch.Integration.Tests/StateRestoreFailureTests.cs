@@ -5,6 +5,7 @@ using Confluent.Kafka;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
 using FlowWatch.Worker.Kafka;
+using static FlowWatch.Integration.Tests.TestKafka;
 
 namespace FlowWatch.Integration.Tests;
 
@@ -16,8 +17,6 @@ namespace FlowWatch.Integration.Tests;
 public sealed class StateRestoreFailureTests
 {
     private const string Breach = """{"txnId":"{0}","ts":"2026-03-03T10:00:00+08:00","account":"EFE0001","direction":"OUT","amount":"{1}","currency":"CNY","cpKind":"DOMESTIC","cpAccount":"DOM-HQ-001","purpose":"GOODS_TRADE"}""";
-
-    private static string Samples(string file) => Path.Combine(AppContext.BaseDirectory, "samples", file);
 
     /// <summary>A position record as the worker writes it ("FWP2", next offset, restart point, the parameters at each).</summary>
     private static byte[] Position(long nextOffset, long restartPoint, Parameters? parameters = null)
@@ -64,8 +63,7 @@ public sealed class StateRestoreFailureTests
     public void Restore_EntityStateThatCannotBeRead_FailsNamingPartitionAndKey()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers };
-        broker.CreateFlowWatchTopics(options, partitions: 1);
+        var options = broker.WorkerOptions("restore", partitions: 1);
         Write(broker, options.StateTopic, ("E/E-HQ-001", [3, 20, (byte)'E'], Through(0)), ("P", Position(nextOffset: 1, restartPoint: 1), null));
 
         var error = Restore(broker, options);
@@ -78,8 +76,7 @@ public sealed class StateRestoreFailureTests
     public async Task Run_StateTopicOfAnEarlierFormat_ExitsWithCannotRunAndTheReason()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers };
-        broker.CreateFlowWatchTopics(options, partitions: 1);
+        var options = broker.WorkerOptions("restore", partitions: 1);
         Write(broker, options.StateTopic, ("P", "FWP1, of an earlier FlowWatch"u8.ToArray(), null));
         var stderr = new StringWriter();
 
@@ -96,8 +93,7 @@ public sealed class StateRestoreFailureTests
     public void Restore_PositionWithACorruptedLength_FailsNamingPartitionAndKey(long length)
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers };
-        broker.CreateFlowWatchTopics(options, partitions: 1);
+        var options = broker.WorkerOptions("restore", partitions: 1);
         var position = Position(nextOffset: 1, restartPoint: 1);
         BinaryPrimitives.WriteInt64LittleEndian(position.AsSpan(20), length);
         Write(broker, options.StateTopic, ("P", position, null));
@@ -111,8 +107,7 @@ public sealed class StateRestoreFailureTests
     public void Restore_PositionBeyondTheEndOfThePayments_FailsNamingBoth()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers };
-        broker.CreateFlowWatchTopics(options, partitions: 1);
+        var options = broker.WorkerOptions("restore", partitions: 1);
         Write(broker, options.PaymentsTopic, ("EFE0001", Payment("A1", "1"), null), ("EFE0001", Payment("A2", "1"), null));
         // As a state topic left from a payments topic that was recreated since: it has seen 1,000 payments.
         Write(broker, options.StateTopic, ("P", Position(nextOffset: 1_000, restartPoint: 0), null));
@@ -140,8 +135,7 @@ public sealed class StateRestoreFailureTests
     public async Task Run_StateTopicThatCannotBeRestored_StopsTheWorkerWithTheReason()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers };
-        broker.CreateFlowWatchTopics(options, partitions: 1);
+        var options = broker.WorkerOptions("restore", partitions: 1);
         Write(broker, options.StateTopic, ("E/E-HQ-001", [3, 20, (byte)'E'], Through(0)), ("P", Position(nextOffset: 1, restartPoint: 1), null));
         var worker = new StreamingWorker(options, new RuleSettings(), ReferenceData.Empty, TimeProvider.System);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -156,17 +150,12 @@ public sealed class StateRestoreFailureTests
     public async Task Run_ParametersInThePaymentsStreamWithAReferenceTopic_AreDeadLettersThatSaySo()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions
-        {
-            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "stream-parameters",
-            ReferenceTopic = "flowwatch.reference",
-        };
-        broker.CreateFlowWatchTopics(options, partitions: 1);
+        var options = broker.WorkerOptions("stream-parameters", partitions: 1, o => o.ReferenceTopic = "flowwatch.reference");
         broker.CreateTopic(options.ReferenceTopic, 1);
         Write(broker, options.PaymentsTopic,
             ("EFE0001", """{"type":"PARAMETERS","ts":"2026-03-03T00:00:00+08:00","macroPrudentialFactor":0.5}"""u8.ToArray(), null),
             ("EFE0001", Payment("F1", "6000000"), null));
-        var worker = new StreamingWorker(options, new RuleSettings(), ReferenceDataLoader.LoadFile(Samples("reference.json")), TimeProvider.System);
+        var worker = NewWorker(options);
         using var stop = new CancellationTokenSource();
         var running = worker.RunAsync(stop.Token);
         var deadLetter = Assert.Single(StreamingWorkerTests.ReadAll(broker.BootstrapServers, options.DeadLetterTopic, 1));

@@ -6,6 +6,7 @@ using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
 using FlowWatch.Worker.Kafka;
 using FlowWatch.Worker.Replay;
+using static FlowWatch.Integration.Tests.TestKafka;
 
 namespace FlowWatch.Integration.Tests;
 
@@ -15,8 +16,6 @@ public sealed class StreamingWorkerTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("flowwatch-stream-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private static string Samples(string file) => Path.Combine(AppContext.BaseDirectory, "samples", file);
 
     [Fact]
     public async Task Run_SampleStream_PublishesTheSameAlertsAsReplayAndDeadLettersTheBadRecords()
@@ -29,14 +28,14 @@ public sealed class StreamingWorkerTests : IDisposable
 
         using var broker = EmbeddedBroker.Start(brokers: 1);
         // One partition keeps the file's order, control records included, so replay is the oracle.
-        var options = Topics(broker, "equivalence", partitions: 1);
+        var options = broker.WorkerOptions("equivalence", partitions: 1);
         using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
         {
             foreach (var line in lines) producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = line });
             Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
         }
 
-        var worker = Worker(options);
+        var worker = NewWorker(options);
         using var run = WorkerRun.Of(worker);
         var alerts = ReadAll(broker.BootstrapServers, options.AlertsTopic, expected.Count);
         var deadLetters = ReadAll(broker.BootstrapServers, options.DeadLetterTopic, (int)replay.Counters.DeadLetters);
@@ -59,7 +58,7 @@ public sealed class StreamingWorkerTests : IDisposable
     {
         var good = File.ReadAllLines(Samples("events.jsonl")).First(l => l.Contains("\"txnId\"", StringComparison.Ordinal));
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = Topics(broker, "oversized", partitions: 1);
+        var options = broker.WorkerOptions("oversized", partitions: 1);
         // Under Kafka's default limit of a broker (1,048,588 bytes) and a Java producer, over this client's 1,000,000.
         var big = new byte[1_040_000];
         Array.Fill(big, (byte)'x');
@@ -70,7 +69,7 @@ public sealed class StreamingWorkerTests : IDisposable
             Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
         }
 
-        var worker = Worker(options);
+        var worker = NewWorker(options);
         using var run = WorkerRun.Of(worker);
         var deadLetter = Assert.Single(ReadAll(broker.BootstrapServers, options.DeadLetterTopic, 1));
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -89,8 +88,8 @@ public sealed class StreamingWorkerTests : IDisposable
     public async Task Status_BrokerDownAndUpAgain_SaysNotConsumingWithoutALagThenConsumingAgain()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = Topics(broker, "status", partitions: 2);
-        var worker = Worker(options);
+        var options = broker.WorkerOptions("status", partitions: 2);
+        var worker = NewWorker(options);
         Assert.False(worker.Status.IsConsuming);
         using var run = WorkerRun.Of(worker);
         await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
@@ -115,8 +114,8 @@ public sealed class StreamingWorkerTests : IDisposable
     public async Task Status_ConsumerStatisticsOffOrRare_ConsumingOnceItsPartitionsAreRestored(string interval)
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = Topics(broker, "rare-statistics", partitions: 1, o => o.Client["statistics.interval.ms"] = interval);
-        var worker = Worker(options);
+        var options = broker.WorkerOptions("rare-statistics", partitions: 1, o => o.Client["statistics.interval.ms"] = interval);
+        var worker = NewWorker(options);
         using var run = WorkerRun.Of(worker);
         await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
 
@@ -134,7 +133,7 @@ public sealed class StreamingWorkerTests : IDisposable
         // Nothing listens on port 1: the worker's first session waits for a broker (its producer's transactions).
         var options = new KafkaOptions { BootstrapServers = "127.0.0.1:1", ReferenceFile = Samples("reference.json"), GroupId = "unanswered" };
         var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var worker = Worker(options, new LineLogger(lines.Enqueue));
+        var worker = NewWorker(options, new LineLogger(lines.Enqueue));
         using var run = WorkerRun.Of(worker);
         await Task.Delay(3_000);
         Assert.Equal(new WorkerStatus(false, "waiting for the Kafka broker to ready transactions"), worker.Status);
@@ -150,11 +149,11 @@ public sealed class StreamingWorkerTests : IDisposable
     public async Task Run_FetchFailsDuringARestore_RestoresAndConsumes()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = Topics(broker, "restore-fetch", partitions: 1);
+        var options = broker.WorkerOptions("restore-fetch", partitions: 1);
         // Nothing fetches before the restore does (it reads the state topic): its first fetches fail, as in a broker's hiccup.
         const short Fetch = 1;
         broker.FailNextRequests(Fetch, ErrorCode.RequestTimedOut, ErrorCode.RequestTimedOut);
-        var worker = Worker(options);
+        var worker = NewWorker(options);
         using var run = WorkerRun.Of(worker);
         using (var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
         {
@@ -170,11 +169,11 @@ public sealed class StreamingWorkerTests : IDisposable
     public async Task Run_StoppedDuringARestore_EndsWithoutWaitingOutTheCatchUpTimeout()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = Topics(broker, "restore-stop", partitions: 1);
+        var options = broker.WorkerOptions("restore-stop", partitions: 1);
         // Nothing fetches before the restore does (it reads the state topic): it finds no answer for longer than the test waits.
         const short Fetch = 1;
         broker.FailNextRequests(Fetch, [.. Enumerable.Repeat(ErrorCode.RequestTimedOut, 5_000)]);
-        var worker = Worker(options);
+        var worker = NewWorker(options);
         using var run = WorkerRun.Of(worker);
         await Until(() => worker.Status.Description.StartsWith("restoring", StringComparison.Ordinal), "restoring");
 
@@ -187,8 +186,8 @@ public sealed class StreamingWorkerTests : IDisposable
     public async Task Status_ReferenceTopicMissing_SaysItReadsTheReferenceTopicsNotThatItWaitsForPartitions()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = Topics(broker, "status", partitions: 1, o => o.ReferenceTopic = "reference-missing");
-        var worker = Worker(options);
+        var options = broker.WorkerOptions("status", partitions: 1, o => o.ReferenceTopic = "reference-missing");
+        var worker = NewWorker(options);
         using var run = WorkerRun.Of(worker);
         // Well within the CatchUpTimeout (60 s) the session waits for the topic.
         await Task.Delay(3_000);
@@ -198,21 +197,6 @@ public sealed class StreamingWorkerTests : IDisposable
         await run.StopAsync();
         Assert.Equal(new WorkerStatus(false, "reading the reference and control topics to their end"), status);
     }
-
-    /// <summary>
-    /// FlowWatch's topics on <paramref name="broker"/>, and options for a worker of <paramref name="groupId"/> with the
-    /// sample reference data, changed by <paramref name="configure"/> before the topics are made.
-    /// </summary>
-    private static KafkaOptions Topics(EmbeddedBroker broker, string groupId, int partitions, Action<KafkaOptions>? configure = null)
-    {
-        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = groupId };
-        configure?.Invoke(options);
-        broker.CreateFlowWatchTopics(options, partitions);
-        return options;
-    }
-
-    private static StreamingWorker Worker(KafkaOptions options, Microsoft.Extensions.Logging.ILogger? logger = null) =>
-        new(options, new RuleSettings(), ReferenceDataLoader.LoadFile(options.ReferenceFile), TimeProvider.System, logger: logger);
 
     /// <summary>A worker running from <see cref="Of"/> until <see cref="StopAsync"/>.</summary>
     private sealed class WorkerRun : IDisposable

@@ -22,7 +22,7 @@ public sealed class AggregateServiceTests : IDisposable
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["FlowWatch:Kafka:BootstrapServers"] = broker.BootstrapServers,
-            ["FlowWatch:Kafka:ReferenceFile"] = DashboardHarness.Samples("reference.json"),
+            ["FlowWatch:Kafka:ReferenceFile"] = TestKafka.Samples("reference.json"),
             ["FlowWatch:Aggregates:DuckDb"] = Path.Combine(_dir, "flows.duckdb"),
         });
         builder.AddFlowWatchWorker();

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
-using FlowWatch.Core.Engine;
-using FlowWatch.Core.Reference;
 using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -30,15 +28,14 @@ public sealed class StreamingAggregateTests : IDisposable
         var input = AggregateInput.Synthetic(_dir, events: 6_000, seed: 5);
         var port = ClickHouseServer.Start(_serverDir);
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var kafka = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = input.ReferencePath, GroupId = "outage" };
-        broker.CreateFlowWatchTopics(kafka, partitions: 3);
+        var kafka = broker.WorkerOptions("outage", partitions: 3, o => o.ReferenceFile = input.ReferencePath);
         var sinkOptions = new AggregateOptions
         {
             ClickHouse = $"Host=127.0.0.1;Port={port};Database=streamed;Timeout=5",
             FlushInterval = TimeSpan.FromMilliseconds(200),
         };
         await using var aggregates = (await AggregatePipeline.StartAsync(kafka, sinkOptions, NullLogger.Instance))!;
-        var worker = new StreamingWorker(kafka, new RuleSettings(), ReferenceDataLoader.LoadFile(input.ReferencePath), TimeProvider.System);
+        var worker = TestKafka.NewWorker(kafka);
         using var stop = new CancellationTokenSource();
         var running = worker.RunAsync(stop.Token);
         await worker.Ready.WaitAsync(TimeSpan.FromSeconds(30));
