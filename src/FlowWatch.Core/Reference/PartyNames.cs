@@ -6,7 +6,11 @@ namespace FlowWatch.Core.Reference;
 /// <summary>Normalises party names for sanctions matching (RULES.md §2, SANCTIONED_PARTY).</summary>
 public static class PartyNames
 {
-    /// <summary>Unicode NFKC, upper case (invariant), punctuation stripped, whitespace runs collapsed to one space, trimmed.</summary>
+    /// <summary>
+    /// Unicode NFKC, upper case (invariant), punctuation stripped, whitespace runs collapsed to one space, trimmed.
+    /// Invisible format characters (zero-width space and joiners, soft hyphen, direction marks) are stripped too:
+    /// a name that reads the same on screen must match, or one such character inserted would pass the screening.
+    /// </summary>
     public static string Normalise(string name)
     {
         var folded = name.Normalize(NormalizationForm.FormKC).ToUpperInvariant();
@@ -20,7 +24,7 @@ public static class PartyNames
                 pendingSpace = builder.Length > 0;
                 continue;
             }
-            if (IsPunctuation(category)) continue;
+            if (IsPunctuation(category) || category == UnicodeCategory.Format) continue;
             if (pendingSpace)
             {
                 builder.Append(' ');

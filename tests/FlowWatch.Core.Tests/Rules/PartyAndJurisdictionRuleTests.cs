@@ -82,6 +82,8 @@ public sealed class PartyAndJurisdictionRuleTests
     [InlineData("GOLDENLOTUS HK CO LTD")]   // "Golden-Lotus": the dash is stripped
     [InlineData("goldenlotus (hk) co. ltd")]
     [InlineData("north star shipping")]
+    [InlineData("AC\u200BME TRADING LTD")]   // a zero-width space inside a word
+    [InlineData("\u200EACME TRA\u00ADDING\u2060 LTD")]   // a direction mark, a soft hyphen, a word joiner
     public void SanctionedParty_CpNameEqualAfterNormalisation_RaisesSeverityIII(string cpName)
     {
         var result = Stream().Send(TestStreams.Event().Cp("OFFSHORE", name: cpName));
@@ -97,6 +99,7 @@ public sealed class PartyAndJurisdictionRuleTests
     [InlineData("ACME TRADING LTD 2")]
     [InlineData("ACME TRADING")]
     [InlineData("GOLDEN LOTUS")]
+    [InlineData("ACME+TRADING LTD")]   // a visible symbol is part of the name
     public void SanctionedParty_CpNameDifferentAfterNormalisation_RaisesNothing(string cpName)
     {
         var result = Stream().Send(TestStreams.Event().Cp("OFFSHORE", name: cpName));
@@ -122,6 +125,8 @@ public sealed class PartyAndJurisdictionRuleTests
     [InlineData("Ｎｏｒｔｈ\u3000Ｓｔａｒ", "NORTH STAR")]
     [InlineData("a \t\n b", "A B")]
     [InlineData("...", "")]
+    [InlineData("N\u200Borth\u200D \uFEFFStar", "NORTH STAR")]
+    [InlineData("A+B $1", "A+B $1")]
     public void Normalise_MessyName_FoldsCaseWidthWhitespaceAndPunctuation(string name, string expected)
     {
         Assert.Equal(expected, PartyNames.Normalise(name));
