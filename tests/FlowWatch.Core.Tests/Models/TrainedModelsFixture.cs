@@ -4,7 +4,7 @@ using FlowWatch.Training;
 
 namespace FlowWatch.Core.Tests.Models;
 
-/// <summary>Small models trained once for the model tests (seconds, not the minutes of <c>./flowwatch train</c>).</summary>
+/// <summary>Small models trained once for the model tests (a few seconds, a fraction of <c>./flowwatch train</c>'s).</summary>
 public sealed class TrainedModelsFixture : IDisposable
 {
     public static readonly TrainingOptions Options = new()
