@@ -1,3 +1,4 @@
+using FlowWatch.Training;
 using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Cli;
 using static FlowWatch.Testing.CommandRunner;
@@ -24,6 +25,10 @@ public sealed class CommandTests
         Assert.Matches(@"alerts\s+[1-9]", output);
         Assert.Contains("records/s", output, StringComparison.Ordinal);
         Assert.Contains("SELECT rule, severity", output, StringComparison.Ordinal);
+        // The simulator's episodes of every typology show in the summary's alerts, by a rule meant for each.
+        Assert.All(FlowWatch.Simulator.Typologies.All, typology => Assert.True(
+            QualityReport.RulesFor[typology].Any(rule => System.Text.RegularExpressions.Regex.IsMatch(output, $@"\n    {rule} +(I|II|III) +[1-9]")),
+            $"no alert of {string.Join(" or ", QualityReport.RulesFor[typology])} for {typology}:\n{output}"));
 
         // Every committed payment and alert reached the aggregate tables through the aggregates topic.
         var alerts = System.Text.RegularExpressions.Regex.Match(output, @"\n  alerts\s+([\d,]+)").Groups[1].Value.Replace(",", "", StringComparison.Ordinal);
