@@ -30,7 +30,7 @@ public static class ModelCards
             """,
             Features.Names.Take(Features.DetectorCount), result, command,
             $"""
-            | metric (held-out stream) | value |
+            | metric (first held-out stream) | value |
             |---|---:|
             | AUC of the residual, episode events against normal ones | {result.DetectorAuc:0.000} |
             | residual of normal training events, 99th percentile (`baseline` of ML_ANOMALY alerts) | {result.NormalTrainingResidualP99:0.00} |
@@ -53,7 +53,7 @@ public static class ModelCards
             """,
             Features.Names, result, command,
             $"""
-            | metric (held-out events, probability ≥ 0.5) | value |
+            | metric (events of the first held-out stream, probability ≥ 0.5) | value |
             |---|---:|
             | AUC | {result.ClassifierAuc:0.000} |
             | precision | {result.ClassifierPrecision:0.000} |
@@ -83,7 +83,7 @@ public static class ModelCards
         text.AppendLine();
         foreach (var stream in o.Training) text.AppendLine(CultureInfo.InvariantCulture, $"- training stream: {ModelTrainer.Describe(stream)}");
         foreach (var stream in o.AllHeldOut) text.AppendLine(CultureInfo.InvariantCulture, $"- held-out stream (another seed and other parameters): {ModelTrainer.Describe(stream)}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"- {result.TrainingEvents:N0} training events ({result.TrainingPositives:N0} in episodes), {result.HeldOutEvents:N0} held-out events ({result.HeldOutPositives:N0} in episodes)");
+        text.AppendLine(CultureInfo.InvariantCulture, $"- {result.TrainingEvents:N0} training events ({result.TrainingPositives:N0} in episodes), {result.HeldOutEvents:N0} events in the first held-out stream ({result.HeldOutPositives:N0} in episodes)");
         text.AppendLine();
         text.AppendLine("## Metrics");
         text.AppendLine();
