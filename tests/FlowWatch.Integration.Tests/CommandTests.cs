@@ -25,7 +25,9 @@ public sealed class CommandTests
         Assert.Matches(@"alerts\s+[1-9]", output);
         Assert.Contains("records/s", output, StringComparison.Ordinal);
         Assert.Contains("SELECT rule, severity", output, StringComparison.Ordinal);
-        // The simulator's episodes of every typology show in the summary's alerts, by a rule meant for each.
+        // The committed models score the demo's payments without being named, and the simulator's episodes of every
+        // typology show in the summary's alerts, by a rule meant for each.
+        Assert.Matches(@"\n    ML_ANOMALY +(I|II|III) +[1-9]", output);
         Assert.All(FlowWatch.Simulator.Typologies.All, typology => Assert.True(
             QualityReport.RulesFor[typology].Any(rule => System.Text.RegularExpressions.Regex.IsMatch(output, $@"\n    {rule} +(I|II|III) +[1-9]")),
             $"no alert of {string.Join(" or ", QualityReport.RulesFor[typology])} for {typology}:\n{output}"));

@@ -154,6 +154,16 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
     }
 
     [Fact]
+    public void ModelWatcher_NoDirectoryConfigured_LoadsTheCommittedModels()
+    {
+        // replay, run and demo without a models directory: models/ here, else the copy beside the executable.
+        using var watcher = ModelWatcher.Start(null, NullLogger.Instance, watch: false);
+
+        Assert.NotNull(watcher.Directory);
+        Assert.Equal(ModelFiles.Load(TrainedModelsFixture.CommittedModels()).Version, watcher.Models.Current!.Version);
+    }
+
+    [Fact]
     public void ModelWatcher_BrokenModelFile_KeepsTheModelsInForce()
     {
         var directory = CopyOf(trained.Directory);
