@@ -20,7 +20,7 @@ public sealed class CommandTests
         Assert.Matches(@"dashboard at http://127\.0\.0\.1:[1-9]\d*/", output);
         var produced = long.Parse(System.Text.RegularExpressions.Regex.Match(output, @"produced ([\d,]+) payments").Groups[1].Value.Replace(",", "", StringComparison.Ordinal), System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(produced >= 60_000, output);
-        Assert.Matches($@"records read\s+{produced:N0}\b", output);
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(output, $@"records read\s+{produced:N0}\b"), output);
         Assert.Matches(@"duplicates\s+0\b", output);
         Assert.Matches(@"alerts\s+[1-9]", output);
         Assert.Contains("records/s", output, StringComparison.Ordinal);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Confluent.Kafka;
 using FlowWatch.Core.Contracts;
@@ -16,6 +17,10 @@ namespace FlowWatch.Worker.Aggregates;
 public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, AggregateWriter writer, ILogger logger)
 {
     private volatile Error? _fatal;
+    // Where each partition was last read to its end, and how many rows were read and not yet written: what
+    // WaitUntilWrittenAsync answers from.
+    private readonly ConcurrentDictionary<TopicPartition, long> _readToEnd = new();
+    private int _unwritten;
 
     public Task RunAsync(CancellationToken stop) => Task.Factory.StartNew(() => Run(stop), CancellationToken.None,
         TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -52,7 +57,11 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
                     FeedLog.Rejoining(logger, ex.Error.Reason);
                     continue;
                 }
-                if (result is { IsPartitionEOF: false, Message.Value: { } value })
+                if (result is { IsPartitionEOF: true })
+                {
+                    _readToEnd[result.TopicPartition] = result.Offset.Value;
+                }
+                else if (result is { Message.Value: { } value })
                 {
                     if (rows == 0) firstPending = DateTime.UtcNow;
                     try
@@ -75,6 +84,7 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
                         FeedLog.Unreadable(logger, result.Topic, result.Partition.Value, result.Offset.Value, ex.Message);
                     }
                     positions[result.TopicPartition] = result.Offset + 1;
+                    Volatile.Write(ref _unwritten, rows);
                 }
                 if (rows > 0 && (rows >= options.MaxRows || DateTime.UtcNow - firstPending >= options.FlushInterval))
                 {
@@ -92,6 +102,7 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
                     alerts.Clear();
                     positions.Clear();
                     rows = 0;
+                    Volatile.Write(ref _unwritten, 0);
                 }
             }
         }
@@ -105,6 +116,44 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
         }
     }
 
+    /// <summary>
+    /// Waits until the feed has read the aggregates and alerts topics to the ends they have now and the sink holds what
+    /// it read: <c>demo</c>'s last rows after its worker stopped. Gives up once the sink has written nothing for
+    /// <paramref name="stalledFor"/> (a sink away that long), or when <paramref name="running"/> (this feed) ends.
+    /// </summary>
+    public async Task WaitUntilWrittenAsync(Task running, TimeSpan stalledFor)
+    {
+        var ends = EndOffsets();
+        var (written, progress) = (writer.RowsWritten, DateTime.UtcNow);
+        while (!running.IsCompleted && !HasWritten(ends) && DateTime.UtcNow - progress < stalledFor)
+        {
+            await Task.Delay(50).ConfigureAwait(false);
+            if (writer.RowsWritten != written) (written, progress) = (writer.RowsWritten, DateTime.UtcNow);
+        }
+    }
+
+    // A partition's end is read after the rows ahead of it, which were counted as unwritten by then.
+    private bool HasWritten(Dictionary<TopicPartition, long> ends) =>
+        ends.All(end => _readToEnd.TryGetValue(end.Key, out var readTo) && readTo >= end.Value) && Volatile.Read(ref _unwritten) == 0;
+
+    /// <summary>The end offset of every partition of the two topics that holds anything.</summary>
+    private Dictionary<TopicPartition, long> EndOffsets()
+    {
+        var timeout = TimeSpan.FromSeconds(10);
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(ConsumerConfig()).Build();
+        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
+        var ends = new Dictionary<TopicPartition, long>();
+        foreach (var topic in admin.GetMetadata(timeout).Topics.Where(t => t.Topic == kafka.AggregatesTopic || t.Topic == kafka.AlertsTopic))
+        {
+            foreach (var partition in topic.Partitions.Select(p => new TopicPartition(topic.Topic, p.PartitionId)))
+            {
+                var watermarks = consumer.QueryWatermarkOffsets(partition, timeout);
+                if (watermarks.High > watermarks.Low) ends[partition] = watermarks.High.Value;
+            }
+        }
+        return ends;
+    }
+
     private ConsumerConfig ConsumerConfig() => new(new Dictionary<string, string>(kafka.Client))
     {
         BootstrapServers = kafka.BootstrapServers,
@@ -113,6 +162,7 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
         EnableAutoCommit = false,
         IsolationLevel = IsolationLevel.ReadCommitted,
         FetchWaitMaxMs = 50,
+        EnablePartitionEof = true,
     };
 }
 

@@ -10,19 +10,21 @@ namespace FlowWatch.Worker.Aggregates;
 public sealed class AggregatePipeline : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _feed;
+    private readonly AggregateFeed _feed;
+    private readonly Task _feeding;
 
     private AggregatePipeline(IAggregateSink sink, AggregateWriter writer, AggregateFeed feed)
     {
         Sink = sink;
         Writer = writer;
-        _feed = feed.RunAsync(_stop.Token);
+        _feed = feed;
+        _feeding = feed.RunAsync(_stop.Token);
     }
 
     public IAggregateSink Sink { get; }
 
     /// <summary>Ends when the feed stops: after a stop was asked for, or with the error that stopped it.</summary>
-    public Task Completion => _feed;
+    public Task Completion => _feeding;
 
     public AggregateWriter Writer { get; }
 
@@ -37,27 +39,13 @@ public sealed class AggregatePipeline : IAsyncDisposable
         return new AggregatePipeline(sink, writer, new AggregateFeed(kafka, options, writer, logger));
     }
 
-    /// <summary>Waits until the feed has been idle for <paramref name="quiet"/> (everything committed is written), or <paramref name="atMost"/>.</summary>
-    public async Task WaitUntilIdleAsync(TimeSpan quiet, TimeSpan atMost)
-    {
-        var deadline = DateTime.UtcNow + atMost;
-        var seen = Writer.RowsWritten;
-        var since = DateTime.UtcNow;
-        while (DateTime.UtcNow < deadline && DateTime.UtcNow - since < quiet)
-        {
-            await Task.Delay(100).ConfigureAwait(false);
-            if (Writer.RowsWritten != seen)
-            {
-                seen = Writer.RowsWritten;
-                since = DateTime.UtcNow;
-            }
-        }
-    }
+    /// <inheritdoc cref="AggregateFeed.WaitUntilWrittenAsync"/>
+    public Task WaitUntilWrittenAsync(TimeSpan stalledFor) => _feed.WaitUntilWrittenAsync(_feeding, stalledFor);
 
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        await _feed.ConfigureAwait(false);
+        await _feeding.ConfigureAwait(false);
         await Writer.DisposeAsync().ConfigureAwait(false);
         await Sink.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();

@@ -96,7 +96,7 @@ public static class DemoCommand
         }
         stopWorker.Cancel();
         await running;
-        await aggregates.WaitUntilIdleAsync(quiet: aggregateOptions.FlushInterval * 2, atMost: TimeSpan.FromSeconds(15));
+        await aggregates.WaitUntilWrittenAsync(stalledFor: TimeSpan.FromSeconds(15));
         await dashboard.StopAsync();
         stopwatch.Stop();
 
@@ -141,14 +141,18 @@ public static class DemoCommand
 
     /// <summary>
     /// Produces the simulated payments in event-time order at a steady rate, round after round of simulated days (the
-    /// next one built while the current one is produced), until time is up.
+    /// next one built while the current one is produced), until time is up; answers how many the broker took.
     /// </summary>
     private static async Task<long> Produce(Func<int, IReadOnlyList<SimulatedPayment>> rounds, KafkaOptions options, int rate, ILogger log,
         CancellationToken stop)
     {
         using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = options.BootstrapServers, LingerMs = 5 })
             .LogTo(log, "demo producer").Build();
-        long produced = 0;
+        long produced = 0, delivered = 0;
+        void Delivered(DeliveryReport<string, byte[]> report)
+        {
+            if (!report.Error.IsError) Interlocked.Increment(ref delivered);
+        }
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
         var clock = Stopwatch.StartNew();
         try
@@ -172,7 +176,7 @@ public static class DemoCommand
                     }
                     // Keyed by account, so each entity's payments stay in order in one partition.
                     var payment = payments[inRound];
-                    producer.ProduceWhenQueued(options.PaymentsTopic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line });
+                    producer.ProduceWhenQueued(options.PaymentsTopic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line }, Delivered);
                 }
             }
         }
@@ -180,8 +184,13 @@ public static class DemoCommand
         {
             // the demo's time is up, or Ctrl-C
         }
-        producer.Flush(TimeSpan.FromSeconds(10));
-        return produced;
+        // Every queued payment delivered, however long a busy machine takes, as long as deliveries keep coming: the
+        // worker is then waited for until it has read exactly these.
+        for (var before = -1L; producer.Flush(TimeSpan.FromSeconds(5)) > 0 && Interlocked.Read(ref delivered) != before;)
+        {
+            before = Interlocked.Read(ref delivered);
+        }
+        return Interlocked.Read(ref delivered);
     }
 
     /// <summary>Prints alerts as they come, at most a few a second so the terminal stays readable, account numbers masked.</summary>

@@ -43,6 +43,42 @@ public sealed class AggregateFeedTests : IDisposable
         FlowWatchJsonContext.Default.AggregateBatch);
 
     [Fact]
+    public async Task WaitUntilWritten_SlowSink_ReturnsOnceTheSinkHoldsEverythingOnTheTopics()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var kafka = new KafkaOptions { BootstrapServers = broker.BootstrapServers, GroupId = "until-written", PublishAggregates = true };
+        broker.CreateFlowWatchTopics(kafka, partitions: 2);
+        using (var producer = new ProducerBuilder<string?, byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            var minute = new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.FromHours(8)).UtcTicks;
+            for (var i = 0; i < 3; i++)
+            {
+                producer.Produce(new TopicPartition(kafka.AggregatesTopic, i % 2), new Message<string?, byte[]>
+                {
+                    Key = "a", Value = Batch($"payments/{i % 2}@{i}-{i}", minute + i * TimeSpan.TicksPerMinute),
+                });
+            }
+            producer.Flush(TimeSpan.FromSeconds(10));
+        }
+        var duckDb = new DuckDbSink(Path.Combine(_dir, "flows.duckdb"));
+        await duckDb.MigrateAsync(CancellationToken.None);
+        // A write that takes far longer than the feed's flush interval, with nothing written meanwhile.
+        await using var sink = new SlowFirstWrite(duckDb, TimeSpan.FromSeconds(3));
+        var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
+        await using var writer = new AggregateWriter(sink, options, NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        var feed = new AggregateFeed(kafka, options, writer, NullLogger.Instance);
+        var running = feed.RunAsync(stop.Token);
+
+        await feed.WaitUntilWrittenAsync(running, stalledFor: TimeSpan.FromSeconds(30));
+        var events = (await sink.QueryAsync("SELECT coalesce(sum(events), 0) FROM payments_minute", CancellationToken.None)).Single().Single();
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Equal("3", events);
+    }
+
+    [Fact]
     public async Task Feed_WhoseWriteOutlastsTheGroupsPollInterval_KeepsFeedingTheSink()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
