@@ -271,6 +271,28 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
     }
 }
 
+/// <summary>A stopping dashboard with pages open on its live stream.</summary>
+public sealed class DashboardShutdownTests
+{
+    [Fact]
+    public async Task Stop_WithALiveStreamOpen_EndsTheStreamAndStopsWithoutWaitingForIt()
+    {
+        await using var harness = await DashboardHarness.StartAsync();
+        using var response = await harness.Client.GetAsync("api/alerts/stream", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.Equal("retry: 1000", await reader.ReadLineAsync());
+        Assert.Equal("", await reader.ReadLineAsync());
+
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        await harness.StopDashboardAsync();
+
+        // Without the stream ending, the stop waits for it as long as the host's shutdown timeout (30 s).
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(5), $"the stop took {stopwatch.Elapsed}");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        Assert.Equal("", await reader.ReadToEndAsync(timeout.Token));
+    }
+}
+
 /// <summary>The token rule: loopback without one; any other address only with one, and then every request needs it.</summary>
 public sealed class DashboardSecurityTests
 {

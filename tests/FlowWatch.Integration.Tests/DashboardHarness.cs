@@ -149,6 +149,9 @@ internal sealed class DashboardHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the dashboard's application as a shutdown does; <see cref="DisposeAsync"/> does the rest.</summary>
+    public Task StopDashboardAsync() => _app!.StopAsync();
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
 
 namespace FlowWatch.Worker.Dashboard;
 
@@ -59,9 +60,10 @@ public static class DashboardApi
     /// gets what it missed while still held; <c>?after=</c> does the same for a first connection. Without either,
     /// only alerts committed from now on. When some of what the reader missed is no longer held (it fell behind the
     /// ring, or its id is from an earlier process), a <c>gap</c> event says so before the alerts still held. Each
-    /// commit's alerts go out in one write, not one per alert.
+    /// commit's alerts go out in one write, not one per alert. The stream ends when the application stops, which
+    /// would otherwise wait for every open page until its shutdown timeout.
     /// </summary>
-    private static async Task Stream(HttpContext context, AlertFeed feed, long? after)
+    private static async Task Stream(HttpContext context, AlertFeed feed, IHostApplicationLifetime lifetime, long? after)
     {
         var lastEventId = context.Request.Headers["Last-Event-ID"].ToString();
         long from;
@@ -78,6 +80,7 @@ public static class DashboardApi
             from = after ?? feed.LastId;
         }
         var cancellation = context.RequestAborted;
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation, lifetime.ApplicationStopping);
         context.Response.ContentType = "text/event-stream";
         context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
         var body = context.Response.BodyWriter;
@@ -97,12 +100,12 @@ public static class DashboardApi
                 from = entry.Id;
             }
             if ((await body.FlushAsync(cancellation)).IsCompleted) return;
-            if (!await Wait(more, cancellation)) return;
+            if (!await Wait(more, stopping.Token)) return;
         }
         while (true);
     }
 
-    /// <summary>False when the client went away.</summary>
+    /// <summary>False when the client went away or the application stops.</summary>
     private static async Task<bool> Wait(Task more, CancellationToken cancellation)
     {
         try
