@@ -119,6 +119,27 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Feed_OfAHiddenPage_HoldsNoMoreAlertsThanItCanShowAndShowsTheLatestWhenSeenAgain()
+    {
+        // A hidden page gets no animation frames: held here until the test lets them run.
+        var page = await _context.NewPageAsync();
+        await page.AddInitScriptAsync("window.heldFrames = []; window.requestAnimationFrame = (callback) => window.heldFrames.push(callback);");
+        await page.GotoAsync(Harness.BaseAddress.ToString());
+        await Assertions.Expect(page.Locator("#stat-status")).ToHaveTextAsync("live", new LocatorAssertionsToHaveTextOptions { Timeout = 10_000 });
+        var entity = Harness.NewEntity("H");
+        const int alerts = 501 + 100;
+
+        Harness.Produce([.. Enumerable.Range(1, alerts).Select(i => DashboardHarness.Sanctioned(entity, $"{entity}-{i}"))]);
+
+        await page.WaitForFunctionAsync($"() => state.pending.some((entry) => entry.alert.txnId === '{entity}-{alerts}')",
+            null, new PageWaitForFunctionOptions { Timeout = 30_000, PollingInterval = 100 });   // polling by frames would wait for ever
+        Assert.Equal(500, await page.EvaluateAsync<int>("state.pending.length"));
+        await page.EvaluateAsync("window.heldFrames.splice(0).forEach((callback) => callback(performance.now()))");
+        await Assertions.Expect(page.Locator($"#feed tbody tr[data-entity='{entity}']")).ToHaveCountAsync(500);
+        Assert.Equal($"{entity}-{alerts}", await page.EvaluateAsync<string>("state.alerts[0].alert.txnId"));
+    }
+
+    [Fact]
     public async Task EntityView_OfAnEntityWithoutEquityThatMovedMoney_ShowsTheQuotaBreached()
     {
         // Owner's equity of 0 gives caps of 0, which any same-name outflow breaches (RULES.md §3); there is no

@@ -141,6 +141,9 @@ function flush() {
 
 function receive(entry) {
   state.pending.push(entry);
+  // A hidden page gets no animation frames, so nothing is flushed while it stays hidden: only the latest that a flush
+  // can show are kept.
+  if (state.pending.length > MAX_ROWS) state.pending.splice(0, state.pending.length - MAX_ROWS);
   if (!state.flushing) {
     state.flushing = true;
     requestAnimationFrame(flush);
