@@ -140,6 +140,27 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task EntityView_ByKeyboard_TakesTheFocusWhenOpenedAndGivesItBackWhenClosed()
+    {
+        var entity = Harness.NewEntity("K");
+        Harness.Produce(DashboardHarness.Sanctioned(entity, entity + "-1"));
+        var link = _page.Locator($"#feed tbody tr[data-entity='{entity}'] button[data-entity]");
+        await Assertions.Expect(link).ToBeVisibleAsync(new LocatorAssertionsToBeVisibleOptions { Timeout = 5_000 });
+
+        await link.FocusAsync();
+        await _page.Keyboard.PressAsync("Enter");
+
+        // The view follows the whole list in the page: the focus goes to it rather than staying in the list.
+        await Assertions.Expect(_page.GetByTestId("entity")).ToBeVisibleAsync();
+        await Assertions.Expect(_page.Locator("#entity-title")).ToBeFocusedAsync();
+        await _page.Keyboard.PressAsync("Tab");
+        await Assertions.Expect(_page.Locator("#entity-close")).ToBeFocusedAsync();
+        await _page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(_page.GetByTestId("entity")).ToBeHiddenAsync();
+        await Assertions.Expect(link).ToBeFocusedAsync();
+    }
+
+    [Fact]
     public async Task EntityView_OfAnEntityWithoutEquityThatMovedMoney_ShowsTheQuotaBreached()
     {
         // Owner's equity of 0 gives caps of 0, which any same-name outflow breaches (RULES.md §3); there is no

@@ -9,7 +9,7 @@ const shanghaiHour = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai
 const money = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
 
-const state = { alerts: [], pending: [], rules: new Set(), entity: null, entityTimer: 0, lastEventId: 0 };
+const state = { alerts: [], pending: [], rules: new Set(), entity: null, entityTimer: 0, opener: null, lastEventId: 0 };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, className, text) {
@@ -300,14 +300,25 @@ document.addEventListener('DOMContentLoaded', () => {
   $('filters').addEventListener('change', renderAll);
   $('filters').addEventListener('submit', (event) => event.preventDefault());
   $('filter-entity').addEventListener('input', renderAll);
+  // The entity view comes after the whole list: opening it takes the focus there, closing it (× or Escape) brings the
+  // focus back to the entity it was opened from, so a keyboard never has to cross the list.
   $('feed').addEventListener('click', (event) => {
     const target = event.target.closest('button[data-entity]');
-    if (target) loadEntity(target.dataset.entity);
+    if (!target) return;
+    state.opener = target;
+    loadEntity(target.dataset.entity);
+    $('entity-title').focus();
   });
-  $('entity-close').addEventListener('click', () => {
+  const closeEntity = () => {
     state.entity = null;
     clearTimeout(state.entityTimer);
     $('entity').hidden = true;
+    if (state.opener && state.opener.isConnected) state.opener.focus();
+    state.opener = null;
+  };
+  $('entity-close').addEventListener('click', closeEntity);
+  $('entity').addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') closeEntity();
   });
   refreshStats();
   setInterval(refreshStats, 1000);
