@@ -180,6 +180,29 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task EntityView_ShowsItsPositionCapsAndHourlyFlowsExactly()
+    {
+        // Beyond a double's digits, and with more decimals than two: every digit as the worker wrote it.
+        await _page.RouteAsync("**/api/entities/Z-EXACT-*", route => route.FulfillAsync(new RouteFulfillOptions
+        {
+            ContentType = "application/json",
+            Body = $$"""{"entity":{"entityId":"Z-EXACT","events":3,"penetration":{"year":2026,"netInflow":{{(route.Request.Url.EndsWith("IN", StringComparison.Ordinal) ? "" : "-")}}98765432109876.54,"ownersEquity":12345678.9,"inflowCap":12345678.9,"outflowCap":12345678.9,"inflowUtilisation":8000000.2,"outflowUtilisation":0,"warnUtilisation":0.8},"last24h":[{"hour":"2026-03-01T02:00:00+00:00","inflowCny":1388573.794,"outflowCny":0}]},"recentAlerts":[]}""",
+        }));
+
+        await _page.EvaluateAsync("loadEntity('Z-EXACT-IN')");
+
+        await Assertions.Expect(_page.GetByTestId("gauge-inflow")).ToContainTextAsync("inflow: 98,765,432,109,876.54 of 12,345,678.9 CNY");
+        await Assertions.Expect(_page.GetByTestId("gauge-outflow")).ToContainTextAsync("outflow: 0 of 12,345,678.9 CNY");
+        // Hours in Shanghai: 02:00 UTC is 10:00 there.
+        Assert.Equal("10:00 inflow 1,388,573.794 CNY", await _page.Locator("#flow-chart svg rect.in title").TextContentAsync());
+
+        await _page.EvaluateAsync("loadEntity('Z-EXACT-OUT')");
+
+        await Assertions.Expect(_page.GetByTestId("gauge-outflow")).ToContainTextAsync("outflow: 98,765,432,109,876.54 of 12,345,678.9 CNY");
+        await Assertions.Expect(_page.GetByTestId("gauge-inflow")).ToContainTextAsync("inflow: 0 of 12,345,678.9 CNY");
+    }
+
+    [Fact]
     public async Task SeverityFilter_OnlyIIIChecked_HidesTheOtherSeverities()
     {
         var entity = Harness.NewEntity("F");

@@ -26,10 +26,12 @@ function svg(tag, attributes, text) {
   return node;
 }
 
-// An amount as the alert writes it: JSON.parse would round one of more than 15 significant digits, so the number's own
-// text is kept where the browser hands it to a reviver.
+// Money as the worker writes it (an alert's amount, an entity's position, caps and hourly flows): JSON.parse would round
+// one of more than 15 significant digits, so the number's own text is kept where the browser hands it to a reviver.
+const MONEY = new Set(['amount', 'netInflow', 'ownersEquity', 'inflowCap', 'outflowCap', 'inflowCny', 'outflowCny']);
+
 function exactAmounts(key, value, context) {
-  return key === 'amount' && typeof value === 'number' && context && typeof context.source === 'string' ? context.source : value;
+  return MONEY.has(key) && typeof value === 'number' && context && typeof context.source === 'string' ? context.source : value;
 }
 
 const parseJson = (text) => JSON.parse(text, exactAmounts);
@@ -207,9 +209,11 @@ function renderEntity(view) {
   if (p.inflowCap === undefined) {
     gauges.replaceChildren(el('p', 'muted', 'No owner\'s equity on file: no quota.'));
   } else {
+    // The net position is an inflow when above zero, an outflow when below; its digits as written either way.
+    const net = Number(p.netInflow), magnitude = String(p.netInflow).replace(/^-/, '');
     gauges.replaceChildren(
-      gauge('inflow', p.inflowUtilisation, Math.max(p.netInflow, 0), p.inflowCap, p.warnUtilisation),
-      gauge('outflow', p.outflowUtilisation, Math.max(-p.netInflow, 0), p.outflowCap, p.warnUtilisation));
+      gauge('inflow', p.inflowUtilisation, net > 0 ? magnitude : '0', p.inflowCap, p.warnUtilisation),
+      gauge('outflow', p.outflowUtilisation, net < 0 ? magnitude : '0', p.outflowCap, p.warnUtilisation));
   }
   $('flow-chart').replaceChildren(flowChart(e.last24h));
   const list = $('entity-alerts');
@@ -224,7 +228,7 @@ function renderEntity(view) {
 // A half-circle gauge of used / cap; amber from the warning level (80 % by default), red over the cap (any use of a cap
 // of 0 is over it).
 function gauge(direction, utilisation, used, cap, warnAt = 0.8) {
-  const overZero = Number(cap) === 0 && used > 0;
+  const overZero = Number(cap) === 0 && Number(used) > 0;
   const share = overZero ? Infinity : utilisation === undefined ? 0 : utilisation;
   const box = el('div', `gauge${share > 1 ? ' breach' : share >= warnAt ? ' warn' : ''}`);
   box.dataset.testid = `gauge-${direction}`;
@@ -236,14 +240,14 @@ function gauge(direction, utilisation, used, cap, warnAt = 0.8) {
   drawing.append(svg('path', { class: 'track', d: arc(1) }));
   if (share > 0) drawing.append(svg('path', { class: 'fill', d: arc(share) }));
   drawing.append(svg('text', { class: 'pct', x: 60, y: 58, 'text-anchor': 'middle' }, overZero ? 'cap 0' : `${(share * 100).toFixed(1)}%`));
-  box.append(drawing, el('div', 'caption', `${direction}: ${compact.format(used)} of ${compact.format(cap)} CNY`));
+  box.append(drawing, el('div', 'caption', `${direction}: ${formatAmount(used)} of ${formatAmount(cap)} CNY`));
   return box;
 }
 
 function flowChart(hours) {
   const width = 360, height = 150, left = 34, bottom = 18, top = 6;
   const drawing = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'Inflow and outflow per hour over the last 24 hours' });
-  const max = Math.max(1, ...hours.map((h) => Math.max(h.inflowCny, h.outflowCny)));
+  const max = Math.max(1, ...hours.map((h) => Math.max(Number(h.inflowCny), Number(h.outflowCny))));
   const plot = height - bottom - top;
   const slot = (width - left) / Math.max(hours.length, 1);
   drawing.append(svg('line', { class: 'axis', x1: left, y1: height - bottom, x2: width, y2: height - bottom }));
@@ -252,9 +256,9 @@ function flowChart(hours) {
   hours.forEach((h, i) => {
     const x = left + i * slot;
     const bar = (value, offset, cls, label) => {
-      const barHeight = (value / max) * plot;
+      const barHeight = (Number(value) / max) * plot;
       const rect = svg('rect', { class: cls, x: x + offset, y: height - bottom - barHeight, width: Math.max(slot / 2 - 1, 1), height: barHeight });
-      rect.append(svg('title', {}, `${shanghaiHour.format(new Date(h.hour))} ${label} ${money.format(value)} CNY`));
+      rect.append(svg('title', {}, `${shanghaiHour.format(new Date(h.hour))} ${label} ${formatAmount(value)} CNY`));
       drawing.append(rect);
     };
     bar(h.inflowCny, 0.5, 'in', 'inflow');
