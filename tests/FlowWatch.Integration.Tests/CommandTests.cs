@@ -192,6 +192,27 @@ public sealed class CommandTests
         Assert.False(File.Exists(Path.Combine(dir, "alerts.jsonl")));
     }
 
+    [Theory]
+    [InlineData("replay")]
+    [InlineData("migrate")]
+    public async Task Command_DuckDbFileThatIsNoDatabase_StopsNamingTheFile(string command)
+    {
+        var dir = Directory.CreateTempSubdirectory("flowwatch-duckdb-").FullName;
+        var file = Path.Combine(dir, "notes.duckdb");
+        await File.WriteAllTextAsync(file, "not a database");
+        string[] args = command == "replay"
+            ? ["replay", "--reference", TestKafka.Samples("reference.json"), "--events", TestKafka.Samples("events.jsonl"),
+                "--alerts", Path.Combine(dir, "alerts.jsonl"), "--duckdb", file]
+            : ["migrate", "--duckdb", file];
+
+        var (code, _, err) = await Run(args);
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains($"cannot run: opening DuckDB file {file} failed: ", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+        Assert.Equal("not a database", await File.ReadAllTextAsync(file));
+    }
+
     [Fact]
     public async Task Demo_UrlThatIsNoUrl_RefusedBeforeAnythingStarts()
     {

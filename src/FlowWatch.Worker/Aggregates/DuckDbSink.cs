@@ -23,7 +23,16 @@ public sealed class DuckDbSink : IAggregateSink
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (directory is not null) Directory.CreateDirectory(directory);
         _connection = new DuckDBConnection($"Data Source={path}");
-        _connection.Open();
+        try
+        {
+            _connection.Open();
+        }
+        catch (DuckDBException ex)
+        {
+            // Not a DuckDB file, or one another process holds: the command stops saying so.
+            _connection.Dispose();
+            throw new AggregateSinkException($"opening DuckDB file {path} failed: {ex.Message}", ex);
+        }
         Description = $"DuckDB file {path}";
     }
 
