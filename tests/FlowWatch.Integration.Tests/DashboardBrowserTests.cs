@@ -65,6 +65,44 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task SeverityColours_AgainstTheirBackgrounds_ReadAtWcagAaContrast()
+    {
+        // Each severity as a badge (white on the colour), a filter toggle (the colour on the panel) and a rate in the
+        // header (on the dark header): WCAG 2's AA minimum for text is 4.5:1.
+        var ratios = await _page.EvaluateAsync<Dictionary<string, double>>("""
+            () => {
+              const rgba = (text) => text.match(/[\d.]+/g).map(Number);
+              const luminance = ([r, g, b]) => [r, g, b].map((c) => c / 255)
+                .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4))
+                .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+              const background = (node) => {
+                for (; node; node = node.parentElement) {
+                  const colour = rgba(getComputedStyle(node).backgroundColor);
+                  if (colour.length < 4 || colour[3] > 0) return colour;
+                }
+                return [255, 255, 255];
+              };
+              const contrast = (node) => {
+                const [a, b] = [luminance(rgba(getComputedStyle(node).color)), luminance(background(node))];
+                return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+              };
+              const badges = ['I', 'II', 'III'].map((severity) => {
+                const badge = document.createElement('span');
+                badge.className = `badge sev-${severity}`;
+                badge.textContent = severity;
+                document.querySelector('#feed tbody').append(badge);
+                return badge;
+              });
+              const texts = [...badges, ...document.querySelectorAll('.sev-toggle'), ...document.querySelectorAll('header .sev')];
+              return Object.fromEntries(texts.map((node) => [`${node.closest('header') ? 'header ' : ''}${node.className}`, contrast(node)]));
+            }
+            """);
+
+        Assert.Equal(9, ratios.Count);
+        Assert.All(ratios, ratio => Assert.True(ratio.Value >= 4.5, $"{ratio.Key}: {ratio.Value:F2}:1"));
+    }
+
+    [Fact]
     public async Task Alert_ProducedOnThePaymentsTopic_AppearsInTheFeedWithinTwoSeconds()
     {
         var entity = Harness.NewEntity("B");
