@@ -199,6 +199,38 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task EntityView_BurstOfItsAlerts_AsksTheWorkerForTheViewOnceASecondAtMost()
+    {
+        var requests = 0;
+        await _page.RouteAsync("**/api/entities/Z-BURST", route =>
+        {
+            Interlocked.Increment(ref requests);
+            return route.FulfillAsync(new RouteFulfillOptions
+            {
+                ContentType = "application/json",
+                Body = """{"entity":{"entityId":"Z-BURST","events":1,"penetration":{"year":2026,"netInflow":0},"last24h":[]},"recentAlerts":[]}""",
+            });
+        });
+        await _page.EvaluateAsync("loadEntity('Z-BURST')");
+        await Assertions.Expect(_page.Locator("#entity-sub")).ToContainTextAsync("1 events");
+
+        // 40 alerts of the open entity, one every 25 ms, each in a frame of its own: a second of them.
+        await _page.EvaluateAsync("""
+            async () => {
+              for (let i = 0; i < 40; i++) {
+                receive({ id: 1_000_000 + i, alert: { alertId: `burst-${i}`, rule: 'HIGH_FREQUENCY', severity: 'II',
+                  entityId: 'Z-BURST', ts: '2026-03-02T01:00:00Z', message: 'burst', metrics: {}, refs: [] } });
+                await new Promise((resolve) => setTimeout(resolve, 25));
+              }
+            }
+            """);
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+
+        // The first view, then one within a second of the first new alert and one after the last: not one a frame.
+        Assert.InRange(Volatile.Read(ref requests), 2, 4);
+    }
+
+    [Fact]
     public async Task EntityView_OfAnEntityWithoutEquityThatMovedMoney_ShowsTheQuotaBreached()
     {
         // Owner's equity of 0 gives caps of 0, which any same-name outflow breaches (RULES.md §3); there is no

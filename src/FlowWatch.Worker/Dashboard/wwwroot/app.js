@@ -9,7 +9,7 @@ const shanghaiHour = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai
 const money = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
 
-const state = { alerts: [], pending: [], rules: new Set(), entity: null, entityTimer: 0, opener: null, lastEventId: 0 };
+const state = { alerts: [], pending: [], rules: new Set(), entity: null, entityTimer: 0, entityRefresh: 0, entityRequest: 0, opener: null, lastEventId: 0 };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, className, text) {
@@ -138,7 +138,17 @@ function flush() {
   body.prepend(...fresh);
   while (body.rows.length > MAX_ROWS) body.deleteRow(-1);
   updateCount();
-  if (state.entity && entries.some((entry) => entry.alert.entityId === state.entity)) loadEntity(state.entity);
+  if (state.entity && entries.some((entry) => entry.alert.entityId === state.entity)) refreshEntity();
+}
+
+// New alerts of the open entity bring its view up to date within a second, once for a burst of them rather than once
+// per frame: the worker answers each view between its batches.
+function refreshEntity() {
+  if (state.entityRefresh) return;
+  state.entityRefresh = setTimeout(() => {
+    state.entityRefresh = 0;
+    if (state.entity) loadEntity(state.entity);
+  }, 1000);
 }
 
 function receive(entry) {
@@ -182,21 +192,23 @@ async function start() {
 async function loadEntity(id) {
   state.entity = id;
   clearTimeout(state.entityTimer);
+  // Only the newest request's answer is shown: an earlier one may come back after it.
+  const request = ++state.entityRequest;
   const panel = $('entity');
   panel.hidden = false;
   $('entity-title').textContent = id;
   try {
     const view = await getJson('/api/entities/' + encodeURIComponent(id));
-    if (state.entity !== id) return;
+    if (request !== state.entityRequest) return;
     renderEntity(view);
   } catch (error) {
-    if (state.entity !== id) return;
+    if (request !== state.entityRequest) return;
     $('entity-sub').textContent = error.status === 404 ? 'No state for this entity in this worker.' : `Could not load: ${error.message}`;
     $('gauges').replaceChildren();
     $('flow-chart').replaceChildren();
     $('entity-alerts').replaceChildren();
   }
-  state.entityTimer = setTimeout(() => state.entity === id && loadEntity(id), 5000);
+  if (request === state.entityRequest) state.entityTimer = setTimeout(() => state.entity === id && loadEntity(id), 5000);
 }
 
 function renderEntity(view) {
@@ -315,6 +327,7 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   const closeEntity = () => {
     state.entity = null;
+    state.entityRequest++;   // an answer still on its way is not shown
     clearTimeout(state.entityTimer);
     $('entity').hidden = true;
     if (state.opener && state.opener.isConnected) state.opener.focus();
