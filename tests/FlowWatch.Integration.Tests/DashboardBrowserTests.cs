@@ -198,6 +198,21 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
         await Assertions.Expect(link).ToBeFocusedAsync();
     }
 
+    [Theory]
+    [InlineData("2026-12-31T15:59:59Z", "2026-12-31 23:59:59")]
+    [InlineData("2026-12-31T16:00:00Z", "2027-01-01 00:00:00")]
+    [InlineData("2026-03-02T09:15:02+08:00", "2026-03-02 09:15:02")]
+    public async Task Alert_Time_ShownInShanghaiWithItsYear(string ts, string shown)
+    {
+        var id = "time-" + Guid.NewGuid().ToString("N");
+        await _page.EvaluateAsync("""
+            ([id, ts]) => receive({ id: 2_000_000, alert: { alertId: id, rule: 'HIGH_FREQUENCY', severity: 'II', entityId: id,
+              ts, message: 'time', metrics: {}, refs: [] } })
+            """, new[] { id, ts });
+
+        await Assertions.Expect(_page.Locator($"#feed tbody tr[data-entity='{id}'] td.time")).ToHaveTextAsync(shown);
+    }
+
     [Fact]
     public async Task EntityView_BurstOfItsAlerts_AsksTheWorkerForTheViewOnceASecondAtMost()
     {

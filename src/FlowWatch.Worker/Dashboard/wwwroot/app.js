@@ -4,7 +4,16 @@
 
 const MAX_ROWS = 500;
 const SVG = 'http://www.w3.org/2000/svg';
-const shanghai = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+// Shanghai time as YYYY-MM-DD HH:MM:SS: the order dates are read in China, and the year, since the list may span one's end.
+const shanghaiParts = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+});
+const shanghai = {
+  format(date) {
+    const part = Object.fromEntries(shanghaiParts.formatToParts(date).map(({ type, value }) => [type, value]));
+    return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}:${part.second}`;
+  },
+};
 const shanghaiHour = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit' });
 const money = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
