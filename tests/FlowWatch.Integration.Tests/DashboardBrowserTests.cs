@@ -320,7 +320,8 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
         await Assertions.Expect(_page.GetByTestId("gauge-outflow")).ToContainTextAsync("0.0%");
         await Assertions.Expect(_page.Locator("#entity-title")).ToContainTextAsync("Hengqin Precision Tools Co.");
         await Assertions.Expect(_page.Locator("#flow-chart svg rect.out")).ToHaveCountAsync(24);
-        await Assertions.Expect(_page.Locator("#entity-alerts")).ToContainTextAsync("PENETRATION_CAP_WARN");
+        await Assertions.Expect(_page.Locator("#entity-alerts li").Filter(new LocatorFilterOptions { HasText = "PENETRATION_CAP_WARN" }))
+            .ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} "));
 
         var screenshot = Path.Combine(TestArtifacts.Directory, "dashboard.png");
         await _page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });

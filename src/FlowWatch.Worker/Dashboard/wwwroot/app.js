@@ -240,7 +240,8 @@ function renderEntity(view) {
   const list = $('entity-alerts');
   list.replaceChildren(...view.recentAlerts.map((entry) => {
     const item = el('li');
-    item.append(el('span', `badge sev-${entry.alert.severity}`, entry.alert.severity), ' ', el('strong', null, entry.alert.rule), ' ', el('span', null, entry.alert.message));
+    item.append(el('span', 'muted', shanghai.format(new Date(entry.alert.ts))), ' ', el('span', `badge sev-${entry.alert.severity}`, entry.alert.severity),
+      ' ', el('strong', null, entry.alert.rule), ' ', el('span', null, entry.alert.message));
     return item;
   }));
   if (!view.recentAlerts.length) list.append(el('li', 'muted', 'No recent alerts.'));
