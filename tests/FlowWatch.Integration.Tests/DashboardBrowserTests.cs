@@ -214,6 +214,34 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Filter_AlertItShowsFallsOutOfTheLatest500_LeavesTheList()
+    {
+        // Severity III of entity F-III only: nothing else the worker raises meanwhile shows.
+        await _page.Locator("input[name=severity][value=I]").UncheckAsync();
+        await _page.Locator("input[name=severity][value=II]").UncheckAsync();
+        await _page.Locator("#filter-entity").FillAsync("F-III");
+        // Ids after every alert the page holds, as the worker's are.
+        var receive = """
+            async ([count, severity]) => {
+              const first = state.alerts.concat(state.pending).reduce((max, entry) => Math.max(max, Number(entry.id)), 0) + 1;
+              for (let i = 0; i < count; i++) {
+                receive({ id: first + i, alert: { alertId: `f-${first + i}`, rule: 'HIGH_FREQUENCY', severity, entityId: `F-${severity}`,
+                  ts: '2026-03-02T01:00:00Z', message: 'filtered', metrics: {}, refs: [] } });
+              }
+            }
+            """;
+        await _page.EvaluateAsync(receive, new object[] { 1, "III" });
+        var kept = _page.Locator("#feed tbody tr[data-entity='F-III']");
+        await Assertions.Expect(kept).ToHaveCountAsync(1);
+
+        // 500 newer alerts of severity II, which the filter hides: the III one is no longer among the latest 500.
+        await _page.EvaluateAsync(receive, new object[] { 500, "II" });
+
+        await Assertions.Expect(_page.Locator("#feed-count")).ToHaveTextAsync("0 of the latest 500 shown");
+        await Assertions.Expect(kept).ToHaveCountAsync(0);
+    }
+
+    [Fact]
     public async Task EntityView_BurstOfItsAlerts_AsksTheWorkerForTheViewOnceASecondAtMost()
     {
         var requests = 0;

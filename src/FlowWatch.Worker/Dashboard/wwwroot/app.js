@@ -145,7 +145,9 @@ function flush() {
   const body = $('feed').tBodies[0];
   const fresh = entries.filter((entry) => passes(entry.alert, f)).map((entry) => row(entry, true)).reverse();
   body.prepend(...fresh);
-  while (body.rows.length > MAX_ROWS) body.deleteRow(-1);
+  // The list shows only alerts among the latest the page holds, however few of them the filters let through.
+  const oldest = state.alerts.length ? state.alerts[state.alerts.length - 1].id : 0;
+  while (body.rows.length > MAX_ROWS || (body.rows.length && Number(body.rows[body.rows.length - 1].dataset.id) < oldest)) body.deleteRow(-1);
   updateCount();
   if (state.entity && entries.some((entry) => entry.alert.entityId === state.entity)) refreshEntity();
 }
