@@ -38,6 +38,14 @@ public sealed class AggregateFeedTests : IDisposable
         public ValueTask DisposeAsync() => sink.DisposeAsync();
     }
 
+    /// <summary>A DuckDB file in the test's folder, its tables made, whose first write takes <paramref name="firstWrite"/>.</summary>
+    private async Task<SlowFirstWrite> SlowDuckDb(TimeSpan firstWrite)
+    {
+        var duckDb = new DuckDbSink(Path.Combine(_dir, "flows.duckdb"));
+        await duckDb.MigrateAsync(CancellationToken.None);
+        return new SlowFirstWrite(duckDb, firstWrite);
+    }
+
     private static byte[] Batch(string id, long minuteTicks) => JsonSerializer.SerializeToUtf8Bytes(new AggregateBatch(id,
         [new PaymentsMinuteRow("E1", minuteTicks, AccountKind.FTE, Channel.CrossBorder, Direction.In, "USD", 1, 10m, 71m)], [], []),
         FlowWatchJsonContext.Default.AggregateBatch);
@@ -60,10 +68,8 @@ public sealed class AggregateFeedTests : IDisposable
             }
             producer.Flush(TimeSpan.FromSeconds(10));
         }
-        var duckDb = new DuckDbSink(Path.Combine(_dir, "flows.duckdb"));
-        await duckDb.MigrateAsync(CancellationToken.None);
         // A write that takes far longer than the feed's flush interval, with nothing written meanwhile.
-        await using var sink = new SlowFirstWrite(duckDb, TimeSpan.FromSeconds(3));
+        await using var sink = await SlowDuckDb(firstWrite: TimeSpan.FromSeconds(3));
         var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
         await using var writer = new AggregateWriter(sink, options, NullLogger.Instance);
         using var stop = new CancellationTokenSource();
@@ -89,9 +95,7 @@ public sealed class AggregateFeedTests : IDisposable
             Client = new() { ["max.poll.interval.ms"] = "6000", ["session.timeout.ms"] = "6000" },
         };
         broker.CreateFlowWatchTopics(kafka, partitions: 1);
-        var duckDb = new DuckDbSink(Path.Combine(_dir, "flows.duckdb"));
-        await duckDb.MigrateAsync(CancellationToken.None);
-        await using var sink = new SlowFirstWrite(duckDb, TimeSpan.FromSeconds(10));
+        await using var sink = await SlowDuckDb(firstWrite: TimeSpan.FromSeconds(10));
         var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
         await using var writer = new AggregateWriter(sink, options, NullLogger.Instance);
         using var stop = new CancellationTokenSource();
