@@ -441,8 +441,14 @@ public sealed class DashboardSecurityTests
         var cookie = Assert.Single(login.Headers.GetValues("Set-Cookie"));
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("secure", cookie, StringComparison.OrdinalIgnoreCase);   // plain HTTP here
         using var withCookie = new HttpRequestMessage(HttpMethod.Get, "api/stats") { Headers = { { "Cookie", cookie.Split(';')[0] } } };
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(withCookie)).StatusCode);
+
+        // Behind the TLS proxy the README asks for off loopback, the cookie is for HTTPS only.
+        using var proxied = new HttpRequestMessage(HttpMethod.Get, $"?access_token={Token}") { Headers = { { "X-Forwarded-Proto", "https" } } };
+        using var proxiedLogin = await client.SendAsync(proxied);
+        Assert.Contains("; secure", Assert.Single(proxiedLogin.Headers.GetValues("Set-Cookie")), StringComparison.OrdinalIgnoreCase);
     }
 
     [Theory]

@@ -55,7 +55,10 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
         {
             context.Response.Cookies.Append(TokenCookie, options.Value.Token, new CookieOptions
             {
-                HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = context.Request.IsHttps, Path = "/",
+                // Secure over HTTPS, the TLS proxy's included (it says so in X-Forwarded-Proto): a header that claims
+                // it falsely only keeps the cookie off plain HTTP, so it needs no trust.
+                HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/",
+                Secure = context.Request.IsHttps || string.Equals(context.Request.Headers["X-Forwarded-Proto"], "https", StringComparison.OrdinalIgnoreCase),
             });
             context.Response.Redirect("/");
             return Task.CompletedTask;
