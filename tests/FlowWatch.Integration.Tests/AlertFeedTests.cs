@@ -92,6 +92,49 @@ public sealed class AlertFeedTests
     }
 
     [Fact]
+    public async Task Latest_WhileItsFilterRuns_DoesNotHoldUpPublishing()
+    {
+        var feed = new AlertFeed(capacity: 10);
+        feed.Publish([Alert(1)]);
+        using var filtering = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var reading = Task.Run(() => feed.Latest(10, _ =>
+        {
+            filtering.Set();
+            return release.Wait(TimeSpan.FromSeconds(30));
+        }));
+        Assert.True(filtering.Wait(TimeSpan.FromSeconds(30)));
+
+        var publishing = Task.Run(() => feed.Publish([Alert(2)]));
+        var published = await Task.WhenAny(publishing, Task.Delay(TimeSpan.FromSeconds(10))) == publishing;
+        release.Set();
+        var (latest, lastId) = await reading;
+
+        Assert.True(published, "a commit's alerts waited for a reader's scan");
+        Assert.Equal(["a1"], latest.Select(AlertIdOf));
+        Assert.Equal(1, lastId);
+    }
+
+    [Fact]
+    public void Latest_AlertsOverwrittenDuringTheScan_EndsWhereTheyWereAndListsNoNewerOne()
+    {
+        var feed = new AlertFeed(capacity: 3);
+        feed.Publish([.. Enumerable.Range(1, 3).Select(n => Alert(n))]);
+        var first = true;
+
+        // While the newest is being looked at, three more alerts take the places of all three.
+        var (latest, lastId) = feed.Latest(10, _ =>
+        {
+            if (first) feed.Publish([.. Enumerable.Range(4, 3).Select(n => Alert(n))]);
+            first = false;
+            return true;
+        });
+
+        Assert.Equal(["a3"], latest.Select(AlertIdOf));
+        Assert.Equal(3, lastId);
+    }
+
+    [Fact]
     public void Entry_AsJson_CarriesItsIdAndThePublishedAlertAsIs()
     {
         Assert.Equal("""{"id":7,"alert":{"alertId":"a1"}}""", JsonSerializer.Serialize(new FeedEntry(7, Alert(1))));

@@ -84,20 +84,22 @@ public sealed class AlertFeed
 
     /// <summary>
     /// Up to <paramref name="limit"/> alerts that pass <paramref name="filter"/>, newest first, and the id of the
-    /// newest alert at that moment, where a stream opened next should carry on.
+    /// newest alert at that moment, where a stream opened next should carry on. The ring is scanned outside the lock,
+    /// since a filtered scan of a large ring would hold up the worker's commits: it ends where newer alerts have
+    /// taken the place of older ones meanwhile.
     /// </summary>
     public (IReadOnlyList<FeedEntry> Entries, long LastId) Latest(int limit, Func<PublishedAlert, bool> filter)
     {
+        long last, oldest;
+        lock (_gate) (last, oldest) = (_lastId, Math.Max(_firstId, _lastId - _ring.Length + 1));
         var found = new List<FeedEntry>(Math.Min(limit, 256));
-        lock (_gate)
+        for (var id = last; id >= oldest && found.Count < limit; id--)
         {
-            for (var id = _lastId; id > Math.Max(_firstId - 1, _lastId - _ring.Length) && found.Count < limit; id--)
-            {
-                var entry = _ring[id % _ring.Length]!;
-                if (filter(entry.Alert)) found.Add(entry);
-            }
-            return (found, _lastId);
+            var entry = Volatile.Read(ref _ring[id % _ring.Length]);
+            if (entry is null || entry.Id != id) break;
+            if (filter(entry.Alert)) found.Add(entry);
         }
+        return (found, last);
     }
 
     /// <summary>
