@@ -13,4 +13,7 @@ internal static partial class AggregateLog
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "aggregates go to {Sink}")]
     public static partial void SinkOpened(ILogger logger, string sink);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "the aggregate sink does not answer; the worker runs meanwhile and its rows wait in Kafka; trying again in {Seconds} s: {Reason}")]
+    public static partial void SinkUnavailable(ILogger logger, double seconds, string reason);
 }

@@ -68,7 +68,10 @@ public sealed class AggregateOptions
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             await sink.DisposeAsync().ConfigureAwait(false);
-            throw new AggregateSinkException($"creating the aggregate tables in {sink.Description} failed: {ex.Message}", ex);
+            throw new AggregateSinkException($"creating the aggregate tables in {sink.Description} failed: {ex.Message}", ex)
+            {
+                Transient = sink.IsTransient(ex),
+            };
         }
     }
 }

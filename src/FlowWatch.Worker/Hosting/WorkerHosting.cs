@@ -55,19 +55,65 @@ public static class WorkerHosting
 internal sealed class AggregateService(IOptions<KafkaOptions> kafka, IOptions<AggregateOptions> options, ILogger<AggregateFeed> logger)
     : BackgroundService
 {
-    private AggregatePipeline? _pipeline;
+    private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(30);
 
-    /// <summary>Opens the sink (creating its tables) before anything runs, so a sink that cannot be used stops the start.</summary>
+    private AggregatePipeline? _pipeline;
+    private int _stopping;
+
+    /// <summary>
+    /// Opens the sink (creating its tables) before anything runs, so a sink that cannot be used (a refused login, a
+    /// wrong schema) stops the start. One that does not answer does not: the worker's alerts must not wait for the
+    /// analysts' database, and its rows wait in the aggregates topic until the sink answers.
+    /// </summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        _pipeline = await AggregatePipeline.StartAsync(kafka.Value, options.Value, logger, cancellationToken)
-            ?? throw new InvalidOperationException("no aggregate sink configured");
-        AggregateLog.SinkOpened(logger, _pipeline.Sink.Description);
+        try
+        {
+            Opened(await Open(cancellationToken));
+        }
+        catch (AggregateSinkException ex) when (ex.Transient)
+        {
+            AggregateLog.SinkUnavailable(logger, 1, ex.Message);
+        }
         await base.StartAsync(cancellationToken);
     }
 
-    /// <summary>Follows the feed: one stopped by an error (a sink error retrying cannot cure) stops the host with it.</summary>
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => _pipeline!.Completion;
+    /// <summary>
+    /// Opens the sink, if it did not answer at the start, once it does; then follows the feed: one stopped by an error
+    /// (a sink error retrying cannot cure) stops the host with it.
+    /// </summary>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var pipeline = Volatile.Read(ref _pipeline);
+        var pause = TimeSpan.FromSeconds(1);
+        while (pipeline is null)
+        {
+            await Task.Delay(pause, stoppingToken);
+            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, LongestPause.Ticks));
+            try
+            {
+                pipeline = await Open(stoppingToken);
+                Opened(pipeline);
+                // A stop that came while the sink was being opened did not see it: it is closed here instead.
+                if (Volatile.Read(ref _stopping) == 1 && Interlocked.Exchange(ref _pipeline, null) is { } unseen) await unseen.DisposeAsync();
+            }
+            catch (AggregateSinkException ex) when (ex.Transient)
+            {
+                AggregateLog.SinkUnavailable(logger, pause.TotalSeconds, ex.Message);
+            }
+        }
+        await pipeline.Completion;
+    }
+
+    private async Task<AggregatePipeline> Open(CancellationToken cancellation) =>
+        await AggregatePipeline.StartAsync(kafka.Value, options.Value, logger, cancellation)
+        ?? throw new InvalidOperationException("no aggregate sink configured");
+
+    private void Opened(AggregatePipeline pipeline)
+    {
+        Interlocked.Exchange(ref _pipeline, pipeline);
+        AggregateLog.SinkOpened(logger, pipeline.Sink.Description);
+    }
 
     /// <summary>
     /// Stops the pipeline first: the feed that <see cref="ExecuteAsync"/> follows ends only then. What the feed read
@@ -75,9 +121,10 @@ internal sealed class AggregateService(IOptions<KafkaOptions> kafka, IOptions<Ag
     /// </summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        Interlocked.Exchange(ref _stopping, 1);
         try
         {
-            if (_pipeline is not null) await _pipeline.DisposeAsync().AsTask().WaitAsync(cancellationToken);
+            if (Interlocked.Exchange(ref _pipeline, null) is { } pipeline) await pipeline.DisposeAsync().AsTask().WaitAsync(cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -2,8 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
 using FlowWatch.Worker.Aggregates;
+using FlowWatch.Worker.Hosting;
 using FlowWatch.Worker.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace FlowWatch.Integration.Tests.Aggregates;
 
@@ -63,6 +65,54 @@ public sealed class StreamingAggregateTests : IDisposable
         Assert.Equal(QueryValues.Text(input.AmountCny), (await aggregates.Sink.QueryAsync("SELECT sum(amount_cny) FROM corridor_minute", default)).Single().Single());
         Assert.Equal(input.Events, await Count(aggregates.Sink, "SELECT sum(events) FROM payments_hourly"));
         Assert.Equal(worker.Counters.Alerts, await Count(aggregates.Sink, "SELECT count(DISTINCT alert_id) FROM alerts"));
+    }
+
+    [Fact]
+    public async Task Run_ClickHouseDownAtTheStart_StartsAndWritesEverythingOnceItAnswers()
+    {
+        var input = AggregateInput.Synthetic(_dir, events: 600, seed: 6);
+        var port = ClickHouseServer.Start(_serverDir);
+        ClickHouseServer.Stop(_serverDir);
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var kafka = broker.WorkerOptions("late-sink", partitions: 1, o => o.ReferenceFile = input.ReferencePath);
+        kafka.PublishAggregates = true;   // as run sets it when a sink is configured
+        var sinkOptions = new AggregateOptions
+        {
+            ClickHouse = $"Host=127.0.0.1;Port={port};Database=late;Timeout=5",
+            FlushInterval = TimeSpan.FromMilliseconds(200),
+        };
+        var service = new AggregateService(Options.Create(kafka), Options.Create(sinkOptions), NullLogger<AggregateFeed>.Instance);
+
+        // The sink does not answer: the service starts all the same, and so does the worker, which raises its alerts.
+        await service.StartAsync(CancellationToken.None);
+        var worker = TestKafka.NewWorker(kafka);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(30));
+        Produce(kafka, input.Payments);
+        await WaitFor(() => Task.FromResult(worker.RecordsRead == input.Payments.Count), TimeSpan.FromSeconds(60), "the worker to read everything");
+        Assert.True(worker.Counters.Alerts > 0);
+
+        ClickHouseServer.Start(_serverDir);
+        await using var server = new ClickHouseSink($"Host=127.0.0.1;Port={port};Database=system;Timeout=5");
+        await WaitFor(async () => await Count(server, "SELECT count() FROM system.tables WHERE database = 'late' AND name = 'payments_minute'") == 1
+            && await Count(server, "SELECT sum(events) FROM late.payments_minute") == input.Events, TimeSpan.FromSeconds(90), "every event in ClickHouse");
+        await stop.CancelAsync();
+        await running;
+        await service.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Run_SinkThatCannotBeUsed_StillStopsTheStart()
+    {
+        var file = Path.Combine(_dir, "notes.duckdb");
+        await File.WriteAllTextAsync(file, "not a database");
+        var service = new AggregateService(Options.Create(new KafkaOptions()), Options.Create(new AggregateOptions { DuckDb = file }),
+            NullLogger<AggregateFeed>.Instance);
+
+        var error = await Assert.ThrowsAsync<AggregateSinkException>(() => service.StartAsync(CancellationToken.None));
+
+        Assert.False(error.Transient);
     }
 
     private static void Produce(KafkaOptions kafka, IEnumerable<FlowWatch.Simulator.SyntheticEvent> payments)
