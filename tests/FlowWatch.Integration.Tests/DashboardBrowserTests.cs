@@ -308,6 +308,9 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
         await Assertions.Expect(_page.GetByTestId("gauge-outflow")).ToContainTextAsync("outflow: 0 of 12,345,678.9 CNY");
         // Hours in Shanghai: 02:00 UTC is 10:00 there.
         Assert.Equal("10:00 inflow 1,388,573.794 CNY", await _page.Locator("#flow-chart svg rect.in title").TextContentAsync());
+        // The same figures in a table that screen readers reach (the tooltips are inside an image).
+        var hours = _page.GetByRole(AriaRole.Table, new PageGetByRoleOptions { Name = "Inflow and outflow per hour" });
+        Assert.Equal(["10:00", "1,388,573.794", "0"], await hours.Locator("tbody tr td").AllTextContentsAsync());
 
         await _page.EvaluateAsync("loadEntity('Z-EXACT-OUT')");
 
@@ -351,6 +354,16 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
         await Assertions.Expect(_page.Locator("#entity-alerts li").Filter(new LocatorFilterOptions { HasText = "PENETRATION_CAP_WARN" }))
             .ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} "));
 
+        // With the entity view open beside it, the list still fits its panel, long ids, amounts and messages included.
+        await _page.EvaluateAsync("""
+            () => receive({ id: Number.MAX_SAFE_INTEGER - 1, alert: { alertId: 'wide', rule: 'PENETRATION_CAP_BREACH', severity: 'III',
+              entityId: 'X-2-f13ed7203c7f4682a70f', ts: '2026-03-02T01:00:00Z', metrics: { amount: '98765432109876.54', currency: 'CNY' },
+              message: 'Inward non-individual transfer of entity X-2-f13ed7203c7f4682a70f reached 98,765,432,109,876.54 CNY',
+              refs: ['PBOC Order [2016] No.3 Art.5', 'Hengqin Art.8'] } })
+            """);
+        await Assertions.Expect(_page.Locator("#feed tbody tr[data-entity='X-2-f13ed7203c7f4682a70f']")).ToHaveCountAsync(1);
+        Assert.True(await _page.EvaluateAsync<bool>("() => { const panel = document.getElementById('alerts'); return panel.scrollWidth <= panel.clientWidth; }"),
+            "the alert list runs past its panel");
         var screenshot = Path.Combine(TestArtifacts.Directory, "dashboard.png");
         await _page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
         Assert.True(new FileInfo(screenshot).Length > 10_000);

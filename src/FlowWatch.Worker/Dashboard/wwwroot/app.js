@@ -99,7 +99,10 @@ function row(entry, fresh) {
   tr.dataset.rule = alert.rule;
   tr.dataset.entity = alert.entityId;
   tr.dataset.id = entry.id;
-  tr.append(el('td', 'time', shanghai.format(new Date(alert.ts))));
+  const time = el('td', 'time');
+  const [day, clock] = shanghai.format(new Date(alert.ts)).split(' ');
+  time.append(el('span', null, day), ' ', el('span', null, clock));
+  tr.append(time);
   const severity = el('td');
   severity.append(el('span', `badge sev-${alert.severity}`, alert.severity));
   tr.append(severity, el('td', 'rule', alert.rule));
@@ -238,7 +241,7 @@ function renderEntity(view) {
       gauge('inflow', p.inflowUtilisation, net > 0 ? magnitude : '0', p.inflowCap, p.warnUtilisation),
       gauge('outflow', p.outflowUtilisation, net < 0 ? magnitude : '0', p.outflowCap, p.warnUtilisation));
   }
-  $('flow-chart').replaceChildren(flowChart(e.last24h));
+  $('flow-chart').replaceChildren(flowChart(e.last24h), flowTable(e.last24h));
   const list = $('entity-alerts');
   list.replaceChildren(...view.recentAlerts.map((entry) => {
     const item = el('li');
@@ -266,6 +269,24 @@ function gauge(direction, utilisation, used, cap, warnAt = 0.8) {
   drawing.append(svg('text', { class: 'pct', x: 60, y: 58, 'text-anchor': 'middle' }, overZero ? 'cap 0' : `${(share * 100).toFixed(1)}%`));
   box.append(drawing, el('div', 'caption', `${direction}: ${formatAmount(used)} of ${formatAmount(cap)} CNY`));
   return box;
+}
+
+// The chart's figures as a table for screen readers and keyboards, which cannot reach the bars' tooltips.
+function flowTable(hours) {
+  const table = el('table', 'visually-hidden');
+  table.append(el('caption', null, 'Inflow and outflow per hour over the last 24 hours, CNY, Shanghai time'));
+  const head = el('tr');
+  head.append(el('th', null, 'hour'), el('th', null, 'inflow'), el('th', null, 'outflow'));
+  const body = el('tbody');
+  body.append(...hours.map((h) => {
+    const tr = el('tr');
+    tr.append(el('td', null, shanghaiHour.format(new Date(h.hour))), el('td', null, formatAmount(h.inflowCny)), el('td', null, formatAmount(h.outflowCny)));
+    return tr;
+  }));
+  const thead = el('thead');
+  thead.append(head);
+  table.append(thead, body);
+  return table;
 }
 
 function flowChart(hours) {
