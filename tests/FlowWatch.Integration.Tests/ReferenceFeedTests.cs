@@ -80,6 +80,57 @@ public sealed class ReferenceFeedTests
         Assert.Equal(0, worker.Counters.DeadLetters);
     }
 
+    /// <summary>
+    /// A restore processes the payments after its restart point again under the parameters in force when they were
+    /// first processed: a change from the control topic that came between them must not be lost (nor applied early).
+    /// Here it adds FTE to the kinds that count, a commit fails after it, and the next session restores.
+    /// </summary>
+    [Fact]
+    public async Task Run_CommitFailsAfterAParameterChange_RestoreCountsThePaymentsAfterItUnderTheNewParameters()
+    {
+        const short EndTxn = 26;
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        // Entity states saved far apart: every restore processes the payments since the first one again.
+        var options = broker.WorkerOptions("feed-restore", partitions: 1, o => (o.ControlTopic, o.CheckpointInterval) = ("flowwatch.control", TimeSpan.FromMinutes(10)));
+        broker.CreateTopic(options.ControlTopic, 1);
+        var log = new StringBuilderSink();
+        var worker = NewWorker(options, new LineLogger(log.Add));
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        using var producer = new ProducerBuilder<string?, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build();
+
+        // E-TJ-003 moves 1,000,000 CNY into its FTE account from its own domestic account: FTE does not count yet.
+        await producer.ProduceAsync(options.PaymentsTopic, FteInflow("T1"));
+        await WaitFor(() => worker.Counters.Accepted == 1);
+        await Task.Delay(500);   // committed
+        await producer.ProduceAsync(options.ControlTopic, new Message<string?, string> { Value = AddFte });
+        await WaitFor(() => log.Text.Contains("parameters changed", StringComparison.Ordinal));
+        await Task.Delay(500);
+        // Now it counts; the commit of this payment fails and the next session restores the partition.
+        broker.FailNextRequests(EndTxn, ErrorCode.RequestTimedOut);
+        await producer.ProduceAsync(options.PaymentsTopic, FteInflow("T2"));
+        await WaitFor(() => log.Text.Split("partition 0 restored").Length > 2);
+        await stop.CancelAsync();
+        await running;
+
+        // An uninterrupted run: the change in the stream between the two payments.
+        var expected = new FlowEngine(ReferenceDataLoader.LoadFile(options.ReferenceFile), new RuleSettings());
+        foreach (var record in new[] { FteInflow("T1").Value, AddFte, FteInflow("T2").Value }) expected.Process(Encoding.UTF8.GetBytes(record), 0, [], out _);
+        var restored = new FlowEngine(ReferenceDataLoader.LoadFile(options.ReferenceFile), new RuleSettings());
+        StateStore.Restore(new ConsumerConfig { BootstrapServers = broker.BootstrapServers }, options.StateTopic, options.PaymentsTopic, 0, restored);
+        Assert.Single(expected.FindEntity("E-TJ-003")!.PenetrationPositions(), p => p.NetInflow != 0);
+        Assert.Equal(expected.FindEntity("E-TJ-003")!.PenetrationPositions(), restored.FindEntity("E-TJ-003")!.PenetrationPositions());
+    }
+
+    private const string AddFte = """{"type":"PARAMETERS","ts":"2026-03-03T00:00:00+08:00","penetrationKinds":["EFE","FTE"]}""";
+
+    private static Message<string?, string> FteInflow(string txnId) => new()
+    {
+        Key = "FTE3001",
+        Value = $$"""{"txnId":"{{txnId}}","ts":"2026-03-03T10:00:00+08:00","account":"FTE3001","direction":"IN","amount":"1000000","currency":"CNY","cpKind":"DOMESTIC","cpAccount":"DOM-TJ-003","cpEntityId":"E-TJ-003","purpose":"GOODS_TRADE"}""",
+    };
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -75,6 +75,12 @@ internal sealed class PartitionPipeline : IDisposable
     /// <summary>Records were handed over since the last commit.</summary>
     public bool Pending { get; set; }
 
+    /// <summary>
+    /// The next commit saves all of this partition's state: the reference data changed, or came from the reference and
+    /// control topics at the restore, so that a later restore never processes payments of one reference under another.
+    /// </summary>
+    public bool SaveAllDue { get; set; }
+
     /// <summary>The engine's counters as of the last commit that included this partition's records.</summary>
     public EngineCounters Committed { get; } = new();
 

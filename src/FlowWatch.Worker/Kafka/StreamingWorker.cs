@@ -289,7 +289,11 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                     MeasureLag(consumer);
                     if (feed.Poll())
                     {
-                        foreach (var owned in _partitions.Values) owned.UpdateReference(feed.Current);
+                        foreach (var owned in _partitions.Values)
+                        {
+                            owned.UpdateReference(feed.Current);
+                            owned.SaveAllDue = true;
+                        }
                     }
                     lastFeedPoll = DateTime.UtcNow;
                 }
@@ -379,12 +383,15 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             }
             partition.Pending = false;
         }
+        var savedAll = new List<PartitionPipeline>();
         foreach (var partition in partitions)
         {
+            var all = saveAll || partition.SaveAllDue;
             // A partition without new records writes its state only when some of it is due.
-            if (!saveAll && !pending.Contains(partition) && partition.Book.NextDue(options.CheckpointInterval) > now) continue;
+            if (!all && !pending.Contains(partition) && partition.Book.NextDue(options.CheckpointInterval) > now) continue;
             positions.Add(StateStore.WriteCommit(_producer, options.StateTopic, partition.Partition, partition.Engine, partition.Book,
-                partition.NextOffset, _writing, saveAll, RecordFailure));
+                partition.NextOffset, _writing, all, RecordFailure));
+            if (all) savedAll.Add(partition);
             // Its offset goes with its state even when unchanged: the group's coordinator then refuses the commit of a
             // worker that has lost the partition (an older generation), state included.
             offsets.Add(new TopicPartitionOffset(options.PaymentsTopic, new Partition(partition.Partition), new Offset(partition.NextOffset)));
@@ -404,6 +411,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         _producer.CommitTransaction(TimeSpan.FromSeconds(30));
         // Committed from here on, whatever comes next: the next owner resumes after these records.
         foreach (var partition in pending) partition.MarkCommitted();
+        foreach (var partition in savedAll) partition.SaveAllDue = false;
         if (positions.Count > 0) WorkerMetrics.CommitDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (_deliveryError is { } error) throw new KafkaException(error);
         _producer.BeginTransaction();
@@ -527,7 +535,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 // embedded broker showing an unfinished transaction): its records are counted, not processed again.
                 if (_inDoubt.Remove(topicPartition.Partition.Value, out var doubt) && restored.ResumeAt == doubt.NextOffset) _retired.Add(doubt.Counts);
                 _partitions[topicPartition.Partition.Value] = new PartitionPipeline(topicPartition.Partition.Value, restored.ResumeAt ?? 0, engine, restored.Book, _producer,
-                    options, onAlert, RecordFailure, keepAlerts: onCommitted is not null);
+                    options, onAlert, RecordFailure, keepAlerts: onCommitted is not null) { SaveAllDue = _feed.Enabled };
             }
             starts.Add(new TopicPartitionOffset(topicPartition, restored.ResumeAt is { } offset ? new Offset(offset) : Offset.Beginning));
         }
