@@ -146,6 +146,51 @@ public sealed class StateTopicTests(ITestOutputHelper output)
         await running;
     }
 
+    /// <summary>
+    /// A <c>txnId</c> forgotten past the duplicate horizon and accepted again is saved twice, in an older record of ids
+    /// and a newer one. A restore must leave it with the day of its newer acceptance, whatever order the records come
+    /// in once older records were deleted: with the older day it would count as forgotten, and the payment, delivered
+    /// again, would be counted twice.
+    /// </summary>
+    [Fact]
+    public void Restore_IdAcceptedAgainAfterTheHorizon_KeepsItsNewerDaySoThatItsRedeliveryIsADuplicate()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("ids", partitions: 1);
+        var rules = new RuleSettings { DuplicateHorizonDays = 3 };
+        var reference = Core.Reference.ReferenceDataLoader.LoadFile(options.ReferenceFile);
+        var config = new ConsumerConfig { BootstrapServers = broker.BootstrapServers };
+        var engine = new FlowEngine(reference, rules);
+        engine.TrackChanges();
+        var book = StateStore.Restore(config, options.StateTopic, options.PaymentsTopic, 0, engine).Book;
+        using var producer = new ProducerBuilder<string?, byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers, TransactionalId = "ids" }).Build();
+        producer.InitTransactions(TimeSpan.FromSeconds(30));
+        var writing = new StateWriting(TimeSpan.Zero, TimeSpan.FromMilliseconds(20), options.StateIdsPerRecord, options.StateRecordBytes);
+        long offset = 0;
+        void CommitAfter(params string[] payments)
+        {
+            foreach (var payment in payments) Assert.Equal(RecordOutcome.Accepted, engine.Process(System.Text.Encoding.UTF8.GetBytes(payment), offset++, [], out _));
+            producer.BeginTransaction();
+            StateStore.Write(producer, StateStore.WriteCommit(producer, options.StateTopic, 0, engine, book, offset, writing, all: true, _ => { }), _ => { });
+            producer.CommitTransaction(TimeSpan.FromSeconds(30));
+        }
+
+        // Ids of 1 March (record 0); then X of 1 March with Y of 6 March (record 1), after which record 0 is past the
+        // horizon and deleted, and so is X; X again on 6 March (record 2).
+        CommitAfter(Payment("A", 1));
+        CommitAfter(Payment("X", 1), Payment("Y", 6));
+        var again = Payment("X", 6);
+        CommitAfter(again);
+
+        var restored = new FlowEngine(reference, rules);
+        StateStore.Restore(config, options.StateTopic, options.PaymentsTopic, 0, restored);
+        Assert.Equal(RecordOutcome.Duplicate, engine.Process(System.Text.Encoding.UTF8.GetBytes(again), offset, [], out _));
+        Assert.Equal(RecordOutcome.Duplicate, restored.Process(System.Text.Encoding.UTF8.GetBytes(again), offset, [], out _));
+    }
+
+    private static string Payment(string txnId, int day) =>
+        $$"""{"txnId":"{{txnId}}","ts":"2026-03-{{day:00}}T10:00:00+08:00","account":"EFE0001","direction":"OUT","amount":"100","currency":"CNY","cpKind":"DOMESTIC","cpAccount":"DOM-HQ-001","purpose":"GOODS_TRADE"}""";
+
     [Fact]
     public void Restore_PositionOfAnotherFormat_FailsNamingThePartition()
     {

@@ -162,7 +162,9 @@ public static class StateStore
         {
             engine.Restore(Decoded(partition, key, () => StateCodec.DecodeEntity(value, engine.Settings.TrailingWindow)));
         }
-        foreach (var (key, (number, value)) in saved.Ids)
+        // In the order they were written: an id accepted again after the duplicate horizon takes the day of its newer
+        // record. The dictionary's own order is not that once a deleted key's place is taken by a newer one.
+        foreach (var (key, ((number, _), value)) in saved.Ids.OrderBy(r => r.Value.Record))
         {
             var (parts, newestDay) = idRecords.GetValueOrDefault(number, (0, int.MinValue));
             foreach (var id in Decoded(partition, key, () => StateCodec.DecodeTxnIds(value)))
@@ -250,11 +252,11 @@ public static class StateStore
                 if (value is not null) saved.Position = ReadPosition(value, partition);
                 continue;
             }
-            if (IdsNumber(key) is { } number)
+            if (IdsRecord(key) is { } ids)
             {
-                saved.HighestIdRecord = Math.Max(saved.HighestIdRecord, number);
+                saved.HighestIdRecord = Math.Max(saved.HighestIdRecord, ids.Number);
                 if (value is null) saved.Ids.Remove(key);
-                else saved.Ids[key] = (number, value);
+                else saved.Ids[key] = (ids, value);
                 continue;
             }
             if (FragmentOf(key) is { } fragment)
@@ -428,14 +430,14 @@ public static class StateStore
             StateCodec.DecodeParameters(value[end..])));
     }
 
-    /// <summary>The number of a key of saved ids, <c>I/{number}/{part}</c>; null for any other key.</summary>
-    private static long? IdsNumber(string key)
+    /// <summary>The number and part of a key of saved ids, <c>I/{number}/{part}</c>; null for any other key.</summary>
+    private static (long Number, int Part)? IdsRecord(string key)
     {
         if (!key.StartsWith(IdsPrefix, StringComparison.Ordinal)) return null;
         var slash = key.IndexOf('/', IdsPrefix.Length);
         return slash > 0 && long.TryParse(key.AsSpan(IdsPrefix.Length, slash - IdsPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var number)
-            && int.TryParse(key.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out _)
-            ? number
+            && int.TryParse(key.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var part)
+            ? (number, part)
             : null;
     }
 
@@ -455,8 +457,8 @@ public static class StateStore
         /// <summary>Entities whose states have had more than one part: the most parts seen.</summary>
         public Dictionary<string, int> Parts { get; } = [];
 
-        /// <summary>The saved ids, by key: the record's number and its bytes.</summary>
-        public Dictionary<string, (long Number, byte[] Value)> Ids { get; } = [];
+        /// <summary>The saved ids, by key: the record's number and part, and its bytes.</summary>
+        public Dictionary<string, ((long Number, int Part) Record, byte[] Value)> Ids { get; } = [];
         public Position? Position { get; set; }
         public long HighestIdRecord { get; set; } = -1;
     }
