@@ -40,8 +40,7 @@ public sealed class ReferenceFeedTests
         broker.CreateTopic(options.ControlTopic, 1);
         var log = new StringBuilderSink();
         var worker = NewWorker(options, new LineLogger(log.Add));
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(stop.Token);
+        using var run = WorkerRun.Of(worker);
         await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
         using var producer = new ProducerBuilder<string?, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build();
 
@@ -68,8 +67,7 @@ public sealed class ReferenceFeedTests
         // Alerts of different entities sit in different partitions: read until both later events' alerts are in.
         var alerts = ReadAlerts(broker.BootstrapServers, options.AlertsTopic,
             until: a => a.Any(x => x["txnId"]!.GetValue<string>() == "F2") && a.Any(x => x["txnId"]!.GetValue<string>() == "F3"));
-        await stop.CancelAsync();
-        await running;
+        await run.StopAsync();
 
         var breach = Assert.Single(alerts, a => a["rule"]!.GetValue<string>() == RuleCodes.PenetrationCapBreach);
         Assert.Equal("F2", breach["txnId"]!.GetValue<string>());
@@ -95,8 +93,7 @@ public sealed class ReferenceFeedTests
         broker.CreateTopic(options.ControlTopic, 1);
         var log = new StringBuilderSink();
         var worker = NewWorker(options, new LineLogger(log.Add));
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(stop.Token);
+        using var run = WorkerRun.Of(worker);
         await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
         using var producer = new ProducerBuilder<string?, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build();
 
@@ -111,8 +108,7 @@ public sealed class ReferenceFeedTests
         broker.FailNextRequests(EndTxn, ErrorCode.RequestTimedOut);
         await producer.ProduceAsync(options.PaymentsTopic, FteInflow("T2"));
         await WaitFor(() => log.Text.Split("partition 0 restored").Length > 2);
-        await stop.CancelAsync();
-        await running;
+        await run.StopAsync();
 
         // An uninterrupted run: the change in the stream between the two payments.
         var expected = new FlowEngine(ReferenceDataLoader.LoadFile(options.ReferenceFile), new RuleSettings());
@@ -181,13 +177,11 @@ public sealed class ReferenceFeedTests
         var options = broker.WorkerOptions("feed-stop", partitions: 1,
             o => (o.ReferenceTopic, o.CatchUpTimeout) = ("flowwatch.reference.missing", TimeSpan.FromHours(1)));
         var worker = NewWorker(options);
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(stop.Token);
+        using var run = WorkerRun.Of(worker);
         await Task.Delay(TimeSpan.FromSeconds(2));
 
         // A SIGTERM's stop: the host waits 30 s for the worker, then leaves it behind.
-        await stop.CancelAsync();
-        await running.WaitAsync(TimeSpan.FromSeconds(30));
+        await run.StopAsync(within: TimeSpan.FromSeconds(30));
 
         Assert.False(worker.Ready.IsCompleted);
     }

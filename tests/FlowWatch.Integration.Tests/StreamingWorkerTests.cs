@@ -198,25 +198,6 @@ public sealed class StreamingWorkerTests : IDisposable
         Assert.Equal(new WorkerStatus(false, "reading the reference and control topics to their end"), status);
     }
 
-    /// <summary>A worker running from <see cref="Of"/> until <see cref="StopAsync"/>.</summary>
-    private sealed class WorkerRun : IDisposable
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task _running;
-
-        private WorkerRun(StreamingWorker worker) => _running = worker.RunAsync(_stop.Token);
-
-        public static WorkerRun Of(StreamingWorker worker) => new(worker);
-
-        /// <summary>Asks the worker to stop and waits for it to end, at most <paramref name="within"/> when given.</summary>
-        public async Task StopAsync(TimeSpan? within = null)
-        {
-            await _stop.CancelAsync();
-            await (within is { } limit ? _running.WaitAsync(limit) : _running);
-        }
-
-        public void Dispose() => _stop.Dispose();
-    }
 
     /// <summary>Waits up to a minute for <paramref name="condition"/>: how long it takes is not what is tested.</summary>
     private static async Task Until(Func<bool> condition, string what)

@@ -27,3 +27,23 @@ internal static class TestKafka
     public static StreamingWorker NewWorker(KafkaOptions options, ILogger? logger = null) =>
         new(options, new RuleSettings(), ReferenceDataLoader.LoadFile(options.ReferenceFile), TimeProvider.System, logger: logger);
 }
+
+/// <summary>A worker running from <see cref="Of"/> until <see cref="StopAsync"/>.</summary>
+internal sealed class WorkerRun : IDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _running;
+
+    private WorkerRun(StreamingWorker worker) => _running = worker.RunAsync(_stop.Token);
+
+    public static WorkerRun Of(StreamingWorker worker) => new(worker);
+
+    /// <summary>Asks the worker to stop and waits for it to end, at most <paramref name="within"/> when given.</summary>
+    public async Task StopAsync(TimeSpan? within = null)
+    {
+        await _stop.CancelAsync();
+        await (within is { } limit ? _running.WaitAsync(limit) : _running);
+    }
+
+    public void Dispose() => _stop.Dispose();
+}
