@@ -24,6 +24,7 @@ public static class ControlRecordParser
                 reason = "not a JSON object";
                 return false;
             }
+            ReferenceDataLoader.EnsureUniqueNames(root);
             if (!root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "PARAMETERS")
             {
                 reason = "type: not PARAMETERS";

@@ -70,6 +70,7 @@ public static class ReferenceDataLoader
         {
             var root = document.RootElement;
             Expect(root, JsonValueKind.Object, "(document)", "an object");
+            EnsureUniqueNames(root);
             var parameters = root.TryGetProperty("parameters", out var p) ? ParseParameters(p, "parameters", new Parameters()) : new Parameters();
             var fxRates = ParseFxRates(Required(root, "fxRates", "fxRates"));
             var highRisk = ParseHighRisk(root);
@@ -78,6 +79,44 @@ public static class ReferenceDataLoader
             var accounts = ParseAccounts(root);
             return new ReferenceData(parameters, fxRates, highRisk, sanctions, entities.Values, accounts);
         }
+    }
+
+    /// <summary>
+    /// Fails when an object anywhere in <paramref name="root"/> (an object) gives a name twice, naming it: a reader
+    /// takes one of the values and drops the other unseen, so a rate, an equity or a flag written twice (a line added
+    /// at the end of an object that already had it) would be used as the value not meant.
+    /// </summary>
+    internal static void EnsureUniqueNames(JsonElement root)
+    {
+        // Paths are built only for the name at fault, as the search unwinds: "fxRates.USD", "entities[2].name".
+        if (RepeatedName(root, []) is { } path) throw new ReferenceDataException(path[1..], "given twice (each name once per object)");
+    }
+
+    /// <summary>The path below <paramref name="element"/> of the first name given twice, or null; <paramref name="names"/> holds one set per depth, reused.</summary>
+    private static string? RepeatedName(JsonElement element, List<HashSet<string>> names, int depth = 0)
+    {
+        if (element.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var item in element.EnumerateArray())
+            {
+                if (RepeatedName(item, names, depth + 1) is { } below) return string.Create(CultureInfo.InvariantCulture, $"[{i}]{below}");
+                i++;
+            }
+            return null;
+        }
+        if (element.ValueKind != JsonValueKind.Object) return null;
+        if (names.Count == depth) names.Add(new HashSet<string>(StringComparer.Ordinal));
+        var seen = names[depth];
+        seen.Clear();
+        foreach (var property in element.EnumerateObject())
+        {
+            // Deeper objects use the sets below this one's, so this one's names stay in it while they are searched.
+            var name = property.Name;
+            if (!seen.Add(name)) return "." + name;
+            if (RepeatedName(property.Value, names, depth + 1) is { } below) return "." + name + below;
+        }
+        return null;
     }
 
     private const string ParameterNames = "macroPrudentialFactor, inflowLeverage, outflowLeverage, whitelistRequired, penetrationKinds";

@@ -77,6 +77,19 @@ public sealed class ControlRecordParserTests
     }
 
     [Theory]
+    [InlineData("\"macroPrudentialFactor\":0.5,\"macroPrudentialFactor\":5", "macroPrudentialFactor")]
+    [InlineData("\"whitelistRequired\":false,\"inflowLeverage\":2,\"whitelistRequired\":true", "whitelistRequired")]
+    [InlineData("\"inflowLeverage\":2,\"ts\":\"2026-03-01T10:30:00+08:00\"", "ts")]
+    public void TryParse_NameGivenTwice_FailsWholeNamingIt(string fields, string name)
+    {
+        var (ok, updated, reason) = Parse("{\"type\":\"PARAMETERS\",\"ts\":\"2026-03-01T09:30:00+08:00\"," + fields + "}");
+
+        Assert.False(ok);
+        Assert.StartsWith(name + ": given twice", reason, StringComparison.Ordinal);
+        Assert.Equal(Current, updated);
+    }
+
+    [Theory]
     [InlineData("\"macroPrudentialFactor\":-0.5", "macroPrudentialFactor")]
     [InlineData("\"macroPrudentialFactor\":\"half\"", "macroPrudentialFactor")]
     [InlineData("\"macroPrudentialFactor\":true", "macroPrudentialFactor")]

@@ -236,6 +236,26 @@ public sealed class ReferenceDataLoaderTests
         Assert.False(string.IsNullOrWhiteSpace(ex.Problem));
     }
 
+    /// <summary>A name given twice in one object: whichever value a reader kept, the other would be dropped unseen.</summary>
+    [Theory]
+    [InlineData("\"HKD\": \"0.91\",", "\"HKD\": \"0.91\", \"USD\": 71,", "fxRates.USD")]
+    [InlineData("\"whitelisted\": true,", "\"whitelisted\": true, \"whitelisted\": false,", "entities[0].whitelisted")]
+    [InlineData("\"sanctioned\": true }", "\"sanctioned\": true, \"sanctioned\": false }", "entities[2].sanctioned")]
+    [InlineData("\"kind\": \"DOMESTIC\",", "\"kind\": \"DOMESTIC\", \"kind\": \"EFE\",", "accounts[1].kind")]
+    [InlineData("\"VN\": \"INCREASED_MONITORING\"", "\"VN\": \"INCREASED_MONITORING\", \"V\\u004e\": \"CALL_FOR_ACTION\"", "highRiskCountries.VN")]
+    [InlineData("\"inflowLeverage\": 1.5,", "\"inflowLeverage\": 1.5, \"inflowLeverage\": 15,", "parameters.inflowLeverage")]
+    [InlineData("\"sanctionsList\":", "\"accounts\": [], \"sanctionsList\":", "accounts")]
+    public void Parse_NameGivenTwice_ThrowsNamingIt(string original, string replacement, string expectedField)
+    {
+        var json = ValidJson.Replace(original, replacement, StringComparison.Ordinal);
+        Assert.NotEqual(ValidJson, json);
+
+        var ex = Assert.Throws<ReferenceDataException>(() => Load(json));
+
+        Assert.Equal(expectedField, ex.Field);
+        Assert.Contains("given twice", ex.Problem, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("\"Hengqin Widgets\"", "\"\\ud800\"", "entities[0].name")]          // a lone surrogate escape
     [InlineData("\"Acme Trading, Ltd.\"", "\"Acme\\udc00\"", "sanctionsList[0]")]
