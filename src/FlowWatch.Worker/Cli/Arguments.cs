@@ -5,7 +5,8 @@ public sealed class UsageException(string message) : Exception(message);
 
 /// <summary>
 /// <c>--name value</c> options and <c>--flag</c> switches after the command word. Every option must be known to the
-/// command. An option followed by another option, or by nothing, is a switch.
+/// command. An option followed by another option, or by nothing, is a switch. A value that is empty or blank (an
+/// unset shell variable, quoted) is no value: no option takes one.
 /// </summary>
 public sealed class Arguments
 {
@@ -20,6 +21,7 @@ public sealed class Arguments
             var name = list[i];
             if (!name.StartsWith("--", StringComparison.Ordinal) || name.Length == 2) throw new UsageException($"unexpected argument '{name}'");
             var isSwitch = i + 1 == list.Count || list[i + 1].StartsWith("--", StringComparison.Ordinal);
+            if (!isSwitch && string.IsNullOrWhiteSpace(list[i + 1])) throw new UsageException($"{name} needs a value, not an empty one");
             if (!_values.TryAdd(name, isSwitch ? SwitchValue : list[++i])) throw new UsageException($"{name} given twice");
         }
     }

@@ -114,6 +114,31 @@ public sealed class ReplayCommandTests : IDisposable
         Assert.Contains("--reference is required", missing.Err, StringComparison.Ordinal);
     }
 
+    /// <summary>An empty value (an unset shell variable, quoted) is a usage mistake naming the option, for paths too.</summary>
+    [Theory]
+    [InlineData("--reference", "")]
+    [InlineData("--events", "")]
+    [InlineData("--alerts", "")]
+    [InlineData("--dead-letters", "")]
+    [InlineData("--duckdb", "")]
+    [InlineData("--config", "")]
+    [InlineData("--models", "")]
+    [InlineData("--alerts", " ")]
+    public async Task Replay_EmptyOptionValue_IsAUsageErrorNamingTheOption(string option, string value)
+    {
+        var options = new Dictionary<string, string>
+        {
+            ["--reference"] = Samples("reference.json"), ["--events"] = Samples("events.jsonl"), ["--alerts"] = PathOf("a.jsonl"),
+            [option] = value,
+        };
+
+        var (code, _, err) = await Run(["replay", .. options.SelectMany(o => new[] { o.Key, o.Value })]);
+
+        Assert.Equal(CommandLine.UsageError, code);
+        Assert.Contains($"{option} needs a value", err, StringComparison.Ordinal);
+        Assert.False(File.Exists(PathOf("a.jsonl")));
+    }
+
     [Fact]
     public async Task Replay_InvalidRuleSettings_ExitsNonZeroNamingTheKey()
     {
