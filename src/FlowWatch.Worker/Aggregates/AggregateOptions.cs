@@ -1,3 +1,7 @@
+using System.Globalization;
+using System.Reflection;
+using ClickHouse.Driver.ADO;
+
 namespace FlowWatch.Worker.Aggregates;
 
 /// <summary>Where aggregates go and how they are batched (configuration section <c>FlowWatch:Aggregates</c>).</summary>
@@ -33,8 +37,7 @@ public sealed class AggregateOptions
             if (!ok) errors.Add($"{SectionName}:{key}: {problem}");
         }
         Check(ClickHouse.Length == 0 || DuckDb.Length == 0, nameof(ClickHouse), "and DuckDb are both set; choose one sink");
-        Check(ClickHouse.Length == 0 || IsConnectionString(ClickHouse), nameof(ClickHouse),
-            "is not a connection string of key=value pairs, e.g. Host=127.0.0.1;Port=8123");
+        if (ClickHouse.Length > 0) errors.AddRange(ConnectionStringProblems(ClickHouse).Select(problem => $"{SectionName}:{nameof(ClickHouse)}: {problem}"));
         Check(MaxRows >= 1, nameof(MaxRows), "must be at least 1");
         Check(QueueCapacity >= 1, nameof(QueueCapacity), "must be at least 1");
         Check(FlushInterval > TimeSpan.Zero, nameof(FlushInterval), "must be positive");
@@ -42,17 +45,59 @@ public sealed class AggregateOptions
         return errors;
     }
 
-    private static bool IsConnectionString(string text)
+    /// <summary>The keys ClickHouse.Driver reads from a connection string: its builder's properties, by name in any letter case.</summary>
+    private static readonly PropertyInfo[] ClickHouseKeys =
+        typeof(ClickHouseConnectionStringBuilder).GetProperties(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly);
+
+    /// <summary>
+    /// ClickHouse.Driver reads its connection string leniently: it passes an unknown key over and takes its default for
+    /// a value it cannot read, so a misspelt <c>Databse</c> would send the rows to the default database, <c>Port=81 23</c>
+    /// would be port 8123 and <c>Port=70000</c> port 4464, all without a word. Each key must be one the driver reads (or
+    /// <c>set_NAME</c>, a server setting), and each number, switch or mode one it reads as written. Values are never
+    /// repeated in a problem: one may be a password.
+    /// </summary>
+    private static List<string> ConnectionStringProblems(string text)
     {
+        ClickHouseConnectionStringBuilder builder;
         try
         {
-            _ = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = text };
-            return true;
+            builder = new ClickHouseConnectionStringBuilder(text);
         }
         catch (ArgumentException)
         {
-            return false;
+            return ["is not a connection string of key=value pairs, e.g. Host=127.0.0.1;Port=8123"];
         }
+        var problems = new List<string>();
+        foreach (string key in builder.Keys)   // in lower case, as the builder keeps them
+        {
+            if (key.StartsWith("set_", StringComparison.OrdinalIgnoreCase)) continue;
+            var property = Array.Find(ClickHouseKeys, p => p.Name.Equals(key, StringComparison.OrdinalIgnoreCase));
+            if (property is null)
+            {
+                problems.Add($"'{key}' is not a key ClickHouse.Driver reads ({string.Join(", ", ClickHouseKeys.Select(p => p.Name))}, or set_NAME for a server setting)");
+            }
+            else if (ValueProblem(property, builder[key] as string ?? "") is { } problem)
+            {
+                problems.Add($"{property.Name}: {problem}");
+            }
+        }
+        return problems;
+    }
+
+    /// <summary>What is wrong with a value the driver would not read as written, or null.</summary>
+    private static string? ValueProblem(PropertyInfo key, string value)
+    {
+        var type = key.PropertyType;
+        if (type == typeof(ushort)) return ushort.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port > 0 ? null : "must be a port number from 1 to 65535";
+        if (type == typeof(int)) return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number > 0 ? null : "must be a whole number above 0";
+        if (type == typeof(bool)) return bool.TryParse(value, out _) ? null : "must be true or false";
+        if (type == typeof(TimeSpan))
+        {
+            return double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) && seconds > 0 ? null : "must be a number of seconds above 0";
+        }
+        if (type.IsEnum) return Enum.GetNames(type).Contains(value, StringComparer.OrdinalIgnoreCase) ? null : $"must be one of {string.Join(", ", Enum.GetNames(type))}";
+        if (key.Name == nameof(ClickHouseConnectionStringBuilder.Protocol)) return value is "http" or "https" ? null : "must be http or https";
+        return null;
     }
 
     /// <summary>The configured sink with its tables in place, or null when aggregates are off.</summary>
