@@ -298,7 +298,8 @@ public static class ReferenceDataLoader
         else if (element.ValueKind == JsonValueKind.String)
         {
             text = String(element, field);
-            if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out value))
+            // A sign is read, so that "-5" is refused as negative, as the number -5 is, not as something other than a number.
+            if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value))
             {
                 throw new ReferenceDataException(field, $"'{text}' is not a decimal number");
             }

@@ -236,6 +236,20 @@ public sealed class ReferenceDataLoaderTests
         Assert.False(string.IsNullOrWhiteSpace(ex.Problem));
     }
 
+    /// <summary>A negative value says so, written as a number or as a string (README's example message).</summary>
+    [Theory]
+    [InlineData("entities[1].ownersEquityPrevYear", "-5")]
+    [InlineData("entities[1].ownersEquityPrevYear", "\"-5\"")]
+    [InlineData("entities[1].ownersEquityPrevYear", "\"-1200000.50\"")]
+    [InlineData("fxRates.HKD", "\"-0.91\"")]
+    [InlineData("parameters.outflowLeverage", "\"-2\"")]
+    public void Parse_NegativeValue_ThrowsSayingItMustNotBeNegative(string path, string raw)
+    {
+        var ex = Assert.Throws<ReferenceDataException>(() => Load(Mutate(path, raw)));
+
+        Assert.Equal($"reference data: {path}: must not be negative", ex.Message);
+    }
+
     /// <summary>A name given twice in one object: whichever value a reader kept, the other would be dropped unseen.</summary>
     [Theory]
     [InlineData("\"HKD\": \"0.91\",", "\"HKD\": \"0.91\", \"USD\": 71,", "fxRates.USD")]
