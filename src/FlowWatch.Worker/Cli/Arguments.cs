@@ -100,12 +100,13 @@ public sealed class Arguments
     }
 
     /// <summary>
-    /// Fails when two of the options name the same file: a command that wrote to a file it also reads or writes
-    /// elsewhere would destroy it (its outputs are created afresh).
+    /// Fails when two of the options name the same file, also through a symbolic link (to the file or to a directory on
+    /// its path): a command that wrote to a file it also reads or writes elsewhere would destroy it (its outputs are
+    /// created afresh).
     /// </summary>
     public static void EnsureDistinctFiles(params (string Option, string? Path)[] files)
     {
-        var given = files.Where(f => f.Path is not null).Select(f => (f.Option, Full: System.IO.Path.GetFullPath(f.Path!))).ToList();
+        var given = files.Where(f => f.Path is not null).Select(f => (f.Option, Full: WithoutLinks(f.Path!))).ToList();
         for (var i = 0; i < given.Count; i++)
         {
             for (var j = i + 1; j < given.Count; j++)
@@ -113,6 +114,23 @@ public sealed class Arguments
                 if (given[i].Full == given[j].Full) throw new UsageException($"{given[i].Option} and {given[j].Option} name the same file");
             }
         }
+    }
+
+    /// <summary>
+    /// The full path of <paramref name="path"/> with every symbolic link on it replaced by what it points to, as far as
+    /// the links exist (an output not created yet keeps its name); a loop of links is left as it is after 40 steps.
+    /// </summary>
+    private static string WithoutLinks(string path, int depth = 0)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        var resolved = System.IO.Path.GetPathRoot(full)!;
+        foreach (var part in full[resolved.Length..].Split(System.IO.Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var next = System.IO.Path.Combine(resolved, part);
+            // A relative target is relative to the link's directory, which is resolved already.
+            resolved = new FileInfo(next).LinkTarget is { } target && depth < 40 ? WithoutLinks(System.IO.Path.Combine(resolved, target), depth + 1) : next;
+        }
+        return resolved;
     }
 
     /// <summary>Fails on any option the command did not ask for, so typos do not pass silently.</summary>

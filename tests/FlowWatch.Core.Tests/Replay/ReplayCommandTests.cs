@@ -185,6 +185,38 @@ public sealed class ReplayCommandTests : IDisposable
         Assert.Equal(before, await File.ReadAllBytesAsync(events));
     }
 
+    /// <summary>A link to the events file, or a path through a link to its directory, is the same file: it was emptied.</summary>
+    [Theory]
+    [InlineData("--alerts", false)]
+    [InlineData("--dead-letters", false)]
+    [InlineData("--dead-letters", true)]
+    public async Task Replay_OutputLinkedToTheEventsFile_IsAUsageErrorAndLeavesItAlone(string output, bool linkTheDirectory)
+    {
+        var events = PathOf("events.jsonl");
+        File.Copy(Samples("events.jsonl"), events);
+        var before = await File.ReadAllBytesAsync(events);
+        string linked;
+        if (linkTheDirectory)
+        {
+            Directory.CreateSymbolicLink(PathOf("same-dir"), ".");
+            linked = Path.Combine(_dir, "same-dir", "events.jsonl");
+        }
+        else
+        {
+            linked = PathOf("linked.jsonl");
+            File.CreateSymbolicLink(linked, "events.jsonl");
+        }
+        string[] args = output == "--alerts"
+            ? ["replay", "--reference", Samples("reference.json"), "--events", events, "--alerts", linked]
+            : ["replay", "--reference", Samples("reference.json"), "--events", events, "--alerts", PathOf("a.jsonl"), "--dead-letters", linked];
+
+        var (code, _, err) = await Run(args);
+
+        Assert.Equal(CommandLine.UsageError, code);
+        Assert.Contains($"--events and {output} name the same file", err, StringComparison.Ordinal);
+        Assert.Equal(before, await File.ReadAllBytesAsync(events));
+    }
+
     [Fact]
     public async Task Replay_DeadLettersNamingTheAlertsFile_IsAUsageError()
     {
