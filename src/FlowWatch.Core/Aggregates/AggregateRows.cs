@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.IO.Hashing;
 using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Engine;
 
 namespace FlowWatch.Core.Aggregates;
 
@@ -62,6 +63,33 @@ public sealed record AggregateBatch(
             .Select(k => new AggregateBatch(string.Create(CultureInfo.InvariantCulture, $"{BatchId}/{k}"), payments[k], corridors[k], positions[k]))
             .Where(part => !part.IsEmpty)];
     }
+
+    /// <summary>
+    /// The batch in the smallest parts that a sink may still write apart, <c>{BatchId}/{k}</c>: the minute rows of each
+    /// day row (an entity's or a corridor's Shanghai day, with the day row's other columns; at most 1,440 rows), and each
+    /// position alone. A part holds every minute row of the hour and day rows it makes. The same batch always gives the
+    /// same parts in the same order.
+    /// </summary>
+    public IReadOnlyList<AggregateBatch> DayParts()
+    {
+        var parts = new List<AggregateBatch>();
+        void Add(IReadOnlyList<PaymentsMinuteRow> payments, IReadOnlyList<CorridorMinuteRow> corridors, IReadOnlyList<PositionRow> positions) =>
+            parts.Add(new AggregateBatch(string.Create(CultureInfo.InvariantCulture, $"{BatchId}/{parts.Count}"), payments, corridors, positions));
+        foreach (var day in Payments.GroupBy(r => (r.EntityId, ShanghaiTime.DayNumber(r.MinuteTicks), r.AccountKind, r.Channel, r.Direction, r.Currency)))
+        {
+            Add([.. day], [], []);
+        }
+        foreach (var day in Corridors.GroupBy(r => (ShanghaiTime.DayNumber(r.MinuteTicks), r.AccountKind, r.CpKind, r.CpCountry, r.Currency, r.Direction)))
+        {
+            Add([], [.. day], []);
+        }
+        foreach (var position in Positions) Add([], [], [position]);
+        return parts;
+    }
+
+    /// <summary>One batch of the rows of <paramref name="parts"/>, under <paramref name="batchId"/>.</summary>
+    public static AggregateBatch Join(string batchId, IReadOnlyList<AggregateBatch> parts) => new(batchId,
+        [.. parts.SelectMany(p => p.Payments)], [.. parts.SelectMany(p => p.Corridors)], [.. parts.SelectMany(p => p.Positions)]);
 
     private static List<T>[] Lists<T>(int count) => [.. Enumerable.Range(0, count).Select(_ => new List<T>())];
 

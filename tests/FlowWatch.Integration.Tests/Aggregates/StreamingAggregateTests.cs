@@ -103,6 +103,40 @@ public sealed class StreamingAggregateTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_BacklogOfOneEntityOverDaysInOneCommit_PublishesItsRowsAndWritesThemAll()
+    {
+        // One entity paying every minute for five days, all waiting when the worker starts and taken in one commit: 7,200
+        // minute rows of the entity and 7,200 of its corridor, which made one message of over 1 MB; the broker refused it,
+        // and the worker restarted from its committed state to fail the same way again and again.
+        var start = new DateTimeOffset(2026, 3, 2, 0, 0, 0, TimeSpan.FromHours(8));
+        var lines = Enumerable.Range(0, 7_200).Select(i => System.Text.Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $$"""{"txnId":"B{{i}}","ts":"{{start.AddMinutes(i):yyyy-MM-ddTHH:mm:sszzz}}","account":"EFE0002","direction":"{{(i % 2 == 0 ? "IN" : "OUT")}}","amount":"100.25","currency":"CNY","cpKind":"OFFSHORE","cpCountry":"HK","purpose":"GOODS_TRADE"}"""))).ToList();
+        var port = ClickHouseServer.Start(_serverDir);
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var kafka = broker.WorkerOptions("backlog", partitions: 1, o => o.CommitInterval = TimeSpan.FromSeconds(5));
+        var sinkOptions = new AggregateOptions { ClickHouse = $"Host=127.0.0.1;Port={port};Database=backlog", FlushInterval = TimeSpan.FromMilliseconds(200) };
+        using (var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build())
+        {
+            foreach (var line in lines) producer.Produce(kafka.PaymentsTopic, new Message<Null, byte[]> { Value = line });
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+        await using var aggregates = (await AggregatePipeline.StartAsync(kafka, sinkOptions, NullLogger.Instance))!;
+        var worker = TestKafka.NewWorker(kafka);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+
+        await WaitFor(async () => await EventsIn(aggregates.Sink) == lines.Count, TimeSpan.FromSeconds(60), "every event in ClickHouse");
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Equal(lines.Count, worker.Counters.Accepted);
+        Assert.Equal("721800", (await aggregates.Sink.QueryAsync("SELECT sum(amount_cny) FROM payments_daily", default)).Single().Single());
+        Assert.Equal("721800", (await aggregates.Sink.QueryAsync("SELECT sum(amount_cny) FROM corridor_hourly", default)).Single().Single());
+        var days = await aggregates.Sink.QueryAsync("SELECT day, sum(events) FROM payments_daily GROUP BY day ORDER BY day", default);
+        Assert.Equal(Enumerable.Range(0, 5).Select(d => $"{start.AddDays(d):yyyy-MM-dd} 1440"), days.Select(r => string.Join(' ', r)));
+    }
+
+    [Fact]
     public async Task Run_SinkThatCannotBeUsed_StillStopsTheStart()
     {
         var file = Path.Combine(_dir, "notes.duckdb");
