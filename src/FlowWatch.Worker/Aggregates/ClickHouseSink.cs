@@ -158,16 +158,34 @@ public sealed class ClickHouseSink : IAggregateSink
         // TabSeparated: this driver's own reader format is unknown to ClickHouse 18.16.
         using var result = await _client.ExecuteRawResultAsync($"{sql}\nFORMAT TabSeparated", _inDatabase, cancellation).ConfigureAwait(false);
         var text = await result.ReadAsStringAsync().ConfigureAwait(false);
-        return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split('\t').Select(Field).ToArray())];
+        // Every row ends with a line break, so the last piece is the nothing after the last row; a row of one empty
+        // value is an empty line.
+        return [.. text.Split('\n')[..^1].Select(line => line.Split('\t').Select(Field).ToArray())];
     }
 
     private static string Field(string tsv)
     {
         if (tsv == QueryText.Null) return tsv;
-        var text = tsv.Replace("\\t", "\t", StringComparison.Ordinal).Replace("\\n", "\n", StringComparison.Ordinal)
-            .Replace("\\'", "'", StringComparison.Ordinal).Replace("\\\\", "\\", StringComparison.Ordinal);
+        var text = Unescape(tsv);
         return text.Contains('.', StringComparison.Ordinal) && decimal.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint,
             CultureInfo.InvariantCulture, out var number) ? QueryText.Decimal(number) : text;
+    }
+
+    /// <summary>A TabSeparated value as it was: each backslash escape read once, from left to right.</summary>
+    private static string Unescape(string tsv)
+    {
+        if (!tsv.Contains('\\', StringComparison.Ordinal)) return tsv;
+        var text = new System.Text.StringBuilder(tsv.Length);
+        for (var i = 0; i < tsv.Length; i++)
+        {
+            if (tsv[i] != '\\' || i == tsv.Length - 1)
+            {
+                text.Append(tsv[i]);
+                continue;
+            }
+            text.Append(tsv[++i] switch { 't' => '\t', 'n' => '\n', 'r' => '\r', 'b' => '\b', 'f' => '\f', '0' => '\0', var c => c });
+        }
+        return text.ToString();
     }
 
     public bool IsTransient(Exception failure) => failure switch

@@ -136,6 +136,33 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
         Assert.Contains(await Scalar(sink, "SELECT minute FROM payments_minute"), shown);
     }
 
+    [Theory]
+    [MemberData(nameof(Sinks))]
+    public async Task Query_TextWithBackslashesAndTabsAndEmptyValues_ComesBackAsWritten(string kind)
+    {
+        await using var sink = await Open(kind);
+        var minute = new DateTimeOffset(2026, 3, 2, 9, 30, 0, TimeSpan.FromHours(8)).UtcTicks;
+        // A corridor without a counterparty country (empty), and an alert whose message holds a backslash before a t,
+        // two backslashes, a tab and a line break: ClickHouse sends each of these escaped.
+        var batch = new FlowWatch.Core.Aggregates.AggregateBatch("payments/0@0-0", [],
+            [new(MinuteTicks: minute, AccountKind: FlowWatch.Core.Contracts.AccountKind.EFE, CpKind: FlowWatch.Core.Contracts.AccountKind.DOMESTIC, CpCountry: "",
+                Currency: "CNY", Direction: FlowWatch.Core.Contracts.Direction.Out, Events: 1, AmountCny: 10m)],
+            []);
+        const string message = "paid to C:\\temp\\new \\\\share\tfor\nGOODS_TRADE";
+        var alert = new FlowWatch.Core.Contracts.Alert
+        {
+            AlertId = "a1", Rule = "LARGE_VALUE_REPORT", Severity = FlowWatch.Core.Contracts.Severity.I, EntityId = "E1", Account = "EFE0001",
+            TxnId = "T1", Ts = new DateTimeOffset(minute, TimeSpan.Zero), DetectedAt = new DateTimeOffset(minute, TimeSpan.Zero), Message = message,
+            Metrics = new FlowWatch.Core.Contracts.AlertMetrics(), Refs = [],
+        };
+
+        await sink.WriteAsync(new SinkBatch([batch], [alert]), CancellationToken.None);
+
+        Assert.Equal([[""]], await sink.QueryAsync("SELECT cp_country FROM corridor_minute", CancellationToken.None));
+        Assert.Equal([["", "1"]], await sink.QueryAsync("SELECT cp_country, events FROM corridor_minute", CancellationToken.None));
+        Assert.Equal([[message]], await sink.QueryAsync("SELECT message FROM alerts", CancellationToken.None));
+    }
+
     /// <summary>The hourly and daily roll-ups of payments and corridors hold every event and yuan of the input.</summary>
     private static async Task AssertRollUpsHold(IAggregateSink sink, AggregateInput input)
     {
