@@ -71,6 +71,7 @@ public static class ReferenceDataLoader
             var root = document.RootElement;
             Expect(root, JsonValueKind.Object, "(document)", "an object");
             EnsureUniqueNames(root);
+            OnlyKnownNames(root, "", RootNames);
             var parameters = root.TryGetProperty("parameters", out var p) ? ParseParameters(p, "parameters", new Parameters()) : new Parameters();
             var fxRates = ParseFxRates(Required(root, "fxRates", "fxRates"));
             var highRisk = ParseHighRisk(root);
@@ -117,6 +118,26 @@ public static class ReferenceDataLoader
             if (RepeatedName(property.Value, names, depth + 1) is { } below) return "." + name + below;
         }
         return null;
+    }
+
+    private static readonly string[] RootNames = ["parameters", "fxRates", "highRiskCountries", "sanctionsList", "entities", "accounts"];
+    private static readonly string[] EntityNames = ["entityId", "name", "type", "ownersEquityPrevYear", "whitelisted", "sanctioned", "lastActivity"];
+    private static readonly string[] AccountNames = ["account", "kind", "entityId"];
+
+    /// <summary>
+    /// Refuses a name that is none of <paramref name="known"/>, as <see cref="ParseParameters"/> does: a misspelt field
+    /// would otherwise be passed over and the one meant left at its default without a word (<c>"santioned": true</c>
+    /// leaving an entity unscreened, <c>"entites"</c> loading no entity at all).
+    /// </summary>
+    private static void OnlyKnownNames(JsonElement element, string pathPrefix, string[] known)
+    {
+        foreach (var property in element.EnumerateObject())
+        {
+            if (Array.IndexOf(known, property.Name) < 0)
+            {
+                throw new ReferenceDataException(pathPrefix + property.Name, $"not a field here (they are {string.Join(", ", known)})");
+            }
+        }
     }
 
     private const string ParameterNames = "macroPrudentialFactor, inflowLeverage, outflowLeverage, whitelistRequired, penetrationKinds";
@@ -207,6 +228,7 @@ public static class ReferenceDataLoader
         {
             var path = $"entities[{i++}]";
             Expect(item, JsonValueKind.Object, path, "an object");
+            OnlyKnownNames(item, path + ".", EntityNames);
             var id = String(Required(item, "entityId", path + ".entityId"), path + ".entityId");
             if (id.Length == 0) throw new ReferenceDataException(path + ".entityId", "must not be empty");
             if (entities.ContainsKey(id)) throw new ReferenceDataException(path + ".entityId", $"duplicate entity '{id}'");
@@ -235,6 +257,7 @@ public static class ReferenceDataLoader
         {
             var path = $"accounts[{i++}]";
             Expect(item, JsonValueKind.Object, path, "an object");
+            OnlyKnownNames(item, path + ".", AccountNames);
             var account = String(Required(item, "account", path + ".account"), path + ".account");
             if (account.Length == 0) throw new ReferenceDataException(path + ".account", "must not be empty");
             if (!seen.Add(account)) throw new ReferenceDataException(path + ".account", $"duplicate account '{AccountMask.Mask(account)}'");

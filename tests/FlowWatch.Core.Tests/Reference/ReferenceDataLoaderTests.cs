@@ -225,6 +225,9 @@ public sealed class ReferenceDataLoaderTests
     [InlineData("parameters.penetrationKinds", "[]", "parameters.penetrationKinds")]
     [InlineData("parameters", "5", "parameters")]
     [InlineData("parameters.macroPrudentalFactor", "0.5", "parameters.macroPrudentalFactor")]   // misspelt: not silently the default
+    [InlineData("entities[1].santioned", "true", "entities[1].santioned")]   // misspelt: not silently unscreened
+    [InlineData("accounts[0].entityID", "\"E1\"", "accounts[0].entityID")]
+    [InlineData("entites", "[]", "entites")]                                // misspelt: not silently no entities
     public void Parse_BrokenField_ThrowsNamingTheFieldPath(string path, string? raw, string expectedField)
     {
         var json = Mutate(path, raw);
