@@ -214,16 +214,93 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
     }
 
     [Fact]
-    public async Task Filter_AlertItShowsFallsOutOfTheLatest500_LeavesTheList()
+    public async Task Filter_MatchingAlertOlderThanTheLatest500_ShownFromTheWorkerAndLiveMatchesAdded()
+    {
+        var entity = Harness.NewEntity("O");
+        var rows = _page.Locator($"#feed tbody tr[data-entity='{entity}']");
+        var count = _page.Locator("#feed-count");
+        Harness.Produce(DashboardHarness.Sanctioned(entity, entity + "-1"));
+        await Assertions.Expect(rows).ToHaveCountAsync(1, new LocatorAssertionsToHaveCountOptions { Timeout = 5_000 });
+        // 500 newer alerts of another entity: the page no longer holds the first, the worker still does.
+        var other = Harness.NewEntity("N");
+        Harness.Produce([.. Enumerable.Range(1, 500).Select(i => DashboardHarness.HighRisk(other, $"{other}-{i}"))]);
+        await _page.WaitForFunctionAsync($"() => state.alerts.some((entry) => entry.alert.txnId === '{other}-500')",
+            null, new PageWaitForFunctionOptions { Timeout = 30_000, PollingInterval = 100 });
+        await Assertions.Expect(rows).ToHaveCountAsync(0);
+        var asked = new List<string>();
+        _page.Request += (_, request) =>
+        {
+            if (request.Url.Contains("/api/alerts?", StringComparison.Ordinal) && request.Url.Contains("entity=", StringComparison.Ordinal)) asked.Add(request.Url);
+        };
+
+        await _page.Locator("#filter-entity").PressSequentiallyAsync(entity, new LocatorPressSequentiallyOptions { Delay = 20 });
+
+        await Assertions.Expect(rows).ToHaveCountAsync(1);
+        await Assertions.Expect(count).ToHaveTextAsync("1 matching alert shown");
+        // Typing asked once, when it paused, not once per keystroke.
+        Assert.Equal([$"{Harness.BaseAddress}api/alerts?limit=500&entity={entity}"], asked);
+
+        // Live alerts that match join the list; those that do not stay out of it.
+        Harness.Produce(DashboardHarness.Sanctioned(entity, entity + "-2"), DashboardHarness.HighRisk(other, other + "-501"));
+        await Assertions.Expect(rows).ToHaveCountAsync(2, new LocatorAssertionsToHaveCountOptions { Timeout = 5_000 });
+        await Assertions.Expect(count).ToHaveTextAsync("2 matching alerts shown");
+        Assert.Equal(0, await _page.Locator($"#feed tbody tr:not([data-entity='{entity}'])").CountAsync());
+
+        // Without the filter, the latest the page holds again.
+        await _page.Locator("#filter-entity").FillAsync("");
+        await Assertions.Expect(count).ToHaveTextAsync("500 of the latest 500 shown");
+        await Assertions.Expect(rows).ToHaveCountAsync(1);
+    }
+
+    [Fact]
+    public async Task Filter_ChangedWhileTheWorkerAnswersAnEarlierOne_ShowsOnlyTheNewestAnswer()
+    {
+        var held = new TaskCompletionSource<IRoute>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _page.RouteAsync("**/api/alerts?limit=500&*", route =>
+        {
+            if (route.Request.Url.EndsWith("entity=STALE-OLD", StringComparison.Ordinal))
+            {
+                held.TrySetResult(route);
+                return Task.CompletedTask;
+            }
+            return route.FulfillAsync(AlertPage(route.Request.Url[(route.Request.Url.LastIndexOf('=') + 1)..]));
+        });
+        var count = _page.Locator("#feed-count");
+
+        await _page.Locator("#filter-entity").FillAsync("STALE-OLD");
+        var old = await held.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        await _page.Locator("#filter-entity").FillAsync("STALE-NEW");
+        await Assertions.Expect(_page.Locator("#feed tbody tr[data-entity='STALE-NEW']")).ToHaveCountAsync(1);
+        await Assertions.Expect(count).ToHaveTextAsync("1 matching alert shown");
+
+        // The earlier request's answer comes back last.
+        await old.FulfillAsync(AlertPage("STALE-OLD"));
+        await _page.WaitForTimeoutAsync(500);
+
+        Assert.Equal(0, await _page.Locator("#feed tbody tr[data-entity='STALE-OLD']").CountAsync());
+        await Assertions.Expect(_page.Locator("#feed tbody tr[data-entity='STALE-NEW']")).ToHaveCountAsync(1);
+        await Assertions.Expect(count).ToHaveTextAsync("1 matching alert shown");
+
+        static RouteFulfillOptions AlertPage(string entity) => new()
+        {
+            ContentType = "application/json",
+            Body = $$$"""{"lastEventId":1,"alerts":[{"id":1,"alert":{"alertId":"a-{{{entity}}}","rule":"HIGH_FREQUENCY","severity":"II","entityId":"{{{entity}}}","ts":"2026-03-02T01:00:00Z","message":"held","metrics":{},"refs":[]}}]}""",
+        };
+    }
+
+    [Fact]
+    public async Task Filter_AlertItShows_StaysWhen500NewerThatDoNotMatchArrive()
     {
         // Severity III of entity F-III only: nothing else the worker raises meanwhile shows.
         await _page.Locator("input[name=severity][value=I]").UncheckAsync();
         await _page.Locator("input[name=severity][value=II]").UncheckAsync();
         await _page.Locator("#filter-entity").FillAsync("F-III");
-        // Ids after every alert the page holds, as the worker's are.
+        var count = _page.Locator("#feed-count");
+        await Assertions.Expect(count).ToHaveTextAsync("0 matching alerts shown");
+        // Ids after every alert the page holds and the worker's answer, as the worker's are.
         var receive = """
             async ([count, severity]) => {
-              const first = state.alerts.concat(state.pending).reduce((max, entry) => Math.max(max, Number(entry.id)), 0) + 1;
+              const first = state.alerts.concat(state.pending).reduce((max, entry) => Math.max(max, Number(entry.id)), state.view.after) + 1;
               for (let i = 0; i < count; i++) {
                 receive({ id: first + i, alert: { alertId: `f-${first + i}`, rule: 'HIGH_FREQUENCY', severity, entityId: `F-${severity}`,
                   ts: '2026-03-02T01:00:00Z', message: 'filtered', metrics: {}, refs: [] } });
@@ -234,11 +311,13 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
         var kept = _page.Locator("#feed tbody tr[data-entity='F-III']");
         await Assertions.Expect(kept).ToHaveCountAsync(1);
 
-        // 500 newer alerts of severity II, which the filter hides: the III one is no longer among the latest 500.
+        // 500 newer alerts of severity II, which the filter hides: the III one is no longer among the latest 500, but
+        // still matches.
         await _page.EvaluateAsync(receive, new object[] { 500, "II" });
+        await _page.WaitForFunctionAsync("() => state.alerts[0].alert.severity === 'II' && !state.pending.length");
 
-        await Assertions.Expect(_page.Locator("#feed-count")).ToHaveTextAsync("0 of the latest 500 shown");
-        await Assertions.Expect(kept).ToHaveCountAsync(0);
+        await Assertions.Expect(count).ToHaveTextAsync("1 matching alert shown");
+        await Assertions.Expect(kept).ToHaveCountAsync(1);
     }
 
     [Fact]

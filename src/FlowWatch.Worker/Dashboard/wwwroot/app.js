@@ -18,7 +18,12 @@ const shanghaiHour = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai
 const money = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
 
-const state = { alerts: [], pending: [], rules: new Set(), entity: null, entityTimer: 0, entityRefresh: 0, entityRequest: 0, opener: null, lastEventId: 0 };
+// alerts: the latest the page received, unfiltered; view: with a filter set, the worker's alerts that match it (null
+// without a filter).
+const state = {
+  alerts: [], pending: [], pendingDropped: false, rules: new Set(), view: null, viewRequest: 0, filterTimer: 0,
+  entity: null, entityTimer: 0, entityRefresh: 0, entityRequest: 0, opener: null, lastEventId: 0,
+};
 const $ = (id) => document.getElementById(id);
 
 function el(tag, className, text) {
@@ -74,6 +79,44 @@ function passes(alert, f) {
   return f.severities.has(alert.severity) && (!f.rule || alert.rule === f.rule) && (!f.entity || alert.entityId === f.entity);
 }
 
+// The filters as /api/alerts takes them; '' when none is set (every severity checked, no rule, no entity).
+function filterQuery(f) {
+  const query = new URLSearchParams();
+  if (f.severities.size < 3) query.set('severity', ['I', 'II', 'III'].filter((s) => f.severities.has(s)).join(','));
+  if (f.rule) query.set('rule', f.rule);
+  if (f.entity) query.set('entity', f.entity);
+  return query.toString();
+}
+
+// With a filter set, the list is the worker's: every alert it holds that matches (the latest 500 of them), not only
+// those among the latest the page holds; live alerts that match are added to it. Only the newest request's answer is
+// shown: an earlier one may come back after it.
+async function applyFilters(reload) {
+  clearTimeout(state.filterTimer);
+  const f = filters();
+  const key = filterQuery(f);
+  if (!reload && key === (state.view ? state.view.key : '')) return;
+  const request = ++state.viewRequest;
+  // Until the worker answers, the list shows those among the latest the page holds that match (and says so).
+  const view = key ? { key, f, after: 0, entries: f.severities.size ? null : [], error: null } : null;
+  state.view = view;
+  renderAll();
+  if (!view || view.entries) return;
+  try {
+    const page = await getJson(`/api/alerts?limit=${MAX_ROWS}&${key}`);
+    if (request !== state.viewRequest) return;
+    for (const entry of page.alerts) noteRule(entry.alert.rule);
+    // What the stream brought from after the worker's answer was made belongs to it as well.
+    const newer = state.alerts.filter((entry) => entry.id > page.lastEventId && passes(entry.alert, f));
+    view.after = page.lastEventId;
+    view.entries = newer.concat(page.alerts).slice(0, MAX_ROWS);
+  } catch (error) {
+    if (request !== state.viewRequest) return;
+    view.error = error.message;
+  }
+  renderAll();
+}
+
 function noteRule(rule) {
   if (state.rules.has(rule)) return;
   state.rules.add(rule);
@@ -117,17 +160,25 @@ function row(entry, fresh) {
 }
 
 function renderAll() {
-  const f = filters();
-  const body = $('feed').tBodies[0];
-  const rows = state.alerts.filter((entry) => passes(entry.alert, f)).slice(0, MAX_ROWS).map((entry) => row(entry, false));
-  body.replaceChildren(...rows);
+  const view = state.view;
+  const shown = !view ? state.alerts : view.entries || state.alerts.filter((entry) => passes(entry.alert, view.f));
+  $('feed').tBodies[0].replaceChildren(...shown.slice(0, MAX_ROWS).map((entry) => row(entry, false)));
   updateCount();
 }
 
 function updateCount() {
   const shown = $('feed').tBodies[0].rows.length;
-  $('feed-empty').hidden = state.alerts.length > 0;
-  $('feed-count').textContent = state.alerts.length ? `${shown} of the latest ${state.alerts.length} shown` : '';
+  const view = state.view;
+  $('feed-empty').hidden = state.alerts.length > 0 || shown > 0;
+  let text = state.alerts.length ? `${shown} of the latest ${state.alerts.length} shown` : '';
+  if (view && view.entries) {
+    text = shown >= MAX_ROWS ? `the latest ${shown} matching alerts shown` : `${shown} matching alert${shown === 1 ? '' : 's'} shown`;
+  } else if (view && view.error) {
+    text += ` (the worker's matching alerts could not be loaded: ${view.error})`;
+  } else if (view) {
+    text += '; asking the worker for every match…';
+  }
+  $('feed-count').textContent = text;
 }
 
 function accept(entries) {
@@ -144,14 +195,24 @@ function flush() {
   const entries = state.pending;
   state.pending = [];
   accept(entries);
-  const f = filters();
+  const view = state.view;
+  // The worker's answer holds what it had when it answered: of the stream, only what came after that is new to it.
+  const fresh = !view ? entries : entries.filter((entry) => passes(entry.alert, view.f) && (!view.entries || entry.id > view.after));
+  if (view && view.entries) {
+    for (const entry of fresh) view.entries.unshift(entry);
+    if (view.entries.length > MAX_ROWS) view.entries.length = MAX_ROWS;
+  }
   const body = $('feed').tBodies[0];
-  const fresh = entries.filter((entry) => passes(entry.alert, f)).map((entry) => row(entry, true)).reverse();
-  body.prepend(...fresh);
-  // The list shows only alerts among the latest the page holds, however few of them the filters let through.
-  const oldest = state.alerts.length ? state.alerts[state.alerts.length - 1].id : 0;
+  body.prepend(...fresh.map((entry) => row(entry, true)).reverse());
+  // Until the worker's answer is in, the list shows only alerts among the latest the page holds.
+  const oldest = !(view && view.entries) && state.alerts.length ? state.alerts[state.alerts.length - 1].id : 0;
   while (body.rows.length > MAX_ROWS || (body.rows.length && Number(body.rows[body.rows.length - 1].dataset.id) < oldest)) body.deleteRow(-1);
   updateCount();
+  // Alerts dropped while the page was hidden may have matched: the worker is asked again.
+  if (state.pendingDropped) {
+    state.pendingDropped = false;
+    if (view) applyFilters(true);
+  }
   if (state.entity && entries.some((entry) => entry.alert.entityId === state.entity)) refreshEntity();
 }
 
@@ -169,7 +230,10 @@ function receive(entry) {
   state.pending.push(entry);
   // A hidden page gets no animation frames, so nothing is flushed while it stays hidden: only the latest that a flush
   // can show are kept.
-  if (state.pending.length > MAX_ROWS) state.pending.splice(0, state.pending.length - MAX_ROWS);
+  if (state.pending.length > MAX_ROWS) {
+    state.pending.splice(0, state.pending.length - MAX_ROWS);
+    state.pendingDropped = true;
+  }
   if (!state.flushing) {
     state.flushing = true;
     requestAnimationFrame(flush);
@@ -181,10 +245,11 @@ async function start() {
     const page = await getJson('/api/alerts?limit=' + MAX_ROWS);
     state.lastEventId = page.lastEventId;
     accept(page.alerts.slice().reverse());
-    renderAll();
   } catch (error) {
     $('feed-empty').textContent = `Could not load alerts: ${error.message}`;
   }
+  // Filters the browser kept from before a reload, or set before a gap, ask the worker (again).
+  applyFilters(true);
   const stream = new EventSource('/api/alerts/stream?after=' + state.lastEventId);
   stream.onmessage = (event) => receive({ id: Number(event.lastEventId), alert: parseJson(event.data) });
   stream.onopen = () => setStatus(true);
@@ -346,9 +411,16 @@ async function refreshStats() {
 // ---- wiring ----
 
 document.addEventListener('DOMContentLoaded', () => {
-  $('filters').addEventListener('change', renderAll);
-  $('filters').addEventListener('submit', (event) => event.preventDefault());
-  $('filter-entity').addEventListener('input', renderAll);
+  $('filters').addEventListener('change', () => applyFilters(false));
+  $('filters').addEventListener('submit', (event) => {
+    event.preventDefault();
+    applyFilters(false);
+  });
+  // Not one request per keystroke: the worker is asked once typing pauses.
+  $('filter-entity').addEventListener('input', () => {
+    clearTimeout(state.filterTimer);
+    state.filterTimer = setTimeout(() => applyFilters(false), 300);
+  });
   // The entity view comes after the whole list: opening it takes the focus there, closing it (× or Escape) brings the
   // focus back to the entity it was opened from, so a keyboard never has to cross the list.
   $('feed').addEventListener('click', (event) => {
