@@ -437,7 +437,8 @@ public sealed class DashboardSecurityTests
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(bearer)).StatusCode);
 
         using var login = await client.GetAsync($"?access_token={Token}");
-        Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, login.StatusCode);
+        Assert.Equal("/", login.Headers.Location?.OriginalString);
         var cookie = Assert.Single(login.Headers.GetValues("Set-Cookie"));
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
@@ -449,6 +450,30 @@ public sealed class DashboardSecurityTests
         using var proxied = new HttpRequestMessage(HttpMethod.Get, $"?access_token={Token}") { Headers = { { "X-Forwarded-Proto", "https" } } };
         using var proxiedLogin = await client.SendAsync(proxied);
         Assert.Contains("; secure", Assert.Single(proxiedLogin.Headers.GetValues("Set-Cookie")), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Request_WithTheTokenInItsQuery_SentOnWithoutItToTheSamePathAndQueryWithTheCookie()
+    {
+        await using var harness = await DashboardHarness.StartAsync(new Dictionary<string, string?> { [$"{DashboardOptions.SectionName}:Token"] = Token });
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = harness.BaseAddress };
+
+        using var login = await client.GetAsync($"api/alerts?limit=5&ACCESS_TOKEN={Token}&entity=E%20HQ&severity=I,II");
+
+        Assert.Equal(HttpStatusCode.SeeOther, login.StatusCode);
+        Assert.Equal("/api/alerts?limit=5&entity=E%20HQ&severity=I,II", login.Headers.Location?.OriginalString);
+        var cookie = Assert.Single(login.Headers.GetValues("Set-Cookie"));
+        Assert.StartsWith($"{DashboardSecurity.TokenCookie}=", cookie, StringComparison.Ordinal);
+        using var followed = new HttpRequestMessage(HttpMethod.Get, login.Headers.Location) { Headers = { { "Cookie", cookie.Split(';')[0] } } };
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(followed)).StatusCode);
+        using var page = await client.GetAsync($"?access_token={Token}");
+        Assert.Equal("/", page.Headers.Location?.OriginalString);
+
+        // A wrong token is refused as before, without a cookie, a browser's request for the page too.
+        using var wrong = new HttpRequestMessage(HttpMethod.Get, $"?access_token={Token}x") { Headers = { { "Accept", "text/html" } } };
+        using var refused = await client.SendAsync(wrong);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.False(refused.Headers.Contains("Set-Cookie"));
     }
 
     [Theory]

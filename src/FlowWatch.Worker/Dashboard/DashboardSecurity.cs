@@ -10,7 +10,8 @@ namespace FlowWatch.Worker.Dashboard;
 /// <summary>
 /// Every response gets secure headers (a strict CSP: the page loads only its own assets). With a token
 /// configured, every request needs it, as <c>Authorization: Bearer …</c> or as the cookie a browser receives by
-/// opening <c>/?access_token=…</c> once (then redirected to <c>/</c>, so the token leaves the address bar).
+/// opening a page with <c>?access_token=…</c> once: it is then sent on (303) to the same path and query without the
+/// token, so that the token stays neither in the address bar nor in the history.
 /// Without a token the dashboard listens on loopback only, and answers only loopback host names, so that a web
 /// page elsewhere cannot reach it by DNS rebinding. The probes <c>/healthz</c> and <c>/readyz</c> answer without the
 /// token: an orchestrator's probe (a kubelet's) cannot carry a secret, and they tell only whether the worker runs and
@@ -51,7 +52,8 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
             return Task.CompletedTask;
         }
         if (Probes.Contains(context.Request.Path.Value, StringComparer.OrdinalIgnoreCase)) return next(context);
-        if (context.Request.Path == "/" && context.Request.Query.TryGetValue(TokenQuery, out var offered) && Matches(offered.ToString()))
+        var query = context.Request.Query;
+        if (query.TryGetValue(TokenQuery, out var offered) && Matches(offered.ToString()))
         {
             context.Response.Cookies.Append(TokenCookie, options.Value.Token, new CookieOptions
             {
@@ -60,7 +62,9 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
                 HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/",
                 Secure = context.Request.IsHttps || string.Equals(context.Request.Headers["X-Forwarded-Proto"], "https", StringComparison.OrdinalIgnoreCase),
             });
-            context.Response.Redirect("/");
+            context.Response.StatusCode = StatusCodes.Status303SeeOther;
+            headers.Location = context.Request.PathBase.Add(context.Request.Path).ToUriComponent()
+                + QueryString.Create(query.Where(p => !string.Equals(p.Key, TokenQuery, StringComparison.OrdinalIgnoreCase))).ToUriComponent();
             return Task.CompletedTask;
         }
         if (Matches(BearerToken(context.Request)) || Matches(context.Request.Cookies[TokenCookie])) return next(context);
