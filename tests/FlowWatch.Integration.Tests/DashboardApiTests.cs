@@ -476,6 +476,72 @@ public sealed class DashboardSecurityTests
         Assert.False(refused.Headers.Contains("Set-Cookie"));
     }
 
+    [Fact]
+    public async Task Browser_WithoutTheToken_SentToSignInWhereTheFormPostedFromTheDashboardItselfSetsTheCookie()
+    {
+        await using var harness = await DashboardHarness.StartAsync(new Dictionary<string, string?> { [$"{DashboardOptions.SectionName}:Token"] = Token });
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = harness.BaseAddress };
+        var origin = harness.BaseAddress.GetLeftPart(UriPartial.Authority);
+
+        // A browser asking for a page goes to sign in; the API, asked for anything, still answers 401.
+        foreach (var (path, accept, status) in new[]
+        {
+            ("", "text/html,application/xhtml+xml,*/*;q=0.8", HttpStatusCode.SeeOther),
+            ("index.html", "text/html", HttpStatusCode.SeeOther),
+            ("api/stats", "text/html", HttpStatusCode.Unauthorized),
+            ("api/alerts", "application/json", HttpStatusCode.Unauthorized),
+            ("", "*/*", HttpStatusCode.Unauthorized),
+        })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path) { Headers = { { "Accept", accept } } };
+            using var response = await client.SendAsync(request);
+            Assert.True(response.StatusCode == status, $"{path} ({accept}): {response.StatusCode}");
+            if (status == HttpStatusCode.SeeOther) Assert.Equal("/signin", response.Headers.Location?.OriginalString);
+        }
+
+        // The form: one password field, no script, posted to its own origin only.
+        using var form = await client.GetAsync("signin");
+        Assert.Equal(HttpStatusCode.OK, form.StatusCode);
+        var html = await form.Content.ReadAsStringAsync();
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(html, "<input "));
+        Assert.Contains("type=\"password\"", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
+        var csp = Assert.Single(form.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("form-action 'self'", csp, StringComparison.Ordinal);
+        Assert.Contains("script-src 'self'", csp, StringComparison.Ordinal);
+        Assert.Equal("same-origin", Assert.Single(form.Headers.GetValues("Referrer-Policy")));   // so the browser sends its Origin
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("app.css")).StatusCode);           // its look, without the token
+
+        async Task<HttpResponseMessage> Post(string? from, string token, string? forwardedProto = null)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "signin") { Content = new FormUrlEncodedContent([new("token", token)]) };
+            if (from is not null) request.Headers.Add("Origin", from);
+            if (forwardedProto is not null) request.Headers.Add("X-Forwarded-Proto", forwardedProto);
+            return await client.SendAsync(request);
+        }
+
+        // From another site, from nowhere, or from this host over the other scheme: refused, whatever the token.
+        foreach (var (from, proto) in new (string?, string?)[] { ("https://evil.example", null), (null, null), ("null", null), (origin, "https") })
+        {
+            using var foreign = await Post(from, Token, proto);
+            Assert.True(foreign.StatusCode == HttpStatusCode.Forbidden, $"{from} {proto}: {foreign.StatusCode}");
+            Assert.False(foreign.Headers.Contains("Set-Cookie"));
+        }
+        using var wrong = await Post(origin, Token + "x");
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.False(wrong.Headers.Contains("Set-Cookie"));
+        Assert.Contains("not valid", await wrong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var signedIn = await Post(origin, Token);
+        Assert.Equal(HttpStatusCode.SeeOther, signedIn.StatusCode);
+        Assert.Equal("/", signedIn.Headers.Location?.OriginalString);
+        var cookie = Assert.Single(signedIn.Headers.GetValues("Set-Cookie"));
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        using var page = new HttpRequestMessage(HttpMethod.Get, "") { Headers = { { "Accept", "text/html" }, { "Cookie", cookie.Split(';')[0] } } };
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(page)).StatusCode);
+    }
+
     [Theory]
     [InlineData("http://127.0.0.1:8080", "", true)]
     [InlineData("http://localhost:8080", "", true)]

@@ -3,7 +3,7 @@ using Microsoft.Playwright;
 namespace FlowWatch.Integration.Tests;
 
 /// <summary>Debian's chromium, headless, driven by Playwright, and one worker with its dashboard for the browser tests.</summary>
-public sealed class BrowserFixture : IAsyncLifetime
+public class BrowserFixture : IAsyncLifetime
 {
     public const string Chromium = "/usr/bin/chromium";
 
@@ -13,11 +13,14 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public IBrowser Browser { get; private set; } = null!;
 
+    /// <summary>The dashboard's settings on top of the harness's.</summary>
+    protected virtual IReadOnlyDictionary<string, string?>? Settings => null;
+
     public async Task InitializeAsync()
     {
         // A missing browser is a failure, never a skip: ./test.sh installs it (apt-get install chromium).
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium package (./test.sh does)");
-        Harness = await DashboardHarness.StartAsync();
+        Harness = await DashboardHarness.StartAsync(Settings);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true });
     }
@@ -446,6 +449,47 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
         var screenshot = Path.Combine(TestArtifacts.Directory, "dashboard.png");
         await _page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
         Assert.True(new FileInfo(screenshot).Length > 10_000);
+    }
+}
+
+/// <summary>The browser tests' worker and dashboard, with a token.</summary>
+public sealed class TokenBrowserFixture : BrowserFixture
+{
+    public const string Token = "a-long-enough-browser-token-0123456789";
+
+    protected override IReadOnlyDictionary<string, string?>? Settings =>
+        new Dictionary<string, string?> { [$"{FlowWatch.Worker.Dashboard.DashboardOptions.SectionName}:Token"] = Token };
+}
+
+/// <summary>Signing in to a dashboard with a token, in a real browser.</summary>
+public sealed class DashboardSignInBrowserTests(TokenBrowserFixture fixture) : IClassFixture<TokenBrowserFixture>
+{
+    [Fact]
+    public async Task Page_OpenedWithoutTheToken_SignInFormLeadsToTheLivePageWithoutTheTokenInAnyAddress()
+    {
+        await using var context = await fixture.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        var consoleErrors = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error") consoleErrors.Add(message.Text);
+        };
+        var addresses = new List<string>();
+        page.Request += (_, request) => addresses.Add(request.Url);
+
+        await page.GotoAsync(fixture.Harness.BaseAddress.ToString());
+        Assert.EndsWith("/signin", page.Url, StringComparison.Ordinal);
+        await page.GetByLabel("Access token").FillAsync(TokenBrowserFixture.Token + "x");
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("not valid");
+        await page.GetByLabel("Access token").FillAsync(TokenBrowserFixture.Token);
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Sign in" }).ClickAsync();
+
+        await Assertions.Expect(page.Locator("#stat-status")).ToHaveTextAsync("live", new LocatorAssertionsToHaveTextOptions { Timeout = 10_000 });
+        Assert.Equal(fixture.Harness.BaseAddress.ToString(), page.Url);
+        Assert.DoesNotContain(addresses, address => address.Contains(TokenBrowserFixture.Token, StringComparison.Ordinal));
+        // The 401 of the wrong token aside, nothing refused: the sign-in page's look and the form's post included.
+        Assert.DoesNotContain(consoleErrors, error => !error.Contains("401", StringComparison.Ordinal));
     }
 }
 

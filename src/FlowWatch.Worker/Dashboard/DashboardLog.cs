@@ -22,4 +22,7 @@ internal static partial class DashboardLog
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "unreadable alert at {Topic}/{Partition}@{Offset} passed over: {Reason}")]
     public static partial void UnreadableAlert(ILogger logger, string topic, int partition, long offset, string reason);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "sign-in from {Remote} refused: its form came from {Origin}, not from the dashboard's own page")]
+    public static partial void ForeignSignIn(ILogger logger, string? remote, string origin);
 }

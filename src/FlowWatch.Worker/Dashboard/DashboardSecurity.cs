@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,7 +12,9 @@ namespace FlowWatch.Worker.Dashboard;
 /// Every response gets secure headers (a strict CSP: the page loads only its own assets). With a token
 /// configured, every request needs it, as <c>Authorization: Bearer …</c> or as the cookie a browser receives by
 /// opening a page with <c>?access_token=…</c> once: it is then sent on (303) to the same path and query without the
-/// token, so that the token stays neither in the address bar nor in the history.
+/// token, so that the token stays neither in the address bar nor in the history; or, with no token in any address, by
+/// signing in at <c>/signin</c>, a form posted to its own origin, where a browser asking for a page without the token
+/// is sent (API requests get 401).
 /// Without a token the dashboard listens on loopback only, and answers only loopback host names, so that a web
 /// page elsewhere cannot reach it by DNS rebinding. The probes <c>/healthz</c> and <c>/readyz</c> answer without the
 /// token: an orchestrator's probe (a kubelet's) cannot carry a secret, and they tell only whether the worker runs and
@@ -21,10 +24,22 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
 {
     public const string TokenCookie = "flowwatch_token";
     public const string TokenQuery = "access_token";
+    public const string SignInPath = "/signin";
 
-    private const string ContentSecurityPolicy =
+    /// <summary>The field of the sign-in form that holds the token.</summary>
+    public const string TokenField = "token";
+
+    /// <summary>What the sign-in page needs besides itself, answered without the token: it tells nothing.</summary>
+    private const string StyleSheet = "/app.css";
+
+    private const string Policy =
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+        "base-uri 'none'; frame-ancestors 'none'; form-action ";
+    private const string ContentSecurityPolicy = Policy + "'none'";
+    private const string SignInContentSecurityPolicy = Policy + "'self'";
+
+    private static readonly string SignInPage = SignInHtml("");
+    private static readonly string SignInFailedPage = SignInHtml("""<p class="notice" role="alert">That token is not valid.</p>""");
 
     /// <summary>The paths that answer without the token.</summary>
     public static readonly IReadOnlyList<string> Probes = ["/healthz", "/readyz"];
@@ -51,28 +66,138 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             return Task.CompletedTask;
         }
-        if (Probes.Contains(context.Request.Path.Value, StringComparer.OrdinalIgnoreCase)) return next(context);
-        var query = context.Request.Query;
+        var request = context.Request;
+        if (Probes.Contains(request.Path.Value, StringComparer.OrdinalIgnoreCase)) return next(context);
+        if (request.Path.Equals(SignInPath, StringComparison.OrdinalIgnoreCase)) return SignInAsync(context, remote);
+        if (request.Path.Equals(StyleSheet, StringComparison.OrdinalIgnoreCase) && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))) return next(context);
+        var query = request.Query;
         if (query.TryGetValue(TokenQuery, out var offered) && Matches(offered.ToString()))
         {
-            context.Response.Cookies.Append(TokenCookie, options.Value.Token, new CookieOptions
-            {
-                // Secure over HTTPS, the TLS proxy's included (it says so in X-Forwarded-Proto): a header that claims
-                // it falsely only keeps the cookie off plain HTTP, so it needs no trust.
-                HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/",
-                Secure = context.Request.IsHttps || string.Equals(context.Request.Headers["X-Forwarded-Proto"], "https", StringComparison.OrdinalIgnoreCase),
-            });
+            SetCookie(context);
             context.Response.StatusCode = StatusCodes.Status303SeeOther;
-            headers.Location = context.Request.PathBase.Add(context.Request.Path).ToUriComponent()
+            headers.Location = request.PathBase.Add(request.Path).ToUriComponent()
                 + QueryString.Create(query.Where(p => !string.Equals(p.Key, TokenQuery, StringComparison.OrdinalIgnoreCase))).ToUriComponent();
             return Task.CompletedTask;
         }
-        if (Matches(BearerToken(context.Request)) || Matches(context.Request.Cookies[TokenCookie])) return next(context);
-        DashboardLog.Unauthorized(logger, context.Request.Method, context.Request.Path, remote);
+        if (Matches(BearerToken(request)) || Matches(request.Cookies[TokenCookie])) return next(context);
+        // A browser asking for a page is sent to sign in; a wrong token in the address is refused as such.
+        if (!query.ContainsKey(TokenQuery) && IsPageRequest(request))
+        {
+            context.Response.StatusCode = StatusCodes.Status303SeeOther;
+            headers.Location = request.PathBase.Add(SignInPath).ToUriComponent();
+            return Task.CompletedTask;
+        }
+        DashboardLog.Unauthorized(logger, request.Method, request.Path, remote);
         headers.WWWAuthenticate = "Bearer";
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// The sign-in form (GET) and its answer (POST): the token as form data, from a page of this dashboard's own origin
+    /// only, sets the cookie and sends the browser on to the page.
+    /// </summary>
+    private async Task SignInAsync(HttpContext context, string? remote)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        response.Headers.ContentSecurityPolicy = SignInContentSecurityPolicy;
+        // Under no-referrer a browser sends "Origin: null" with the form, which tells nothing of where it came from.
+        response.Headers["Referrer-Policy"] = "same-origin";
+        if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+        {
+            await WritePageAsync(response, StatusCodes.Status200OK, SignInPage);
+            return;
+        }
+        if (!HttpMethods.IsPost(request.Method))
+        {
+            response.Headers.Allow = "GET, HEAD, POST";
+            response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            return;
+        }
+        // A form another site posts here comes with its own origin (or none): that is not a sign-in.
+        var origin = request.Headers.Origin.ToString();
+        if (!string.Equals(origin, OwnOrigin(request), StringComparison.OrdinalIgnoreCase))
+        {
+            DashboardLog.ForeignSignIn(logger, remote, origin);
+            response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+        // One field of a few dozen characters: nothing larger is read from a client not yet signed in.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize) bodySize.MaxRequestBodySize = 16 * 1024;
+        var offered = request.HasFormContentType ? (await request.ReadFormAsync(context.RequestAborted))[TokenField].ToString() : null;
+        if (!Matches(offered))
+        {
+            DashboardLog.Unauthorized(logger, request.Method, request.Path, remote);
+            await WritePageAsync(response, StatusCodes.Status401Unauthorized, SignInFailedPage);
+            return;
+        }
+        SetCookie(context);
+        response.StatusCode = StatusCodes.Status303SeeOther;
+        response.Headers.Location = request.PathBase.Add("/").ToUriComponent();
+    }
+
+    private void SetCookie(HttpContext context) =>
+        context.Response.Cookies.Append(TokenCookie, options.Value.Token, new CookieOptions
+        {
+            HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/", Secure = OverHttps(context.Request),
+        });
+
+    /// <summary>
+    /// Over HTTPS, the TLS proxy's included (it says so in X-Forwarded-Proto): a header that claims it falsely only keeps
+    /// the cookie off plain HTTP, or a sign-in from being taken, so it needs no trust.
+    /// </summary>
+    private static bool OverHttps(HttpRequest request) =>
+        request.IsHttps || string.Equals(request.Headers["X-Forwarded-Proto"], "https", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The origin a browser gives this dashboard's pages: the proxy's host (X-Forwarded-Host) when it names one. A page
+    /// elsewhere can set neither header on a browser's form, so neither needs trust.
+    /// </summary>
+    private static string OwnOrigin(HttpRequest request)
+    {
+        var forwardedHost = request.Headers["X-Forwarded-Host"].ToString().Split(',')[0].Trim();
+        return (OverHttps(request) ? "https://" : "http://") + (forwardedHost.Length > 0 ? forwardedHost : request.Host.Value);
+    }
+
+    /// <summary>A browser's request for a page (it accepts HTML), not the API's.</summary>
+    private static bool IsPageRequest(HttpRequest request) =>
+        (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+        && !request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
+        && request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
+
+    private static Task WritePageAsync(HttpResponse response, int status, string page)
+    {
+        response.StatusCode = status;
+        response.ContentType = "text/html; charset=utf-8";
+        return response.WriteAsync(page);
+    }
+
+    /// <summary>The sign-in page: no script, so the form works without one; its addresses are relative to /signin.</summary>
+    private static string SignInHtml(string notice) => $$"""
+        <!doctype html>
+        <html lang="en">
+        <head>
+          <meta charset="utf-8">
+          <meta name="viewport" content="width=device-width, initial-scale=1">
+          <title>FlowWatch — sign in</title>
+          <link rel="stylesheet" href="app.css">
+          <link rel="icon" href="data:,">
+        </head>
+        <body>
+          <header><h1>FlowWatch <span class="subtitle">cross-border flows, live</span></h1></header>
+          <main>
+            <form id="signin" method="post" action="signin">
+              <h2>Sign in</h2>
+              {{notice}}
+              <label for="token">Access token</label>
+              <input id="token" name="{{TokenField}}" type="password" required autocomplete="current-password" autofocus>
+              <button type="submit">Sign in</button>
+            </form>
+          </main>
+        </body>
+        </html>
+        """;
 
     private static string? BearerToken(HttpRequest request)
     {
