@@ -542,6 +542,28 @@ public sealed class DashboardSecurityTests
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(page)).StatusCode);
     }
 
+    /// <summary>A sign-in whose form cannot be read is the client's mistake: 400 or 413, never the server error it was.</summary>
+    [Fact]
+    public async Task SignIn_FormThatCannotBeRead_IsRefusedAsTheClientsMistakeWithoutACookie()
+    {
+        await using var harness = await DashboardHarness.StartAsync(new Dictionary<string, string?> { [$"{DashboardOptions.SectionName}:Token"] = Token });
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = harness.BaseAddress };
+        var origin = harness.BaseAddress.GetLeftPart(UriPartial.Authority);
+
+        foreach (var (content, status) in new (HttpContent, HttpStatusCode)[]
+        {
+            (new StringContent("--x\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\n" + Token, System.Text.Encoding.UTF8), HttpStatusCode.BadRequest),
+            (new FormUrlEncodedContent([new("token", new string('a', 20_000))]), HttpStatusCode.RequestEntityTooLarge),
+        })
+        {
+            if (status == HttpStatusCode.BadRequest) content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("multipart/form-data; boundary=x");
+            using var request = new HttpRequestMessage(HttpMethod.Post, "signin") { Content = content, Headers = { { "Origin", origin } } };
+            using var response = await client.SendAsync(request);
+            Assert.Equal(status, response.StatusCode);
+            Assert.False(response.Headers.Contains("Set-Cookie"));
+        }
+    }
+
     [Theory]
     [InlineData("http://127.0.0.1:8080", "", true)]
     [InlineData("http://localhost:8080", "", true)]

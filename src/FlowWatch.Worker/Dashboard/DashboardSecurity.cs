@@ -125,7 +125,18 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
         }
         // One field of a few dozen characters: nothing larger is read from a client not yet signed in.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize) bodySize.MaxRequestBodySize = 16 * 1024;
-        var offered = request.HasFormContentType ? (await request.ReadFormAsync(context.RequestAborted))[TokenField].ToString() : null;
+        string? offered;
+        try
+        {
+            offered = request.HasFormContentType ? (await request.ReadFormAsync(context.RequestAborted))[TokenField].ToString() : null;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException)
+        {
+            // A form that cannot be read (a multipart body that ends early, a value past the limits, a body past 16 KiB:
+            // BadHttpRequestException is an IOException) is the client's mistake, not a fault of the dashboard's.
+            response.StatusCode = ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest;
+            return;
+        }
         if (!Matches(offered))
         {
             DashboardLog.Unauthorized(logger, request.Method, request.Path, remote);
