@@ -98,6 +98,11 @@ public sealed class RuleSettings
 
     public TimeSpan MlAnomalySuppression { get; set; } = TimeSpan.FromHours(1);
 
+    // Configuration binds "Infinity" to a double: a score that can never be reached would switch its rule off unseen.
+    private static bool PositiveFinite(double value) => double.IsFinite(value) && value > 0;
+
+    private const string PositiveFiniteProblem = "must be a positive finite number";
+
     /// <summary>Every problem with these settings, each naming its key; empty when they are usable.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -123,13 +128,13 @@ public sealed class RuleSettings
         Check(DormantMinAmountCny >= 0, nameof(DormantMinAmountCny), "must not be negative");
         Check(BaselineAmountMemory >= 1, nameof(BaselineAmountMemory), "must be at least 1");
         Check(BaselineHourlyMemory >= 1, nameof(BaselineHourlyMemory), "must be at least 1");
-        Check(BaselineAmountDeviationFloor > 0, nameof(BaselineAmountDeviationFloor), "must be positive");
-        Check(BaselineAmountClip > 0, nameof(BaselineAmountClip), "must be positive");
-        Check(HighFrequencyScore > 0, nameof(HighFrequencyScore), "must be positive");
+        Check(PositiveFinite(BaselineAmountDeviationFloor), nameof(BaselineAmountDeviationFloor), PositiveFiniteProblem);
+        Check(PositiveFinite(BaselineAmountClip), nameof(BaselineAmountClip), PositiveFiniteProblem);
+        Check(PositiveFinite(HighFrequencyScore), nameof(HighFrequencyScore), PositiveFiniteProblem);
         Check(HighFrequencyMinCount >= 1, nameof(HighFrequencyMinCount), "must be at least 1");
         Check(HighFrequencyWarmupHours >= 1, nameof(HighFrequencyWarmupHours), "must be at least 1");
         Check(HighFrequencySuppression >= TimeSpan.Zero, nameof(HighFrequencySuppression), "must not be negative");
-        Check(AmountAnomalyScore > 0, nameof(AmountAnomalyScore), "must be positive");
+        Check(PositiveFinite(AmountAnomalyScore), nameof(AmountAnomalyScore), PositiveFiniteProblem);
         Check(AmountAnomalyWarmupEvents >= 1, nameof(AmountAnomalyWarmupEvents), "must be at least 1");
         Check(AmountAnomalyMinCny >= 0, nameof(AmountAnomalyMinCny), "must not be negative");
         Check(MlAnomalyThreshold is > 0 and < 1, nameof(MlAnomalyThreshold), "must be in (0, 1)");
