@@ -210,6 +210,13 @@ public sealed class FlowEngine
     public RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, List<Alert> alerts, out string? rejectReason) =>
         Process(record, sequence, alerts, replaying: false, out rejectReason);
 
+    /// <summary>Counts a record that could not be read whole to be processed (a line too long to hold) as read and rejected.</summary>
+    public void CountUnread()
+    {
+        Counters.Read++;
+        Counters.DeadLetters++;
+    }
+
     /// <summary>
     /// Processes a record again after a restore, for its effect on state only: its id is remembered and parameters
     /// change as they did, but an entity whose restored state already includes the event (its

@@ -85,8 +85,17 @@ public static class ReplayCommand
             var lines = new LineReader(input);
             while (lines.TryReadLine(out var line))
             {
-                if (line.Trim(" \t"u8).IsEmpty) continue;   // blank lines are not records
-                if (engine.Process(line, lines.LineNumber, alerts, out var reason) == RecordOutcome.Rejected)
+                if (lines.CutFrom > 0)
+                {
+                    engine.CountUnread();
+                    deadLetterFile?.Write(DeadLetter.Of(lines.LineNumber, string.Create(CultureInfo.InvariantCulture,
+                        $"record: {lines.CutFrom:N0} bytes, more than the {LineReader.DefaultMaxLineBytes:N0} a line may hold; its first {line.Length:N0} are kept here"), line));
+                }
+                else if (line.Trim(" \t"u8).IsEmpty)
+                {
+                    continue;   // blank lines are not records
+                }
+                else if (engine.Process(line, lines.LineNumber, alerts, out var reason) == RecordOutcome.Rejected)
                 {
                     deadLetterFile?.Write(DeadLetter.Of(lines.LineNumber, reason!, line));
                 }

@@ -80,6 +80,27 @@ public sealed class ReplayCommandTests : IDisposable
         Assert.Equal([0xFF, 0xFE, (byte)'{'], Convert.FromBase64String(raw.GetProperty("rawBase64").GetString()!));
     }
 
+    /// <summary>A line past the most a line may hold (a file that lost its newlines, say) is a dead letter, not the end of the replay.</summary>
+    [Fact]
+    public async Task Replay_LineLongerThanALineMayHold_IsADeadLetterAndTheLinesAfterItAreRead()
+    {
+        var events = PathOf("events.jsonl");
+        var good = """{"txnId":"T1","ts":"2026-03-01T10:00:00+08:00","account":"FTE0001","entityId":"E1","direction":"IN","amount":"100","currency":"CNY","cpKind":"OFFSHORE"}""";
+        var runaway = new string('x', Worker.Replay.LineReader.DefaultMaxLineBytes + 5);
+        await File.WriteAllTextAsync(events, string.Join("\n", good, runaway, good.Replace("\"T1\"", "\"T3\"", StringComparison.Ordinal)) + "\n");
+
+        var (code, output, _) = await Run("replay", "--reference", Samples("reference.json"), "--events", events, "--alerts", PathOf("a.jsonl"), "--dead-letters", PathOf("d.jsonl"));
+
+        Assert.Equal(0, code);
+        var deadLetter = JsonDocument.Parse(File.ReadAllLines(PathOf("d.jsonl")).Single()).RootElement;
+        Assert.Equal(2L, deadLetter.GetProperty("line").GetInt64());
+        Assert.Equal("record: 16,777,221 bytes, more than the 16,777,216 a line may hold; its first 16,777,216 are kept here", deadLetter.GetProperty("reason").GetString());
+        Assert.Equal(runaway[..Worker.Replay.LineReader.DefaultMaxLineBytes], deadLetter.GetProperty("raw").GetString());
+        Assert.Matches(@"records read\s+3\b", output);
+        Assert.Matches(@"accepted\s+2\b", output);
+        Assert.Matches(@"dead letters\s+1\b", output);
+    }
+
     [Fact]
     public async Task Replay_MissingEventsFile_ExitsNonZeroSayingWhy()
     {
