@@ -35,10 +35,16 @@ public static class CommandLine
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        if (args.Length == 0)
+        {
+            // A usage mistake, as an unknown command is: its help goes where errors go, not into a pipe meant for output.
+            stderr.WriteLine(Help);
+            return UsageError;
+        }
+        if (args[0] is "help" or "--help" or "-h")
         {
             stdout.WriteLine(Help);
-            return args.Length == 0 ? UsageError : Success;
+            return Success;
         }
         if (args.Skip(1).Any(a => a is "--help" or "-h") && Array.Find(Commands, c => c.Name == args[0]) is { Name: not null } command)
         {

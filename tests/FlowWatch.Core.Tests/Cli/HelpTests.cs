@@ -37,4 +37,25 @@ public sealed class HelpTests
         Assert.Contains("unknown command 'reply'", err, StringComparison.Ordinal);
         Assert.Contains("commands:", err, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task NoCommand_IsAUsageMistakeWithTheWholeHelpOnStderr()
+    {
+        var (code, output, err) = await Run();
+
+        Assert.Equal(CommandLine.UsageError, code);
+        Assert.Empty(output);
+        Assert.StartsWith("usage: flowwatch <command>", err, StringComparison.Ordinal);
+        Assert.Contains("commands:", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_PrintsTheWholeHelpOnStdout()
+    {
+        var (code, output, err) = await Run("--help");
+
+        Assert.Equal(CommandLine.Success, code);
+        Assert.StartsWith("usage: flowwatch <command>", output, StringComparison.Ordinal);
+        Assert.Empty(err);
+    }
 }
