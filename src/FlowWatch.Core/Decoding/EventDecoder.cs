@@ -89,6 +89,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
         if (at >= json.Length || json[at] != '{') return false;
         Begin(ref e);
         Fields seen = 0;
+        Fields named = 0;
         var isControl = false;
         var deferred = 0;
         // One vectorized look over the whole record: when it is printable ASCII without a backslash, as records
@@ -118,6 +119,9 @@ public sealed class EventDecoder(Utf8StringPool strings)
                 _successor[previous] = field;
             }
             previous = field == Fields.None ? 0 : BitOf(field) + 1;
+            // A name given twice is the reader's to refuse.
+            if ((named & field) != 0) return false;
+            named |= field;
             at = SkipWhitespace(json, at);
             var valueAt = at + 1;
             if (!TryReadPlainValue(json, printable, ref at, out var kind, out var value)) return false;
@@ -142,7 +146,6 @@ public sealed class EventDecoder(Utf8StringPool strings)
         }
         // Trailing bytes, even whitespace, are left to the reader.
         if (at != json.Length - 1 || isControl || (Fields.Required & ~seen) != 0) return false;
-        // In record order, so that of a name given twice the last value counts, as on the reader's path.
         for (var i = 0; i < deferred; i++)
         {
             var (field, start, length) = _deferred[i];
@@ -183,6 +186,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
         Begin(ref e);
         Span<byte> scratch = _scratch;
         Fields seen = 0;
+        Fields named = 0;
         var isControl = false;
         string? fieldReason = null;
 
@@ -195,6 +199,16 @@ public sealed class EventDecoder(Utf8StringPool strings)
                 reader.Skip();
                 continue;
             }
+            // Of a name given twice a reader would keep one value and drop the other unseen: an amount written twice,
+            // say, would be counted as whichever it kept. Such a record is refused (a control record's parser refuses
+            // it too).
+            if ((named & field) != 0)
+            {
+                fieldReason ??= NameOf(field) + ": given twice";
+                reader.Skip();
+                continue;
+            }
+            named |= field;
             // The record is read to its end before a field's error counts: a control record is judged by
             // ControlRecordParser alone (DESIGN.md §3.4), as on the control topic, and a value that would be wrong in
             // a payment is no error of it, whichever comes first, the value or its type.

@@ -519,8 +519,37 @@ public sealed class EventDecoderTests
 
         Assert.Equal(plain.TxnId, Accepted(Valid().Replace("{", "{\"type\":\"PAYMENT\",", StringComparison.Ordinal)).TxnId);
         Assert.Equal(plain.Amount, Accepted(Valid().TrimEnd('}') + ",\"type\":\"PAYMENT\"}").Amount);
-        // Of a name given twice the last value counts.
-        Assert.Equal(RecordType.Control, Decode("""{"type":"PAYMENT","ts":"2026-03-01T09:30:00+08:00","macroPrudentialFactor":0.5,"type":"PARAMETERS"}""").Type);
+        // Given twice, the type is neither: a record that says both is refused, not taken for the one said last.
+        Assert.Equal("type: given twice", Rejected("""{"type":"PAYMENT","ts":"2026-03-01T09:30:00+08:00","macroPrudentialFactor":0.5,"type":"PARAMETERS"}"""));
+    }
+
+    /// <summary>
+    /// A field given twice is refused naming it, whatever the second value (the same, another, or null): a reader would
+    /// keep one and drop the other unseen, and a payment's amount must not be whichever it kept.
+    /// </summary>
+    [Theory]
+    [InlineData("amount", "\"900000000\"")]
+    [InlineData("amount", "\"100\"")]
+    [InlineData("txnId", "\"T9\"")]
+    [InlineData("direction", "\"OUT\"")]
+    [InlineData("purpose", "null")]
+    [InlineData("cpName", "\"Other Co\"")]
+    [InlineData("customsSpecial", "true")]
+    public void Decode_FieldGivenTwice_RejectedNamingIt(string field, string secondValue)
+    {
+        var once = TestStreams.Event("T1").Amount(100m, "CNY").Purpose("GOODS_TRADE").CpName("Acme").WithRaw("customsSpecial", "false").ToJson();
+        var twice = once.TrimEnd('}') + $",\"{field}\":{secondValue}}}";
+
+        Assert.Equal(field + ": given twice", Rejected(twice));
+        var e = default(PaymentEvent);
+        Assert.False(new EventDecoder().TryDecodeFast(Encoding.UTF8.GetBytes(twice), ref e));   // left to the reader, which refuses it
+        Assert.Equal(RecordType.Payment, Decode(once).Type);
+    }
+
+    [Fact]
+    public void Decode_UnknownFieldGivenTwice_IsPassedOverAsAnyUnknownField()
+    {
+        Assert.Equal("T1", Accepted(TestStreams.Event("T1").With("bankRef", "A").ToJson().TrimEnd('}') + ",\"bankRef\":\"B\"}").TxnId);
     }
 
     [Fact]
