@@ -468,6 +468,10 @@ public sealed class DashboardSecurityTests
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(followed)).StatusCode);
         using var page = await client.GetAsync($"?access_token={Token}");
         Assert.Equal("/", page.Headers.Location?.OriginalString);
+        // A path that starts with two slashes is not sent on as an address of another site ("//evil.example/x").
+        using var offsite = await client.GetAsync(new Uri(harness.BaseAddress.GetLeftPart(UriPartial.Authority) + $"//evil.example/x?access_token={Token}"));
+        Assert.Equal(HttpStatusCode.SeeOther, offsite.StatusCode);
+        Assert.Equal("/evil.example/x", offsite.Headers.Location?.OriginalString);
 
         // A wrong token is refused as before, without a cookie, a browser's request for the page too.
         using var wrong = new HttpRequestMessage(HttpMethod.Get, $"?access_token={Token}x") { Headers = { { "Accept", "text/html" } } };

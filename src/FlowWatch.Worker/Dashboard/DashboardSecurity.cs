@@ -75,7 +75,9 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
         {
             SetCookie(context);
             context.Response.StatusCode = StatusCodes.Status303SeeOther;
-            headers.Location = request.PathBase.Add(request.Path).ToUriComponent()
+            // One leading slash: a path of "//host" would make the address protocol-relative, a redirect to another site.
+            var path = new PathString("/" + (request.Path.Value ?? "").TrimStart('/', '\\'));
+            headers.Location = request.PathBase.Add(path).ToUriComponent()
                 + QueryString.Create(query.Where(p => !string.Equals(p.Key, TokenQuery, StringComparison.OrdinalIgnoreCase))).ToUriComponent();
             return Task.CompletedTask;
         }
