@@ -58,8 +58,10 @@ public sealed class OptionsSection<T>(string name, Action<IConfiguration, T> bin
 
     /// <summary>
     /// Paths of the keys under <paramref name="section"/> that no property of <paramref name="type"/> takes (in any letter
-    /// case, as binding reads them), looking into nested settings; a dictionary (librdkafka's properties) takes any key.
-    /// A setting that takes a value takes no key under it (the binder passes such keys over, leaving the default).
+    /// case, as binding reads them), looking into nested settings; a dictionary of values (librdkafka's properties) takes
+    /// any key, but no key under one of its entries. A setting that takes a value takes no key under it (the binder
+    /// passes such keys over, leaving the default): <c>Client__sasl__password</c>, meant as <c>sasl.password</c>, would
+    /// never reach the Kafka clients.
     /// </summary>
     private static IEnumerable<string> UnknownKeys(IConfigurationSection section, Type type)
     {
@@ -78,6 +80,10 @@ public sealed class OptionsSection<T>(string name, Action<IConfiguration, T> bin
             else if (!typeof(System.Collections.IEnumerable).IsAssignableFrom(property.PropertyType))
             {
                 foreach (var path in UnknownKeys(child, property.PropertyType)) yield return path;
+            }
+            else
+            {
+                foreach (var key in child.GetChildren().SelectMany(entry => entry.GetChildren())) yield return key.Path;
             }
         }
     }

@@ -51,4 +51,15 @@ public sealed class UnknownKeyTests
             "FlowWatch:Kafka:GroupId:Name: is not a FlowWatch setting",
             refused.Message);
     }
+
+    [Fact]
+    public void Bind_KeysUnderAClientProperty_Refused()
+    {
+        // FLOWWATCH_FlowWatch__Kafka__Client__sasl__password, meant as sasl.password: the map took no entry and the
+        // clients would connect without the password.
+        var refused = Assert.Throws<ConfigurationException>(() => FlowWatchSections.Kafka.Bind(Settings(
+            ("FlowWatch:Kafka:Client:sasl:password", "secret"), ("FlowWatch:Kafka:Client:security.protocol", "SASL_SSL"))));
+
+        Assert.Equal("FlowWatch:Kafka:Client:sasl:password: is not a FlowWatch setting", refused.Message);
+    }
 }
