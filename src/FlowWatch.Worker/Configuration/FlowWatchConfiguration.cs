@@ -81,6 +81,9 @@ public static class FlowWatchConfiguration
     /// <summary>The problem of a key or section at <paramref name="path"/> that FlowWatch does not read.</summary>
     public static string NotASetting(string path) => $"{path}: is not a FlowWatch setting";
 
+    /// <summary>The problem of a value at <paramref name="path"/>, where a section of settings belongs.</summary>
+    public static string NotAValue(string path) => $"{path}: is a section of settings, not a value";
+
     /// <summary>
     /// Refuses a section of <c>FlowWatch</c> that no command reads (a misspelt <c>Dashbaord</c> would otherwise leave
     /// every key in it unread), keys of <c>FlowWatch:Models</c> other than <c>Directory</c>, and a value where a
@@ -96,7 +99,7 @@ public static class FlowWatchConfiguration
             .Select(c => NotASetting(c.Path));
         var values = FlowWatchSections.Names.Prepend(FlowWatchSections.Root).Select(configuration.GetSection)
             .Where(s => !string.IsNullOrEmpty(s.Value))
-            .Select(s => $"{s.Path}: is a section of settings, not a value");
+            .Select(s => NotAValue(s.Path));
         var problems = unknown.Concat(values).ToList();
         if (problems.Count > 0) throw new ConfigurationException(string.Join(Environment.NewLine, problems));
     }

@@ -49,21 +49,21 @@ public sealed class OptionsSection<T>(string name, Action<IConfiguration, T> bin
     private void BindInto(IConfiguration configuration, T options)
     {
         // The binder refuses an unknown key too, but names neither its path nor all of them.
-        if (UnknownKeys(configuration.GetSection(name), typeof(T)).ToList() is { Count: > 0 } unknown)
+        if (Misplaced(configuration.GetSection(name), typeof(T)).ToList() is { Count: > 0 } problems)
         {
-            throw new ConfigurationException(string.Join(Environment.NewLine, unknown.Select(FlowWatchConfiguration.NotASetting)));
+            throw new ConfigurationException(string.Join(Environment.NewLine, problems));
         }
         FlowWatchConfiguration.Bind(name, () => bind(configuration.GetSection(name), options));
     }
 
     /// <summary>
-    /// Paths of the keys under <paramref name="section"/> that no property of <paramref name="type"/> takes (in any letter
-    /// case, as binding reads them), looking into nested settings; a dictionary of values (librdkafka's properties) takes
-    /// any key, but no key under one of its entries. A setting that takes a value takes no key under it (the binder
-    /// passes such keys over, leaving the default): <c>Client__sasl__password</c>, meant as <c>sasl.password</c>, would
-    /// never reach the Kafka clients.
+    /// The problems of the keys under <paramref name="section"/> that no property of <paramref name="type"/> takes (in
+    /// any letter case, as binding reads them), looking into nested settings; a dictionary of values (librdkafka's
+    /// properties) takes any key, but no key under one of its entries. A setting that takes a value takes no key under
+    /// it, and one that takes a section (<c>LargeValue</c>, <c>Client</c>) no value: the binder passes both over, leaving
+    /// the default (<c>Client__sasl__password</c>, meant as <c>sasl.password</c>, would never reach the Kafka clients).
     /// </summary>
-    private static IEnumerable<string> UnknownKeys(IConfigurationSection section, Type type)
+    private static IEnumerable<string> Misplaced(IConfigurationSection section, Type type)
     {
         foreach (var child in section.GetChildren())
         {
@@ -71,20 +71,19 @@ public sealed class OptionsSection<T>(string name, Action<IConfiguration, T> bin
             var nested = property is not null && property.PropertyType.IsClass && property.PropertyType != typeof(string);
             if (property is null || !property.CanWrite && !nested)
             {
-                yield return child.Path;
+                yield return FlowWatchConfiguration.NotASetting(child.Path);
+                continue;
             }
-            else if (!nested)
+            if (!nested)
             {
-                foreach (var key in child.GetChildren()) yield return key.Path;
+                foreach (var key in child.GetChildren()) yield return FlowWatchConfiguration.NotASetting(key.Path);
+                continue;
             }
-            else if (!typeof(System.Collections.IEnumerable).IsAssignableFrom(property.PropertyType))
-            {
-                foreach (var path in UnknownKeys(child, property.PropertyType)) yield return path;
-            }
-            else
-            {
-                foreach (var key in child.GetChildren().SelectMany(entry => entry.GetChildren())) yield return key.Path;
-            }
+            if (!string.IsNullOrEmpty(child.Value)) yield return FlowWatchConfiguration.NotAValue(child.Path);
+            var problems = typeof(System.Collections.IEnumerable).IsAssignableFrom(property.PropertyType)
+                ? child.GetChildren().SelectMany(entry => entry.GetChildren()).Select(key => FlowWatchConfiguration.NotASetting(key.Path))
+                : Misplaced(child, property.PropertyType);
+            foreach (var problem in problems) yield return problem;
         }
     }
 

@@ -62,4 +62,25 @@ public sealed class UnknownKeyTests
 
         Assert.Equal("FlowWatch:Kafka:Client:sasl:password: is not a FlowWatch setting", refused.Message);
     }
+
+    [Fact]
+    public void Bind_ValuesWhereASectionOfSettingsBelongs_Refused()
+    {
+        // The binder passes them over: the large-value thresholds kept their defaults, the clients got no property.
+        var rules = Assert.Throws<ConfigurationException>(() => FlowWatchSections.Rules.Bind(Settings(("FlowWatch:Rules:LargeValue", "50000"))));
+        var kafka = Assert.Throws<ConfigurationException>(() => FlowWatchSections.Kafka.Bind(Settings(("FlowWatch:Kafka:Client", "sasl.password=secret"))));
+
+        Assert.Equal("FlowWatch:Rules:LargeValue: is a section of settings, not a value", rules.Message);
+        Assert.Equal("FlowWatch:Kafka:Client: is a section of settings, not a value", kafka.Message);
+    }
+
+    [Fact]
+    public void Bind_EmptySectionsOfSettings_Accepted()
+    {
+        // appsettings.json's "Client": {} is read as an empty value.
+        var settings = Settings(("FlowWatch:Kafka:Client", ""), ("FlowWatch:Rules:LargeValue", ""));
+
+        Assert.Empty(FlowWatchSections.Kafka.Bind(settings).Client);
+        Assert.Equal(50_000m, FlowWatchSections.Rules.Bind(settings).LargeValue.CashCny);
+    }
 }
