@@ -128,6 +128,29 @@ public sealed class StreamingWorkerTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_Stopped_LogsTheRevokedPartitionsByNumber()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("revoked", partitions: 2);
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var worker = NewWorker(options, new LineLogger(lines.Enqueue));
+        using var run = WorkerRun.Of(worker);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        using (var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            await producer.ProduceAsync(new TopicPartition(options.PaymentsTopic, 1),
+                new Message<string, string> { Key = "EFE0001", Value = File.ReadLines(Samples("events.jsonl")).First() });
+        }
+        await Until(() => worker.Counters.Read == 1, "the payment processed");
+
+        await run.StopAsync();
+
+        // Not librdkafka's fetch positions ("payments [[0]] @Unset [-1001]" for partition 0, which fetched nothing),
+        // which an operator would take for the offsets committed.
+        Assert.Contains("partitions 0, 1 revoked after a commit", lines);
+    }
+
+    [Fact]
     public async Task Run_StoppedWhileNoBrokerAnswers_EndsWithoutWaitingOutItsTimeouts()
     {
         // Nothing listens on port 1: the worker's first session waits for a broker (its producer's transactions).

@@ -547,13 +547,15 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
 
     /// <summary>
     /// On revocation the work so far is committed with all of the state first, so the next owner starts where this
-    /// one ended, with nothing to process again.
+    /// one ended, with nothing to process again. The log names the partitions by number: the offsets librdkafka gives
+    /// with them are its fetch positions ("Unset [-1001]" when it fetched nothing), not what was committed.
     /// </summary>
     private void Revoke(List<TopicPartitionOffset> revoked)
     {
         Commit(_partitions.Values, saveAll: true);
+        var partitions = string.Join(", ", revoked.Select(p => p.Partition.Value));
         foreach (var partition in revoked) Retire(partition.Partition.Value);
-        WorkerLog.PartitionsRevoked(_log, revoked);
+        WorkerLog.PartitionsRevoked(_log, partitions);
     }
 
     /// <summary>

@@ -13,7 +13,7 @@ internal static partial class WorkerLog
     public static partial void PartitionRestored(ILogger logger, int partition, long milliseconds, long replayed, long offset);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "partitions {Partitions} revoked after a commit")]
-    public static partial void PartitionsRevoked(ILogger logger, IReadOnlyList<Confluent.Kafka.TopicPartitionOffset> partitions);
+    public static partial void PartitionsRevoked(ILogger logger, string partitions);
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "{Code}: {Reason}; restarting from the committed state in {Seconds} s")]
     public static partial void Restarting(ILogger logger, string code, string reason, double seconds);
