@@ -118,6 +118,20 @@ public sealed class StateRestoreFailureTests
     }
 
     [Fact]
+    public void Restore_PositionBeyondTheEndOfThePaymentsWithNothingToProcessAgain_FailsNamingBoth()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("restore", partitions: 1);
+        Write(broker, options.PaymentsTopic, ("EFE0001", Payment("A1", "1"), null), ("EFE0001", Payment("A2", "1"), null));
+        // Everything was saved at offset 1,000 (the restart point is the position): no payment is processed again.
+        Write(broker, options.StateTopic, ("P", Position(nextOffset: 1_000, restartPoint: 1_000), null));
+
+        var error = Restore(broker, options);
+
+        Assert.StartsWith("payments partition 0 ends at offset 2, before the saved position 1000", Assert.IsType<InvalidDataException>(error).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Restore_StateTopicWithFewerPartitionsThanThePayments_FailsSayingSo()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);

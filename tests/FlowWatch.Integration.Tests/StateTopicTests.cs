@@ -166,9 +166,13 @@ public sealed class StateTopicTests(ITestOutputHelper output)
         using var producer = new ProducerBuilder<string?, byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers, TransactionalId = "ids" }).Build();
         producer.InitTransactions(TimeSpan.FromSeconds(30));
         var writing = new StateWriting(TimeSpan.Zero, TimeSpan.FromMilliseconds(20), options.StateIdsPerRecord, options.StateRecordBytes);
+        using var paymentsProducer = new ProducerBuilder<string?, byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build();
         long offset = 0;
         void CommitAfter(params string[] payments)
         {
+            // On the payments topic too: a restore checks that the partition reaches the saved position.
+            foreach (var payment in payments) paymentsProducer.Produce(new TopicPartition(options.PaymentsTopic, 0), new Message<string?, byte[]> { Value = System.Text.Encoding.UTF8.GetBytes(payment) });
+            paymentsProducer.Flush(TimeSpan.FromSeconds(30));
             foreach (var payment in payments) Assert.Equal(RecordOutcome.Accepted, engine.Process(System.Text.Encoding.UTF8.GetBytes(payment), offset++, [], out _));
             producer.BeginTransaction();
             StateStore.Write(producer, StateStore.WriteCommit(producer, options.StateTopic, 0, engine, book, offset, writing, all: true, _ => { }), _ => { });

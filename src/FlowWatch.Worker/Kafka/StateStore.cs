@@ -353,14 +353,25 @@ public static class StateStore
 
     private static readonly TimeSpan CancellationStep = TimeSpan.FromSeconds(1);
 
-    /// <summary>Processes payments [<paramref name="from"/>, <paramref name="to"/>) of a partition again, for their effect on state only.</summary>
+    /// <summary>
+    /// Processes payments [<paramref name="from"/>, <paramref name="to"/>) of a partition again, for their effect on state
+    /// only. With none to process, checks that the partition reaches <paramref name="to"/>.
+    /// </summary>
     private static long Replay(ConsumerConfig baseConfig, string paymentsTopic, int partition, FlowEngine engine, long from, long to, TimeSpan timeout,
         ILogger log, CancellationToken cancellation)
     {
-        if (from >= to) return 0;
         var config = RestoreConfig(baseConfig);
         config.AutoOffsetReset = AutoOffsetReset.Earliest;   // the restart point may lie before the log's start
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(config).LogTo(log, "state restore").Build();
+        if (from >= to)
+        {
+            // Resuming past the end, the worker's consumer would be reset to the partition's start and process it all again
+            // on top of this state.
+            var end = consumer.QueryWatermarkOffsets(new TopicPartition(paymentsTopic, new Partition(partition)), TimeSpan.FromSeconds(30)).High.Value;
+            if (end < to) throw EndsBeforePosition(partition, end, to);
+            consumer.Close();
+            return 0;
+        }
         consumer.Assign(new TopicPartitionOffset(paymentsTopic, new Partition(partition), new Offset(from)));
         var discarded = new List<Alert>();
         long replayed = 0;
@@ -369,10 +380,7 @@ public static class StateStore
             var record = ConsumeWithin(consumer, timeout, cancellation) ?? throw new TimeoutException($"payments partition {partition} did not reach offset {to} in {timeout.TotalSeconds:0.#} s");
             if (record.IsPartitionEOF)
             {
-                // The position was committed after these payments were read, so the partition cannot end before it
-                // unless the payments topic was recreated or cut short: its state no longer belongs to it.
-                throw new InvalidDataException($"payments partition {partition} ends at offset {record.Offset.Value}, before the saved position " +
-                    $"{to}: the payments topic was recreated or cut short; restore from an empty state topic to process it from its start");
+                throw EndsBeforePosition(partition, record.Offset.Value, to);
             }
             if (record.Offset.Value >= to) break;
             engine.Reprocess(record.Message.Value ?? [], record.Offset.Value, discarded);
@@ -383,6 +391,14 @@ public static class StateStore
         consumer.Close();
         return replayed;
     }
+
+    /// <summary>
+    /// The position was committed after the payments before it were read, so the partition cannot end before it unless
+    /// the payments topic was recreated or cut short: its state no longer belongs to it.
+    /// </summary>
+    private static InvalidDataException EndsBeforePosition(int partition, long end, long position) =>
+        new($"payments partition {partition} ends at offset {end}, before the saved position {position}: the payments topic was " +
+            "recreated or cut short; restore from an empty state topic to process it from its start");
 
     private static ConsumerConfig RestoreConfig(ConsumerConfig baseConfig) => new(new Dictionary<string, string>(baseConfig))
     {
