@@ -444,6 +444,17 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
               refs: ['PBOC Order [2016] No.3 Art.5', 'Hengqin Art.8'] } })
             """);
         await Assertions.Expect(_page.Locator("#feed tbody tr[data-entity='X-2-f13ed7203c7f4682a70f']")).ToHaveCountAsync(1);
+        // An id of ten characters stays on one line, as tall as an id of one.
+        await _page.EvaluateAsync("""
+            () => ['E', 'E000000037'].forEach((entityId, i) => receive({ id: Number.MAX_SAFE_INTEGER - 2 - i, alert: { alertId: 'short' + i,
+              rule: 'HIGH_FREQUENCY', severity: 'III', entityId, ts: '2026-03-02T01:00:00Z', message: 'short', metrics: {}, refs: [] } }))
+            """);
+        await Assertions.Expect(_page.Locator("#feed tbody tr[data-entity='E000000037']")).ToHaveCountAsync(1);
+        await Assertions.Expect(_page.Locator("#feed tbody tr[data-entity='E']")).ToHaveCountAsync(1);
+        var heights = await _page.EvaluateAsync<double[]>("""
+            () => ['E', 'E000000037'].map((id) => document.querySelector(`#feed tbody tr[data-entity='${id}'] button[data-entity]`).getBoundingClientRect().height)
+            """);
+        Assert.Equal(heights[0], heights[1]);
         Assert.True(await _page.EvaluateAsync<bool>("() => { const panel = document.getElementById('alerts'); return panel.scrollWidth <= panel.clientWidth; }"),
             "the alert list runs past its panel");
         var screenshot = Path.Combine(TestArtifacts.Directory, "dashboard.png");

@@ -149,7 +149,7 @@ function row(entry, fresh) {
   const severity = el('td');
   severity.append(el('span', `badge sev-${alert.severity}`, alert.severity));
   tr.append(severity, el('td', 'rule', alert.rule));
-  const entity = el('td');
+  const entity = el('td', 'entity');
   const link = el('button', 'link', alert.entityId);
   link.type = 'button';
   link.dataset.entity = alert.entityId;
