@@ -8,7 +8,7 @@ public static class PartyNames
 {
     /// <summary>
     /// Unicode NFKC, upper case (invariant), punctuation stripped, whitespace runs collapsed to one space, trimmed.
-    /// Invisible format characters (zero-width space and joiners, soft hyphen, direction marks) are stripped too:
+    /// Invisible format characters (zero-width space and joiners, soft hyphen, direction marks, tag characters) are stripped too:
     /// a name that reads the same on screen must match, or one such character inserted would pass the screening.
     /// </summary>
     public static string Normalise(string name)
@@ -16,10 +16,15 @@ public static class PartyNames
         var folded = name.Normalize(NormalizationForm.FormKC).ToUpperInvariant();
         var builder = new StringBuilder(folded.Length);
         var pendingSpace = false;
-        foreach (var c in folded)
+        // By code point, not UTF-16 unit: the tag characters (invisible) and much punctuation lie beyond U+FFFF, where
+        // each half of a surrogate pair has a category of its own and would be kept.
+        for (var at = 0; at < folded.Length;)
         {
-            var category = char.GetUnicodeCategory(c);
-            if (char.IsWhiteSpace(c))
+            Rune.DecodeFromUtf16(folded.AsSpan(at), out var rune, out var length);
+            var units = folded.AsSpan(at, length);
+            at += length;
+            var category = Rune.GetUnicodeCategory(rune);
+            if (Rune.IsWhiteSpace(rune))
             {
                 pendingSpace = builder.Length > 0;
                 continue;
@@ -30,7 +35,7 @@ public static class PartyNames
                 builder.Append(' ');
                 pendingSpace = false;
             }
-            builder.Append(c);
+            builder.Append(units);
         }
         return builder.ToString();
     }

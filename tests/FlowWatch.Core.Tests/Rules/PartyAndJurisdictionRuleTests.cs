@@ -84,6 +84,8 @@ public sealed class PartyAndJurisdictionRuleTests
     [InlineData("north star shipping")]
     [InlineData("AC\u200BME TRADING LTD")]   // a zero-width space inside a word
     [InlineData("\u200EACME TRA\u00ADDING\u2060 LTD")]   // a direction mark, a soft hyphen, a word joiner
+    [InlineData("ACME TRA\U000E0044DING LTD")]   // an invisible tag character, outside the 16-bit range
+    [InlineData("ACME TRADING\U00010100 LTD")]   // punctuation outside the 16-bit range (Aegean word separator)
     public void SanctionedParty_CpNameEqualAfterNormalisation_RaisesSeverityIII(string cpName)
     {
         var result = Stream().Send(TestStreams.Event().Cp("OFFSHORE", name: cpName));
@@ -127,6 +129,7 @@ public sealed class PartyAndJurisdictionRuleTests
     [InlineData("...", "")]
     [InlineData("N\u200Borth\u200D \uFEFFStar", "NORTH STAR")]
     [InlineData("A+B $1", "A+B $1")]
+    [InlineData("N\U000E0020orth\U0001BCA0 Star\U0001E95E", "NORTH STAR")]   // format characters and punctuation beyond U+FFFF
     public void Normalise_MessyName_FoldsCaseWidthWhitespaceAndPunctuation(string name, string expected)
     {
         Assert.Equal(expected, PartyNames.Normalise(name));
