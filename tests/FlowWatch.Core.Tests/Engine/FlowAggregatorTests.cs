@@ -18,7 +18,7 @@ public sealed class FlowAggregatorTests
         for (var seed = 1; seed <= 60; seed++)
         {
             var stream = RandomStreams.Generate(seed, SettingsProfile.Defaults);
-            var oracle = new NaiveEngine(stream.Reference, stream.Settings);
+            var oracle = new NaiveEngine(stream.Reference, stream.SanctionsList, stream.Settings);
             var engine = new FlowEngine(stream.Reference, stream.Settings, shards: 1 + seed % 3) { Aggregator = new FlowAggregator() };
             var cuts = new Random(seed);
             var batches = new List<AggregateBatch>();

@@ -30,6 +30,8 @@ internal sealed record ComparableAlert(
     decimal? Utilisation,
     int? Year,
     string? Day,
+    string? Category,
+    string? CurrencyClass,
     decimal? InflowCny,
     decimal? OutflowCny,
     decimal? DaysSincePreviousActivity)
@@ -38,7 +40,7 @@ internal sealed record ComparableAlert(
         alert.Sequence, alert.Rule, alert.Severity, alert.TxnId, alert.AlertId, alert.EntityId, alert.Account,
         alert.Ts.UtcTicks, (int)alert.Ts.Offset.TotalMinutes, alert.Metrics.Direction, alert.Metrics.Observed,
         alert.Metrics.Threshold, alert.Metrics.Count, alert.Metrics.Cap, alert.Metrics.Utilisation, alert.Metrics.Year,
-        alert.Metrics.Day, alert.Metrics.InflowCny, alert.Metrics.OutflowCny, alert.Metrics.DaysSincePreviousActivity);
+        alert.Metrics.Day, alert.Metrics.Category, alert.Metrics.CurrencyClass, alert.Metrics.InflowCny, alert.Metrics.OutflowCny, alert.Metrics.DaysSincePreviousActivity);
 }
 
 /// <summary>
@@ -46,8 +48,8 @@ internal sealed record ComparableAlert(
 /// docs/SEMANTICS.md. It keeps the full list of accepted events in processing order and, for every new event,
 /// recomputes each window, lateness test, daily accumulator, penetration position and silence from that history by
 /// brute force. Its only state is the history, the alerts fired so far and the reference data in force. It shares
-/// the decoder (JSON to fields) and the control-record parser with the engine, and nothing of the engine's
-/// resolution or rule logic.
+/// the decoder (JSON to fields), the reference-data loader and the control-record parser with the engine, and
+/// nothing of the engine's resolution, name normalisation or rule logic.
 /// </summary>
 internal sealed class NaiveEngine
 {
@@ -73,12 +75,18 @@ internal sealed class NaiveEngine
     private readonly List<Accepted> _history = [];
     private readonly List<Fired> _fired = [];
     private readonly Dictionary<string, int> _situations = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _sanctionedNames;
     private ReferenceData _reference;
 
-    public NaiveEngine(ReferenceData reference, RuleSettings settings)
+    /// <param name="reference">Reference data in force for the first record.</param>
+    /// <param name="sanctionsList">Its <c>sanctionsList</c> as written, which the oracle normalises itself.</param>
+    /// <param name="settings">The rule settings the engine compared with it runs under.</param>
+    public NaiveEngine(ReferenceData reference, IEnumerable<string> sanctionsList, RuleSettings settings)
     {
         _reference = reference;
         _settings = settings;
+        // A name with nothing left after normalising names no one.
+        _sanctionedNames = sanctionsList.Select(NormalisedName).Where(n => n.Length > 0).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>Accepted events that were late when they were processed.</summary>
@@ -129,7 +137,7 @@ internal sealed class NaiveEngine
             alerts.Add(new ComparableAlert(
                 e.Sequence, rule, severity, e.TxnId, AlertId(rule, e.TxnIdUtf8), e.EntityId, e.Account, e.Ts, e.OffsetMinutes,
                 metrics.Direction ?? (e.Direction == Direction.In ? "IN" : "OUT"), metrics.Observed, metrics.Threshold,
-                metrics.Count, metrics.Cap, metrics.Utilisation, metrics.Year, metrics.Day, metrics.InflowCny,
+                metrics.Count, metrics.Cap, metrics.Utilisation, metrics.Year, metrics.Day, metrics.Category, metrics.CurrencyClass, metrics.InflowCny,
                 metrics.OutflowCny, metrics.DaysSincePreviousActivity));
         }
         return RecordOutcome.Accepted;
@@ -149,6 +157,10 @@ internal sealed class NaiveEngine
         if (late) Note("late event");
         else if (e.Ts < newestBefore) Note("out-of-order event within the bound");
         if (e.Ts == newestBefore - _settings.LateEventBound.Ticks) Note("event exactly at the lateness bound");
+        var local = ShanghaiLocal(e.Ts);
+        if (local.TimeOfDay == TimeSpan.Zero) Note("event at 00:00 in Shanghai");
+        if (local.TimeOfDay == TimeSpan.FromDays(1) - TimeSpan.FromTicks(1)) Note("event in the last tick of a Shanghai day");
+        if (local is { Month: 2, Day: 29 }) Note("event on a leap day");
         var zone = ClassOf(e.Kind) == AccountClass.Zone;
         var cny = e.Currency == ReferenceData.Cny;
 
@@ -210,7 +222,11 @@ internal sealed class NaiveEngine
             Raise(RuleCodes.ServicesTaxFiling, Severity.I, new Metrics { Observed = e.AmountUsd, Threshold = _settings.ServicesTaxFilingUsd });
         }
         if (e.Kind == AccountKind.EFF && (!EffPurposes.Contains(e.Purpose) || !cny)) Raise(RuleCodes.EffPurpose, Severity.II);
-        if (IsSanctioned(e, info, reference)) Raise(RuleCodes.SanctionedParty, Severity.III);
+        if (IsSanctioned(e, info, reference, _sanctionedNames)) Raise(RuleCodes.SanctionedParty, Severity.III);
+        if (e.CpName is { } cpName && cpName.EnumerateRunes().Any(r => !r.IsBmp) && _sanctionedNames.Contains(NormalisedName(cpName)))
+        {
+            Note("sanctioned name written with characters beyond U+FFFF");
+        }
         if (e.CpCountry is not null && reference.HighRiskCountries.TryGetValue(e.CpCountry, out var risk))
         {
             Raise(RuleCodes.HighRiskJurisdiction, risk == JurisdictionRisk.CallForAction ? Severity.II : Severity.I);
@@ -242,7 +258,7 @@ internal sealed class NaiveEngine
             {
                 Raise(RuleCodes.LargeValueReport, Severity.I, new Metrics
                 {
-                    Observed = after, Threshold = threshold,
+                    Observed = after, Threshold = threshold, Category = CategoryName(e.Category), CurrencyClass = ClassName(e.CurrencyClass),
                     Day = ShanghaiDate(e.Ts).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
                 });
             }
@@ -271,7 +287,10 @@ internal sealed class NaiveEngine
                 if (band.Count >= _settings.StructuringMinCount && sum >= threshold
                     && !Silenced(RuleCodes.Structuring, e, fired => SameKey(fired, e)))
                 {
-                    Raise(RuleCodes.Structuring, Severity.II, new Metrics { Count = band.Count, Observed = sum, Threshold = threshold });
+                    Raise(RuleCodes.Structuring, Severity.II, new Metrics
+                    {
+                        Count = band.Count, Observed = sum, Threshold = threshold, Category = CategoryName(e.Category), CurrencyClass = ClassName(e.CurrencyClass),
+                    });
                 }
             }
 
@@ -363,16 +382,40 @@ internal sealed class NaiveEngine
 
     private void Note(string situation) => _situations[situation] = _situations.GetValueOrDefault(situation) + 1;
 
+    /// <summary>RULES.md §4's name of a large-value category, as alerts carry it.</summary>
+    private static string CategoryName(LargeValueCategory category) => category switch
+    {
+        LargeValueCategory.Cash => "CASH",
+        LargeValueCategory.NonIndividualTransfer => "NON_INDIVIDUAL_TRANSFER",
+        LargeValueCategory.IndividualDomestic => "INDIVIDUAL_DOMESTIC",
+        _ => "INDIVIDUAL_CROSS_BORDER",
+    };
+
+    private static string ClassName(CurrencyClass currencyClass) => currencyClass == CurrencyClass.Cny ? "CNY" : "FX";
+
     private static bool SameKey(OracleEvent a, OracleEvent b) =>
         a.Direction == b.Direction && a.Category == b.Category && a.CurrencyClass == b.CurrencyClass;
 
     private static decimal NetInflowOf(OracleEvent e) => e.Direction == Direction.Out ? e.Amount : -e.Amount;
 
-    private static bool IsSanctioned(OracleEvent e, EntityInfo? info, ReferenceData reference)
+    private static bool IsSanctioned(OracleEvent e, EntityInfo? info, ReferenceData reference, HashSet<string> sanctionedNames)
     {
         if (info is { Sanctioned: true }) return true;
         if (e.CpEntityId is not null && reference.Entities.TryGetValue(e.CpEntityId, out var counterparty) && counterparty.Sanctioned) return true;
-        return e.CpName is not null && reference.SanctionedNames.Contains(PartyNames.Normalise(e.CpName));
+        return e.CpName is not null && sanctionedNames.Contains(NormalisedName(e.CpName));
+    }
+
+    /// <summary>
+    /// RULES.md §2 and SEMANTICS.md "Names", written out again: NFKC, upper case, every punctuation mark and invisible
+    /// format character (by code point) removed, whitespace runs made one space, no space at either end.
+    /// </summary>
+    private static string NormalisedName(string name)
+    {
+        var kept = name.Normalize(NormalizationForm.FormKC).ToUpperInvariant().EnumerateRunes()
+            .Where(r => Rune.GetUnicodeCategory(r) is not (>= UnicodeCategory.ConnectorPunctuation and <= UnicodeCategory.OtherPunctuation)
+                        and not UnicodeCategory.Format)
+            .Select(r => Rune.IsWhiteSpace(r) ? " " : r.ToString());
+        return string.Join(' ', string.Concat(kept).Split(' ', StringSplitOptions.RemoveEmptyEntries));
     }
 
     /// <summary>RULES.md §1 and SEMANTICS.md "Resolution", written out again from the documents.</summary>
@@ -505,6 +548,8 @@ internal sealed class NaiveEngine
         public decimal? Utilisation { get; init; }
         public int? Year { get; init; }
         public string? Day { get; init; }
+        public string? Category { get; init; }
+        public string? CurrencyClass { get; init; }
         public decimal? InflowCny { get; init; }
         public decimal? OutflowCny { get; init; }
         public decimal? DaysSincePreviousActivity { get; init; }

@@ -25,6 +25,10 @@ internal enum SettingsProfile
 internal sealed record GeneratedStream(
     int Seed, SettingsProfile Profile, ReferenceData Reference, RuleSettings Settings, string ReferenceJson, IReadOnlyList<byte[]> Lines)
 {
+    /// <summary>The reference <c>sanctionsList</c> as written, for the oracle to normalise itself.</summary>
+    public IReadOnlyList<string> SanctionsList { get; } =
+        JsonDocument.Parse(ReferenceJson).RootElement.GetProperty("sanctionsList").EnumerateArray().Select(name => name.GetString()!).ToList();
+
     /// <summary>The stream as text, for a failure report: settings, reference JSON, then one record per line.</summary>
     public string Describe()
     {
@@ -76,6 +80,7 @@ internal sealed class StreamGenerator
     [
         "evil trading co ltd", "EVIL   TRADING CO. LTD.", " Evil\tTrading, Co; Ltd! ", "Evil-Trading Co Ltd", "shadow holdings",
         "Shadow\u3000Holdings.", "СЕВЕРНЫЙ  банк", "黑名单贸易公司", "黑名单 贸易公司", "Honest Goods Ltd", "Acme Corp", "Ａｃｍｅ Corp", "...", "",
+        "Evil Trad\U000E0069ing Co\U00010100 Ltd", "ＳＨＡＤＯＷ\U000E0001 Holdings\U0001E95E", "Shadow\U000E0020Holdings", "黑名单\u200B贸易\U0001BCA0公司",
     ];
 
     private static readonly string[] Countries = ["HK", "MO", "US", "SG", "MY", "KP", "IR", "MM", "VN", "PH"];
@@ -124,9 +129,11 @@ internal sealed class StreamGenerator
 
     public GeneratedStream Build()
     {
+        // Near the new year, or the day before a leap day, or any day of 2025–2026.
         var start = new DateTime(_random.Next(2025, 2027), 1, 1, 0, 0, 0, DateTimeKind.Utc);
-        start = Chance(0.35)
-            ? start.AddDays(358 + _random.Next(7)).AddHours(_random.Next(24))
+        var when = _random.NextDouble();
+        start = when < 0.35 ? start.AddDays(358 + _random.Next(7)).AddHours(_random.Next(24))
+            : when < 0.45 ? new DateTime(2028, 2, 28, 0, 0, 0, DateTimeKind.Utc).AddHours(_random.Next(24))
             : start.AddDays(_random.Next(365)).AddHours(_random.Next(24));
         _clock = start.Ticks + _random.Next(3600) * TimeSpan.TicksPerSecond;
 
@@ -632,12 +639,20 @@ internal sealed class StreamGenerator
         if (roll < 0.55) return _random.Next(1, 61) * TimeSpan.TicksPerMinute;
         if (roll < 0.70) return _random.Next(1, 13) * TimeSpan.TicksPerHour + _random.Next(3600) * TimeSpan.TicksPerSecond;
         if (roll < 0.78) return TimeSpan.TicksPerDay + Pick([0L, 1L, -1L, TimeSpan.TicksPerSecond, -TimeSpan.TicksPerSecond]);
+        if (roll < 0.81) return ToNextShanghaiMidnight() + Pick([0L, 0L, -1L]);
         if (roll < 0.90) return _random.Next(12 * 3600, 36 * 3600) * TimeSpan.TicksPerSecond;
         if (roll < 0.985) return _random.Next(1, 11) * TimeSpan.TicksPerDay + _random.Next(86_400) * TimeSpan.TicksPerSecond;
         return _random.Next(150, 400) * TimeSpan.TicksPerDay;
     }
 
     private void Advance(long ticks) => _clock += ticks;
+
+    /// <summary>Ticks from the clock to the next 00:00 in Shanghai (UTC+8), where days and years begin.</summary>
+    private long ToNextShanghaiMidnight()
+    {
+        const long Shanghai = 8 * TimeSpan.TicksPerHour;
+        return ((_clock + Shanghai) / TimeSpan.TicksPerDay + 1) * TimeSpan.TicksPerDay - Shanghai - _clock;
+    }
 
     /// <summary>Sometimes moves the clock to where an event at <paramref name="start"/> is just inside or just out of the window.</summary>
     private void ToWindowEdge(long start)

@@ -37,6 +37,8 @@ public sealed class RandomizedEquivalenceTests
         "penetration warning re-armed", "penetration event for an earlier year", "parameters changed by a control record",
         "dormant since the reference lastActivity", "dormant since the entity's last event",
         "exactly the dormancy period since the previous activity", "repeat of a forgotten txnId",
+        "event at 00:00 in Shanghai", "event in the last tick of a Shanghai day", "event on a leap day",
+        "sanctioned name written with characters beyond U+FFFF",
     ];
 
     [Fact]
@@ -51,7 +53,7 @@ public sealed class RandomizedEquivalenceTests
             for (var seed = firstSeed; seed < firstSeed + 100; seed++)
             {
                 var stream = RandomStreams.Generate(seed, profile);
-                var oracle = new NaiveEngine(stream.Reference, stream.Settings);
+                var oracle = new NaiveEngine(stream.Reference, stream.SanctionsList, stream.Settings);
                 var alerts = new List<ComparableAlert>();
                 for (var i = 0; i < stream.Lines.Count; i++)
                 {
@@ -108,7 +110,7 @@ public sealed class RandomizedEquivalenceTests
     /// <summary>The first difference between the oracle and the engine on a stream, or null when they agree.</summary>
     private static string? Compare(GeneratedStream stream)
     {
-        var oracle = new NaiveEngine(stream.Reference, stream.Settings);
+        var oracle = new NaiveEngine(stream.Reference, stream.SanctionsList, stream.Settings);
         var expected = new List<(RecordOutcome Outcome, List<ComparableAlert> Alerts)>(stream.Lines.Count);
         for (var i = 0; i < stream.Lines.Count; i++)
         {
