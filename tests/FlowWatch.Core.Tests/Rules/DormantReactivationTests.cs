@@ -45,6 +45,7 @@ public sealed class DormantReactivationTests
 
     [Theory]
     [InlineData("499999.99", "CNY", false)]
+    [InlineData("499999.9999", "CNY", false)]
     [InlineData("500000", "CNY", true)]
     [InlineData("704225.35", "HKD", false)]   // 499,999.9985 CNY
     [InlineData("704225.36", "HKD", true)]    // 500,000.0056 CNY

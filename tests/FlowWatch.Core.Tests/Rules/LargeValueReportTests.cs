@@ -27,12 +27,16 @@ public sealed class LargeValueReportTests
 
     [Theory]
     [InlineData("CASH", "CNY", "49999.99", false)]
+    [InlineData("CASH", "CNY", "49999.9999", false)]   // amounts carry up to 4 decimals
+    [InlineData("CASH", "CNY", "50000.0000", true)]
     [InlineData("CASH", "CNY", "50000", true)]
     [InlineData("CASH", "CNY", "50000.01", true)]
     [InlineData("CASH", "USD", "9999.99", false)]
+    [InlineData("CASH", "USD", "9999.9999", false)]
     [InlineData("CASH", "USD", "10000", true)]
     [InlineData("CASH", "USD", "10000.01", true)]
     [InlineData("CASH", "HKD", "99999.99", false)]   // HKD 0.71 = 0.1 USD
+    [InlineData("CASH", "HKD", "99999.9999", false)]   // 9,999.99999 USD
     [InlineData("CASH", "HKD", "100000", true)]
     [InlineData("NON_INDIVIDUAL_TRANSFER", "CNY", "1999999.99", false)]
     [InlineData("NON_INDIVIDUAL_TRANSFER", "CNY", "2000000", true)]
@@ -317,6 +321,42 @@ public sealed class LargeValueReportTests
 
         Assert.Equal("2026-03-03", alert.Metrics.Day);
         Assert.Equal(2_000_000m, alert.Metrics.Observed);
+    }
+
+    [Theory]
+    [InlineData("2026-03-02T15:59:59.9999999Z", "2026-03-02")]     // the last tick of 2 March in Shanghai
+    [InlineData("2026-03-02T15:59:59.999999999Z", "2026-03-02")]   // digits past the tick are dropped, not rounded up
+    [InlineData("2026-03-02T16:00:00Z", "2026-03-03")]
+    [InlineData("2026-03-02T10:59:59.9999999-05:00", "2026-03-02")]
+    [InlineData("2026-03-02T11:00:00-05:00", "2026-03-03")]
+    [InlineData("2026-03-03T05:29:59.9999999+13:30", "2026-03-02")]
+    [InlineData("2026-03-03T05:30:00+13:30", "2026-03-03")]
+    public void LargeValueReport_AroundShanghaiMidnightWrittenInOtherOffsets_CountsOnItsShanghaiDay(string ts, string day)
+    {
+        var stream = Stream();
+        stream.Send(Of("NON_INDIVIDUAL_TRANSFER").Amount(1_000_000m).At("2026-03-02T12:00:00+08:00"));
+        stream.Send(Of("NON_INDIVIDUAL_TRANSFER").Amount(1_000_000m).At("2026-03-03T12:00:00+08:00"));
+
+        var alert = stream.Send(Of("NON_INDIVIDUAL_TRANSFER").Amount(1_000_000m).At(ts)).Single(Rule);
+
+        Assert.Equal(day, alert.Metrics.Day);
+    }
+
+    [Fact]
+    public void LargeValueReport_LeapDay_IsADayOfItsOwn()
+    {
+        var stream = Stream();
+
+        var february28 = stream.Send(Of("NON_INDIVIDUAL_TRANSFER").Amount(1_500_000m).At("2028-02-28T23:59:59.9999999+08:00"));
+        var leapDay = stream.Send(Of("NON_INDIVIDUAL_TRANSFER").Amount(1_999_999.9999m).At("2028-02-28T16:00:00Z"));
+        var reaching = stream.Send(Of("NON_INDIVIDUAL_TRANSFER").Amount(0.0001m).At("2028-02-29T23:59:59.9999999+08:00"));
+        var march1 = stream.Send(Of("NON_INDIVIDUAL_TRANSFER").Amount(2_000_000m).At("2028-02-29T16:00:00Z"));
+
+        february28.AssertNotRaised(Rule);
+        leapDay.AssertNotRaised(Rule);
+        Assert.Equal("2028-02-29", reaching.Single(Rule).Metrics.Day);
+        Assert.Equal(2_000_000m, reaching.Single(Rule).Metrics.Observed);
+        Assert.Equal("2028-03-01", march1.Single(Rule).Metrics.Day);
     }
 
     [Theory]

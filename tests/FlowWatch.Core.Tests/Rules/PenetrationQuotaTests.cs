@@ -45,6 +45,12 @@ public sealed class PenetrationQuotaTests
     }
 
     [Fact]
+    public void Warn_OneTenThousandthBelowPointEight_RaisesNothing()
+    {
+        AssertNoQuotaAlert(Stream().Send(Outward(7_999_999.9999m)));
+    }
+
+    [Fact]
     public void Warn_SingleEventReachingExactlyPointEight_RaisesWarnWithMetrics()
     {
         var result = Stream().Send(Outward(8_000_000m));
@@ -161,6 +167,15 @@ public sealed class PenetrationQuotaTests
 
         Assert.DoesNotContain(Breach, result.Rules);
         Assert.Equal(1m, result.Single(Warn).Metrics.Utilisation);
+    }
+
+    [Fact]
+    public void Breach_InflowOneTenThousandthOverCap_Breaches()
+    {
+        var alert = Stream().Send(Outward(10_000_000.0001m)).Single(Breach);
+
+        Assert.Equal(10_000_000.0001m, alert.Metrics.Observed);
+        Assert.Equal(1.000001m, alert.Metrics.Utilisation);
     }
 
     [Fact]
@@ -357,6 +372,7 @@ public sealed class PenetrationQuotaTests
 
     [Theory]
     [InlineData("2026-12-31T15:59:59Z", 2026, true)]    // 23:59:59 in Shanghai: same year, 18,000,000 breaches
+    [InlineData("2026-12-31T15:59:59.9999999Z", 2026, true)]   // the year's last tick in Shanghai
     [InlineData("2026-12-31T16:00:00Z", 2027, false)]   // 00:00:00 on 1 January in Shanghai
     [InlineData("2026-12-31T12:00:00-05:00", 2027, false)]   // 01:00 on 1 January in Shanghai
     public void Year_EventWrittenInOtherOffset_CountsInItsShanghaiYear(string ts, int year, bool breach)

@@ -27,6 +27,8 @@ public sealed class RapidPassThroughTests
     [Theory]
     [InlineData("499999.99", "499999.99", false)]   // IN24 below 500,000
     [InlineData("500000", "449999.99", false)]      // OUT24 below 0.9 × IN24
+    [InlineData("499999.9999", "499999.9999", false)]
+    [InlineData("500000", "449999.9999", false)]
     [InlineData("500000", "450000", true)]          // both exactly at their boundary
     [InlineData("500000.01", "450000.009", true)]
     [InlineData("500000.01", "450000.008", false)]

@@ -52,6 +52,8 @@ public sealed class StructuringTests
     [Theory]
     [InlineData("1800000", true)]       // 0.9·T: in the band
     [InlineData("1799999.99", false)]   // just below 0.9·T
+    [InlineData("1799999.9999", false)]   // amounts carry up to 4 decimals
+    [InlineData("1999999.9999", true)]
     [InlineData("1999999.99", true)]    // just below T
     [InlineData("2000000", false)]      // T itself is not "just below" it
     [InlineData("2000000.01", false)]
