@@ -49,7 +49,7 @@ internal sealed record ComparableAlert(
 /// recomputes each window, lateness test, daily accumulator, penetration position and silence from that history by
 /// brute force. Its only state is the history, the alerts fired so far and the reference data in force. It shares
 /// the decoder (JSON to fields), the reference-data loader and the control-record parser with the engine, and
-/// nothing of the engine's resolution, name normalisation or rule logic.
+/// nothing of the engine's resolution, name normalisation, rule codes and order, thresholds or rule logic.
 /// </summary>
 internal sealed class NaiveEngine
 {
@@ -165,13 +165,13 @@ internal sealed class NaiveEngine
         var cny = e.Currency == ReferenceData.Cny;
 
         // RULES.md §2, in its order.
-        if (zone && e.Method == PaymentMethod.Cash) Raise(RuleCodes.CashOnZoneAccount, Severity.II);
-        if ((e.Channel is Channel.SecondLine or Channel.SecondLineSameName) && !cny) Raise(RuleCodes.SecondLineNonCny, Severity.II);
+        if (zone && e.Method == PaymentMethod.Cash) Raise("CASH_ON_ZONE_ACCOUNT", Severity.II);
+        if ((e.Channel is Channel.SecondLine or Channel.SecondLineSameName) && !cny) Raise("SECOND_LINE_NON_CNY", Severity.II);
         if (e.Kind == AccountKind.EFE && e.Channel == Channel.SecondLine && !(e.Purpose == Purpose.GoodsTrade && e.CustomsSpecial))
         {
-            Raise(RuleCodes.NonSameNameNotGoods, Severity.II);
+            Raise("NON_SAME_NAME_NOT_GOODS", Severity.II);
         }
-        if (e.Channel == Channel.SecondLineSameName && NegativeList.Contains(e.Purpose)) Raise(RuleCodes.PenetrationNegativeList, Severity.II);
+        if (e.Channel == Channel.SecondLineSameName && NegativeList.Contains(e.Purpose)) Raise("PENETRATION_NEGATIVE_LIST", Severity.II);
 
         // RULES.md §3: the position is every counted event of the entity in the Shanghai year of e.
         var countsForQuota = e.Channel == Channel.SecondLineSameName && cny && parameters.PenetrationKinds.Contains(e.Kind);
@@ -183,7 +183,7 @@ internal sealed class NaiveEngine
             if (newestBefore is { } newestTs && year < ShanghaiYear(newestTs)) Note("penetration event for an earlier year");
             if (info?.OwnersEquityPrevYear is not { } equity)
             {
-                Raise(RuleCodes.PenetrationNoQuota, Severity.II, new Metrics { Observed = after, Year = year });
+                Raise("PENETRATION_NO_QUOTA", Severity.II, new Metrics { Observed = after, Year = year });
             }
             else
             {
@@ -202,16 +202,16 @@ internal sealed class NaiveEngine
                 if (usedAfter == cap || usedAfter == warnAt) Note("penetration position exactly at the cap or 80 %");
                 if (usedAfter > cap)
                 {
-                    Raise(RuleCodes.PenetrationCapBreach, Severity.III, metrics with { Threshold = cap });
+                    Raise("PENETRATION_CAP_BREACH", Severity.III, metrics with { Threshold = cap });
                 }
                 else if (cap > 0 && usedBefore < warnAt && usedAfter >= warnAt)
                 {
-                    if (_fired.Exists(f => f.Rule == RuleCodes.PenetrationCapWarn && f.Event.EntityId == e.EntityId
+                    if (_fired.Exists(f => f.Rule == "PENETRATION_CAP_WARN" && f.Event.EntityId == e.EntityId
                                            && f.Event.Direction == e.Direction && ShanghaiYear(f.Event.Ts) == year))
                     {
                         Note("penetration warning re-armed");
                     }
-                    Raise(RuleCodes.PenetrationCapWarn, Severity.I, metrics with { Threshold = warnAt });
+                    Raise("PENETRATION_CAP_WARN", Severity.I, metrics with { Threshold = warnAt });
                 }
             }
         }
@@ -219,28 +219,28 @@ internal sealed class NaiveEngine
         if (e.Direction == Direction.Out && e.Channel != Channel.Domestic && TaxFilingPurposes.Contains(e.Purpose)
             && e.AmountUsd >= _settings.ServicesTaxFilingUsd)
         {
-            Raise(RuleCodes.ServicesTaxFiling, Severity.I, new Metrics { Observed = e.AmountUsd, Threshold = _settings.ServicesTaxFilingUsd });
+            Raise("SERVICES_TAX_FILING", Severity.I, new Metrics { Observed = e.AmountUsd, Threshold = _settings.ServicesTaxFilingUsd });
         }
-        if (e.Kind == AccountKind.EFF && (!EffPurposes.Contains(e.Purpose) || !cny)) Raise(RuleCodes.EffPurpose, Severity.II);
-        if (IsSanctioned(e, info, reference, _sanctionedNames)) Raise(RuleCodes.SanctionedParty, Severity.III);
+        if (e.Kind == AccountKind.EFF && (!EffPurposes.Contains(e.Purpose) || !cny)) Raise("EFF_PURPOSE", Severity.II);
+        if (IsSanctioned(e, info, reference, _sanctionedNames)) Raise("SANCTIONED_PARTY", Severity.III);
         if (e.CpName is { } cpName && cpName.EnumerateRunes().Any(r => !r.IsBmp) && _sanctionedNames.Contains(NormalisedName(cpName)))
         {
             Note("sanctioned name written with characters beyond U+FFFF");
         }
         if (e.CpCountry is not null && reference.HighRiskCountries.TryGetValue(e.CpCountry, out var risk))
         {
-            Raise(RuleCodes.HighRiskJurisdiction, risk == JurisdictionRisk.CallForAction ? Severity.II : Severity.I);
+            Raise("HIGH_RISK_JURISDICTION", risk == JurisdictionRisk.CallForAction ? Severity.II : Severity.I);
         }
         if ((zone || e.Kind == AccountKind.NRA) && WhitelistPurposes.Contains(e.Purpose) && cny && parameters.WhitelistRequired
             && info is not { Whitelisted: true })
         {
-            Raise(RuleCodes.WhitelistRequired, Severity.II);
+            Raise("WHITELIST_REQUIRED", Severity.II);
         }
 
         // RULES.md §4 with the retention of SEMANTICS.md: days older than the kept ones are not accumulated.
         var newestWithE = Math.Max(newestBefore ?? e.Ts, e.Ts);
         var day = ShanghaiDay(e.Ts);
-        var threshold = _settings.LargeValue.For(e.Category, e.CurrencyClass);
+        var threshold = Threshold(e.Category, e.CurrencyClass);
         if (day < ShanghaiDay(newestWithE) - _settings.LargeValueRetentionDays)
         {
             Note("day older than the accumulators kept");
@@ -256,7 +256,7 @@ internal sealed class NaiveEngine
             if (cnyAfter == threshold * rate) Note("accumulator exactly at its threshold");
             if (cnyBefore < threshold * rate && cnyAfter >= threshold * rate)
             {
-                Raise(RuleCodes.LargeValueReport, Severity.I, new Metrics
+                Raise("LARGE_VALUE_REPORT", Severity.I, new Metrics
                 {
                     Observed = after, Threshold = threshold, Category = CategoryName(e.Category), CurrencyClass = ClassName(e.CurrencyClass),
                     Day = ShanghaiDate(e.Ts).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
@@ -285,9 +285,9 @@ internal sealed class NaiveEngine
                 var band = window.Where(InBand).ToList();
                 var sum = band.Sum(x => x.ClassAmount);
                 if (band.Count >= _settings.StructuringMinCount && sum >= threshold
-                    && !Silenced(RuleCodes.Structuring, e, fired => SameKey(fired, e)))
+                    && !Silenced("STRUCTURING", e, fired => SameKey(fired, e)))
                 {
-                    Raise(RuleCodes.Structuring, Severity.II, new Metrics
+                    Raise("STRUCTURING", Severity.II, new Metrics
                     {
                         Count = band.Count, Observed = sum, Threshold = threshold, Category = CategoryName(e.Category), CurrencyClass = ClassName(e.CurrencyClass),
                     });
@@ -299,9 +299,9 @@ internal sealed class NaiveEngine
                 var in24 = window.Where(x => x.Direction == Direction.In).Sum(x => x.AmountCny);
                 var out24 = window.Where(x => x.Direction == Direction.Out).Sum(x => x.AmountCny);
                 if (in24 >= _settings.RapidPassThroughMinInflowCny && out24 >= _settings.RapidPassThroughOutflowRatio * in24
-                    && !Silenced(RuleCodes.RapidPassThrough, e, _ => true))
+                    && !Silenced("RAPID_PASS_THROUGH", e, _ => true))
                 {
-                    Raise(RuleCodes.RapidPassThrough, Severity.II, new Metrics
+                    Raise("RAPID_PASS_THROUGH", Severity.II, new Metrics
                     {
                         InflowCny = in24, OutflowCny = out24, Observed = out24, Threshold = _settings.RapidPassThroughOutflowRatio * in24,
                     });
@@ -310,7 +310,7 @@ internal sealed class NaiveEngine
 
             if (e.CpAccount is not null)
             {
-                var rule = e.Direction == Direction.In ? RuleCodes.FanIn : RuleCodes.FanOut;
+                var rule = e.Direction == Direction.In ? "FAN_IN" : "FAN_OUT";
                 var distinct = window
                     .Where(x => x.Direction == e.Direction && x.CpAccount is not null)
                     .Select(x => x.CpAccount)
@@ -333,7 +333,7 @@ internal sealed class NaiveEngine
         {
             Note(newestBefore is null ? "dormant since the reference lastActivity" : "dormant since the entity's last event");
             var days = decimal.Round((decimal)(e.Ts - previous) / TimeSpan.TicksPerDay, 4);
-            Raise(RuleCodes.DormantReactivation, Severity.I, new Metrics
+            Raise("DORMANT_REACTIVATION", Severity.I, new Metrics
             {
                 DaysSincePreviousActivity = days, Threshold = _settings.DormantDays, Observed = days,
             });
@@ -381,6 +381,20 @@ internal sealed class NaiveEngine
     }
 
     private void Note(string situation) => _situations[situation] = _situations.GetValueOrDefault(situation) + 1;
+
+    /// <summary>RULES.md §4's threshold of a category and currency class, from the settings that hold them.</summary>
+    private decimal Threshold(LargeValueCategory category, CurrencyClass currencyClass)
+    {
+        var t = _settings.LargeValue;
+        var cny = currencyClass == CurrencyClass.Cny;
+        return category switch
+        {
+            LargeValueCategory.Cash => cny ? t.CashCny : t.CashUsd,
+            LargeValueCategory.NonIndividualTransfer => cny ? t.NonIndividualTransferCny : t.NonIndividualTransferUsd,
+            LargeValueCategory.IndividualDomestic => cny ? t.IndividualDomesticCny : t.IndividualDomesticUsd,
+            _ => cny ? t.IndividualCrossBorderCny : t.IndividualCrossBorderUsd,
+        };
+    }
 
     /// <summary>RULES.md §4's name of a large-value category, as alerts carry it.</summary>
     private static string CategoryName(LargeValueCategory category) => category switch
@@ -519,13 +533,19 @@ internal sealed class NaiveEngine
 
     private static int ShanghaiDay(long utcTicks) => ShanghaiDate(utcTicks).DayNumber;
 
+    /// <summary>The codes of RULES.md §2's table, in its order: the order of one event's alerts.</summary>
+    private static readonly string[] RuleTable =
+    [
+        "CASH_ON_ZONE_ACCOUNT", "SECOND_LINE_NON_CNY", "NON_SAME_NAME_NOT_GOODS", "PENETRATION_NEGATIVE_LIST",
+        "PENETRATION_CAP_WARN", "PENETRATION_CAP_BREACH", "PENETRATION_NO_QUOTA", "SERVICES_TAX_FILING", "EFF_PURPOSE",
+        "SANCTIONED_PARTY", "HIGH_RISK_JURISDICTION", "WHITELIST_REQUIRED", "LARGE_VALUE_REPORT", "STRUCTURING",
+        "RAPID_PASS_THROUGH", "FAN_IN", "FAN_OUT", "DORMANT_REACTIVATION",
+    ];
+
     private static int IndexOfRule(string rule)
     {
-        for (var i = 0; i < RuleCodes.All.Count; i++)
-        {
-            if (RuleCodes.All[i] == rule) return i;
-        }
-        throw new ArgumentException($"unknown rule {rule}", nameof(rule));
+        var index = Array.IndexOf(RuleTable, rule);
+        return index >= 0 ? index : throw new ArgumentException($"unknown rule {rule}", nameof(rule));
     }
 
     /// <summary>SEMANTICS.md: XXH128 of the UTF-8 bytes of "rule|txnId", as 32 lower-case hex digits.</summary>
