@@ -1,4 +1,5 @@
 using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Decoding;
 using FlowWatch.Core.Reference;
 
 namespace FlowWatch.Core.Engine;
@@ -89,8 +90,31 @@ public static class StateCodec
         return Written(w);
     }
 
-    /// <summary>Rebuilds an entity; <paramref name="trailingWindow"/> must be the engine's, to rebuild its running sums.</summary>
-    public static EntityState DecodeEntity(byte[] bytes, TimeSpan trailingWindow)
+    /// <summary>
+    /// Rebuilds an entity; <paramref name="trailingWindow"/> must be the engine's, to rebuild its running sums. Bytes that
+    /// are not an entity state of a version read here (cut short, corrupted, with more after its end) are refused with
+    /// <see cref="InvalidDataException"/>.
+    /// </summary>
+    public static EntityState DecodeEntity(byte[] bytes, TimeSpan trailingWindow) =>
+        Refusing("entity state", () => ReadEntity(bytes, trailingWindow));
+
+    /// <summary>
+    /// Runs a decoding, answering what the reader failed on (bytes cut short, a length or a decimal out of range) as
+    /// <see cref="InvalidDataException"/> like every other refusal.
+    /// </summary>
+    private static T Refusing<T>(string what, Func<T> decode)
+    {
+        try
+        {
+            return decode();
+        }
+        catch (Exception ex) when (ex is IOException or FormatException or ArgumentException or OverflowException)
+        {
+            throw new InvalidDataException($"{what} cannot be read: {ex.Message}", ex);
+        }
+    }
+
+    private static EntityState ReadEntity(byte[] bytes, TimeSpan trailingWindow)
     {
         using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
         var version = r.ReadByte();
@@ -106,7 +130,12 @@ public static class StateCodec
             LateEvents = r.ReadInt64(),
             LastSequence = r.ReadInt64(),
         };
-        var entries = r.ReadInt32();
+        Check(state.EntityId.Length > 0, "no entity id");
+        Check(state.NewestTs == EntityState.NoTime || IsTime(state.NewestTs), $"a newest event time of {state.NewestTs} ticks");
+        Check(state.Events >= 0 && state.LateEvents >= 0 && state.LateEvents <= state.Events, $"{state.Events} events of which {state.LateEvents} late");
+        Check(state.LastSequence >= -1, $"a last sequence of {state.LastSequence}");
+        var entries = Count(r, "window entries");
+        var previousTs = 0L;
         for (var i = 0; i < entries; i++)
         {
             var ts = r.ReadInt64();
@@ -116,6 +145,13 @@ public static class StateCodec
             var inBand = r.ReadBoolean();
             var classAmount = r.ReadDecimal();
             var cpId = r.ReadBoolean() ? state.Counterparties.Hold(r.ReadString()) : 0;
+            // In time order, none after the newest event; each key belongs to its entry's direction.
+            Check(ts >= previousTs && ts <= state.NewestTs, $"window entry {i} at {ts} ticks, out of order or after the newest event");
+            Check(direction is Direction.In or Direction.Out && key < StructuringKey.Count && StructuringKey.DirectionOf(key) == direction,
+                $"window entry {i} of direction {(byte)direction} and key {key}");
+            Check(amountCny >= 0 && amountCny <= MaxAmountCny && classAmount >= 0 && classAmount <= MaxClassAmount,
+                $"window entry {i} of amount {amountCny} CNY ({classAmount} in its class's currency)");
+            previousTs = ts;
             state.Window.Append(new WindowEntry(ts, direction, amountCny, key, inBand, classAmount, cpId));
         }
         // The running window is (newest − window, newest]: entries before it only serve late-but-allowed events.
@@ -127,20 +163,33 @@ public static class StateCodec
 
         var fired = r.ReadInt32();
         if (fired != state.LastFired.Length) throw new InvalidDataException($"entity state has {fired} rule timers, expected {state.LastFired.Length}");
-        for (var i = 0; i < fired; i++) state.LastFired[i] = r.ReadInt64();
+        for (var i = 0; i < fired; i++)
+        {
+            state.LastFired[i] = r.ReadInt64();
+            Check(state.LastFired[i] == EntityState.NoTime || IsTime(state.LastFired[i]), $"rule timer {i} at {state.LastFired[i]} ticks");
+        }
         state.DailyKeptFrom = r.ReadInt32();
-        var daily = r.ReadInt32();
+        var daily = Count(r, "large-value accumulators");
         for (var i = 0; i < daily; i++)
         {
             var accumulator = new DailyAccumulator { Day = r.ReadInt32(), Key = r.ReadByte() };
             accumulator.Cny = r.ReadDecimal();
             // Version 3 kept the sum itself, CNY or USD-equivalent: valued at 1, it is revalued at the next event's rate.
             accumulator.Rate = version == EntityVersion ? r.ReadDecimal() : 1m;
+            Check(accumulator.Key < StructuringKey.Count && !state.Daily.Exists(a => a.Day == accumulator.Day && a.Key == accumulator.Key),
+                $"large-value accumulator {i} of day {accumulator.Day} and key {accumulator.Key}: of no key, or twice");
+            Check(accumulator.Cny >= 0 && (accumulator.Rate is >= ReferenceDataLoader.MinRate and <= ReferenceDataLoader.MaxRate || accumulator is { Rate: 0, Cny: 0 }),
+                $"large-value accumulator {i} of {accumulator.Cny} CNY at rate {accumulator.Rate}");
             state.Daily.Add(accumulator);
         }
-        var positions = r.ReadInt32();
-        for (var i = 0; i < positions; i++) state.Penetration.Add(new PenetrationPosition { Year = r.ReadInt32(), NetInflow = r.ReadDecimal() });
-        state.Baseline = new Baseline
+        var positions = Count(r, "penetration positions");
+        for (var i = 0; i < positions; i++)
+        {
+            var position = new PenetrationPosition { Year = r.ReadInt32(), NetInflow = r.ReadDecimal() };
+            Check(!state.Penetration.Exists(p => p.Year == position.Year), $"two penetration positions of {position.Year}");
+            state.Penetration.Add(position);
+        }
+        var baseline = new Baseline
         {
             LogAmountMean = r.ReadDouble(),
             LogAmountVariance = r.ReadDouble(),
@@ -151,7 +200,42 @@ public static class StateCodec
             HourlySquareMean = r.ReadDouble(),
             Hours = r.ReadInt32(),
         };
+        Check(double.IsFinite(baseline.LogAmountMean) && double.IsFinite(baseline.LogAmountVariance) && baseline.LogAmountVariance >= 0
+            && baseline.AmountSamples >= 0 && (baseline.Hour == Baseline.NoHour || baseline.Hour >= 0) && baseline.HourCount >= 0
+            && double.IsFinite(baseline.HourlyMean) && baseline.HourlyMean >= 0 && double.IsFinite(baseline.HourlySquareMean)
+            && baseline.HourlySquareMean >= 0 && baseline.Hours >= 0, "a baseline out of range");
+        state.Baseline = baseline;
+        AtEnd(r, "entity state");
         return state;
+    }
+
+    /// <summary>The largest CNY-equivalent of an event: the largest amount at the highest rate.</summary>
+    private static readonly decimal MaxAmountCny = DecimalText.MaxAmount * ReferenceDataLoader.MaxRate;
+
+    /// <summary>The largest USD-equivalent of an event: the largest amount at the highest rate against the lowest USD rate.</summary>
+    private static readonly decimal MaxClassAmount = MaxAmountCny / ReferenceDataLoader.MinRate;
+
+    /// <summary>Whether <paramref name="ticks"/> is a time (UTC ticks of a <see cref="DateTime"/>).</summary>
+    private static bool IsTime(long ticks) => ticks >= 0 && ticks <= DateTime.MaxValue.Ticks;
+
+    private static void Check(bool valid, string what)
+    {
+        if (!valid) throw new InvalidDataException($"entity state has {what}");
+    }
+
+    /// <summary>A count of items that follow, refused when negative.</summary>
+    private static int Count(BinaryReader r, string what)
+    {
+        var count = r.ReadInt32();
+        if (count < 0) throw new InvalidDataException($"{count} {what}");
+        return count;
+    }
+
+    /// <summary>Refuses bytes after the end of what <paramref name="r"/> has read: they are not of this version.</summary>
+    private static void AtEnd(BinaryReader r, string what)
+    {
+        var left = r.BaseStream.Length - r.BaseStream.Position;
+        if (left > 0) throw new InvalidDataException($"{what} has {left} byte{(left == 1 ? "" : "s")} after its end");
     }
 
     public static byte[] Encode(Parameters parameters)
@@ -168,7 +252,10 @@ public static class StateCodec
         return Written(w);
     }
 
-    public static Parameters DecodeParameters(byte[] bytes)
+    /// <summary>Rebuilds parameters; bytes that are not parameters of this version, or out of their bounds, are refused with <see cref="InvalidDataException"/>.</summary>
+    public static Parameters DecodeParameters(byte[] bytes) => Refusing("parameters", () => ReadParameters(bytes));
+
+    private static Parameters ReadParameters(byte[] bytes)
     {
         using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
         var version = r.ReadByte();
@@ -180,9 +267,20 @@ public static class StateCodec
             OutflowLeverage = r.ReadDecimal(),
             WhitelistRequired = r.ReadBoolean(),
         };
-        var count = r.ReadInt32();
+        foreach (var value in (ReadOnlySpan<decimal>)[parameters.MacroPrudentialFactor, parameters.InflowLeverage, parameters.OutflowLeverage])
+        {
+            if (value < 0 || value > ReferenceDataLoader.MaxParameter) throw new InvalidDataException($"parameters have a factor or leverage of {value}");
+        }
+        // Written in ascending order: EFE, and FTE when it counts too (what the reference data accepts).
+        var count = Count(r, "penetration kinds");
         var kinds = new HashSet<AccountKind>();
-        for (var i = 0; i < count; i++) kinds.Add((AccountKind)r.ReadByte());
+        for (var i = 0; i < count; i++)
+        {
+            var kind = (AccountKind)r.ReadByte();
+            if (kind is not (AccountKind.EFE or AccountKind.FTE) || !kinds.Add(kind)) throw new InvalidDataException($"parameters have penetration kind {(byte)kind} once more or of no use");
+        }
+        if (!kinds.Contains(AccountKind.EFE)) throw new InvalidDataException("parameters have penetration kinds without EFE");
+        AtEnd(r, "parameters");
         return parameters with { PenetrationKinds = System.Collections.Frozen.FrozenSet.ToFrozenSet(kinds) };
     }
 

@@ -41,12 +41,12 @@ public static class ReferenceDataLoader
     // utilisation (position / cap) stays in range for any position under 10^18 (beyond, see PenetrationQuota.Ratio).
     // And every CNY amount (an amount of at most 4 decimals times a rate of at most 6) and every cap has at most 10
     // decimals, which the aggregate tables hold exactly (Decimal(38, 10)).
-    private const decimal MinRate = 0.000001m;
-    private const decimal MaxRate = 1_000_000m;
+    internal const decimal MinRate = 0.000001m;
+    internal const decimal MaxRate = 1_000_000m;
     private const int RateDecimals = 6;
     private const decimal MaxEquity = 1_000_000_000_000_000_000m;
     private const int EquityDecimals = 2;
-    private const decimal MaxParameter = 1_000m;
+    internal const decimal MaxParameter = 1_000m;
     private const int ParameterDecimals = 4;
 
     public static ReferenceData Parse(ReadOnlySpan<byte> utf8Json)

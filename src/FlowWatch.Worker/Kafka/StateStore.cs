@@ -199,7 +199,7 @@ public static class StateStore
         {
             return decode();
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException or FormatException or OverflowException)
+        catch (InvalidDataException ex)
         {
             throw new InvalidDataException($"partition {partition} of the state topic: record '{key}' cannot be read: {ex.Message}", ex);
         }
