@@ -73,6 +73,19 @@ public sealed class StateRestoreFailureTests
     }
 
     [Fact]
+    public void Restore_IdsThatCannotBeRead_FailsNamingPartitionAndKey()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("restore", partitions: 1);
+        Write(broker, options.StateTopic, ("I/0/0", new byte[StateCodec.TxnIdBytes + 1], null), ("P", Position(nextOffset: 1, restartPoint: 1), null));
+
+        var error = Restore(broker, options);
+
+        var invalid = Assert.IsType<InvalidDataException>(error);
+        Assert.Equal("partition 0 of the state topic: record 'I/0/0' cannot be read: txnId records are 24 bytes each", invalid.Message);
+    }
+
+    [Fact]
     public async Task Run_StateTopicOfAnEarlierFormat_ExitsWithCannotRunAndTheReason()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);

@@ -301,17 +301,21 @@ public static class StateCodec
         return bytes;
     }
 
-    public static IEnumerable<TxnIdRecord> DecodeTxnIds(byte[] bytes)
+    /// <summary>Rebuilds ids; bytes that are not whole ids are refused with <see cref="InvalidDataException"/> at once.</summary>
+    public static TxnIdRecord[] DecodeTxnIds(byte[] bytes)
     {
         if (bytes.Length % TxnIdBytes != 0) throw new InvalidDataException($"txnId records are {TxnIdBytes} bytes each");
-        for (var offset = 0; offset < bytes.Length; offset += TxnIdBytes)
+        var ids = new TxnIdRecord[bytes.Length / TxnIdBytes];
+        for (var i = 0; i < ids.Length; i++)
         {
-            yield return new TxnIdRecord(
-                System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(offset)),
-                System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(offset + 8)),
-                System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(offset + 12)),
-                System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(offset + 16)));
+            var span = bytes.AsSpan(i * TxnIdBytes, TxnIdBytes);
+            ids[i] = new TxnIdRecord(
+                System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(span),
+                System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(span[8..]),
+                System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(span[12..]),
+                System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(span[16..]));
         }
+        return ids;
     }
 }
 

@@ -134,6 +134,14 @@ public sealed class StateCodecTests
     }
 
     [Fact]
+    public void DecodeTxnIds_OfAPartialRecord_IsRefusedAtOnce()
+    {
+        var error = Assert.Throws<InvalidDataException>(() => StateCodec.DecodeTxnIds(new byte[StateCodec.TxnIdBytes + 1]));
+
+        Assert.Equal("txnId records are 24 bytes each", error.Message);
+    }
+
+    [Fact]
     public void DecodeEntity_TrailingBytes_AreRefused()
     {
         var stream = TestStreams.Reference().Entity("E1").Stream();
