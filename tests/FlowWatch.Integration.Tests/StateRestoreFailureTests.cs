@@ -116,6 +116,24 @@ public sealed class StateRestoreFailureTests
         Assert.StartsWith("partition 0 of the state topic: record 'P' cannot be read", Assert.IsType<InvalidDataException>(error).Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(1, -1)]
+    public void Restore_PositionWithARestartPointAfterItsNextOffset_FailsNamingPartitionAndKey(long nextOffset, long restartPoint)
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("restore", partitions: 1);
+        Write(broker, options.PaymentsTopic, ("EFE0001", Payment("A1", "1"), null), ("EFE0001", Payment("A2", "1"), null));
+        // A2 (offset 1) is yet to be processed: restored, its id would make it a duplicate.
+        Write(broker, options.StateTopic, ("I/0/0", StateCodec.Encode([new TxnIdRecord(1, 2, 20_515, 1)]), null),
+            ("P", Position(nextOffset, restartPoint), null));
+
+        var error = Restore(broker, options);
+
+        Assert.Equal($"partition 0 of the state topic: record 'P' cannot be read: its restart point {restartPoint} is not between 0 and its next offset {nextOffset}",
+            Assert.IsType<InvalidDataException>(error).Message);
+    }
+
     [Fact]
     public void Restore_PositionBeyondTheEndOfThePayments_FailsNamingBoth()
     {

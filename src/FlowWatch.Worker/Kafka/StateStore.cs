@@ -438,11 +438,17 @@ public static class StateStore
         {
             throw new InvalidDataException($"partition {partition} of the state topic: record '{PositionKey}' cannot be read: its parameters' length {parametersLength} is out of range");
         }
+        var nextOffset = BinaryPrimitives.ReadInt64LittleEndian(numbers);
+        var restartPoint = BinaryPrimitives.ReadInt64LittleEndian(numbers[sizeof(long)..]);
+        // The restart point is a commit boundary at or before the position: one after it would restore ids of payments
+        // the worker has yet to process, and pass those payments over as duplicates.
+        if (restartPoint < 0 || restartPoint > nextOffset)
+        {
+            throw new InvalidDataException($"partition {partition} of the state topic: record '{PositionKey}' cannot be read: its restart point " +
+                $"{restartPoint} is not between 0 and its next offset {nextOffset}");
+        }
         var end = start + (int)parametersLength;
-        return Decoded(partition, PositionKey, () => new Position(
-            BinaryPrimitives.ReadInt64LittleEndian(value.AsSpan(PositionFormat.Length)),
-            StateCodec.DecodeParameters(value[start..end]),
-            BinaryPrimitives.ReadInt64LittleEndian(value.AsSpan(PositionFormat.Length + sizeof(long))),
+        return Decoded(partition, PositionKey, () => new Position(nextOffset, StateCodec.DecodeParameters(value[start..end]), restartPoint,
             StateCodec.DecodeParameters(value[end..])));
     }
 
