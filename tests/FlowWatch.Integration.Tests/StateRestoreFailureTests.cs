@@ -72,6 +72,22 @@ public sealed class StateRestoreFailureTests
         Assert.StartsWith("partition 0 of the state topic: record 'E/E-HQ-001' cannot be read", invalid.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("E-HQ-002", -1, "it holds the state of entity 'E-HQ-002'")]
+    [InlineData("E-HQ-001", 0, "it holds a state through payment -1, its header says through 0")]
+    public void Restore_EntityStateOfAnotherEntityOrPayment_FailsNamingPartitionAndKey(string entityId, long through, string reason)
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("restore", partitions: 1);
+        Write(broker, options.PaymentsTopic, ("EFE0001", Payment("A1", "1"), null));
+        Write(broker, options.StateTopic, ("E/E-HQ-001", StateCodec.Encode(new EntityState(entityId)), Through(through)),
+            ("P", Position(nextOffset: 1, restartPoint: 1), null));
+
+        var error = Restore(broker, options);
+
+        Assert.Equal($"partition 0 of the state topic: record 'E/E-HQ-001' cannot be read: {reason}", Assert.IsType<InvalidDataException>(error).Message);
+    }
+
     [Fact]
     public void Restore_IdsThatCannotBeRead_FailsNamingPartitionAndKey()
     {

@@ -158,9 +158,9 @@ public static class StateStore
         {
             return new RestoredPartition(null, 0, new StateBook(0, engine.Reference.Parameters, [], saved.HighestIdRecord + 1) { Owner = owner });
         }
-        foreach (var (key, value) in saved.Entities)
+        foreach (var (key, (through, value)) in saved.Entities)
         {
-            engine.Restore(Decoded(partition, key, () => StateCodec.DecodeEntity(value, engine.Settings.TrailingWindow)));
+            engine.Restore(Decoded(partition, key, () => Entity(key, through, value, engine.Settings.TrailingWindow)));
         }
         // In the order they were written: an id accepted again after the duplicate horizon takes the day of its newer
         // record. The dictionary's own order is not that once a deleted key's place is taken by a newer one.
@@ -187,6 +187,22 @@ public static class StateStore
         engine.TakeChanges(changed, accepted);
         book.Replayed(position.RestartPoint, position.RestartParameters, changed, accepted);
         return new RestoredPartition(position.NextOffset, replayed, book);
+    }
+
+    /// <summary>
+    /// The entity state saved under <paramref name="key"/>, which must be the state of the entity the key names and include
+    /// the payments its header says: another entity's would take that entity's place, and a state claiming later payments
+    /// than it includes would leave them out when they are processed again.
+    /// </summary>
+    private static EntityState Entity(string key, long through, byte[] value, TimeSpan trailingWindow)
+    {
+        var state = StateCodec.DecodeEntity(value, trailingWindow);
+        if (state.EntityId != key[EntityPrefix.Length..]) throw new InvalidDataException($"it holds the state of entity '{state.EntityId}'");
+        if (state.LastSequence != through)
+        {
+            throw new InvalidDataException($"it holds a state through payment {state.LastSequence}, its header says through {through}");
+        }
+        return state;
     }
 
     /// <summary>
@@ -286,7 +302,7 @@ public static class StateStore
             {
                 if (versions[i].Through >= end) continue;   // includes payments past the position: its transaction did not commit
                 if (Assemble(key[EntityPrefix.Length..], versions[i], fragments) is not { } state) continue;
-                saved.Entities[key] = state;
+                saved.Entities[key] = (versions[i].Through, state);
                 break;
             }
         }
@@ -473,8 +489,8 @@ public static class StateStore
 
     private sealed class Saved
     {
-        /// <summary>The newest valid state of each entity, by key.</summary>
-        public Dictionary<string, byte[]> Entities { get; } = [];
+        /// <summary>The newest valid state of each entity, by key, with the last payment it includes.</summary>
+        public Dictionary<string, (long Through, byte[] Value)> Entities { get; } = [];
 
         /// <summary>Entities whose states have had more than one part: the most parts seen.</summary>
         public Dictionary<string, int> Parts { get; } = [];
