@@ -89,6 +89,23 @@ public sealed class StateRestoreFailureTests
     }
 
     [Fact]
+    public void Restore_EntityStateDeletedWithATombstone_IsNotRestored()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("restore", partitions: 1);
+        Write(broker, options.PaymentsTopic, ("EFE0001", Payment("A1", "1"), null));
+        // As the topic reads after compaction, whatever the cleaner has done yet: the tombstone leaves no state of E-HQ-001.
+        Write(broker, options.StateTopic, ("E/E-HQ-001", StateCodec.Encode(new EntityState("E-HQ-001")), Through(-1)), ("E/E-HQ-001", null!, null),
+            ("P", Position(nextOffset: 1, restartPoint: 1), null));
+        var engine = new FlowEngine(ReferenceDataLoader.LoadFile(Samples("reference.json")), new RuleSettings());
+        engine.TrackChanges();
+
+        StateStore.Restore(new ConsumerConfig { BootstrapServers = broker.BootstrapServers }, options.StateTopic, options.PaymentsTopic, 0, engine);
+
+        Assert.Null(engine.FindEntity("E-HQ-001"));
+    }
+
+    [Fact]
     public void Restore_IdsThatCannotBeRead_FailsNamingPartitionAndKey()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);

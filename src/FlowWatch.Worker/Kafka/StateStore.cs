@@ -12,7 +12,7 @@ namespace FlowWatch.Worker.Kafka;
 /// <summary>
 /// Engine state in the state topic (DESIGN.md §4). For payments partition p, partition p of the state topic holds:
 /// <list type="bullet">
-/// <item>entity states (key <c>E/{entityId}</c>, the newest wins under compaction), each saved a
+/// <item>entity states (key <c>E/{entityId}</c>, the newest wins under compaction, and a tombstone deletes them all), each saved a
 /// <c>CheckpointInterval</c> after its first change since its last save, with the sequence of the last payment it
 /// includes in a header;</item>
 /// <item>accepted ids, saved every interval (keys <c>I/{number}/{part}</c>), each with the offset of its payment, and
@@ -288,7 +288,13 @@ public static class StateStore
                 pieces.Add((pieceThrough, value));
                 continue;
             }
-            if (!key.StartsWith(EntityPrefix, StringComparison.Ordinal) || value is null || Through(record.Message.Headers) is not { } through) continue;
+            if (!key.StartsWith(EntityPrefix, StringComparison.Ordinal)) continue;
+            if (value is null)
+            {
+                entities.Remove(key);   // deleted, as compaction deletes it with every earlier state
+                continue;
+            }
+            if (Through(record.Message.Headers) is not { } through) continue;
             var parts = record.Message.Headers!.TryGetLastBytes(PartsHeader, out var count) && count.Length == sizeof(int) ? BitConverter.ToInt32(count) : 1;
             if (!entities.TryGetValue(key, out var versions)) entities[key] = versions = [];
             if (saved.Position is { } known && through < known.NextOffset) versions.Clear();
