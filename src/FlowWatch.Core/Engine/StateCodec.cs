@@ -284,6 +284,9 @@ public static class StateCodec
         return parameters with { PenetrationKinds = System.Collections.Frozen.FrozenSet.ToFrozenSet(kinds) };
     }
 
+    /// <summary>The Shanghai day of the last time an event can have.</summary>
+    private static readonly int MaxDay = ShanghaiTime.DayNumber(DateTime.MaxValue.Ticks);
+
     /// <summary>Bytes of one encoded id: 64 + 32 bits of the id hash, its day, the sequence of its event.</summary>
     public const int TxnIdBytes = 24;
 
@@ -301,7 +304,7 @@ public static class StateCodec
         return bytes;
     }
 
-    /// <summary>Rebuilds ids; bytes that are not whole ids are refused with <see cref="InvalidDataException"/> at once.</summary>
+    /// <summary>Rebuilds ids; bytes that are not whole ids of a day and a sequence are refused with <see cref="InvalidDataException"/> at once.</summary>
     public static TxnIdRecord[] DecodeTxnIds(byte[] bytes)
     {
         if (bytes.Length % TxnIdBytes != 0) throw new InvalidDataException($"txnId records are {TxnIdBytes} bytes each");
@@ -314,6 +317,11 @@ public static class StateCodec
                 System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(span[8..]),
                 System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(span[12..]),
                 System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(span[16..]));
+            // A day past any event's would put every other id past the duplicate horizon.
+            if (ids[i].Day < 0 || ids[i].Day > MaxDay || ids[i].Sequence < 0)
+            {
+                throw new InvalidDataException($"txnId record {i} has day {ids[i].Day} and sequence {ids[i].Sequence}");
+            }
         }
         return ids;
     }

@@ -141,6 +141,19 @@ public sealed class StateCodecTests
         Assert.Equal("txnId records are 24 bytes each", error.Message);
     }
 
+    [Theory]
+    [InlineData(int.MaxValue, 1)]
+    [InlineData(-1, 1)]
+    [InlineData(20_515, -1)]
+    public void DecodeTxnIds_OfNoDayOrSequence_IsRefused(int day, long sequence)
+    {
+        var bytes = StateCodec.Encode([new TxnIdRecord(1, 2, 20_515, 0), new TxnIdRecord(3, 4, day, sequence)]);
+
+        var error = Assert.Throws<InvalidDataException>(() => StateCodec.DecodeTxnIds(bytes));
+
+        Assert.Equal($"txnId record 1 has day {day} and sequence {sequence}", error.Message);
+    }
+
     [Fact]
     public void DecodeEntity_TrailingBytes_AreRefused()
     {
