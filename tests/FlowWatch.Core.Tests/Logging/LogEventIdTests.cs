@@ -30,16 +30,34 @@ public sealed class LogEventIdTests
     }
 
     /// <summary>
+    /// README names the <c>Client</c> field of every Kafka client's log events (1101–1103), which operators filter by: a
+    /// client of any command that is left out of the list could not be told from the others.
+    /// </summary>
+    [Fact]
+    public void ReadmeLogEvents_NameEveryKafkaClient()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "FlowWatch.slnx"))) root = root.Parent;
+        Assert.NotNull(root);
+        var clients = Directory.EnumerateFiles(Path.Combine(root.FullName, "src"), "*.cs", SearchOption.AllDirectories)
+            .SelectMany(file => Regex.Matches(File.ReadAllText(file), @"\.LogTo\([^,]+,\s*""([^""]+)""").Select(m => m.Groups[1].Value))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+
+        Assert.Contains("producer", clients);
+        var section = ReadmeLogEvents();
+        var unnamed = clients.Where(client => !section.Contains($"`{client}`", StringComparison.Ordinal)).ToList();
+        Assert.Empty(unnamed);
+    }
+
+    /// <summary>
     /// README's table of log events, which operators set their filters and alerts by, lists every event with its level
     /// and none that is not logged; an event whose level is its caller's (the Kafka clients') is listed with words.
     /// </summary>
     [Fact]
     public void ReadmeLogEvents_ListEveryEventWithItsLevel()
     {
-        var readme = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "README.md"));
-        var section = readme[readme.IndexOf("### Log events", StringComparison.Ordinal)..];
-        section = section[..section.IndexOf("\n## ", StringComparison.Ordinal)];
-        var listed = Regex.Matches(section, @"^\| (\d+) \| ([^|]+?) \|", RegexOptions.Multiline)
+        var listed = Regex.Matches(ReadmeLogEvents(), @"^\| (\d+) \| ([^|]+?) \|", RegexOptions.Multiline)
             .ToDictionary(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), m => m.Groups[2].Value);
 
         Assert.Equal(Events.Select(e => e.Attribute.EventId).Order(), listed.Keys.Order());
@@ -48,5 +66,13 @@ public sealed class LogEventIdTests
             .Select(e => $"{e.Attribute.EventId} ({e.Method}): {e.Attribute.Level}, README says {listed[e.Attribute.EventId]}")
             .ToList();
         Assert.Empty(wrong);
+    }
+
+    /// <summary>README's section "Log events".</summary>
+    private static string ReadmeLogEvents()
+    {
+        var readme = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "README.md"));
+        var section = readme[readme.IndexOf("### Log events", StringComparison.Ordinal)..];
+        return section[..section.IndexOf("\n## ", StringComparison.Ordinal)];
     }
 }
