@@ -206,7 +206,21 @@ public sealed class StateTopicTests(ITestOutputHelper output)
         var engine = new FlowEngine(harness.Reference, new RuleSettings());
         var error = Assert.Throws<InvalidDataException>(() =>
             StateStore.Restore(new ConsumerConfig { BootstrapServers = harness.Broker.BootstrapServers }, harness.Options.StateTopic, harness.Options.PaymentsTopic, 1, engine));
-        Assert.Contains("partition 1 of the state topic holds a position of another format", error.Message, StringComparison.Ordinal);
+        Assert.Contains("partition 1 of the state topic holds a position of another format, written by an earlier FlowWatch", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Restore_PositionOfALaterFormat_SaysALaterFlowWatchWroteIt()
+    {
+        using var harness = new DeliveryHarness(output, payments: 10, seed: 16);
+        var later = new byte[4 + 24];
+        "FWP3"u8.CopyTo(later);
+        Write(harness, harness.Options.StateTopic, 1, [new StateRecord("P", later, null)]);
+
+        var engine = new FlowEngine(harness.Reference, new RuleSettings());
+        var error = Assert.Throws<InvalidDataException>(() =>
+            StateStore.Restore(new ConsumerConfig { BootstrapServers = harness.Broker.BootstrapServers }, harness.Options.StateTopic, harness.Options.PaymentsTopic, 1, engine));
+        Assert.Contains("partition 1 of the state topic holds a position of another format, written by a later FlowWatch: run that version", error.Message, StringComparison.Ordinal);
     }
 
     private static void AssertSameEntities(FlowEngine expected, FlowEngine actual)

@@ -451,8 +451,11 @@ public static class StateStore
         var start = PositionFormat.Length + 3 * sizeof(long);
         if (value.Length < start || !value.AsSpan().StartsWith(PositionFormat))
         {
-            throw new InvalidDataException($"partition {partition} of the state topic holds a position of another format, written by an earlier " +
-                "FlowWatch: restore from a state topic of this format, or from an empty one (the payments are then processed from their start)");
+            // "FWP" and a higher digit: a later FlowWatch wrote it; anything else, one from before these formats were named.
+            var later = value.Length >= PositionFormat.Length && value.AsSpan().StartsWith(PositionFormat[..^1]) && value[PositionFormat.Length - 1] > PositionFormat[^1];
+            throw new InvalidDataException($"partition {partition} of the state topic holds a position of another format, written by " +
+                (later ? "a later FlowWatch: run that version, or restore" : "an earlier FlowWatch: restore") +
+                " from a state topic of this format, or from an empty one (the payments are then processed from their start)");
         }
         var numbers = value.AsSpan(PositionFormat.Length);
         var parametersLength = BinaryPrimitives.ReadInt64LittleEndian(numbers[(2 * sizeof(long))..]);
