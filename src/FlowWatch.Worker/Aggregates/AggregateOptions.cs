@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Reflection;
 using ClickHouse.Driver.ADO;
@@ -67,7 +68,8 @@ public sealed class AggregateOptions
         {
             return ["is not a connection string of key=value pairs, e.g. Host=127.0.0.1;Port=8123"];
         }
-        var problems = new List<string>();
+        var problems = KeysAsWritten(text).GroupBy(key => key, StringComparer.OrdinalIgnoreCase).Where(keys => keys.Count() > 1)
+            .Select(keys => $"{KeyName(keys.Key)}: given twice (the driver would take the last value)").ToList();
         foreach (string key in builder.Keys)   // in lower case, as the builder keeps them
         {
             if (key.StartsWith("set_", StringComparison.OrdinalIgnoreCase)) continue;
@@ -83,6 +85,38 @@ public sealed class AggregateOptions
         }
         return problems;
     }
+
+    /// <summary>
+    /// The keys of a connection string that parses, one for each pair as written: the builder keeps only the last of a
+    /// key given twice. The text is cut at each <c>;</c> that ends a pair on its own, which a <c>;</c> inside a quoted
+    /// value does not (the pair up to it leaves its quote open).
+    /// </summary>
+    private static IEnumerable<string> KeysAsWritten(string text)
+    {
+        var start = 0;
+        for (var end = text.IndexOf(';', StringComparison.Ordinal); ; end = text.IndexOf(';', end + 1))
+        {
+            var pair = end < 0 ? text[start..] : text[start..end];
+            DbConnectionStringBuilder? parsed = null;
+            try
+            {
+                parsed = new DbConnectionStringBuilder { ConnectionString = pair };
+            }
+            catch (ArgumentException) when (end >= 0)
+            {
+                // a quoted value goes on past this ';'
+            }
+            if (parsed is not null)
+            {
+                foreach (string key in parsed.Keys) yield return key;
+                start = end + 1;
+            }
+            if (end < 0) yield break;
+        }
+    }
+
+    /// <summary>A key as the driver's builder spells it, or as written for a server setting.</summary>
+    private static string KeyName(string key) => Array.Find(ClickHouseKeys, p => p.Name.Equals(key, StringComparison.OrdinalIgnoreCase))?.Name ?? key;
 
     /// <summary>What is wrong with a value the driver would not read as written, or null.</summary>
     private static string? ValueProblem(PropertyInfo key, string value)

@@ -39,6 +39,23 @@ public sealed class ClickHouseConnectionStringTests
         Assert.StartsWith("FlowWatch:Aggregates:ClickHouse: " + problem, Assert.Single(problems), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Host=ch1;Host=ch2", "Host: given twice")]
+    [InlineData("Host=ch1;Password=a;password=b", "Password: given twice")]
+    [InlineData("Host=ch1; PASSWORD = 'a;b' ;Password=\"c\"", "Password: given twice")]
+    [InlineData("Host=ch1;set_max_threads=1;Set_Max_Threads=2", "set_max_threads: given twice")]
+    public void Validate_KeyGivenTwice_NamedAndNeitherValueRepeated(string connectionString, string problem)
+    {
+        var problems = Problems(connectionString);
+
+        Assert.Equal("FlowWatch:Aggregates:ClickHouse: " + problem + " (the driver would take the last value)", Assert.Single(problems));
+    }
+
+    [Theory]
+    [InlineData("Host=ch1;Password='a;Password=b'")]
+    [InlineData("Host=ch1;Password=\"a;password=b\";Port=8123;")]
+    public void Validate_KeyOnlyInsideAQuotedValue_NotGivenTwice(string connectionString) => Assert.Empty(Problems(connectionString));
+
     [Fact]
     public async Task Migrate_MisspeltKeyAndUnreadablePort_ExitsWith3NamingBothAndNotThePassword()
     {
