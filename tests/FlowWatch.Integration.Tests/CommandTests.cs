@@ -309,6 +309,30 @@ public sealed class CommandTests
         Assert.DoesNotContain("   at ", err + await output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Run_WorkerStoppedByAnUnexpectedError_LogsItAndExitsWithCannotRunInsteadOfCrashing()
+    {
+        // librdkafka refuses the consumer the worker builds once running (its own session timeout beside the
+        // consumer group protocol), with an error of no kind the command line knows.
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "run", "--bootstrap-servers", "127.0.0.1:9",
+                "--reference", Path.Combine(AppContext.BaseDirectory, "samples", "reference.json"), "--urls", "http://127.0.0.1:0" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment = { ["FLOWWATCH_FlowWatch__Kafka__Client__group.protocol"] = "consumer" },
+        };
+        using var run = System.Diagnostics.Process.Start(start)!;
+        var output = run.StandardOutput.ReadToEndAsync();
+        var err = await run.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        await run.WaitForExitAsync();
+
+        Assert.Equal(CommandLine.CannotRun, run.ExitCode);
+        Assert.Contains("flowwatch: cannot run: stopped by an unexpected error: `session.timeout.ms` is not supported", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", err, StringComparison.Ordinal);
+        Assert.Contains("StreamingWorker[1009]", err + await output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("TransactionTimeout", "00:00:01")]
     [InlineData("TransactionTimeout", "00:15:00")]

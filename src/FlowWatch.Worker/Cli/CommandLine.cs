@@ -73,12 +73,17 @@ public static class CommandLine
             stderr.WriteLine(Help);
             return UsageError;
         }
-        // InvalidDataException (not an IOException) is what stops run on a state topic it cannot restore from.
-        catch (Exception ex) when (ex is ReferenceDataException or ConfigurationException or AggregateSinkException or FileNotFoundException
-                                       or DirectoryNotFoundException or UnauthorizedAccessException or IOException or InvalidDataException)
+        catch (Exception ex) when (ex is ServiceStoppedException || IsCannotRun(ex))
         {
             stderr.WriteLine($"flowwatch: cannot run: {ex.Message}");
             return CannotRun;
         }
     }
+
+    /// <summary>
+    /// An error that means the command cannot run (exit code 3), not a fault of FlowWatch's own. InvalidDataException
+    /// (not an IOException) is what stops run on a state topic it cannot restore from.
+    /// </summary>
+    public static bool IsCannotRun(Exception error) => error is ReferenceDataException or ConfigurationException or AggregateSinkException
+        or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException or InvalidDataException;
 }

@@ -64,7 +64,16 @@ public static class RunCommand
         }
         // Taken before running: RunAsync disposes the host, and its services with it, on the way out.
         var worker = host.Services.GetRequiredService<StreamingWorker>();
-        await host.RunAsync();
+        try
+        {
+            await host.RunAsync();
+        }
+        catch (Exception ex) when (!CommandLine.IsCannotRun(ex))
+        {
+            // Any other error that stopped a service (a client librdkafka refuses to build, a fatal error of the
+            // aggregate feed's consumer): run cannot go on, which is exit code 3, not a crash.
+            throw new ServiceStoppedException(ex);
+        }
         Summary.Print(stdout, "run", worker.Counters, elapsed: null);
         return CommandLine.Success;
     }
