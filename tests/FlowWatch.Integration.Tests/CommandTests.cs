@@ -333,6 +333,47 @@ public sealed class CommandTests
         Assert.Contains("StreamingWorker[1009]", err + await output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Run_SigtermWhileReadingTheReferenceData_StopsCleanlyWithExitCode0()
+    {
+        // A reference file that is a pipe: run waits in opening it until the test writes it, before its host runs.
+        var reference = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-early-stop-").FullName, "reference.json");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [reference])) await mkfifo.WaitForExitAsync();
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "run", "--bootstrap-servers", "127.0.0.1:9",
+                "--reference", reference, "--urls", "http://127.0.0.1:0" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var run = System.Diagnostics.Process.Start(start)!;
+        try
+        {
+            var output = run.StandardOutput.ReadToEndAsync();
+            var err = run.StandardError.ReadToEndAsync();
+            // Opening the pipe to write returns once run has opened it to read.
+            try
+            {
+                await using var writer = new FileStream(reference, FileMode.Open, FileAccess.Write);
+                using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+                await Task.Delay(500);
+                await writer.WriteAsync(await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "samples", "reference.json")));
+            }
+            catch (IOException)
+            {
+                // the pipe broke: run is gone, and its exit code says how
+            }
+            await run.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+            Assert.True(run.ExitCode == 0, $"exit code {run.ExitCode}: {await err}");
+            Assert.DoesNotContain("consuming", await output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!run.HasExited) run.Kill();
+        }
+    }
+
     [Theory]
     [InlineData("TransactionTimeout", "00:00:01")]
     [InlineData("TransactionTimeout", "00:15:00")]

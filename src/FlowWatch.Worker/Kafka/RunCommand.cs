@@ -36,6 +36,9 @@ public static class RunCommand
         var configFile = args.Optional("--config");
         var checkOnly = args.Switch("--check");
         args.EnsureAllRead();
+        // Until the host runs, its own handler of SIGTERM and Ctrl-C is not there: a stop asked for while the settings,
+        // the reference data and the models are read ends run as cleanly as one while it runs.
+        using var shutdown = new ShutdownSignal();
 
         var configuration = new ConfigurationManager();
         configuration.AddConfiguration(FlowWatchConfiguration.Build(configFile));
@@ -66,7 +69,11 @@ public static class RunCommand
         var worker = host.Services.GetRequiredService<StreamingWorker>();
         try
         {
-            await host.RunAsync();
+            if (!shutdown.Token.IsCancellationRequested) await host.RunAsync(shutdown.Token);
+        }
+        catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)
+        {
+            // stopped while the host was starting: nothing was consumed
         }
         catch (Exception ex) when (!CommandLine.IsCannotRun(ex))
         {
