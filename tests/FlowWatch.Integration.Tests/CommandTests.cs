@@ -428,4 +428,36 @@ public sealed class BrokerCommandTests
             if (!broker.HasExited) broker.Kill();
         }
     }
+
+    [Fact]
+    public async Task Broker_StoppedAndResumed_ServesClientsAgain()
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "broker", "--partitions", "1" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var broker = System.Diagnostics.Process.Start(start)!;
+        try
+        {
+            var bootstrap = await broker.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            // Which thread takes a SIGCONT varies: twenty pauses give the cluster's thread its chances to.
+            foreach (var signal in Enumerable.Repeat(new[] { "-STOP", "-CONT" }, 20).SelectMany(pair => pair))
+            {
+                using var kill = System.Diagnostics.Process.Start("kill", [signal, broker.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+                await kill.WaitForExitAsync();
+                await Task.Delay(100);
+            }
+
+            using var producer = new Confluent.Kafka.ProducerBuilder<Confluent.Kafka.Null, string>(
+                new Confluent.Kafka.ProducerConfig { BootstrapServers = bootstrap, MessageTimeoutMs = 10_000 }).Build();
+            var delivered = await producer.ProduceAsync("payments", new Confluent.Kafka.Message<Confluent.Kafka.Null, string> { Value = "{}" });
+            Assert.Equal(Confluent.Kafka.PersistenceStatus.Persisted, delivered.Status);
+        }
+        finally
+        {
+            if (!broker.HasExited) broker.Kill();
+        }
+    }
 }

@@ -42,13 +42,35 @@ public sealed partial class EmbeddedBroker : IDisposable
         rd_kafka_conf_set(conf, "log_level", "4", errors, (nuint)errors.Length);
         var client = rd_kafka_new(0 /* RD_KAFKA_PRODUCER */, conf, errors, (nuint)errors.Length);
         if (client == 0) throw new InvalidOperationException("librdkafka: " + Encoding.UTF8.GetString(errors).TrimEnd('\0'));
-        var cluster = rd_kafka_mock_cluster_new(client, brokers);
+        var cluster = NewClusterWithSignalsBlocked(client, brokers);
         if (cluster == 0)
         {
             rd_kafka_destroy(client);
             throw new InvalidOperationException("librdkafka could not create a mock cluster");
         }
         return new EmbeddedBroker(client, cluster, brokers);
+    }
+
+    /// <summary>
+    /// The mock cluster serves from a thread of its own, which takes the signal mask of the thread that creates it,
+    /// and ends for good (refusing every connection after) when a signal this process handles, such as the SIGCONT
+    /// that resumes it after a SIGSTOP, interrupts its wait. Created with every signal blocked, as librdkafka creates
+    /// its clients' threads, it never takes one; this thread's own mask is put back at once.
+    /// </summary>
+    private static nint NewClusterWithSignalsBlocked(nint client, int brokers)
+    {
+        var all = new byte[SignalSetBytes];
+        Array.Fill(all, byte.MaxValue);
+        var previous = new byte[SignalSetBytes];
+        if (pthread_sigmask(SigSetMask, all, previous) != 0) throw new InvalidOperationException("could not block signals for the mock cluster's thread");
+        try
+        {
+            return rd_kafka_mock_cluster_new(client, brokers);
+        }
+        finally
+        {
+            _ = pthread_sigmask(SigSetMask, previous, null);
+        }
     }
 
     public void CreateTopic(string name, int partitions, int replicationFactor = 1) =>
@@ -115,6 +137,13 @@ public sealed partial class EmbeddedBroker : IDisposable
             .Where(fields => fields.Length >= 6 && fields[^1].Contains("librdkafka", StringComparison.Ordinal))
             .Select(fields => fields[^1])
             .FirstOrDefault();
+
+    /// <summary>glibc's <c>sigset_t</c> (1,024 bits) and <c>SIG_SETMASK</c>.</summary>
+    private const int SignalSetBytes = 128;
+    private const int SigSetMask = 2;
+
+    [LibraryImport("libc")]
+    private static partial int pthread_sigmask(int how, byte[] set, [Out] byte[]? previous);
 
     [LibraryImport(Library)]
     private static partial nint rd_kafka_conf_new();
