@@ -375,6 +375,58 @@ public sealed class CommandTests
     }
 
     [Theory]
+    [InlineData("FLOWWATCH_Logging__LogLevel__Microsoft.AspNetCore.Hosting.Diagnostics")]
+    [InlineData("FLOWWATCH_Logging__Console__LogLevel__Microsoft.AspNetCore.Hosting")]
+    [InlineData("FLOWWATCH_Logging__Console__LogLevel__Default")]
+    public async Task Run_RequestLoggingTurnedOn_NeverLogsTheDashboardToken(string setting)
+    {
+        const string Token = "s3cret-token-0123456789abcdef";
+        int port;
+        using (var free = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            free.Start();
+            port = ((System.Net.IPEndPoint)free.LocalEndpoint).Port;
+        }
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "run", "--bootstrap-servers", "127.0.0.1:9",
+                "--reference", Path.Combine(AppContext.BaseDirectory, "samples", "reference.json"), "--urls", $"http://127.0.0.1:{port}" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment = { ["FLOWWATCH_FlowWatch__Dashboard__Token"] = Token, [setting] = "Information" },
+        };
+        using var run = System.Diagnostics.Process.Start(start)!;
+        try
+        {
+            var output = run.StandardOutput.ReadToEndAsync();
+            var err = run.StandardError.ReadToEndAsync();
+            using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            HttpResponseMessage? answer = null;
+            while (answer is null && DateTime.UtcNow < deadline)
+            {
+                try
+                {
+                    answer = await client.GetAsync(new Uri($"http://127.0.0.1:{port}/?access_token={Token}"));
+                }
+                catch (HttpRequestException)
+                {
+                    await Task.Delay(200);   // not listening yet
+                }
+            }
+            Assert.Equal(System.Net.HttpStatusCode.SeeOther, answer?.StatusCode);
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+            await run.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+            Assert.DoesNotContain(Token, await output + await err, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!run.HasExited) run.Kill();
+        }
+    }
+
+    [Theory]
     [InlineData("TransactionTimeout", "00:00:01")]
     [InlineData("TransactionTimeout", "00:15:00")]
     [InlineData("StateIdsPerRecord", "40000")]

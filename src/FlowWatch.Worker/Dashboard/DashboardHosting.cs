@@ -43,11 +43,23 @@ public static class DashboardHosting
             o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // The host's request log (Information) writes each address with its query, a ?access_token=… with it. Set after
+        // the configuration's rules, for every logger provider they name, no setting of Logging brings it back.
+        builder.Services.PostConfigure<LoggerFilterOptions>(filters =>
+        {
+            foreach (var provider in filters.Rules.Select(rule => rule.ProviderName).Append(null).Distinct().ToList())
+            {
+                filters.Rules.Add(new LoggerFilterRule(provider, RequestLogCategory, LogLevel.Warning, filter: null));
+            }
+        });
         // A readiness probe that finds the worker not consuming would log an error each time (every few seconds for as
         // long as a broker is out of reach); the probe's answer carries the reason, and the worker logs its causes.
         builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
         return builder;
     }
+
+    /// <summary>The category of ASP.NET Core's log of each request's start and end.</summary>
+    private const string RequestLogCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
 
     public static WebApplication MapFlowWatchDashboard(this WebApplication app)
     {
