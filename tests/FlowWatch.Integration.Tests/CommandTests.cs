@@ -152,6 +152,7 @@ public sealed class CommandTests
     [InlineData("ControlTopic", "flowwatch.state", "ControlTopic")]
     [InlineData("Client:no.such.property", "1", "Client")]
     [InlineData("Client:linger.ms", "-5", "Client")]
+    [InlineData("Client:group.protocol", "consumer", "Client")]   // the worker's consumer sets a session timeout, which this protocol leaves to the broker
     public async Task Run_KafkaSettingTheClientsWouldRefuse_RefusesToStartNamingTheKey(string key, string value, string named)
     {
         var config = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-config-").FullName, "config.json");
@@ -312,15 +313,15 @@ public sealed class CommandTests
     [Fact]
     public async Task Run_WorkerStoppedByAnUnexpectedError_LogsItAndExitsWithCannotRunInsteadOfCrashing()
     {
-        // librdkafka refuses the consumer the worker builds once running (its own session timeout beside the
-        // consumer group protocol), with an error of no kind the command line knows.
+        // librdkafka refuses the transactional producer the worker builds once running (acks=1 beside its idempotence),
+        // with an error of no kind the command line knows.
         var start = new System.Diagnostics.ProcessStartInfo("dotnet")
         {
             ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "run", "--bootstrap-servers", "127.0.0.1:9",
                 "--reference", Path.Combine(AppContext.BaseDirectory, "samples", "reference.json"), "--urls", "http://127.0.0.1:0" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            Environment = { ["FLOWWATCH_FlowWatch__Kafka__Client__group.protocol"] = "consumer" },
+            Environment = { ["FLOWWATCH_FlowWatch__Kafka__Client__acks"] = "1" },
         };
         using var run = System.Diagnostics.Process.Start(start)!;
         var output = run.StandardOutput.ReadToEndAsync();
@@ -328,7 +329,7 @@ public sealed class CommandTests
         await run.WaitForExitAsync();
 
         Assert.Equal(CommandLine.CannotRun, run.ExitCode);
-        Assert.Contains("flowwatch: cannot run: stopped by an unexpected error: `session.timeout.ms` is not supported", err, StringComparison.Ordinal);
+        Assert.Contains("flowwatch: cannot run: stopped by an unexpected error: `acks` must be set to `all`", err, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", err, StringComparison.Ordinal);
         Assert.Contains("StreamingWorker[1009]", err + await output, StringComparison.Ordinal);
     }

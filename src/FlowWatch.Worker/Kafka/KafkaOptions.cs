@@ -1,3 +1,5 @@
+using Confluent.Kafka;
+
 namespace FlowWatch.Worker.Kafka;
 
 /// <summary>Kafka settings of the streaming worker, bound from <c>FlowWatch:Kafka</c>.</summary>
@@ -159,23 +161,58 @@ public sealed class KafkaOptions
         name.Length <= 249 && name is not ("." or "..") && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 
     /// <summary>
+    /// The worker's consumer: the pass-through properties with the worker's own settings over them (and its defaults
+    /// where they set none).
+    /// </summary>
+    internal ConsumerConfig WorkerConsumerConfig()
+    {
+        var config = new ConsumerConfig(new Dictionary<string, string>(Client))
+        {
+            BootstrapServers = BootstrapServers,
+            GroupId = GroupId,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,   // offsets are committed inside each transaction
+            IsolationLevel = IsolationLevel.ReadCommitted,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+            // A named worker keeps its group membership across a restart, so it gets its partitions back at once.
+            GroupInstanceId = InstanceId,
+        };
+        // A dead worker's partitions move on once its session times out: short enough for recovery within 10 s.
+        config.SessionTimeoutMs ??= 6_000;
+        config.HeartbeatIntervalMs ??= 1_500;
+        // Alert latency: do not let the broker hold a fetch for long when a partition is quiet.
+        config.FetchWaitMaxMs ??= 10;
+        // Readiness: the statistics tell whether the group is in touch with its coordinator (Status).
+        config.StatisticsIntervalMs ??= 1_000;
+        return config;
+    }
+
+    /// <summary>
     /// What librdkafka refuses in the pass-through properties (an unknown name, a value out of range, a missing
-    /// certificate file), found by building a client with them that is never used; null when it takes them.
+    /// certificate file, a setting the worker's consumer cannot combine with its own, such as <c>group.protocol=consumer</c>
+    /// beside its session timeout), found by building a producer and the worker's consumer with them, never used; null
+    /// when both take them.
     /// </summary>
     private string? ClientProblem()
     {
+        // A placeholder address, and silent: librdkafka connects at once, and its failures to reach this address would be
+        // logged as errors beside the real cluster's.
+        const string Nowhere = "127.0.0.1:9";
         try
         {
-            // Silent: librdkafka connects at once, and its failures to reach this placeholder address would be logged as
-            // errors beside the real cluster's address.
-            using var client = new Confluent.Kafka.ProducerBuilder<Confluent.Kafka.Null, Confluent.Kafka.Null>(
-                    new Confluent.Kafka.ProducerConfig(new Dictionary<string, string>(Client)) { BootstrapServers = "127.0.0.1:9" })
+            using var producer = new ProducerBuilder<Null, Null>(new ProducerConfig(new Dictionary<string, string>(Client)) { BootstrapServers = Nowhere })
+                .SetLogHandler((_, _) => { })
+                .SetErrorHandler((_, _) => { })
+                .Build();
+            var consumerConfig = WorkerConsumerConfig();
+            consumerConfig.BootstrapServers = Nowhere;
+            using var consumer = new ConsumerBuilder<Null, Null>(consumerConfig)
                 .SetLogHandler((_, _) => { })
                 .SetErrorHandler((_, _) => { })
                 .Build();
             return null;
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or Confluent.Kafka.KafkaException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or KafkaException)
         {
             return ex.Message;
         }

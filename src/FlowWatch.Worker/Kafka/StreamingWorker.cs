@@ -151,9 +151,6 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// <summary>The Kafka settings the worker runs with: its cluster, topics and client properties.</summary>
     public KafkaOptions Options => options;
 
-    /// <summary>The consumer reports its statistics every second unless told otherwise (<c>statistics.interval.ms</c>).</summary>
-    private const int StatisticsIntervalMs = 1_000;
-
     /// <summary>Three missed reports of the consumer's statistics, in ticks: it is stuck (0: statistics switched off).</summary>
     private long _statisticsSilenceTicks;
 
@@ -614,26 +611,5 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         MessageTimeoutMs = (int)options.CatchUpTimeout.TotalMilliseconds,
     };
 
-    private ConsumerConfig ConsumerConfig()
-    {
-        var config = new ConsumerConfig(new Dictionary<string, string>(options.Client))
-        {
-            BootstrapServers = options.BootstrapServers,
-            GroupId = options.GroupId,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            EnableAutoCommit = false,   // offsets are committed inside each transaction
-            IsolationLevel = IsolationLevel.ReadCommitted,
-            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
-            // A named worker keeps its group membership across a restart, so it gets its partitions back at once.
-            GroupInstanceId = options.InstanceId,
-        };
-        // A dead worker's partitions move on once its session times out: short enough for recovery within 10 s.
-        config.SessionTimeoutMs ??= 6_000;
-        config.HeartbeatIntervalMs ??= 1_500;
-        // Alert latency: do not let the broker hold a fetch for long when a partition is quiet.
-        config.FetchWaitMaxMs ??= 10;
-        // Readiness: the statistics tell whether the group is in touch with its coordinator (Status).
-        config.StatisticsIntervalMs ??= StatisticsIntervalMs;
-        return config;
-    }
+    private ConsumerConfig ConsumerConfig() => options.WorkerConsumerConfig();
 }
