@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text;
+using System.Text.Json;
 using FlowWatch.Core.Contracts;
-using FlowWatch.Core.Decoding;
 using FlowWatch.Core.Engine;
-using FlowWatch.Core.Reference;
 
 namespace FlowWatch.Core.Tests.Oracle;
 
@@ -47,12 +46,15 @@ internal sealed record ComparableAlert(
 /// A deliberately naive reference implementation ("oracle") of the exact rules of RULES.md §2–5, as read by
 /// docs/SEMANTICS.md. It keeps the full list of accepted events in processing order and, for every new event,
 /// recomputes each window, lateness test, daily accumulator, penetration position and silence from that history by
-/// brute force. Its only state is the history, the alerts fired so far and the reference data in force. It shares
-/// the decoder (JSON to fields), the reference-data loader and the control-record parser with the engine, and
-/// nothing of the engine's resolution, name normalisation, rule codes and order, thresholds or rule logic.
+/// brute force. Its only state is the history, the alerts fired so far and the reference data in force. It reads
+/// payments, control records and reference data itself (<see cref="NaiveRecords"/>) and shares nothing of the
+/// engine's decoding, resolution, name normalisation, rule codes and order, thresholds or rule logic; only the
+/// vocabulary enums and the rule settings both run under.
 /// </summary>
 internal sealed class NaiveEngine
 {
+    private const string Cny = "CNY";
+
     private static readonly HashSet<string> ZoneKinds = new(StringComparer.Ordinal)
     {
         "FTE", "FTN", "FTU", "FTI", "FTF", "EFE", "EFN", "EFF", "EFU",
@@ -71,22 +73,17 @@ internal sealed class NaiveEngine
         [Purpose.DirectInvestment, Purpose.CrossBorderFinancing, Purpose.OtherInvestment];
 
     private readonly RuleSettings _settings;
-    private readonly EventDecoder _decoder = new();
     private readonly List<Accepted> _history = [];
     private readonly List<Fired> _fired = [];
     private readonly Dictionary<string, int> _situations = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _sanctionedNames;
-    private ReferenceData _reference;
+    private NaiveReference _reference;
 
-    /// <param name="reference">Reference data in force for the first record.</param>
-    /// <param name="sanctionsList">Its <c>sanctionsList</c> as written, which the oracle normalises itself.</param>
+    /// <param name="referenceJson">Reference data in force for the first record, as written (DESIGN.md §3.2).</param>
     /// <param name="settings">The rule settings the engine compared with it runs under.</param>
-    public NaiveEngine(ReferenceData reference, IEnumerable<string> sanctionsList, RuleSettings settings)
+    public NaiveEngine(string referenceJson, RuleSettings settings)
     {
-        _reference = reference;
+        _reference = NaiveReference.Parse(referenceJson);
         _settings = settings;
-        // A name with nothing left after normalising names no one.
-        _sanctionedNames = sanctionsList.Select(NormalisedName).Where(n => n.Length > 0).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>Accepted events that were late when they were processed.</summary>
@@ -100,32 +97,46 @@ internal sealed class NaiveEngine
     /// </summary>
     public IReadOnlyDictionary<string, int> Situations => _situations;
 
-    /// <summary>Accepted events summed per payments_minute key, written as text: the oracle of the aggregate rows.</summary>
+    /// <summary>Accepted events summed per payments_minute key, written as text (sums at their smallest scale): the oracle of the aggregate rows.</summary>
     public IEnumerable<string> PaymentsMinuteTotals() => _history
         .GroupBy(h => (h.Event.EntityId, Minute: h.Event.Ts - h.Event.Ts % TimeSpan.TicksPerMinute, h.Event.Kind, h.Event.Channel, h.Event.Direction, h.Event.Currency))
-        .Select(g => FormattableString.Invariant($"{g.Key} {g.Count()} {g.Sum(h => h.Event.Amount)} {g.Sum(h => h.Event.AmountCny)}"));
+        .Select(g => FormattableString.Invariant($"{g.Key} {g.Count()} {Plain(g.Sum(h => h.Event.Amount))} {Plain(g.Sum(h => h.Event.AmountCny))}"));
 
     /// <summary>Accepted events summed per corridor_minute key, written as text.</summary>
     public IEnumerable<string> CorridorMinuteTotals() => _history
         .GroupBy(h => (Minute: h.Event.Ts - h.Event.Ts % TimeSpan.TicksPerMinute, h.Event.Kind, h.Event.CpKind, Country: h.Event.CpCountry ?? "", h.Event.Currency, h.Event.Direction))
-        .Select(g => FormattableString.Invariant($"{g.Key} {g.Count()} {g.Sum(h => h.Event.AmountCny)}"));
+        .Select(g => FormattableString.Invariant($"{g.Key} {g.Count()} {Plain(g.Sum(h => h.Event.AmountCny))}"));
+
+    /// <summary>
+    /// A value at the smallest scale that holds it (12.50 → 12.5): amounts are compared as values, and how a record or
+    /// the reference data wrote them (trailing zeros, exponents) does not show in a sum's text.
+    /// </summary>
+    public static decimal Plain(decimal value) => value / 1.0000000000000000000000000000m;
+
+    /// <summary>Replaces the reference data, parameters included, for the records after this call (DESIGN.md §3.2).</summary>
+    public void UpdateReference(string referenceJson)
+    {
+        var updated = NaiveReference.Parse(referenceJson);
+        if (updated.UsdRate != _reference.UsdRate) Note("USD rate changed by reference data");
+        _reference = updated;
+    }
 
     /// <summary>Processes one record (event or control record); appends the alerts it raises in RULES.md §2 order.</summary>
-    public RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, List<ComparableAlert> alerts)
+    public RecordOutcome Process(byte[] record, long sequence, List<ComparableAlert> alerts)
     {
-        var decoded = default(PaymentEvent);
-        var type = _decoder.Decode(record, ref decoded, out _);
-        if (type == RecordType.Control)
+        if (NaiveRecords.ReadObject(record, out var control) is not { } root) return RecordOutcome.Rejected;
+        if (control)
         {
-            if (!ControlRecordParser.TryParse(record, _reference.Parameters, out var parameters, out _)) return RecordOutcome.Rejected;
+            if (NaiveRecords.ReadControl(root, _reference.Parameters) is not { } parameters) return RecordOutcome.Rejected;
             if (parameters != _reference.Parameters) Note("parameters changed by a control record");
             _reference = _reference.WithParameters(parameters);
             return RecordOutcome.Control;
         }
-        if (type == RecordType.Rejected) return RecordOutcome.Rejected;
+        if (NaiveRecords.ReadPayment(root) is not { } payment) return RecordOutcome.Rejected;
+        NoteHowWritten(root);
         // A payment whose id was accepted is a duplicate even when it does not resolve (any more).
-        if (IsDuplicate(decoded.TxnIdUtf8.ToArray())) return RecordOutcome.Duplicate;
-        var e = Resolve(in decoded, sequence, _reference);
+        if (IsDuplicate(Encoding.UTF8.GetBytes(payment.TxnId))) return RecordOutcome.Duplicate;
+        var e = Resolve(payment, sequence, _reference);
         if (e is null) return RecordOutcome.Rejected;
 
         var raised = new List<(string Rule, Severity Severity, Metrics Metrics)>();
@@ -162,7 +173,7 @@ internal sealed class NaiveEngine
         if (local.TimeOfDay == TimeSpan.FromDays(1) - TimeSpan.FromTicks(1)) Note("event in the last tick of a Shanghai day");
         if (local is { Month: 2, Day: 29 }) Note("event on a leap day");
         var zone = ClassOf(e.Kind) == AccountClass.Zone;
-        var cny = e.Currency == ReferenceData.Cny;
+        var cny = e.Currency == Cny;
 
         // RULES.md §2, in its order.
         if (zone && e.Method == PaymentMethod.Cash) Raise("CASH_ON_ZONE_ACCOUNT", Severity.II);
@@ -174,7 +185,7 @@ internal sealed class NaiveEngine
         if (e.Channel == Channel.SecondLineSameName && NegativeList.Contains(e.Purpose)) Raise("PENETRATION_NEGATIVE_LIST", Severity.II);
 
         // RULES.md §3: the position is every counted event of the entity in the Shanghai year of e.
-        var countsForQuota = e.Channel == Channel.SecondLineSameName && cny && parameters.PenetrationKinds.Contains(e.Kind);
+        var countsForQuota = e.Channel == Channel.SecondLineSameName && cny && parameters.CountsForQuota(e.Kind);
         if (countsForQuota)
         {
             var year = ShanghaiYear(e.Ts);
@@ -222,14 +233,14 @@ internal sealed class NaiveEngine
             Raise("SERVICES_TAX_FILING", Severity.I, new Metrics { Observed = e.AmountUsd, Threshold = _settings.ServicesTaxFilingUsd });
         }
         if (e.Kind == AccountKind.EFF && (!EffPurposes.Contains(e.Purpose) || !cny)) Raise("EFF_PURPOSE", Severity.II);
-        if (IsSanctioned(e, info, reference, _sanctionedNames)) Raise("SANCTIONED_PARTY", Severity.III);
-        if (e.CpName is { } cpName && cpName.EnumerateRunes().Any(r => !r.IsBmp) && _sanctionedNames.Contains(NormalisedName(cpName)))
+        if (IsSanctioned(e, info, reference)) Raise("SANCTIONED_PARTY", Severity.III);
+        if (e.CpName is { } cpName && cpName.EnumerateRunes().Any(r => !r.IsBmp) && reference.SanctionedNames.Contains(NormalisedName(cpName)))
         {
             Note("sanctioned name written with characters beyond U+FFFF");
         }
         if (e.CpCountry is not null && reference.HighRiskCountries.TryGetValue(e.CpCountry, out var risk))
         {
-            Raise("HIGH_RISK_JURISDICTION", risk == JurisdictionRisk.CallForAction ? Severity.II : Severity.I);
+            Raise("HIGH_RISK_JURISDICTION", risk == "CALL_FOR_ACTION" ? Severity.II : Severity.I);
         }
         if ((zone || e.Kind == AccountKind.NRA) && WhitelistPurposes.Contains(e.Purpose) && cny && parameters.WhitelistRequired
             && info is not { Whitelisted: true })
@@ -247,14 +258,31 @@ internal sealed class NaiveEngine
         }
         else
         {
-            var sameAccumulator = mine.Where((h, i) => ShanghaiDay(h.Event.Ts) == day && SameKey(h.Event, e) && WasAccumulated(mine, i));
-            // Exact: the CNY-equivalents summed, and an FX sum divided once by the USD rate (a stream's rates do not change).
+            // Exact: the CNY-equivalents summed in processing order and compared with threshold × the class's rate (1,
+            // or the USD rate in force). When the USD rate changed since the events before, the sum so far is revalued
+            // at the new rate, keeping its USD-equivalent. Once reached, the accumulator counts nothing more that day.
+            var sum = 0m;
+            var sumRate = 0m;
+            var reached = false;
+            void Add(OracleEvent x)
+            {
+                var rateOfX = x.CurrencyClass == CurrencyClass.Cny ? 1m : x.UsdRate;
+                if (sumRate != 0 && sumRate != rateOfX) sum = sum / sumRate * rateOfX;
+                sumRate = rateOfX;
+                sum += x.AmountCny;
+            }
+            foreach (var h in mine.Where((h, i) => ShanghaiDay(h.Event.Ts) == day && SameKey(h.Event, e) && WasAccumulated(mine, i)))
+            {
+                if (reached) break;
+                Add(h.Event);
+                reached = sum >= threshold * sumRate;
+            }
             var rate = e.CurrencyClass == CurrencyClass.Cny ? 1m : e.UsdRate;
-            var cnyBefore = sameAccumulator.Sum(h => h.Event.AmountCny);
-            var cnyAfter = cnyBefore + e.AmountCny;
-            var after = cnyAfter / rate;
-            if (cnyAfter == threshold * rate) Note("accumulator exactly at its threshold");
-            if (cnyBefore < threshold * rate && cnyAfter >= threshold * rate)
+            if (!reached && sumRate != 0 && sumRate != rate) Note("accumulator revalued at a new USD rate");
+            if (!reached) Add(e);
+            var after = sum / rate;
+            if (!reached && sum == threshold * rate) Note("accumulator exactly at its threshold");
+            if (!reached && sum >= threshold * rate)
             {
                 Raise("LARGE_VALUE_REPORT", Severity.I, new Metrics
                 {
@@ -380,6 +408,19 @@ internal sealed class NaiveEngine
         return true;
     }
 
+    /// <summary>Notes the ways of writing a payment's values that the comparison is meant to reach.</summary>
+    private void NoteHowWritten(JsonElement payment)
+    {
+        var ts = payment.GetProperty("ts").GetString()!;
+        var offset = ts.EndsWith('Z') ? "Z" : ts[^6..];
+        if (offset is not ("Z" or "+08:00")) Note("ts with an offset other than Z and +08:00");
+        if (ts.Length > 19 && ts[19] == '.' && ts.Length - 20 - (offset == "Z" ? 1 : 6) > 7) Note("ts with fraction digits past the seventh");
+        var amount = payment.GetProperty("amount");
+        var text = amount.ValueKind == JsonValueKind.String ? amount.GetString()! : amount.GetRawText();
+        if (text.Contains('e', StringComparison.OrdinalIgnoreCase)) Note("amount written with an exponent");
+        else if (text.Contains('.', StringComparison.Ordinal) && text.EndsWith('0')) Note("amount written with zeros after its last decimal");
+    }
+
     private void Note(string situation) => _situations[situation] = _situations.GetValueOrDefault(situation) + 1;
 
     /// <summary>RULES.md §4's threshold of a category and currency class, from the settings that hold them.</summary>
@@ -412,18 +453,18 @@ internal sealed class NaiveEngine
 
     private static decimal NetInflowOf(OracleEvent e) => e.Direction == Direction.Out ? e.Amount : -e.Amount;
 
-    private static bool IsSanctioned(OracleEvent e, EntityInfo? info, ReferenceData reference, HashSet<string> sanctionedNames)
+    private static bool IsSanctioned(OracleEvent e, NaiveEntity? info, NaiveReference reference)
     {
         if (info is { Sanctioned: true }) return true;
         if (e.CpEntityId is not null && reference.Entities.TryGetValue(e.CpEntityId, out var counterparty) && counterparty.Sanctioned) return true;
-        return e.CpName is not null && sanctionedNames.Contains(NormalisedName(e.CpName));
+        return e.CpName is not null && reference.SanctionedNames.Contains(NormalisedName(e.CpName));
     }
 
     /// <summary>
     /// RULES.md §2 and SEMANTICS.md "Names", written out again: NFKC, upper case, every punctuation mark and invisible
     /// format character (by code point) removed, whitespace runs made one space, no space at either end.
     /// </summary>
-    private static string NormalisedName(string name)
+    internal static string NormalisedName(string name)
     {
         var kept = name.Normalize(NormalizationForm.FormKC).ToUpperInvariant().EnumerateRunes()
             .Where(r => Rune.GetUnicodeCategory(r) is not (>= UnicodeCategory.ConnectorPunctuation and <= UnicodeCategory.OtherPunctuation)
@@ -433,12 +474,12 @@ internal sealed class NaiveEngine
     }
 
     /// <summary>RULES.md §1 and SEMANTICS.md "Resolution", written out again from the documents.</summary>
-    private static OracleEvent? Resolve(in PaymentEvent d, long sequence, ReferenceData reference)
+    private static OracleEvent? Resolve(NaivePayment d, long sequence, NaiveReference reference)
     {
-        reference.Accounts.TryGetValue(d.Account, out var listed);
-        var kind = d.AccountKind != AccountKind.None ? d.AccountKind : listed?.Kind ?? KindOfPrefix(d.Account);
+        var isListed = reference.Accounts.TryGetValue(d.Account, out var listed);
+        var kind = d.AccountKind ?? (isListed ? listed.Kind : KindOfPrefix(d.Account));
         if (kind == AccountKind.None) return null;
-        var entityId = d.EntityId ?? listed?.EntityId;
+        var entityId = d.EntityId ?? (isListed ? listed.EntityId : null);
         if (entityId is null) return null;
         var cpEntityId = d.CpEntityId;
         if (cpEntityId is null && d.CpAccount is not null && reference.Accounts.TryGetValue(d.CpAccount, out var cpListed))
@@ -446,7 +487,7 @@ internal sealed class NaiveEngine
             cpEntityId = cpListed.EntityId;
         }
         decimal rate;
-        if (d.Currency == ReferenceData.Cny) rate = 1m;
+        if (d.Currency == Cny) rate = 1m;
         else if (!reference.FxRates.TryGetValue(d.Currency, out rate)) return null;
         var accountClass = ClassOf(kind);
         if (accountClass == AccountClass.Offshore) return null;
@@ -480,9 +521,9 @@ internal sealed class NaiveEngine
         return new OracleEvent
         {
             Sequence = sequence,
-            TxnIdUtf8 = d.TxnIdUtf8.ToArray(),
-            TxnId = Encoding.UTF8.GetString(d.TxnIdUtf8),
-            Ts = d.TimestampTicks,
+            TxnIdUtf8 = Encoding.UTF8.GetBytes(d.TxnId),
+            TxnId = d.TxnId,
+            Ts = d.Ts,
             OffsetMinutes = d.OffsetMinutes,
             Account = d.Account,
             Kind = kind,
@@ -500,10 +541,10 @@ internal sealed class NaiveEngine
             CustomsSpecial = d.CustomsSpecial,
             Channel = channel,
             Category = category,
-            CurrencyClass = d.Currency == ReferenceData.Cny ? CurrencyClass.Cny : CurrencyClass.Fx,
+            CurrencyClass = d.Currency == Cny ? CurrencyClass.Cny : CurrencyClass.Fx,
             AmountCny = amountCny,
-            AmountUsd = amountCny / reference.FxRates[ReferenceData.Usd],
-            UsdRate = reference.FxRates[ReferenceData.Usd],
+            AmountUsd = amountCny / reference.UsdRate,
+            UsdRate = reference.UsdRate,
         };
     }
 

@@ -21,15 +21,18 @@ internal enum SettingsProfile
     DuplicateHorizon,
 }
 
-/// <summary>One generated stream: its reference data, the rule settings both engines get, and the JSONL records.</summary>
-internal sealed record GeneratedStream(
-    int Seed, SettingsProfile Profile, ReferenceData Reference, RuleSettings Settings, string ReferenceJson, IReadOnlyList<byte[]> Lines)
-{
-    /// <summary>The reference <c>sanctionsList</c> as written, for the oracle to normalise itself.</summary>
-    public IReadOnlyList<string> SanctionsList { get; } =
-        JsonDocument.Parse(ReferenceJson).RootElement.GetProperty("sanctionsList").EnumerateArray().Select(name => name.GetString()!).ToList();
+/// <summary>Reference data that replaces the data in force before the record at index <paramref name="BeforeLine"/>; the engine gets it loaded, the oracle as written.</summary>
+internal sealed record ReferenceChange(int BeforeLine, string Json, ReferenceData Reference);
 
-    /// <summary>The stream as text, for a failure report: settings, reference JSON, then one record per line.</summary>
+/// <summary>One generated stream: its reference data and changes to it, the rule settings both engines get, and the JSONL records.</summary>
+internal sealed record GeneratedStream(
+    int Seed, SettingsProfile Profile, ReferenceData Reference, RuleSettings Settings, string ReferenceJson, IReadOnlyList<byte[]> Lines,
+    IReadOnlyList<ReferenceChange> ReferenceChanges)
+{
+    /// <summary>The reference changes to apply before the record at <paramref name="index"/>.</summary>
+    public IEnumerable<ReferenceChange> ChangesBefore(int index) => ReferenceChanges.Where(c => c.BeforeLine == index);
+
+    /// <summary>The stream as text, for a failure report: settings, reference JSON, then one record per line, with the reference changes between them.</summary>
     public string Describe()
     {
         var text = new StringBuilder();
@@ -38,6 +41,7 @@ internal sealed record GeneratedStream(
         text.Append(ReferenceJson).Append('\n');
         for (var i = 0; i < Lines.Count; i++)
         {
+            foreach (var change in ChangesBefore(i)) text.Append("# reference data from here on: ").Append(change.Json).Append('\n');
             text.Append(CultureInfo.InvariantCulture, $"{i + 1}: ").Append(Encoding.UTF8.GetString(Lines[i])).Append('\n');
         }
         return text.ToString();
@@ -49,7 +53,10 @@ internal sealed record GeneratedStream(
 /// at and around every threshold, bursts that aim at one rule each (structuring, fan-in/out, pass-through,
 /// penetration, large value, dormancy), all account and counterparty kinds, sanctioned names written oddly,
 /// high-risk countries, several currencies, time steps from ticks to months across Shanghai midnight and new year,
-/// out-of-order and late events, duplicates, rejected records and parameter control records.
+/// out-of-order and late events, duplicates, rejected records and parameter control records. The same values are
+/// written in varied ways (offsets, fraction digits, amounts as numbers or strings, with trailing zeros or exponents,
+/// field order, escapes), and reference data (USD rate, entities, sanctions, parameters) changes mid-stream. Those
+/// variations come from a random source of their own, so a seed's payments keep their values whatever their writing.
 /// </summary>
 internal static class RandomStreams
 {
@@ -87,10 +94,19 @@ internal sealed class StreamGenerator
 
     private static readonly string[] Offsets = ["+08:00", "+08:00", "+08:00", "Z", "+00:00", "-05:00", "+05:30"];
 
+    /// <summary>Further offsets, up to the widest in use (±14:00), that a time may be written with instead.</summary>
+    private static readonly string[] OtherOffsets = ["+14:00", "-14:00", "-09:30", "+05:45", "+09:00", "-03:30", "+12:45"];
+
+    private static readonly decimal?[] Equities = [null, null, 0m, 400_000m, 1_000_000m, 1_000_000m, 2_000_000m, 5_000_000m];
+
     private static readonly decimal[] NearThreshold =
         [0.9m, 0.8999m, 0.9001m, 0.95m, 0.99m, 0.9999m, 1m, 1m, 1.0001m, 1.2m, 0.5m, 0.45m, 0.34m, 0.3m, 0.25m, 0.1m];
 
     private readonly Random _random;
+
+    /// <summary>How values are written and how reference data changes: apart from <see cref="_random"/>, so the values stay a seed's own.</summary>
+    private readonly Random _style;
+    private readonly List<ReferenceChange> _changes = [];
     private readonly int _seed;
     private readonly SettingsProfile _profile;
     private readonly RuleSettings _settings;
@@ -108,6 +124,7 @@ internal sealed class StreamGenerator
         _seed = seed;
         _profile = profile;
         _random = new Random(seed);
+        _style = new Random(unchecked(seed * 7919 + 17));
         _settings = new RuleSettings();
         if (profile == SettingsProfile.SmallCounts)
         {
@@ -138,7 +155,7 @@ internal sealed class StreamGenerator
         _clock = start.Ticks + _random.Next(3600) * TimeSpan.TicksPerSecond;
 
         CreateHolders();
-        var referenceJson = ReferenceJson();
+        var referenceJson = ReferenceJson(_random, changed: false);
         var reference = ReferenceDataLoader.Parse(Encoding.UTF8.GetBytes(referenceJson));
 
         var target = 50 + _random.Next(251);
@@ -150,7 +167,14 @@ internal sealed class StreamGenerator
             else if (roll < 0.60) Burst();
             else SingleEvent();
         }
-        return new GeneratedStream(_seed, _profile, reference, _settings, referenceJson, _lines);
+        // Half the streams change their reference data once or twice, at records anywhere after the first.
+        var changes = Pick(_style, [0, 0, 1, 2]);
+        foreach (var beforeLine in Enumerable.Range(0, changes).Select(_ => _style.Next(1, _lines.Count)).Order())
+        {
+            var json = ReferenceJson(_style, changed: true);
+            _changes.Add(new ReferenceChange(beforeLine, json, ReferenceDataLoader.Parse(Encoding.UTF8.GetBytes(json))));
+        }
+        return new GeneratedStream(_seed, _profile, reference, _settings, referenceJson, _lines, _changes);
     }
 
     // ---- reference data ----
@@ -164,7 +188,7 @@ internal sealed class StreamGenerator
             {
                 InReference = Chance(0.85),
                 Type = Pick<string?>(["CORPORATE", "CORPORATE", "FI", "INDIVIDUAL", "INDIVIDUAL", null]),
-                Equity = Pick<decimal?>([null, null, 0m, 400_000m, 1_000_000m, 1_000_000m, 2_000_000m, 5_000_000m]),
+                Equity = Pick(Equities),
                 Whitelisted = Chance(0.5),
                 Sanctioned = Chance(0.08),
                 LastActivity = Chance(0.4)
@@ -190,22 +214,31 @@ internal sealed class StreamGenerator
         for (var k = 0; k < pool; k++) _counterparties.Add($"CP{k:00}");
     }
 
-    private string ReferenceJson()
+    /// <summary>
+    /// The reference data: at the start (<paramref name="changed"/> false, drawn from <paramref name="random"/>), or a
+    /// change of it, with another USD rate, parameters, equities and flags of some entities and maybe a sanctioned
+    /// name fewer. Rates and equities are written as strings or numbers, times with any offset.
+    /// </summary>
+    private string ReferenceJson(Random random, bool changed)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteStartObject("parameters");
-            w.WriteNumber("macroPrudentialFactor", Pick([1m, 1m, 0.5m, 1.25m]));
-            w.WriteNumber("inflowLeverage", Pick([1m, 1m, 2m]));
-            w.WriteNumber("outflowLeverage", Pick([1m, 1m, 0.5m]));
-            w.WriteBoolean("whitelistRequired", Chance(0.7));
-            WriteKinds(w, Pick<string[]>([["EFE"], ["EFE"], ["EFE", "FTE"]]));
+            w.WriteNumber("macroPrudentialFactor", Pick(random, [1m, 1m, 0.5m, 1.25m]));
+            w.WriteNumber("inflowLeverage", Pick(random, [1m, 1m, 2m]));
+            w.WriteNumber("outflowLeverage", Pick(random, [1m, 1m, 0.5m]));
+            w.WriteBoolean("whitelistRequired", random.NextDouble() < 0.7);
+            WriteKinds(w, Pick<string[]>(random, [["EFE"], ["EFE"], ["EFE", "FTE"]]));
             w.WriteEndObject();
 
             w.WriteStartObject("fxRates");
-            foreach (var (currency, rate) in _rates) w.WriteString(currency, rate.ToString(CultureInfo.InvariantCulture));
+            foreach (var (currency, rate) in _rates)
+            {
+                var written = changed && currency == "USD" ? Pick(_style, [7.10m, 7.1234m, 6.9m, 7.2m, 7.099999m]) : rate;
+                WriteDecimal(w, currency, written);
+            }
             w.WriteEndObject();
 
             w.WriteStartObject("highRiskCountries");
@@ -217,7 +250,11 @@ internal sealed class StreamGenerator
             w.WriteEndObject();
 
             w.WriteStartArray("sanctionsList");
-            foreach (var name in SanctionsList) w.WriteStringValue(name);
+            var dropped = changed && Chance(_style, 0.3) ? _style.Next(SanctionsList.Length) : -1;
+            for (var i = 0; i < SanctionsList.Length; i++)
+            {
+                if (i != dropped) w.WriteStringValue(SanctionsList[i]);
+            }
             w.WriteEndArray();
 
             w.WriteStartArray("entities");
@@ -227,10 +264,11 @@ internal sealed class StreamGenerator
                 w.WriteString("entityId", holder.Id);
                 w.WriteString("name", "Holder " + holder.Id);
                 if (holder.Type is not null) w.WriteString("type", holder.Type);
-                if (holder.Equity is { } equity) w.WriteString("ownersEquityPrevYear", equity.ToString(CultureInfo.InvariantCulture));
-                w.WriteBoolean("whitelisted", holder.Whitelisted);
-                w.WriteBoolean("sanctioned", holder.Sanctioned);
-                if (holder.LastActivity is { } last) w.WriteString("lastActivity", Timestamp(last, "+08:00"));
+                var equity = changed && Chance(_style, 0.25) ? Pick(_style, Equities) : holder.Equity;
+                if (equity is { } e) WriteDecimal(w, "ownersEquityPrevYear", e);
+                w.WriteBoolean("whitelisted", holder.Whitelisted != (changed && Chance(_style, 0.2)));
+                w.WriteBoolean("sanctioned", holder.Sanctioned != (changed && Chance(_style, 0.1)));
+                if (holder.LastActivity is { } last) w.WriteString("lastActivity", Timestamp(last, Chance(_style, 0.5) ? "+08:00" : Pick(_style, OtherOffsets)));
                 w.WriteEndObject();
             }
             w.WriteStartObject();
@@ -257,6 +295,20 @@ internal sealed class StreamGenerator
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>A reference decimal as a string or as a JSON number, maybe with zeros after its last decimal.</summary>
+    private void WriteDecimal(Utf8JsonWriter w, string name, decimal value)
+    {
+        var text = value.ToString(CultureInfo.InvariantCulture);
+        if (Chance(_style, 0.3)) text += (text.Contains('.', StringComparison.Ordinal) ? "" : ".") + "00";
+        if (Chance(_style, 0.5))
+        {
+            w.WriteString(name, text);
+            return;
+        }
+        w.WritePropertyName(name);
+        w.WriteRawValue(text);
     }
 
     private static void WriteAccount(Utf8JsonWriter w, string account, string kind, string entityId)
@@ -535,8 +587,8 @@ internal sealed class StreamGenerator
             w => w.WriteString("currency", spec.Currency),
             w => w.WriteString("cpKind", spec.CpKind),
         };
-        var amount = spec.Amount;
-        fields.Add(Chance(0.5) ? w => w.WriteNumber("amount", amount) : w => w.WriteString("amount", amount.ToString(CultureInfo.InvariantCulture)));
+        var amount = AmountText(spec.Amount);
+        fields.Add(Chance(0.5) ? w => { w.WritePropertyName("amount"); w.WriteRawValue(amount); } : w => w.WriteString("amount", amount));
         Optional(fields, "accountKind", giveKind ? spec.Account.Kind : null);
         Optional(fields, "entityId", giveEntity ? spec.Holder.Id : null);
         Optional(fields, "cpAccount", spec.CpAccount);
@@ -548,6 +600,7 @@ internal sealed class StreamGenerator
         if (spec.CustomsSpecial is { } customs) fields.Add(w => w.WriteBoolean("customsSpecial", customs));
         if (Chance(0.2)) fields.Add(w => w.WriteString("bank", "BANK-" + _next));
         if (Chance(0.05)) fields.Add(w => w.WriteNumber("unknownField", 42));
+        if (Chance(_style, 0.1)) fields.Add(w => w.WriteString("type", "PAYMENT"));
         Write(fields);
     }
 
@@ -662,21 +715,56 @@ internal sealed class StreamGenerator
         if (edge > _clock) _clock = edge;
     }
 
-    private static string Timestamp(long utcTicks, string offset)
+    /// <summary>
+    /// An instant written with <paramref name="offset"/>, or now and then another offset of the same instant; its
+    /// fraction of a second with 7 digits, without its trailing zeros, or with digits past the seventh (which a
+    /// reader drops), and a whole second with or without a fraction of zeros.
+    /// </summary>
+    private string Timestamp(long utcTicks, string offset)
     {
+        if (Chance(_style, 0.2)) offset = Pick(_style, OtherOffsets);
         var shift = offset == "Z" ? TimeSpan.Zero : TimeSpan.ParseExact(offset[1..], @"hh\:mm", CultureInfo.InvariantCulture) * (offset[0] == '-' ? -1 : 1);
         var local = new DateTimeOffset(utcTicks, TimeSpan.Zero).ToOffset(shift);
         var text = local.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture);
-        var fraction = utcTicks % TimeSpan.TicksPerSecond;
-        if (fraction != 0) text += "." + fraction.ToString("0000000", CultureInfo.InvariantCulture);
+        var fraction = (utcTicks % TimeSpan.TicksPerSecond).ToString("0000000", CultureInfo.InvariantCulture);
+        text += _style.Next(4) switch
+        {
+            0 => fraction == "0000000" ? "" : "." + fraction,
+            1 => fraction == "0000000" ? Pick(_style, ["", ".0", ".000"]) : "." + fraction.TrimEnd('0'),
+            2 => "." + fraction + Pick(_style, ["0", "00", "99", "999999999"]),
+            _ => fraction == "0000000" ? "" : "." + fraction,
+        };
         return text + offset;
+    }
+
+    /// <summary>
+    /// An amount as a JSON number or a string would hold it: as <see cref="decimal"/> prints it, with zeros after its
+    /// last decimal, or with an exponent (<c>123456e-2</c>, <c>1.23456E+3</c>).
+    /// </summary>
+    private string AmountText(decimal amount)
+    {
+        var text = amount.ToString(CultureInfo.InvariantCulture);
+        var point = text.IndexOf('.', StringComparison.Ordinal);
+        var scale = point < 0 ? 0 : text.Length - point - 1;
+        var digits = text.Replace(".", "", StringComparison.Ordinal).TrimStart('0');
+        return _style.Next(6) switch
+        {
+            0 => text + (point < 0 ? "." : "") + Pick(_style, ["0", "00", "000", "0000000"]),
+            1 => string.Create(CultureInfo.InvariantCulture, $"{digits}e{-scale}"),
+            2 => string.Create(CultureInfo.InvariantCulture, $"{digits[0]}{(digits.Length > 1 ? "." + digits[1..] : "")}E{(digits.Length - 1 - scale >= 0 ? "+" : "")}{digits.Length - 1 - scale}"),
+            _ => text,
+        };
     }
 
     // ---- randomness ----
 
-    private bool Chance(double p) => _random.NextDouble() < p;
+    private bool Chance(double p) => Chance(_random, p);
 
-    private T Pick<T>(IReadOnlyList<T> items) => items[_random.Next(items.Count)];
+    private T Pick<T>(IReadOnlyList<T> items) => Pick(_random, items);
+
+    private static bool Chance(Random random, double p) => random.NextDouble() < p;
+
+    private static T Pick<T>(Random random, IReadOnlyList<T> items) => items[random.Next(items.Count)];
 
     private sealed class Holder(string id)
     {
