@@ -225,6 +225,32 @@ public sealed class StateRestoreFailureTests
     }
 
     [Fact]
+    public async Task RunCommand_StateTopicThatCannotBeRestored_LogsTheStopAndExitsWithCannotRunInsteadOfCrashing()
+    {
+        // An error raised inside the running worker, once its host runs: the command, in a process of its own as deployed,
+        // must end with its code and the reason, not an unhandled exception.
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("flowwatch", partitions: 1);
+        Write(broker, options.StateTopic, ("E/E-HQ-001", [3, 20, (byte)'E'], Through(0)), ("P", Position(nextOffset: 1, restartPoint: 1), null));
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "run", "--bootstrap-servers", broker.BootstrapServers,
+                "--reference", Samples("reference.json"), "--urls", "http://127.0.0.1:0" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var run = System.Diagnostics.Process.Start(start)!;
+        var output = run.StandardOutput.ReadToEndAsync();
+        var err = await run.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(90));
+        await run.WaitForExitAsync();
+
+        Assert.Equal(FlowWatch.Worker.Cli.CommandLine.CannotRun, run.ExitCode);
+        Assert.Contains("flowwatch: cannot run: partition 0 of the state topic: record 'E/E-HQ-001' cannot be read", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", err, StringComparison.Ordinal);
+        Assert.Contains("StreamingWorker[1009]", err + await output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_ParametersInThePaymentsStreamWithAReferenceTopic_AreDeadLettersThatSaySo()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);

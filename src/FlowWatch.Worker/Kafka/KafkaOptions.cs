@@ -153,12 +153,34 @@ public sealed class KafkaOptions
         Check(CatchUpTimeout > TransactionTimeout && CatchUpTimeout <= TimeSpan.FromHours(1), nameof(CatchUpTimeout),
             "must be longer than TransactionTimeout and at most 1 hour");
         Check(BatchInterval > TimeSpan.Zero && BatchInterval <= TimeSpan.FromSeconds(10), nameof(BatchInterval), "must be from 1 ms to 10 seconds");
-        if (Client.Count > 0 && ClientProblem() is { } problem) errors.Add($"{SectionName}:{nameof(Client)}: {problem}");
+        // The clients are built with the settings above, so only once those are in range.
+        if (Client.Count > 0 && errors.Count == 0 && ClientProblem() is { } problem) errors.Add($"{SectionName}:{nameof(Client)}: {problem}");
         return errors;
     }
 
     private static bool IsTopicName(string name) =>
         name.Length <= 249 && name is not ("." or "..") && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+
+    // Each config gets its own copy of the pass-through properties: a config writes into the dictionary it is given.
+
+    /// <summary>The worker's transactional producer (alerts, dead letters, aggregates, state and offsets in one transaction).</summary>
+    internal ProducerConfig WorkerProducerConfig(string transactionalId) => new(new Dictionary<string, string>(Client))
+    {
+        BootstrapServers = BootstrapServers,
+        TransactionalId = transactionalId,
+        TransactionTimeoutMs = (int)TransactionTimeout.TotalMilliseconds,
+        EnableIdempotence = true,
+        LingerMs = 5,
+    };
+
+    /// <summary>The producer of claims on state partitions: written at once, outside the transactions.</summary>
+    internal ProducerConfig ClaimsProducerConfig() => new(new Dictionary<string, string>(Client))
+    {
+        BootstrapServers = BootstrapServers,
+        EnableIdempotence = true,
+        LingerMs = 0,
+        MessageTimeoutMs = (int)CatchUpTimeout.TotalMilliseconds,
+    };
 
     /// <summary>
     /// The worker's consumer: the pass-through properties with the worker's own settings over them (and its defaults
@@ -189,9 +211,9 @@ public sealed class KafkaOptions
 
     /// <summary>
     /// What librdkafka refuses in the pass-through properties (an unknown name, a value out of range, a missing
-    /// certificate file, a setting the worker's consumer cannot combine with its own, such as <c>group.protocol=consumer</c>
-    /// beside its session timeout), found by building a producer and the worker's consumer with them, never used; null
-    /// when both take them.
+    /// certificate file, a setting the worker's clients cannot combine with their own, such as <c>acks=1</c> beside the
+    /// producers' idempotence or <c>group.protocol=consumer</c> beside the consumer's session timeout), found by building
+    /// each client the worker builds with them, never used; null when all take them.
     /// </summary>
     private string? ClientProblem()
     {
@@ -200,10 +222,12 @@ public sealed class KafkaOptions
         const string Nowhere = "127.0.0.1:9";
         try
         {
-            using var producer = new ProducerBuilder<Null, Null>(new ProducerConfig(new Dictionary<string, string>(Client)) { BootstrapServers = Nowhere })
-                .SetLogHandler((_, _) => { })
-                .SetErrorHandler((_, _) => { })
-                .Build();
+            var producerConfig = WorkerProducerConfig(TransactionalIdPrefix + "-check");
+            producerConfig.BootstrapServers = Nowhere;
+            using var producer = Silent(new ProducerBuilder<Null, Null>(producerConfig)).Build();
+            var claimsConfig = ClaimsProducerConfig();
+            claimsConfig.BootstrapServers = Nowhere;
+            using var claims = Silent(new ProducerBuilder<Null, Null>(claimsConfig)).Build();
             var consumerConfig = WorkerConsumerConfig();
             consumerConfig.BootstrapServers = Nowhere;
             using var consumer = new ConsumerBuilder<Null, Null>(consumerConfig)
@@ -217,4 +241,7 @@ public sealed class KafkaOptions
             return ex.Message;
         }
     }
+
+    private static ProducerBuilder<Null, Null> Silent(ProducerBuilder<Null, Null> builder) =>
+        builder.SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { });
 }

@@ -592,24 +592,9 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         if (report.Error.IsError) _deliveryError ??= report.Error;
     }
 
-    // Each config gets its own copy of the pass-through properties: a config writes into the dictionary it is given.
-    private ProducerConfig ProducerConfig() => new(new Dictionary<string, string>(options.Client))
-    {
-        BootstrapServers = options.BootstrapServers,
-        TransactionalId = _transactionalId,
-        TransactionTimeoutMs = (int)options.TransactionTimeout.TotalMilliseconds,
-        EnableIdempotence = true,
-        LingerMs = 5,
-    };
+    private ProducerConfig ProducerConfig() => options.WorkerProducerConfig(_transactionalId);
 
-    /// <summary>For claims on state partitions: written at once, outside the transactions.</summary>
-    private ProducerConfig ClaimsConfig() => new(new Dictionary<string, string>(options.Client))
-    {
-        BootstrapServers = options.BootstrapServers,
-        EnableIdempotence = true,
-        LingerMs = 0,
-        MessageTimeoutMs = (int)options.CatchUpTimeout.TotalMilliseconds,
-    };
+    private ProducerConfig ClaimsConfig() => options.ClaimsProducerConfig();
 
     private ConsumerConfig ConsumerConfig() => options.WorkerConsumerConfig();
 }
