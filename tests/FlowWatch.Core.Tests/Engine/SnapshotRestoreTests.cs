@@ -7,7 +7,9 @@ namespace FlowWatch.Core.Tests.Engine;
 /// <summary>
 /// An engine restored from snapshots continues exactly as if it had never stopped: every stream is cut at random
 /// points, each part's changes are snapshotted (entities, ids, parameters) into a store, and a fresh engine
-/// restored from the store processes the next part. The alerts must equal an uninterrupted run's.
+/// restored from the store processes the next part. The alerts must equal an uninterrupted run's. Every engine gets
+/// the stream's reference data changes where they come, and starts with the reference data in force where it starts,
+/// as a worker restarting loads the reference data of the day.
 /// </summary>
 public sealed class SnapshotRestoreTests
 {
@@ -21,7 +23,7 @@ public sealed class SnapshotRestoreTests
         for (var seed = 0; seed < 150; seed++)
         {
             var stream = RandomStreams.Generate(7_000_000 + seed, profile);
-            var expected = Run(new FlowEngine(stream.Reference, stream.Settings), stream.Lines, 0, stream.Lines.Count);
+            var expected = Run(new FlowEngine(stream.Reference, stream.Settings), stream, 0, stream.Lines.Count);
 
             var random = new Random(seed);
             var cuts = Enumerable.Range(0, random.Next(1, 5)).Select(_ => random.Next(stream.Lines.Count)).Append(stream.Lines.Count).Distinct().Order().ToList();
@@ -30,8 +32,8 @@ public sealed class SnapshotRestoreTests
             var from = 0;
             foreach (var cut in cuts)
             {
-                var engine = store.Restore(new FlowEngine(stream.Reference, stream.Settings, shards: 1 + seed % 3));
-                actual.AddRange(Run(engine, stream.Lines, from, cut));
+                var engine = store.Restore(new FlowEngine(ReferenceAt(stream, from), stream.Settings, shards: 1 + seed % 3));
+                actual.AddRange(Run(engine, stream, from, cut));
                 store.Save(engine);
                 from = cut;
             }
@@ -62,7 +64,7 @@ public sealed class SnapshotRestoreTests
             var stream = RandomStreams.Generate(8_000_000 + seed, profile);
             var random = new Random(seed);
             var cut = random.Next(stream.Lines.Count + 1);
-            var expected = Run(new FlowEngine(stream.Reference, stream.Settings), stream.Lines, 0, stream.Lines.Count).Skip(AlertsBefore(stream, cut)).ToList();
+            var expected = Run(new FlowEngine(stream.Reference, stream.Settings), stream, 0, stream.Lines.Count).Skip(AlertsBefore(stream, cut)).ToList();
 
             // The running engine, with what a state topic would hold of it.
             var running = new FlowEngine(stream.Reference, stream.Settings);
@@ -77,6 +79,7 @@ public sealed class SnapshotRestoreTests
             for (var i = 0; i < cut; i++)
             {
                 parametersBefore.Add(StateCodec.Encode(running.Reference.Parameters));
+                foreach (var change in stream.ChangesBefore(i)) running.UpdateReference(change.Reference);
                 running.Process(stream.Lines[i], i + 1, alerts, out _);
                 alerts.Clear();
                 var changed = new List<EntityState>();
@@ -99,17 +102,18 @@ public sealed class SnapshotRestoreTests
             parametersBefore.Add(StateCodec.Encode(running.Reference.Parameters));
             var restartPoint = dirtySince.Values.Select(d => d.Line).Append(idsSavedThrough).Min();
 
-            var restored = new FlowEngine(stream.Reference, stream.Settings, shards: 1 + seed % 3);
+            var restored = new FlowEngine(ReferenceAt(stream, restartPoint), stream.Settings, shards: 1 + seed % 3);
             foreach (var bytes in savedEntities.Values) restored.Restore(StateCodec.DecodeEntity(bytes, restored.Settings.TrailingWindow));
             foreach (var id in savedIds.Where(id => id.Sequence <= restartPoint)) restored.Restore(id);
             restored.Restore(StateCodec.DecodeParameters(parametersBefore[restartPoint]));
             for (var i = restartPoint; i < cut; i++)
             {
+                foreach (var change in stream.ChangesBefore(i)) restored.UpdateReference(change.Reference);
                 restored.Reprocess(stream.Lines[i], i + 1, alerts);
                 alerts.Clear();
             }
             restored.Restore(StateCodec.DecodeParameters(parametersBefore[cut]));
-            var actual = Run(restored, stream.Lines, cut, stream.Lines.Count);
+            var actual = Run(restored, stream, cut, stream.Lines.Count);
 
             var firstDifference = Enumerable.Range(0, Math.Max(expected.Count, actual.Count))
                 .FirstOrDefault(i => i >= expected.Count || i >= actual.Count || expected[i] != actual[i], -1);
@@ -166,15 +170,21 @@ public sealed class SnapshotRestoreTests
         Assert.Equal(200_000m, fx.Single("LARGE_VALUE_REPORT").Metrics.Observed);
     }
 
-    private static int AlertsBefore(GeneratedStream stream, int line) => Run(new FlowEngine(stream.Reference, stream.Settings), stream.Lines, 0, line).Count;
+    private static int AlertsBefore(GeneratedStream stream, int line) => Run(new FlowEngine(stream.Reference, stream.Settings), stream, 0, line).Count;
 
-    private static List<string> Run(FlowEngine engine, IReadOnlyList<byte[]> lines, int from, int to)
+    /// <summary>The reference data in force before the record at <paramref name="line"/> is reached (changes just before it not yet applied).</summary>
+    private static FlowWatch.Core.Reference.ReferenceData ReferenceAt(GeneratedStream stream, int line) =>
+        stream.ReferenceChanges.LastOrDefault(change => change.BeforeLine < line)?.Reference ?? stream.Reference;
+
+    /// <summary>Records [from, to) of the stream, with its reference data changes where they come.</summary>
+    private static List<string> Run(FlowEngine engine, GeneratedStream stream, int from, int to)
     {
         var alerts = new List<Alert>();
         var described = new List<string>();
         for (var i = from; i < to; i++)
         {
-            engine.Process(lines[i], i + 1, alerts, out _);
+            foreach (var change in stream.ChangesBefore(i)) engine.UpdateReference(change.Reference);
+            engine.Process(stream.Lines[i], i + 1, alerts, out _);
             described.AddRange(alerts.Select(a => $"{a.AlertId} {a.Rule} {a.Severity} {a.Metrics}"));
             alerts.Clear();
         }

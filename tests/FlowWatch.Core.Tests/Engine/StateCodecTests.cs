@@ -85,6 +85,7 @@ public sealed class StateCodecTests
                     var failure = (string?)null;
                     for (var i = cut; i < stream.Lines.Count && failure is null; i++)
                     {
+                        foreach (var change in stream.ChangesBefore(i)) restored.UpdateReference(change.Reference);
                         restored.Process(stream.Lines[i], i + 1, alerts, out var reason);
                         alerts.Clear();
                         if (restored.Counters.Failures > 0) failure = reason;
@@ -195,7 +196,10 @@ public sealed class StateCodecTests
         }
     }
 
-    /// <summary>An engine that has processed the first <paramref name="cutAt"/> of a random stream, and where it stopped.</summary>
+    /// <summary>
+    /// An engine that has processed the first <paramref name="cutAt"/> of a random stream, with its reference data changes
+    /// (a new USD rate revalues large-value sums), and where it stopped.
+    /// </summary>
     private static (GeneratedStream Stream, FlowEngine Engine, int Cut) Snapshot(int seed, SettingsProfile profile, double cutAt)
     {
         var stream = RandomStreams.Generate(seed, profile);
@@ -205,6 +209,7 @@ public sealed class StateCodecTests
         var alerts = new List<Alert>();
         for (var i = 0; i < cut; i++)
         {
+            foreach (var change in stream.ChangesBefore(i)) engine.UpdateReference(change.Reference);
             engine.Process(stream.Lines[i], i + 1, alerts, out _);
             alerts.Clear();
         }
