@@ -68,13 +68,14 @@ public sealed class CommandTests
     [Fact]
     public async Task Bench_OnAFewThousandPayments_ReportsBothPhasesAsJson()
     {
-        var (code, output, err) = await Run("bench", "--events", "3000", "--seconds", "1", "--json");
+        var (code, output, err) = await Run("bench", "--events", "3000", "--entities", "500", "--seconds", "1", "--json");
 
         Assert.True(code == 0, err);
         using var result = System.Text.Json.JsonDocument.Parse(output);
         var figures = result.RootElement;
         double Number(string name) => figures.GetProperty(name).GetDouble();
         Assert.Equal(3000, Number("events"));
+        Assert.Equal(500, Number("entities"));
         Assert.InRange(Number("warmUpEvents"), 0, 3000);
         Assert.True(Number("eventsPerSecondFromStart") > 0 && Number("cpuMicrosecondsPerEventFromStart") > 0, output);
         // A run read within the warm-up has no sustained phase: its sustained figures are null, not the from-start ones.
@@ -99,6 +100,7 @@ public sealed class CommandTests
     [InlineData("--seconds", "5")]
     [InlineData("--rate", "1000")]
     [InlineData("--checkpoint-ms", "100")]
+    [InlineData("--entities", "100")]
     public async Task Bench_OfTheSinkWithAnOptionOfTheHarness_IsAUsageMistakeNamingIt(params string[] option)
     {
         var duckDb = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-bench-sink-").FullName, "flows.duckdb");

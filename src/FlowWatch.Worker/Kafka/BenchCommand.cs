@@ -31,7 +31,7 @@ namespace FlowWatch.Worker.Kafka;
 /// </summary>
 public static class BenchCommand
 {
-    public const string Usage = "flowwatch bench [--events N] [--seconds S] [--rate R] [--checkpoint-ms M] [--dashboard] [--json] | bench (--clickhouse C | --duckdb F | --aggregates G) [--events N]";
+    public const string Usage = "flowwatch bench [--events N] [--entities E] [--seconds S] [--rate R] [--checkpoint-ms M] [--dashboard] [--json] | bench (--clickhouse C | --duckdb F | --aggregates G) [--events N]";
 
     private const int MaxLead = 20_000;
 
@@ -58,6 +58,7 @@ public static class BenchCommand
             stdout.WriteLine(await SinkBench.RunAsync(options, events, stdout));
             return CommandLine.Success;
         }
+        var entities = args.WholeNumber("--entities", 10_000, 1, 1_000_000);
         var seconds = args.WholeNumber("--seconds", 20, 1, 3_600);
         var rate = args.WholeNumber("--rate", 20_000, 100, 1_000_000);
         var checkpoint = TimeSpan.FromMilliseconds(args.WholeNumber("--checkpoint-ms", (int)new KafkaOptions().CheckpointInterval.TotalMilliseconds, 1, 600_000));
@@ -66,7 +67,7 @@ public static class BenchCommand
         args.EnsureAllRead();
         var progress = json ? TextWriter.Null : stdout;
 
-        var traffic = new SyntheticPayments(entities: 10_000, seed: 21);
+        var traffic = new SyntheticPayments(entities, seed: 21);
         var reference = ReferenceDataLoader.Parse(System.Text.Encoding.UTF8.GetBytes(traffic.ReferenceJson()));
         var streamed = new StreamedCount();
         // The worker's and the Kafka clients' warnings and errors go to stderr, as replay's do, away from the figures.
@@ -77,7 +78,7 @@ public static class BenchCommand
         var (latency, committed, cores) = await MeasureLatency(traffic, reference, rate, seconds, checkpoint, dashboard ? streamed : null, progress, log);
 
         // The JSON's sustained figures are null when there was no sustained phase, never the from-start ones.
-        var result = new BenchResult(events, throughput.Sustained?.EventsPerSecond, rate, seconds, latency.Percentile(0.50), latency.Percentile(0.99),
+        var result = new BenchResult(events, entities, throughput.Sustained?.EventsPerSecond, rate, seconds, latency.Percentile(0.50), latency.Percentile(0.99),
             latency.Percentile(0.999), latency.Count, Environment.ProcessorCount, dashboard, streamed.Value, throughput.Sustained?.CpuMicrosecondsPerEvent, cores,
             committed.Percentile(0.50), committed.Percentile(0.99), committed.Percentile(0.999),
             throughput.WarmUpEvents, throughput.WholeRun.EventsPerSecond, throughput.WholeRun.CpuMicrosecondsPerEvent);
@@ -93,7 +94,7 @@ public static class BenchCommand
             var counted = throughput.Sustained is null
                 ? $"all read within the {WarmUpSeconds} s warm-up, so counted from the start"
                 : $"after {throughput.WarmUpEvents:N0} read in the first {WarmUpSeconds} s";
-            stdout.WriteLine(string.Create(inv, $"| sustained throughput ({events:N0} payments, as fast as possible; {counted}) | {sustained.EventsPerSecond:N0} events/s, {sustained.CpuMicrosecondsPerEvent:0.0} µs CPU per event |"));
+            stdout.WriteLine(string.Create(inv, $"| sustained throughput ({events:N0} payments of {entities:N0} entities, as fast as possible; {counted}) | {sustained.EventsPerSecond:N0} events/s, {sustained.CpuMicrosecondsPerEvent:0.0} µs CPU per event |"));
             stdout.WriteLine(string.Create(inv, $"| the same payments from the worker's start | {throughput.WholeRun.EventsPerSecond:N0} events/s, {throughput.WholeRun.CpuMicrosecondsPerEvent:0.0} µs CPU per event |"));
             stdout.WriteLine(string.Create(inv, $"| event-to-alert latency at {rate:N0} events/s for {seconds} s, {latency.Count:N0} alerts, to arrival | p50 {result.P50Ms:0.0} ms, p99 {result.P99Ms:0.0} ms, p999 {result.P999Ms:0.0} ms; {cores:0.00} cores busy |"));
             stdout.WriteLine(string.Create(inv, $"| the same alerts, to their transaction's commit | p50 {result.P50CommittedMs:0.0} ms, p99 {result.P99CommittedMs:0.0} ms, p999 {result.P999CommittedMs:0.0} ms |"));
@@ -447,7 +448,7 @@ public static class BenchCommand
 /// sustained figures, after the warm-up; null when every payment was read within it (<see cref="WarmUpEvents"/> 0).
 /// </summary>
 public sealed record BenchResult(
-    int Events, double? EventsPerSecond, int Rate, int Seconds, double P50Ms, double P99Ms, double P999Ms, int Alerts, int Cores,
+    int Events, int Entities, double? EventsPerSecond, int Rate, int Seconds, double P50Ms, double P99Ms, double P999Ms, int Alerts, int Cores,
     bool Dashboard, long StreamedAlerts, double? CpuMicrosecondsPerEvent, double CoresAtRate,
     double P50CommittedMs, double P99CommittedMs, double P999CommittedMs, long WarmUpEvents, double EventsPerSecondFromStart,
     double CpuMicrosecondsPerEventFromStart);
