@@ -75,7 +75,8 @@ public static class BenchCommand
         var log = logging.CreateLogger(typeof(BenchCommand).FullName!);
         var throughput = await MeasureThroughput(traffic, reference, events, checkpoint, dashboard ? streamed : null, progress, log);
         var sustained = throughput.Sustained ?? throughput.WholeRun;
-        var (latency, committed, cores) = await MeasureLatency(traffic, reference, rate, seconds, checkpoint, dashboard ? streamed : null, progress, log);
+        var (latency, committed, cores) = await MeasureLatency(traffic, reference, rate, seconds, LatencyWarmUpSeconds(entities, rate), checkpoint,
+            dashboard ? streamed : null, progress, log);
 
         // The JSON's sustained figures are null when there was no sustained phase, never the from-start ones.
         var result = new BenchResult(events, entities, throughput.Sustained?.EventsPerSecond, rate, seconds, latency.Percentile(0.50), latency.Percentile(0.99),
@@ -172,8 +173,15 @@ public static class BenchCommand
     /// Latencies to arrival and to commit, and the cores the whole process kept busy while payments flowed at the
     /// fixed rate.
     /// </summary>
+    /// <summary>
+    /// The latency phase's warm-up: <see cref="WarmUpSeconds"/>, or long enough for about two payments per entity when
+    /// there are many, so that the measured payments meet entities the worker already holds, as a running worker does,
+    /// rather than a heap growing with every first payment (at most two minutes).
+    /// </summary>
+    private static int LatencyWarmUpSeconds(int entities, int rate) => Math.Clamp((int)Math.Ceiling(2.0 * entities / rate), WarmUpSeconds, 120);
+
     private static async Task<(LatencyHistogram Arrived, LatencyHistogram Committed, double Cores)> MeasureLatency(SyntheticPayments traffic,
-        ReferenceData reference, int rate, int seconds, TimeSpan checkpoint, StreamedCount? dashboard, TextWriter progress, ILogger log)
+        ReferenceData reference, int rate, int seconds, int warmUpSeconds, TimeSpan checkpoint, StreamedCount? dashboard, TextWriter progress, ILogger log)
     {
         using var broker = StartBroker(checkpoint, out var options);
         var commits = new CommitTimes();
@@ -184,7 +192,7 @@ public static class BenchCommand
         var reading = Task.Factory.StartNew(() => ReadAlerts(options, latencies, readerReady, log, stopReading.Token), TaskCreationOptions.LongRunning);
         await readerReady.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
-        progress.WriteLine($"phase 2: {rate:N0} payments/s, {WarmUpSeconds} s of warm-up, then {seconds} s measured...");
+        progress.WriteLine($"phase 2: {rate:N0} payments/s, {warmUpSeconds} s of warm-up, then {seconds} s measured...");
         double cores;
         using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = options.BootstrapServers, LingerMs = 1 }).LogTo(log, "bench producer").Build())
         {
@@ -205,7 +213,7 @@ public static class BenchCommand
                     sent += perTick;
                 }
             }
-            await ProduceFor(WarmUpSeconds, WarmUpPrefix);
+            await ProduceFor(warmUpSeconds, WarmUpPrefix);
             var cpu = CpuTime();
             var wall = Stopwatch.StartNew();
             await ProduceFor(seconds, "L");
