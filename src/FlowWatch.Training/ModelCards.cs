@@ -18,7 +18,7 @@ public static class ModelCards
         var o = result.Options;
         File.WriteAllText(Path.Combine(directory, DetectorCard), Card(
             "Unsupervised detector (`detector.zip`)",
-            $"""
+            string.Create(CultureInfo.InvariantCulture, $"""
             ML.NET pipeline: `NormalizeMeanVariance` over the {Features.DetectorCount} features below, then `RandomizedPca`
             (rank {o.DetectorRank}, zero mean, seed {o.Seed}), trained on up to {o.DetectorSample:N0} normal events (a seeded
             sample of the events outside every episode). The engine scores every event with the same parameters, extracted at
@@ -27,19 +27,19 @@ public static class ModelCards
             enters the classifier as its `novelty` feature; it raises no alert by itself. `ML_ANOMALY` alerts report the event's
             residual as `observed` and, as `baseline`, the residual below which 99% of the normal training events lie
             ({result.NormalTrainingResidualP99:0.####}, carried in `classifier.zip` with the name of this detector).
-            """,
+            """),
             Features.Names.Take(Features.DetectorCount), result, command,
-            $"""
+            string.Create(CultureInfo.InvariantCulture, $"""
             | metric (first held-out stream) | value |
             |---|---:|
             | AUC of the residual, episode events against normal ones | {result.DetectorAuc:0.000} |
             | residual of normal training events, 99th percentile (`baseline` of ML_ANOMALY alerts) | {result.NormalTrainingResidualP99:0.00} |
             | residual of normal events, 99th percentile | {result.NormalResidualP99:0.00} |
             | residual of normal events, 99.99th percentile | {result.NormalResidualP9999:0.00} |
-            """));
+            """)));
         File.WriteAllText(Path.Combine(directory, ClassifierCard), Card(
             "Supervised classifier (`classifier.zip`) behind ML_ANOMALY",
-            $"""
+            string.Create(CultureInfo.InvariantCulture, $"""
             ML.NET `FastTree` binary classifier ({o.Trees} trees, {o.Leaves} leaves, at least {o.MinExamplesPerLeaf} events per
             leaf, learning rate {o.LearningRate}, seed {o.Seed}, one thread) with Platt calibration, trained on every event of
             the training streams, labelled 1 when it belongs to an injected episode. The engine evaluates the extracted trees
@@ -50,15 +50,15 @@ public static class ModelCards
             budget (the table below), not a precision. Alerts carry the probability (`score`), the three features whose
             trees' leaves contributed most (`topFeatures`), the event's novelty (the detector's residual) as `observed`, and
             the novelty below which 99% of normal training events lie as `baseline`.
-            """,
+            """),
             Features.Names, result, command,
-            $"""
+            string.Create(CultureInfo.InvariantCulture, $"""
             | metric (events of the first held-out stream, probability ≥ 0.5) | value |
             |---|---:|
             | AUC | {result.ClassifierAuc:0.000} |
             | precision | {result.ClassifierPrecision:0.000} |
             | recall | {result.ClassifierRecall:0.000} |
-            """));
+            """)));
     }
 
     private static string Card(string title, string model, IEnumerable<string> features, TrainingResult result, string command, string metrics)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Scoring;
 using FlowWatch.Simulator;
@@ -93,6 +94,22 @@ public static class ModelTrainer
     public static TrainingResult Train(TrainingOptions options, RuleSettings settings, string directory, TextWriter? progress = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        // ML.NET writes parts of a model file (the normaliser, the calibrator, the trees' summary) as text in the current
+        // culture: under the invariant one, the files and so the models version do not depend on the machine's culture.
+        var culture = CultureInfo.CurrentCulture;
+        CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        try
+        {
+            return TrainInvariant(options, settings, directory, progress);
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = culture;
+        }
+    }
+
+    private static TrainingResult TrainInvariant(TrainingOptions options, RuleSettings settings, string directory, TextWriter? progress)
+    {
         Directory.CreateDirectory(directory);
         var ml = new MLContext(seed: options.Seed);
 

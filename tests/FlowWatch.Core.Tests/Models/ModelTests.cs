@@ -106,6 +106,40 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
     }
 
     [Fact]
+    public void Train_UnderAGermanCulture_GivesTheSameModelsAndCards()
+    {
+        // ML.NET writes parts of a model file as text in the current culture, and the cards print figures: neither may
+        // depend on the culture of the machine that trains.
+        var german = Path.Combine(Path.GetTempPath(), "flowwatch-models-" + Guid.NewGuid().ToString("N"));
+        var invariant = Path.Combine(Path.GetTempPath(), "flowwatch-models-" + Guid.NewGuid().ToString("N"));
+        var previous = System.Globalization.CultureInfo.CurrentCulture;
+        try
+        {
+            System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.GetCultureInfo("de-DE");
+            var result = ModelTrainer.Train(TrainedModelsFixture.Options, new RuleSettings(), german);
+            ModelCards.Write(result, new RuleSettings(), german, "./flowwatch train");
+            System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+            Directory.CreateDirectory(invariant);
+            ModelCards.Write(trained.Result, new RuleSettings(), invariant, "./flowwatch train");
+
+            Assert.Equal(trained.Result.Version, result.Version);
+            Assert.Equal(trained.Result.Version, ModelFiles.Load(german).Version);
+            foreach (var card in new[] { ModelCards.DetectorCard, ModelCards.ClassifierCard })
+            {
+                Assert.Equal(File.ReadAllText(Path.Combine(invariant, card)), File.ReadAllText(Path.Combine(german, card)));
+            }
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = previous;
+            foreach (var directory in new[] { german, invariant })
+            {
+                if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Train_DefaultSeed_ReproducesTheCommittedModelsAndTheirCards()
     {
         // Every figure of both cards, the first held-out stream's summary row and the detector's metrics included.
