@@ -136,6 +136,11 @@ public sealed class RuleSettings
         Check(HighFrequencySuppression >= TimeSpan.Zero, nameof(HighFrequencySuppression), "must not be negative");
         Check(PositiveFinite(AmountAnomalyScore), nameof(AmountAnomalyScore), PositiveFiniteProblem);
         Check(AmountAnomalyWarmupEvents >= 1, nameof(AmountAnomalyWarmupEvents), "must be at least 1");
+        // A baseline counts its events, and its hours, only up to its memory: a longer warm-up would never end.
+        Check(AmountAnomalyWarmupEvents <= BaselineAmountMemory, nameof(AmountAnomalyWarmupEvents),
+            $"must not exceed BaselineAmountMemory ({BaselineAmountMemory}): the baseline counts its events only up to its memory, so AMOUNT_ANOMALY would never fire");
+        Check(HighFrequencyWarmupHours <= BaselineHourlyMemory, nameof(HighFrequencyWarmupHours),
+            $"must not exceed BaselineHourlyMemory ({BaselineHourlyMemory}): the baseline counts its hours only up to its memory, so HIGH_FREQUENCY would never fire");
         Check(AmountAnomalyMinCny >= 0, nameof(AmountAnomalyMinCny), "must not be negative");
         Check(MlAnomalyThreshold is > 0 and < 1, nameof(MlAnomalyThreshold), "must be in (0, 1)");
         Check(MlAnomalySeverityII >= MlAnomalyThreshold && MlAnomalySeverityII < 1, nameof(MlAnomalySeverityII), "must be in [MlAnomalyThreshold, 1)");

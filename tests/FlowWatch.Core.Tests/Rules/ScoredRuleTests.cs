@@ -41,6 +41,32 @@ public sealed class ScoredRuleTests
     }
 
     [Fact]
+    public void Settings_WarmUpLongerThanTheBaselinesMemory_AreRefusedNamingTheKeys()
+    {
+        // A baseline counts its events (hours) only up to its memory: a longer warm-up would never end, and the rule
+        // would never fire.
+        var settings = new RuleSettings
+        {
+            AmountAnomalyWarmupEvents = 60, BaselineAmountMemory = 50, HighFrequencyWarmupHours = 200, BaselineHourlyMemory = 168,
+        };
+
+        var problems = settings.Validate();
+
+        Assert.Contains(problems, p => p.Contains("AmountAnomalyWarmupEvents", StringComparison.Ordinal) && p.Contains("BaselineAmountMemory", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("HighFrequencyWarmupHours", StringComparison.Ordinal) && p.Contains("BaselineHourlyMemory", StringComparison.Ordinal));
+        Assert.Empty(new RuleSettings { AmountAnomalyWarmupEvents = 50, BaselineAmountMemory = 50, HighFrequencyWarmupHours = 168 }.Validate());
+    }
+
+    [Fact]
+    public void AmountAnomaly_WarmUpAsLongAsTheMemory_FiresOnceItEnds()
+    {
+        var stream = TestStreams.Reference().Entity("E1").Stream(new RuleSettings { AmountAnomalyWarmupEvents = 50, BaselineAmountMemory = 50 });
+        Routine(stream, 60);
+
+        stream.Send(TestStreams.Event("BIG").Amount(2_000_000m).At(Start.AddHours(60))).Single(RuleCodes.AmountAnomaly);
+    }
+
+    [Fact]
     public void AmountAnomaly_BeforeTheBaselineIsWarm_RaisesNothing()
     {
         var stream = Stream();
