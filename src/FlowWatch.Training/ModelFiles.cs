@@ -25,15 +25,17 @@ public static class ModelFiles
     /// <summary>
     /// The classifier's entry on what it was trained with, a JSON <see cref="TrainedWith"/>: the detector (the SHA-256 of
     /// the detector's entries; the detector's residual is one of the classifier's features, so the two files are used
-    /// only as the pair trained together) and the detector's residual on normal training events, the baseline
-    /// ML_ANOMALY alerts report.
+    /// only as the pair trained together), the detector's residual on normal training events, the baseline
+    /// ML_ANOMALY alerts report, and the features both models read, by name in their order: a pair trained on other
+    /// features than the engine computes is refused.
     /// </summary>
     public const string TrainedWithEntry = "FlowWatch/TrainedWithDetector";
 
     /// <summary>The content of <see cref="TrainedWithEntry"/>.</summary>
     /// <param name="Detector">The SHA-256, in hex, of the detector's entries.</param>
     /// <param name="NormalNoveltyP99">The detector's residual below which 99% of the normal training events lie.</param>
-    public sealed record TrainedWith(string Detector, double NormalNoveltyP99);
+    /// <param name="Features">The names of the features the models were trained on, in order (<see cref="Features.Names"/>).</param>
+    public sealed record TrainedWith(string Detector, double NormalNoveltyP99, IReadOnlyList<string>? Features);
 
     /// <summary>Loads both models of <paramref name="directory"/>; fails with the file named when one is missing or not of the expected shape.</summary>
     public static ModelSet Load(string directory)
@@ -49,6 +51,12 @@ public static class ModelFiles
             ?? throw new InvalidDataException($"model file '{classifierPath}' does not name the detector it was trained with; train both models with `./flowwatch train`");
         if (trainedWith.Detector != Digest(detectorEntries))
             throw new InvalidDataException($"model file '{classifierPath}' was trained with another detector than '{detectorPath}'; the two files of one training go together");
+        if (trainedWith.Features is not { } features || !features.SequenceEqual(Features.Names, StringComparer.Ordinal))
+        {
+            throw new InvalidDataException(trainedWith.Features is null
+                ? $"model file '{classifierPath}' does not name the features it was trained on; train both models again with `./flowwatch train`"
+                : $"model file '{classifierPath}' was trained on other features ({string.Join(", ", trainedWith.Features)}) than the engine computes ({string.Join(", ", Features.Names)}); train both models again with `./flowwatch train`");
+        }
         var detector = Detector(Load(ml, detectorBytes, detectorPath), detectorPath);
         var classifier = Classifier(Load(ml, classifierBytes, classifierPath), classifierPath);
         return new ModelSet(detector, classifier, Version(detectorEntries, classifierEntries), trainedWith.NormalNoveltyP99);
@@ -81,7 +89,7 @@ public static class ModelFiles
         archive.GetEntry(TrainedWithEntry)?.Delete();
         var entry = archive.CreateEntry(TrainedWithEntry);
         using var content = entry.Open();
-        JsonSerializer.Serialize(content, new TrainedWith(Digest(detectorEntries), normalNoveltyP99), TrainingJsonContext.Default.TrainedWith);
+        JsonSerializer.Serialize(content, new TrainedWith(Digest(detectorEntries), normalNoveltyP99, Features.Names), TrainingJsonContext.Default.TrainedWith);
     }
 
     /// <summary>

@@ -318,6 +318,52 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
         }
     }
 
+    [Fact]
+    public void Load_ClassifierOfOtherFeatures_IsRefusedNamingTheFeatures()
+    {
+        // A pair trained by a build whose features came in another order (or without their names recorded) would score
+        // every event from the wrong inputs: refused at load, and on reload the models in force stay.
+        var directory = CopyOf(trained.Directory);
+        try
+        {
+            using var watcher = ModelWatcher.Start(directory, NullLogger.Instance, watch: false);
+            var before = watcher.Models.Current;
+            var classifier = Path.Combine(directory, ModelFiles.ClassifierFile);
+            string trainedWith;
+            using (var archive = System.IO.Compression.ZipFile.OpenRead(classifier))
+            using (var reader = new StreamReader(archive.GetEntry(ModelFiles.TrainedWithEntry)!.Open()))
+            {
+                trainedWith = reader.ReadToEnd();
+            }
+            var names = Features.Names.ToList();
+            (names[0], names[1]) = (names[1], names[0]);
+            var detector = System.Text.Json.JsonDocument.Parse(trainedWith).RootElement.GetProperty("detector").GetString();
+            foreach (var content in new[]
+            {
+                System.Text.Json.JsonSerializer.Serialize(new { detector, normalNoveltyP99 = 1.5, features = names }),
+                System.Text.Json.JsonSerializer.Serialize(new { detector, normalNoveltyP99 = 1.5 }),
+            })
+            {
+                using (var archive = System.IO.Compression.ZipFile.Open(classifier, System.IO.Compression.ZipArchiveMode.Update))
+                {
+                    archive.GetEntry(ModelFiles.TrainedWithEntry)!.Delete();
+                    using var entry = archive.CreateEntry(ModelFiles.TrainedWithEntry).Open();
+                    entry.Write(System.Text.Encoding.UTF8.GetBytes(content));
+                }
+
+                var error = Assert.Throws<InvalidDataException>(() => ModelFiles.Load(directory));
+                Assert.Contains("features", error.Message, StringComparison.Ordinal);
+                Assert.Contains(ModelFiles.ClassifierFile, error.Message, StringComparison.Ordinal);
+                Assert.False(watcher.Reload());
+                Assert.Same(before, watcher.Models.Current);
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     /// <summary>A fresh directory with both model files of <paramref name="source"/>.</summary>
     private static string CopyOf(string source)
     {
