@@ -101,17 +101,29 @@ public static class ModelFiles
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"model file '{path}' not found", path);
         var bytes = File.ReadAllBytes(path);
-        entries = [];
-        using var archive = new ZipArchive(new MemoryStream(bytes), ZipArchiveMode.Read);
-        foreach (var entry in archive.Entries)
+        var read = new List<(string Name, byte[] Content, uint Crc32)>();
+        try
         {
-            using var content = entry.Open();
-            using var copy = new MemoryStream();
-            content.CopyTo(copy);
-            var data = copy.ToArray();
-            if (System.IO.Hashing.Crc32.HashToUInt32(data) != entry.Crc32)
-                throw new InvalidDataException($"model file '{path}': entry '{entry.FullName}' fails its checksum (the file is damaged)");
-            entries.Add((entry.FullName, data));
+            using var archive = new ZipArchive(new MemoryStream(bytes), ZipArchiveMode.Read);
+            foreach (var entry in archive.Entries)
+            {
+                using var content = entry.Open();
+                using var copy = new MemoryStream();
+                content.CopyTo(copy);
+                read.Add((entry.FullName, copy.ToArray(), entry.Crc32));
+            }
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or ArgumentException or NotSupportedException)
+        {
+            // The zip reader's own words ("Central Directory corrupt.") do not say which file they are about.
+            throw new InvalidDataException($"model file '{path}' is not a readable model archive: {ex.Message}", ex);
+        }
+        entries = [];
+        foreach (var (name, data, crc32) in read)
+        {
+            if (System.IO.Hashing.Crc32.HashToUInt32(data) != crc32)
+                throw new InvalidDataException($"model file '{path}': entry '{name}' fails its checksum (the file is damaged)");
+            entries.Add((name, data));
         }
         return bytes;
     }

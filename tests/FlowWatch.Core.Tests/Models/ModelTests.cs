@@ -210,6 +210,9 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
 
             Assert.False(watcher.Reload());
             Assert.Same(before, watcher.Models.Current);
+            // The failure reported names the file that does not load, not only what the zip reader found.
+            var error = Assert.Throws<InvalidDataException>(() => ModelFiles.Load(directory));
+            Assert.Contains(Path.Combine(directory, ModelFiles.ClassifierFile), error.Message, StringComparison.Ordinal);
         }
         finally
         {
