@@ -75,7 +75,7 @@ public static class ModelCards
         text.AppendLine();
         text.AppendLine("## Features");
         text.AppendLine();
-        text.AppendLine("Computed by the engine for every event that is not late, from the entity's state before the event (see `src/FlowWatch.Core/Scoring/Features.cs`):");
+        text.AppendLine("Computed by the engine for every event that is not late, from the entity's state: its baselines and previous activity before the event, its windows, events seen and quota with the event in them (see `src/FlowWatch.Core/Scoring/Features.cs`):");
         text.AppendLine();
         text.AppendLine(string.Join(", ", features.Select(f => $"`{f}`")));
         text.AppendLine();

@@ -1,8 +1,10 @@
 namespace FlowWatch.Core.Scoring;
 
 /// <summary>
-/// The features the engine computes for every event from the entity's state (windows, baselines, quota) before it
-/// updates that state, in the order the models read them. They are model inputs, not money: floats.
+/// The features the engine computes for every event from the entity's state, in the order the models read them: the
+/// baselines (amountScore, hourlyScore) and the previous activity (logGapSeconds) as they were before the event, the
+/// windows (counts, distinct counterparties, pass-through ratio), the events seen and the quota with the event in them.
+/// They are model inputs, not money: floats.
 /// <see cref="Novelty"/> is the unsupervised detector's score and is read only by the supervised model.
 /// </summary>
 public static class Features
