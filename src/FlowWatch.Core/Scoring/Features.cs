@@ -22,7 +22,7 @@ public static class Features
     /// <summary>Log of the seconds since the entity's previous activity (its last event or reference lastActivity).</summary>
     public const int LogGapSeconds = 6;
 
-    /// <summary>Log of the distinct counterparties in this direction in the trailing 24h.</summary>
+    /// <summary>Log of one plus the distinct counterparties in this direction in the trailing 24h.</summary>
     public const int LogDistinctCounterparties = 7;
     public const int HourOfDay = 8;
     public const int Weekend = 9;
