@@ -119,7 +119,7 @@ public sealed partial class LabelledSimulation
     /// <summary>One payment thousands of times the entity's usual amount.</summary>
     private DateTimeOffset LargeAmount(Profile p, DateTimeOffset start, List<string> txnIds)
     {
-        var amount = (decimal)Math.Min(Math.Exp(p.LogMedian + p.Sigma * (8 + 3 * _random.NextDouble())), 5e10);
+        var amount = (decimal)Math.Min(Math.Exp(p.LogMedian + p.Sigma * (8 + 3 * _random.NextDouble())), MaxAmountCny);
         // With one of its foreign or domestic partners, not through its own same-name account (a quota matter).
         var counterparty = p.Counterparties[WeightedIndex(p.Weights)];
         txnIds.Add(Add(p, start, _random.Next(2) == 0 ? "IN" : "OUT", amount, counterparty.SameName ? p.Counterparties[0] : counterparty));

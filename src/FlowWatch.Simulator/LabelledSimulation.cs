@@ -164,13 +164,22 @@ public sealed partial class LabelledSimulation
     private static double DayFactor(Profile profile, DateTimeOffset date) =>
         date.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday ? profile.Type == "INDIVIDUAL" ? 0.9 : 0.2 : 1.0;
 
-    /// <summary>An amount in CNY from the entity's own heavy-tailed distribution: log-normal with one payment in ten wider.</summary>
+    /// <summary>
+    /// An amount in CNY from the entity's own heavy-tailed distribution: log-normal with one payment in ten wider, at most
+    /// <see cref="MaxAmountCny"/> (at the widest --amount-spread the tail would reach past what an event may carry).
+    /// </summary>
     private decimal UsualAmountCny(Profile profile)
     {
         var z = Gaussian();
         if (_random.NextDouble() < 0.1) z *= 1.6;
-        return (decimal)Math.Exp(profile.LogMedian + profile.Sigma * z);
+        return (decimal)Math.Min(Math.Exp(profile.LogMedian + profile.Sigma * z), MaxAmountCny);
     }
+
+    /// <summary>
+    /// The largest payment simulated, in CNY: in any simulated currency far below the 10^15 an event's amount may be
+    /// (DESIGN.md §3.1).
+    /// </summary>
+    private const double MaxAmountCny = 5e10;
 
     /// <summary>Hour of the Shanghai day: office hours for companies and banks, daytime and evening for people.</summary>
     private int Hour(Profile profile)

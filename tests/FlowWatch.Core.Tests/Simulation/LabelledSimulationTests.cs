@@ -61,6 +61,23 @@ public sealed class LabelledSimulationTests
     }
 
     [Fact]
+    public void Generate_WidestAmountSpread_WritesOnlyAmountsTheEngineAccepts()
+    {
+        // At --amount-spread 5 an entity's heavy tail reaches far beyond 10^15 unless the simulator bounds it.
+        var simulation = LabelledSimulation.Generate(new SimulationOptions { Entities = 1000, Days = 8, Seed = 1, AmountSpread = 5 });
+        var engine = new FlowEngine(ReferenceDataLoader.Parse(simulation.ReferenceBytes()), new RuleSettings());
+        var alerts = new List<Alert>();
+        var sequence = 0L;
+
+        foreach (var payment in simulation.Payments)
+        {
+            var outcome = engine.Process(payment.Line, ++sequence, alerts, out var reason);
+            Assert.True(outcome == RecordOutcome.Accepted, $"{payment.TxnId}: {reason}");
+            alerts.Clear();
+        }
+    }
+
+    [Fact]
     public void Generate_Episodes_CoverEveryTypologyAndNameRealPaymentsOfTheirEntityWithinTheirSpan()
     {
         var simulation = LabelledSimulation.Generate(Small);
