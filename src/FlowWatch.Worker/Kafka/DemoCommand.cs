@@ -33,6 +33,9 @@ public static class DemoCommand
 
     private const int MaxPrintedPerSecond = 15;
 
+    /// <summary>The fewest days the demo simulates (the simulator's default).</summary>
+    private const int MinDays = 14;
+
     public static async Task<int> RunAsync(Arguments args, TextWriter stdout)
     {
         var seconds = args.WholeNumber("--seconds", 0, 0, 86_400);
@@ -49,13 +52,7 @@ public static class DemoCommand
         var aggregateOptions = FlowWatchConfiguration.Aggregates(configuration, clickHouse, duckDb);
         _ = FlowWatchSections.Dashboard.Read(configuration);   // checked before the broker starts, as the other settings are
 
-        // Enough simulated days for the run (about three payments per entity and day), episodes from the fourth day.
-        var days = seconds == 0 ? 60 : Math.Clamp((int)Math.Ceiling(seconds * (double)rate / (Entities * 3.0)) + 1, 8, 60);
-        var simulationOptions = new SimulationOptions
-        {
-            Entities = Entities, Days = days, Seed = seed, EpisodeRate = 0.03, TxnPrefix = "D",
-            Start = SimulationStart(DateTimeOffset.UtcNow, days),
-        };
+        var simulationOptions = SimulationOptionsFor(seconds, rate, seed, DateTimeOffset.UtcNow);
         var simulation = LabelledSimulation.Generate(simulationOptions);
         var reference = ReferenceDataLoader.Parse(simulation.ReferenceBytes());
         using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
@@ -110,6 +107,22 @@ public static class DemoCommand
         stdout.WriteLine("  " + DemoQuery);
         if (duckDb is not null) stdout.WriteLine($"  with the DuckDB CLI: duckdb {duckDb} \"{DemoQuery}\"");
         return CommandLine.Success;
+    }
+
+    /// <summary>
+    /// The simulation behind a demo of <paramref name="seconds"/> (0: until stopped) at <paramref name="rate"/> payments
+    /// a second: enough simulated days for the run (about three payments per entity and day), episodes from the fourth
+    /// day, ending yesterday. At least <see cref="MinDays"/>, whatever the run's length: with fewer, some seeds leave too few
+    /// of the 300 entities with the history that bursts and outsized amounts need, and the simulator refuses them.
+    /// </summary>
+    internal static SimulationOptions SimulationOptionsFor(int seconds, int rate, int seed, DateTimeOffset now)
+    {
+        var days = seconds == 0 ? 60 : Math.Clamp((int)Math.Ceiling(seconds * (double)rate / (Entities * 3.0)) + 1, MinDays, 60);
+        return new SimulationOptions
+        {
+            Entities = Entities, Days = days, Seed = seed, EpisodeRate = 0.03, TxnPrefix = "D",
+            Start = SimulationStart(now, days),
+        };
     }
 
     /// <summary>

@@ -20,6 +20,27 @@ public sealed class DemoStartTests
     }
 }
 
+/// <summary>The demo's first simulated days, for any length of run and any seed.</summary>
+public sealed class DemoSimulationOptionsTests
+{
+    [Theory]
+    [InlineData(1, 2_000, 0)]
+    [InlineData(3, 2_000, 0)]
+    [InlineData(3, 2_000, 5)]
+    [InlineData(60, 100, 7)]
+    [InlineData(3, 2_000, 8)]
+    public void SimulationOptionsFor_AShortRun_GivesAPopulationWithRoomForEveryEpisodeAndItsFollowingDaysToo(int seconds, int rate, int seed)
+    {
+        // Days short enough leave too few entities with the history a burst or an outsized amount needs for some seeds.
+        var options = DemoCommand.SimulationOptionsFor(seconds, rate, seed, DateTimeOffset.Parse("2026-11-28T04:00:00+00:00", System.Globalization.CultureInfo.InvariantCulture));
+
+        var simulation = LabelledSimulation.Generate(options);
+
+        Assert.Equal(Typologies.All.Order(), simulation.Episodes.Select(e => e.Typology).Distinct().Order());
+        Assert.NotEmpty(DemoCommand.NextDays(options, 1));
+    }
+}
+
 /// <summary>The demo runs until it is stopped: when its simulated days run out, the next ones follow.</summary>
 public sealed class DemoNextDaysTests
 {
