@@ -56,6 +56,24 @@ public sealed class SimulateCommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData("--labels")]
+    [InlineData("--reference")]
+    public async Task Simulate_OutputThatCannotBeCreated_StopsNamingItsOptionAndWritesNoOtherFile(string option)
+    {
+        // A directory that does not exist: no file can be created in it, whoever runs the test.
+        var unwritable = PathOf(Path.Combine("no-such-directory", "file.json"));
+        string[] outputs = option == "--labels"
+            ? ["--labels", unwritable, "--reference", PathOf("reference.json")]
+            : ["--labels", PathOf("labels.jsonl"), "--reference", unwritable];
+
+        var result = await Run(["simulate", "--entities", "300", "--days", "8", "--seed", "3", "--out", PathOf("events.jsonl"), .. outputs]);
+
+        Assert.Equal(CommandLine.CannotRun, result.Code);
+        Assert.Contains($"{option} {unwritable}: ", result.Err, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_dir));
+    }
+
+    [Theory]
     [InlineData("--entities", "1000000", "--days", "3650", "--entities × --days × --activity must be at most 1,000,000")]
     [InlineData("--entities", "50", "--activity", "20", "fewer than the 2 due; simulate more entities")]
     [InlineData("--entities", "1000", "--episode-rate", "0.1", "--episode-rate must be a number from 0 to 0.05")]
