@@ -92,7 +92,7 @@ public static class ModelCards
         text.AppendLine("## Detection quality of the engine on the held-out streams");
         text.AppendLine();
         text.AppendLine("""
-            Rules and models together, with the default settings; an episode counts as caught when one of its rules alerts
+            Rules and models together, with the rule settings training ran with (`FlowWatch:Rules`, the defaults unless configured); an episode counts as caught when one of its rules alerts
             on it, and an alert as on an episode when its payment is one of the episode's or it is for the episode's entity
             between the episode's start and 24 hours after its end (whatever the episode's typology). The targets: recall
             and precision of at least 0.9 for each statistical typology (those a scored rule is meant for) and at most one
