@@ -175,6 +175,12 @@ internal sealed partial class DeliveryHarness : IDisposable
         Log($"verified: {Payments.Count} payments, {ids.Count} alerts, {engines.Values.Sum(e => e.Shards.Sum(s => s.EntityCount))} entities");
     }
 
+    /// <summary>
+    /// Records in the payments topic. An idempotent producer can still write a payment twice when the broker goes away
+    /// while its batch is in flight; the worker then counts the copy as a duplicate (RULES.md §1).
+    /// </summary>
+    public long PaymentRecords() => PaymentEnds().Values.Sum();
+
     private Dictionary<int, long> PaymentEnds()
     {
         using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = Broker.BootstrapServers, GroupId = "ends" }).Build();
