@@ -170,16 +170,16 @@ public static class BenchCommand
     private readonly record struct ThroughputFigures(Rate? Sustained, Rate WholeRun, long WarmUpEvents);
 
     /// <summary>
-    /// Latencies to arrival and to commit, and the cores the whole process kept busy while payments flowed at the
-    /// fixed rate.
-    /// </summary>
-    /// <summary>
     /// The latency phase's warm-up: <see cref="WarmUpSeconds"/>, or long enough for about two payments per entity when
     /// there are many, so that the measured payments meet entities the worker already holds, as a running worker does,
     /// rather than a heap growing with every first payment (at most two minutes).
     /// </summary>
     private static int LatencyWarmUpSeconds(int entities, int rate) => Math.Clamp((int)Math.Ceiling(2.0 * entities / rate), WarmUpSeconds, 120);
 
+    /// <summary>
+    /// Latencies to arrival and to commit, and the cores the whole process kept busy while payments flowed at the
+    /// fixed rate.
+    /// </summary>
     private static async Task<(LatencyHistogram Arrived, LatencyHistogram Committed, double Cores)> MeasureLatency(SyntheticPayments traffic,
         ReferenceData reference, int rate, int seconds, int warmUpSeconds, TimeSpan checkpoint, StreamedCount? dashboard, TextWriter progress, ILogger log)
     {

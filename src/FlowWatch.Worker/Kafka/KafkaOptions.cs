@@ -219,21 +219,19 @@ public sealed class KafkaOptions
     {
         // A placeholder address, and silent: librdkafka connects at once, and its failures to reach this address would be
         // logged as errors beside the real cluster's.
-        const string Nowhere = "127.0.0.1:9";
+        static T Nowhere<T>(T config) where T : ClientConfig
+        {
+            config.BootstrapServers = "127.0.0.1:9";
+            return config;
+        }
         try
         {
-            var producerConfig = WorkerProducerConfig(TransactionalIdPrefix + "-check");
-            producerConfig.BootstrapServers = Nowhere;
-            using var producer = Silent(new ProducerBuilder<Null, Null>(producerConfig)).Build();
-            var claimsConfig = ClaimsProducerConfig();
-            claimsConfig.BootstrapServers = Nowhere;
-            using var claims = Silent(new ProducerBuilder<Null, Null>(claimsConfig)).Build();
-            var consumerConfig = WorkerConsumerConfig();
-            consumerConfig.BootstrapServers = Nowhere;
-            using var consumer = new ConsumerBuilder<Null, Null>(consumerConfig)
-                .SetLogHandler((_, _) => { })
-                .SetErrorHandler((_, _) => { })
-                .Build();
+            using var producer = new ProducerBuilder<Null, Null>(Nowhere(WorkerProducerConfig(TransactionalIdPrefix + "-check")))
+                .SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
+            using var claims = new ProducerBuilder<Null, Null>(Nowhere(ClaimsProducerConfig()))
+                .SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
+            using var consumer = new ConsumerBuilder<Null, Null>(Nowhere(WorkerConsumerConfig()))
+                .SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
             return null;
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or KafkaException)
@@ -241,7 +239,4 @@ public sealed class KafkaOptions
             return ex.Message;
         }
     }
-
-    private static ProducerBuilder<Null, Null> Silent(ProducerBuilder<Null, Null> builder) =>
-        builder.SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { });
 }

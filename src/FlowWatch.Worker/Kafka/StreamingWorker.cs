@@ -208,7 +208,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
 
     private void RunSession(CancellationToken cancellation)
     {
-        var producer = new ProducerBuilder<string?, byte[]>(ProducerConfig()).LogTo(_log, "producer").Build();
+        var producer = new ProducerBuilder<string?, byte[]>(options.WorkerProducerConfig(_transactionalId)).LogTo(_log, "producer").Build();
         try
         {
             RunSession(producer, cancellation);
@@ -227,10 +227,10 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         if (options.ReferenceTopic.Length > 0 || options.ControlTopic.Length > 0) Stage("reading the reference and control topics to their end");
         using var feed = new ReferenceFeed(options, reference, _log, cancellation);
         _feed = feed;
-        using var claims = new ProducerBuilder<string?, byte[]>(ClaimsConfig()).LogTo(_log, "claims producer").Build();
+        using var claims = new ProducerBuilder<string?, byte[]>(options.ClaimsProducerConfig()).LogTo(_log, "claims producer").Build();
         _claims = claims;
         _group = null;
-        var consumerConfig = ConsumerConfig();
+        var consumerConfig = options.WorkerConsumerConfig();
         // Statistics switched off (statistics.interval.ms 0 among the Client properties) leave readiness to the session.
         Volatile.Write(ref _statisticsSilenceTicks, 3L * Math.Max(0, consumerConfig.StatisticsIntervalMs ?? 0) * TimeSpan.TicksPerMillisecond);
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(consumerConfig)
@@ -519,7 +519,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             engine.TrackChanges();
             var started = System.Diagnostics.Stopwatch.StartNew();
             var owner = StateStore.ClaimPartition(_claims, options.StateTopic, topicPartition.Partition.Value);
-            var restored = StateStore.Restore(ConsumerConfig(), options.StateTopic, options.PaymentsTopic, topicPartition.Partition.Value, engine,
+            var restored = StateStore.Restore(options.WorkerConsumerConfig(), options.StateTopic, options.PaymentsTopic, topicPartition.Partition.Value, engine,
                 options.CatchUpTimeout, owner, _log, _stopping);
             // With a reference or control topic, what it says now outranks the parameters saved in the state.
             if (_feed.Enabled) engine.UpdateReference(_feed.Current);
@@ -591,10 +591,4 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     {
         if (report.Error.IsError) _deliveryError ??= report.Error;
     }
-
-    private ProducerConfig ProducerConfig() => options.WorkerProducerConfig(_transactionalId);
-
-    private ProducerConfig ClaimsConfig() => options.ClaimsProducerConfig();
-
-    private ConsumerConfig ConsumerConfig() => options.WorkerConsumerConfig();
 }
