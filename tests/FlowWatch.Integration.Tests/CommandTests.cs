@@ -272,14 +272,9 @@ public sealed class CommandTests
     [Fact]
     public async Task Run_WithClientProperties_LogsNothingAboutTheBrokerItChecksThemWith()
     {
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            // The reference file is missing: run stops right after checking the settings.
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "run", "--bootstrap-servers", "kafka1.bank.example:9093", "--reference", "missing.json" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment = { ["FLOWWATCH_FlowWatch__Kafka__Client__linger.ms"] = "5" },
-        };
+        // The reference file is missing: run stops right after checking the settings.
+        var start = Executable("run", "--bootstrap-servers", "kafka1.bank.example:9093", "--reference", "missing.json");
+        start.Environment["FLOWWATCH_FlowWatch__Kafka__Client__linger.ms"] = "5";
         using var run = System.Diagnostics.Process.Start(start)!;
         var output = run.StandardOutput.ReadToEndAsync();
         var err = await run.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
@@ -296,13 +291,8 @@ public sealed class CommandTests
         using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         taken.Start();
         var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "run", "--bootstrap-servers", "127.0.0.1:9",
-                "--reference", Path.Combine(AppContext.BaseDirectory, "samples", "reference.json"), "--urls", $"http://127.0.0.1:{port}" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+        var start = Executable("run", "--bootstrap-servers", "127.0.0.1:9",
+            "--reference", Path.Combine(AppContext.BaseDirectory, "samples", "reference.json"), "--urls", $"http://127.0.0.1:{port}");
         using var run = System.Diagnostics.Process.Start(start)!;
         var output = run.StandardOutput.ReadToEndAsync();
         var err = await run.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
@@ -319,13 +309,8 @@ public sealed class CommandTests
         // A reference file that is a pipe: run waits in opening it until the test writes it, before its host runs.
         var reference = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-early-stop-").FullName, "reference.json");
         using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [reference])) await mkfifo.WaitForExitAsync();
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "run", "--bootstrap-servers", "127.0.0.1:9",
-                "--reference", reference, "--urls", "http://127.0.0.1:0" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+        var start = Executable("run", "--bootstrap-servers", "127.0.0.1:9",
+            "--reference", reference, "--urls", "http://127.0.0.1:0");
         using var run = System.Diagnostics.Process.Start(start)!;
         try
         {
@@ -367,14 +352,10 @@ public sealed class CommandTests
             free.Start();
             port = ((System.Net.IPEndPoint)free.LocalEndpoint).Port;
         }
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "run", "--bootstrap-servers", "127.0.0.1:9",
-                "--reference", Path.Combine(AppContext.BaseDirectory, "samples", "reference.json"), "--urls", $"http://127.0.0.1:{port}" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment = { ["FLOWWATCH_FlowWatch__Dashboard__Token"] = Token, [setting] = "Information" },
-        };
+        var start = Executable("run", "--bootstrap-servers", "127.0.0.1:9",
+            "--reference", Path.Combine(AppContext.BaseDirectory, "samples", "reference.json"), "--urls", $"http://127.0.0.1:{port}");
+        start.Environment["FLOWWATCH_FlowWatch__Dashboard__Token"] = Token;
+        start.Environment[setting] = "Information";
         using var run = System.Diagnostics.Process.Start(start)!;
         try
         {
@@ -436,12 +417,7 @@ public sealed class BrokerCommandTests
     [Fact]
     public async Task Broker_AsItsOwnProcess_PrintsBootstrapServersServesClientsAndStopsOnSigterm()
     {
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "broker", "--partitions", "2" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+        var start = Executable("broker", "--partitions", "2");
         using var broker = System.Diagnostics.Process.Start(start)!;
         try
         {
@@ -464,12 +440,7 @@ public sealed class BrokerCommandTests
     [Fact]
     public async Task Broker_StoppedAndResumed_ServesClientsAgain()
     {
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "broker", "--partitions", "1" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+        var start = Executable("broker", "--partitions", "1");
         using var broker = System.Diagnostics.Process.Start(start)!;
         try
         {

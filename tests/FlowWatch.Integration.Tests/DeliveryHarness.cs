@@ -11,6 +11,7 @@ using FlowWatch.Simulator;
 using FlowWatch.Training;
 using FlowWatch.Worker.Kafka;
 using Xunit.Abstractions;
+using static FlowWatch.Testing.CommandRunner;
 
 namespace FlowWatch.Integration.Tests;
 
@@ -78,22 +79,14 @@ internal sealed partial class DeliveryHarness : IDisposable
     public (Process Worker, Task Restored) StartWorker(string instanceId)
     {
         var restored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var start = new ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "run", "--bootstrap-servers", Broker.BootstrapServers, "--reference", Options.ReferenceFile },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment =
-            {
-                ["FLOWWATCH_FlowWatch__Kafka__GroupId"] = Options.GroupId,
-                ["FLOWWATCH_FlowWatch__Kafka__InstanceId"] = instanceId,
-                ["FLOWWATCH_FlowWatch__Kafka__CommitInterval"] = "00:00:00.050",
-                // Checkpoints far apart compared with commits: every restore processes payments after one again.
-                ["FLOWWATCH_FlowWatch__Kafka__CheckpointInterval"] = "00:00:01",
-                // Several workers at once: each serves its dashboard on a free port.
-                ["FLOWWATCH_FlowWatch__Dashboard__Urls"] = "http://127.0.0.1:0",
-            },
-        };
+        var start = Executable("run", "--bootstrap-servers", Broker.BootstrapServers, "--reference", Options.ReferenceFile);
+        start.Environment["FLOWWATCH_FlowWatch__Kafka__GroupId"] = Options.GroupId;
+        start.Environment["FLOWWATCH_FlowWatch__Kafka__InstanceId"] = instanceId;
+        start.Environment["FLOWWATCH_FlowWatch__Kafka__CommitInterval"] = "00:00:00.050";
+        // Checkpoints far apart compared with commits: every restore processes payments after one again.
+        start.Environment["FLOWWATCH_FlowWatch__Kafka__CheckpointInterval"] = "00:00:01";
+        // Several workers at once: each serves its dashboard on a free port.
+        start.Environment["FLOWWATCH_FlowWatch__Dashboard__Urls"] = "http://127.0.0.1:0";
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, e) =>
         {

@@ -6,6 +6,7 @@ using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
 using FlowWatch.Worker.Kafka;
 using static FlowWatch.Integration.Tests.TestKafka;
+using static FlowWatch.Testing.CommandRunner;
 
 namespace FlowWatch.Integration.Tests;
 
@@ -232,13 +233,8 @@ public sealed class StateRestoreFailureTests
         using var broker = EmbeddedBroker.Start(brokers: 1);
         var options = broker.WorkerOptions("flowwatch", partitions: 1);
         Write(broker, options.StateTopic, ("E/E-HQ-001", [3, 20, (byte)'E'], Through(0)), ("P", Position(nextOffset: 1, restartPoint: 1), null));
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"), "run", "--bootstrap-servers", broker.BootstrapServers,
-                "--reference", Samples("reference.json"), "--urls", "http://127.0.0.1:0" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+        var start = Executable("run", "--bootstrap-servers", broker.BootstrapServers,
+            "--reference", Samples("reference.json"), "--urls", "http://127.0.0.1:0");
         using var run = System.Diagnostics.Process.Start(start)!;
         var output = run.StandardOutput.ReadToEndAsync();
         var err = await run.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(90));

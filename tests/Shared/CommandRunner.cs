@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using FlowWatch.Worker.Cli;
 
 namespace FlowWatch.Testing;
@@ -11,5 +12,14 @@ internal static class CommandRunner
         var stderr = new StringWriter();
         var code = await CommandLine.RunAsync(args, stdout, stderr);
         return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>A <c>flowwatch</c> command as a process of its own, as deployed, with its output and errors read by the test.</summary>
+    public static ProcessStartInfo Executable(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "flowwatch.dll"));
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        return start;
     }
 }
