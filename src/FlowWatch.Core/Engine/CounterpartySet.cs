@@ -5,17 +5,19 @@ namespace FlowWatch.Core.Engine;
 /// how many of its entries name each: a multiset whose <see cref="Distinct"/> count the fan rules read (RULES.md §5).
 /// Every event adds one entry and usually removes one, so this is on the hot path: open addressing with linear probing
 /// over one array of (number, count) slots, holding no references. Removal shifts later slots back instead of leaving
-/// tombstones.
+/// tombstones. A struct held inside its window's sums (one object fewer to wait for); its slots are made at the first
+/// counterparty, so the default value is an empty set.
 /// </summary>
-internal sealed class CounterpartySet
+internal struct CounterpartySet
 {
-    private Slot[] _slots = new Slot[8];
+    private Slot[]? _slots;
 
     /// <summary>How many different counterparties the set holds.</summary>
-    public int Distinct { get; private set; }
+    public int Distinct { readonly get; private set; }
 
     public void Add(int cpId)
     {
+        _slots ??= new Slot[8];
         if ((Distinct + 1) * 2 > _slots.Length) Grow();
         var mask = _slots.Length - 1;
         var i = Home(cpId, mask);
@@ -35,6 +37,7 @@ internal sealed class CounterpartySet
     /// <summary>Removes one occurrence, which must be present (it was added with the window entry now leaving).</summary>
     public void Remove(int cpId)
     {
+        if (_slots is null) throw new InvalidOperationException("a counterparty left the window that never entered it");
         var mask = _slots.Length - 1;
         var i = Home(cpId, mask);
         while (_slots[i].Id != cpId)
@@ -57,11 +60,14 @@ internal sealed class CounterpartySet
     }
 
     /// <summary>Starts loading the slot where counterparty <paramref name="cpId"/> is looked for first.</summary>
-    public void Prefetch(int cpId) => CacheHint.Prefetch(ref _slots[Home(cpId, _slots.Length - 1)]);
+    public readonly void Prefetch(int cpId)
+    {
+        if (_slots is not null) CacheHint.Prefetch(ref _slots[Home(cpId, _slots.Length - 1)]);
+    }
 
     public void Clear()
     {
-        Array.Clear(_slots);
+        if (_slots is not null) Array.Clear(_slots);
         Distinct = 0;
     }
 
@@ -70,7 +76,7 @@ internal sealed class CounterpartySet
 
     private void Grow()
     {
-        var old = _slots;
+        var old = _slots!;
         _slots = new Slot[old.Length * 2];
         var mask = _slots.Length - 1;
         foreach (var slot in old)

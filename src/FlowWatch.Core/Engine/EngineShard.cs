@@ -23,7 +23,7 @@ public sealed class EngineShard
     private readonly AlertBuilder _alerts;
     private readonly Dictionary<string, EntityState> _entities = new(StringComparer.Ordinal);
     private readonly CounterpartyIds _counterparties = new();
-    private readonly WindowAggregate _scratch = new();
+    private WindowAggregate _scratch;
     private readonly List<EntityState> _changed = [];
     private readonly decimal[] _bandLower = new decimal[StructuringKey.Count];
     private readonly decimal[] _threshold = new decimal[StructuringKey.Count];
@@ -76,8 +76,8 @@ public sealed class EngineShard
     /// </summary>
     public void Adopt(EntityState entity)
     {
-        if (_entities.TryGetValue(entity.EntityId, out var replaced) && replaced != entity) ReleaseCounterparties(replaced.Window, 0, replaced.Window.Count);
-        var window = entity.Window;
+        if (_entities.TryGetValue(entity.EntityId, out var replaced) && replaced != entity) ReleaseCounterparties(in replaced.Window, 0, replaced.Window.Count);
+        ref var window = ref entity.Window;
         if (entity.Counterparties != _counterparties)
         {
             for (var i = 0; i < window.Count; i++)
@@ -91,7 +91,7 @@ public sealed class EngineShard
     }
 
     /// <summary>Gives back the counterparty numbers of entries [from, to) of <paramref name="window"/>, which are leaving it.</summary>
-    private void ReleaseCounterparties(WindowBuffer window, int from, int to)
+    private void ReleaseCounterparties(in WindowBuffer window, int from, int to)
     {
         for (var i = from; i < to; i++)
         {
@@ -121,7 +121,7 @@ public sealed class EngineShard
         // So do the rule silences the scored rules read, and the newest large-value accumulators, where LARGE_VALUE_REPORT
         // finds the event's day.
         CacheHint.Prefetch(ref entity.LastFired[MlAnomalySlot]);
-        var daily = CollectionsMarshal.AsSpan(entity.Daily);
+        var daily = entity.Daily.AsSpan();
         if (daily.Length > 0) CacheHint.Prefetch(ref daily[^1]);
         var info = e.Holder;
         var ts = e.TimestampTicks;
@@ -208,8 +208,20 @@ public sealed class EngineShard
 
         if (!hadEvents || ts > entity.NewestTs) entity.NewestTs = ts;
         LargeValue(ref e, entity, output);
-        var aggregate = late ? null : Windows(ref e, entity, cpId, output);
+        if (late)
+        {
+            DormantReactivation(ref e, previousActivity, output);
+            return true;
+        }
+        ref readonly var aggregate = ref Windows(ref e, entity, cpId, output);
+        DormantReactivation(ref e, previousActivity, output);
+        Scored(ref e, entity, in aggregate, previousActivity, countryRisk, output);
+        return false;
+    }
 
+    private void DormantReactivation(ref PaymentEvent e, long previousActivity, List<Alert> output)
+    {
+        var ts = e.TimestampTicks;
         // Whole days between the two times, compared with the setting: as exact as comparing ticks, and no day count
         // is too large for it (the ticks of 10^8 days would overflow a long).
         if (previousActivity != EntityState.NoTime && (ts - previousActivity) / TicksPerDay >= _settings.DormantDays
@@ -222,8 +234,6 @@ public sealed class EngineShard
                 $"Entity {e.EntityId} was inactive for {days:0.#} days and now moved {AlertBuilder.Money(e.Amount, e.Currency)}.",
                 Basic(e) with { DaysSincePreviousActivity = reported, Observed = reported, Threshold = _settings.DormantDays });
         }
-        if (aggregate is not null) Scored(ref e, entity, aggregate, previousActivity, countryRisk, output);
-        return late;
     }
 
     private EntityState StateOf(string entityId)
@@ -298,13 +308,12 @@ public sealed class EngineShard
 
     private static ref PenetrationPosition PositionFor(EntityState entity, int year)
     {
-        var positions = CollectionsMarshal.AsSpan(entity.Penetration);
+        var positions = entity.Penetration.AsSpan();
         for (var i = 0; i < positions.Length; i++)
         {
             if (positions[i].Year == year) return ref positions[i];
         }
-        entity.Penetration.Add(new PenetrationPosition { Year = year });
-        return ref CollectionsMarshal.AsSpan(entity.Penetration)[^1];
+        return ref entity.Penetration.Add(new PenetrationPosition { Year = year });
     }
 
     private void LargeValue(ref PaymentEvent e, EntityState entity, List<Alert> output)
@@ -313,7 +322,7 @@ public sealed class EngineShard
         var oldestKept = ShanghaiTime.DayNumber(entity.NewestTs) - _settings.LargeValueRetentionDays;
         if (oldestKept > entity.DailyKeptFrom)
         {
-            ForgetDaysBefore(entity.Daily, oldestKept);
+            ForgetDaysBefore(ref entity.Daily, oldestKept);
             entity.DailyKeptFrom = oldestKept;
         }
         if (day < oldestKept) return;   // older than the accumulators kept: see docs/SEMANTICS.md
@@ -339,38 +348,38 @@ public sealed class EngineShard
         }
     }
 
-    private static void ForgetDaysBefore(List<DailyAccumulator> accumulators, int oldestKept)
+    private static void ForgetDaysBefore(ref SmallList<DailyAccumulator> accumulators, int oldestKept)
     {
         var kept = 0;
-        var span = CollectionsMarshal.AsSpan(accumulators);
+        var span = accumulators.AsSpan();
         for (var i = 0; i < span.Length; i++)
         {
             if (span[i].Day >= oldestKept) span[kept++] = span[i];
         }
-        if (kept < span.Length) accumulators.RemoveRange(kept, span.Length - kept);
+        accumulators.Truncate(kept);
     }
 
     private static ref DailyAccumulator AccumulatorFor(EntityState entity, int day, byte key)
     {
-        var accumulators = CollectionsMarshal.AsSpan(entity.Daily);
+        var accumulators = entity.Daily.AsSpan();
         // Newest first: an event's day is nearly always the latest, whose accumulators were added last.
         for (var i = accumulators.Length - 1; i >= 0; i--)
         {
             if (accumulators[i].Day == day && accumulators[i].Key == key) return ref accumulators[i];
         }
-        entity.Daily.Add(new DailyAccumulator { Day = day, Key = key });
-        return ref CollectionsMarshal.AsSpan(entity.Daily)[^1];
+        return ref entity.Daily.Add(new DailyAccumulator { Day = day, Key = key });
     }
 
-    private WindowAggregate Windows(ref PaymentEvent e, EntityState entity, int cpId, List<Alert> output)
+    /// <summary>The trailing-window rules; answers the sums over the event's window (the entity's, or the scratch's).</summary>
+    private ref readonly WindowAggregate Windows(ref PaymentEvent e, EntityState entity, int cpId, List<Alert> output)
     {
         var ts = e.TimestampTicks;
         var key = StructuringKey.Of(e.Direction, e.Category, e.CurrencyClass);
         var classAmount = e.ClassAmount;
         var entry = new WindowEntry(ts, e.Direction, e.AmountCny, key,
             classAmount >= _bandLower[key] && classAmount < _threshold[key], classAmount, cpId);
-        var window = entity.Window;
-        WindowAggregate aggregate;
+        ref var window = ref entity.Window;
+        ref var aggregate = ref entity.Current;
         if (ts >= entity.NewestTs)
         {
             // In order: slide the entity's window to (ts − 24h, ts] and add the event.
@@ -391,14 +400,13 @@ public sealed class EngineShard
             {
                 var expired = 0;
                 while (expired < entity.WindowStart && window[expired].Ts <= dropUpTo) expired++;
-                ReleaseCounterparties(window, 0, expired);
+                ReleaseCounterparties(in window, 0, expired);
                 window.DropFirst(expired);
                 entity.WindowStart -= expired;
                 entity.HourStart = Math.Max(entity.HourStart - expired, 0);
             }
             window.Append(in entry);
             entity.Current.Add(in entry);
-            aggregate = entity.Current;
         }
         else
         {
@@ -407,7 +415,7 @@ public sealed class EngineShard
             window.InsertSorted(in entry);
             if (ts > entity.NewestTs - _windowTicks) entity.Current.Add(in entry);
             else entity.WindowStart++;   // sorted before the current window
-            aggregate = _scratch;
+            aggregate = ref _scratch;
             aggregate.Clear();
             for (var i = 0; i < window.Count; i++)
             {
@@ -418,7 +426,7 @@ public sealed class EngineShard
 
         if (entry.InBand && aggregate.BandCount[key] >= _settings.StructuringMinCount)
         {
-            var bandSum = BandSum(window, key, ts);
+            var bandSum = BandSum(in window, key, ts);
             if (bandSum >= _threshold[key] && Quiet(ref entity.LastFired[key], ts, _suppressionTicks))
             {
                 var unit = e.IsCny ? "CNY" : "USD-equivalent";
@@ -454,17 +462,17 @@ public sealed class EngineShard
                     Basic(e) with { Count = distinct, Observed = distinct, Threshold = _settings.FanDistinctCounterparties, Direction = inbound ? "IN" : "OUT" });
             }
         }
-        return aggregate;
+        return ref aggregate;
     }
 
     /// <summary>
     /// The scored rules of RULES.md §6 on an event that is not late: its features from the entity's windows and
     /// baselines as they were before it, HIGH_FREQUENCY, AMOUNT_ANOMALY and ML_ANOMALY; then the baselines learn it.
     /// </summary>
-    private void Scored(ref PaymentEvent e, EntityState entity, WindowAggregate aggregate, long previousActivity, int countryRisk, List<Alert> output)
+    private void Scored(ref PaymentEvent e, EntityState entity, in WindowAggregate aggregate, long previousActivity, int countryRisk, List<Alert> output)
     {
         var ts = e.TimestampTicks;
-        var window = entity.Window;
+        ref readonly var window = ref entity.Window;
         // In order (the usual case) the event is the newest entry and the running window starts at WindowStart.
         var inOrder = ts >= entity.NewestTs;
         var upToNow = inOrder ? window.Count : window.UpperBound(ts);
@@ -498,7 +506,7 @@ public sealed class EngineShard
         Span<float> features = stackalloc float[Features.Count];
         if (score || Observer is not null)
         {
-            FillFeatures(in e, entity, aggregate, previousActivity, countryRisk, count1m, count1h, count24h, amountCny, logAmount, amountScore, hourlyScore, features);
+            FillFeatures(in e, entity, in aggregate, previousActivity, countryRisk, count1m, count1h, count24h, amountCny, logAmount, amountScore, hourlyScore, features);
             Observer?.Invoke(in e, features);
         }
 
@@ -566,7 +574,7 @@ public sealed class EngineShard
     }
 
     /// <summary>The features of <see cref="Features"/> for an event, from the entity's state before it.</summary>
-    private void FillFeatures(in PaymentEvent e, EntityState entity, WindowAggregate aggregate, long previousActivity, int countryRisk,
+    private void FillFeatures(in PaymentEvent e, EntityState entity, in WindowAggregate aggregate, long previousActivity, int countryRisk,
         int count1m, int count1h, int count24h, double amountCny, double logAmount, double amountScore, double hourlyScore, Span<float> features)
     {
         var ts = e.TimestampTicks;
@@ -589,7 +597,7 @@ public sealed class EngineShard
         features[Features.RoundAmount] = RoundAmount.Of(e.Amount);
         var key = StructuringKey.Of(e.Direction, e.Category, e.CurrencyClass);
         features[Features.ThresholdRatio] = (float)Math.Min((e.IsCny ? amountCny : (double)e.FxAmountUsd) / _thresholdDouble[key], 2);
-        features[Features.PassThroughRatio] = PassThroughRatio(aggregate);
+        features[Features.PassThroughRatio] = PassThroughRatio(in aggregate);
         features[Features.Outgoing] = e.Direction == Direction.Out ? 1 : 0;
         features[Features.LogEventsSeen] = CountLog.Of(entity.Events);
     }
@@ -599,7 +607,7 @@ public sealed class EngineShard
     /// conversion keeps signs, and the order of two sums unless they lie within a rounding of each other, where either
     /// quotient is 1 as a float: the feature is the one the decimals give.
     /// </summary>
-    private static float PassThroughRatio(WindowAggregate aggregate)
+    private static float PassThroughRatio(in WindowAggregate aggregate)
     {
         double inflow = (double)aggregate.InflowCny, outflow = (double)aggregate.OutflowCny;
         return inflow > 0 && outflow > 0 ? (float)(Math.Min(inflow, outflow) / Math.Max(inflow, outflow)) : 0;
@@ -627,7 +635,7 @@ public sealed class EngineShard
     /// up to date: USD-equivalents carry 28 significant digits, and a running sum would keep the rounding of events
     /// that have left the window, so the reported total would depend on more than the events in it.
     /// </summary>
-    private decimal BandSum(WindowBuffer window, byte key, long ts)
+    private decimal BandSum(in WindowBuffer window, byte key, long ts)
     {
         var sum = 0m;
         for (var i = 0; i < window.Count; i++)

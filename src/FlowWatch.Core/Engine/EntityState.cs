@@ -30,7 +30,8 @@ public sealed class EntityState(string entityId)
     /// <summary>Changed since the shard last handed out its changed entities.</summary>
     internal bool Changed { get; set; }
 
-    internal WindowBuffer Window { get; } = new();
+    /// <summary>The entity's recent entries, held inline (a field, so that it is changed in place, never copied).</summary>
+    internal WindowBuffer Window = new();
 
     /// <summary>Index in <see cref="Window"/> of the first entry inside (NewestTs − window, NewestTs].</summary>
     internal int WindowStart { get; set; }
@@ -43,7 +44,8 @@ public sealed class EntityState(string entityId)
     /// </summary>
     internal int HourStart { get; set; }
 
-    internal WindowAggregate Current { get; } = new();
+    /// <summary>Sums over the running window, held inline like <see cref="Window"/>.</summary>
+    internal WindowAggregate Current;
 
     /// <summary>
     /// The table that numbers the counterparties of <see cref="Window"/>'s entries: its shard's, or one of its own for
@@ -58,26 +60,23 @@ public sealed class EntityState(string entityId)
         for (var i = WindowStart; i < Window.Count; i++) Current.Add(in Window[i]);
     }
 
-    /// <summary>
-    /// When each suppressed rule last fired: STRUCTURING per key (0–15), then RAPID_PASS_THROUGH, FAN_IN, FAN_OUT,
-    /// HIGH_FREQUENCY, ML_ANOMALY.
-    /// </summary>
-    internal long[] LastFired { get; } = NewFireTimes(StructuringKey.Count + 5);
+    /// <summary>When each suppressed rule last fired, held inline.</summary>
+    internal RuleSilences LastFired = RuleSilences.None;
 
     /// <summary>The entity's amount and hourly-count baselines (RULES.md §6).</summary>
     internal Baseline Baseline = Baseline.Empty;
 
-    internal List<DailyAccumulator> Daily { get; } = [];
+    internal SmallList<DailyAccumulator> Daily;
 
     /// <summary>No accumulator in <see cref="Daily"/> is for a day before this one.</summary>
     internal int DailyKeptFrom { get; set; } = int.MinValue;
 
-    internal List<PenetrationPosition> Penetration { get; } = [];
+    internal SmallList<PenetrationPosition> Penetration;
 
     /// <summary>Net inflow N of the same-name penetration quota for a Shanghai calendar year (RULES.md §3).</summary>
     public decimal PenetrationNetInflow(int year)
     {
-        foreach (var position in Penetration)
+        foreach (var position in Penetration.AsSpan())
         {
             if (position.Year == year) return position.NetInflow;
         }
@@ -86,13 +85,29 @@ public sealed class EntityState(string entityId)
 
     /// <summary>Every (year, net inflow) position held, oldest first.</summary>
     public IEnumerable<(int Year, decimal NetInflow)> PenetrationPositions() =>
-        Penetration.OrderBy(p => p.Year).Select(p => (p.Year, p.NetInflow));
+        Penetration.AsSpan().ToArray().OrderBy(p => p.Year).Select(p => (p.Year, p.NetInflow));
+}
 
-    private static long[] NewFireTimes(int n)
+/// <summary>
+/// When each suppressed rule last fired (UTC ticks, or <see cref="EntityState.NoTime"/>): STRUCTURING per key (0–15),
+/// then RAPID_PASS_THROUGH, FAN_IN, FAN_OUT, HIGH_FREQUENCY, ML_ANOMALY.
+/// </summary>
+[System.Runtime.CompilerServices.InlineArray(Count)]
+internal struct RuleSilences
+{
+    public const int Count = StructuringKey.Count + 5;
+
+    private long _first;
+
+    /// <summary>No rule has fired.</summary>
+    public static RuleSilences None
     {
-        var times = new long[n];
-        Array.Fill(times, NoTime);
-        return times;
+        get
+        {
+            var silences = new RuleSilences();
+            ((Span<long>)silences).Fill(EntityState.NoTime);
+            return silences;
+        }
     }
 }
 

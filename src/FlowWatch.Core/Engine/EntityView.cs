@@ -49,7 +49,7 @@ public sealed record EntityView
         var firstHour = lastHour - (FlowHours - 1) * TimeSpan.TicksPerHour;
         var inflow = new decimal[FlowHours];
         var outflow = new decimal[FlowHours];
-        var window = entity.Window;
+        ref readonly var window = ref entity.Window;
         for (var i = 0; i < window.Count; i++)
         {
             ref readonly var entry = ref window[i];

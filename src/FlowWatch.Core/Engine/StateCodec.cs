@@ -61,11 +61,11 @@ public static class StateCodec
             w.Write(entry.CpId != 0);
             if (entry.CpId != 0) w.Write(state.Counterparties.AccountOf(entry.CpId));
         }
-        w.Write(state.LastFired.Length);
+        w.Write(RuleSilences.Count);
         foreach (var fired in state.LastFired) w.Write(fired);
         w.Write(state.DailyKeptFrom);
         w.Write(state.Daily.Count);
-        foreach (var accumulator in state.Daily)
+        foreach (var accumulator in state.Daily.AsSpan())
         {
             w.Write(accumulator.Day);
             w.Write(accumulator.Key);
@@ -73,7 +73,7 @@ public static class StateCodec
             w.Write(accumulator.Rate);
         }
         w.Write(state.Penetration.Count);
-        foreach (var position in state.Penetration)
+        foreach (var position in state.Penetration.AsSpan())
         {
             w.Write(position.Year);
             w.Write(position.NetInflow);
@@ -162,7 +162,7 @@ public static class StateCodec
         state.SumRunningWindow();
 
         var fired = r.ReadInt32();
-        if (fired != state.LastFired.Length) throw new InvalidDataException($"entity state has {fired} rule timers, expected {state.LastFired.Length}");
+        if (fired != RuleSilences.Count) throw new InvalidDataException($"entity state has {fired} rule timers, expected {RuleSilences.Count}");
         for (var i = 0; i < fired; i++)
         {
             state.LastFired[i] = r.ReadInt64();
@@ -176,7 +176,7 @@ public static class StateCodec
             accumulator.Cny = r.ReadDecimal();
             // Version 3 kept the sum itself, CNY or USD-equivalent: valued at 1, it is revalued at the next event's rate.
             accumulator.Rate = version == EntityVersion ? r.ReadDecimal() : 1m;
-            Check(accumulator.Key < StructuringKey.Count && !state.Daily.Exists(a => a.Day == accumulator.Day && a.Key == accumulator.Key),
+            Check(accumulator.Key < StructuringKey.Count && !state.Daily.AsSpan().ToArray().Any(a => a.Day == accumulator.Day && a.Key == accumulator.Key),
                 $"large-value accumulator {i} of day {accumulator.Day} and key {accumulator.Key}: of no key, or twice");
             Check(accumulator.Cny >= 0 && (accumulator.Rate is >= ReferenceDataLoader.MinRate and <= ReferenceDataLoader.MaxRate || accumulator is { Rate: 0, Cny: 0 }),
                 $"large-value accumulator {i} of {accumulator.Cny} CNY at rate {accumulator.Rate}");
@@ -186,7 +186,7 @@ public static class StateCodec
         for (var i = 0; i < positions; i++)
         {
             var position = new PenetrationPosition { Year = r.ReadInt32(), NetInflow = r.ReadDecimal() };
-            Check(!state.Penetration.Exists(p => p.Year == position.Year), $"two penetration positions of {position.Year}");
+            Check(!state.Penetration.AsSpan().ToArray().Any(p => p.Year == position.Year), $"two penetration positions of {position.Year}");
             state.Penetration.Add(position);
         }
         var baseline = new Baseline

@@ -37,9 +37,10 @@ internal static class StructuringKey
 /// <summary>
 /// Sums over a set of window entries: inflow and outflow (CNY-equivalent), the number of just-below-threshold
 /// events per key, and distinct counterparties per direction. One instance per entity follows its current window
-/// incrementally; a shard-wide scratch instance is rebuilt by scanning for an out-of-order event.
+/// incrementally; a shard-wide scratch instance is rebuilt by scanning for an out-of-order event. A struct held
+/// inside its owner, so that an event does not wait for one more object to load; the default value is empty.
 /// </summary>
-internal sealed class WindowAggregate
+internal struct WindowAggregate
 {
     /// <summary>
     /// Sums of CNY-equivalents (at most 10 decimals each) below this are exact; at or above it decimal's 28 digits may
@@ -49,16 +50,16 @@ internal sealed class WindowAggregate
 
     public decimal InflowCny;
     public decimal OutflowCny;
-    public readonly int[] BandCount = new int[StructuringKey.Count];
+    public BandCounts BandCount;
 
     /// <summary>A sum has reached <see cref="ExactSumBound"/> since the last <see cref="Clear"/>: it may hold a rounding.</summary>
     public bool MayBeRounded { get; private set; }
 
-    private CounterpartySet? _counterpartiesIn;
-    private CounterpartySet? _counterpartiesOut;
+    private CounterpartySet _counterpartiesIn;
+    private CounterpartySet _counterpartiesOut;
 
-    public int DistinctCounterparties(Direction direction) =>
-        (direction == Direction.In ? _counterpartiesIn : _counterpartiesOut)?.Distinct ?? 0;
+    public readonly int DistinctCounterparties(Direction direction) =>
+        direction == Direction.In ? _counterpartiesIn.Distinct : _counterpartiesOut.Distinct;
 
     public void Add(in WindowEntry entry)
     {
@@ -68,20 +69,23 @@ internal sealed class WindowAggregate
         if (entry.InBand) BandCount[entry.Key]++;
         if (entry.CpId != 0)
         {
-            ref var counterparties = ref entry.Direction == Direction.In ? ref _counterpartiesIn : ref _counterpartiesOut;
-            (counterparties ??= new CounterpartySet()).Add(entry.CpId);
+            (entry.Direction == Direction.In ? ref _counterpartiesIn : ref _counterpartiesOut).Add(entry.CpId);
         }
     }
 
     /// <summary>Starts loading the slot of <paramref name="direction"/>'s counterparty set where counterparty <paramref name="cpId"/> is counted.</summary>
-    public void Prefetch(Direction direction, int cpId) => (direction == Direction.In ? _counterpartiesIn : _counterpartiesOut)?.Prefetch(cpId);
+    public readonly void Prefetch(Direction direction, int cpId)
+    {
+        if (direction == Direction.In) _counterpartiesIn.Prefetch(cpId);
+        else _counterpartiesOut.Prefetch(cpId);
+    }
 
     public void Remove(in WindowEntry entry)
     {
         if (entry.Direction == Direction.In) InflowCny -= entry.AmountCny;
         else OutflowCny -= entry.AmountCny;
         if (entry.InBand) BandCount[entry.Key]--;
-        if (entry.CpId != 0) (entry.Direction == Direction.In ? _counterpartiesIn! : _counterpartiesOut!).Remove(entry.CpId);
+        if (entry.CpId != 0) (entry.Direction == Direction.In ? ref _counterpartiesIn : ref _counterpartiesOut).Remove(entry.CpId);
     }
 
     public void Clear()
@@ -89,38 +93,53 @@ internal sealed class WindowAggregate
         InflowCny = 0;
         OutflowCny = 0;
         MayBeRounded = false;
-        Array.Clear(BandCount);
-        _counterpartiesIn?.Clear();
-        _counterpartiesOut?.Clear();
+        BandCount = default;
+        _counterpartiesIn.Clear();
+        _counterpartiesOut.Clear();
     }
+}
+
+/// <summary>The number of in-band entries per (direction, category, currency class) key, held inline.</summary>
+[System.Runtime.CompilerServices.InlineArray(StructuringKey.Count)]
+internal struct BandCounts
+{
+    private int _first;
 }
 
 /// <summary>
 /// An entity's recent events in event-time order (ties in arrival order), as a growable array with a moving
 /// head: appends and head drops are O(1); an out-of-order event within the lateness bound is inserted in place.
+/// A struct held inside its entity's state (one object fewer to wait for on every event), so it is used through
+/// references, never copied.
 /// </summary>
-internal sealed class WindowBuffer
+internal struct WindowBuffer
 {
-    private WindowEntry[] _items = new WindowEntry[4];
+    private WindowEntry[] _items;
     private int _head;
     private int _count;
 
-    public int Count => _count;
+    public WindowBuffer()
+    {
+        _items = new WindowEntry[4];
+        OldestTs = long.MaxValue;
+    }
+
+    public readonly int Count => _count;
 
     /// <summary>Time of the first entry, kept beside the count so that checking it does not touch the (cold) entries.</summary>
-    public long OldestTs { get; private set; } = long.MaxValue;
+    public long OldestTs { readonly get; private set; }
 
-    public ref readonly WindowEntry this[int index] => ref _items[_head + index];
+    public readonly ref readonly WindowEntry this[int index] => ref _items[_head + index];
 
     /// <summary>Index of the first entry with a time after <paramref name="ts"/> (entries are in time order).</summary>
-    public int UpperBound(long ts) => UpperBound(ts, _count);
+    public readonly int UpperBound(long ts) => UpperBound(ts, _count);
 
     /// <summary>
     /// Index of the first entry before <paramref name="end"/> with a time after <paramref name="ts"/>, searched
     /// backwards from <paramref name="end"/> in doubling steps: O(log k) for the k entries it skips, so counting the
     /// few entries of the last minute or hour does not pay for the whole day's window.
     /// </summary>
-    public int UpperBound(long ts, int end)
+    public readonly int UpperBound(long ts, int end)
     {
         var high = end;
         var step = 1;
@@ -140,7 +159,7 @@ internal sealed class WindowBuffer
     }
 
     /// <summary>Starts loading the entry at <paramref name="index"/> (if any) and the slot the next append writes.</summary>
-    public void Prefetch(int index)
+    public readonly void Prefetch(int index)
     {
         if (index < _count) CacheHint.Prefetch(ref _items[_head + index]);
         if (_head + _count < _items.Length) CacheHint.Prefetch(ref _items[_head + _count]);

@@ -41,7 +41,7 @@ public sealed class StateCodecTests
 
         string Amounts(EntityState state) => string.Join(" ", Enumerable.Range(0, state.Window.Count)
             .Select(i => $"{state.Window[i].AmountCny}/{state.Window[i].ClassAmount}")
-            .Concat(state.Daily.Select(d => $"{d.Cny}@{d.Rate}")));
+            .Concat(state.Daily.AsSpan().ToArray().Select(d => $"{d.Cny}@{d.Rate}")));
         Assert.Equal(Amounts(entity), Amounts(decoded));
     }
 
