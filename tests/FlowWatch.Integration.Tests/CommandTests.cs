@@ -92,6 +92,10 @@ public sealed class CommandTests
         Assert.True(Number("alerts") > 0, output);
         Assert.True(Number("p50Ms") <= Number("p99Ms") && Number("p99Ms") <= Number("p999Ms"), output);
         Assert.True(Number("p50CommittedMs") <= Number("p99CommittedMs") && Number("p99CommittedMs") <= Number("p999CommittedMs"), output);
+        // Collections of a higher generation are counted in the lower ones too; a second of payments allocates.
+        Assert.True(Number("collections") >= Number("gen1Collections") && Number("gen1Collections") >= Number("gen2Collections"), output);
+        Assert.True(Number("gcPausedMs") >= 0 && (Number("collections") > 0 || Number("gcPausedMs") == 0), output);
+        Assert.True(Number("allocatedBytes") > 0, output);
     }
 
     [Theory]

@@ -75,14 +75,15 @@ public static class BenchCommand
         var log = logging.CreateLogger(typeof(BenchCommand).FullName!);
         var throughput = await MeasureThroughput(traffic, reference, events, checkpoint, dashboard ? streamed : null, progress, log);
         var sustained = throughput.Sustained ?? throughput.WholeRun;
-        var (latency, committed, cores) = await MeasureLatency(traffic, reference, rate, seconds, LatencyWarmUpSeconds(entities, rate), checkpoint,
+        var (latency, committed, cores, collections) = await MeasureLatency(traffic, reference, rate, seconds, LatencyWarmUpSeconds(entities, rate), checkpoint,
             dashboard ? streamed : null, progress, log);
 
         // The JSON's sustained figures are null when there was no sustained phase, never the from-start ones.
         var result = new BenchResult(events, entities, throughput.Sustained?.EventsPerSecond, rate, seconds, latency.Percentile(0.50), latency.Percentile(0.99),
             latency.Percentile(0.999), latency.Count, Environment.ProcessorCount, dashboard, streamed.Value, throughput.Sustained?.CpuMicrosecondsPerEvent, cores,
             committed.Percentile(0.50), committed.Percentile(0.99), committed.Percentile(0.999),
-            throughput.WarmUpEvents, throughput.WholeRun.EventsPerSecond, throughput.WholeRun.CpuMicrosecondsPerEvent);
+            throughput.WarmUpEvents, throughput.WholeRun.EventsPerSecond, throughput.WholeRun.CpuMicrosecondsPerEvent,
+            collections.Count, collections.Gen1, collections.Gen2, collections.Paused.TotalMilliseconds, collections.Allocated);
         if (json)
         {
             stdout.WriteLine(JsonSerializer.Serialize(result, BenchJsonContext.Default.BenchResult));
@@ -99,6 +100,7 @@ public static class BenchCommand
             stdout.WriteLine(string.Create(inv, $"| the same payments from the worker's start | {throughput.WholeRun.EventsPerSecond:N0} events/s, {throughput.WholeRun.CpuMicrosecondsPerEvent:0.0} µs CPU per event |"));
             stdout.WriteLine(string.Create(inv, $"| event-to-alert latency at {rate:N0} events/s for {seconds} s, {latency.Count:N0} alerts, to arrival | p50 {result.P50Ms:0.0} ms, p99 {result.P99Ms:0.0} ms, p999 {result.P999Ms:0.0} ms; {cores:0.00} cores busy |"));
             stdout.WriteLine(string.Create(inv, $"| the same alerts, to their transaction's commit | p50 {result.P50CommittedMs:0.0} ms, p99 {result.P99CommittedMs:0.0} ms, p999 {result.P999CommittedMs:0.0} ms |"));
+            stdout.WriteLine(string.Create(inv, $"| garbage collections in those {seconds} s (the whole process: producer, broker and worker) | {collections.Count:N0} ({collections.Gen1:N0} of generation 1, {collections.Gen2:N0} of generation 2), paused {collections.Paused.TotalMilliseconds:N0} ms in all, {collections.MeanPauseMs:0.0} ms on average; {collections.Allocated / (double)(rate * seconds):N0} bytes allocated per payment |"));
             if (dashboard) stdout.WriteLine(string.Create(inv, $"| dashboard served, one client following it | {streamed.Value:N0} alerts streamed |"));
         }
         return CommandLine.Success;
@@ -180,7 +182,7 @@ public static class BenchCommand
     /// Latencies to arrival and to commit, and the cores the whole process kept busy while payments flowed at the
     /// fixed rate.
     /// </summary>
-    private static async Task<(LatencyHistogram Arrived, LatencyHistogram Committed, double Cores)> MeasureLatency(SyntheticPayments traffic,
+    private static async Task<(LatencyHistogram Arrived, LatencyHistogram Committed, double Cores, Collections Collections)> MeasureLatency(SyntheticPayments traffic,
         ReferenceData reference, int rate, int seconds, int warmUpSeconds, TimeSpan checkpoint, StreamedCount? dashboard, TextWriter progress, ILogger log)
     {
         using var broker = StartBroker(checkpoint, out var options);
@@ -194,6 +196,7 @@ public static class BenchCommand
 
         progress.WriteLine($"phase 2: {rate:N0} payments/s, {warmUpSeconds} s of warm-up, then {seconds} s measured...");
         double cores;
+        Collections collections;
         using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = options.BootstrapServers, LingerMs = 1 }).LogTo(log, "bench producer").Build())
         {
             const int TicksPerSecond = 100;
@@ -216,14 +219,31 @@ public static class BenchCommand
             await ProduceFor(warmUpSeconds, WarmUpPrefix);
             var cpu = CpuTime();
             var wall = Stopwatch.StartNew();
+            var collectionsBefore = Collections.SoFar();
             await ProduceFor(seconds, "L");
             cores = (CpuTime() - cpu) / wall.Elapsed;
+            collections = Collections.SoFar() - collectionsBefore;
             producer.Flush(TimeSpan.FromSeconds(30));
         }
         await Task.Delay(2_000);   // the last commits
         await stopReading.CancelAsync();
         await reading;
-        return (latencies, commits.Latencies(), cores);
+        return (latencies, commits.Latencies(), cores, collections);
+    }
+
+    /// <summary>
+    /// The process's garbage collections (a collection of generation 1 or 2 counts in the lower generations too) and
+    /// the time they paused it: whether pauses can set the latency's tail.
+    /// </summary>
+    private readonly record struct Collections(int Count, int Gen1, int Gen2, TimeSpan Paused, long Allocated)
+    {
+        public double MeanPauseMs => Count == 0 ? 0 : Paused.TotalMilliseconds / Count;
+
+        public static Collections SoFar() =>
+            new(GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes());
+
+        public static Collections operator -(Collections after, Collections before) =>
+            new(after.Count - before.Count, after.Gen1 - before.Gen1, after.Gen2 - before.Gen2, after.Paused - before.Paused, after.Allocated - before.Allocated);
     }
 
     private static TimeSpan CpuTime()
@@ -454,12 +474,14 @@ public static class BenchCommand
 /// <summary>
 /// bench's figures (<c>--json</c>). <see cref="EventsPerSecond"/> and <see cref="CpuMicrosecondsPerEvent"/> are phase 1's
 /// sustained figures, after the warm-up; null when every payment was read within it (<see cref="WarmUpEvents"/> 0).
+/// The collections, their pauses and the bytes allocated are those of the whole process during the latency phase.
 /// </summary>
 public sealed record BenchResult(
     int Events, int Entities, double? EventsPerSecond, int Rate, int Seconds, double P50Ms, double P99Ms, double P999Ms, int Alerts, int Cores,
     bool Dashboard, long StreamedAlerts, double? CpuMicrosecondsPerEvent, double CoresAtRate,
     double P50CommittedMs, double P99CommittedMs, double P999CommittedMs, long WarmUpEvents, double EventsPerSecondFromStart,
-    double CpuMicrosecondsPerEventFromStart);
+    double CpuMicrosecondsPerEventFromStart, int Collections, int Gen1Collections, int Gen2Collections, double GcPausedMs,
+    long AllocatedBytes);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(BenchResult))]
