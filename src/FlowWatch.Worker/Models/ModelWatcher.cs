@@ -8,7 +8,8 @@ namespace FlowWatch.Worker.Models;
 /// <summary>
 /// The models of a directory, loaded at start and reloaded when a model file there changes: the new models replace
 /// the old ones in one reference swap, so running engines pick them up without a restart. A file that fails to
-/// load is reported and the models in force stay.
+/// load is reported and the models in force stay. A watched directory that does not exist yet (or is removed) is
+/// looked for every second, and its models are loaded once it appears.
 /// </summary>
 public sealed class ModelWatcher : IDisposable
 {
@@ -17,10 +18,17 @@ public sealed class ModelWatcher : IDisposable
 
     private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>How often a watched directory is looked for: one that is not there cannot be watched by the system.</summary>
+    private static readonly TimeSpan Poll = TimeSpan.FromSeconds(1);
+
     private readonly ILogger _log;
-    private readonly FileSystemWatcher? _watcher;
     private readonly Timer _reload;
+    private readonly Timer? _poll;
     private readonly Lock _reloading = new();
+    private readonly Lock _watching = new();
+    private FileSystemWatcher? _watcher;
+    private bool _watcherFailed;
+    private bool _disposed;
 
     private ModelWatcher(string? directory, ModelSet? models, ILogger log, bool watch)
     {
@@ -29,14 +37,15 @@ public sealed class ModelWatcher : IDisposable
         _log = log;
         _reload = new Timer(_ => Reload());
         if (!watch || directory is null) return;
-        _watcher = new FileSystemWatcher(directory, "*.zip") { NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size };
-        _watcher.Changed += (_, _) => Schedule();
-        _watcher.Created += (_, _) => Schedule();
-        _watcher.Renamed += (_, _) => Schedule();
-        _watcher.EnableRaisingEvents = true;
+        // Models loaded just now need no reload; a directory watched from later on may have received files meanwhile.
+        Watch(reloadWhenWatched: models is null);
+        _poll = new Timer(_ => Watch(reloadWhenWatched: true), null, Poll, Poll);
     }
 
-    /// <summary>The directory the models come from, or null when there is none (ML_ANOMALY is then off).</summary>
+    /// <summary>
+    /// The directory the models come from (watched, it may hold none yet), or null when there is none (ML_ANOMALY is
+    /// then off).
+    /// </summary>
     public string? Directory { get; }
 
     public ModelHolder Models { get; }
@@ -44,7 +53,9 @@ public sealed class ModelWatcher : IDisposable
     /// <summary>
     /// Loads the models of <paramref name="configured"/>, else of <c>models/</c> in the current directory, else of
     /// <c>models/</c> beside the executable (the committed models). A configured directory that does not load stops
-    /// the command; with <paramref name="watch"/>, later changes are picked up.
+    /// the command; with <paramref name="watch"/>, later changes are picked up, and a directory that holds no model
+    /// file yet (or does not exist yet; without a configured one, <c>models/</c> in the current directory) is watched
+    /// with ML_ANOMALY off until its models arrive.
     /// </summary>
     public static ModelWatcher Start(string? configured, ILogger log, bool watch)
     {
@@ -53,10 +64,19 @@ public sealed class ModelWatcher : IDisposable
             .FirstOrDefault(d => File.Exists(Path.Combine(d, ModelFiles.ClassifierFile)));
         if (directory is null)
         {
-            ModelLog.NoModels(log);
-            return new ModelWatcher(null, null, log, watch: false);
+            if (!watch)
+            {
+                ModelLog.NoModels(log);
+                return new ModelWatcher(null, null, log, watch: false);
+            }
+            directory = "models";
         }
         directory = Path.GetFullPath(directory);
+        if (watch && !new[] { ModelFiles.DetectorFile, ModelFiles.ClassifierFile }.Any(f => File.Exists(Path.Combine(directory, f))))
+        {
+            ModelLog.Awaited(log, directory);
+            return new ModelWatcher(directory, null, log, watch: true);
+        }
         ModelSet models;
         try
         {
@@ -71,8 +91,61 @@ public sealed class ModelWatcher : IDisposable
         return new ModelWatcher(directory, models, log, watch);
     }
 
+    /// <summary>
+    /// Watches the directory once it exists, and stops watching one that was removed (or whose watcher failed), so that
+    /// a directory made there later is watched anew.
+    /// </summary>
+    private void Watch(bool reloadWhenWatched)
+    {
+        lock (_watching)
+        {
+            if (_disposed) return;
+            var exists = System.IO.Directory.Exists(Directory);
+            if (_watcher is not null)
+            {
+                if (exists && !_watcherFailed) return;
+                _watcher.Dispose();
+                _watcher = null;
+                _watcherFailed = false;
+            }
+            if (!exists) return;
+            var watcher = new FileSystemWatcher(Directory!, "*.zip") { NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size };
+            watcher.Changed += (_, _) => Schedule();
+            watcher.Created += (_, _) => Schedule();
+            watcher.Renamed += (_, _) => Schedule();
+            // An overflowing or lost watch may have missed a change: the directory is read again, and watched anew.
+            watcher.Error += (_, _) =>
+            {
+                lock (_watching) _watcherFailed = true;
+                Schedule();
+            };
+            try
+            {
+                watcher.EnableRaisingEvents = true;
+            }
+            catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
+            {
+                // Removed again in between, or the system's watches are exhausted: tried again at the next poll.
+                watcher.Dispose();
+                return;
+            }
+            _watcher = watcher;
+            if (reloadWhenWatched) Schedule();
+        }
+    }
+
     /// <summary>Waits for writes to settle before loading, so a file being copied is read once it is whole.</summary>
-    private void Schedule() => _reload.Change(Settle, Timeout.InfiniteTimeSpan);
+    private void Schedule()
+    {
+        try
+        {
+            _reload.Change(Settle, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+            // A change reported while the watcher is being disposed: nothing is loaded any more.
+        }
+    }
 
     /// <summary>Loads the directory again now; answers whether the models in force changed.</summary>
     public bool Reload()
@@ -100,7 +173,13 @@ public sealed class ModelWatcher : IDisposable
 
     public void Dispose()
     {
-        _watcher?.Dispose();
+        lock (_watching)
+        {
+            _disposed = true;
+            _watcher?.Dispose();
+            _watcher = null;
+        }
+        _poll?.Dispose();
         _reload.Dispose();
     }
 }
@@ -118,4 +197,7 @@ internal static partial class ModelLog
 
     [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "No models found (models/ here or beside the executable); ML_ANOMALY is off")]
     public static partial void NoModels(ILogger logger);
+
+    [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "No models in {Directory} yet; ML_ANOMALY is off until they arrive there")]
+    public static partial void Awaited(ILogger logger, string directory);
 }

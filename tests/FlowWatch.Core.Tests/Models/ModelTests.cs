@@ -188,6 +188,44 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
     }
 
     [Fact]
+    public void ModelWatcher_DirectoryCreatedAfterStart_ItsModelsArePickedUpWithoutRestart()
+    {
+        // The configured directory, and its parent, do not exist yet: ML_ANOMALY is off until a pair arrives there.
+        var parent = Path.Combine(Path.GetTempPath(), "flowwatch-models-" + Guid.NewGuid().ToString("N"));
+        var directory = Path.Combine(parent, "models");
+        try
+        {
+            using var watcher = ModelWatcher.Start(directory, NullLogger.Instance, watch: true);
+            Assert.Equal(Path.GetFullPath(directory), watcher.Directory);
+            Assert.Null(watcher.Models.Current);
+
+            Directory.CreateDirectory(directory);
+            foreach (var file in new[] { ModelFiles.DetectorFile, ModelFiles.ClassifierFile })
+            {
+                File.Copy(Path.Combine(TrainedModelsFixture.CommittedModels(), file), Path.Combine(directory, file));
+            }
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (watcher.Models.Current is null && DateTime.UtcNow < deadline) Thread.Sleep(100);
+
+            Assert.Equal(ModelFiles.Load(TrainedModelsFixture.CommittedModels()).Version, watcher.Models.Current?.Version);
+        }
+        finally
+        {
+            if (Directory.Exists(parent)) Directory.Delete(parent, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ModelWatcher_MissingDirectoryWithoutWatching_StopsTheCommand()
+    {
+        // replay reads its models once: a directory that is not there is an error, not models that never come.
+        var directory = Path.Combine(Path.GetTempPath(), "flowwatch-models-" + Guid.NewGuid().ToString("N"));
+
+        var error = Assert.Throws<FileNotFoundException>(() => ModelWatcher.Start(directory, NullLogger.Instance, watch: false));
+        Assert.Contains(ModelFiles.DetectorFile, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ModelWatcher_NoDirectoryConfigured_LoadsTheCommittedModels()
     {
         // replay, run and demo without a models directory: models/ here, else the copy beside the executable.
