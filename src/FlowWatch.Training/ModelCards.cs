@@ -96,7 +96,10 @@ public static class ModelCards
             on it, and an alert as on an episode when its payment is one of the episode's or it is for the episode's entity
             between the episode's start and 24 hours after its end (whatever the episode's typology). The targets: recall
             and precision of at least 0.9 for each statistical typology (those a scored rule is meant for) and at most one
-            false alert of the scored rules per 10,000 ordinary payments, on every held-out stream.
+            false alert of the scored rules per 10,000 ordinary payments, on every held-out stream. A scored rule without alerts
+            on a stream has no precision ("no alerts") and does not meet its target: scored rules are judged by detection
+            quality, and a silent one shows none. An exact rule without alerts (absent from the rule table) raised no false
+            alert, and whether it caught what it is meant for is judged by the recall of its typologies.
             """);
         text.AppendLine();
         text.AppendLine(QualityReport.SummaryHeader);
