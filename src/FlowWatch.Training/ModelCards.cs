@@ -67,7 +67,7 @@ public static class ModelCards
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"# {title}");
         text.AppendLine();
-        text.AppendLine(CultureInfo.InvariantCulture, $"Models version `{result.Version}` (first 16 hex digits of the SHA-256 of the contents of both model files). Reproduce with `{command}`: the same seed gives the same version and the same figures. `{ModelFiles.ClassifierFile}` names the detector it was trained with and the features both read; the two files are loaded only together, and only by an engine that computes those features.");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Models version `{result.Version}` (first 16 hex digits of the SHA-256 of the contents of both model files). Reproduce with `{command}`: the same seed gives the same version and the same figures. `{ModelFiles.ClassifierFile}` names the detector it was trained with, the features both read and the version of their definitions ({Features.Version}); the two files are loaded only together, and only by an engine that computes those features so defined.");
         text.AppendLine();
         text.AppendLine("## Model");
         text.AppendLine();

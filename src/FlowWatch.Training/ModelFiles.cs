@@ -26,8 +26,9 @@ public static class ModelFiles
     /// The classifier's entry on what it was trained with, a JSON <see cref="TrainedWith"/>: the detector (the SHA-256 of
     /// the detector's entries; the detector's residual is one of the classifier's features, so the two files are used
     /// only as the pair trained together), the detector's residual on normal training events, the baseline
-    /// ML_ANOMALY alerts report, and the features both models read, by name in their order: a pair trained on other
-    /// features than the engine computes is refused.
+    /// ML_ANOMALY alerts report, the features both models read, by name in their order, and the version of their
+    /// definitions (<see cref="Features.Version"/>): a pair trained on other features than the engine computes, or on
+    /// features of the same names defined otherwise, is refused.
     /// </summary>
     public const string TrainedWithEntry = "FlowWatch/TrainedWithDetector";
 
@@ -35,7 +36,8 @@ public static class ModelFiles
     /// <param name="Detector">The SHA-256, in hex, of the detector's entries.</param>
     /// <param name="NormalNoveltyP99">The detector's residual below which 99% of the normal training events lie.</param>
     /// <param name="Features">The names of the features the models were trained on, in order (<see cref="Features.Names"/>).</param>
-    public sealed record TrainedWith(string Detector, double NormalNoveltyP99, IReadOnlyList<string>? Features);
+    /// <param name="FeatureSetVersion">The version of the features' definitions the models were trained on (<see cref="Features.Version"/>).</param>
+    public sealed record TrainedWith(string Detector, double NormalNoveltyP99, IReadOnlyList<string>? Features, int? FeatureSetVersion);
 
     /// <summary>Loads both models of <paramref name="directory"/>; fails with the file named when one is missing or not of the expected shape.</summary>
     public static ModelSet Load(string directory)
@@ -56,6 +58,12 @@ public static class ModelFiles
             throw new InvalidDataException(trainedWith.Features is null
                 ? $"model file '{classifierPath}' does not name the features it was trained on; train both models again with `./flowwatch train`"
                 : $"model file '{classifierPath}' was trained on other features ({string.Join(", ", trainedWith.Features)}) than the engine computes ({string.Join(", ", Features.Names)}); train both models again with `./flowwatch train`");
+        }
+        if (trainedWith.FeatureSetVersion != Features.Version)
+        {
+            throw new InvalidDataException(trainedWith.FeatureSetVersion is not { } version
+                ? $"model file '{classifierPath}' does not name the version of the features' definitions it was trained on; train both models again with `./flowwatch train`"
+                : $"model file '{classifierPath}' was trained on version {version} of the features' definitions, the engine computes version {Features.Version}; train both models again with `./flowwatch train`");
         }
         var detector = Detector(Load(ml, detectorBytes, detectorPath), detectorPath);
         var classifier = Classifier(Load(ml, classifierBytes, classifierPath), classifierPath);
@@ -89,7 +97,7 @@ public static class ModelFiles
         archive.GetEntry(TrainedWithEntry)?.Delete();
         var entry = archive.CreateEntry(TrainedWithEntry);
         using var content = entry.Open();
-        JsonSerializer.Serialize(content, new TrainedWith(Digest(detectorEntries), normalNoveltyP99, Features.Names), TrainingJsonContext.Default.TrainedWith);
+        JsonSerializer.Serialize(content, new TrainedWith(Digest(detectorEntries), normalNoveltyP99, Features.Names, Features.Version), TrainingJsonContext.Default.TrainedWith);
     }
 
     /// <summary>

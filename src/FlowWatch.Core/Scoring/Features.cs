@@ -55,6 +55,14 @@ public static class Features
     /// <summary>Features of the supervised classifier: the detector's and its novelty score.</summary>
     public const int Count = 20;
 
+    /// <summary>
+    /// The version of the features' definitions, recorded in the classifier's file at training and checked at load:
+    /// bump it whenever any feature's definition changes (what it measures, its scale, its window, when it is taken)
+    /// even though its name stays, so that models trained on the former definitions are refused rather than scoring
+    /// events from inputs they never saw.
+    /// </summary>
+    public const int Version = 1;
+
     public static IReadOnlyList<string> Names { get; } =
     [
         "amountScore", "logAmountCny", "logCount1m", "logCount1h", "logCount24h", "hourlyScore", "logGapSeconds",

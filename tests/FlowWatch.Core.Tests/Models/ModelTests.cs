@@ -405,6 +405,53 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
         }
     }
 
+    [Fact]
+    public void Load_ClassifierOfAnotherFeatureSetVersion_IsRefusedNamingBothVersions()
+    {
+        // The same names, but trained when a feature was defined otherwise (or before the version was recorded): refused
+        // at load, and on reload the models in force stay.
+        var directory = CopyOf(trained.Directory);
+        try
+        {
+            using var watcher = ModelWatcher.Start(directory, NullLogger.Instance, watch: false);
+            var before = watcher.Models.Current;
+            var classifier = Path.Combine(directory, ModelFiles.ClassifierFile);
+            System.Text.Json.Nodes.JsonObject trainedWith;
+            using (var archive = System.IO.Compression.ZipFile.OpenRead(classifier))
+            using (var reader = new StreamReader(archive.GetEntry(ModelFiles.TrainedWithEntry)!.Open()))
+            {
+                trainedWith = System.Text.Json.Nodes.JsonNode.Parse(reader.ReadToEnd())!.AsObject();
+            }
+            var other = trainedWith.DeepClone().AsObject();
+            other["featureSetVersion"] = Features.Version + 1;
+            var unversioned = trainedWith.DeepClone().AsObject();
+            unversioned.Remove("featureSetVersion");
+            foreach (var (content, expected) in new[]
+            {
+                (other, $"version {Features.Version + 1} of the features' definitions"),
+                (unversioned, "does not name the version of the features' definitions"),
+            })
+            {
+                using (var archive = System.IO.Compression.ZipFile.Open(classifier, System.IO.Compression.ZipArchiveMode.Update))
+                {
+                    archive.GetEntry(ModelFiles.TrainedWithEntry)!.Delete();
+                    using var entry = archive.CreateEntry(ModelFiles.TrainedWithEntry).Open();
+                    entry.Write(System.Text.Encoding.UTF8.GetBytes(content.ToJsonString()));
+                }
+
+                var error = Assert.Throws<InvalidDataException>(() => ModelFiles.Load(directory));
+                Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+                Assert.Contains(ModelFiles.ClassifierFile, error.Message, StringComparison.Ordinal);
+                Assert.False(watcher.Reload());
+                Assert.Same(before, watcher.Models.Current);
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     /// <summary>A fresh directory with both model files of <paramref name="source"/>.</summary>
     private static string CopyOf(string source)
     {
