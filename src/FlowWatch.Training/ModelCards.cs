@@ -36,7 +36,7 @@ public static class ModelCards
             | residual of normal training events, 99th percentile (`baseline` of ML_ANOMALY alerts) | {result.NormalTrainingResidualP99:0.00} |
             | residual of normal events, 99th percentile | {result.NormalResidualP99:0.00} |
             | residual of normal events, 99.99th percentile | {result.NormalResidualP9999:0.00} |
-            """)));
+            """), settings));
         File.WriteAllText(Path.Combine(directory, ClassifierCard), Card(
             "Supervised classifier (`classifier.zip`) behind ML_ANOMALY",
             string.Create(CultureInfo.InvariantCulture, $"""
@@ -58,10 +58,39 @@ public static class ModelCards
             | AUC | {result.ClassifierAuc:0.000} |
             | precision | {result.ClassifierPrecision:0.000} |
             | recall | {result.ClassifierRecall:0.000} |
-            """)));
+            """), settings));
     }
 
-    private static string Card(string title, string model, IEnumerable<string> features, TrainingResult result, string command, string metrics)
+    /// <summary>
+    /// The rule settings, as the card names them: <c>FlowWatch:Rules</c> at its defaults, but for those that differ
+    /// (by <c>--config</c>, <c>appsettings.json</c> or the environment), each named with its value.
+    /// </summary>
+    public static string DescribeSettings(RuleSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var changed = Differences(settings, new RuleSettings(), "").ToList();
+        return $"`{RuleSettings.SectionName}` at its defaults" + (changed.Count == 0 ? "" : " but " + string.Join(", ", changed));
+    }
+
+    private static IEnumerable<string> Differences(object settings, object defaults, string prefix)
+    {
+        foreach (var property in settings.GetType().GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
+                     .Where(p => p.CanRead && p.CanWrite).OrderBy(p => p.MetadataToken))
+        {
+            var value = property.GetValue(settings);
+            var original = property.GetValue(defaults);
+            if (value is not null && property.PropertyType.IsClass && property.PropertyType != typeof(string))
+            {
+                foreach (var nested in Differences(value, original!, $"{prefix}{property.Name}:")) yield return nested;
+            }
+            else if (!Equals(value, original))
+            {
+                yield return $"`{prefix}{property.Name}` {(value is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : value)}";
+            }
+        }
+    }
+
+    private static string Card(string title, string model, IEnumerable<string> features, TrainingResult result, string command, string metrics, RuleSettings settings)
     {
         var o = result.Options;
         var text = new StringBuilder();
@@ -91,8 +120,8 @@ public static class ModelCards
         text.AppendLine();
         text.AppendLine("## Detection quality of the engine on the held-out streams");
         text.AppendLine();
-        text.AppendLine("""
-            Rules and models together, with the rule settings training ran with (`FlowWatch:Rules`, the defaults unless configured); an episode counts as caught when one of its rules alerts
+        text.AppendLine(CultureInfo.InvariantCulture, $"""
+            Rules and models together, with the rule settings training ran with ({DescribeSettings(settings)}); an episode counts as caught when one of its rules alerts
             on it, and an alert as on an episode when its payment is one of the episode's or it is for the episode's entity
             between the episode's start and 24 hours after its end (whatever the episode's typology). The targets: recall
             and precision of at least 0.9 for each statistical typology (those a scored rule is meant for) and at most one

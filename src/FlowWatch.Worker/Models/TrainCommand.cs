@@ -17,12 +17,16 @@ public static class TrainCommand
     {
         var seed = args.WholeNumber("--seed", TrainingOptions.DefaultSeed, 0, 1_000_000);
         var directory = args.Optional("--models") ?? "models";
-        var settings = FlowWatchSections.Rules.Read(FlowWatchConfiguration.Build(args.Optional("--config")));
+        var config = args.Optional("--config");
+        var settings = FlowWatchSections.Rules.Read(FlowWatchConfiguration.Build(config));
         args.EnsureAllRead();
 
         var options = TrainingOptions.ForSeed(seed);
         var result = ModelTrainer.Train(options, settings, directory, stdout);
-        var command = seed == TrainingOptions.DefaultSeed ? "./flowwatch train" : $"./flowwatch train --seed {seed}";
+        // The settings shape the features and the detection tables: the card's command names the file they came from
+        // (and the card names every setting that differs from the defaults, whatever set it).
+        var command = (seed == TrainingOptions.DefaultSeed ? "./flowwatch train" : $"./flowwatch train --seed {seed}")
+                      + (config is null ? "" : $" --config {config}");
         ModelCards.Write(result, settings, directory, command);
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"models {result.Version} written to {Path.GetFullPath(directory)} with their cards ({ModelCards.DetectorCard}, {ModelCards.ClassifierCard})"));

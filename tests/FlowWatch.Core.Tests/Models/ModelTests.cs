@@ -163,6 +163,32 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
     }
 
     [Fact]
+    public void Cards_RuleSettingsOtherThanTheDefaults_AreNamedWithTheirValues()
+    {
+        // The detection tables depend on the rule settings (and so do the features): a card says which ones it was
+        // measured with, whichever of --config, appsettings.json or the environment set them.
+        var directory = Path.Combine(Path.GetTempPath(), "flowwatch-cards-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            var settings = new RuleSettings { HighFrequencyScore = 7.5, MlAnomalySuppression = TimeSpan.FromMinutes(90) };
+            settings.LargeValue.CashCny = 60_000m;
+            ModelCards.Write(trained.Result, settings, directory, "./flowwatch train --config custom.json");
+            var configured = File.ReadAllText(Path.Combine(directory, ModelCards.ClassifierCard));
+            ModelCards.Write(trained.Result, new RuleSettings(), directory, "./flowwatch train");
+            var defaults = File.ReadAllText(Path.Combine(directory, ModelCards.ClassifierCard));
+
+            Assert.Contains("`FlowWatch:Rules` at its defaults but `LargeValue:CashCny` 60000, `HighFrequencyScore` 7.5, `MlAnomalySuppression` 01:30:00", configured, StringComparison.Ordinal);
+            Assert.DoesNotContain("the defaults unless configured", configured, StringComparison.Ordinal);
+            Assert.Contains("`FlowWatch:Rules` at its defaults)", defaults, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void ModelWatcher_NewModelFiles_ReplaceTheModelsInForceWithoutRestart()
     {
         var directory = CopyOf(TrainedModelsFixture.CommittedModels());
