@@ -242,6 +242,33 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
     }
 
     [Fact]
+    public void ModelWatcher_DirectoryRemovedAndMadeAgain_ItsNewModelsArePickedUp()
+    {
+        var directory = CopyOf(TrainedModelsFixture.CommittedModels());
+        try
+        {
+            using var watcher = ModelWatcher.Start(directory, NullLogger.Instance, watch: true);
+            var before = watcher.Models.Current!.Version;
+
+            Directory.Delete(directory, recursive: true);
+            Thread.Sleep(2_500);
+            Directory.CreateDirectory(directory);
+            foreach (var file in new[] { ModelFiles.DetectorFile, ModelFiles.ClassifierFile })
+            {
+                File.Copy(Path.Combine(trained.Directory, file), Path.Combine(directory, file));
+            }
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (watcher.Models.Current!.Version == before && DateTime.UtcNow < deadline) Thread.Sleep(100);
+
+            Assert.Equal(trained.Result.Version, watcher.Models.Current.Version);
+        }
+        finally
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void ModelWatcher_MissingDirectoryWithoutWatching_StopsTheCommand()
     {
         // replay reads its models once: a directory that is not there is an error, not models that never come.
