@@ -54,8 +54,9 @@ public sealed class ModelWatcher : IDisposable
     /// Loads the models of <paramref name="configured"/>, else of <c>models/</c> in the current directory, else of
     /// <c>models/</c> beside the executable (the committed models). A configured directory that does not load stops
     /// the command; with <paramref name="watch"/>, later changes are picked up, and a directory that holds no model
-    /// file yet (or does not exist yet; without a configured one, <c>models/</c> in the current directory) is watched
-    /// with ML_ANOMALY off until its models arrive.
+    /// file yet is watched with ML_ANOMALY off until its models arrive: a configured one that exists, or without one
+    /// configured and none found, <c>models/</c> in the current directory, which may not exist yet. A configured
+    /// directory that does not exist stops the command, as a misspelt path would otherwise turn ML_ANOMALY off unseen.
     /// </summary>
     public static ModelWatcher Start(string? configured, ILogger log, bool watch)
     {
@@ -72,6 +73,8 @@ public sealed class ModelWatcher : IDisposable
             directory = "models";
         }
         directory = Path.GetFullPath(directory);
+        if (watch && !string.IsNullOrWhiteSpace(configured) && !System.IO.Directory.Exists(directory))
+            throw new ConfigurationException($"{DirectoryKey}: '{directory}' does not exist (a directory to watch may hold no models yet, but it must be there)");
         if (watch && !new[] { ModelFiles.DetectorFile, ModelFiles.ClassifierFile }.Any(f => File.Exists(Path.Combine(directory, f))))
         {
             ModelLog.Awaited(log, directory);

@@ -2,6 +2,7 @@ using FlowWatch.Core.Engine;
 using FlowWatch.Core.Scoring;
 using FlowWatch.Simulator;
 using FlowWatch.Training;
+using FlowWatch.Worker.Configuration;
 using FlowWatch.Worker.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML;
@@ -214,18 +215,18 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
     }
 
     [Fact]
-    public void ModelWatcher_DirectoryCreatedAfterStart_ItsModelsArePickedUpWithoutRestart()
+    public void ModelWatcher_EmptyDirectoryAtStart_ItsModelsArePickedUpWithoutRestart()
     {
-        // The configured directory, and its parent, do not exist yet: ML_ANOMALY is off until a pair arrives there.
+        // The configured directory holds no models yet: ML_ANOMALY is off until a pair arrives there.
         var parent = Path.Combine(Path.GetTempPath(), "flowwatch-models-" + Guid.NewGuid().ToString("N"));
         var directory = Path.Combine(parent, "models");
+        Directory.CreateDirectory(directory);
         try
         {
             using var watcher = ModelWatcher.Start(directory, NullLogger.Instance, watch: true);
             Assert.Equal(Path.GetFullPath(directory), watcher.Directory);
             Assert.Null(watcher.Models.Current);
 
-            Directory.CreateDirectory(directory);
             foreach (var file in new[] { ModelFiles.DetectorFile, ModelFiles.ClassifierFile })
             {
                 File.Copy(Path.Combine(TrainedModelsFixture.CommittedModels(), file), Path.Combine(directory, file));
@@ -266,6 +267,18 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
         {
             if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
         }
+    }
+
+    [Fact]
+    public void ModelWatcher_ConfiguredDirectoryMissingWhenWatching_StopsTheCommandNamingTheSetting()
+    {
+        // A misspelt path would otherwise start the worker with ML_ANOMALY off and only a warning.
+        var directory = Path.Combine(Path.GetTempPath(), "flowwatch-models-" + Guid.NewGuid().ToString("N"));
+
+        var error = Assert.Throws<ConfigurationException>(() => ModelWatcher.Start(directory, NullLogger.Instance, watch: true));
+        Assert.Contains("FlowWatch:Models:Directory", error.Message, StringComparison.Ordinal);
+        Assert.Contains(directory, error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(directory));
     }
 
     [Fact]
