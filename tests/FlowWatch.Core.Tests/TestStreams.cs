@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Decoding;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
 
@@ -206,18 +207,18 @@ internal sealed class ReferenceBuilder
 
     public ReferenceData Build() => ReferenceDataLoader.Parse(Encoding.UTF8.GetBytes(ToJson()));
 
-    public TestStream Stream(RuleSettings? settings = null) => new(Build(), settings);
+    public TestStream Stream(RuleSettings? settings = null, Utf8StringPool? strings = null) => new(Build(), settings, strings);
 }
 
 /// <summary>
 /// Runs records through one engine, in order, with increasing sequence numbers. Events without a txnId get
 /// "T1", "T2", … by their position in the stream.
 /// </summary>
-internal sealed class TestStream(ReferenceData reference, RuleSettings? settings = null)
+internal sealed class TestStream(ReferenceData reference, RuleSettings? settings = null, Utf8StringPool? strings = null)
 {
     private long _sequence;
 
-    public FlowEngine Engine { get; } = new(reference, settings ?? new RuleSettings(), shards: 1);
+    public FlowEngine Engine { get; } = new(reference, settings ?? new RuleSettings(), shards: 1, strings: strings);
 
     public StepResult Send(EventBuilder e)
     {

@@ -9,7 +9,8 @@ namespace FlowWatch.Core.Decoding;
 /// Turns UTF-8 bytes into strings, handing back the same instance for the same bytes, so that decoding the
 /// repeating fields of a payment (account, entity, currency, counterparty) allocates nothing in steady state.
 /// Open addressing over a power-of-two table; once <see cref="Capacity"/> strings are held, new ones are
-/// allocated but not kept. Not thread-safe: one pool per decoding thread.
+/// allocated but not kept until the owner starts the pool afresh (<see cref="Clear"/>). Not thread-safe: one pool
+/// per decoding thread.
 /// </summary>
 /// <remarks>
 /// Each string kept gets a symbol, its number in the order strings were added (from 1), so that a caller can keep
@@ -36,6 +37,26 @@ public sealed class Utf8StringPool
 
     /// <summary>Strings kept, which is also the highest symbol given.</summary>
     public int Count => _count;
+
+    /// <summary>Whether the pool keeps no more strings (new ones get no symbol) until it is cleared.</summary>
+    public bool IsFull => _count >= Capacity;
+
+    /// <summary>
+    /// How many times the pool was cleared: a symbol names one string only within a generation, so whatever a caller
+    /// kept per symbol is to be forgotten when the generation changes.
+    /// </summary>
+    public int Generation { get; private set; }
+
+    /// <summary>
+    /// Keeps no string any more and gives symbols from 1 again, in a new <see cref="Generation"/>. The strings handed
+    /// out stay valid; the same bytes get a new instance from now on.
+    /// </summary>
+    public void Clear()
+    {
+        Array.Clear(_entries);
+        _count = 0;
+        Generation++;
+    }
 
     public string GetOrAdd(ReadOnlySpan<byte> utf8) => GetOrAdd(utf8, out _);
 

@@ -98,9 +98,13 @@ public sealed class EngineCounters
 public sealed class FlowEngine
 {
     private readonly EventDecoder _decoder;
+    private readonly Utf8StringPool _strings;
     private readonly EngineShard[] _shards;
     private readonly DuplicateFilter _duplicates;
     private readonly ReferenceMemo _memo = new();
+
+    /// <summary>The string pool's generation the memo's slots were filled under.</summary>
+    private int _memoGeneration;
     private PaymentEvent _event;
 
     /// <param name="reference">Reference data in force for the first event.</param>
@@ -119,7 +123,9 @@ public sealed class FlowEngine
         Reference = reference;
         Settings = settings;
         Counters = counters ?? new EngineCounters();
-        _decoder = new EventDecoder(strings ?? new Utf8StringPool());
+        _strings = strings ?? new Utf8StringPool();
+        _memoGeneration = _strings.Generation;
+        _decoder = new EventDecoder(_strings);
         _shards = new EngineShard[shards];
         for (var i = 0; i < shards; i++) _shards[i] = new EngineShard(settings, wallClock, models);
         _duplicates = new DuplicateFilter(settings.DuplicateHorizonDays);
@@ -251,6 +257,14 @@ public sealed class FlowEngine
     private RecordOutcome ProcessRecord(ReadOnlySpan<byte> record, long sequence, List<Alert> alerts, bool replaying, out string? rejectReason)
     {
         if (record.StartsWith("\uFEFF"u8)) record = record[3..];   // a UTF-8 byte order mark, as editors write at a file's start
+        // A full pool gives the accounts and names a long run meets later no symbol: each of their events would allocate
+        // its strings and miss the memo. It starts afresh between records, and what was kept per symbol is forgotten.
+        if (_strings.IsFull) _strings.Clear();
+        if (_memoGeneration != _strings.Generation)
+        {
+            _memo.Forget();
+            _memoGeneration = _strings.Generation;
+        }
         var type = _decoder.Decode(record, ref _event, out rejectReason);
         if (type == RecordType.Control)
         {

@@ -75,4 +75,25 @@ public sealed class Utf8StringPoolTests
         Assert.Equal(0, symbol);   // not kept, so no symbol
         Assert.Equal(2, pool.Count);
     }
+
+    [Fact]
+    public void Clear_KeepsNothingAndGivesSymbolsAfreshInANewGeneration()
+    {
+        var pool = new Utf8StringPool(capacity: 2);
+        var one = pool.GetOrAdd("one"u8);
+        pool.GetOrAdd("two"u8);
+        Assert.True(pool.IsFull);
+
+        pool.Clear();
+
+        Assert.False(pool.IsFull);
+        Assert.Equal(0, pool.Count);
+        Assert.Equal(1, pool.Generation);
+        Assert.Equal("three", pool.GetOrAdd("three"u8, out var three));
+        Assert.Equal(1, three);
+        var again = pool.GetOrAdd("one"u8, out var symbol);
+        Assert.Equal(2, symbol);
+        Assert.Equal("one", one);   // what was handed out stays valid
+        Assert.NotSame(one, again);
+    }
 }

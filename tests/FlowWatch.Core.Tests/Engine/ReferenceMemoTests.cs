@@ -1,3 +1,4 @@
+using FlowWatch.Core.Decoding;
 using FlowWatch.Core.Engine;
 
 namespace FlowWatch.Core.Tests.Engine;
@@ -80,5 +81,42 @@ public sealed class ReferenceMemoTests
         before.AssertRaised("SANCTIONED_PARTY");
         after.AssertRaised("SANCTIONED_PARTY");
         Assert.Equal(2, stream.Entity("E1").Events);
+    }
+
+    /// <summary>
+    /// A string pool that fills starts afresh, and the engine forgets what it kept per symbol: every event then resolves
+    /// as with a pool that never fills (a symbol given again names another string), and later accounts and names are
+    /// pooled again rather than allocated on every event.
+    /// </summary>
+    [Fact]
+    public void FullStringPool_StartsAfresh_EveryEventResolvesAsWithARoomyPool()
+    {
+        var reference = TestStreams.Reference().Sanction("RED PINE LTD");
+        for (var i = 0; i < 8; i++)
+        {
+            reference = reference.Entity($"E{i}", sanctioned: i == 5).Account($"EFE{i:D4}", "EFE", $"E{i}").Account($"DOM{i:D4}", "DOMESTIC", $"E{i}");
+        }
+        var tightPool = new Utf8StringPool(capacity: 5);
+        var roomy = reference.Stream();
+        var tight = reference.Stream(strings: tightPool);
+        string[] names = ["Red Pine Ltd", "Blue Oak Ltd", "Green Elm Ltd"];
+        var random = new Random(17);
+        for (var n = 0; n < 600; n++)
+        {
+            var account = random.Next(8);
+            var entity = random.Next(3) == 0 ? null : $"E{account}";
+            var cp = random.Next(8);
+            var name = random.Next(2) == 0 ? names[random.Next(names.Length)] : null;
+            EventBuilder Event() => TestStreams.Event($"T{n}").Account($"EFE{account:D4}").Entity(entity)
+                .Cp("DOMESTIC", account: $"DOM{cp:D4}", name: name).At(TestStreams.T0.AddMinutes(n));
+            var expected = roomy.Send(Event());
+            var actual = tight.Send(Event());
+
+            Assert.Equal(expected.Outcome, actual.Outcome);
+            Assert.Equal(expected.Alerts.Select(a => a.Rule + " " + a.Message), actual.Alerts.Select(a => a.Rule + " " + a.Message));
+        }
+        Assert.True(tightPool.Generation > 10, $"the pool started afresh {tightPool.Generation} times");
+        Assert.Contains(roomy.Engine.Shards[0].Entities, e => e.Events > 0);
+        foreach (var entity in roomy.Engine.Shards[0].Entities) Assert.Equal(entity.Events, tight.Entity(entity.EntityId).Events);
     }
 }
