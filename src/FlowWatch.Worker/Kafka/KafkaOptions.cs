@@ -164,14 +164,21 @@ public sealed class KafkaOptions
     // Each config gets its own copy of the pass-through properties: a config writes into the dictionary it is given.
 
     /// <summary>The worker's transactional producer (alerts, dead letters, aggregates, state and offsets in one transaction).</summary>
-    internal ProducerConfig WorkerProducerConfig(string transactionalId) => new(new Dictionary<string, string>(Client))
+    internal ProducerConfig WorkerProducerConfig(string transactionalId)
     {
-        BootstrapServers = BootstrapServers,
-        TransactionalId = transactionalId,
-        TransactionTimeoutMs = (int)TransactionTimeout.TotalMilliseconds,
-        EnableIdempotence = true,
-        LingerMs = 5,
-    };
+        var config = new ProducerConfig(new Dictionary<string, string>(Client))
+        {
+            BootstrapServers = BootstrapServers,
+            TransactionalId = transactionalId,
+            TransactionTimeoutMs = (int)TransactionTimeout.TotalMilliseconds,
+            EnableIdempotence = true,
+            LingerMs = 5,
+        };
+        // Delivery reports are read for their error only: without their key, value and headers marshalled back, each
+        // record written allocates less, and a state's bytes are not kept alive until its delivery.
+        config.DeliveryReportFields ??= "none";
+        return config;
+    }
 
     /// <summary>The producer of claims on state partitions: written at once, outside the transactions.</summary>
     internal ProducerConfig ClaimsProducerConfig() => new(new Dictionary<string, string>(Client))
