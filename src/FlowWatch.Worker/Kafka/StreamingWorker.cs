@@ -274,7 +274,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 }
                 var now = DateTime.UtcNow;
                 if (_uncommitted >= options.BatchSize || (_uncommitted > 0 && now >= nextCommit)
-                    || (_uncommitted == 0 && now >= nextCommit && _partitions.Values.Any(p => p.Book.NextDue(options.CheckpointInterval) <= now)))
+                    || (_uncommitted == 0 && now >= nextCommit && AnySaveDue(now)))
                 {
                     Commit(_partitions.Values);
                     // Commits start every CommitInterval: the time one takes is not added to the wait for the next. But
@@ -587,6 +587,19 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private void StopAll()
     {
         foreach (var partition in _partitions.Keys.ToList()) Retire(partition);
+    }
+
+    /// <summary>
+    /// Whether a partition has a save due by <paramref name="now"/>. A loop, not a lambda over the partitions: a lambda
+    /// capturing the loop's time would cost an allocation for every record read, whether it ran or not.
+    /// </summary>
+    private bool AnySaveDue(DateTime now)
+    {
+        foreach (var partition in _partitions.Values)
+        {
+            if (partition.Book.NextDue(options.CheckpointInterval) <= now) return true;
+        }
+        return false;
     }
 
     /// <summary>Runs on the producer's thread: remember the failure; the next commit stops the worker on it.</summary>
