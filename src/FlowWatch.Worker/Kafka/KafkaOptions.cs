@@ -213,6 +213,9 @@ public sealed class KafkaOptions
         config.FetchWaitMaxMs ??= 10;
         // Readiness: the statistics tell whether the group is in touch with its coordinator (Status).
         config.StatisticsIntervalMs ??= 1_000;
+        // Payments are read for their bytes, topic and time: their headers are not marshalled into objects for every
+        // record. (The property can be set but not read back, hence Get.)
+        if (config.Get(ConfigPropertyNames.Consumer.ConsumeResultFields) is null) config.ConsumeResultFields = "topic,timestamp";
         return config;
     }
 

@@ -428,6 +428,7 @@ public static class StateStore
         EnableAutoCommit = false,
         EnablePartitionEof = true,
         IsolationLevel = IsolationLevel.ReadCommitted,
+        ConsumeResultFields = "all",   // a state record's headers name its owner, its last payment and its parts
     };
 
     private static byte[] PositionValue(Position position)

@@ -231,9 +231,6 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         _claims = claims;
         _group = null;
         var consumerConfig = options.WorkerConsumerConfig();
-        // Payments are read for their bytes, topic and time: their headers are not marshalled into objects for every
-        // record. (The state restore reads its headers, with a consumer of its own.)
-        if (consumerConfig.Get(ConfigPropertyNames.Consumer.ConsumeResultFields) is null) consumerConfig.ConsumeResultFields = "topic,timestamp";
         // Statistics switched off (statistics.interval.ms 0 among the Client properties) leave readiness to the session.
         Volatile.Write(ref _statisticsSilenceTicks, 3L * Math.Max(0, consumerConfig.StatisticsIntervalMs ?? 0) * TimeSpan.TicksPerMillisecond);
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(consumerConfig)
