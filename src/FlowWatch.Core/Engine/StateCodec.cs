@@ -290,10 +290,10 @@ public static class StateCodec
     /// <summary>Bytes of one encoded id: 64 + 32 bits of the id hash, its day, the sequence of its event.</summary>
     public const int TxnIdBytes = 24;
 
-    public static byte[] Encode(IReadOnlyList<TxnIdRecord> ids)
+    public static byte[] Encode(ReadOnlySpan<TxnIdRecord> ids)
     {
-        var bytes = new byte[ids.Count * TxnIdBytes];
-        for (var i = 0; i < ids.Count; i++)
+        var bytes = new byte[ids.Length * TxnIdBytes];
+        for (var i = 0; i < ids.Length; i++)
         {
             var span = bytes.AsSpan(i * TxnIdBytes, TxnIdBytes);
             System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(span, ids[i].Low);

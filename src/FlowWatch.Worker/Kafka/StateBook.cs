@@ -22,6 +22,16 @@ internal sealed class StateBook
     /// <summary>Changed entities in the order they first changed, with when (wall clock); stale once saved.</summary>
     private readonly Queue<(EntityState Entity, long Since, DateTime At)> _dirty = new();
     private List<TxnIdRecord> _unsavedIds = [];
+
+    /// <summary>The ids last handed out to be saved; cleared and filled again once the next ids are handed out.</summary>
+    private List<TxnIdRecord> _handedOutIds = [];
+
+    /// <summary>What the engine changed and accepted since the last commit (<see cref="TakeChanges"/>); reused.</summary>
+    private readonly List<EntityState> _changed = [];
+    private readonly List<TxnIdRecord> _accepted = [];
+
+    /// <summary>The entities a commit answers as due; reused, so that commits allocate nothing once it has grown.</summary>
+    private readonly List<EntityState> _due = [];
     private readonly List<(long Number, int Parts, int NewestDay)> _idRecords;
 
     /// <summary>Entities whose saved state has more than one part: how many (<see cref="StateStore"/>).</summary>
@@ -98,14 +108,27 @@ internal sealed class StateBook
     }
 
     /// <summary>
+    /// Takes from <paramref name="engine"/> the entities it changed and the ids it accepted since it was last asked, for
+    /// <see cref="Commit"/>. The lists are the book's own: valid until the next call.
+    /// </summary>
+    public (IReadOnlyList<EntityState> Changed, IReadOnlyList<TxnIdRecord> Accepted) TakeChanges(FlowEngine engine)
+    {
+        _changed.Clear();
+        _accepted.Clear();
+        engine.TakeChanges(_changed, _accepted);
+        return (_changed, _accepted);
+    }
+
+    /// <summary>
     /// Books a commit at <paramref name="boundary"/> (the next offset) of what changed since the previous one, and
     /// answers what to save now: the entities that have waited an <paramref name="interval"/> since their first
     /// unsaved change, oldest first, and the ids accepted since the last save when an interval has passed since it.
     /// With <paramref name="all"/>, everything. Commits come every <paramref name="commitInterval"/>: one saves at most
     /// twice its share of the unsaved entities, so that entities which first changed together (at start, after a
-    /// restore, after a lull) are saved over several commits instead of in one large one.
+    /// restore, after a lull) are saved over several commits instead of in one large one. The lists answered are the
+    /// book's own: valid until the next commit.
     /// </summary>
-    public (List<EntityState> Entities, List<TxnIdRecord>? Ids) Commit(long boundary, Parameters parameters, IEnumerable<EntityState> changed,
+    public (IReadOnlyList<EntityState> Entities, List<TxnIdRecord>? Ids) Commit(long boundary, Parameters parameters, IEnumerable<EntityState> changed,
         IEnumerable<TxnIdRecord> accepted, DateTime now, TimeSpan interval, TimeSpan commitInterval, bool all)
     {
         foreach (var entity in changed) MarkChanged(entity, _boundary, now);
@@ -113,7 +136,8 @@ internal sealed class StateBook
         _boundary = boundary;
         _parameters.Add((boundary, parameters));
 
-        var due = new List<EntityState>();
+        var due = _due;
+        due.Clear();
         var limit = all ? int.MaxValue : Math.Max(MinSavesPerCommit, (int)Math.Ceiling(2.0 * _dirtySince.Count * commitInterval.Ticks / interval.Ticks));
         while (due.Count < limit && _dirty.TryPeek(out var next) && (all || next.At + interval <= now))
         {
@@ -126,9 +150,11 @@ internal sealed class StateBook
         List<TxnIdRecord>? ids = null;
         if (all || now >= _nextIdSave)
         {
-            // Handed out whole: the next ids go to a list of their own.
+            // Handed out whole; the next ids go to the list handed out last time, written by now.
             ids = _unsavedIds;
-            _unsavedIds = [];
+            _unsavedIds = _handedOutIds;
+            _unsavedIds.Clear();
+            _handedOutIds = ids;
             _idsSavedThrough = boundary;
             _nextIdSave = now + interval;
         }

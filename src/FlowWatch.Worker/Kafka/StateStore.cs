@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Confluent.Kafka;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
@@ -72,9 +73,7 @@ public static class StateStore
         StateBook book, long nextOffset, StateWriting writing, bool all, Action<DeliveryReport<string?, byte[]>> onDelivery)
     {
         var target = new TopicPartition(stateTopic, new Partition(partition));
-        var changed = new List<EntityState>();
-        var accepted = new List<TxnIdRecord>();
-        engine.TakeChanges(changed, accepted);
+        var (changed, accepted) = book.TakeChanges(engine);
         var (due, ids) = book.Commit(nextOffset, engine.Reference.Parameters, changed, accepted, DateTime.UtcNow, writing.CheckpointInterval,
             writing.CommitInterval, all);
         foreach (var entity in due) WriteEntity(producer, target, entity, book, writing.RecordBytes, onDelivery);
@@ -84,7 +83,7 @@ public static class StateStore
             var number = book.SavedIds(parts, ids.Max(id => id.Day));
             for (var part = 0; part < parts; part++)
             {
-                var slice = ids.GetRange(part * writing.IdsPerRecord, Math.Min(writing.IdsPerRecord, ids.Count - part * writing.IdsPerRecord));
+                var slice = CollectionsMarshal.AsSpan(ids).Slice(part * writing.IdsPerRecord, Math.Min(writing.IdsPerRecord, ids.Count - part * writing.IdsPerRecord));
                 producer.Produce(target, new Message<string?, byte[]> { Key = IdsKey(number, part), Value = StateCodec.Encode(slice), Headers = Owned(book.Owner) }, onDelivery);
             }
         }

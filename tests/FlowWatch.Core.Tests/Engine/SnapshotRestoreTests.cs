@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Tests.Oracle;
@@ -204,7 +205,7 @@ public sealed class SnapshotRestoreTests
             var ids = new List<TxnIdRecord>();
             engine.TakeChanges(entities, ids);
             foreach (var entity in entities) _entities[entity.EntityId] = StateCodec.Encode(entity);
-            _ids.Add(StateCodec.Encode(ids));
+            _ids.Add(StateCodec.Encode(CollectionsMarshal.AsSpan(ids)));
             _parameters = StateCodec.Encode(engine.Reference.Parameters);
         }
 

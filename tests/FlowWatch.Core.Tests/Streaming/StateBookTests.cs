@@ -14,7 +14,7 @@ public sealed class StateBookTests
 
     private static StateBook NewBook() => new(boundary: 100, Base, [], nextIdRecord: 0);
 
-    private static (List<EntityState> Entities, List<TxnIdRecord>? Ids) Commit(StateBook book, long boundary, TimeSpan at,
+    private static (IReadOnlyList<EntityState> Entities, List<TxnIdRecord>? Ids) Commit(StateBook book, long boundary, TimeSpan at,
         IEnumerable<EntityState>? changed = null, IEnumerable<TxnIdRecord>? ids = null, Parameters? parameters = null, bool all = false) =>
         book.Commit(boundary, parameters ?? Base, changed ?? [], ids ?? [], Start + at, Interval, commitInterval: Interval, all);
 
