@@ -9,7 +9,8 @@ namespace FlowWatch.Worker.Models;
 /// The models of a directory, loaded at start and reloaded when a model file there changes: the new models replace
 /// the old ones in one reference swap, so running engines pick them up without a restart. A file that fails to
 /// load is reported and the models in force stay. A watched directory that does not exist yet (or is removed) is
-/// looked for every second, and its models are loaded once it appears.
+/// looked for every second, and its models are loaded once it appears. One removed and made again at once is
+/// noticed through its parent, since the system reports nothing to a watch on a directory that was removed.
 /// </summary>
 public sealed class ModelWatcher : IDisposable
 {
@@ -27,6 +28,9 @@ public sealed class ModelWatcher : IDisposable
     private readonly Lock _reloading = new();
     private readonly Lock _watching = new();
     private FileSystemWatcher? _watcher;
+
+    /// <summary>Watches the directory's name in its parent: its removal or renaming makes <see cref="_watcher"/> stale.</summary>
+    private FileSystemWatcher? _nameWatcher;
     private bool _watcherFailed;
     private bool _disposed;
 
@@ -95,8 +99,8 @@ public sealed class ModelWatcher : IDisposable
     }
 
     /// <summary>
-    /// Watches the directory once it exists, and stops watching one that was removed (or whose watcher failed), so that
-    /// a directory made there later is watched anew.
+    /// Watches the directory once it exists, and stops watching one that was removed, made again or whose watcher
+    /// failed, so that the directory there now is watched anew.
     /// </summary>
     private void Watch(bool reloadWhenWatched)
     {
@@ -107,9 +111,7 @@ public sealed class ModelWatcher : IDisposable
             if (_watcher is not null)
             {
                 if (exists && !_watcherFailed) return;
-                _watcher.Dispose();
-                _watcher = null;
-                _watcherFailed = false;
+                StopWatching();
             }
             if (!exists) return;
             var watcher = new FileSystemWatcher(Directory!, "*.zip") { NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size };
@@ -122,19 +124,56 @@ public sealed class ModelWatcher : IDisposable
                 lock (_watching) _watcherFailed = true;
                 Schedule();
             };
+            var nameWatcher = WatchName();
             try
             {
                 watcher.EnableRaisingEvents = true;
+                if (nameWatcher is not null) nameWatcher.EnableRaisingEvents = true;
             }
             catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
             {
                 // Removed again in between, or the system's watches are exhausted: tried again at the next poll.
                 watcher.Dispose();
+                nameWatcher?.Dispose();
                 return;
             }
             _watcher = watcher;
+            _nameWatcher = nameWatcher;
             if (reloadWhenWatched) Schedule();
         }
+    }
+
+    /// <summary>A watch on the directory's name in its parent, which marks the directory's watch stale when it fires.</summary>
+    private FileSystemWatcher? WatchName()
+    {
+        var parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(Directory!));
+        if (parent is null) return null;
+        var nameWatcher = new FileSystemWatcher(parent, Path.GetFileName(Path.TrimEndingDirectorySeparator(Directory!))) { NotifyFilter = NotifyFilters.DirectoryName };
+        nameWatcher.Deleted += (_, _) => Restart();
+        nameWatcher.Created += (_, _) => Restart();
+        nameWatcher.Renamed += (_, _) => Restart();
+        nameWatcher.Error += (_, _) => Restart();
+        return nameWatcher;
+    }
+
+    /// <summary>Marks the directory's watch stale and looks for the directory at once, on the poll's timer.</summary>
+    private void Restart()
+    {
+        lock (_watching)
+        {
+            if (_disposed) return;
+            _watcherFailed = true;
+            _poll?.Change(TimeSpan.Zero, Poll);
+        }
+    }
+
+    private void StopWatching()
+    {
+        _watcher?.Dispose();
+        _watcher = null;
+        _nameWatcher?.Dispose();
+        _nameWatcher = null;
+        _watcherFailed = false;
     }
 
     /// <summary>Waits for writes to settle before loading, so a file being copied is read once it is whole.</summary>
@@ -179,8 +218,7 @@ public sealed class ModelWatcher : IDisposable
         lock (_watching)
         {
             _disposed = true;
-            _watcher?.Dispose();
-            _watcher = null;
+            StopWatching();
         }
         _poll?.Dispose();
         _reload.Dispose();

@@ -242,8 +242,10 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
         }
     }
 
-    [Fact]
-    public void ModelWatcher_DirectoryRemovedAndMadeAgain_ItsNewModelsArePickedUp()
+    [Theory]
+    [InlineData(0)]       // at once: the watch on the removed directory reports nothing; its parent's does
+    [InlineData(2_500)]   // after polls that found no directory
+    public void ModelWatcher_DirectoryRemovedAndMadeAgain_ItsNewModelsArePickedUp(int millisecondsBetween)
     {
         var directory = CopyOf(TrainedModelsFixture.CommittedModels());
         try
@@ -252,7 +254,7 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
             var before = watcher.Models.Current!.Version;
 
             Directory.Delete(directory, recursive: true);
-            Thread.Sleep(2_500);
+            Thread.Sleep(millisecondsBetween);
             Directory.CreateDirectory(directory);
             foreach (var file in new[] { ModelFiles.DetectorFile, ModelFiles.ClassifierFile })
             {
@@ -266,6 +268,31 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
         finally
         {
             if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ModelWatcher_DirectorySwappedByRenames_TheNewDirectorysModelsArePickedUp()
+    {
+        // A deployment that renames the old directory away and a new one in its place.
+        var directory = CopyOf(TrainedModelsFixture.CommittedModels());
+        var incoming = CopyOf(trained.Directory);
+        var old = directory + ".old";
+        try
+        {
+            using var watcher = ModelWatcher.Start(directory, NullLogger.Instance, watch: true);
+            var before = watcher.Models.Current!.Version;
+
+            Directory.Move(directory, old);
+            Directory.Move(incoming, directory);
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (watcher.Models.Current!.Version == before && DateTime.UtcNow < deadline) Thread.Sleep(100);
+
+            Assert.Equal(trained.Result.Version, watcher.Models.Current.Version);
+        }
+        finally
+        {
+            foreach (var path in new[] { directory, incoming, old }) if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
         }
     }
 
