@@ -37,6 +37,13 @@ public sealed class TreeEnsemble
     public TreeEnsemble(IReadOnlyList<Tree> trees, double bias, double plattSlope, double plattOffset)
     {
         ArgumentNullException.ThrowIfNull(trees);
+        foreach (var tree in trees)
+        {
+            if (tree.Feature.Length > MaxNodesPerTree || tree.Feature.Any(feature => feature is < 0 or > byte.MaxValue))
+                throw new ArgumentException($"a tree has more than {MaxNodesPerTree} nodes or reads a feature beyond {byte.MaxValue}", nameof(trees));
+            if (!ChildrenAreSound(tree))
+                throw new ArgumentException("a tree has a child that is neither a later node of it nor one of its leaves, or no leaf (a damaged model)", nameof(trees));
+        }
         var nodes = new List<Node>();
         var leaves = new List<double>();
         // The trees that can add most come first: the bound on what the rest can add then shrinks fastest, and
@@ -48,10 +55,6 @@ public sealed class TreeEnsemble
         for (var t = 0; t < ordered.Count; t++)
         {
             var tree = ordered[t];
-            if (tree.Feature.Length > MaxNodesPerTree || tree.Feature.Any(feature => feature is < 0 or > byte.MaxValue))
-                throw new ArgumentException($"a tree has more than {MaxNodesPerTree} nodes or reads a feature beyond {byte.MaxValue}", nameof(trees));
-            if (!ChildrenAreSound(tree))
-                throw new ArgumentException("a tree has a child that is neither a later node of it nor one of its leaves (a damaged model)", nameof(trees));
             _trees[t] = new TreeStart(nodes.Count, leaves.Count, mostFrom[t]);
             // A tree of one leaf gets a node whose both children are that leaf, so that every walk starts at a node.
             if (tree.Feature.Length == 0) nodes.Add(new Node(0, 0, ~0, ~0));

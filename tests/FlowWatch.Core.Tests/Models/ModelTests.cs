@@ -558,10 +558,12 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
     }
 
     /// <summary>
-    /// Single bytes of the committed model files flipped, as a damaged disk or copy would: the three places found to
-    /// crash the process (a loop in a tree), hang ML.NET's loader, or escape as another exception type, and a spread of
-    /// others. A reload never throws and never hangs; it keeps the models in force, or loads models that score every
-    /// event exactly as they do (a flip in a zip's directory, say, that renames an entry ML.NET does not read).
+    /// Single bytes of the committed model files flipped, as a damaged disk or copy would: two places inside the
+    /// trees' entry and one inside the detector's schema (in earlier model files, flips at these offsets made a loop in a tree, hung
+    /// ML.NET's loader, or escaped as another exception type, before entries were checked against their checksums), and
+    /// a spread of others. A reload never throws and never hangs; it keeps the models in force, or loads models that
+    /// score every event exactly as they do (a flip in a zip's directory, say, that renames an entry ML.NET does not
+    /// read). Trees that are unsound however they arrive are refused by <see cref="TreeEnsemble"/> itself.
     /// </summary>
     [Theory]
     [InlineData(ModelFiles.ClassifierFile, new[] { 26369, 8747 })]

@@ -48,6 +48,31 @@ public sealed class TreeEnsembleTests
         Assert.Equal(1.5 + 1.5 - 0.5 - 0.5, credit[1], 12);
     }
 
+    /// <summary>
+    /// Trees a damaged model file could hold: each is refused, since a walk of it would never end or would read past
+    /// its nodes or leaves. Split's own arrays, sound, are the first case's control.
+    /// </summary>
+    public static TheoryData<string, TreeEnsemble.Tree> DamagedTrees => new()
+    {
+        { "a node its own child", Split with { Right = [0, ~2] } },
+        { "a child before its parent", Split with { Right = [1, 0] } },
+        { "a child past the last node", Split with { Right = [2, ~2] } },
+        { "a leaf past the last leaf", Split with { Right = [1, ~3] } },
+        { "children for fewer nodes than it has", Split with { Left = [~0] } },
+        { "thresholds for fewer nodes than it has", Split with { Threshold = [1f] } },
+        { "no leaf", Constant with { LeafValue = [] } },
+        { "more leaves than a node's byte can name", Constant with { LeafValue = new double[129] } },
+    };
+
+    [Theory]
+    [MemberData(nameof(DamagedTrees))]
+    public void Constructor_DamagedTree_IsRefused(string damage, TreeEnsemble.Tree tree)
+    {
+        Assert.NotNull(new TreeEnsemble([Split, Stump, Constant], 0, -1, 0));
+        var error = Assert.Throws<ArgumentException>(() => new TreeEnsemble([Split, tree, Stump], 0, -1, 0));
+        Assert.True(error.ParamName == "trees", damage);
+    }
+
     [Fact]
     public void FeatureCount_IsTheHighestFeatureReadPlusOne() => Assert.Equal(2, Ensemble().FeatureCount);
 
