@@ -73,6 +73,39 @@ public sealed class StateRestoreFailureTests
         Assert.StartsWith("partition 0 of the state topic: record 'E/E-HQ-001' cannot be read", invalid.Message, StringComparison.Ordinal);
     }
 
+    public static TheoryData<string, Headers?, string> StateRecordsWithoutReadableHeaders => new()
+    {
+        { "E/E-HQ-001", null, "it has no 'flowwatch.through' header of 8 bytes" },
+        { "E/E-HQ-001", new Headers { { "flowwatch.through", new byte[4] } }, "it has no 'flowwatch.through' header of 8 bytes" },
+        { "F/1/E-HQ-001", null, "it has no 'flowwatch.through' header of 8 bytes" },
+        { "E/E-HQ-001", WithParts(Through(-1), new byte[2]), "its 'flowwatch.parts' header is not a count of parts" },
+        { "E/E-HQ-001", WithParts(Through(-1), BitConverter.GetBytes(0)), "its 'flowwatch.parts' header is not a count of parts" },
+    };
+
+    private static Headers WithParts(Headers headers, byte[] parts)
+    {
+        headers.Add("flowwatch.parts", parts);
+        return headers;
+    }
+
+    /// <summary>
+    /// Every part of an entity's state a worker writes names the last payment it includes, and a first part of several
+    /// says how many: one without them was not written by a worker, and is refused rather than left out unseen.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(StateRecordsWithoutReadableHeaders))]
+    public void Restore_EntityStateWithoutReadableHeaders_FailsNamingPartitionAndKey(string key, Headers? headers, string reason)
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("restore", partitions: 1);
+        Write(broker, options.PaymentsTopic, ("EFE0001", Payment("A1", "1"), null));
+        Write(broker, options.StateTopic, (key, StateCodec.Encode(new EntityState("E-HQ-001")), headers), ("P", Position(nextOffset: 1, restartPoint: 1), null));
+
+        var error = Restore(broker, options);
+
+        Assert.Equal($"partition 0 of the state topic: record '{key}' cannot be read: {reason}", Assert.IsType<InvalidDataException>(error).Message);
+    }
+
     [Theory]
     [InlineData("E-HQ-002", -1, "it holds the state of entity 'E-HQ-002'")]
     [InlineData("E-HQ-001", 0, "it holds a state through payment -1, its header says through 0")]

@@ -278,11 +278,12 @@ public static class StateStore
             {
                 saved.Parts[fragment.EntityId] = Math.Max(saved.Parts.GetValueOrDefault(fragment.EntityId, 1), fragment.Part + 1);
                 if (!fragments.TryGetValue(fragment, out var pieces)) fragments[fragment] = pieces = [];
-                if (value is null || Through(record.Message.Headers) is not { } pieceThrough)
+                if (value is null)
                 {
                     pieces.Clear();   // deleted: the entity's newer states have fewer parts
                     continue;
                 }
+                var pieceThrough = Through(partition, key, record.Message.Headers);
                 if (saved.Position is { } settled && pieceThrough < settled.NextOffset) pieces.Clear();
                 pieces.Add((pieceThrough, value));
                 continue;
@@ -293,8 +294,8 @@ public static class StateStore
                 entities.Remove(key);   // deleted, as compaction deletes it with every earlier state
                 continue;
             }
-            if (Through(record.Message.Headers) is not { } through) continue;
-            var parts = record.Message.Headers!.TryGetLastBytes(PartsHeader, out var count) && count.Length == sizeof(int) ? BitConverter.ToInt32(count) : 1;
+            var through = Through(partition, key, record.Message.Headers);
+            var parts = Parts(partition, key, record.Message.Headers!);
             if (!entities.TryGetValue(key, out var versions)) entities[key] = versions = [];
             if (saved.Position is { } known && through < known.NextOffset) versions.Clear();
             versions.Add((through, parts, value));
@@ -337,8 +338,23 @@ public static class StateStore
         return state;
     }
 
-    private static long? Through(Headers? headers) =>
-        headers?.TryGetLastBytes(ThroughHeader, out var bytes) == true && bytes.Length == sizeof(long) ? BinaryPrimitives.ReadInt64LittleEndian(bytes) : null;
+    /// <summary>
+    /// The last payment a part of an entity's state includes, from its header. Every part a worker writes has one: a part
+    /// without it stops the restore, as an undecodable one does, rather than leaving the entity out unseen.
+    /// </summary>
+    private static long Through(int partition, string key, Headers? headers) =>
+        headers?.TryGetLastBytes(ThroughHeader, out var bytes) == true && bytes.Length == sizeof(long)
+            ? BinaryPrimitives.ReadInt64LittleEndian(bytes)
+            : throw new InvalidDataException($"partition {partition} of the state topic: record '{key}' cannot be read: it has no '{ThroughHeader}' header of {sizeof(long)} bytes");
+
+    /// <summary>How many parts an entity's state has: its first part's header says so when there are more than one.</summary>
+    private static int Parts(int partition, string key, Headers headers)
+    {
+        if (!headers.TryGetLastBytes(PartsHeader, out var count)) return 1;
+        return count.Length == sizeof(int) && BitConverter.ToInt32(count) >= 1
+            ? BitConverter.ToInt32(count)
+            : throw new InvalidDataException($"partition {partition} of the state topic: record '{key}' cannot be read: its '{PartsHeader}' header is not a count of parts");
+    }
 
     /// <summary>The entity and part of a key <c>F/{part}/{entityId}</c>; null for any other key.</summary>
     private static (string EntityId, int Part)? FragmentOf(string key)
