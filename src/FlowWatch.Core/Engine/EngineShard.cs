@@ -23,6 +23,7 @@ public sealed class EngineShard
     private readonly AlertBuilder _alerts;
     private readonly Dictionary<string, EntityState> _entities = new(StringComparer.Ordinal);
     private readonly CounterpartyIds _counterparties = new();
+    private readonly WindowPool _windows = new();
     private WindowAggregate _scratch;
     private readonly List<EntityState> _changed = [];
     private readonly decimal[] _bandLower = new decimal[StructuringKey.Count];
@@ -405,14 +406,14 @@ public sealed class EngineShard
                 entity.WindowStart -= expired;
                 entity.HourStart = Math.Max(entity.HourStart - expired, 0);
             }
-            window.Append(in entry);
+            window.Append(in entry, _windows);
             entity.Current.Add(in entry);
         }
         else
         {
             // Out of order within the lateness bound: it joins the entity's current window if it falls inside,
             // and its own window (ts − 24h, ts] is summed afresh.
-            window.InsertSorted(in entry);
+            window.InsertSorted(in entry, _windows);
             if (ts > entity.NewestTs - _windowTicks) entity.Current.Add(in entry);
             else entity.WindowStart++;   // sorted before the current window
             aggregate = ref _scratch;

@@ -152,7 +152,7 @@ public static class StateCodec
             Check(amountCny >= 0 && amountCny <= MaxAmountCny && classAmount >= 0 && classAmount <= MaxClassAmount,
                 $"window entry {i} of amount {amountCny} CNY ({classAmount} in its class's currency)");
             previousTs = ts;
-            state.Window.Append(new WindowEntry(ts, direction, amountCny, key, inBand, classAmount, cpId));
+            state.Window.Append(new WindowEntry(ts, direction, amountCny, key, inBand, classAmount, cpId), pool: null);
         }
         // The running window is (newest − window, newest]: entries before it only serve late-but-allowed events.
         var windowStartTs = state.NewestTs - trailingWindow.Ticks;

@@ -107,20 +107,27 @@ internal struct BandCounts
 }
 
 /// <summary>
-/// An entity's recent events in event-time order (ties in arrival order), as a growable array with a moving
-/// head: appends and head drops are O(1); an out-of-order event within the lateness bound is inserted in place.
-/// A struct held inside its entity's state (one object fewer to wait for on every event), so it is used through
-/// references, never copied.
+/// An entity's recent events in event-time order (ties in arrival order), in a segment of a larger array (see
+/// <see cref="WindowPool"/>) with a moving head: appends and head drops are O(1); an out-of-order event within the
+/// lateness bound is inserted in place. A struct held inside its entity's state (one object fewer to wait for on every
+/// event), so it is used through references, never copied.
 /// </summary>
 internal struct WindowBuffer
 {
+    /// <summary>The array the segment is in: a pool's chunk, or an array of its own.</summary>
     private WindowEntry[] _items;
-    private int _head;
+
+    /// <summary>Where the segment starts in <see cref="_items"/>, and how many entries it holds.</summary>
+    private int _offset;
+    private int _capacity;
+
+    /// <summary>Where the first entry is in <see cref="_items"/>.</summary>
+    private int _first;
     private int _count;
 
     public WindowBuffer()
     {
-        _items = new WindowEntry[4];
+        _items = [];
         OldestTs = long.MaxValue;
     }
 
@@ -129,7 +136,7 @@ internal struct WindowBuffer
     /// <summary>Time of the first entry, kept beside the count so that checking it does not touch the (cold) entries.</summary>
     public long OldestTs { readonly get; private set; }
 
-    public readonly ref readonly WindowEntry this[int index] => ref _items[_head + index];
+    public readonly ref readonly WindowEntry this[int index] => ref _items[_first + index];
 
     /// <summary>Index of the first entry with a time after <paramref name="ts"/> (entries are in time order).</summary>
     public readonly int UpperBound(long ts) => UpperBound(ts, _count);
@@ -143,7 +150,7 @@ internal struct WindowBuffer
     {
         var high = end;
         var step = 1;
-        while (high - step >= 0 && _items[_head + high - step].Ts > ts)
+        while (high - step >= 0 && _items[_first + high - step].Ts > ts)
         {
             high -= step;
             step <<= 1;
@@ -152,7 +159,7 @@ internal struct WindowBuffer
         while (low < high)
         {
             var mid = (low + high) >>> 1;
-            if (_items[_head + mid].Ts <= ts) low = mid + 1;
+            if (_items[_first + mid].Ts <= ts) low = mid + 1;
             else high = mid;
         }
         return low;
@@ -161,52 +168,57 @@ internal struct WindowBuffer
     /// <summary>Starts loading the entry at <paramref name="index"/> (if any) and the slot the next append writes.</summary>
     public readonly void Prefetch(int index)
     {
-        if (index < _count) CacheHint.Prefetch(ref _items[_head + index]);
-        if (_head + _count < _items.Length) CacheHint.Prefetch(ref _items[_head + _count]);
+        if (index < _count) CacheHint.Prefetch(ref _items[_first + index]);
+        if (_first + _count < _offset + _capacity) CacheHint.Prefetch(ref _items[_first + _count]);
     }
 
-    public void Append(in WindowEntry entry)
+    /// <summary>Adds an entry at the end; room for more comes from <paramref name="pool"/> (without one, arrays of their own).</summary>
+    public void Append(in WindowEntry entry, WindowPool? pool)
     {
         if (_count == 0) OldestTs = entry.Ts;
-        EnsureRoomAtEnd();
-        _items[_head + _count++] = entry;
+        EnsureRoomAtEnd(pool);
+        _items[_first + _count++] = entry;
     }
 
     /// <summary>Inserts after every entry with a time at or before the new one.</summary>
-    public void InsertSorted(in WindowEntry entry)
+    public void InsertSorted(in WindowEntry entry, WindowPool? pool)
     {
         var index = _count;
-        while (index > 0 && _items[_head + index - 1].Ts > entry.Ts) index--;
-        EnsureRoomAtEnd();
-        Array.Copy(_items, _head + index, _items, _head + index + 1, _count - index);
-        _items[_head + index] = entry;
+        while (index > 0 && _items[_first + index - 1].Ts > entry.Ts) index--;
+        EnsureRoomAtEnd(pool);
+        Array.Copy(_items, _first + index, _items, _first + index + 1, _count - index);
+        _items[_first + index] = entry;
         _count++;
         if (index == 0) OldestTs = entry.Ts;
     }
 
     /// <summary>Replaces the entry at <paramref name="index"/> with one of the same time.</summary>
-    public void Replace(int index, in WindowEntry entry) => _items[_head + index] = entry;
+    public void Replace(int index, in WindowEntry entry) => _items[_first + index] = entry;
 
     public void DropFirst(int n)
     {
-        _head += n;
+        _first += n;
         _count -= n;
-        if (_count == 0) _head = 0;
-        OldestTs = _count == 0 ? long.MaxValue : _items[_head].Ts;
+        if (_count == 0) _first = _offset;
+        OldestTs = _count == 0 ? long.MaxValue : _items[_first].Ts;
     }
 
-    private void EnsureRoomAtEnd()
+    private void EnsureRoomAtEnd(WindowPool? pool)
     {
-        if (_head + _count < _items.Length) return;
-        if (_head > 0 && _count < _items.Length / 2)
+        if (_first + _count < _offset + _capacity) return;
+        if (_first > _offset && _count < _capacity / 2)
         {
-            Array.Copy(_items, _head, _items, 0, _count);
-            _head = 0;
+            Array.Copy(_items, _first, _items, _offset, _count);
+            _first = _offset;
             return;
         }
-        var grown = new WindowEntry[_items.Length * 2];
-        Array.Copy(_items, _head, grown, 0, _count);
-        _items = grown;
-        _head = 0;
+        var capacity = Math.Max(WindowPool.MinCapacity, _capacity * 2);
+        var (items, offset) = pool?.Rent(capacity) ?? (new WindowEntry[capacity], 0);
+        Array.Copy(_items, _first, items, offset, _count);
+        if (_capacity > 0) pool?.Return(_items, _offset, _capacity);
+        _items = items;
+        _offset = offset;
+        _capacity = capacity;
+        _first = offset;
     }
 }
