@@ -124,26 +124,26 @@ public sealed class ModelWatcher : IDisposable
                 lock (_watching) _watcherFailed = true;
                 Schedule();
             };
-            var nameWatcher = WatchName();
             try
             {
                 watcher.EnableRaisingEvents = true;
-                if (nameWatcher is not null) nameWatcher.EnableRaisingEvents = true;
             }
             catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
             {
                 // Removed again in between, or the system's watches are exhausted: tried again at the next poll.
                 watcher.Dispose();
-                nameWatcher?.Dispose();
                 return;
             }
             _watcher = watcher;
-            _nameWatcher = nameWatcher;
+            _nameWatcher = WatchName();
             if (reloadWhenWatched) Schedule();
         }
     }
 
-    /// <summary>A watch on the directory's name in its parent, which marks the directory's watch stale when it fires.</summary>
+    /// <summary>
+    /// A watch on the directory's name in its parent, which marks the directory's watch stale when it fires; none when the
+    /// parent cannot be watched (a parent the worker may pass through but not list, say), and the poll alone notices.
+    /// </summary>
     private FileSystemWatcher? WatchName()
     {
         var parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(Directory!));
@@ -153,7 +153,16 @@ public sealed class ModelWatcher : IDisposable
         nameWatcher.Created += (_, _) => Restart();
         nameWatcher.Renamed += (_, _) => Restart();
         nameWatcher.Error += (_, _) => Restart();
-        return nameWatcher;
+        try
+        {
+            nameWatcher.EnableRaisingEvents = true;
+            return nameWatcher;
+        }
+        catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            nameWatcher.Dispose();
+            return null;
+        }
     }
 
     /// <summary>Marks the directory's watch stale and looks for the directory at once, on the poll's timer.</summary>
