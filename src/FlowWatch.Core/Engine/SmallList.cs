@@ -13,6 +13,16 @@ internal struct SmallList<T>
 
     public readonly Span<T> AsSpan() => _items.AsSpan(0, Count);
 
+    /// <summary>Whether an item matches <paramref name="match"/>.</summary>
+    public readonly bool Exists(Predicate<T> match)
+    {
+        foreach (var item in AsSpan())
+        {
+            if (match(item)) return true;
+        }
+        return false;
+    }
+
     /// <summary>Appends <paramref name="item"/> and answers where it is held (until the next append).</summary>
     public ref T Add(T item)
     {

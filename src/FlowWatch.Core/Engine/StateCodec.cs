@@ -176,7 +176,7 @@ public static class StateCodec
             accumulator.Cny = r.ReadDecimal();
             // Version 3 kept the sum itself, CNY or USD-equivalent: valued at 1, it is revalued at the next event's rate.
             accumulator.Rate = version == EntityVersion ? r.ReadDecimal() : 1m;
-            Check(accumulator.Key < StructuringKey.Count && !state.Daily.AsSpan().ToArray().Any(a => a.Day == accumulator.Day && a.Key == accumulator.Key),
+            Check(accumulator.Key < StructuringKey.Count && !state.Daily.Exists(a => a.Day == accumulator.Day && a.Key == accumulator.Key),
                 $"large-value accumulator {i} of day {accumulator.Day} and key {accumulator.Key}: of no key, or twice");
             Check(accumulator.Cny >= 0 && (accumulator.Rate is >= ReferenceDataLoader.MinRate and <= ReferenceDataLoader.MaxRate || accumulator is { Rate: 0, Cny: 0 }),
                 $"large-value accumulator {i} of {accumulator.Cny} CNY at rate {accumulator.Rate}");
@@ -186,7 +186,7 @@ public static class StateCodec
         for (var i = 0; i < positions; i++)
         {
             var position = new PenetrationPosition { Year = r.ReadInt32(), NetInflow = r.ReadDecimal() };
-            Check(!state.Penetration.AsSpan().ToArray().Any(p => p.Year == position.Year), $"two penetration positions of {position.Year}");
+            Check(!state.Penetration.Exists(p => p.Year == position.Year), $"two penetration positions of {position.Year}");
             state.Penetration.Add(position);
         }
         var baseline = new Baseline

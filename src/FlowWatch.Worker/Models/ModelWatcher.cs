@@ -146,9 +146,9 @@ public sealed class ModelWatcher : IDisposable
     /// </summary>
     private FileSystemWatcher? WatchName()
     {
-        var parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(Directory!));
-        if (parent is null) return null;
-        var nameWatcher = new FileSystemWatcher(parent, Path.GetFileName(Path.TrimEndingDirectorySeparator(Directory!))) { NotifyFilter = NotifyFilters.DirectoryName };
+        var directory = Path.TrimEndingDirectorySeparator(Directory!);
+        if (Path.GetDirectoryName(directory) is not { } parent) return null;
+        var nameWatcher = new FileSystemWatcher(parent, Path.GetFileName(directory)) { NotifyFilter = NotifyFilters.DirectoryName };
         nameWatcher.Deleted += (_, _) => Restart();
         nameWatcher.Created += (_, _) => Restart();
         nameWatcher.Renamed += (_, _) => Restart();

@@ -4,7 +4,7 @@ namespace FlowWatch.Core.Tests.Engine;
 
 public sealed class SmallListTests
 {
-    /// <summary>Appends, changes through the answered references and truncations keep what a plain list keeps.</summary>
+    /// <summary>Appends, changes through the answered references and truncations keep, and find, what a plain list does.</summary>
     [Fact]
     public void RandomAddsChangesAndTruncations_KeepWhatAListKeeps()
     {
@@ -31,6 +31,8 @@ public sealed class SmallListTests
                 }
                 Assert.Equal(naive.Count, list.Count);
                 Assert.Equal(naive, list.AsSpan().ToArray());
+                var probe = random.Next(4);
+                Assert.Equal(naive.Exists(item => item % 4 == probe), list.Exists(item => item % 4 == probe));
             }
         }
     }
