@@ -58,7 +58,10 @@ public sealed class ReferenceFeedTests
         updated["accounts"]!.AsArray().Add(new JsonObject { ["account"] = "FTE9001", ["kind"] = "FTE", ["entityId"] = "E-NEW-9" });
         await producer.ProduceAsync(options.ReferenceTopic, new Message<string?, string> { Key = "reference", Value = updated.ToJsonString() });
         await producer.ProduceAsync(options.ReferenceTopic, new Message<string?, string> { Key = "reference", Value = """{"fxRates":{"HKD":0.91}}""" });
-        await WaitFor(() => log.Text.Contains("reference record rejected", StringComparison.Ordinal));
+        // A name that is not valid Unicode text (half a surrogate pair) is a broken record like any other.
+        await producer.ProduceAsync(options.ReferenceTopic, new Message<string?, string> { Key = "reference", Value = """{"fxRates":{"USD":7.1,"\ud800":1}}""" });
+        await WaitFor(() => log.Text.Split("reference record rejected").Length == 3);
+        Assert.Contains("fxRates: holds a name that is not valid Unicode text", log.Text, StringComparison.Ordinal);
         var cash = Payment("F3", "FTE9001", "60000", cpKind: "DOMESTIC", cpAccount: "CASH-DESK");
         cash.Value = cash.Value.Replace("\"currency\"", "\"method\":\"CASH\",\"currency\"", StringComparison.Ordinal);
         await producer.ProduceAsync(options.PaymentsTopic, cash);

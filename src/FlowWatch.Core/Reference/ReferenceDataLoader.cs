@@ -90,18 +90,25 @@ public static class ReferenceDataLoader
     internal static void EnsureUniqueNames(JsonElement root)
     {
         // Paths are built only for the name at fault, as the search unwinds: "fxRates.USD", "entities[2].name".
-        if (RepeatedName(root, []) is { } path) throw new ReferenceDataException(path[1..], "given twice (each name once per object)");
+        if (FaultyName(root, []) is not { } fault) return;
+        throw fault.Unreadable
+            ? new ReferenceDataException(fault.Path.Length == 0 ? "(document)" : fault.Path[1..], "holds a name that is not valid Unicode text")
+            : new ReferenceDataException(fault.Path[1..], "given twice (each name once per object)");
     }
 
-    /// <summary>The path below <paramref name="element"/> of the first name given twice, or null; <paramref name="names"/> holds one set per depth, reused.</summary>
-    private static string? RepeatedName(JsonElement element, List<HashSet<string>> names, int depth = 0)
+    /// <summary>
+    /// The path below <paramref name="element"/> of the first name given twice, or of the object holding the first name
+    /// that cannot be read (an escape of half a surrogate pair), or null; <paramref name="names"/> holds one set per
+    /// depth, reused. Every other look at a document's names comes after this one, so none of them meets such a name.
+    /// </summary>
+    private static (string Path, bool Unreadable)? FaultyName(JsonElement element, List<HashSet<string>> names, int depth = 0)
     {
         if (element.ValueKind == JsonValueKind.Array)
         {
             var i = 0;
             foreach (var item in element.EnumerateArray())
             {
-                if (RepeatedName(item, names, depth + 1) is { } below) return string.Create(CultureInfo.InvariantCulture, $"[{i}]{below}");
+                if (FaultyName(item, names, depth + 1) is { } below) return below with { Path = string.Create(CultureInfo.InvariantCulture, $"[{i}]{below.Path}") };
                 i++;
             }
             return null;
@@ -112,10 +119,18 @@ public static class ReferenceDataLoader
         seen.Clear();
         foreach (var property in element.EnumerateObject())
         {
+            string name;
+            try
+            {
+                name = property.Name;
+            }
+            catch (InvalidOperationException)
+            {
+                return ("", true);
+            }
             // Deeper objects use the sets below this one's, so this one's names stay in it while they are searched.
-            var name = property.Name;
-            if (!seen.Add(name)) return "." + name;
-            if (RepeatedName(property.Value, names, depth + 1) is { } below) return "." + name + below;
+            if (!seen.Add(name)) return ("." + name, false);
+            if (FaultyName(property.Value, names, depth + 1) is { } below) return below with { Path = "." + name + below.Path };
         }
         return null;
     }
@@ -349,9 +364,15 @@ public static class ReferenceDataLoader
         }
         var mantissa = exponentAt < 0 ? text.AsSpan() : text.AsSpan(0, exponentAt);
         var point = mantissa.IndexOf('.');
-        var fraction = point < 0 ? 0 : mantissa[(point + 1)..].TrimEnd('0').Length;
+        var fraction = point < 0 ? 0 : mantissa.Length - point - 1;
+        // Zeros after the last significant digit are no decimals, before the point too: 7100000000e-9 is 7.1.
+        var trailingZeros = 0;
+        for (var at = mantissa.Length - 1; at >= 0 && mantissa[at] is '0' or '.'; at--)
+        {
+            if (mantissa[at] == '0') trailingZeros++;
+        }
         // Beyond ±10,000 the power of ten is far outside decimal's range either way; clamped, the difference cannot overflow.
-        return fraction - Math.Clamp(exponent, -10_000, 10_000);
+        return fraction - trailingZeros - Math.Clamp(exponent, -10_000, 10_000);
     }
 
     /// <summary>Where the first invalid UTF-8 sequence of <paramref name="utf8"/> starts.</summary>

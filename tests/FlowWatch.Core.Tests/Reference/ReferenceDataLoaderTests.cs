@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using FlowWatch.Core.Contracts;
@@ -285,6 +286,51 @@ public sealed class ReferenceDataLoaderTests
         var ex = Assert.Throws<ReferenceDataException>(() => Load(json));
 
         Assert.Equal(expectedField, ex.Field);
+    }
+
+    /// <summary>
+    /// A name with an escape of half a surrogate pair cannot be read as text: the document is refused naming the object
+    /// that holds it, as any other broken field, where reading the name used to throw past every check.
+    /// </summary>
+    [Theory]
+    [InlineData("\"HKD\":", "\"\\ud800\":", "fxRates")]
+    [InlineData("\"fxRates\":", "\"\\udc00x\": 1, \"fxRates\":", "(document)")]
+    [InlineData("\"whitelisted\": true,", "\"whitelisted\": true, \"\\ud83d\": 1,", "entities[0]")]
+    [InlineData("\"macroPrudentialFactor\":", "\"macro\\ud800Factor\":", "parameters")]
+    public void Parse_NameThatIsNotValidUnicode_ThrowsNamingItsObject(string original, string replacement, string expectedField)
+    {
+        var json = ValidJson.Replace(original, replacement, StringComparison.Ordinal);
+        Assert.NotEqual(ValidJson, json);
+
+        var ex = Assert.Throws<ReferenceDataException>(() => Load(json));
+
+        Assert.Equal(expectedField, ex.Field);
+        Assert.Contains("not valid Unicode", ex.Problem, StringComparison.Ordinal);
+    }
+
+    /// <summary>Zeros after the last significant digit count as no decimals wherever they stand, before the point too.</summary>
+    [Theory]
+    [InlineData("7100000000e-9", "7.1")]
+    [InlineData("71.00000000e-1", "7.1")]
+    [InlineData("0.00000071e7", "7.1")]
+    [InlineData("7100000E-6", "7.1")]
+    [InlineData("7.100000000000000000", "7.1")]
+    [InlineData("1234567e-6", "1.234567")]
+    public void Parse_RateWithZerosBeyondItsDecimals_Loads(string written, string expected)
+    {
+        var reference = Load(ValidJson.Replace("\"USD\": 7.10,", $"\"USD\": {written},", StringComparison.Ordinal));
+
+        Assert.Equal(decimal.Parse(expected, CultureInfo.InvariantCulture), reference.UsdRate);
+    }
+
+    [Theory]
+    [InlineData("12345671e-7")]     // 1.2345671: 7 decimals
+    [InlineData("1234567.1e-6")]
+    public void Parse_RateWithSevenSignificantDecimals_ThrowsNamingIt(string written)
+    {
+        var ex = Assert.Throws<ReferenceDataException>(() => Load(ValidJson.Replace("\"USD\": 7.10,", $"\"USD\": {written},", StringComparison.Ordinal)));
+
+        Assert.Equal("fxRates.USD", ex.Field);
     }
 
     [Fact]

@@ -86,6 +86,11 @@ public sealed class PartyAndJurisdictionRuleTests
     [InlineData("\u200EACME TRA\u00ADDING\u2060 LTD")]   // a direction mark, a soft hyphen, a word joiner
     [InlineData("ACME TRA\U000E0044DING LTD")]   // an invisible tag character, outside the 16-bit range
     [InlineData("ACME TRADING\U00010100 LTD")]   // punctuation outside the 16-bit range (Aegean word separator)
+    [InlineData("AC\uFE0FME TRADING LTD")]   // a variation selector
+    [InlineData("ACME TRA\u034FDING LTD")]   // a combining grapheme joiner
+    [InlineData("ACME \u3164TRADING LTD")]   // a Hangul filler (NFKC makes it U+1160)
+    [InlineData("ACME TRAD\u180BING\uFFA0 LTD")]   // a Mongolian variation selector, a half-width Hangul filler
+    [InlineData("ACME TRADING L\U000E0100TD")]   // a variation selector outside the 16-bit range
     public void SanctionedParty_CpNameEqualAfterNormalisation_RaisesSeverityIII(string cpName)
     {
         var result = Stream().Send(TestStreams.Event().Cp("OFFSHORE", name: cpName));
@@ -130,6 +135,7 @@ public sealed class PartyAndJurisdictionRuleTests
     [InlineData("N\u200Borth\u200D \uFEFFStar", "NORTH STAR")]
     [InlineData("A+B $1", "A+B $1")]
     [InlineData("N\U000E0020orth\U0001BCA0 Star\U0001E95E", "NORTH STAR")]   // format characters and punctuation beyond U+FFFF
+    [InlineData("N\u034Forth\uFE00 \u115FSt\u17B4ar\U000E01EF", "NORTH STAR")]   // default-ignorable code points that are not format characters
     public void Normalise_MessyName_FoldsCaseWidthWhitespaceAndPunctuation(string name, string expected)
     {
         Assert.Equal(expected, PartyNames.Normalise(name));
