@@ -193,10 +193,15 @@ public sealed class EventDecoder(Utf8StringPool strings)
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var field = Match(ref reader);
+            var nameAt = (int)reader.TokenStartIndex;
+            var nameLength = reader.ValueSpan.Length;
             if (!reader.Read()) break;
             if (field == Fields.None)
             {
                 reader.Skip();
+                // A field that is none of the event's is passed over, but a record is UTF-8 text throughout (the reader
+                // passes bytes >= 0x80 through unchecked).
+                if (!System.Text.Unicode.Utf8.IsValid(json[nameAt..(int)reader.BytesConsumed])) fieldReason ??= UnknownFieldNotUtf8(json.Slice(nameAt + 1, nameLength));
                 continue;
             }
             // Of a name given twice a reader would keep one value and drop the other unseen: an amount written twice,
@@ -245,6 +250,9 @@ public sealed class EventDecoder(Utf8StringPool strings)
         reason = null;
         return RecordType.Payment;
     }
+
+    private static string UnknownFieldNotUtf8(ReadOnlySpan<byte> name) =>
+        (name.Length <= MaxPropertyNameBytes && System.Text.Unicode.Utf8.IsValid(name) ? Encoding.UTF8.GetString(name) : "a field's name") + ": not valid UTF-8 text";
 
     /// <summary>The event before its first field: every field absent, the method defaulting to a transfer.</summary>
     private static void Begin(ref PaymentEvent e)

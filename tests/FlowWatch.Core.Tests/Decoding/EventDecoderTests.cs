@@ -452,6 +452,37 @@ public sealed class EventDecoderTests
         Assert.Equal(field + ": not valid UTF-8 text", reason);
     }
 
+    /// <summary>
+    /// A field that is none of the event's is passed over, but not bytes that are not UTF-8 text in it: its value (a
+    /// string, or one nested in an object or array) or its name. The reason names it when its name can be read.
+    /// </summary>
+    [Theory]
+    [InlineData("\"note\":\"A_B\",", "note: not valid UTF-8 text")]
+    [InlineData("\"note\":{\"x\":[1,\"A_B\"]},", "note: not valid UTF-8 text")]
+    [InlineData("\"A_B\":1,", "a field's name: not valid UTF-8 text")]
+    [InlineData("\"note\":\"\\u00e9A_B\",", "note: not valid UTF-8 text")]
+    public void Decode_UnknownFieldThatIsNotUtf8_RejectedNamingIt(string field, string expected)
+    {
+        var json = Encoding.UTF8.GetBytes(TestStreams.Event("T1").ToJson().Insert(1, field));
+        json[json.AsSpan().IndexOf("A_B"u8) + 1] = 0xFF;
+        var e = default(PaymentEvent);
+
+        var type = new EventDecoder().Decode(json, ref e, out var reason);
+
+        Assert.Equal(RecordType.Rejected, type);
+        Assert.Equal(expected, reason);
+    }
+
+    [Fact]
+    public void Decode_UnknownFieldOfUtf8Text_PassedOver()
+    {
+        var json = TestStreams.Event("T1").ToJson().Insert(1, "\"note\":{\"x\":[\"中文 é\",\"\\ud83d\\ude00\"]},\"备注\":\"ok\",");
+        var e = default(PaymentEvent);
+
+        Assert.Equal(RecordType.Payment, new EventDecoder().Decode(Encoding.UTF8.GetBytes(json), ref e, out var reason));
+        Assert.Null(reason);
+    }
+
     [Fact]
     public void Decode_StringOver1024Bytes_RejectedNamingTheField()
     {
