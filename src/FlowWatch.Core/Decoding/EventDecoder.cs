@@ -192,7 +192,17 @@ public sealed class EventDecoder(Utf8StringPool strings)
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var field = Match(ref reader);
+            Fields field;
+            try
+            {
+                field = Match(ref reader);
+            }
+            catch (InvalidOperationException)
+            {
+                // An escape of half a surrogate pair: the name cannot be read, so its field is no field of the event.
+                fieldReason ??= "a field's name: not valid Unicode text";
+                field = Fields.None;
+            }
             var nameAt = (int)reader.TokenStartIndex;
             var nameLength = reader.ValueSpan.Length;
             if (!reader.Read()) break;
@@ -515,7 +525,11 @@ public sealed class EventDecoder(Utf8StringPool strings)
     {
         // Every known name is short: a longer one, escaped or not, is an unknown field.
         Span<byte> name = stackalloc byte[6 * MaxPropertyNameBytes];
-        if (reader.ValueSpan.Length > name.Length) return Fields.None;
+        if (reader.ValueSpan.Length > name.Length)
+        {
+            _ = reader.GetString();   // read only for its escapes, which throw when they are not valid Unicode
+            return Fields.None;
+        }
         var written = reader.CopyString(name);
         return written > MaxPropertyNameBytes ? Fields.None : Match(name[..written]);
     }

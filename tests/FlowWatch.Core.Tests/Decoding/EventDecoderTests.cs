@@ -473,6 +473,20 @@ public sealed class EventDecoderTests
         Assert.Equal(expected, reason);
     }
 
+    /// <summary>A name with an escape of half a surrogate pair cannot be read: the reason says so, long names too.</summary>
+    [Theory]
+    [InlineData("\"\\ud800\":1,")]
+    [InlineData("\"no\\udc00te\":\"x\",")]
+    [InlineData("\"\\u0041\\ud83d")]
+    public void Decode_NameThatIsNotValidUnicode_RejectedSayingSo(string start)
+    {
+        // The third case is a name longer than any field's, its escapes read all the same.
+        var field = start.EndsWith(',') ? start : start + string.Concat(Enumerable.Repeat("\\u0041", 100)) + "\":1,";
+        var reason = Rejected(TestStreams.Event("T1").ToJson().Insert(1, field));
+
+        Assert.Equal("a field's name: not valid Unicode text", reason);
+    }
+
     [Fact]
     public void Decode_UnknownFieldOfUtf8Text_PassedOver()
     {
