@@ -147,7 +147,104 @@ public sealed class StreamingWorkerTests : IDisposable
 
         // Not librdkafka's fetch positions ("payments [[0]] @Unset [-1001]" for partition 0, which fetched nothing),
         // which an operator would take for the offsets committed.
-        Assert.Contains("partitions 0, 1 revoked after a commit", lines);
+        Assert.Contains("partitions 0, 1 released as the session ends (their last commit stands)", lines);
+    }
+
+    /// <summary>
+    /// A session that fails while its transaction is still usable (here a partition's engine stops on an error of the
+    /// code around it) leaves that transaction uncommitted. Closing the consumer revokes the partitions, and the commit
+    /// on revocation used to run with none left: it committed the alerts and dead letters made since the last commit,
+    /// with no offsets, beside the same outputs made again after the restart.
+    /// </summary>
+    [Fact]
+    public async Task Run_SessionFailedWithAUsableTransaction_CommitsNothingOfItWhenTheConsumerCloses()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("failed-session", partitions: 1);
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var failed = 0;
+        var worker = new StreamingWorker(options, new RuleSettings(), ReferenceDataLoader.LoadFile(options.ReferenceFile), TimeProvider.System,
+            onAlert: _ =>
+            {
+                if (Interlocked.Exchange(ref failed, 1) == 0) throw new InvalidOperationException("the first alert's listener fails");
+            },
+            logger: new LineLogger(lines.Enqueue));
+        using var run = WorkerRun.Of(worker);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        var payments = File.ReadLines(Samples("events.jsonl")).ToList();
+        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            foreach (var payment in payments) producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = payment });
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+        await Until(() => lines.Any(l => l.Contains("restarting from the committed state", StringComparison.Ordinal)), "the failed session's restart");
+        await Until(() => worker.Status.IsConsuming && worker.ConsumerLag == 0, "consuming again, every payment read");
+
+        await run.StopAsync();
+
+        Assert.Contains(lines, l => l.Contains("partitions 0 released as the session ends", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("revoked after a commit", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A commit that saves every entity (here after a control record, and at the stop) writes a record per entity:
+    /// more than the client's queue holds when there are many entities. The queue is made small here (100 messages, the
+    /// default being 100,000) to stand in for a large population. A full queue used to fail the commit, restarting the
+    /// session, and the stop's last save was lost.
+    /// </summary>
+    [Fact]
+    public async Task Run_SaveOfMoreEntitiesThanTheProducerQueueHolds_WaitsForRoomAndSavesThemAll()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var traffic = new FlowWatch.Simulator.SyntheticPayments(entities: 300, seed: 3, violationRate: 0.0);
+        var referenceFile = Path.Combine(Path.GetTempPath(), $"flowwatch-queue-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(referenceFile, traffic.ReferenceJson());
+        try
+        {
+            var options = broker.WorkerOptions("queue-full", partitions: 1, o =>
+            {
+                o.ReferenceFile = referenceFile;
+                o.ControlTopic = "flowwatch.control";
+                o.CheckpointInterval = TimeSpan.FromMinutes(10);
+                o.Client["queue.buffering.max.messages"] = "100";
+            });
+            broker.CreateTopic(options.ControlTopic, 1);
+            var payments = traffic.KeyedEvents(2_000, new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.FromHours(8)), TimeSpan.FromSeconds(7), "Q-");
+            var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            var worker = NewWorker(options, new LineLogger(lines.Enqueue));
+            using var run = WorkerRun.Of(worker);
+            await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+            using (var producer = new ProducerBuilder<string?, byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+            {
+                foreach (var payment in payments) producer.Produce(options.PaymentsTopic, new Message<string?, byte[]> { Key = payment.Account, Value = payment.Line });
+                await Until(() => worker.Counters.Read == payments.Count, "every payment read");
+                await producer.ProduceAsync(options.ControlTopic, new Message<string?, byte[]>
+                {
+                    Value = Encoding.UTF8.GetBytes("""{"type":"PARAMETERS","ts":"2026-03-03T00:00:00+08:00","macroPrudentialFactor":0.5}"""),
+                });
+                await Until(() => lines.Any(l => l.Contains("parameters changed", StringComparison.Ordinal)), "the control record applied");
+                // One more payment, so that a commit follows the change.
+                await producer.ProduceAsync(options.PaymentsTopic, new Message<string?, byte[]> { Key = "X", Value = Encoding.UTF8.GetBytes("""{"txnId":"Q-bad"}""") });
+            }
+            await Until(() => worker.Counters.DeadLetters == 1 && worker.Status.IsConsuming, "the last record processed");
+            await Task.Delay(TimeSpan.FromSeconds(2));
+
+            await run.StopAsync();
+
+            Assert.DoesNotContain(lines, l => l.Contains("restarting from the committed state", StringComparison.Ordinal));
+            var restored = new FlowEngine(ReferenceDataLoader.LoadFile(referenceFile), new RuleSettings());
+            var resumeAt = StateStore.Restore(new ConsumerConfig { BootstrapServers = broker.BootstrapServers }, options.StateTopic, options.PaymentsTopic, 0, restored).ResumeAt;
+            Assert.Equal(payments.Count + 1, resumeAt);
+            var oracle = new FlowEngine(ReferenceDataLoader.LoadFile(referenceFile), new RuleSettings());
+            var sequence = 0L;
+            foreach (var payment in payments) oracle.Process(payment.Line, sequence++, [], out _);
+            Assert.Equal(oracle.Shards.Sum(shard => shard.EntityCount), restored.Shards.Sum(shard => shard.EntityCount));
+            Assert.True(restored.Shards.Sum(shard => shard.EntityCount) > 100, "more entities than the queue holds");
+        }
+        finally
+        {
+            File.Delete(referenceFile);
+        }
     }
 
     [Fact]

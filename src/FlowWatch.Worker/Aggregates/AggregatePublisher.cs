@@ -2,6 +2,7 @@ using System.Text.Json;
 using Confluent.Kafka;
 using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Serialization;
+using FlowWatch.Worker.Kafka;
 
 namespace FlowWatch.Worker.Aggregates;
 
@@ -21,7 +22,8 @@ public static class AggregatePublisher
     public static void Write(IProducer<string?, byte[]> producer, string topic, AggregateBatch batch,
         Action<DeliveryReport<string?, byte[]>> onDelivery)
     {
-        foreach (var message in Messages(batch)) producer.Produce(topic, message, onDelivery);
+        var target = new TopicPartition(topic, Partition.Any);
+        foreach (var message in Messages(batch)) producer.ProduceInTransaction(target, message, onDelivery);
     }
 
     public static AggregateBatch Read(byte[] value) =>

@@ -9,21 +9,43 @@ public static class KafkaClientExtensions
     /// messages not yet delivered) rather than failing: for the commands that produce a stream as fast as they can.
     /// </summary>
     public static void ProduceWhenQueued<TKey, TValue>(this IProducer<TKey, TValue> producer, string topic, Message<TKey, TValue> message,
-        Action<DeliveryReport<TKey, TValue>>? delivered = null)
+        Action<DeliveryReport<TKey, TValue>>? delivered = null) =>
+        producer.ProduceWhenQueued(new TopicPartition(topic, Partition.Any), message, delivered, Timeout.InfiniteTimeSpan);
+
+    /// <summary>
+    /// Produces <paramref name="message"/> to <paramref name="target"/> (<see cref="Partition.Any"/>: the partitioner's
+    /// choice), waiting up to <paramref name="patience"/> while the client's queue is full (<c>queue.buffering.max.messages</c>,
+    /// 100,000 by default; its messages leave it as the broker takes them): a worker's commit that saves many entities
+    /// writes more records than that. A queue full for longer, with no broker taking anything, fails as the produce did.
+    /// </summary>
+    public static void ProduceWhenQueued<TKey, TValue>(this IProducer<TKey, TValue> producer, TopicPartition target, Message<TKey, TValue> message,
+        Action<DeliveryReport<TKey, TValue>>? delivered, TimeSpan patience)
     {
+        var waitingSince = 0L;
         while (true)
         {
             try
             {
-                producer.Produce(topic, message, delivered);
+                producer.Produce(target, message, delivered);
                 return;
             }
             catch (ProduceException<TKey, TValue> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
             {
-                producer.Poll(TimeSpan.FromMilliseconds(10));
+                if (waitingSince == 0) waitingSince = System.Diagnostics.Stopwatch.GetTimestamp();
+                else if (patience != Timeout.InfiniteTimeSpan && System.Diagnostics.Stopwatch.GetElapsedTime(waitingSince) > patience) throw;
+                // The client's own thread serves the delivery reports that make room.
+                Thread.Sleep(1);
             }
         }
     }
+
+    /// <summary>
+    /// Produces into a worker's transaction: waits for room in the client's queue as long as a commit waits for its
+    /// outputs' delivery (30 s).
+    /// </summary>
+    public static void ProduceInTransaction(this IProducer<string?, byte[]> producer, TopicPartition target, Message<string?, byte[]> message,
+        Action<DeliveryReport<string?, byte[]>> delivered) =>
+        producer.ProduceWhenQueued(target, message, delivered, TimeSpan.FromSeconds(30));
 
     /// <summary>
     /// The next record within <paramref name="wait"/>, or null. A failed fetch (a broker's hiccup) counts as nothing yet:

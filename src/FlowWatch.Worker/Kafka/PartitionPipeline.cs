@@ -33,6 +33,8 @@ internal sealed class PartitionPipeline : IDisposable
     });
     private readonly IProducer<string?, byte[]> _producer;
     private readonly KafkaOptions _options;
+    private readonly TopicPartition _alertsTopic;
+    private readonly TopicPartition _deadLetters;
     private readonly Action<Alert>? _onAlert;
     private readonly Action<DeliveryReport<string?, byte[]>> _onDelivery;
     private readonly ArrayBufferWriter<byte> _json = new(4096);
@@ -59,6 +61,8 @@ internal sealed class PartitionPipeline : IDisposable
         Engine = engine;
         _producer = producer;
         _options = options;
+        _alertsTopic = new TopicPartition(options.AlertsTopic, Confluent.Kafka.Partition.Any);
+        _deadLetters = new TopicPartition(options.DeadLetterTopic, Confluent.Kafka.Partition.Any);
         _onAlert = onAlert;
         _onDelivery = onDelivery;
         _writer = new Utf8JsonWriter(_json, FlowWatchJsonContext.LineWriterOptions);
@@ -224,12 +228,12 @@ internal sealed class PartitionPipeline : IDisposable
                 headers.Add("flowwatch.truncated-from", Encoding.UTF8.GetBytes(value.Length.ToString(CultureInfo.InvariantCulture)));
                 value = value[..MaxDeadLetterBytes];
             }
-            _producer.Produce(_options.DeadLetterTopic, new Message<string?, byte[]> { Value = value, Headers = headers }, _onDelivery);
+            _producer.ProduceInTransaction(_deadLetters, new Message<string?, byte[]> { Value = value, Headers = headers }, _onDelivery);
         }
         foreach (var alert in _alerts)
         {
             var json = Serialize(alert);
-            _producer.Produce(_options.AlertsTopic, new Message<string?, byte[]> { Key = alert.EntityId, Value = json }, _onDelivery);
+            _producer.ProduceInTransaction(_alertsTopic, new Message<string?, byte[]> { Key = alert.EntityId, Value = json }, _onDelivery);
             _onAlert?.Invoke(alert);
             _uncommittedAlerts?.Add(PublishedAlert.Of(alert, json));
         }

@@ -84,13 +84,13 @@ public static class StateStore
             for (var part = 0; part < parts; part++)
             {
                 var slice = CollectionsMarshal.AsSpan(ids).Slice(part * writing.IdsPerRecord, Math.Min(writing.IdsPerRecord, ids.Count - part * writing.IdsPerRecord));
-                producer.Produce(target, new Message<string?, byte[]> { Key = IdsKey(number, part), Value = StateCodec.Encode(slice), Headers = Owned(book.Owner) }, onDelivery);
+                producer.ProduceInTransaction(target, new Message<string?, byte[]> { Key = IdsKey(number, part), Value = StateCodec.Encode(slice), Headers = Owned(book.Owner) }, onDelivery);
             }
         }
         foreach (var (number, parts) in book.ExpireIds(engine.ForgetsIdsOf))
         {
             // A tombstone: compaction deletes the key.
-            for (var part = 0; part < parts; part++) producer.Produce(target, new Message<string?, byte[]> { Key = IdsKey(number, part), Value = null!, Headers = Owned(book.Owner) }, onDelivery);
+            for (var part = 0; part < parts; part++) producer.ProduceInTransaction(target, new Message<string?, byte[]> { Key = IdsKey(number, part), Value = null!, Headers = Owned(book.Owner) }, onDelivery);
         }
         var (restartPoint, restartParameters) = book.RestartPoint();
         return new PendingRecord(target, PositionValue(new Position(nextOffset, engine.Reference.Parameters, restartPoint, restartParameters)), book.Owner);
@@ -123,11 +123,11 @@ public static class StateStore
             headers.Add(ThroughHeader, through);
             if (part == 0 && parts > 1) headers.Add(PartsHeader, BitConverter.GetBytes(parts));
             var value = parts == 1 ? state : state[(part * recordBytes)..Math.Min(state.Length, (part + 1) * recordBytes)];
-            producer.Produce(target, new Message<string?, byte[]> { Key = PartKey(entity.EntityId, part), Value = value, Headers = headers }, onDelivery);
+            producer.ProduceInTransaction(target, new Message<string?, byte[]> { Key = PartKey(entity.EntityId, part), Value = value, Headers = headers }, onDelivery);
         }
         for (var part = parts; part < book.PartsOf(entity.EntityId); part++)
         {
-            producer.Produce(target, new Message<string?, byte[]> { Key = PartKey(entity.EntityId, part), Value = null!, Headers = Owned(book.Owner) }, onDelivery);
+            producer.ProduceInTransaction(target, new Message<string?, byte[]> { Key = PartKey(entity.EntityId, part), Value = null!, Headers = Owned(book.Owner) }, onDelivery);
         }
         book.SavedParts(entity.EntityId, parts);
     }
@@ -137,7 +137,7 @@ public static class StateStore
 
     /// <summary>Writes a position record returned by <see cref="WriteCommit"/>.</summary>
     public static void Write(IProducer<string?, byte[]> producer, PendingRecord record, Action<DeliveryReport<string?, byte[]>> onDelivery) =>
-        producer.Produce(record.Target, new Message<string?, byte[]> { Key = PositionKey, Value = record.Value, Headers = Owned(record.Owner) }, onDelivery);
+        producer.ProduceInTransaction(record.Target, new Message<string?, byte[]> { Key = PositionKey, Value = record.Value, Headers = Owned(record.Owner) }, onDelivery);
 
     /// <summary>
     /// Restores an engine from partition <paramref name="partition"/> of the state topic, reading committed records up

@@ -370,7 +370,11 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         var alerts = onCommitted is null ? null : new List<PublishedAlert>();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var pending = partitions.Where(p => p.Pending).ToList();
-        DrainAll(pending);
+        // A partition without new records writes its state only when some of it is due. Every partition written is
+        // drained first, not only those with new records: a reference change sent to one must be in its engine before
+        // its parameters are written with its position, and its engine must be idle while this thread reads it.
+        var written = partitions.Where(p => p.Pending || saveAll || p.SaveAllDue || p.Book.NextDue(options.CheckpointInterval) <= now).ToList();
+        DrainAll(written);
         foreach (var partition in pending)
         {
             if (alerts is not null) partition.TakeAlerts(alerts);
@@ -381,11 +385,9 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             partition.Pending = false;
         }
         var savedAll = new List<PartitionPipeline>();
-        foreach (var partition in partitions)
+        foreach (var partition in written)
         {
             var all = saveAll || partition.SaveAllDue;
-            // A partition without new records writes its state only when some of it is due.
-            if (!all && !pending.Contains(partition) && partition.Book.NextDue(options.CheckpointInterval) > now) continue;
             positions.Add(StateStore.WriteCommit(_producer, options.StateTopic, partition.Partition, partition.Engine, partition.Book,
                 partition.NextOffset, _writing, all, RecordFailure));
             if (all) savedAll.Add(partition);
@@ -549,8 +551,17 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// </summary>
     private void Revoke(List<TopicPartitionOffset> revoked)
     {
-        Commit(_partitions.Values, saveAll: true);
         var partitions = string.Join(", ", revoked.Select(p => p.Partition.Value));
+        if (_partitions.Count == 0)
+        {
+            // The session has ended and retired its partitions first (after a failure, or after its last commit when
+            // stopping), so this is the consumer's close. What the open transaction still holds was made after their
+            // last commit, and no offsets are left to go with it: committed now, it would be published beside the same
+            // outputs made again by whoever processes those payments next.
+            WorkerLog.PartitionsReleased(_log, partitions);
+            return;
+        }
+        Commit(_partitions.Values, saveAll: true);
         foreach (var partition in revoked) Retire(partition.Partition.Value);
         WorkerLog.PartitionsRevoked(_log, partitions);
     }

@@ -15,6 +15,9 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "partitions {Partitions} revoked after a commit")]
     public static partial void PartitionsRevoked(ILogger logger, string partitions);
 
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "partitions {Partitions} released as the session ends (their last commit stands)")]
+    public static partial void PartitionsReleased(ILogger logger, string partitions);
+
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "{Code}: {Reason}; restarting from the committed state in {Seconds} s")]
     public static partial void Restarting(ILogger logger, string code, string reason, double seconds);
 
