@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Confluent.Kafka;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
+using FlowWatch.Core.Scoring;
 using FlowWatch.Worker.Kafka;
 using FlowWatch.Worker.Replay;
 using static FlowWatch.Integration.Tests.TestKafka;
@@ -245,6 +246,43 @@ public sealed class StreamingWorkerTests : IDisposable
         {
             File.Delete(referenceFile);
         }
+    }
+
+    /// <summary>
+    /// New models change what ML_ANOMALY's silences hold from then on: the worker saves every entity at the next commit,
+    /// as after new parameters, so that a restore never processes payments scored by the old models again under the
+    /// new ones. With a checkpoint interval of ten minutes nothing else would save them meanwhile.
+    /// </summary>
+    [Fact]
+    public async Task Run_ModelsReplaced_SavesEveryEntityAtTheNextCommit()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var traffic = new FlowWatch.Simulator.SyntheticPayments(entities: 300, seed: 5);
+        var reference = ReferenceDataLoader.Parse(Encoding.UTF8.GetBytes(traffic.ReferenceJson()));
+        var options = broker.WorkerOptions("models-replaced", partitions: 1, o => o.CheckpointInterval = TimeSpan.FromMinutes(10));
+        var modelsDirectory = Path.Combine(AppContext.BaseDirectory, "models");
+        var models = new ModelHolder(FlowWatch.Training.ModelFiles.Load(modelsDirectory));
+        var worker = new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System, models: models);
+        using var run = WorkerRun.Of(worker);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        var payments = traffic.KeyedEvents(1_500, new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.FromHours(8)), TimeSpan.FromSeconds(7), "M-");
+        using (var producer = new ProducerBuilder<string?, byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            foreach (var payment in payments) producer.Produce(options.PaymentsTopic, new Message<string?, byte[]> { Key = payment.Account, Value = payment.Line });
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+        await Until(() => worker.Counters.Read == payments.Count && ToProcessAgain() > 0, "every payment read and committed");
+        // Saves of the ten-minute checkpoint spread over its commits: a restore now processes many payments again.
+        Assert.InRange(ToProcessAgain(), payments.Count / 2, payments.Count);
+
+        models.Swap(FlowWatch.Training.ModelFiles.Load(modelsDirectory));
+
+        // Everything saved: a restore processes nothing again, its restart point at its position.
+        await Until(() => ToProcessAgain() == 0, "every entity saved");
+        await run.StopAsync();
+
+        long ToProcessAgain() => StateStore.Restore(new ConsumerConfig { BootstrapServers = broker.BootstrapServers }, options.StateTopic, options.PaymentsTopic, 0,
+            new FlowEngine(reference, new RuleSettings())).Replayed;
     }
 
     [Fact]

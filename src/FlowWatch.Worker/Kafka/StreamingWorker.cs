@@ -249,6 +249,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         consumer.Subscribe(options.PaymentsTopic);
         var nextCommit = DateTime.UtcNow + options.CommitInterval;
         var lastFeedPoll = DateTime.UtcNow;
+        var modelsInForce = models?.Current;
         try
         {
             while (!cancellation.IsCancellationRequested)
@@ -284,13 +285,19 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 if (DateTime.UtcNow - lastFeedPoll >= options.CommitInterval)
                 {
                     MeasureLag(consumer);
-                    if (feed.Poll())
+                    var referenceChanged = feed.Poll();
+                    if (referenceChanged)
                     {
-                        foreach (var owned in _partitions.Values)
-                        {
-                            owned.UpdateReference(feed.Current);
-                            owned.SaveAllDue = true;
-                        }
+                        foreach (var owned in _partitions.Values) owned.UpdateReference(feed.Current);
+                    }
+                    // New models (a file replaced in the watched directory) change what ML_ANOMALY's silences hold from
+                    // here on, as new parameters change the quota positions: everything is saved, so that a restore
+                    // never processes payments scored by the old models again under the new ones.
+                    var modelsChanged = !ReferenceEquals(models?.Current, modelsInForce);
+                    modelsInForce = models?.Current;
+                    if (referenceChanged || modelsChanged)
+                    {
+                        foreach (var owned in _partitions.Values) owned.SaveAllDue = true;
                     }
                     lastFeedPoll = DateTime.UtcNow;
                 }
@@ -507,6 +514,9 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
 
     private List<TopicPartitionOffset> Assign(List<TopicPartition> assigned)
     {
+        // Partitions already held (an incremental assignment) commit their work first: the restores below take
+        // seconds, longer than a transaction may stay open before the broker aborts it (TransactionTimeout).
+        if (_partitions.Count > 0) Commit(_partitions.Values);
         // The consumer thread restores them: until it is done, it consumes nothing.
         _notConsuming = $"restoring partitions {string.Join(", ", assigned.Select(p => p.Partition.Value))}";
         var starts = new List<TopicPartitionOffset>();
@@ -598,14 +608,15 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     }
 
     /// <summary>
-    /// Whether a partition has a save due by <paramref name="now"/>. A loop, not a lambda over the partitions: a lambda
+    /// Whether a partition has a save due by <paramref name="now"/>, or all of its state to save (after new reference
+    /// data or models), which then needs no new payment to be written. A loop, not a lambda over the partitions: a lambda
     /// capturing the loop's time would cost an allocation for every record read, whether it ran or not.
     /// </summary>
     private bool AnySaveDue(DateTime now)
     {
         foreach (var partition in _partitions.Values)
         {
-            if (partition.Book.NextDue(options.CheckpointInterval) <= now) return true;
+            if (partition.SaveAllDue || partition.Book.NextDue(options.CheckpointInterval) <= now) return true;
         }
         return false;
     }
