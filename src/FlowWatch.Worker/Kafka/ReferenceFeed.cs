@@ -71,7 +71,7 @@ public sealed class ReferenceFeed : IDisposable
     {
         // Each topic counts once: a record arriving after a topic's end gives that topic a second end.
         var ended = new HashSet<string>(StringComparer.Ordinal);
-        var deadline = DateTime.UtcNow + timeout;
+        var deadline = SteadyClock.Now + timeout;
         while (ended.Count < partitions)
         {
             // A stop is not kept waiting for the CatchUpTimeout: nothing has been processed yet.
@@ -79,7 +79,7 @@ public sealed class ReferenceFeed : IDisposable
             var record = _consumer!.ConsumeOrNothing(TimeSpan.FromSeconds(1));
             if (record is null)
             {
-                if (DateTime.UtcNow > deadline) throw new TimeoutException($"the reference and control topics did not reach their end in {timeout.TotalSeconds:0.#} s");
+                if (SteadyClock.Now > deadline) throw new TimeoutException($"the reference and control topics did not reach their end in {timeout.TotalSeconds:0.#} s");
                 continue;
             }
             if (record.IsPartitionEOF) ended.Add(record.Topic);

@@ -74,7 +74,7 @@ public static class StateStore
     {
         var target = new TopicPartition(stateTopic, new Partition(partition));
         var (changed, accepted) = book.TakeChanges(engine);
-        var (due, ids) = book.Commit(nextOffset, engine.Reference.Parameters, changed, accepted, DateTime.UtcNow, writing.CheckpointInterval,
+        var (due, ids) = book.Commit(nextOffset, engine.Reference.Parameters, changed, accepted, SteadyClock.Now, writing.CheckpointInterval,
             writing.CommitInterval, all);
         foreach (var entity in due) WriteEntity(producer, target, entity, book, writing.RecordBytes, onDelivery);
         if (ids is { Count: > 0 })
@@ -378,13 +378,13 @@ public static class StateStore
     private static ConsumeResult<TKey, TValue>? ConsumeWithin<TKey, TValue>(IConsumer<TKey, TValue> consumer, TimeSpan timeout,
         CancellationToken cancellation)
     {
-        var deadline = DateTime.UtcNow + timeout;
+        var deadline = SteadyClock.Now + timeout;
         while (true)
         {
             cancellation.ThrowIfCancellationRequested();
-            var left = TimeSpan.FromTicks(Math.Clamp((deadline - DateTime.UtcNow).Ticks, 0, CancellationStep.Ticks));
+            var left = TimeSpan.FromTicks(Math.Clamp((deadline - SteadyClock.Now).Ticks, 0, CancellationStep.Ticks));
             if (consumer.ConsumeOrNothing(left) is { } record) return record;
-            if (DateTime.UtcNow >= deadline) return null;
+            if (SteadyClock.Now >= deadline) return null;
         }
     }
 

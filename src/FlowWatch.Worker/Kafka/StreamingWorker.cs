@@ -123,7 +123,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             if (_notConsuming is { } reason) return new WorkerStatus(false, reason);
             var bound = Volatile.Read(ref _statisticsSilenceTicks);
             if (_group is not { } group || bound == 0) return WorkerStatus.Consuming;
-            var silence = DateTime.UtcNow - group.At;
+            var silence = SteadyClock.Now - group.At;
             if (silence.Ticks > bound) return new WorkerStatus(false, $"no statistics from the Kafka consumer for {silence.TotalSeconds:0} s");
             return group.State == "up"
                 ? WorkerStatus.Consuming
@@ -189,6 +189,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             {
                 // A broker out of reach for longer than a restore or a feed waits for it is a Kafka error like another.
                 var (code, reason) = ex is KafkaException kafka ? (kafka.Error.Code.ToString(), kafka.Error.Reason) : ("Timeout", ex.Message);
+                // The pauses grow only while sessions fail before they consume: one that got as far starts them afresh.
+                if (!_restarting) backoff = TimeSpan.FromSeconds(1);
                 WorkerLog.Restarting(_log, code, reason, backoff.TotalSeconds);
                 _notConsuming = $"restarting after a Kafka error ({code}): {reason}";
                 _restarting = true;
@@ -235,7 +237,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         Volatile.Write(ref _statisticsSilenceTicks, 3L * Math.Max(0, consumerConfig.StatisticsIntervalMs ?? 0) * TimeSpan.TicksPerMillisecond);
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(consumerConfig)
             .LogTo(_log, "consumer")
-            .SetStatisticsHandler((_, statistics) => _group = KafkaStatistics.GroupState(statistics) is { } state ? new GroupReport(state, DateTime.UtcNow) : null)
+            .SetStatisticsHandler((_, statistics) => _group = KafkaStatistics.GroupState(statistics) is { } state ? new GroupReport(state, SteadyClock.Now) : null)
             .SetPartitionsAssignedHandler((_, assigned) => Assign(assigned))
             .SetPartitionsRevokedHandler((_, revoked) => Revoke(revoked))
             .SetPartitionsLostHandler((_, lost) => Lose(lost))
@@ -247,8 +249,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         producer.BeginTransaction();
         Stage(WaitingForPartitions);
         consumer.Subscribe(options.PaymentsTopic);
-        var nextCommit = DateTime.UtcNow + options.CommitInterval;
-        var lastFeedPoll = DateTime.UtcNow;
+        var nextCommit = SteadyClock.Now + options.CommitInterval;
+        var lastFeedPoll = SteadyClock.Now;
         var modelsInForce = models?.Current;
         try
         {
@@ -258,7 +260,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 try
                 {
                     // Records waiting for a commit must not wait longer because none came after them.
-                    var wait = _uncommitted == 0 ? options.BatchInterval : TimeSpan.FromTicks(Math.Clamp((nextCommit - DateTime.UtcNow).Ticks, 0, options.BatchInterval.Ticks));
+                    var wait = _uncommitted == 0 ? options.BatchInterval : TimeSpan.FromTicks(Math.Clamp((nextCommit - SteadyClock.Now).Ticks, 0, options.BatchInterval.Ticks));
                     record = ConsumeNext(consumer, wait);
                 }
                 catch (ConsumeException ex) when (!ex.Error.IsFatal)
@@ -270,7 +272,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                     partition.Add(record);
                     _uncommitted++;
                 }
-                var now = DateTime.UtcNow;
+                var now = SteadyClock.Now;
                 if (_uncommitted >= options.BatchSize || (_uncommitted > 0 && now >= nextCommit)
                     || (_uncommitted == 0 && now >= nextCommit && AnySaveDue(now)))
                 {
@@ -278,11 +280,11 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                     // Commits start every CommitInterval: the time one takes is not added to the wait for the next. But
                     // a long one (many entities changed, under load) is followed by at least as long a stretch of
                     // consuming, so that committing never takes more than half of this thread's time.
-                    var end = DateTime.UtcNow;
+                    var end = SteadyClock.Now;
                     nextCommit = Max(now + options.CommitInterval, end + (end - now));
                 }
                 if (_uncommitted == 0 && !_entityQueries.IsEmpty) AnswerEntityQueries();
-                if (DateTime.UtcNow - lastFeedPoll >= options.CommitInterval)
+                if (SteadyClock.Now - lastFeedPoll >= options.CommitInterval)
                 {
                     MeasureLag(consumer);
                     var referenceChanged = feed.Poll();
@@ -299,7 +301,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                     {
                         foreach (var owned in _partitions.Values) owned.SaveAllDue = true;
                     }
-                    lastFeedPoll = DateTime.UtcNow;
+                    lastFeedPoll = SteadyClock.Now;
                 }
             }
             Commit(_partitions.Values, saveAll: true);
@@ -335,7 +337,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// </summary>
     private static void InitTransactions(IProducer<string?, byte[]> producer, CancellationToken cancellation)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var deadline = SteadyClock.Now + TimeSpan.FromSeconds(30);
         while (true)
         {
             try
@@ -343,7 +345,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 producer.InitTransactions(TimeSpan.FromSeconds(1));
                 return;
             }
-            catch (KafkaRetriableException) when (DateTime.UtcNow < deadline)
+            catch (KafkaRetriableException) when (SteadyClock.Now < deadline)
             {
                 cancellation.ThrowIfCancellationRequested();
             }
@@ -373,7 +375,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     {
         var offsets = new List<TopicPartitionOffset>();
         var positions = new List<StateStore.PendingRecord>();
-        var now = DateTime.UtcNow;
+        var now = SteadyClock.Now;
         var alerts = onCommitted is null ? null : new List<PublishedAlert>();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var pending = partitions.Where(p => p.Pending).ToList();
@@ -453,10 +455,10 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// </summary>
     private void FlushPromptly()
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var deadline = SteadyClock.Now + TimeSpan.FromSeconds(30);
         while (_producer.Flush(TimeSpan.FromMilliseconds(1)) > 0)
         {
-            if (DateTime.UtcNow > deadline) throw new KafkaException(new Error(ErrorCode.Local_TimedOut, "commit: outputs not delivered in 30 s"));
+            if (SteadyClock.Now > deadline) throw new KafkaException(new Error(ErrorCode.Local_TimedOut, "commit: outputs not delivered in 30 s"));
         }
     }
 

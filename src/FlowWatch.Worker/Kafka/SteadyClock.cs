@@ -1,0 +1,13 @@
+using System.Diagnostics;
+
+namespace FlowWatch.Worker.Kafka;
+
+/// <summary>
+/// The time the worker schedules by (commits, saves, feed polls, timeouts): it never steps with the wall clock. A wall
+/// clock set back (an NTP correction, a virtual machine resumed) would hold commits back for as long as the step; set
+/// forward, it would make every save due at once. Its values are comparable only with one another, in this process.
+/// </summary>
+internal static class SteadyClock
+{
+    public static DateTime Now => new(Stopwatch.GetElapsedTime(0).Ticks, DateTimeKind.Unspecified);
+}
