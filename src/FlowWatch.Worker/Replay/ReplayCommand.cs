@@ -91,9 +91,9 @@ public static class ReplayCommand
                     deadLetterFile?.Write(DeadLetter.Of(lines.LineNumber, string.Create(CultureInfo.InvariantCulture,
                         $"record: {lines.CutFrom:N0} bytes, more than the {LineReader.DefaultMaxLineBytes:N0} a line may hold; its first {line.Length:N0} are kept here"), line));
                 }
-                else if (line.Trim(" \t"u8).IsEmpty)
+                else if ((line.StartsWith("\uFEFF"u8) ? line[3..] : line).Trim(" \t"u8).IsEmpty)
                 {
-                    continue;   // blank lines are not records
+                    continue;   // blank lines are not records, a file's first line holding only a byte order mark too
                 }
                 else if (engine.Process(line, lines.LineNumber, alerts, out var reason) == RecordOutcome.Rejected)
                 {

@@ -248,11 +248,14 @@ public sealed class ReplayCommandTests : IDisposable
         Assert.Contains("--alerts and --dead-letters name the same file", err, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Replay_FileStartingWithAByteOrderMark_LosesNoEvent()
+    [Theory]
+    [InlineData("")]
+    [InlineData("\n")]        // a first line holding only the mark is a blank line
+    [InlineData(" \t\r\n")]
+    public async Task Replay_FileStartingWithAByteOrderMark_LosesNoEvent(string firstLine)
     {
         var events = PathOf("events.jsonl");
-        await File.WriteAllBytesAsync(events, [0xEF, 0xBB, 0xBF, .. await File.ReadAllBytesAsync(Samples("events.jsonl"))]);
+        await File.WriteAllBytesAsync(events, [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(firstLine), .. await File.ReadAllBytesAsync(Samples("events.jsonl"))]);
 
         var plain = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"), "--alerts", PathOf("a1.jsonl"), "--dead-letters", PathOf("d1.jsonl"));
         var marked = await Run("replay", "--reference", Samples("reference.json"), "--events", events, "--alerts", PathOf("a2.jsonl"), "--dead-letters", PathOf("d2.jsonl"));
