@@ -63,12 +63,12 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
                 }
                 else if (result is { Message.Value: { } value })
                 {
-                    if (rows == 0) firstPending = DateTime.UtcNow;
+                    if (rows == 0) firstPending = SteadyClock.Now;
                     try
                     {
                         if (result.Topic == kafka.AlertsTopic)
                         {
-                            alerts.Add(JsonSerializer.Deserialize(value, FlowWatchJsonContext.Default.Alert)!);
+                            alerts.Add(ReadAlert(value));
                             rows++;
                         }
                         else
@@ -86,7 +86,7 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
                     positions[result.TopicPartition] = result.Offset + 1;
                     Volatile.Write(ref _unwritten, rows);
                 }
-                if (rows > 0 && (rows >= options.MaxRows || DateTime.UtcNow - firstPending >= options.FlushInterval))
+                if (rows > 0 && (rows >= options.MaxRows || SteadyClock.Now - firstPending >= options.FlushInterval))
                 {
                     writer.WriteAsync(new SinkBatch([.. aggregates], [.. alerts]), stop).GetAwaiter().GetResult();
                     try
@@ -116,6 +116,18 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
         }
     }
 
+    private static Alert ReadAlert(byte[] value)
+    {
+        var alert = JsonSerializer.Deserialize(value, FlowWatchJsonContext.Default.Alert) ?? throw new JsonException("an alert message holds null");
+        // Required names given as null pass the reader; a sink would fail on them, again at every restart of its feed.
+        if (alert.AlertId is null || alert.Rule is null || alert.EntityId is null || alert.Account is null || alert.TxnId is null
+            || alert.Message is null || alert.Metrics is null || alert.Refs is null)
+        {
+            throw new JsonException("an alert message holds null where a value is required");
+        }
+        return alert;
+    }
+
     /// <summary>
     /// Waits until the feed has read the aggregates and alerts topics to the ends they have now and the sink holds what
     /// it read: <c>demo</c>'s last rows after its worker stopped. Gives up once the sink has written nothing for
@@ -124,11 +136,11 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
     public async Task WaitUntilWrittenAsync(Task running, TimeSpan stalledFor)
     {
         var ends = EndOffsets();
-        var (written, progress) = (writer.RowsWritten, DateTime.UtcNow);
-        while (!running.IsCompleted && !HasWritten(ends) && DateTime.UtcNow - progress < stalledFor)
+        var (written, progress) = (writer.RowsWritten, SteadyClock.Now);
+        while (!running.IsCompleted && !HasWritten(ends) && SteadyClock.Now - progress < stalledFor)
         {
             await Task.Delay(50).ConfigureAwait(false);
-            if (writer.RowsWritten != written) (written, progress) = (writer.RowsWritten, DateTime.UtcNow);
+            if (writer.RowsWritten != written) (written, progress) = (writer.RowsWritten, SteadyClock.Now);
         }
     }
 

@@ -26,9 +26,22 @@ public static class AggregatePublisher
         foreach (var message in Messages(batch)) producer.ProduceInTransaction(target, message, onDelivery);
     }
 
-    public static AggregateBatch Read(byte[] value) =>
-        JsonSerializer.Deserialize(value, FlowWatchJsonContext.Default.AggregateBatch)
-        ?? throw new JsonException("an aggregate message holds null");
+    public static AggregateBatch Read(byte[] value)
+    {
+        var batch = JsonSerializer.Deserialize(value, FlowWatchJsonContext.Default.AggregateBatch)
+            ?? throw new JsonException("an aggregate message holds null");
+        // The reader leaves what a message lacks null: a sink would fail on it, again at every restart of its feed.
+        if (batch.BatchId is null || batch.Payments is null || batch.Corridors is null || batch.Positions is null)
+        {
+            throw new JsonException("an aggregate message lacks its batchId, payments, corridors or positions");
+        }
+        if (batch.Payments.Any(r => r.EntityId is null || r.Currency is null) || batch.Corridors.Any(r => r.CpCountry is null || r.Currency is null)
+            || batch.Positions.Any(r => r is null || r.EntityId is null))
+        {
+            throw new JsonException("an aggregate message holds a row without its entity, country or currency");
+        }
+        return batch;
+    }
 
     /// <summary>
     /// The batch as messages keyed by their part's id: parts of about <see cref="RowsPerMessage"/> rows, each of at most

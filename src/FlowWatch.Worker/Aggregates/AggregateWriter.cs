@@ -41,11 +41,11 @@ public sealed class AggregateWriter : IAsyncDisposable
 
     public long Writes => Interlocked.Read(ref _writes);
 
-    /// <summary>Queues a batch, waiting while the queue is full.</summary>
+    /// <summary>Queues a batch, waiting while the queue is full. Throws what stopped the writer, if anything did.</summary>
     public async ValueTask EnqueueAsync(SinkBatch batch, CancellationToken cancellation = default)
     {
         if (batch.RowCount == 0) return;
-        await _queue.Writer.WriteAsync(new Pending(batch, null), cancellation).ConfigureAwait(false);
+        await Queue(new Pending(batch, null), cancellation).ConfigureAwait(false);
     }
 
     /// <summary>Queues a batch and completes once it is written (a source commits its position after this).</summary>
@@ -53,8 +53,22 @@ public sealed class AggregateWriter : IAsyncDisposable
     {
         if (batch.RowCount == 0) return;
         var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _queue.Writer.WriteAsync(new Pending(batch, written), cancellation).ConfigureAwait(false);
+        await Queue(new Pending(batch, written), cancellation).ConfigureAwait(false);
         await written.Task.WaitAsync(cancellation).ConfigureAwait(false);
+    }
+
+    private async ValueTask Queue(Pending pending, CancellationToken cancellation)
+    {
+        try
+        {
+            await _queue.Writer.WriteAsync(pending, cancellation).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            // The writer stopped: its failure is the reason to give, not the queue's closing.
+            await _loop.ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>Writes everything queued, then stops. Throws what stopped the writer, if anything did.</summary>
@@ -101,6 +115,8 @@ public sealed class AggregateWriter : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            // Closed, so that a source queueing more learns of the failure instead of waiting for room that never comes.
+            _queue.Writer.TryComplete(ex);
             foreach (var pending in taken) pending.Written?.TrySetException(ex);
             while (reader.TryRead(out var pending)) pending.Written?.TrySetException(ex);
             throw;

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
 using FlowWatch.Core.Aggregates;
@@ -82,6 +83,48 @@ public sealed class AggregateFeedTests : IDisposable
         await running;
 
         Assert.Equal("3", events);
+    }
+
+    /// <summary>
+    /// Messages that read as JSON but lack what a row or an alert needs are passed over like unreadable ones. They used
+    /// to stop the feed (a null list, or a null alert reaching the sink), and again after every restart.
+    /// </summary>
+    [Fact]
+    public async Task Feed_MessagesLackingWhatTheSinkNeeds_ArePassedOverAndTheRestWritten()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var kafka = new KafkaOptions { BootstrapServers = broker.BootstrapServers, GroupId = "lacking", PublishAggregates = true };
+        broker.CreateFlowWatchTopics(kafka, partitions: 1);
+        var minute = new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.FromHours(8)).UtcTicks;
+        using (var producer = new ProducerBuilder<string?, byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            string[] lacking =
+            [
+                "null", """{"batchId":"payments/0@0-0"}""", """{"batchId":"payments/0@1-1","payments":[{"minuteTicks":1}],"corridors":[],"positions":[]}""",
+                """{"batchId":"payments/0@2-2","payments":[],"corridors":[],"positions":[null]}""",
+            ];
+            foreach (var value in lacking)
+            {
+                producer.Produce(kafka.AggregatesTopic, new Message<string?, byte[]> { Key = "a", Value = Encoding.UTF8.GetBytes(value) });
+            }
+            producer.Produce(kafka.AlertsTopic, new Message<string?, byte[]> { Key = "E1", Value = "null"u8.ToArray() });
+            producer.Produce(kafka.AggregatesTopic, new Message<string?, byte[]> { Key = "a", Value = Batch("payments/0@3-3", minute) });
+            producer.Flush(TimeSpan.FromSeconds(10));
+        }
+        await using var sink = await SlowDuckDb(firstWrite: TimeSpan.Zero);
+        var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
+        await using var writer = new AggregateWriter(sink, options, NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        var feed = new AggregateFeed(kafka, options, writer, NullLogger.Instance);
+        var running = feed.RunAsync(stop.Token);
+
+        await feed.WaitUntilWrittenAsync(running, stalledFor: TimeSpan.FromSeconds(30));
+        var events = (await sink.QueryAsync("SELECT coalesce(sum(events), 0) FROM payments_minute", CancellationToken.None)).Single().Single();
+        Assert.False(running.IsCompleted, "the feed stopped");
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Equal("1", events);
     }
 
     [Fact]

@@ -40,6 +40,26 @@ public sealed class AggregateWriterTests
         await writer.DisposeAsync();
     }
 
+    /// <summary>
+    /// A source that queues more than the queue holds after the sink refused for good (replay reading on) learns the
+    /// reason, where it used to wait for room that never came.
+    /// </summary>
+    [Fact]
+    public async Task EnqueueAsync_AfterTheSinkRefusedForGood_ThrowsTheReasonInsteadOfWaitingForever()
+    {
+        var sink = new ScriptedSink { Permanent = true };
+        var writer = new AggregateWriter(sink, new AggregateOptions { QueueCapacity = 2 }, NullLogger.Instance);
+
+        var failure = await Assert.ThrowsAsync<AggregateSinkException>(async () =>
+        {
+            for (var i = 0; i < 20; i++) await writer.EnqueueAsync(Batch($"b{i}", 1)).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        });
+
+        Assert.Contains("scripted sink", failure.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<AggregateSinkException>(writer.CompleteAsync);
+        await writer.DisposeAsync();
+    }
+
     [Fact]
     public async Task EnqueueAsync_QueueFullWhileTheSinkIsStuck_WaitsAndThenWritesEveryBatchMergedUpToMaxRows()
     {
