@@ -111,9 +111,9 @@ public sealed class StateTopicTests(ITestOutputHelper output)
     {
         var engine = new FlowEngine(harness.Reference, rules, models: harness.Models);
         engine.TrackChanges();
-        var owner = StateStore.ClaimPartition(claims, harness.Options.StateTopic, partition);
+        var claim = StateStore.ClaimPartition(claims, harness.Options.StateTopic, partition);
         var restored = StateStore.Restore(new ConsumerConfig { BootstrapServers = harness.Broker.BootstrapServers }, harness.Options.StateTopic,
-            harness.Options.PaymentsTopic, partition, engine, owner: owner);
+            harness.Options.PaymentsTopic, partition, engine, claim: claim);
         var producer = new ProducerBuilder<string?, byte[]>(new ProducerConfig { BootstrapServers = harness.Broker.BootstrapServers, TransactionalId = name }).Build();
         producer.InitTransactions(TimeSpan.FromSeconds(30));
         return new PartitionOwner(engine, restored.Book, producer, restored.ResumeAt);
@@ -194,6 +194,29 @@ public sealed class StateTopicTests(ITestOutputHelper output)
 
     private static string Payment(string txnId, int day) =>
         $$"""{"txnId":"{{txnId}}","ts":"2026-03-{{day:00}}T10:00:00+08:00","account":"EFE0001","direction":"OUT","amount":"100","currency":"CNY","cpKind":"DOMESTIC","cpAccount":"DOM-HQ-001","purpose":"GOODS_TRADE"}""";
+
+    /// <summary>
+    /// A read_committed client reports a partition's end at its last stable offset, which an undecided transaction holds
+    /// back: a commit whose markers are still on their way. A restore reads at least through its own claim, written after
+    /// it and readable only once it is decided, rather than stop at that end. The embedded broker decides transactions at
+    /// once, so a claim not written yet stands for one held back here.
+    /// </summary>
+    [Fact]
+    public void Restore_ItsClaimNotYetReadable_WaitsForItRatherThanStopAtTheReportedEnd()
+    {
+        using var harness = new DeliveryHarness(output, payments: 10, seed: 16);
+        using var claims = new ProducerBuilder<string?, byte[]>(new ProducerConfig { BootstrapServers = harness.Broker.BootstrapServers }).Build();
+        var claim = StateStore.ClaimPartition(claims, harness.Options.StateTopic, 1);
+        var config = new ConsumerConfig { BootstrapServers = harness.Broker.BootstrapServers };
+
+        var early = Assert.Throws<TimeoutException>(() => StateStore.Restore(config, harness.Options.StateTopic, harness.Options.PaymentsTopic, 1,
+            new FlowEngine(harness.Reference, new RuleSettings()), TimeSpan.FromSeconds(2), claim with { Offset = claim.Offset + 1 }));
+        var restored = StateStore.Restore(config, harness.Options.StateTopic, harness.Options.PaymentsTopic, 1,
+            new FlowEngine(harness.Reference, new RuleSettings()), TimeSpan.FromSeconds(2), claim);
+
+        Assert.Contains("did not reach its end", early.Message, StringComparison.Ordinal);
+        Assert.Null(restored.ResumeAt);
+    }
 
     [Fact]
     public void Restore_PositionOfAnotherFormat_FailsNamingThePartition()

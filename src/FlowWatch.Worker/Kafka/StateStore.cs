@@ -54,15 +54,19 @@ public static class StateStore
     /// <summary>
     /// Claims partition <paramref name="partition"/> of the state topic for a new owner, before its restore. The claim is
     /// written by <paramref name="producer"/>, one outside any transaction, so that it is in the log at once: every
-    /// later record of a worker that owned the partition before comes after it. Answers the new owner's id.
+    /// later record of a worker that owned the partition before comes after it. Answers the new owner's id and where
+    /// the claim is in the log.
     /// </summary>
-    internal static byte[] ClaimPartition(IProducer<string?, byte[]> producer, string stateTopic, int partition)
+    internal static Claim ClaimPartition(IProducer<string?, byte[]> producer, string stateTopic, int partition)
     {
         var owner = Guid.NewGuid().ToByteArray();
-        producer.ProduceAsync(new TopicPartition(stateTopic, new Partition(partition)), new Message<string?, byte[]> { Key = ClaimKey, Value = owner })
+        var delivered = producer.ProduceAsync(new TopicPartition(stateTopic, new Partition(partition)), new Message<string?, byte[]> { Key = ClaimKey, Value = owner })
             .GetAwaiter().GetResult();
-        return owner;
+        return new Claim(owner, delivered.Offset.Value);
     }
+
+    /// <summary>A claim on a state partition: the new owner's id, and the claim's offset.</summary>
+    internal sealed record Claim(byte[] Owner, long Offset);
 
     /// <summary>
     /// Books a commit of <paramref name="engine"/>'s partition at <paramref name="nextOffset"/>, writes the entity
@@ -143,15 +147,16 @@ public static class StateStore
     /// Restores an engine from partition <paramref name="partition"/> of the state topic, reading committed records up
     /// to its end, then processes the payments from the restart point up to the position again, producing nothing.
     /// The engine must track changes, must not write aggregates yet, and counts only what comes after. With
-    /// <paramref name="owner"/> (from <see cref="ClaimPartition"/>), the records saved from then on name it. Its Kafka
-    /// clients log to <paramref name="log"/>.
+    /// <paramref name="claim"/> (from <see cref="ClaimPartition"/>), the partition is read at least through the claim, and
+    /// the records saved from then on name its owner. Its Kafka clients log to <paramref name="log"/>.
     /// </summary>
     internal static RestoredPartition Restore(ConsumerConfig baseConfig, string stateTopic, string paymentsTopic, int partition, FlowEngine engine,
-        TimeSpan? catchUpTimeout = null, byte[]? owner = null, ILogger? log = null, CancellationToken cancellation = default)
+        TimeSpan? catchUpTimeout = null, Claim? claim = null, ILogger? log = null, CancellationToken cancellation = default)
     {
         var timeout = catchUpTimeout ?? new KafkaOptions().CatchUpTimeout;
         log ??= NullLogger.Instance;
-        var saved = ReadSaved(baseConfig, stateTopic, partition, timeout, log, cancellation);
+        var owner = claim?.Owner;
+        var saved = ReadSaved(baseConfig, stateTopic, partition, claim?.Offset, timeout, log, cancellation);
         var idRecords = new Dictionary<long, (int Parts, int NewestDay)>();
         if (saved.Position is not { } position)
         {
@@ -221,7 +226,7 @@ public static class StateStore
     }
 
     /// <summary>The newest valid record of each entity and ids key of a state partition, and the position.</summary>
-    private static Saved ReadSaved(ConsumerConfig baseConfig, string stateTopic, int partition, TimeSpan timeout, ILogger log,
+    private static Saved ReadSaved(ConsumerConfig baseConfig, string stateTopic, int partition, long? claimedAt, TimeSpan timeout, ILogger log,
         CancellationToken cancellation)
     {
         var saved = new Saved();
@@ -247,10 +252,17 @@ public static class StateStore
         byte[]? owner = null;
         while (true)
         {
-            // End of partition for read_committed is the last stable offset: an open transaction of a crashed
-            // worker holds it back until that transaction is fenced or times out.
+            // End of partition for read_committed is the last stable offset: a transaction not yet decided holds it
+            // back (a crashed worker's until it is fenced or times out), and the client reports that end at once. The
+            // claim, written outside any transaction after every record of earlier owners, becomes readable only once
+            // all their transactions are decided, such as a commit whose markers are still on their way: the restore
+            // reads through it, so it never takes a position that such a commit is about to replace.
             var record = ConsumeWithin(consumer, timeout, cancellation) ?? throw new TimeoutException($"state partition {partition} did not reach its end in {timeout.TotalSeconds:0.#} s");
-            if (record.IsPartitionEOF) break;
+            if (record.IsPartitionEOF)
+            {
+                if (claimedAt is not { } claimOffset || record.Offset.Value > claimOffset) break;
+                continue;
+            }
             if (record.Message.Key is not { } key) continue;
             var value = record.Message.Value;
             if (key == ClaimKey)

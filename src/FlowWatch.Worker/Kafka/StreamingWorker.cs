@@ -532,9 +532,9 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             };
             engine.TrackChanges();
             var started = System.Diagnostics.Stopwatch.StartNew();
-            var owner = StateStore.ClaimPartition(_claims, options.StateTopic, topicPartition.Partition.Value);
+            var claim = StateStore.ClaimPartition(_claims, options.StateTopic, topicPartition.Partition.Value);
             var restored = StateStore.Restore(options.WorkerConsumerConfig(), options.StateTopic, options.PaymentsTopic, topicPartition.Partition.Value, engine,
-                options.CatchUpTimeout, owner, _log, _stopping);
+                options.CatchUpTimeout, claim, _log, _stopping);
             // With a reference or control topic, what it says now outranks the parameters saved in the state.
             if (_feed.Enabled) engine.UpdateReference(_feed.Current);
             // Only now: the payments processed again during the restore had their aggregate rows written before.
