@@ -293,8 +293,9 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                         foreach (var owned in _partitions.Values) owned.UpdateReference(feed.Current);
                     }
                     // New models (a file replaced in the watched directory) change what ML_ANOMALY's silences hold from
-                    // here on, as new parameters change the quota positions: everything is saved, so that a restore
-                    // never processes payments scored by the old models again under the new ones.
+                    // then on, as new parameters change the quota positions. Everything is saved at the next commit, its
+                    // boundary recorded with what is in force from there on, so that a restore processes again only
+                    // payments processed under the new reference data and models.
                     var modelsChanged = !ReferenceEquals(models?.Current, modelsInForce);
                     modelsInForce = models?.Current;
                     if (referenceChanged || modelsChanged)
