@@ -166,6 +166,41 @@ public sealed class ReferenceFeedTests
         Assert.Equal(controlFirst ? 1m : 0.5m, feed.Current.Parameters.MacroPrudentialFactor);
     }
 
+    /// <summary>
+    /// The newer of two reference documents (the later offset) wins even when it carries the older timestamp (a
+    /// producer's clock behind, a record stamped when it was made): ordering a topic's records by timestamp made a
+    /// starting worker apply the superseded one last.
+    /// </summary>
+    [Fact]
+    public async Task ReferenceFeed_NewerDocumentWithAnOlderTimestamp_IsTheOneInForce()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions
+        {
+            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"),
+            ReferenceTopic = "flowwatch.reference", ControlTopic = "flowwatch.control",
+        };
+        broker.CreateTopic(options.ReferenceTopic, 1);
+        broker.CreateTopic(options.ControlTopic, 1);
+        using var producer = new ProducerBuilder<string?, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build();
+        var document = JsonNode.Parse(await File.ReadAllTextAsync(Samples("reference.json")))!;
+        var written = DateTimeOffset.UtcNow;
+        foreach (var (factor, at) in new[] { (0.7m, written), (0.6m, written.AddMinutes(-5)) })
+        {
+            document["parameters"]!["macroPrudentialFactor"] = factor;
+            await producer.ProduceAsync(options.ReferenceTopic, new Message<string?, string> { Key = "reference", Value = document.ToJsonString(), Timestamp = new Timestamp(at) });
+        }
+        await producer.ProduceAsync(options.ControlTopic, new Message<string?, string>
+        {
+            Value = """{"type":"PARAMETERS","ts":"2026-03-03T00:00:00+08:00","inflowLeverage":3}""", Timestamp = new Timestamp(written.AddMinutes(1)),
+        });
+
+        using var feed = new ReferenceFeed(options, ReferenceDataLoader.LoadFile(Samples("reference.json")), new LineLogger(_ => { }));
+
+        Assert.Equal(0.6m, feed.Current.Parameters.MacroPrudentialFactor);
+        Assert.Equal(3m, feed.Current.Parameters.InflowLeverage);
+    }
+
     private static Message<string?, string> Payment(string txnId, string account, string amount, string cpKind, string cpAccount) => new()
     {
         Key = account,

@@ -54,17 +54,33 @@ public sealed class ReferenceFeed : IDisposable
     }
 
     /// <summary>
-    /// Applies records of both topics in the order they were written (their timestamps), not the order the consumer
-    /// hands the two partitions over: a reference document replaces the parameters a control record set before it,
-    /// and a control record changes those of the document before it, whichever topic is read first.
+    /// Applies records of both topics in the order they were written, not the order the consumer hands the two
+    /// partitions over: a reference document replaces the parameters a control record set before it, and a control
+    /// record changes those of the document before it, whichever topic is read first. Each topic's records keep their
+    /// own order, that of their offsets; the two are merged by timestamp. Timestamps alone could reorder one topic's
+    /// records (producers' clocks differ, a record may carry the time it was made), and then the superseded
+    /// document would win.
     /// </summary>
     private bool ApplyArrived()
     {
         if (_arrived.Count == 0) return false;
         var changed = false;
-        foreach (var record in _arrived.OrderBy(r => r.Message.Timestamp.UnixTimestampMs)) changed |= Apply(record.Topic, record.Message.Value);
+        var documents = _arrived.Where(r => r.Topic == _referenceTopic).ToList();
+        var controls = _arrived.Where(r => r.Topic != _referenceTopic).ToList();
+        for (int d = 0, c = 0; d < documents.Count || c < controls.Count;)
+        {
+            var document = c == controls.Count
+                || (d < documents.Count && WrittenFirst(documents[d], controls[c]));
+            var record = document ? documents[d++] : controls[c++];
+            changed |= Apply(record.Topic, record.Message.Value);
+        }
         _arrived.Clear();
         return changed;
+
+        // Ties go to whichever arrived first, as before.
+        bool WrittenFirst(ConsumeResult<Ignore, byte[]> a, ConsumeResult<Ignore, byte[]> b) =>
+            a.Message.Timestamp.UnixTimestampMs < b.Message.Timestamp.UnixTimestampMs
+            || (a.Message.Timestamp.UnixTimestampMs == b.Message.Timestamp.UnixTimestampMs && _arrived.IndexOf(a) < _arrived.IndexOf(b));
     }
 
     private void CatchUp(int partitions, TimeSpan timeout, CancellationToken cancellation)
