@@ -136,13 +136,7 @@ public sealed class ReferenceFeedTests
     public async Task ReferenceFeed_StartingAfterAReferenceRecordAndAControlRecord_KeepsTheParametersOfTheLaterOne(bool controlFirst)
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions
-        {
-            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"),
-            ReferenceTopic = "flowwatch.reference", ControlTopic = "flowwatch.control",
-        };
-        broker.CreateTopic(options.ReferenceTopic, 1);
-        broker.CreateTopic(options.ControlTopic, 1);
+        var options = FeedTopics(broker);
         using var producer = new ProducerBuilder<string?, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build();
         // The file's parameters (factor 1) and the supervisor's change (factor 0.5), written a second apart.
         var written = DateTimeOffset.UtcNow;
@@ -175,13 +169,7 @@ public sealed class ReferenceFeedTests
     public async Task ReferenceFeed_NewerDocumentWithAnOlderTimestamp_IsTheOneInForce()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = new KafkaOptions
-        {
-            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"),
-            ReferenceTopic = "flowwatch.reference", ControlTopic = "flowwatch.control",
-        };
-        broker.CreateTopic(options.ReferenceTopic, 1);
-        broker.CreateTopic(options.ControlTopic, 1);
+        var options = FeedTopics(broker);
         using var producer = new ProducerBuilder<string?, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build();
         var document = JsonNode.Parse(await File.ReadAllTextAsync(Samples("reference.json")))!;
         var written = DateTimeOffset.UtcNow;
@@ -199,6 +187,19 @@ public sealed class ReferenceFeedTests
 
         Assert.Equal(0.6m, feed.Current.Parameters.MacroPrudentialFactor);
         Assert.Equal(3m, feed.Current.Parameters.InflowLeverage);
+    }
+
+    /// <summary>Options naming a reference and a control topic, made on <paramref name="broker"/> with a partition each.</summary>
+    private static KafkaOptions FeedTopics(EmbeddedBroker broker)
+    {
+        var options = new KafkaOptions
+        {
+            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"),
+            ReferenceTopic = "flowwatch.reference", ControlTopic = "flowwatch.control",
+        };
+        broker.CreateTopic(options.ReferenceTopic, 1);
+        broker.CreateTopic(options.ControlTopic, 1);
+        return options;
     }
 
     private static Message<string?, string> Payment(string txnId, string account, string amount, string cpKind, string cpAccount) => new()
