@@ -48,6 +48,9 @@ internal sealed class StateBook
     private long _boundary;
     private DateTime _nextIdSave = DateTime.MinValue;
 
+    /// <summary>Per record of ids found all forgotten and not deleted yet: the boundary of the commit that found it so.</summary>
+    private readonly Dictionary<long, long> _forgottenAt = [];
+
     /// <param name="boundary">The offset processing resumes at.</param>
     /// <param name="parameters">The parameters in force there.</param>
     /// <param name="idRecords">The saved records of ids, by number: how many parts, the newest day of their ids.</param>
@@ -169,13 +172,22 @@ internal sealed class StateBook
         return number;
     }
 
-    /// <summary>Removes and answers the records of ids that are all forgotten by now, so that they can be deleted.</summary>
+    /// <summary>
+    /// Removes and answers the records of ids that are all forgotten by now, so that they can be deleted, once the
+    /// restart point has reached the commit that first found them forgotten. A restore processes the payments after the
+    /// restart point again, and one of them may have been refused as a repeat of an id such a record holds: deleted
+    /// sooner, the record would be missing from the restore, and the repeat accepted.
+    /// </summary>
     public List<(long Number, int Parts)> ExpireIds(Func<int, bool> forgotten)
     {
         var expired = new List<(long Number, int Parts)>();
+        var restartPoint = RestartPoint().Offset;
         _idRecords.RemoveAll(record =>
         {
             if (!forgotten(record.NewestDay)) return false;
+            if (!_forgottenAt.TryGetValue(record.Number, out var at)) _forgottenAt[record.Number] = at = _boundary;
+            if (restartPoint < at) return false;
+            _forgottenAt.Remove(record.Number);
             expired.Add((record.Number, record.Parts));
             return true;
         });

@@ -119,6 +119,26 @@ public sealed class StateBookTests
     }
 
     /// <summary>
+    /// A record found forgotten at a commit is deleted only once the restart point has reached that commit: payments
+    /// after the restart point are processed again by a restore, and one of them may have been refused as a repeat of
+    /// one of its ids. It used to be deleted at once.
+    /// </summary>
+    [Fact]
+    public void ExpireIds_RestartPointBeforeTheCommitThatFoundTheRecordForgotten_KeepsItUntilThePointPasses()
+    {
+        var book = new StateBook(boundary: 100, Base, [(3, 1, 10)], nextIdRecord: 4);
+        var entity = new EntityState("A");
+        Commit(book, 110, TimeSpan.Zero, [entity]);                  // A changed after 100, not saved yet
+        Commit(book, 120, TimeSpan.FromSeconds(1));
+        Assert.Empty(book.ExpireIds(day => day < 11));                 // found forgotten at 120; restart point 100
+        Commit(book, 130, TimeSpan.FromSeconds(2));
+        Assert.Empty(book.ExpireIds(day => day < 11));
+        Assert.Equal([entity], Commit(book, 140, Interval).Entities);  // A saved: restart point 140
+        Assert.Equal([(3L, 1)], book.ExpireIds(day => day < 11));
+        Assert.Empty(book.ExpireIds(day => day < 11));
+    }
+
+    /// <summary>
     /// Random commits against a naive account kept from the whole history: each entity's first change after its last
     /// save, the last save of ids, and the parameters at every boundary. The restart point must be the earliest
     /// boundary before an unsaved change, never past the last save of ids, with the parameters of that boundary; and
