@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Confluent.Kafka;
 using FlowWatch.Core.Contracts;
-using FlowWatch.Core.Serialization;
 using FlowWatch.Worker.Kafka;
 using Microsoft.Extensions.Logging;
 
@@ -68,7 +67,7 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
                     {
                         if (result.Topic == kafka.AlertsTopic)
                         {
-                            alerts.Add(ReadAlert(value));
+                            alerts.Add(PublishedAlert.Read(value));
                             rows++;
                         }
                         else
@@ -114,18 +113,6 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
         {
             consumer.Close();
         }
-    }
-
-    private static Alert ReadAlert(byte[] value)
-    {
-        var alert = JsonSerializer.Deserialize(value, FlowWatchJsonContext.Default.Alert) ?? throw new JsonException("an alert message holds null");
-        // Required names given as null pass the reader; a sink would fail on them, again at every restart of its feed.
-        if (alert.AlertId is null || alert.Rule is null || alert.EntityId is null || alert.Account is null || alert.TxnId is null
-            || alert.Message is null || alert.Metrics is null || alert.Refs is null)
-        {
-            throw new JsonException("an alert message holds null where a value is required");
-        }
-        return alert;
     }
 
     /// <summary>

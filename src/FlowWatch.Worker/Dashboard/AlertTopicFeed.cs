@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Confluent.Kafka;
-using FlowWatch.Core.Serialization;
 using FlowWatch.Worker.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -162,7 +161,7 @@ public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOpt
     {
         try
         {
-            return JsonSerializer.Deserialize(json, FlowWatchJsonContext.Default.Alert) is { } alert ? PublishedAlert.Of(alert, json) : null;
+            return PublishedAlert.Of(PublishedAlert.Read(json), json);
         }
         catch (JsonException ex)
         {

@@ -65,22 +65,21 @@ public sealed class ReferenceFeed : IDisposable
     {
         if (_arrived.Count == 0) return false;
         var changed = false;
-        var documents = _arrived.Where(r => r.Topic == _referenceTopic).ToList();
-        var controls = _arrived.Where(r => r.Topic != _referenceTopic).ToList();
+        // Each record with its place in arrival order, which breaks ties of timestamps as before.
+        var arrived = _arrived.Select((record, place) => (Record: record, Place: place)).ToList();
+        var documents = arrived.Where(r => r.Record.Topic == _referenceTopic).ToList();
+        var controls = arrived.Where(r => r.Record.Topic != _referenceTopic).ToList();
         for (int d = 0, c = 0; d < documents.Count || c < controls.Count;)
         {
-            var document = c == controls.Count
-                || (d < documents.Count && WrittenFirst(documents[d], controls[c]));
-            var record = document ? documents[d++] : controls[c++];
+            var document = c == controls.Count || (d < documents.Count && WrittenBefore(documents[d], controls[c]));
+            var record = (document ? documents[d++] : controls[c++]).Record;
             changed |= Apply(record.Topic, record.Message.Value);
         }
         _arrived.Clear();
         return changed;
 
-        // Ties go to whichever arrived first, as before.
-        bool WrittenFirst(ConsumeResult<Ignore, byte[]> a, ConsumeResult<Ignore, byte[]> b) =>
-            a.Message.Timestamp.UnixTimestampMs < b.Message.Timestamp.UnixTimestampMs
-            || (a.Message.Timestamp.UnixTimestampMs == b.Message.Timestamp.UnixTimestampMs && _arrived.IndexOf(a) < _arrived.IndexOf(b));
+        static bool WrittenBefore((ConsumeResult<Ignore, byte[]> Record, int Place) a, (ConsumeResult<Ignore, byte[]> Record, int Place) b) =>
+            (a.Record.Message.Timestamp.UnixTimestampMs, a.Place).CompareTo((b.Record.Message.Timestamp.UnixTimestampMs, b.Place)) < 0;
     }
 
     private void CatchUp(int partitions, TimeSpan timeout, CancellationToken cancellation)

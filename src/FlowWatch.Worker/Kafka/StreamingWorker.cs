@@ -383,7 +383,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         // A partition without new records writes its state only when some of it is due. Every partition written is
         // drained first, not only those with new records: a reference change sent to one must be in its engine before
         // its parameters are written with its position, and its engine must be idle while this thread reads it.
-        var written = partitions.Where(p => p.Pending || saveAll || p.SaveAllDue || p.Book.NextDue(options.CheckpointInterval) <= now).ToList();
+        var written = partitions.Where(p => p.Pending || saveAll || SaveDue(p, now)).ToList();
         DrainAll(written);
         foreach (var partition in pending)
         {
@@ -619,10 +619,12 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     {
         foreach (var partition in _partitions.Values)
         {
-            if (partition.SaveAllDue || partition.Book.NextDue(options.CheckpointInterval) <= now) return true;
+            if (SaveDue(partition, now)) return true;
         }
         return false;
     }
+
+    private bool SaveDue(PartitionPipeline partition, DateTime now) => partition.SaveAllDue || partition.Book.NextDue(options.CheckpointInterval) <= now;
 
     /// <summary>Runs on the producer's thread: remember the failure; the next commit stops the worker on it.</summary>
     private void RecordFailure(DeliveryReport<string?, byte[]> report)

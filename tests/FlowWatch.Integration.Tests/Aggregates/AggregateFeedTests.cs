@@ -47,6 +47,28 @@ public sealed class AggregateFeedTests : IDisposable
         return new SlowFirstWrite(duckDb, firstWrite);
     }
 
+    /// <summary>
+    /// Runs a feed of <paramref name="kafka"/>'s topics into a DuckDB sink whose first write takes
+    /// <paramref name="firstWrite"/>, until the sink holds what the topics hold: the payments the sink counts, and
+    /// whether the feed had stopped by then.
+    /// </summary>
+    private async Task<(string Events, bool FeedStopped)> FeedUntilWritten(KafkaOptions kafka, TimeSpan firstWrite)
+    {
+        await using var sink = await SlowDuckDb(firstWrite);
+        var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
+        await using var writer = new AggregateWriter(sink, options, NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        var feed = new AggregateFeed(kafka, options, writer, NullLogger.Instance);
+        var running = feed.RunAsync(stop.Token);
+
+        await feed.WaitUntilWrittenAsync(running, stalledFor: TimeSpan.FromSeconds(30));
+        var events = (await sink.QueryAsync("SELECT coalesce(sum(events), 0) FROM payments_minute", CancellationToken.None)).Single().Single();
+        var feedStopped = running.IsCompleted;
+        await stop.CancelAsync();
+        await running;
+        return (events, feedStopped);
+    }
+
     private static byte[] Batch(string id, long minuteTicks) => JsonSerializer.SerializeToUtf8Bytes(new AggregateBatch(id,
         [new PaymentsMinuteRow("E1", minuteTicks, AccountKind.FTE, Channel.CrossBorder, Direction.In, "USD", 1, 10m, 71m)], [], []),
         FlowWatchJsonContext.Default.AggregateBatch);
@@ -70,17 +92,7 @@ public sealed class AggregateFeedTests : IDisposable
             producer.Flush(TimeSpan.FromSeconds(10));
         }
         // A write that takes far longer than the feed's flush interval, with nothing written meanwhile.
-        await using var sink = await SlowDuckDb(firstWrite: TimeSpan.FromSeconds(3));
-        var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
-        await using var writer = new AggregateWriter(sink, options, NullLogger.Instance);
-        using var stop = new CancellationTokenSource();
-        var feed = new AggregateFeed(kafka, options, writer, NullLogger.Instance);
-        var running = feed.RunAsync(stop.Token);
-
-        await feed.WaitUntilWrittenAsync(running, stalledFor: TimeSpan.FromSeconds(30));
-        var events = (await sink.QueryAsync("SELECT coalesce(sum(events), 0) FROM payments_minute", CancellationToken.None)).Single().Single();
-        await stop.CancelAsync();
-        await running;
+        var (events, _) = await FeedUntilWritten(kafka, firstWrite: TimeSpan.FromSeconds(3));
 
         Assert.Equal("3", events);
     }
@@ -111,19 +123,9 @@ public sealed class AggregateFeedTests : IDisposable
             producer.Produce(kafka.AggregatesTopic, new Message<string?, byte[]> { Key = "a", Value = Batch("payments/0@3-3", minute) });
             producer.Flush(TimeSpan.FromSeconds(10));
         }
-        await using var sink = await SlowDuckDb(firstWrite: TimeSpan.Zero);
-        var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
-        await using var writer = new AggregateWriter(sink, options, NullLogger.Instance);
-        using var stop = new CancellationTokenSource();
-        var feed = new AggregateFeed(kafka, options, writer, NullLogger.Instance);
-        var running = feed.RunAsync(stop.Token);
+        var (events, feedStopped) = await FeedUntilWritten(kafka, firstWrite: TimeSpan.Zero);
 
-        await feed.WaitUntilWrittenAsync(running, stalledFor: TimeSpan.FromSeconds(30));
-        var events = (await sink.QueryAsync("SELECT coalesce(sum(events), 0) FROM payments_minute", CancellationToken.None)).Single().Single();
-        Assert.False(running.IsCompleted, "the feed stopped");
-        await stop.CancelAsync();
-        await running;
-
+        Assert.False(feedStopped, "the feed stopped");
         Assert.Equal("1", events);
     }
 
