@@ -229,6 +229,70 @@ public sealed class StateRestoreFailureTests
         Assert.StartsWith("payments partition 0 ends at offset 2, before the saved position 1000", Assert.IsType<InvalidDataException>(error).Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(0, 4, null)]
+    [InlineData(2, 2, "partition 0: payments 0 to 2 (exclusive) are gone from the payments topic (its retention); the state is restored without them")]
+    [InlineData(5, 0, "partition 0: payments 0 to 4 (exclusive) are gone from the payments topic (its retention); the state is restored without them")]
+    public void Restore_PaymentsAfterTheRestartPointGoneFromTheTopic_GoesOnWithoutThemAndSaysSo(long keptFrom, long processedAgain, string? said)
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("restore", partitions: 1);
+        Write(broker, options.PaymentsTopic, [.. Enumerable.Range(1, 5).Select(i => ("EFE0001", Payment($"A{i}", "1"), (Headers?)null))]);
+        // Saved at offset 4 with every payment since 0 to process again.
+        Write(broker, options.StateTopic, ("P", Position(nextOffset: 4, restartPoint: 0), null));
+        if (keptFrom > 0) broker.DeleteRecords(options.PaymentsTopic, 0, keptFrom);
+        var engine = new FlowEngine(ReferenceDataLoader.LoadFile(Samples("reference.json")), new RuleSettings());
+        engine.TrackChanges();
+        var lines = new List<string>();
+
+        var restored = StateStore.Restore(new ConsumerConfig { BootstrapServers = broker.BootstrapServers }, options.StateTopic, options.PaymentsTopic, 0,
+            engine, log: new LineLogger(lines.Add));
+
+        Assert.Equal((4, processedAgain), (restored.ResumeAt, restored.Replayed));
+        Assert.Equal(said is null ? [] : [said], lines.Where(line => line.Contains("gone", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Restore_StoppedWhileItsPartitionsLeaderIsOutOfReach_EndsAtTheStopNotAtItsTimeout()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 2);
+        var options = broker.WorkerOptions("restore", partitions: 1);
+        // The state partition's leader is out of reach while another broker answers: the client waits for the leader.
+        broker.SetLeader(options.StateTopic, 0, 2);
+        broker.SetBrokerDown(2);
+        var engine = new FlowEngine(ReferenceDataLoader.LoadFile(Samples("reference.json")), new RuleSettings());
+        engine.TrackChanges();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+
+        // Its first wait is the state partition's end: 30 s, longer than a host gives its services to stop.
+        Assert.Throws<OperationCanceledException>(() => StateStore.Restore(new ConsumerConfig { BootstrapServers = broker.BootstrapServers },
+            options.StateTopic, options.PaymentsTopic, 0, engine, cancellation: stop.Token));
+    }
+
+    [Fact]
+    public async Task Restore_ItsPartitionsLeaderBackAfterAWhile_WaitsAndRestores()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 2);
+        var options = broker.WorkerOptions("restore", partitions: 1);
+        Write(broker, options.PaymentsTopic, ("EFE0001", Payment("A1", "1"), null), ("EFE0001", Payment("A2", "1"), null));
+        Write(broker, options.StateTopic, ("P", Position(nextOffset: 2, restartPoint: 0), null));
+        // An election: the state partition has no leader for a while. Before, this stopped the worker as a topic without
+        // the partition.
+        broker.SetLeader(options.StateTopic, 0, 2);
+        broker.SetBrokerDown(2);
+        var engine = new FlowEngine(ReferenceDataLoader.LoadFile(Samples("reference.json")), new RuleSettings());
+        engine.TrackChanges();
+
+        var restore = Task.Run(() => StateStore.Restore(new ConsumerConfig { BootstrapServers = broker.BootstrapServers }, options.StateTopic,
+            options.PaymentsTopic, 0, engine));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.False(restore.IsCompleted);
+        broker.SetBrokerUp(2);
+
+        var restored = await restore.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal((2, 2), (restored.ResumeAt, restored.Replayed));
+    }
+
     [Fact]
     public void Restore_StateTopicWithFewerPartitionsThanThePayments_FailsSayingSo()
     {

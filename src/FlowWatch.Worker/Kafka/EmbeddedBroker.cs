@@ -92,6 +92,14 @@ public sealed partial class EmbeddedBroker : IDisposable
 
     public void SetBrokerUp(int brokerId) => Check(rd_kafka_mock_broker_set_up(_cluster, brokerId), $"set broker {brokerId} up");
 
+    /// <summary>Makes broker <paramref name="brokerId"/> the leader of a partition.</summary>
+    public void SetLeader(string topic, int partition, int brokerId) =>
+        Check(rd_kafka_mock_partition_set_leader(_cluster, topic, partition, brokerId), $"make broker {brokerId} the leader of {topic} [{partition}]");
+
+    /// <summary>Deletes the records of a partition before <paramref name="offset"/>, as a topic's retention does.</summary>
+    public void DeleteRecords(string topic, int partition, long offset) =>
+        Check(rd_kafka_mock_partition_delete_records(_cluster, topic, partition, offset), $"delete records of {topic} [{partition}] before {offset}");
+
     /// <summary>
     /// Answers the next requests of the Kafka protocol's API <paramref name="apiKey"/> (e.g. 26, EndTxn) with
     /// <paramref name="errors"/>, one each, without carrying them out.
@@ -174,6 +182,12 @@ public sealed partial class EmbeddedBroker : IDisposable
 
     [LibraryImport(Library)]
     private static partial int rd_kafka_mock_broker_set_up(nint cluster, int brokerId);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int rd_kafka_mock_partition_set_leader(nint cluster, string topic, int partition, int brokerId);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int rd_kafka_mock_partition_delete_records(nint cluster, string topic, int partition, long offset);
 
     [LibraryImport(Library)]
     private static partial void rd_kafka_mock_push_request_errors_array(nint cluster, short apiKey, nuint count, int[] errors);

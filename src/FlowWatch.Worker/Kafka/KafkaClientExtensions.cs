@@ -48,6 +48,64 @@ public static class KafkaClientExtensions
         producer.ProduceWhenQueued(target, message, delivered, TimeSpan.FromSeconds(30));
 
     /// <summary>
+    /// The partition's watermarks, asked for again every 5 s up to <paramref name="timeout"/>, so that
+    /// <paramref name="cancellation"/> (a stop) ends the wait (<see cref="OperationCanceledException"/>) rather than a
+    /// broker that does not answer holding it for the whole timeout (a host gives its services 30 s to stop). A step
+    /// is long enough for a slow broker's answer. A partition without a leader for now (a broker restarting, an
+    /// election) is waited for too: the client reports it as unknown, like a partition that does not exist, which
+    /// the topic's metadata tells apart. One without a leader for the whole timeout fails as a Kafka error.
+    /// </summary>
+    public static WatermarkOffsets QueryWatermarkOffsets<TKey, TValue>(this IConsumer<TKey, TValue> consumer, TopicPartition partition,
+        TimeSpan timeout, CancellationToken cancellation)
+    {
+        var deadline = SteadyClock.Now + timeout;
+        while (true)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var step = TimeSpan.FromTicks(Math.Clamp((deadline - SteadyClock.Now).Ticks, 0, QueryStep.Ticks));
+            try
+            {
+                return consumer.QueryWatermarkOffsets(partition, step);
+            }
+            catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_TimedOut && SteadyClock.Now < deadline)
+            {
+            }
+            catch (KafkaException ex) when (ex.Error.Code is ErrorCode.Local_UnknownPartition or ErrorCode.LeaderNotAvailable
+                && !consumer.LacksPartition(partition, step))
+            {
+                if (SteadyClock.Now >= deadline)
+                {
+                    throw new KafkaException(new Error(ErrorCode.LeaderNotAvailable,
+                        $"{partition.Topic} [{partition.Partition.Value}] has had no leader for {timeout.TotalSeconds:0.#} s"));
+                }
+                cancellation.WaitHandle.WaitOne(LeaderPause);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether the topic's metadata says the partition does not exist; false when it lists it, or when the metadata does
+    /// not come within <paramref name="wait"/> (nothing is known yet).
+    /// </summary>
+    private static bool LacksPartition<TKey, TValue>(this IConsumer<TKey, TValue> consumer, TopicPartition partition, TimeSpan wait)
+    {
+        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
+        try
+        {
+            return !admin.GetMetadata(partition.Topic, wait).Topics.Any(topic => topic.Topic == partition.Topic
+                && topic.Partitions.Any(listed => listed.PartitionId == partition.Partition.Value));
+        }
+        catch (KafkaException)
+        {
+            return false;
+        }
+    }
+
+    private static readonly TimeSpan LeaderPause = TimeSpan.FromMilliseconds(500);
+
+    private static readonly TimeSpan QueryStep = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// The next record within <paramref name="wait"/>, or null. A failed fetch (a broker's hiccup) counts as nothing yet:
     /// the client fetches again by itself, and let out, the error would end the caller's work for nothing.
     /// </summary>

@@ -235,7 +235,7 @@ public static class StateStore
         WatermarkOffsets watermarks;
         try
         {
-            watermarks = consumer.QueryWatermarkOffsets(topicPartition, TimeSpan.FromSeconds(30));
+            watermarks = consumer.QueryWatermarkOffsets(topicPartition, TimeSpan.FromSeconds(30), cancellation);
         }
         catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_UnknownPartition)
         {
@@ -412,12 +412,15 @@ public static class StateStore
         var config = RestoreConfig(baseConfig);
         config.AutoOffsetReset = AutoOffsetReset.Earliest;   // the restart point may lie before the log's start
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(config).LogTo(log, "state restore").Build();
-        if (from >= to)
+        var kept = consumer.QueryWatermarkOffsets(new TopicPartition(paymentsTopic, new Partition(partition)), TimeSpan.FromSeconds(30), cancellation);
+        // The topic's retention removed payments the state does not hold: the restore goes on without them, as the worker
+        // cannot get them back, and says so.
+        if (from < to && kept.Low.Value > from) WorkerLog.PaymentsRemoved(log, partition, from, Math.Min(kept.Low.Value, to));
+        if (Math.Max(from, kept.Low.Value) >= to)
         {
             // Resuming past the end, the worker's consumer would be reset to the partition's start and process it all again
             // on top of this state.
-            var end = consumer.QueryWatermarkOffsets(new TopicPartition(paymentsTopic, new Partition(partition)), TimeSpan.FromSeconds(30)).High.Value;
-            if (end < to) throw EndsBeforePosition(partition, end, to);
+            if (kept.High.Value < to) throw EndsBeforePosition(partition, kept.High.Value, to);
             consumer.Close();
             return 0;
         }

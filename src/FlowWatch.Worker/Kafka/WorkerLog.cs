@@ -18,6 +18,10 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "partitions {Partitions} released as the session ends (their last commit stands)")]
     public static partial void PartitionsReleased(ILogger logger, string partitions);
 
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Error,
+        Message = "partition {Partition}: payments {From} to {To} (exclusive) are gone from the payments topic (its retention); the state is restored without them")]
+    public static partial void PaymentsRemoved(ILogger logger, int partition, long from, long to);
+
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "{Code}: {Reason}; restarting from the committed state in {Seconds} s")]
     public static partial void Restarting(ILogger logger, string code, string reason, double seconds);
 
