@@ -63,7 +63,7 @@ public static class DemoCommand
         stdout.WriteLine($"flowwatch demo: embedded broker at {broker.BootstrapServers}, {rate:N0} payments/s" +
                          (seconds > 0 ? $" for {seconds} s" : " until Ctrl-C"));
 
-        await using var aggregates = await AggregatePipeline.StartAsync(options, aggregateOptions, logging.CreateLogger("aggregates"));
+        await using var aggregates = await AggregatePipeline.StartAsync(options, aggregateOptions, logging.CreateLogger<AggregateFeed>());
         stdout.WriteLine($"aggregates go to {aggregates!.Sink.Description}");
         var printer = new AlertPrinter(stdout);
         // Without --urls, a taken default port gives way to a free one: the URL printed is the one to open.
