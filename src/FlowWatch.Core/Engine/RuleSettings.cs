@@ -87,8 +87,8 @@ public sealed class RuleSettings
     /// <summary>
     /// ML_ANOMALY: classifier probability that fires (severity I), and the bands for II and III. The threshold is an
     /// operating point for the false-alert budget (at most one false scored alert per 10,000 ordinary payments), not a
-    /// precision: at 0.9 the committed classifier lets through one to two ordinary payments per 10,000 on held-out
-    /// streams, at 0.97 under 0.6 (the model card's table).
+    /// precision, chosen on the model card's validation streams (its table of candidate thresholds), never on the
+    /// held-out streams whose figures the card reports.
     /// </summary>
     public double MlAnomalyThreshold { get; set; } = 0.97;
 

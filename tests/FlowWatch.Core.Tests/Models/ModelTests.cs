@@ -156,6 +156,9 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
             {
                 Assert.Equal(File.ReadAllText(Path.Combine(committed, card)), File.ReadAllText(Path.Combine(directory, card)));
             }
+            // The configured threshold is the one the validation streams pick.
+            Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"This table picks {new RuleSettings().MlAnomalyThreshold};"),
+                File.ReadAllText(Path.Combine(directory, ModelCards.ClassifierCard)), StringComparison.Ordinal);
         }
         finally
         {

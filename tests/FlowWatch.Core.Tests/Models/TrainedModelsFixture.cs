@@ -12,6 +12,7 @@ public sealed class TrainedModelsFixture : IDisposable
         Seed = 5,
         Training = [new SimulationOptions { Entities = 400, Days = 14, Seed = 5, EpisodeRate = 0.05, TxnPrefix = "T" }],
         HeldOut = new SimulationOptions { Entities = 300, Days = 12, Seed = 6, Activity = 1.2, AmountSpread = 1.1, EpisodeRate = 0.03, TxnPrefix = "H" },
+        Validation = [new SimulationOptions { Entities = 300, Days = 12, Seed = 7, Activity = 0.9, EpisodeRate = 0.03, TxnPrefix = "W", Start = new DateTimeOffset(2026, 3, 7, 0, 0, 0, TimeSpan.FromHours(8)) }],
         Trees = 20, Leaves = 8, MinExamplesPerLeaf = 20, DetectorSample = 20_000,
     };
 
