@@ -69,6 +69,16 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("after=-1")]
+    [InlineData("after=abc")]
+    public async Task Stream_WithABadQuery_AnswersBadRequest(string query)
+    {
+        using var response = await Harness.Client.GetAsync($"api/alerts/stream?{query}", HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
     [Fact]
     public async Task Stream_WithLastEventId_ResumesWithTheAlertsAfterItThenFollowsNewOnes()
     {
@@ -381,6 +391,22 @@ public sealed class DashboardSecurityTests
         Assert.Equal(written.Reverse().Select(a => JsonNode.Parse(a)!["alertId"]!.GetValue<string>()),
             listed.Select(e => e!["alert"]!["alertId"]!.GetValue<string>()));
         Assert.Equal(0, await AlertsSinceStart(harness));
+    }
+
+    [Fact]
+    public async Task AlertsFromTopic_AnAlertWrittenOverSeveralLines_StreamedAsOneEvent()
+    {
+        await using var harness = await DashboardHarness.StartAsync(FromTopic, partitions: 1);
+        using var response = await harness.Client.GetAsync("api/alerts/stream", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var alert = JsonNode.Parse(SampleAlerts()[0])!;
+
+        // As another producer may write it: indented, its lines ended by CR LF.
+        harness.ProduceAlerts([alert.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }).ReplaceLineEndings("\r\n")]);
+
+        var streamed = await DashboardApiTests.NextEvent(reader);
+        Assert.Equal(alert["alertId"]!.GetValue<string>(), streamed.Alert["alertId"]!.GetValue<string>());
+        Assert.True(JsonNode.DeepEquals(alert, streamed.Alert));
     }
 
     private static readonly Dictionary<string, string?> FromTopic =

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Text.Json.Serialization;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
@@ -75,6 +76,11 @@ public static class DashboardApi
                 return;
             }
         }
+        else if (after < 0)
+        {
+            await TypedResults.Problem("after must be an alert id of this feed (0 or more)", statusCode: StatusCodes.Status400BadRequest).ExecuteAsync(context);
+            return;
+        }
         else
         {
             from = after ?? feed.LastId;
@@ -89,20 +95,45 @@ public static class DashboardApi
         {
             var (entries, missed, more) = feed.After(from);
             if (missed) body.Write("event: gap\ndata: {}\n\n"u8);
+            var unflushed = 0L;
             foreach (var entry in entries)
             {
                 body.Write("id: "u8);
                 entry.Id.TryFormat(body.GetSpan(20), out var written, default, CultureInfo.InvariantCulture);
                 body.Advance(written);
                 body.Write("\ndata: "u8);
-                body.Write(entry.Alert.Json);
+                WriteOnOneLine(body, entry.Alert.Json);
                 body.Write("\n\n"u8);
                 from = entry.Id;
+                // A reader catching up on the whole feed is sent it in parts, each once the one before has gone out:
+                // written in one piece, a reader that does not read would hold all of it in this process.
+                unflushed += entry.Alert.Json.Length + 32;
+                if (unflushed < FlushEvery) continue;
+                unflushed = 0;
+                if ((await body.FlushAsync(cancellation)).IsCompleted) return;
             }
             if ((await body.FlushAsync(cancellation)).IsCompleted) return;
             if (!await Wait(more, stopping.Token)) return;
         }
         while (true);
+    }
+
+    private const int FlushEvery = 64 * 1024;
+
+    /// <summary>
+    /// An alert's JSON as one <c>data:</c> line. Alerts read from the alerts topic are as their producer wrote them, which
+    /// may be indented: a line break would end the event's data there. In JSON a raw line break can only be whitespace
+    /// between tokens (inside a string it is escaped), so a space stands for it.
+    /// </summary>
+    private static void WriteOnOneLine(PipeWriter body, ReadOnlySpan<byte> json)
+    {
+        while (json.IndexOfAny((byte)'\r', (byte)'\n') is var at and >= 0)
+        {
+            body.Write(json[..at]);
+            body.Write(" "u8);
+            json = json[(at + 1)..];
+        }
+        body.Write(json);
     }
 
     /// <summary>False when the client went away or the application stops.</summary>
