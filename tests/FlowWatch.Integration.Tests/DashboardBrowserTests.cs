@@ -160,6 +160,27 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Feed_StreamAnsweredWithAnError_TriedAgainUntilLiveAndFollowsNewAlerts()
+    {
+        var page = await _context.NewPageAsync();
+        // As a proxy answers while the worker restarts: a browser closes an event stream for good on such an answer.
+        var refused = 0;
+        await page.RouteAsync("**/api/alerts/stream*", async route =>
+        {
+            if (Interlocked.Increment(ref refused) <= 2) await route.FulfillAsync(new RouteFulfillOptions { Status = 503, Body = "restarting" });
+            else await route.ContinueAsync();
+        });
+
+        await page.GotoAsync(Harness.BaseAddress.ToString());
+
+        await Assertions.Expect(page.Locator("#stat-status")).ToHaveTextAsync("live", new LocatorAssertionsToHaveTextOptions { Timeout = 15_000 });
+        Assert.Equal(3, Volatile.Read(ref refused));
+        var entity = Harness.NewEntity("R");
+        Harness.Produce(DashboardHarness.Sanctioned(entity, entity + "-1"));
+        await Assertions.Expect(page.Locator($"#feed tbody tr[data-entity='{entity}']")).ToHaveCountAsync(1, new LocatorAssertionsToHaveCountOptions { Timeout = 5_000 });
+    }
+
+    [Fact]
     public async Task Feed_OfAHiddenPage_HoldsNoMoreAlertsThanItCanShowAndShowsTheLatestWhenSeenAgain()
     {
         // A hidden page gets no animation frames: held here until the test lets them run.

@@ -22,7 +22,7 @@ const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFra
 // without a filter).
 const state = {
   alerts: [], pending: [], pendingDropped: false, rules: new Set(), view: null, viewRequest: 0, filterTimer: 0,
-  entity: null, entityTimer: 0, entityRefresh: 0, entityRequest: 0, opener: null, lastEventId: 0,
+  entity: null, entityTimer: 0, entityRefresh: 0, entityRequest: 0, opener: null, lastEventId: 0, streamOpen: false, streamRetry: 1000,
 };
 const $ = (id) => document.getElementById(id);
 
@@ -252,18 +252,51 @@ async function start() {
   applyFilters(true);
   const stream = new EventSource('/api/alerts/stream?after=' + state.lastEventId);
   stream.onmessage = (event) => receive({ id: Number(event.lastEventId), alert: parseJson(event.data) });
-  stream.onopen = () => setStatus(true);
-  stream.onerror = () => setStatus(false, 'reconnecting…');
+  stream.onopen = () => {
+    state.streamOpen = true;
+    state.streamRetry = 1000;
+    setStatus(true);
+  };
+  stream.onerror = () => {
+    state.streamOpen = false;
+    if (stream.readyState !== EventSource.CLOSED) {
+      setStatus(false, 'reconnecting…');
+      return;
+    }
+    // The browser gives up on a stream answered with anything but 200 (a proxy's 503 while the worker restarts, a
+    // token no longer valid): this page tries again itself, with growing pauses.
+    setStatus(false, 'disconnected; trying again');
+    setTimeout(restart, state.streamRetry);
+    state.streamRetry = Math.min(state.streamRetry * 2, 30000);
+  };
   // Some alerts this page missed are no longer held: start over from the latest, and say so.
   stream.addEventListener('gap', () => {
     stream.close();
-    state.alerts = [];
-    state.pending = [];
+    state.streamOpen = false;
     const notice = $('feed-notice');
     notice.textContent = `Some alerts were no longer held when this page caught up (it fell behind, or the worker restarted); the list was reloaded at ${shanghai.format(new Date())}.`;
     notice.hidden = false;
-    start();
+    startAfresh();
   });
+}
+
+function startAfresh() {
+  state.alerts = [];
+  state.pending = [];
+  start();
+}
+
+// After the browser gave up on the stream: to sign in again if the token is no longer taken, else the latest afresh.
+async function restart() {
+  try {
+    await getJson('/api/stats');
+  } catch (error) {
+    if (error.status === 401) {
+      location.assign('/signin');
+      return;
+    }
+  }
+  startAfresh();
 }
 
 // ---- the entity view ----
@@ -402,7 +435,7 @@ async function refreshStats() {
     $('stat-uptime').textContent = uptime(stats.uptimeSeconds);
     $('stat-status').title = stats.status;
     if (!stats.ready) setStatus(false, 'not consuming');
-    else if ($('stat-status').textContent !== 'reconnecting…') setStatus(true);
+    else if (state.streamOpen) setStatus(true);
   } catch {
     setStatus(false);
   }
