@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Numerics;
 using System.Text;
 using System.Text.Json;
@@ -323,6 +324,11 @@ public sealed class EventDecoder(Utf8StringPool strings)
         }
         if (kind != JsonTokenType.String) return NameOf(field) + ": must be a string";
         if (value.Length > MaxStringBytes) return NameOf(field) + ": longer than 1024 bytes";
+        if (field is Fields.TxnId or Fields.Account or Fields.EntityId or Fields.CpAccount or Fields.CpEntityId
+            && UnseenCharacter(field, value) is { } unseen)
+        {
+            return unseen;
+        }
         switch (field)
         {
             case Fields.TxnId:
@@ -393,6 +399,28 @@ public sealed class EventDecoder(Utf8StringPool strings)
             default:
                 return null;
         }
+    }
+
+    /// <summary>
+    /// Why an id (of a payment, an account or an entity) cannot be taken: it holds a control character, an invisible
+    /// format one (a direction override, a zero-width space, a byte order mark) or a line or paragraph separator. Such an
+    /// id shows to a supervisor as another one (U+202E turns the text after it around; U+200B makes a second
+    /// <c>E-HQ-001</c>), and splits a line of the dead-letter file or a log. Null when it holds none.
+    /// </summary>
+    private static string? UnseenCharacter(Fields field, ReadOnlySpan<byte> value)
+    {
+        if (value.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E) < 0) return null;
+        for (var rest = value; !rest.IsEmpty;)
+        {
+            Rune.DecodeFromUtf8(rest, out var rune, out var consumed);
+            if (Rune.GetUnicodeCategory(rune) is UnicodeCategory.Control or UnicodeCategory.Format
+                or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"{NameOf(field)}: holds an invisible or control character (U+{rune.Value:X4})");
+            }
+            rest = rest[consumed..];
+        }
+        return null;
     }
 
     /// <summary>The escaped value's text with escapes resolved; false for an escaped lone surrogate.</summary>

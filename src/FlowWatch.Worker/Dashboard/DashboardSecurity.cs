@@ -44,7 +44,10 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
     /// <summary>The paths that answer without the token.</summary>
     public static readonly IReadOnlyList<string> Probes = ["/healthz", "/readyz"];
 
-    private readonly byte[] _token = Encoding.UTF8.GetBytes(options.Value.Token);
+    private readonly bool _tokenless = options.Value.Token.Length == 0;
+
+    /// <summary>The token's SHA-256, which an offered token's is compared with: both of one length, so the time a comparison takes tells nothing of the token's length.</summary>
+    private readonly byte[] _tokenHash = SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.Token));
 
     public Task InvokeAsync(HttpContext context)
     {
@@ -59,7 +62,7 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
         headers.CacheControl = "no-store";
 
         var remote = context.Connection.RemoteIpAddress?.ToString();
-        if (_token.Length == 0)
+        if (_tokenless)
         {
             if (IsLoopbackHost(context.Request.Host.Host)) return next(context);
             DashboardLog.ForeignHost(logger, remote, context.Request.Host.Host);
@@ -219,7 +222,7 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
     }
 
     private bool Matches(string? offered) =>
-        offered is { Length: > 0 } && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(offered), _token);
+        offered is { Length: > 0 } && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(offered)), _tokenHash);
 
     /// <summary>Whether <paramref name="host"/> is "localhost" or a loopback address (IPv6 in brackets or not).</summary>
     internal static bool IsLoopbackHost(string host) =>

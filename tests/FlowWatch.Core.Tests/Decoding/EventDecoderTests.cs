@@ -435,6 +435,44 @@ public sealed class EventDecoderTests
         Assert.StartsWith(field + ":", reason, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Ids show to supervisors: one with a direction override, a zero-width space, a byte order mark, a control character
+    /// or a line separator would show as another id. Each is refused, written as itself or escaped.
+    /// </summary>
+    [Theory]
+    [InlineData("txnId", 0x202E)]
+    [InlineData("account", 0x200B)]
+    [InlineData("account", 0xFEFF)]
+    [InlineData("entityId", 0x2066)]
+    [InlineData("entityId", 0x0000)]
+    [InlineData("cpAccount", 0x2028)]
+    [InlineData("cpAccount", 0x000A)]
+    [InlineData("cpEntityId", 0x007F)]
+    [InlineData("cpEntityId", 0x00AD)]
+    public void Decode_IdWithAnInvisibleOrControlCharacter_RejectedNamingTheCharacter(string field, int character)
+    {
+        var template = TestStreams.Event("T1").With(field, "ID-VALUE").ToJson();
+        var forms = new List<string> { template.Replace("ID-VALUE", $"A\\u{character:X4}B", StringComparison.Ordinal) };
+        // JSON takes a control character only escaped.
+        if (character >= 0x20) forms.Add(template.Replace("ID-VALUE", $"A{(char)character}B", StringComparison.Ordinal));
+
+        foreach (var json in forms)
+        {
+            Assert.Equal($"{field}: holds an invisible or control character (U+{character:X4})", Rejected(json));
+        }
+    }
+
+    [Theory]
+    [InlineData("account", "EFE账户0001")]
+    [InlineData("entityId", "Société Générale 1")]
+    [InlineData("txnId", "T-١٢٣")]
+    public void Decode_IdOfLettersBeyondAscii_Accepted(string field, string value)
+    {
+        var json = TestStreams.Event("T1").With(field, "ID-VALUE").ToJson().Replace("ID-VALUE", value, StringComparison.Ordinal);
+
+        Accepted(json);
+    }
+
     [Theory]
     [InlineData("txnId")]
     [InlineData("account")]
