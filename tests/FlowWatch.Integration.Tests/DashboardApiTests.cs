@@ -166,6 +166,33 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
         Assert.Contains(view["recentAlerts"]!.AsArray(), a => a!["alert"]!["rule"]!.GetValue<string>() == "PENETRATION_CAP_WARN");
     }
 
+    [Theory]
+    [InlineData("a/b")]
+    [InlineData("..")]
+    [InlineData(".")]
+    [InlineData("../../api/stats")]
+    [InlineData("E 100%")]
+    public async Task Entity_WhoseIdAPathCannotHold_FoundByQuery(string id)
+    {
+        var entity = id;
+        Harness.Produce(DashboardHarness.Cash(entity, Harness.NewEntity("Q") + "-1"));
+        await Harness.AlertsOf(entity, 1);
+
+        var view = await Get("api/entities?id=" + Uri.EscapeDataString(entity));
+
+        Assert.Equal(entity, view["entity"]!["entityId"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("api/entities")]
+    [InlineData("api/entities?id=")]
+    public async Task Entity_QueryWithoutAnId_AnswersBadRequest(string path)
+    {
+        using var response = await Harness.Client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
     [Fact]
     public async Task Entity_Unknown_AnswersNotFound()
     {

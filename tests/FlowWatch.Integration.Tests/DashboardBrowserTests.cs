@@ -351,7 +351,7 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
     public async Task EntityView_BurstOfItsAlerts_AsksTheWorkerForTheViewOnceASecondAtMost()
     {
         var requests = 0;
-        await _page.RouteAsync("**/api/entities/Z-BURST", route =>
+        await _page.RouteAsync("**/api/entities?id=Z-BURST", route =>
         {
             Interlocked.Increment(ref requests);
             return route.FulfillAsync(new RouteFulfillOptions
@@ -384,7 +384,7 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
     {
         // Owner's equity of 0 gives caps of 0, which any same-name outflow breaches (RULES.md §3); there is no
         // utilisation to show.
-        await _page.RouteAsync("**/api/entities/Z-ZERO", route => route.FulfillAsync(new RouteFulfillOptions
+        await _page.RouteAsync("**/api/entities?id=Z-ZERO", route => route.FulfillAsync(new RouteFulfillOptions
         {
             ContentType = "application/json",
             Body = """{"entity":{"entityId":"Z-ZERO","events":1,"penetration":{"year":2026,"netInflow":-100,"ownersEquity":0,"inflowCap":0,"outflowCap":0},"last24h":[]},"recentAlerts":[]}""",
@@ -402,7 +402,7 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
     public async Task EntityView_ShowsItsPositionCapsAndHourlyFlowsExactly()
     {
         // Beyond a double's digits, and with more decimals than two: every digit as the worker wrote it.
-        await _page.RouteAsync("**/api/entities/Z-EXACT-*", route => route.FulfillAsync(new RouteFulfillOptions
+        await _page.RouteAsync("**/api/entities?id=Z-EXACT-*", route => route.FulfillAsync(new RouteFulfillOptions
         {
             ContentType = "application/json",
             Body = $$"""{"entity":{"entityId":"Z-EXACT","events":3,"penetration":{"year":2026,"netInflow":{{(route.Request.Url.EndsWith("IN", StringComparison.Ordinal) ? "" : "-")}}98765432109876.54,"ownersEquity":12345678.9,"inflowCap":12345678.9,"outflowCap":12345678.9,"inflowUtilisation":8000000.2,"outflowUtilisation":0,"warnUtilisation":0.8},"last24h":[{"hour":"2026-03-01T02:00:00+00:00","inflowCny":1388573.794,"outflowCny":0}]},"recentAlerts":[]}""",

@@ -34,6 +34,7 @@ public static class DashboardApi
         api.MapGet("/alerts", Alerts);
         api.MapGet("/alerts/stream", Stream);
         api.MapGet("/entities/{id}", Entity);
+        api.MapGet("/entities", EntityOfQuery);
         api.MapGet("/stats", (LiveStats stats) => TypedResults.Ok(stats.Current));
         return endpoints;
     }
@@ -149,6 +150,16 @@ public static class DashboardApi
             return false;
         }
     }
+
+    /// <summary>
+    /// The entity named by <c>?id=</c>: any id, where one in the path cannot hold a <c>/</c> (it stays escaped) nor be
+    /// <c>.</c> or <c>..</c> (a browser resolves those away before it asks).
+    /// </summary>
+    private static async Task<Results<Ok<EntityResponse>, ProblemHttpResult>> EntityOfQuery(string? id, StreamingWorker worker, AlertFeed feed,
+        CancellationToken cancellation) =>
+        string.IsNullOrEmpty(id)
+            ? TypedResults.Problem("id must name an entity: /api/entities?id=ID", statusCode: StatusCodes.Status400BadRequest)
+            : await Entity(id, worker, feed, cancellation);
 
     private static async Task<Results<Ok<EntityResponse>, ProblemHttpResult>> Entity(string id, StreamingWorker worker, AlertFeed feed, CancellationToken cancellation)
     {

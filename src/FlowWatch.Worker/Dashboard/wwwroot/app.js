@@ -310,7 +310,7 @@ async function loadEntity(id) {
   panel.hidden = false;
   $('entity-title').textContent = id;
   try {
-    const view = await getJson('/api/entities/' + encodeURIComponent(id));
+    const view = await getJson('/api/entities?id=' + encodeURIComponent(id));
     if (request !== state.entityRequest) return;
     renderEntity(view);
   } catch (error) {
