@@ -23,6 +23,10 @@ internal static partial class DashboardLog
     [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "unreadable alert at {Topic}/{Partition}@{Offset} passed over: {Reason}")]
     public static partial void UnreadableAlert(ILogger logger, string topic, int partition, long offset, string reason);
 
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning,
+        Message = "{Count} more requests refused (events 3002, 3003, 3007) in a minute after its first {Logged}, not logged one by one")]
+    public static partial void RefusalsUnlogged(ILogger logger, int count, int logged);
+
     [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "sign-in from {Remote} refused: its form came from {Origin}, not from the dashboard's own page")]
     public static partial void ForeignSignIn(ILogger logger, string? remote, string origin);
 }

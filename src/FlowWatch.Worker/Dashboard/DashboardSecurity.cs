@@ -46,6 +46,8 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
 
     private readonly bool _tokenless = options.Value.Token.Length == 0;
 
+    private readonly RefusalLog _refusals = new(logger);
+
     /// <summary>The token's SHA-256, which an offered token's is compared with: both of one length, so the time a comparison takes tells nothing of the token's length.</summary>
     private readonly byte[] _tokenHash = SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.Token));
 
@@ -65,7 +67,7 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
         if (_tokenless)
         {
             if (IsLoopbackHost(context.Request.Host.Host)) return next(context);
-            DashboardLog.ForeignHost(logger, remote, context.Request.Host.Host);
+            if (_refusals.Admit()) DashboardLog.ForeignHost(logger, remote, context.Request.Host.Host);
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             return Task.CompletedTask;
         }
@@ -92,7 +94,7 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
             headers.Location = request.PathBase.Add(SignInPath).ToUriComponent();
             return Task.CompletedTask;
         }
-        DashboardLog.Unauthorized(logger, request.Method, request.Path, remote);
+        if (_refusals.Admit()) DashboardLog.Unauthorized(logger, request.Method, request.Path, remote);
         headers.WWWAuthenticate = "Bearer";
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         return Task.CompletedTask;
@@ -124,7 +126,7 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
         var origin = request.Headers.Origin.ToString();
         if (!string.Equals(origin, OwnOrigin(request), StringComparison.OrdinalIgnoreCase))
         {
-            DashboardLog.ForeignSignIn(logger, remote, origin);
+            if (_refusals.Admit()) DashboardLog.ForeignSignIn(logger, remote, origin);
             response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }
@@ -144,7 +146,7 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
         }
         if (!Matches(offered))
         {
-            DashboardLog.Unauthorized(logger, request.Method, request.Path, remote);
+            if (_refusals.Admit()) DashboardLog.Unauthorized(logger, request.Method, request.Path, remote);
             await WritePageAsync(response, StatusCodes.Status401Unauthorized, SignInFailedPage);
             return;
         }

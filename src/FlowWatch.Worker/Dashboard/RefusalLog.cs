@@ -1,0 +1,41 @@
+using FlowWatch.Worker.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace FlowWatch.Worker.Dashboard;
+
+/// <summary>
+/// Which refused requests the dashboard logs one by one: the first <see cref="PerWindow"/> of each minute, and then,
+/// with the first refusal of a later minute, how many more came. Anyone who can reach the dashboard can send bad
+/// requests as fast as they like: each logged would flood the log and bury what came before it.
+/// </summary>
+internal sealed class RefusalLog(ILogger logger, Func<DateTime>? clock = null)
+{
+    public const int PerWindow = 10;
+    public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+
+    private readonly Func<DateTime> _clock = clock ?? (() => SteadyClock.Now);
+    private readonly Lock _lock = new();
+    private DateTime? _windowStart;
+    private int _logged;
+    private int _unlogged;
+
+    /// <summary>Whether to log this refusal; first logs how many went unlogged in the minute before, if any did.</summary>
+    public bool Admit()
+    {
+        var now = _clock();
+        int unlogged = 0;
+        bool admitted;
+        lock (_lock)
+        {
+            if (_windowStart is not { } start || now - start >= Window)
+            {
+                (unlogged, _windowStart, _logged, _unlogged) = (_unlogged, now, 0, 0);
+            }
+            admitted = _logged < PerWindow;
+            if (admitted) _logged++;
+            else _unlogged++;
+        }
+        if (unlogged > 0) DashboardLog.RefusalsUnlogged(logger, unlogged, PerWindow);
+        return admitted;
+    }
+}
