@@ -58,25 +58,32 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
     }
 
     [Theory]
-    [InlineData("limit=0")]
-    [InlineData("limit=1001")]
-    [InlineData("severity=IV")]
-    [InlineData("severity=1")]
-    public async Task Alerts_WithABadQuery_AnswersBadRequest(string query)
+    [InlineData("limit=0", "limit")]
+    [InlineData("limit=1001", "limit")]
+    [InlineData("limit=abc", "limit")]
+    [InlineData("limit=5.0", "limit")]
+    [InlineData("limit=99999999999", "limit")]
+    [InlineData("limit=-1", "limit")]
+    [InlineData("severity=IV", "severity")]
+    [InlineData("severity=1", "severity")]
+    public async Task Alerts_WithABadQuery_AnswersBadRequestNamingTheParameter(string query, string parameter)
     {
         using var response = await Harness.Client.GetAsync($"api/alerts?{query}");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.StartsWith(parameter + " must be", (await response.Content.ReadFromJsonAsync<JsonObject>())!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Theory]
     [InlineData("after=-1")]
     [InlineData("after=abc")]
-    public async Task Stream_WithABadQuery_AnswersBadRequest(string query)
+    [InlineData("after=1.5")]
+    public async Task Stream_WithABadQuery_AnswersBadRequestNamingTheParameter(string query)
     {
         using var response = await Harness.Client.GetAsync($"api/alerts/stream?{query}", HttpCompletionOption.ResponseHeadersRead);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.StartsWith("after must be", (await response.Content.ReadFromJsonAsync<JsonObject>())!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -39,10 +39,14 @@ public static class DashboardApi
         return endpoints;
     }
 
-    private static Results<Ok<AlertPage>, ProblemHttpResult> Alerts(AlertFeed feed, int? limit, string? severity, string? rule, string? entity)
+    // Query values are taken as text and read here: one ASP.NET could not bind would get a 400 that says nothing.
+    private static Results<Ok<AlertPage>, ProblemHttpResult> Alerts(AlertFeed feed, string? limit, string? severity, string? rule, string? entity)
     {
-        var take = limit ?? DefaultLimit;
-        if (take is < 1 or > MaxLimit) return TypedResults.Problem($"limit must be from 1 to {MaxLimit}", statusCode: StatusCodes.Status400BadRequest);
+        var take = DefaultLimit;
+        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out take) || take is < 1 or > MaxLimit))
+        {
+            return TypedResults.Problem($"limit must be a whole number from 1 to {MaxLimit}", statusCode: StatusCodes.Status400BadRequest);
+        }
         var severities = new HashSet<Severity>();
         foreach (var code in (severity ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -65,7 +69,7 @@ public static class DashboardApi
     /// commit's alerts go out in one write, not one per alert. The stream ends when the application stops, which
     /// would otherwise wait for every open page until its shutdown timeout.
     /// </summary>
-    private static async Task Stream(HttpContext context, AlertFeed feed, IHostApplicationLifetime lifetime, long? after)
+    private static async Task Stream(HttpContext context, AlertFeed feed, IHostApplicationLifetime lifetime, string? after)
     {
         var lastEventId = context.Request.Headers["Last-Event-ID"].ToString();
         long from;
@@ -77,14 +81,14 @@ public static class DashboardApi
                 return;
             }
         }
-        else if (after < 0)
+        else if (after is null)
         {
-            await TypedResults.Problem("after must be an alert id of this feed (0 or more)", statusCode: StatusCodes.Status400BadRequest).ExecuteAsync(context);
-            return;
+            from = feed.LastId;
         }
-        else
+        else if (!long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out from))
         {
-            from = after ?? feed.LastId;
+            await TypedResults.Problem("after must be an alert id of this feed (a whole number, 0 or more)", statusCode: StatusCodes.Status400BadRequest).ExecuteAsync(context);
+            return;
         }
         var cancellation = context.RequestAborted;
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation, lifetime.ApplicationStopping);
