@@ -294,6 +294,28 @@ public sealed class StateRestoreFailureTests
     }
 
     [Fact]
+    public async Task Restore_StateTopicUnknownToTheBrokerForAWhile_WaitsAndRestores()
+    {
+        // As a broker that has not yet learnt of a topic just created answers: the topic's error is no missing partition.
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("restore", partitions: 1);
+        Write(broker, options.PaymentsTopic, ("EFE0001", Payment("A1", "1"), null));
+        Write(broker, options.StateTopic, ("P", Position(nextOffset: 1, restartPoint: 0), null));
+        broker.SetTopicError(options.StateTopic, ErrorCode.UnknownTopicOrPart);
+        var engine = new FlowEngine(ReferenceDataLoader.LoadFile(Samples("reference.json")), new RuleSettings());
+        engine.TrackChanges();
+
+        var restore = Task.Run(() => StateStore.Restore(new ConsumerConfig { BootstrapServers = broker.BootstrapServers, TopicMetadataRefreshIntervalMs = 500 },
+            options.StateTopic, options.PaymentsTopic, 0, engine));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.False(restore.IsCompleted, restore.Exception?.InnerException?.Message);
+        broker.SetTopicError(options.StateTopic, ErrorCode.NoError);
+
+        var restored = await restore.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal((1, 1), (restored.ResumeAt, restored.Replayed));
+    }
+
+    [Fact]
     public void Restore_StateTopicWithFewerPartitionsThanThePayments_FailsSayingSo()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
@@ -305,6 +327,75 @@ public sealed class StateRestoreFailureTests
 
         Assert.Equal($"the state topic '{options.StateTopic}' has no partition 1: it needs as many partitions as the payments topic",
             Assert.IsType<InvalidDataException>(error).Message);
+    }
+
+    [Fact]
+    public async Task Run_StateTopicWithFewerPartitionsThanThePayments_StopsTheWorkerSayingSo()
+    {
+        // The partition is claimed before it is restored: the claim's refusal is judged as the restore's would be.
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), GroupId = "restore" };
+        broker.CreateFlowWatchTopics(options, partitions: 2);
+        var state = new KafkaOptions { StateTopic = "flowwatch.state.short" }.StateTopic;
+        broker.CreateTopic(state, 1);
+        options.StateTopic = state;
+        var worker = NewWorker(options);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        var error = await Record.ExceptionAsync(() => worker.RunAsync(stop.Token));
+
+        Assert.False(stop.IsCancellationRequested, "the worker kept restarting instead of stopping");
+        Assert.Equal($"the state topic '{state}' has no partition 1: it needs as many partitions as the payments topic", Assert.IsType<InvalidDataException>(error).Message);
+    }
+
+    [Fact]
+    public async Task Run_StoppedWhileAStatePartitionHasNoLeader_StopsWithoutWaitingForItsClaim()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 2);
+        var options = broker.WorkerOptions("restore", partitions: 1, o => o.InstanceId = "claiming");
+        // Everything on broker 1 but the state partition, whose leader is out of reach.
+        foreach (var topic in new[] { options.PaymentsTopic, options.AlertsTopic, options.DeadLetterTopic, options.AggregatesTopic }) broker.SetLeader(topic, 0, 1);
+        broker.SetCoordinator("group", options.GroupId, 1);
+        broker.SetCoordinator("transaction", $"{options.TransactionalIdPrefix}-{options.InstanceId}", 1);
+        broker.SetLeader(options.StateTopic, 0, 2);
+        broker.SetBrokerDown(2);
+        var lines = new List<string>();
+        var worker = NewWorker(options, new LineLogger(line => { lock (lines) lines.Add(line); }));
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        Assert.Contains("restoring", worker.Status.Description, StringComparison.Ordinal);
+
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        await stop.CancelAsync();
+        await running.WaitAsync(TimeSpan.FromSeconds(60));
+
+        // The claim could wait for its delivery up to CatchUpTimeout (60 s), past the 30 s a host gives its services.
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(20), $"stopped {stopping.Elapsed.TotalSeconds:0.0} s after the stop");
+    }
+
+    [Fact]
+    public async Task Run_AnOutputTopicItMayNotWrite_RestartsWithGrowingPauses()
+    {
+        // Each session gets as far as consuming and fails at its first dead letter: without a commit, the pauses grow, as
+        // they do while the broker is out of reach, rather than restarting (and rejoining the group) every second.
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("restore", partitions: 1);
+        Write(broker, options.PaymentsTopic, ("EFE0001", "not a payment"u8.ToArray(), null));
+        broker.SetTopicError(options.DeadLetterTopic, ErrorCode.TopicAuthorizationFailed);
+        var pauses = new List<string>();
+        var worker = NewWorker(options, new LineLogger(line =>
+        {
+            if (line.Contains("; restarting from the committed state in ", StringComparison.Ordinal)) lock (pauses) pauses.Add(line[line.LastIndexOf(" in ", StringComparison.Ordinal)..]);
+        }));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var running = worker.RunAsync(stop.Token);
+
+        while (!stop.IsCancellationRequested && Volatile.Read(ref pauses).Count < 3) await Task.Delay(100);
+        await stop.CancelAsync();
+        await running;
+
+        lock (pauses) Assert.Equal([" in 1 s", " in 2 s", " in 4 s"], pauses.Take(3));
     }
 
     [Fact]

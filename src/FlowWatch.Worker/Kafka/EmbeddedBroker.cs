@@ -96,6 +96,13 @@ public sealed partial class EmbeddedBroker : IDisposable
     public void SetLeader(string topic, int partition, int brokerId) =>
         Check(rd_kafka_mock_partition_set_leader(_cluster, topic, partition, brokerId), $"make broker {brokerId} the leader of {topic} [{partition}]");
 
+    /// <summary>Makes broker <paramref name="brokerId"/> the coordinator of a consumer group (<c>group</c>) or a transactional id (<c>transaction</c>).</summary>
+    public void SetCoordinator(string keyType, string key, int brokerId) =>
+        Check(rd_kafka_mock_coordinator_set(_cluster, keyType, key, brokerId), $"make broker {brokerId} the {keyType} coordinator of {key}");
+
+    /// <summary>Answers every metadata request for <paramref name="topic"/> with <paramref name="error"/> (<see cref="ErrorCode.NoError"/> ends it).</summary>
+    public void SetTopicError(string topic, ErrorCode error) => rd_kafka_mock_topic_set_error(_cluster, topic, (int)error);
+
     /// <summary>Deletes the records of a partition before <paramref name="offset"/>, as a topic's retention does.</summary>
     public void DeleteRecords(string topic, int partition, long offset) =>
         Check(rd_kafka_mock_partition_delete_records(_cluster, topic, partition, offset), $"delete records of {topic} [{partition}] before {offset}");
@@ -182,6 +189,12 @@ public sealed partial class EmbeddedBroker : IDisposable
 
     [LibraryImport(Library)]
     private static partial int rd_kafka_mock_broker_set_up(nint cluster, int brokerId);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial void rd_kafka_mock_topic_set_error(nint cluster, string topic, int error);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int rd_kafka_mock_coordinator_set(nint cluster, string keyType, string key, int brokerId);
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int rd_kafka_mock_partition_set_leader(nint cluster, string topic, int partition, int brokerId);

@@ -84,16 +84,18 @@ public static class KafkaClientExtensions
     }
 
     /// <summary>
-    /// Whether the topic's metadata says the partition does not exist; false when it lists it, or when the metadata does
-    /// not come within <paramref name="wait"/> (nothing is known yet).
+    /// Whether the topic's metadata says the partition does not exist: the topic is known, without error, and has fewer
+    /// partitions. False when it lists the partition, when the topic itself has an error for now (a broker that has not
+    /// yet learnt of a new topic, a topic being created, one not authorised), or when the metadata does not come within
+    /// <paramref name="wait"/>: nothing is known yet.
     /// </summary>
-    private static bool LacksPartition<TKey, TValue>(this IConsumer<TKey, TValue> consumer, TopicPartition partition, TimeSpan wait)
+    public static bool LacksPartition(this IClient client, TopicPartition partition, TimeSpan wait)
     {
-        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
+        using var admin = new DependentAdminClientBuilder(client.Handle).Build();
         try
         {
-            return !admin.GetMetadata(partition.Topic, wait).Topics.Any(topic => topic.Topic == partition.Topic
-                && topic.Partitions.Any(listed => listed.PartitionId == partition.Partition.Value));
+            return admin.GetMetadata(partition.Topic, wait).Topics.Any(topic => topic.Topic == partition.Topic && topic.Error.Code == ErrorCode.NoError
+                && topic.Partitions.Count > 0 && topic.Partitions.All(listed => listed.PartitionId != partition.Partition.Value));
         }
         catch (KafkaException)
         {

@@ -57,13 +57,27 @@ public static class StateStore
     /// later record of a worker that owned the partition before comes after it. Answers the new owner's id and where
     /// the claim is in the log.
     /// </summary>
-    internal static Claim ClaimPartition(IProducer<string?, byte[]> producer, string stateTopic, int partition)
+    internal static Claim ClaimPartition(IProducer<string?, byte[]> producer, string stateTopic, int partition, CancellationToken cancellation = default)
     {
         var owner = Guid.NewGuid().ToByteArray();
-        var delivered = producer.ProduceAsync(new TopicPartition(stateTopic, new Partition(partition)), new Message<string?, byte[]> { Key = ClaimKey, Value = owner })
-            .GetAwaiter().GetResult();
-        return new Claim(owner, delivered.Offset.Value);
+        var target = new TopicPartition(stateTopic, new Partition(partition));
+        var delivery = producer.ProduceAsync(target, new Message<string?, byte[]> { Key = ClaimKey, Value = owner }, CancellationToken.None);
+        // A stop ends the wait (the session then disposes the producer, and the claim with it): a partition without a
+        // leader would otherwise hold it for as long as the claim may take to be delivered (CatchUpTimeout).
+        Task.WaitAny([delivery], cancellation);
+        try
+        {
+            return new Claim(owner, delivery.GetAwaiter().GetResult().Offset.Value);
+        }
+        catch (ProduceException<string?, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_UnknownPartition
+            && producer.LacksPartition(target, TimeSpan.FromSeconds(10)))
+        {
+            throw MissingStatePartition(stateTopic, partition, ex);
+        }
     }
+
+    private static InvalidDataException MissingStatePartition(string stateTopic, int partition, Exception inner) =>
+        new($"the state topic '{stateTopic}' has no partition {partition}: it needs as many partitions as the payments topic", inner);
 
     /// <summary>A claim on a state partition: the new owner's id, and the claim's offset.</summary>
     internal sealed record Claim(byte[] Owner, long Offset);
@@ -239,7 +253,7 @@ public static class StateStore
         }
         catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_UnknownPartition)
         {
-            throw new InvalidDataException($"the state topic '{stateTopic}' has no partition {partition}: it needs as many partitions as the payments topic", ex);
+            throw MissingStatePartition(stateTopic, partition, ex);
         }
         if (watermarks.High.Value <= 0) return saved;
         // Per entity: states in log order after the newest one known to be valid (including a payment before a position

@@ -52,6 +52,9 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// <summary>Whether <see cref="_notConsuming"/> names the Kafka error the worker is restarting after, until it consumes again.</summary>
     private volatile bool _restarting;
 
+    /// <summary>Whether the session committed a transaction: it then worked, and the pauses after a failure start afresh.</summary>
+    private volatile bool _committedInSession;
+
     /// <summary>The consumer group's state in the consumer's latest statistics, and when they came.</summary>
     private volatile GroupReport? _group;
     private IProducer<string?, byte[]> _producer = null!;
@@ -189,8 +192,11 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             {
                 // A broker out of reach for longer than a restore or a feed waits for it is a Kafka error like another.
                 var (code, reason) = ex is KafkaException kafka ? (kafka.Error.Code.ToString(), kafka.Error.Reason) : ("Timeout", ex.Message);
-                // The pauses grow only while sessions fail before they consume: one that got as far starts them afresh.
-                if (!_restarting) backoff = TimeSpan.FromSeconds(1);
+                // The pauses grow while sessions fail before they commit: one that committed starts them afresh. One that
+                // fails after consuming but before a commit (an output topic it may not write) would otherwise restart,
+                // and rejoin its group, every second for good.
+                if (_committedInSession) backoff = TimeSpan.FromSeconds(1);
+                _committedInSession = false;
                 WorkerLog.Restarting(_log, code, reason, backoff.TotalSeconds);
                 _notConsuming = $"restarting after a Kafka error ({code}): {reason}";
                 _restarting = true;
@@ -418,6 +424,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             FlushPromptly();
         }
         _producer.CommitTransaction(TimeSpan.FromSeconds(30));
+        _committedInSession = true;
         // Committed from here on, whatever comes next: the next owner resumes after these records.
         foreach (var partition in pending) partition.MarkCommitted();
         foreach (var partition in savedAll) partition.SaveAllDue = false;
@@ -533,7 +540,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             };
             engine.TrackChanges();
             var started = System.Diagnostics.Stopwatch.StartNew();
-            var claim = StateStore.ClaimPartition(_claims, options.StateTopic, topicPartition.Partition.Value);
+            var claim = StateStore.ClaimPartition(_claims, options.StateTopic, topicPartition.Partition.Value, _stopping);
             var restored = StateStore.Restore(options.WorkerConsumerConfig(), options.StateTopic, options.PaymentsTopic, topicPartition.Partition.Value, engine,
                 options.CatchUpTimeout, claim, _log, _stopping);
             // With a reference or control topic, what it says now outranks the parameters saved in the state.
