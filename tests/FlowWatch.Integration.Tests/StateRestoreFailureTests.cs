@@ -398,6 +398,32 @@ public sealed class StateRestoreFailureTests
         lock (pauses) Assert.Equal([" in 1 s", " in 2 s", " in 4 s"], pauses.Take(3));
     }
 
+    [Theory]
+    [InlineData(ErrorCode.TopicAuthorizationFailed)]
+    [InlineData(ErrorCode.UnknownTopicOrPart)]
+    public async Task Run_PaymentsTopicItCannotRead_SaysWhyInTheLogAndItsStatus(ErrorCode error)
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("restore", partitions: 1);
+        broker.SetTopicError(options.PaymentsTopic, error);
+        var said = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var worker = NewWorker(options, new LineLogger(line =>
+        {
+            if (line.StartsWith("consuming the payments: ", StringComparison.Ordinal)) said.TrySetResult(line);
+        }));
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+
+        var line = await said.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var status = worker.Status;
+        await stop.CancelAsync();
+        await running;
+
+        Assert.StartsWith($"consuming the payments: {error}: ", line, StringComparison.Ordinal);
+        Assert.False(status.IsConsuming);
+        Assert.StartsWith("waiting for partitions: ", status.Description, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Run_StateTopicThatCannotBeRestored_StopsTheWorkerWithTheReason()
     {

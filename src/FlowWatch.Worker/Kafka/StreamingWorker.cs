@@ -271,7 +271,10 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 }
                 catch (ConsumeException ex) when (!ex.Error.IsFatal)
                 {
-                    continue;   // transient: librdkafka retries by itself
+                    // librdkafka retries by itself; what stops it for now is said (a payments topic missing or not
+                    // authorised is reported only here), once a minute for each kind of error.
+                    ReportConsumeError(ex.Error);
+                    continue;
                 }
                 if (record is { IsPartitionEOF: false, Message: not null } && _partitions.TryGetValue(record.Partition.Value, out var partition))
                 {
@@ -358,6 +361,21 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             }
         }
     }
+
+    /// <summary>
+    /// Logs an error the consumer reported (event 1012), once a minute for each kind of error, and shows it as the reason
+    /// while no partition is assigned.
+    /// </summary>
+    private void ReportConsumeError(Error error)
+    {
+        var now = SteadyClock.Now;
+        if (_consumeErrorsReported.TryGetValue(error.Code, out var reported) && now - reported < TimeSpan.FromMinutes(1)) return;
+        _consumeErrorsReported[error.Code] = now;
+        if (_partitions.Count == 0) Stage($"{WaitingForPartitions}: {error.Reason}");
+        WorkerLog.ConsumeFailed(_log, error.Code.ToString(), error.Reason);
+    }
+
+    private readonly Dictionary<ErrorCode, DateTime> _consumeErrorsReported = [];
 
     /// <summary>
     /// The next record, at once when one is ready. Before it waits, the consumer hands each engine the records it

@@ -22,6 +22,9 @@ internal static partial class WorkerLog
         Message = "partition {Partition}: payments {From} to {To} (exclusive) are gone from the payments topic (its retention); the state is restored without them")]
     public static partial void PaymentsRemoved(ILogger logger, int partition, long from, long to);
 
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Warning, Message = "consuming the payments: {Code}: {Reason} (the client tries again)")]
+    public static partial void ConsumeFailed(ILogger logger, string code, string reason);
+
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "{Code}: {Reason}; restarting from the committed state in {Seconds} s")]
     public static partial void Restarting(ILogger logger, string code, string reason, double seconds);
 
