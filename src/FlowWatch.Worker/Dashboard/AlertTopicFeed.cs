@@ -132,10 +132,13 @@ public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOpt
         {
             try
             {
-                var partitions = admin.GetMetadata(topic, RequestTimeout).Topics.Single().Partitions;
+                var metadata = admin.GetMetadata(topic, RequestTimeout).Topics.Single();
+                var partitions = metadata.Partitions;
                 if (partitions.Count == 0)
                 {
-                    DashboardLog.AlertsTopicUnavailable(logger, topic, "the broker knows no partition of it");
+                    // The topic's own error says why when there is one (not authorised, unknown).
+                    DashboardLog.AlertsTopicUnavailable(logger, topic,
+                        metadata.Error.Code == ErrorCode.NoError ? "the broker knows no partition of it" : metadata.Error.Reason);
                 }
                 else
                 {

@@ -33,8 +33,17 @@ public sealed class ReferenceFeed : IDisposable
             EnableAutoCommit = false,
             EnablePartitionEof = true,
         }).LogTo(log, "reference consumer").Build();
-        _consumer.Assign(topics.Select(t => new TopicPartitionOffset(t, new Partition(0), Offset.Beginning)));
-        CatchUp(topics.Count, options.CatchUpTimeout, cancellation);
+        try
+        {
+            _consumer.Assign(topics.Select(t => new TopicPartitionOffset(t, new Partition(0), Offset.Beginning)));
+            CatchUp(topics.Count, options.CatchUpTimeout, cancellation);
+        }
+        catch
+        {
+            // A feed that never started is nobody's to dispose: its consumer (and its threads) would wait for a collection.
+            _consumer.Dispose();
+            throw;
+        }
     }
 
     /// <summary>True when a feed is configured: its parameters then override those saved in snapshots.</summary>
