@@ -363,8 +363,11 @@ public sealed class StateRestoreFailureTests
         var worker = NewWorker(options, new LineLogger(line => { lock (lines) lines.Add(line); }));
         using var stop = new CancellationTokenSource();
         var running = worker.RunAsync(stop.Token);
-        await Task.Delay(TimeSpan.FromSeconds(8));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!worker.Status.Description.Contains("restoring", StringComparison.Ordinal) && DateTime.UtcNow < deadline) await Task.Delay(100);
         Assert.Contains("restoring", worker.Status.Description, StringComparison.Ordinal);
+        // Within the claim's wait, which lasts up to CatchUpTimeout.
+        await Task.Delay(TimeSpan.FromSeconds(2));
 
         var stopping = System.Diagnostics.Stopwatch.StartNew();
         await stop.CancelAsync();
