@@ -443,6 +443,36 @@ public sealed class DashboardSecurityTests
         Assert.True(JsonNode.DeepEquals(alert, streamed.Alert));
     }
 
+    [Fact]
+    public async Task Stream_MoreThanMaxStreamsOpen_AnswersServiceUnavailableUntilOneCloses()
+    {
+        await using var harness = await DashboardHarness.StartAsync(new Dictionary<string, string?>
+        {
+            [$"{DashboardOptions.SectionName}:{nameof(DashboardOptions.MaxStreams)}"] = "2",
+        });
+        var first = await harness.Client.GetAsync("api/alerts/stream", HttpCompletionOption.ResponseHeadersRead);
+        using var second = await harness.Client.GetAsync("api/alerts/stream", HttpCompletionOption.ResponseHeadersRead);
+
+        using (var third = await harness.Client.GetAsync("api/alerts/stream", HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.ServiceUnavailable), (first.StatusCode, second.StatusCode, third.StatusCode));
+            Assert.Equal("10", third.Headers.RetryAfter?.Delta?.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        first.Dispose();
+
+        // Its place comes back once the dashboard sees the page gone.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        HttpStatusCode again;
+        do
+        {
+            using var next = await harness.Client.GetAsync("api/alerts/stream", HttpCompletionOption.ResponseHeadersRead);
+            again = next.StatusCode;
+            if (again != HttpStatusCode.OK) await Task.Delay(200);
+        }
+        while (again != HttpStatusCode.OK && DateTime.UtcNow < deadline);
+        Assert.Equal(HttpStatusCode.OK, again);
+    }
+
     private static readonly Dictionary<string, string?> FromTopic =
         new() { [$"{DashboardOptions.SectionName}:{nameof(DashboardOptions.AlertsFromTopic)}"] = "true" };
 

@@ -67,9 +67,10 @@ public static class DashboardApi
     /// only alerts committed from now on. When some of what the reader missed is no longer held (it fell behind the
     /// ring, or its id is from an earlier process), a <c>gap</c> event says so before the alerts still held. Each
     /// commit's alerts go out in one write, not one per alert. The stream ends when the application stops, which
-    /// would otherwise wait for every open page until its shutdown timeout.
+    /// would otherwise wait for every open page until its shutdown timeout. At most <see cref="DashboardOptions.MaxStreams"/>
+    /// are open at once; one more is answered 503.
     /// </summary>
-    private static async Task Stream(HttpContext context, AlertFeed feed, IHostApplicationLifetime lifetime, string? after)
+    private static async Task Stream(HttpContext context, AlertFeed feed, LiveStreams streams, IHostApplicationLifetime lifetime, string? after)
     {
         var lastEventId = context.Request.Headers["Last-Event-ID"].ToString();
         long from;
@@ -90,6 +91,25 @@ public static class DashboardApi
             await TypedResults.Problem("after must be an alert id of this feed (a whole number, 0 or more)", statusCode: StatusCodes.Status400BadRequest).ExecuteAsync(context);
             return;
         }
+        if (!streams.TryOpen())
+        {
+            context.Response.Headers.RetryAfter = "10";
+            await TypedResults.Problem("as many live streams are open as MaxStreams allows; try again later", statusCode: StatusCodes.Status503ServiceUnavailable)
+                .ExecuteAsync(context);
+            return;
+        }
+        try
+        {
+            await Follow(context, feed, lifetime, from);
+        }
+        finally
+        {
+            streams.Close();
+        }
+    }
+
+    private static async Task Follow(HttpContext context, AlertFeed feed, IHostApplicationLifetime lifetime, long from)
+    {
         var cancellation = context.RequestAborted;
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation, lifetime.ApplicationStopping);
         context.Response.ContentType = "text/event-stream";

@@ -32,6 +32,7 @@ public static class DashboardHosting
             AlertFeed.FirstIdAt(DateTimeOffset.UtcNow)));
         builder.Services.AddHostedService<AlertTopicFeed>();
         builder.Services.AddSingleton<LiveStats>();
+        builder.Services.AddSingleton<LiveStreams>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveStats>());
         builder.Services.AddSingleton<DashboardMetrics>();
         builder.Services.AddHealthChecks().AddCheck<WorkerReadiness>("worker", tags: [ReadyTag]);

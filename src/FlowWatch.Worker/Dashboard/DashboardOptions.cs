@@ -27,6 +27,9 @@ public sealed class DashboardOptions
     /// </summary>
     public bool AlertsFromTopic { get; set; }
 
+    /// <summary>Live alert streams open at once, at most (pages open); one more is answered 503.</summary>
+    public int MaxStreams { get; set; } = 1_000;
+
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
@@ -47,6 +50,7 @@ public sealed class DashboardOptions
             $"is required to listen on {string.Join(", ", offLoopback)}, which is not a loopback address");
         Check(Token.Length == 0 || Token.Length >= 16, nameof(Token), "must be at least 16 characters");
         Check(RecentAlerts is >= 100 and <= 1_000_000, nameof(RecentAlerts), "must be from 100 to 1,000,000");
+        Check(MaxStreams is >= 1 and <= 100_000, nameof(MaxStreams), "must be from 1 to 100,000");
         return errors;
     }
 
