@@ -137,7 +137,10 @@ internal sealed partial class DeliveryHarness : IDisposable
     public async Task VerifyAgainstOracle(TimeSpan timeout)
     {
         var ends = PaymentEnds();
-        Assert.Equal(Payments.Count, ends.Values.Sum());
+        // Every payment is in the topic; a producer that retried while the broker was away may have written one twice
+        // (the embedded broker's idempotence does not always catch it), which the oracle and the worker both refuse as
+        // a duplicate.
+        Assert.True(ends.Values.Sum() >= Payments.Count, $"the payments topic holds {ends.Values.Sum()} records for {Payments.Count} payments");
         var states = await WaitForStates(ends, timeout);
         var (engines, oracleAlerts, accepted) = Oracle();
         Assert.Equal(Payments.Count, accepted);
