@@ -160,11 +160,25 @@ public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOpt
         }
     }
 
+    /// <summary>
+    /// An alert as its producer wrote it, on one line: the live stream sends each alert as one <c>data:</c> line, which a
+    /// line break of indented JSON would end. In JSON a raw line break can only be whitespace between tokens (inside a
+    /// string it is escaped), so a space stands for it.
+    /// </summary>
+    private static byte[] OnOneLine(byte[] json)
+    {
+        if (json.AsSpan().IndexOfAny((byte)'\r', (byte)'\n') < 0) return json;
+        var line = (byte[])json.Clone();
+        line.AsSpan().Replace((byte)'\r', (byte)' ');
+        line.AsSpan().Replace((byte)'\n', (byte)' ');
+        return line;
+    }
+
     private PublishedAlert? Read(ConsumeResult<Ignore, byte[]> result, byte[] json)
     {
         try
         {
-            return PublishedAlert.Of(PublishedAlert.Read(json), json);
+            return PublishedAlert.Of(PublishedAlert.Read(json), OnOneLine(json));
         }
         catch (JsonException ex)
         {

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.IO.Pipelines;
 using System.Text.Json.Serialization;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
@@ -127,7 +126,7 @@ public static class DashboardApi
                 entry.Id.TryFormat(body.GetSpan(20), out var written, default, CultureInfo.InvariantCulture);
                 body.Advance(written);
                 body.Write("\ndata: "u8);
-                WriteOnOneLine(body, entry.Alert.Json);
+                body.Write(entry.Alert.Json);
                 body.Write("\n\n"u8);
                 from = entry.Id;
                 // A reader catching up on the whole feed is sent it in parts, each once the one before has gone out:
@@ -144,22 +143,6 @@ public static class DashboardApi
     }
 
     private const int FlushEvery = 64 * 1024;
-
-    /// <summary>
-    /// An alert's JSON as one <c>data:</c> line. Alerts read from the alerts topic are as their producer wrote them, which
-    /// may be indented: a line break would end the event's data there. In JSON a raw line break can only be whitespace
-    /// between tokens (inside a string it is escaped), so a space stands for it.
-    /// </summary>
-    private static void WriteOnOneLine(PipeWriter body, ReadOnlySpan<byte> json)
-    {
-        while (json.IndexOfAny((byte)'\r', (byte)'\n') is var at and >= 0)
-        {
-            body.Write(json[..at]);
-            body.Write(" "u8);
-            json = json[(at + 1)..];
-        }
-        body.Write(json);
-    }
 
     /// <summary>False when the client went away or the application stops.</summary>
     private static async Task<bool> Wait(Task more, CancellationToken cancellation)

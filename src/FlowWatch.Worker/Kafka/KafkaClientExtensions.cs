@@ -62,7 +62,7 @@ public static class KafkaClientExtensions
         while (true)
         {
             cancellation.ThrowIfCancellationRequested();
-            var step = TimeSpan.FromTicks(Math.Clamp((deadline - SteadyClock.Now).Ticks, 0, QueryStep.Ticks));
+            var step = SteadyClock.Until(deadline, QueryStep);
             try
             {
                 return consumer.QueryWatermarkOffsets(partition, step);

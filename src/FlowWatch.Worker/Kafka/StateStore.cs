@@ -408,7 +408,7 @@ public static class StateStore
         while (true)
         {
             cancellation.ThrowIfCancellationRequested();
-            var left = TimeSpan.FromTicks(Math.Clamp((deadline - SteadyClock.Now).Ticks, 0, CancellationStep.Ticks));
+            var left = SteadyClock.Until(deadline, CancellationStep);
             if (consumer.ConsumeOrNothing(left) is { } record) return record;
             if (SteadyClock.Now >= deadline) return null;
         }
@@ -426,7 +426,8 @@ public static class StateStore
         var config = RestoreConfig(baseConfig);
         config.AutoOffsetReset = AutoOffsetReset.Earliest;   // the restart point may lie before the log's start
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(config).LogTo(log, "state restore").Build();
-        var kept = consumer.QueryWatermarkOffsets(new TopicPartition(paymentsTopic, new Partition(partition)), TimeSpan.FromSeconds(30), cancellation);
+        var payments = new TopicPartition(paymentsTopic, new Partition(partition));
+        var kept = consumer.QueryWatermarkOffsets(payments, TimeSpan.FromSeconds(30), cancellation);
         // The topic's retention removed payments the state does not hold: the restore goes on without them, as the worker
         // cannot get them back, and says so.
         if (from < to && kept.Low.Value > from) WorkerLog.PaymentsRemoved(log, partition, from, Math.Min(kept.Low.Value, to));
@@ -438,7 +439,7 @@ public static class StateStore
             consumer.Close();
             return 0;
         }
-        consumer.Assign(new TopicPartitionOffset(paymentsTopic, new Partition(partition), new Offset(from)));
+        consumer.Assign(new TopicPartitionOffset(payments, new Offset(from)));
         var discarded = new List<Alert>();
         long replayed = 0;
         while (true)
@@ -448,7 +449,7 @@ public static class StateStore
             {
                 // Just after a leader changed, the new leader's end can lag its predecessor's for a moment (its high
                 // watermark catching up): the end is asked for, and the topic taken for cut short only if it says so too.
-                var end = consumer.QueryWatermarkOffsets(new TopicPartition(paymentsTopic, new Partition(partition)), TimeSpan.FromSeconds(30), cancellation).High.Value;
+                var end = consumer.QueryWatermarkOffsets(payments, TimeSpan.FromSeconds(30), cancellation).High.Value;
                 if (end < to) throw EndsBeforePosition(partition, Math.Max(end, record.Offset.Value), to);
                 continue;
             }

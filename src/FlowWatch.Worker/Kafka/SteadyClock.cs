@@ -10,4 +10,7 @@ namespace FlowWatch.Worker.Kafka;
 internal static class SteadyClock
 {
     public static DateTime Now => new(Stopwatch.GetElapsedTime(0).Ticks, DateTimeKind.Unspecified);
+
+    /// <summary>The time left until <paramref name="deadline"/>, at most <paramref name="atMost"/>: a wait in steps that ends by the deadline.</summary>
+    public static TimeSpan Until(DateTime deadline, TimeSpan atMost) => TimeSpan.FromTicks(Math.Clamp((deadline - Now).Ticks, 0, atMost.Ticks));
 }

@@ -266,7 +266,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 try
                 {
                     // Records waiting for a commit must not wait longer because none came after them.
-                    var wait = _uncommitted == 0 ? options.BatchInterval : TimeSpan.FromTicks(Math.Clamp((nextCommit - SteadyClock.Now).Ticks, 0, options.BatchInterval.Ticks));
+                    var wait = _uncommitted == 0 ? options.BatchInterval : SteadyClock.Until(nextCommit, options.BatchInterval);
                     record = ConsumeNext(consumer, wait);
                 }
                 catch (ConsumeException ex) when (!ex.Error.IsFatal)
