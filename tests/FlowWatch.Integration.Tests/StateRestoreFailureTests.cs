@@ -52,10 +52,17 @@ public sealed class StateRestoreFailureTests
 
     private static byte[] Payment(string txnId, string amount) => Encoding.UTF8.GetBytes(Breach.Replace("{0}", txnId, StringComparison.Ordinal).Replace("{1}", amount, StringComparison.Ordinal));
 
-    private static Exception? Restore(EmbeddedBroker broker, KafkaOptions options, int partition = 0)
+    /// <summary>An engine of the sample reference data, ready to be restored (it tracks changes, as a worker's does).</summary>
+    private static FlowEngine RestorableEngine()
     {
         var engine = new FlowEngine(ReferenceDataLoader.LoadFile(Samples("reference.json")), new RuleSettings());
         engine.TrackChanges();
+        return engine;
+    }
+
+    private static Exception? Restore(EmbeddedBroker broker, KafkaOptions options, int partition = 0)
+    {
+        var engine = RestorableEngine();
         return Record.Exception(() => StateStore.Restore(new ConsumerConfig { BootstrapServers = broker.BootstrapServers },
             options.StateTopic, options.PaymentsTopic, partition, engine));
     }
@@ -131,8 +138,7 @@ public sealed class StateRestoreFailureTests
         // As the topic reads after compaction, whatever the cleaner has done yet: the tombstone leaves no state of E-HQ-001.
         Write(broker, options.StateTopic, ("E/E-HQ-001", StateCodec.Encode(new EntityState("E-HQ-001")), Through(-1)), ("E/E-HQ-001", null!, null),
             ("P", Position(nextOffset: 1, restartPoint: 1), null));
-        var engine = new FlowEngine(ReferenceDataLoader.LoadFile(Samples("reference.json")), new RuleSettings());
-        engine.TrackChanges();
+        var engine = RestorableEngine();
 
         StateStore.Restore(new ConsumerConfig { BootstrapServers = broker.BootstrapServers }, options.StateTopic, options.PaymentsTopic, 0, engine);
 
@@ -241,8 +247,7 @@ public sealed class StateRestoreFailureTests
         // Saved at offset 4 with every payment since 0 to process again.
         Write(broker, options.StateTopic, ("P", Position(nextOffset: 4, restartPoint: 0), null));
         if (keptFrom > 0) broker.DeleteRecords(options.PaymentsTopic, 0, keptFrom);
-        var engine = new FlowEngine(ReferenceDataLoader.LoadFile(Samples("reference.json")), new RuleSettings());
-        engine.TrackChanges();
+        var engine = RestorableEngine();
         var lines = new List<string>();
 
         var restored = StateStore.Restore(new ConsumerConfig { BootstrapServers = broker.BootstrapServers }, options.StateTopic, options.PaymentsTopic, 0,
@@ -260,8 +265,7 @@ public sealed class StateRestoreFailureTests
         // The state partition's leader is out of reach while another broker answers: the client waits for the leader.
         broker.SetLeader(options.StateTopic, 0, 2);
         broker.SetBrokerDown(2);
-        var engine = new FlowEngine(ReferenceDataLoader.LoadFile(Samples("reference.json")), new RuleSettings());
-        engine.TrackChanges();
+        var engine = RestorableEngine();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
 
         // Its first wait is the state partition's end: 30 s, longer than a host gives its services to stop.
@@ -280,8 +284,7 @@ public sealed class StateRestoreFailureTests
         // the partition.
         broker.SetLeader(options.StateTopic, 0, 2);
         broker.SetBrokerDown(2);
-        var engine = new FlowEngine(ReferenceDataLoader.LoadFile(Samples("reference.json")), new RuleSettings());
-        engine.TrackChanges();
+        var engine = RestorableEngine();
 
         var restore = Task.Run(() => StateStore.Restore(new ConsumerConfig { BootstrapServers = broker.BootstrapServers }, options.StateTopic,
             options.PaymentsTopic, 0, engine));
@@ -302,8 +305,7 @@ public sealed class StateRestoreFailureTests
         Write(broker, options.PaymentsTopic, ("EFE0001", Payment("A1", "1"), null));
         Write(broker, options.StateTopic, ("P", Position(nextOffset: 1, restartPoint: 0), null));
         broker.SetTopicError(options.StateTopic, ErrorCode.UnknownTopicOrPart);
-        var engine = new FlowEngine(ReferenceDataLoader.LoadFile(Samples("reference.json")), new RuleSettings());
-        engine.TrackChanges();
+        var engine = RestorableEngine();
 
         var restore = Task.Run(() => StateStore.Restore(new ConsumerConfig { BootstrapServers = broker.BootstrapServers, TopicMetadataRefreshIntervalMs = 500 },
             options.StateTopic, options.PaymentsTopic, 0, engine));
