@@ -213,6 +213,9 @@ internal sealed partial class DeliveryHarness : IDisposable
     /// </summary>
     public Dictionary<int, FlowEngine> OracleEngines(RuleSettings rules, IReadOnlyDictionary<int, long>? ends = null) => Oracle(rules, ends).Engines;
 
+    /// <summary>The alerts of the oracle's engines, partition after partition.</summary>
+    public IReadOnlyList<Alert> OracleAlerts() => Oracle().Alerts;
+
     private (Dictionary<int, FlowEngine> Engines, List<Alert> Alerts, long Accepted) Oracle(RuleSettings? rules = null, IReadOnlyDictionary<int, long>? ends = null)
     {
         var engines = new Dictionary<int, FlowEngine>();

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
 using Confluent.Kafka;
 using FlowWatch.Core.Engine;
 using FlowWatch.Worker.Kafka;
@@ -152,14 +154,20 @@ public sealed class DeliveryTests(ITestOutputHelper output)
     /// <summary>
     /// A commit refused after its position records went out: the embedded broker shows them all the same (as a Kafka
     /// broker would after a commit whose answer was lost), so the next session resumes after that commit's payments.
-    /// The worker still counts each payment once.
+    /// The worker still counts each payment once, and hands each alert to the readers of committed alerts (the
+    /// dashboard) once, those of the refused commit included.
     /// </summary>
     [Fact]
-    public async Task Run_CommitRefusedAfterItsPositionsWentOut_CountsEachPaymentOnce()
+    public async Task Run_CommitRefusedAfterItsPositionsWentOut_CountsEachPaymentAndAlertOnce()
     {
         const short EndTxn = 26;
         using var harness = new DeliveryHarness(output, payments: 3_000, seed: 25);
-        var worker = new StreamingWorker(harness.Options, new RuleSettings(), harness.Reference, TimeProvider.System, logger: new LineLogger(harness.Log), models: harness.Models);
+        var committed = new ConcurrentQueue<string>();
+        var worker = new StreamingWorker(harness.Options, new RuleSettings(), harness.Reference, TimeProvider.System, logger: new LineLogger(harness.Log), models: harness.Models,
+            onCommitted: alerts =>
+            {
+                foreach (var alert in alerts) committed.Enqueue(JsonNode.Parse(alert.Json)!["alertId"]!.GetValue<string>());
+            });
         using var stop = new CancellationTokenSource();
         var running = worker.RunAsync(stop.Token);
         await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
@@ -177,6 +185,8 @@ public sealed class DeliveryTests(ITestOutputHelper output)
 
         Assert.Equal(harness.Payments.Count, worker.Counters.Read);
         await harness.VerifyAgainstOracle(TimeSpan.FromSeconds(60));
+        var oracle = harness.OracleAlerts().Select(a => a.AlertId).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(oracle, committed.Order(StringComparer.Ordinal).ToList());
     }
 
     [Fact]

@@ -55,7 +55,7 @@ internal sealed class PartitionPipeline : IDisposable
     {
         _nextOffset = resumeAt;
         Book = book;
-        // Kept until the commit hands them to readers of committed alerts (TakeAlerts).
+        // Kept until the commit hands them to readers of committed alerts (MarkCommitted).
         _uncommittedAlerts = keepAlerts ? [] : null;
         Partition = partition;
         Engine = engine;
@@ -88,11 +88,27 @@ internal sealed class PartitionPipeline : IDisposable
     /// <summary>The engine's counters as of the last commit that included this partition's records.</summary>
     public EngineCounters Committed { get; } = new();
 
-    /// <summary>Notes the engine's counters as committed; call after the commit, with the pipeline drained.</summary>
-    public void MarkCommitted()
+    /// <summary>
+    /// Notes the engine's counters as committed and moves the alerts of the records committed into
+    /// <paramref name="committedAlerts"/>; call after the commit, with the pipeline drained.
+    /// </summary>
+    public void MarkCommitted(List<PublishedAlert>? committedAlerts)
     {
         Committed.Clear();
         Committed.Add(Engine.Counters);
+        if (committedAlerts is not null) committedAlerts.AddRange(TakeAlerts());
+    }
+
+    /// <summary>
+    /// The alerts of the records processed since the last commit, taken out of the pipeline (none unless it keeps
+    /// them); call with the pipeline drained or disposed.
+    /// </summary>
+    public List<PublishedAlert> TakeAlerts()
+    {
+        if (_uncommittedAlerts is not { Count: > 0 }) return [];
+        List<PublishedAlert> alerts = [.. _uncommittedAlerts];
+        _uncommittedAlerts.Clear();
+        return alerts;
     }
 
     /// <summary>The offset after the last record processed; read after <see cref="DrainAsync"/>.</summary>
@@ -132,14 +148,6 @@ internal sealed class PartitionPipeline : IDisposable
         var id = string.Create(CultureInfo.InvariantCulture, $"{_options.PaymentsTopic}/{Partition}@{_aggregatedFrom}-{NextOffset - 1}");
         _aggregatedFrom = -1;
         return aggregator.IsEmpty ? null : aggregator.Take(id);
-    }
-
-    /// <summary>Moves the alerts produced so far into <paramref name="into"/>; call after <see cref="DrainAsync"/>.</summary>
-    public void TakeAlerts(List<PublishedAlert> into)
-    {
-        if (_uncommittedAlerts is null) return;
-        into.AddRange(_uncommittedAlerts);
-        _uncommittedAlerts.Clear();
     }
 
     /// <summary>Stops the task once it has processed what it was given.</summary>

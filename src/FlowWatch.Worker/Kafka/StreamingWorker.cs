@@ -21,9 +21,10 @@ namespace FlowWatch.Worker.Kafka;
 /// last position, and computes the same alerts with the same ids again.
 /// The consume loop follows confluent-kafka-dotnet's examples: a long-running task around <c>Consume</c>,
 /// stop on fatal errors, <c>Close()</c> on the way out.
-/// Readers on other threads (the dashboard) get alerts once their transaction is committed (<c>onCommitted</c>)
-/// and pictures of entities taken by the consumer thread between commits (<see cref="DescribeAsync"/>), so they
-/// never touch engine state that is being written.
+/// Readers on other threads (the dashboard) get alerts once their transaction is committed (<c>onCommitted</c>; after a
+/// commit whose answer was lost, once the partition's next restore shows that it took effect) and pictures of entities
+/// taken by the consumer thread between commits (<see cref="DescribeAsync"/>), so they never touch engine state that is
+/// being written.
 /// </summary>
 public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, ReferenceData reference,
     TimeProvider? wallClock = null, Action<Alert>? onAlert = null, ILogger? logger = null, ModelHolder? models = null,
@@ -35,10 +36,10 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private readonly EngineCounters _retired = new();
 
     /// <summary>
-    /// Per partition given up with work whose commit failed: the offset that commit would have resumed at and the
-    /// counts of that work. Whether the commit took effect shows at the partition's next restore.
+    /// Per partition given up with work whose commit failed: the offset that commit would have resumed at, the counts
+    /// of that work and its alerts. Whether the commit took effect shows at the partition's next restore.
     /// </summary>
-    private readonly Dictionary<int, (long NextOffset, EngineCounters Counts)> _inDoubt = [];
+    private readonly Dictionary<int, (long NextOffset, EngineCounters Counts, List<PublishedAlert> Alerts)> _inDoubt = [];
     private const int MaxWaitingEntityQueries = 1_000;
     private readonly ConcurrentQueue<(string EntityId, TaskCompletionSource<EntityView?> Answer)> _entityQueries = new();
     private volatile Error? _deliveryError;
@@ -411,7 +412,6 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         DrainAll(written);
         foreach (var partition in pending)
         {
-            if (alerts is not null) partition.TakeAlerts(alerts);
             if (partition.TakeAggregates() is { } aggregates)
             {
                 AggregatePublisher.Write(_producer, options.AggregatesTopic, aggregates, RecordFailure);
@@ -444,7 +444,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         _producer.CommitTransaction(TimeSpan.FromSeconds(30));
         _committedInSession = true;
         // Committed from here on, whatever comes next: the next owner resumes after these records.
-        foreach (var partition in pending) partition.MarkCommitted();
+        foreach (var partition in pending) partition.MarkCommitted(alerts);
         foreach (var partition in savedAll) partition.SaveAllDue = false;
         if (positions.Count > 0) WorkerMetrics.CommitDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (_deliveryError is { } error) throw new KafkaException(error);
@@ -548,6 +548,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         // The consumer thread restores them: until it is done, it consumes nothing.
         _notConsuming = $"restoring partitions {string.Join(", ", assigned.Select(p => p.Partition.Value))}";
         var starts = new List<TopicPartitionOffset>();
+        var committedAfterAll = new List<PublishedAlert>();
         foreach (var topicPartition in assigned)
         {
             var engine = new FlowEngine(_feed!.Current, rules, wallClock: wallClock, models: models)
@@ -570,12 +571,18 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             {
                 // A failed commit that resumes here took effect after all (a Kafka commit whose answer was lost, or the
                 // embedded broker showing an unfinished transaction): its records are counted, not processed again.
-                if (_inDoubt.Remove(topicPartition.Partition.Value, out var doubt) && restored.ResumeAt == doubt.NextOffset) _retired.Add(doubt.Counts);
+                // Its alerts are then published, and readers of committed alerts get them now.
+                if (_inDoubt.Remove(topicPartition.Partition.Value, out var doubt) && restored.ResumeAt == doubt.NextOffset)
+                {
+                    _retired.Add(doubt.Counts);
+                    committedAfterAll.AddRange(doubt.Alerts);
+                }
                 _partitions[topicPartition.Partition.Value] = new PartitionPipeline(topicPartition.Partition.Value, restored.ResumeAt ?? 0, engine, restored.Book, _producer,
                     options, onAlert, RecordFailure, keepAlerts: onCommitted is not null) { SaveAllDue = _feed.Enabled };
             }
             starts.Add(new TopicPartitionOffset(topicPartition, restored.ResumeAt is { } offset ? new Offset(offset) : Offset.Beginning));
         }
+        if (committedAfterAll.Count > 0) onCommitted!(committedAfterAll);
         _notConsuming = null;
         _restarting = false;
         _ready.TrySetResult();
@@ -625,7 +632,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             // unless that session's commit turns out to have taken effect.
             _retired.Add(pipeline.Committed);
             var uncommitted = pipeline.Engine.Counters.Since(pipeline.Committed);
-            if (uncommitted.Read > 0) _inDoubt[partition] = (pipeline.NextOffset, uncommitted);
+            if (uncommitted.Read > 0) _inDoubt[partition] = (pipeline.NextOffset, uncommitted, pipeline.TakeAlerts());
             _partitions.Remove(partition);
         }
     }
