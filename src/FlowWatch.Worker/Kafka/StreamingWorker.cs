@@ -62,7 +62,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private IProducer<string?, byte[]> _claims = null!;
     private IConsumer<Ignore, byte[]> _consumer = null!;
     private int _uncommitted;
-    private bool _producerStuck;
+    /// <summary>A call into the session's producer that did not return in time, or null.</summary>
+    private Task? _stuckProducerCall;
     private readonly StateWriting _writing = new(options.CheckpointInterval, options.CommitInterval, options.StateIdsPerRecord, options.StateRecordBytes);
     private static readonly TimeSpan OffsetsTimeout = TimeSpan.FromSeconds(15);
     private ReferenceFeed? _feed;
@@ -224,11 +225,19 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         }
         finally
         {
-            // A producer with a call still blocked in it is not disposed (that would wait for the call): the next
-            // session's producer, with the same transactional id, fences it.
-            if (!_producerStuck) producer.Dispose();
-            _producerStuck = false;
+            // A producer with a call still blocked in it is disposed once the call returns, not now (that would wait for
+            // the call); meanwhile the next session's producer, with the same transactional id, fences it.
+            if (_stuckProducerCall is { } stuck) _ = stuck.ContinueWith(DisposeAfter, producer, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            else producer.Dispose();
+            _stuckProducerCall = null;
         }
+    }
+
+    /// <summary>Disposes a producer once the call stuck in it returned; its failure, if any, was the session's end already.</summary>
+    private static void DisposeAfter(Task stuckCall, object? producer)
+    {
+        _ = stuckCall.Exception;
+        ((IProducer<string?, byte[]>)producer!).Dispose();
     }
 
     private void RunSession(IProducer<string?, byte[]> producer, CancellationToken cancellation)
@@ -467,7 +476,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         var sending = Task.Run(() => producer.SendOffsetsToTransaction(offsets, metadata, OffsetsTimeout));
         if (!((IAsyncResult)sending).AsyncWaitHandle.WaitOne(OffsetsTimeout + TimeSpan.FromSeconds(1)))
         {
-            _producerStuck = true;
+            _stuckProducerCall = sending;
             throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"sending offsets to the transaction did not return in {OffsetsTimeout.TotalSeconds} s"));
         }
         sending.GetAwaiter().GetResult();
