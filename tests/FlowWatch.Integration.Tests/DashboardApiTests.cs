@@ -553,7 +553,10 @@ public sealed class DashboardSecurityTests
         Assert.Equal(HttpStatusCode.SeeOther, login.StatusCode);
         Assert.Equal("/api/alerts?limit=5&entity=E%20HQ&severity=I,II", login.Headers.Location?.OriginalString);
         var cookie = Assert.Single(login.Headers.GetValues("Set-Cookie"));
-        Assert.StartsWith($"{DashboardSecurity.TokenCookie}=", cookie, StringComparison.Ordinal);
+        // The cookie is a session that lasts SessionHours (12 by default) and holds no token.
+        Assert.StartsWith($"{DashboardSecurity.SessionCookieName}=", cookie, StringComparison.Ordinal);
+        Assert.Contains("max-age=43200", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(Token, cookie, StringComparison.Ordinal);
         using var followed = new HttpRequestMessage(HttpMethod.Get, login.Headers.Location) { Headers = { { "Cookie", cookie.Split(';')[0] } } };
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(followed)).StatusCode);
         using var page = await client.GetAsync($"?access_token={Token}");
@@ -568,6 +571,38 @@ public sealed class DashboardSecurityTests
         using var refused = await client.SendAsync(wrong);
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         Assert.False(refused.Headers.Contains("Set-Cookie"));
+    }
+
+    [Fact]
+    public async Task Session_AtItsEnd_EndsTheLiveStreamAndIsRefused()
+    {
+        var clock = new SettableClock(DateTimeOffset.UtcNow);
+        await using var harness = await DashboardHarness.StartAsync(new Dictionary<string, string?>
+        {
+            [$"{DashboardOptions.SectionName}:Token"] = Token,
+            [$"{DashboardOptions.SectionName}:SessionHours"] = "2",
+        }, clock: clock);
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = harness.BaseAddress };
+        using var login = await client.GetAsync($"?access_token={Token}");
+        var cookie = Assert.Single(login.Headers.GetValues("Set-Cookie")).Split(';')[0];
+        var signedIn = clock.Now;
+
+        // A stream opened a second before the session's end ends with it, though the page is still open.
+        clock.Now = signedIn + TimeSpan.FromHours(2) - TimeSpan.FromSeconds(1);
+        using var stream = new HttpRequestMessage(HttpMethod.Get, "api/alerts/stream") { Headers = { { "Cookie", cookie } } };
+        using var streaming = await client.SendAsync(stream, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, streaming.StatusCode);
+        using var ended = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var body = await streaming.Content.ReadAsStringAsync(ended.Token);
+        Assert.Equal("retry: 1000\n\n", body);
+
+        // The page, reconnecting, is then refused until it signs in again.
+        clock.Now = signedIn + TimeSpan.FromHours(2);
+        using var again = new HttpRequestMessage(HttpMethod.Get, "api/alerts/stream") { Headers = { { "Cookie", cookie } } };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(again)).StatusCode);
+        using var relogin = await client.GetAsync($"?access_token={Token}");
+        using var renewed = new HttpRequestMessage(HttpMethod.Get, "api/stats") { Headers = { { "Cookie", Assert.Single(relogin.Headers.GetValues("Set-Cookie")).Split(';')[0] } } };
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(renewed)).StatusCode);
     }
 
     [Fact]

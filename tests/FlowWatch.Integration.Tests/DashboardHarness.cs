@@ -44,8 +44,9 @@ internal sealed class DashboardHarness : IAsyncDisposable
     /// <param name="partitions">Partitions of each topic.</param>
     /// <param name="beforeStart">Runs once the topics exist, before the dashboard and worker start.</param>
     /// <param name="kafka">Amends the worker's settings once the topics exist: a topic it names anew does not exist yet.</param>
+    /// <param name="clock">The dashboard's clock, when not the system's.</param>
     public static async Task<DashboardHarness> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, int partitions = 1,
-        Action<DashboardHarness>? beforeStart = null, Action<KafkaOptions>? kafka = null)
+        Action<DashboardHarness>? beforeStart = null, Action<KafkaOptions>? kafka = null, TimeProvider? clock = null)
     {
         var broker = EmbeddedBroker.Start(brokers: 1);
         var options = broker.WorkerOptions("dashboard", partitions);
@@ -54,7 +55,7 @@ internal sealed class DashboardHarness : IAsyncDisposable
         try
         {
             beforeStart?.Invoke(harness);
-            await harness.StartDashboard(Configuration(settings));
+            await harness.StartDashboard(Configuration(settings), clock);
             return harness;
         }
         catch
@@ -70,11 +71,11 @@ internal sealed class DashboardHarness : IAsyncDisposable
             .AddInMemoryCollection(settings ?? new Dictionary<string, string?>())
             .Build();
 
-    private async Task StartDashboard(IConfiguration configuration)
+    private async Task StartDashboard(IConfiguration configuration, TimeProvider? clock)
     {
         var reference = ReferenceDataLoader.LoadFile(Options.ReferenceFile);
         _app = await DashboardHosting.StartStandaloneAsync(configuration, services =>
-            new StreamingWorker(Options, new RuleSettings(), reference, TimeProvider.System, onCommitted: services.CommittedAlerts()));
+            new StreamingWorker(Options, new RuleSettings(), reference, TimeProvider.System, onCommitted: services.CommittedAlerts()), clock: clock);
         Worker = _app.Services.GetRequiredService<StreamingWorker>();
         _running = Worker.RunAsync(_stop.Token);
         await Worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));

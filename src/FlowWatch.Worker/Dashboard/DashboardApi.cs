@@ -66,10 +66,11 @@ public static class DashboardApi
     /// only alerts committed from now on. When some of what the reader missed is no longer held (it fell behind the
     /// ring, or its id is from an earlier process), a <c>gap</c> event says so before the alerts still held. Each
     /// commit's alerts go out in one write, not one per alert. The stream ends when the application stops, which
-    /// would otherwise wait for every open page until its shutdown timeout. At most <see cref="DashboardOptions.MaxStreams"/>
+    /// would otherwise wait for every open page until its shutdown timeout, and when the browser's sign-in session ends,
+    /// so that the page must sign in again to go on. At most <see cref="DashboardOptions.MaxStreams"/>
     /// are open at once; one more is answered 503.
     /// </summary>
-    private static async Task Stream(HttpContext context, AlertFeed feed, LiveStreams streams, IHostApplicationLifetime lifetime, string? after)
+    private static async Task Stream(HttpContext context, AlertFeed feed, LiveStreams streams, IHostApplicationLifetime lifetime, TimeProvider clock, string? after)
     {
         var lastEventId = context.Request.Headers["Last-Event-ID"].ToString();
         long from;
@@ -99,7 +100,7 @@ public static class DashboardApi
         }
         try
         {
-            await Follow(context, feed, lifetime, from);
+            await Follow(context, feed, lifetime, clock, from);
         }
         finally
         {
@@ -107,10 +108,15 @@ public static class DashboardApi
         }
     }
 
-    private static async Task Follow(HttpContext context, AlertFeed feed, IHostApplicationLifetime lifetime, long from)
+    private static async Task Follow(HttpContext context, AlertFeed feed, IHostApplicationLifetime lifetime, TimeProvider clock, long from)
     {
         var cancellation = context.RequestAborted;
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation, lifetime.ApplicationStopping);
+        if (DashboardSecurity.SessionEnds(context) is { } sessionEnds)
+        {
+            var left = sessionEnds - clock.GetUtcNow();
+            stopping.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        }
         context.Response.ContentType = "text/event-stream";
         context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
         var body = context.Response.BodyWriter;

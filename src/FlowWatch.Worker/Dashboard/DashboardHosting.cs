@@ -85,12 +85,13 @@ public static class DashboardHosting
     /// <summary>
     /// Starts a dashboard beside a worker its caller runs itself (<c>demo</c>, <c>bench</c>): the worker is made
     /// by <paramref name="createWorker"/> inside the dashboard's container. With <paramref name="anyFreePort"/>,
-    /// a port already taken is replaced by a free one. Answers the started application; the worker is in its services.
+    /// a port already taken is replaced by a free one. <paramref name="clock"/>, when given, is the dashboard's clock (the
+    /// system's otherwise). Answers the started application; the worker is in its services.
     /// </summary>
     public static async Task<WebApplication> StartStandaloneAsync(IConfiguration configuration, Func<IServiceProvider, StreamingWorker> createWorker,
-        bool anyFreePort = false)
+        bool anyFreePort = false, TimeProvider? clock = null)
     {
-        var app = BuildStandalone(configuration, createWorker, urls: null);
+        var app = BuildStandalone(configuration, createWorker, urls: null, clock);
         try
         {
             await StartAsync(app);
@@ -100,7 +101,7 @@ public static class DashboardHosting
         {
             await app.DisposeAsync();
         }
-        var free = BuildStandalone(configuration, createWorker, urls: "http://127.0.0.1:0");
+        var free = BuildStandalone(configuration, createWorker, urls: "http://127.0.0.1:0", clock);
         await StartAsync(free);
         return free;
     }
@@ -118,7 +119,8 @@ public static class DashboardHosting
     /// <summary>The address a browser should open.</summary>
     public static string PageUrl(this WebApplication app) => app.Urls.First().Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal).Replace("://[::]:", "://127.0.0.1:", StringComparison.Ordinal) + "/";
 
-    private static WebApplication BuildStandalone(IConfiguration configuration, Func<IServiceProvider, StreamingWorker> createWorker, string? urls)
+    private static WebApplication BuildStandalone(IConfiguration configuration, Func<IServiceProvider, StreamingWorker> createWorker, string? urls,
+        TimeProvider? clock)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(configuration);
@@ -127,6 +129,7 @@ public static class DashboardHosting
         // A failed start surfaces as the exception the caller reports (or answers with a free port), not as a log dump.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Services.AddSingleton(createWorker);
+        if (clock is not null) builder.Services.AddSingleton(clock);
         builder.AddFlowWatchDashboard();
         return builder.Build().MapFlowWatchDashboard();
     }

@@ -18,6 +18,12 @@ public sealed class DashboardOptions
     /// </summary>
     public string Token { get; set; } = "";
 
+    /// <summary>
+    /// How long a browser's sign-in lasts (its session cookie, which holds no token), in hours; a live stream opened in
+    /// it ends with it, and the page then asks to sign in again.
+    /// </summary>
+    public int SessionHours { get; set; } = 12;
+
     /// <summary>How many of the latest committed alerts are kept in memory for the API and the live feed.</summary>
     public int RecentAlerts { get; set; } = 10_000;
 
@@ -49,6 +55,7 @@ public sealed class DashboardOptions
         Check(offLoopback.Count == 0 || Token.Length > 0, nameof(Token),
             $"is required to listen on {string.Join(", ", offLoopback)}, which is not a loopback address");
         Check(Token.Length == 0 || Token.Length >= 16, nameof(Token), "must be at least 16 characters");
+        Check(SessionHours is >= 1 and <= 720, nameof(SessionHours), "must be from 1 to 720 (30 days)");
         Check(RecentAlerts is >= 100 and <= 1_000_000, nameof(RecentAlerts), "must be from 100 to 1,000,000");
         Check(MaxStreams is >= 1 and <= 100_000, nameof(MaxStreams), "must be from 1 to 100,000");
         return errors;

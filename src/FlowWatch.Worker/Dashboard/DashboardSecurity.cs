@@ -10,19 +10,20 @@ namespace FlowWatch.Worker.Dashboard;
 
 /// <summary>
 /// Every response gets secure headers (a strict CSP: the page loads only its own assets). With a token
-/// configured, every request needs it, as <c>Authorization: Bearer …</c> or as the cookie a browser receives by
-/// opening a page with <c>?access_token=…</c> once: it is then sent on (303) to the same path and query without the
-/// token, so that the token stays neither in the address bar nor in the history; or, with no token in any address, by
-/// signing in at <c>/signin</c>, a form posted to its own origin, where a browser asking for a page without the token
-/// is sent (API requests get 401).
+/// configured, every request needs it, as <c>Authorization: Bearer …</c>, or the session cookie (<see cref="SessionCookie"/>,
+/// valid for <see cref="DashboardOptions.SessionHours"/>) a browser receives by opening a page with <c>?access_token=…</c>
+/// once: it is then sent on (303) to the same path and query without the token, so that the token stays neither in the
+/// address bar nor in the history; or, with no token in any address, by signing in at <c>/signin</c>, a form posted to
+/// its own origin, where a browser asking for a page without the token is sent (API requests get 401). A request
+/// admitted by its session carries the session's end (<see cref="SessionEnds"/>): a live stream ends then.
 /// Without a token the dashboard listens on loopback only, and answers only loopback host names, so that a web
 /// page elsewhere cannot reach it by DNS rebinding. The probes <c>/healthz</c> and <c>/readyz</c> answer without the
 /// token: an orchestrator's probe (a kubelet's) cannot carry a secret, and they tell only whether the worker runs and
 /// consumes.
 /// </summary>
-public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOptions> options, ILogger<DashboardSecurity> logger)
+public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOptions> options, TimeProvider clock, ILogger<DashboardSecurity> logger)
 {
-    public const string TokenCookie = "flowwatch_token";
+    public const string SessionCookieName = "flowwatch_session";
     public const string TokenQuery = "access_token";
     public const string SignInPath = "/signin";
 
@@ -47,6 +48,8 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
     private readonly bool _tokenless = options.Value.Token.Length == 0;
 
     private readonly RefusalLog _refusals = new(logger);
+
+    private readonly SessionCookie _sessions = new(options.Value.Token, TimeSpan.FromHours(options.Value.SessionHours));
 
     /// <summary>The token's SHA-256, which an offered token's is compared with: both of one length, so the time a comparison takes tells nothing of the token's length.</summary>
     private readonly byte[] _tokenHash = SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.Token));
@@ -86,7 +89,12 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
                 + QueryString.Create(query.Where(p => !string.Equals(p.Key, TokenQuery, StringComparison.OrdinalIgnoreCase))).ToUriComponent();
             return Task.CompletedTask;
         }
-        if (Matches(BearerToken(request)) || Matches(request.Cookies[TokenCookie])) return next(context);
+        if (Matches(BearerToken(request))) return next(context);
+        if (_sessions.ValidUntil(request.Cookies[SessionCookieName], clock.GetUtcNow()) is { } ends)
+        {
+            context.Items[SessionEndsKey] = ends;
+            return next(context);
+        }
         // A browser asking for a page is sent to sign in; a wrong token in the address is refused as such.
         if (!query.ContainsKey(TokenQuery) && IsPageRequest(request))
         {
@@ -156,10 +164,16 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
     }
 
     private void SetCookie(HttpContext context) =>
-        context.Response.Cookies.Append(TokenCookie, options.Value.Token, new CookieOptions
+        context.Response.Cookies.Append(SessionCookieName, _sessions.Issue(clock.GetUtcNow()), new CookieOptions
         {
-            HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/", Secure = OverHttps(context.Request),
+            HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/", Secure = OverHttps(context.Request), MaxAge = _sessions.Lifetime,
         });
+
+    private const string SessionEndsKey = "FlowWatch.SessionEnds";
+
+    /// <summary>When the session that admitted <paramref name="context"/> ends; null for a request admitted otherwise.</summary>
+    public static DateTimeOffset? SessionEnds(HttpContext context) =>
+        context.Items.TryGetValue(SessionEndsKey, out var ends) ? (DateTimeOffset?)ends : null;
 
     /// <summary>
     /// Over HTTPS, the TLS proxy's included (it says so in X-Forwarded-Proto): a header that claims it falsely only keeps

@@ -23,12 +23,14 @@ public sealed record StatsSnapshot(
 
 /// <summary>
 /// Samples the worker's counters once a second, off the hot path, for the rates between the last two samples;
-/// totals are read when asked.
+/// totals are read when asked. Rates and uptime are measured on the clock's steady timestamps: the time of day can stand
+/// still or step back (a clock set by NTP), which would make a rate infinite, not a number, or negative.
 /// </summary>
 public sealed class LiveStats(StreamingWorker worker, AlertFeed feed, TimeProvider clock) : BackgroundService
 {
     private static readonly string[] Severities = ["I", "II", "III"];
     private readonly DateTimeOffset _startedAt = clock.GetUtcNow();
+    private readonly long _started = clock.GetTimestamp();
     private volatile Rates _rates = new(0, [0, 0, 0]);
 
     public StatsSnapshot Current
@@ -45,7 +47,7 @@ public sealed class LiveStats(StreamingWorker worker, AlertFeed feed, TimeProvid
                 worker.ConsumerLag,
                 Severities.Select((s, i) => (s, rates.Alerts[i])).ToDictionary(p => p.s, p => p.Item2),
                 Severities.Select((s, i) => (s, now.Alerts[i])).ToDictionary(p => p.s, p => p.Item2),
-                (now.At - _startedAt).TotalSeconds,
+                clock.GetElapsedTime(_started, now.At).TotalSeconds,
                 _startedAt,
                 status.IsConsuming,
                 status.Description);
@@ -61,7 +63,8 @@ public sealed class LiveStats(StreamingWorker worker, AlertFeed feed, TimeProvid
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 var sample = Take();
-                var seconds = (sample.At - previous.At).TotalSeconds;
+                var seconds = clock.GetElapsedTime(previous.At, sample.At).TotalSeconds;
+                if (seconds <= 0) continue;
                 _rates = new Rates((sample.Events - previous.Events) / seconds, [.. sample.Alerts.Select((n, i) => (n - previous.Alerts[i]) / seconds)]);
                 previous = sample;
             }
@@ -75,10 +78,11 @@ public sealed class LiveStats(StreamingWorker worker, AlertFeed feed, TimeProvid
     private Sample Take()
     {
         var counters = worker.Counters;
-        return new Sample(clock.GetUtcNow(), counters.Read, counters.DeadLetters, feed.CountBySeverity());
+        return new Sample(clock.GetTimestamp(), counters.Read, counters.DeadLetters, feed.CountBySeverity());
     }
 
-    private sealed record Sample(DateTimeOffset At, long Events, long DeadLetters, IReadOnlyList<long> Alerts);
+    /// <summary>The counters at a steady timestamp of the clock (<see cref="TimeProvider.GetTimestamp"/>).</summary>
+    private sealed record Sample(long At, long Events, long DeadLetters, IReadOnlyList<long> Alerts);
 
     private sealed record Rates(double Events, IReadOnlyList<double> Alerts);
 }
