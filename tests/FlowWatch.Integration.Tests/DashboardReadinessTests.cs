@@ -26,17 +26,24 @@ public sealed class DashboardReadinessTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        _app = await StartIdleAsync(null);
+        _page = new Uri(_app.PageUrl());
+    }
+
+    /// <summary>A dashboard beside a worker that was never started, with <paramref name="settings"/> on top of the defaults.</summary>
+    private async Task<WebApplication> StartIdleAsync(IReadOnlyDictionary<string, string?>? settings)
+    {
         var options = new KafkaOptions { BootstrapServers = "127.0.0.1:1", ReferenceFile = TestKafka.Samples("reference.json"), GroupId = "idle" };
         var reference = ReferenceDataLoader.LoadFile(options.ReferenceFile);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.AddConfiguration(DashboardHarness.Configuration(null));
+        builder.Configuration.AddConfiguration(DashboardHarness.Configuration(settings));
         builder.Logging.ClearProviders().AddProvider(new WarningsProvider(_warnings.Enqueue));
         builder.Services.AddSingleton(services =>
             new StreamingWorker(options, new RuleSettings(), reference, TimeProvider.System, onCommitted: services.CommittedAlerts()));
         builder.AddFlowWatchDashboard();
-        _app = builder.Build().MapFlowWatchDashboard();
-        await _app.StartAsync();
-        _page = new Uri(_app.PageUrl());
+        var app = builder.Build().MapFlowWatchDashboard();
+        await app.StartAsync();
+        return app;
     }
 
     public async Task DisposeAsync()
@@ -53,6 +60,37 @@ public sealed class DashboardReadinessTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal("waiting for partitions", await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>
+    /// With a token, a probe without it (an orchestrator's) is told whether the worker consumes, not why not: the reason
+    /// names brokers, topics and errors.
+    /// </summary>
+    [Fact]
+    public async Task Readiness_WithATokenConfigured_TellsTheReasonOnlyToAHolderOfTheToken()
+    {
+        const string Token = "readiness-token-0123456789";
+        var app = await StartIdleAsync(new Dictionary<string, string?> { [$"{DashboardOptions.SectionName}:Token"] = Token });
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri(app.PageUrl()), Timeout = TimeSpan.FromSeconds(30) };
+            using var anonymous = await client.GetAsync("readyz");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, anonymous.StatusCode);
+            Assert.Equal("not consuming", await anonymous.Content.ReadAsStringAsync());
+
+            using var wrong = new HttpRequestMessage(HttpMethod.Get, "readyz") { Headers = { Authorization = new("Bearer", Token + "x") } };
+            Assert.Equal("not consuming", await (await client.SendAsync(wrong)).Content.ReadAsStringAsync());
+
+            using var holder = new HttpRequestMessage(HttpMethod.Get, "readyz") { Headers = { Authorization = new("Bearer", Token) } };
+            using var told = await client.SendAsync(holder);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, told.StatusCode);
+            Assert.Equal("waiting for partitions", await told.Content.ReadAsStringAsync());
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
     }
 
     [Fact]

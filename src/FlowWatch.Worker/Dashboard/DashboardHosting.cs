@@ -152,7 +152,9 @@ public static class DashboardHosting
     private static Task WriteStatus(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "text/plain; charset=utf-8";
-        return context.Response.WriteAsync(report.Entries.Values.Single().Description ?? report.Status.ToString());
+        var ready = report.Status == HealthStatus.Healthy;
+        return context.Response.WriteAsync(DashboardSecurity.IsAnonymousProbe(context) ? (ready ? WorkerStatus.Consuming.Description : "not consuming")
+            : report.Entries.Values.Single().Description ?? report.Status.ToString());
     }
 
     /// <summary>Ready while the worker consumes: partitions assigned and restored, the Kafka group coordinator in reach.</summary>

@@ -75,7 +75,12 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
             return Task.CompletedTask;
         }
         var request = context.Request;
-        if (Probes.Contains(request.Path.Value, StringComparer.OrdinalIgnoreCase)) return next(context);
+        if (Probes.Contains(request.Path.Value, StringComparer.OrdinalIgnoreCase))
+        {
+            // The reason a worker is not ready names brokers, topics and errors: told only to a holder of the token.
+            if (!Matches(BearerToken(request)) && _sessions.ValidUntil(request.Cookies[SessionCookieName], clock.GetUtcNow()) is null) context.Items[AnonymousProbeKey] = true;
+            return next(context);
+        }
         if (request.Path.Equals(SignInPath, StringComparison.OrdinalIgnoreCase)) return SignInAsync(context, remote);
         if (request.Path.Equals(StyleSheet, StringComparison.OrdinalIgnoreCase) && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))) return next(context);
         var query = request.Query;
@@ -170,6 +175,10 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
         });
 
     private const string SessionEndsKey = "FlowWatch.SessionEnds";
+    private const string AnonymousProbeKey = "FlowWatch.AnonymousProbe";
+
+    /// <summary>Whether <paramref name="context"/> is a probe without the token, where a token is configured: it is told the status only.</summary>
+    public static bool IsAnonymousProbe(HttpContext context) => context.Items.ContainsKey(AnonymousProbeKey);
 
     /// <summary>When the session that admitted <paramref name="context"/> ends; null for a request admitted otherwise.</summary>
     public static DateTimeOffset? SessionEnds(HttpContext context) =>
