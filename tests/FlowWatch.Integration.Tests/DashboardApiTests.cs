@@ -531,7 +531,7 @@ public sealed class DashboardSecurityTests
         Assert.Equal("/", login.Headers.Location?.OriginalString);
         var cookie = Assert.Single(login.Headers.GetValues("Set-Cookie"));
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
-        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=lax", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("secure", cookie, StringComparison.OrdinalIgnoreCase);   // plain HTTP here
         using var withCookie = new HttpRequestMessage(HttpMethod.Get, "api/stats") { Headers = { { "Cookie", cookie.Split(';')[0] } } };
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(withCookie)).StatusCode);
@@ -666,9 +666,60 @@ public sealed class DashboardSecurityTests
         Assert.Equal("/", signedIn.Headers.Location?.OriginalString);
         var cookie = Assert.Single(signedIn.Headers.GetValues("Set-Cookie"));
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
-        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=lax", cookie, StringComparison.OrdinalIgnoreCase);
         using var page = new HttpRequestMessage(HttpMethod.Get, "") { Headers = { { "Accept", "text/html" }, { "Cookie", cookie.Split(';')[0] } } };
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(page)).StatusCode);
+    }
+
+    /// <summary>
+    /// Behind a chain of proxies each forwarding header may hold several values, on one line or several, and a proxy may
+    /// write the default port out: the first value is what the browser used, and a default port is the same origin.
+    /// </summary>
+    [Fact]
+    public async Task SignIn_BehindAChainOfProxies_IsTakenFromTheBrowsersOriginWithASecureCookie()
+    {
+        await using var harness = await DashboardHarness.StartAsync(new Dictionary<string, string?> { [$"{DashboardOptions.SectionName}:Token"] = Token });
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = harness.BaseAddress };
+
+        foreach (var (origin, protos, host, expected) in new (string, string[], string, HttpStatusCode)[]
+        {
+            ("https://dash.bank.example", ["https"], "dash.bank.example", HttpStatusCode.SeeOther),
+            ("https://dash.bank.example", ["https, https"], "dash.bank.example", HttpStatusCode.SeeOther),
+            ("https://dash.bank.example", ["https,http"], "dash.bank.example, inner.local", HttpStatusCode.SeeOther),
+            ("https://dash.bank.example", ["https", "http"], "dash.bank.example", HttpStatusCode.SeeOther),
+            ("https://dash.bank.example", ["https"], "dash.bank.example:443", HttpStatusCode.SeeOther),
+            ("https://dash.bank.example:8443", ["https"], "dash.bank.example:8443", HttpStatusCode.SeeOther),
+            ("https://dash.bank.example", ["https"], "dash.bank.example:8443", HttpStatusCode.Forbidden),
+            ("https://dash.bank.example", ["http, https"], "dash.bank.example", HttpStatusCode.Forbidden),
+            ("https://evil.example", ["https"], "dash.bank.example", HttpStatusCode.Forbidden),
+            ("https://dash.bank.example/x", ["https"], "dash.bank.example", HttpStatusCode.Forbidden),
+        })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "signin") { Content = new FormUrlEncodedContent([new("token", Token)]) };
+            request.Headers.Add("Origin", origin);
+            foreach (var proto in protos) request.Headers.Add("X-Forwarded-Proto", proto);
+            request.Headers.Add("X-Forwarded-Host", host);
+            using var response = await client.SendAsync(request);
+            var what = $"{origin} via {string.Join(" | ", protos)} for {host}";
+            Assert.True(response.StatusCode == expected, $"{what}: {response.StatusCode}");
+            if (expected == HttpStatusCode.SeeOther) Assert.Contains("; secure", Assert.Single(response.Headers.GetValues("Set-Cookie")), StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    /// <summary>The token in an address is taken off it on every path, those answered without the token included.</summary>
+    [Theory]
+    [InlineData("signin")]
+    [InlineData("healthz")]
+    [InlineData("app.css")]
+    public async Task Request_WithTheTokenInItsQuery_OnAPathOpenWithoutIt_IsStillSentOnWithoutIt(string path)
+    {
+        await using var harness = await DashboardHarness.StartAsync(new Dictionary<string, string?> { [$"{DashboardOptions.SectionName}:Token"] = Token });
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = harness.BaseAddress };
+
+        using var response = await client.GetAsync($"{path}?access_token={Token}");
+
+        Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
+        Assert.Equal("/" + path, response.Headers.Location?.OriginalString);
     }
 
     /// <summary>A sign-in whose form cannot be read is the client's mistake: 400 or 413, never the server error it was.</summary>

@@ -526,6 +526,32 @@ public sealed class DashboardSignInBrowserTests(TokenBrowserFixture fixture) : I
         // The 401 of the wrong token aside, nothing refused: the sign-in page's look and the form's post included.
         Assert.DoesNotContain(consoleErrors, error => !error.Contains("401", StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// A link on another site (a ticket, a mail) to the dashboard with the token in its address opens the live page, and
+    /// once signed in, a plain link there does too: the browser sends the session cookie with a page another site led to.
+    /// </summary>
+    [Fact]
+    public async Task Link_OnAnotherSite_OpensTheLivePage()
+    {
+        await using var context = await fixture.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        var dashboard = fixture.Harness.BaseAddress.ToString();
+        const string Tickets = "http://tickets.example/";
+        await page.RouteAsync(Tickets + "**", route => route.FulfillAsync(new RouteFulfillOptions
+        {
+            ContentType = "text/html",
+            Body = $"""<!doctype html><a id="with-token" href="{dashboard}?access_token={TokenBrowserFixture.Token}">alert</a> <a id="plain" href="{dashboard}">dashboard</a>""",
+        }));
+
+        foreach (var link in new[] { "#with-token", "#plain" })
+        {
+            await page.GotoAsync(Tickets);
+            await page.Locator(link).ClickAsync();
+            await Assertions.Expect(page.Locator("#stat-status")).ToHaveTextAsync("live", new LocatorAssertionsToHaveTextOptions { Timeout = 10_000 });
+            Assert.Equal(dashboard, page.Url);
+        }
+    }
 }
 
 /// <summary>Where tests leave files worth keeping (screenshots): artifacts/test-results of the repository, beside the TRX files.</summary>

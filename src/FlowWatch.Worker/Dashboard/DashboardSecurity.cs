@@ -75,15 +75,8 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
             return Task.CompletedTask;
         }
         var request = context.Request;
-        if (Probes.Contains(request.Path.Value, StringComparer.OrdinalIgnoreCase))
-        {
-            // The reason a worker is not ready names brokers, topics and errors: told only to a holder of the token.
-            if (!Matches(BearerToken(request)) && _sessions.ValidUntil(request.Cookies[SessionCookieName], clock.GetUtcNow()) is null) context.Items[AnonymousProbeKey] = true;
-            return next(context);
-        }
-        if (request.Path.Equals(SignInPath, StringComparison.OrdinalIgnoreCase)) return SignInAsync(context, remote);
-        if (request.Path.Equals(StyleSheet, StringComparison.OrdinalIgnoreCase) && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))) return next(context);
         var query = request.Query;
+        // On every path, those answered without the token included: the token then leaves the address bar there too.
         if (query.TryGetValue(TokenQuery, out var offered) && Matches(offered.ToString()))
         {
             SetCookie(context);
@@ -94,6 +87,14 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
                 + QueryString.Create(query.Where(p => !string.Equals(p.Key, TokenQuery, StringComparison.OrdinalIgnoreCase))).ToUriComponent();
             return Task.CompletedTask;
         }
+        if (Probes.Contains(request.Path.Value, StringComparer.OrdinalIgnoreCase))
+        {
+            // The reason a worker is not ready names brokers, topics and errors: told only to a holder of the token.
+            if (!Matches(BearerToken(request)) && _sessions.ValidUntil(request.Cookies[SessionCookieName], clock.GetUtcNow()) is null) context.Items[AnonymousProbeKey] = true;
+            return next(context);
+        }
+        if (request.Path.Equals(SignInPath, StringComparison.OrdinalIgnoreCase)) return SignInAsync(context, remote);
+        if (request.Path.Equals(StyleSheet, StringComparison.OrdinalIgnoreCase) && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))) return next(context);
         if (Matches(BearerToken(request))) return next(context);
         if (_sessions.ValidUntil(request.Cookies[SessionCookieName], clock.GetUtcNow()) is { } ends)
         {
@@ -137,7 +138,7 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
         }
         // A form another site posts here comes with its own origin (or none): that is not a sign-in.
         var origin = request.Headers.Origin.ToString();
-        if (!string.Equals(origin, OwnOrigin(request), StringComparison.OrdinalIgnoreCase))
+        if (!IsOwnOrigin(request, origin))
         {
             if (_refusals.Admit()) DashboardLog.ForeignSignIn(logger, remote, origin);
             response.StatusCode = StatusCodes.Status403Forbidden;
@@ -171,7 +172,10 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
     private void SetCookie(HttpContext context) =>
         context.Response.Cookies.Append(SessionCookieName, _sessions.Issue(clock.GetUtcNow()), new CookieOptions
         {
-            HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/", Secure = OverHttps(context.Request), MaxAge = _sessions.Lifetime,
+            // Lax, not Strict: a browser sent here by a link on another site (a ticket, a mail) sends the cookie with that
+            // first page, as it does with the page a ?access_token link is sent on to. The dashboard changes nothing on
+            // a GET, and the only POST, the sign-in, needs no cookie.
+            HttpOnly = true, SameSite = SameSiteMode.Lax, Path = "/", Secure = OverHttps(context.Request), MaxAge = _sessions.Lifetime,
         });
 
     private const string SessionEndsKey = "FlowWatch.SessionEnds";
@@ -189,16 +193,26 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
     /// the cookie off plain HTTP, or a sign-in from being taken, so it needs no trust.
     /// </summary>
     private static bool OverHttps(HttpRequest request) =>
-        request.IsHttps || string.Equals(request.Headers["X-Forwarded-Proto"], "https", StringComparison.OrdinalIgnoreCase);
+        request.IsHttps || string.Equals(FirstForwarded(request, "X-Forwarded-Proto"), "https", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
-    /// The origin a browser gives this dashboard's pages: the proxy's host (X-Forwarded-Host) when it names one. A page
+    /// The first value of a forwarding header, what the proxy nearest the browser saw: proxies in a chain each add
+    /// theirs, after a comma or on a line of their own.
+    /// </summary>
+    private static string FirstForwarded(HttpRequest request, string header) =>
+        request.Headers[header].ToString().Split(',')[0].Trim();
+
+    /// <summary>
+    /// Whether <paramref name="origin"/> is the origin a browser gives this dashboard's pages: the proxy's host
+    /// (X-Forwarded-Host) when it names one. A default port written out (<c>host:443</c>) is the same origin. A page
     /// elsewhere can set neither header on a browser's form, so neither needs trust.
     /// </summary>
-    private static string OwnOrigin(HttpRequest request)
+    private static bool IsOwnOrigin(HttpRequest request, string origin)
     {
-        var forwardedHost = request.Headers["X-Forwarded-Host"].ToString().Split(',')[0].Trim();
-        return (OverHttps(request) ? "https://" : "http://") + (forwardedHost.Length > 0 ? forwardedHost : request.Host.Value);
+        var forwardedHost = FirstForwarded(request, "X-Forwarded-Host");
+        var own = (OverHttps(request) ? "https://" : "http://") + (forwardedHost.Length > 0 ? forwardedHost : request.Host.Value);
+        return Uri.TryCreate(origin, UriKind.Absolute, out var given) && Uri.TryCreate(own, UriKind.Absolute, out var expected)
+            && given.AbsolutePath == "/" && Uri.Compare(given, expected, UriComponents.SchemeAndServer, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) == 0;
     }
 
     /// <summary>A browser's request for a page (it accepts HTML), not the API's.</summary>
