@@ -66,6 +66,8 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
     [InlineData("limit=-1", "limit")]
     [InlineData("severity=IV", "severity")]
     [InlineData("severity=1", "severity")]
+    [InlineData("limit=5&limit=6", "limit")]
+    [InlineData("rule=FAN_IN&rule=FAN_OUT", "rule")]
     public async Task Alerts_WithABadQuery_AnswersBadRequestNamingTheParameter(string query, string parameter)
     {
         using var response = await Harness.Client.GetAsync($"api/alerts?{query}");
@@ -78,6 +80,7 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
     [InlineData("after=-1")]
     [InlineData("after=abc")]
     [InlineData("after=1.5")]
+    [InlineData("after=1&after=2")]
     public async Task Stream_WithABadQuery_AnswersBadRequestNamingTheParameter(string query)
     {
         using var response = await Harness.Client.GetAsync($"api/alerts/stream?{query}", HttpCompletionOption.ResponseHeadersRead);
@@ -193,7 +196,8 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
     [Theory]
     [InlineData("api/entities")]
     [InlineData("api/entities?id=")]
-    public async Task Entity_QueryWithoutAnId_AnswersBadRequest(string path)
+    [InlineData("api/entities?id=E-HQ-001&id=E-HQ-002")]
+    public async Task Entity_QueryWithoutOneId_AnswersBadRequest(string path)
     {
         using var response = await Harness.Client.GetAsync(path);
 

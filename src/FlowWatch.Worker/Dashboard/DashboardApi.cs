@@ -30,6 +30,15 @@ public static class DashboardApi
     public static IEndpointRouteBuilder MapDashboardApi(this IEndpointRouteBuilder endpoints)
     {
         var api = endpoints.MapGroup("/api");
+        // A parameter given twice would reach a handler as its values joined by commas (id=A&id=B as "A,B").
+        api.AddEndpointFilter(async (context, next) =>
+        {
+            foreach (var (name, values) in context.HttpContext.Request.Query)
+            {
+                if (values.Count > 1) return TypedResults.Problem($"{name} must be given once, not {values.Count} times", statusCode: StatusCodes.Status400BadRequest);
+            }
+            return await next(context);
+        });
         api.MapGet("/alerts", Alerts);
         api.MapGet("/alerts/stream", Stream);
         api.MapGet("/entities/{id}", Entity);
