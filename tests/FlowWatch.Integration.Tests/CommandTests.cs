@@ -200,14 +200,22 @@ public sealed class CommandTests
         Assert.False(File.Exists(Path.Combine(dir, "alerts.jsonl")));
     }
 
+    /// <summary>
+    /// Named like a data file (.json, .csv, .parquet), a file that is no database was opened by DuckDB as one it never
+    /// writes to, and the rows reported written were lost.
+    /// </summary>
     [Theory]
-    [InlineData("replay")]
-    [InlineData("migrate")]
-    public async Task Command_DuckDbFileThatIsNoDatabase_StopsNamingTheFile(string command)
+    [InlineData("replay", "notes.duckdb")]
+    [InlineData("migrate", "notes.duckdb")]
+    [InlineData("replay", "notes.json")]
+    [InlineData("replay", "notes.csv")]
+    [InlineData("migrate", "notes.parquet")]
+    public async Task Command_DuckDbFileThatIsNoDatabase_StopsNamingTheFile(string command, string name)
     {
         var dir = Directory.CreateTempSubdirectory("flowwatch-duckdb-").FullName;
-        var file = Path.Combine(dir, "notes.duckdb");
-        await File.WriteAllTextAsync(file, "not a database");
+        var file = Path.Combine(dir, name);
+        const string Content = """{"not": "a database"}""";
+        await File.WriteAllTextAsync(file, Content);
         string[] args = command == "replay"
             ? ["replay", "--reference", TestKafka.Samples("reference.json"), "--events", TestKafka.Samples("events.jsonl"),
                 "--alerts", Path.Combine(dir, "alerts.jsonl"), "--duckdb", file]
@@ -218,7 +226,7 @@ public sealed class CommandTests
         Assert.Equal(CommandLine.CannotRun, code);
         Assert.Contains($"cannot run: opening DuckDB file {file} failed: ", err, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
-        Assert.Equal("not a database", await File.ReadAllTextAsync(file));
+        Assert.Equal(Content, await File.ReadAllTextAsync(file));
     }
 
     [Fact]

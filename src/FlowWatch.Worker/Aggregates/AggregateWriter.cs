@@ -157,7 +157,7 @@ public sealed class AggregateWriter : IAsyncDisposable
 /// A sink refused a write for a reason that trying again would not change (e.g. a wrong schema), or did not answer when
 /// its tables were to be created (<see cref="Transient"/>).
 /// </summary>
-public sealed class AggregateSinkException(string message, Exception inner) : Exception(message, inner)
+public sealed class AggregateSinkException(string message, Exception? inner = null) : Exception(message, inner)
 {
     /// <summary>The sink could not be reached (down, a timeout): trying again later may succeed.</summary>
     public bool Transient { get; init; }

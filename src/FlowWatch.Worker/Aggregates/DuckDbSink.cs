@@ -22,6 +22,7 @@ public sealed class DuckDbSink : IAggregateSink
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (directory is not null) Directory.CreateDirectory(directory);
+        EnsureDatabaseOrNew(path);
         _connection = new DuckDBConnection($"Data Source={path}");
         try
         {
@@ -37,6 +38,28 @@ public sealed class DuckDbSink : IAggregateSink
     }
 
     public string Description { get; }
+
+    /// <summary>
+    /// Fails unless the file at <paramref name="path"/> is a DuckDB database (its header holds "DUCK" after an 8-byte
+    /// checksum), is empty, or is not there yet: DuckDB opens some other files by their names (.json, .csv, .parquet)
+    /// as a database it never writes to, and every row "written" would be lost without an error.
+    /// </summary>
+    private static void EnsureDatabaseOrNew(string path)
+    {
+        if (!File.Exists(path)) return;
+        Span<byte> header = stackalloc byte[12];
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            var read = file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+            if (read == 0 || read == header.Length && header[8..].SequenceEqual("DUCK"u8)) return;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new AggregateSinkException($"opening DuckDB file {path} failed: {ex.Message}", ex);
+        }
+        throw new AggregateSinkException($"opening DuckDB file {path} failed: it is not a DuckDB database file");
+    }
 
     public Task MigrateAsync(CancellationToken cancellation)
     {

@@ -5,16 +5,16 @@ using FlowWatch.Core.Serialization;
 
 namespace FlowWatch.Worker.Replay;
 
-/// <summary>Writes alerts or dead letters as JSON Lines to a file, one object per line.</summary>
+/// <summary>Writes alerts or dead letters as JSON Lines to a file, one object per line; owns the file.</summary>
 public sealed class JsonLinesWriter : IDisposable
 {
     private readonly FileStream _file;
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
     private readonly Utf8JsonWriter _json;
 
-    public JsonLinesWriter(string path)
+    public JsonLinesWriter(FileStream file)
     {
-        _file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 1 << 16);
+        _file = file;
         _json = new Utf8JsonWriter(_buffer, FlowWatchJsonContext.LineWriterOptions);
     }
 

@@ -53,7 +53,11 @@ public static class ReplayCommand
         var writer = sink is null ? null : new AggregateWriter(sink, aggregateOptions, logging.CreateLogger("aggregates"));
         try
         {
-            var result = Replay(reference, settings, shards, eventsPath, alertsPath, deadLettersPath, models.Models, writer, aggregateOptions.ReplayBatchRecords);
+            ReplayResult result;
+            using (OutputFiles.HoldInputs(referencePath, configFile))
+            {
+                result = Replay(reference, settings, shards, eventsPath, alertsPath, deadLettersPath, models.Models, writer, aggregateOptions.ReplayBatchRecords);
+            }
             stdout.WriteLine(models.Models.Current is { } loaded ? $"models {loaded.Version} from {models.Directory}" : "no models: ML_ANOMALY off");
             Summary.Print(stdout, $"replay of {eventsPath}", result.Counters, result.Elapsed);
             if (writer is not null) stdout.WriteLine($"  aggregates       {writer.RowsWritten,12:N0} rows written to {sink!.Description}");
@@ -79,9 +83,11 @@ public static class ReplayCommand
         var alerts = new List<Alert>();
         var stopwatch = Stopwatch.StartNew();
         using (var input = new FileStream(eventsPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan))
-        using (var alertFile = new JsonLinesWriter(alertsPath))
-        using (var deadLetterFile = deadLettersPath is null ? null : new JsonLinesWriter(deadLettersPath))
         {
+            // Opened with the input held, so that an output that is the input under another name is refused.
+            var outputs = OutputFiles.Open(("--alerts", alertsPath), ("--dead-letters", deadLettersPath));
+            using var alertFile = new JsonLinesWriter(outputs[0]!);
+            using var deadLetterFile = outputs[1] is { } deadLetters ? new JsonLinesWriter(deadLetters) : null;
             var lines = new LineReader(input);
             while (lines.TryReadLine(out var line))
             {

@@ -39,7 +39,7 @@ public static class SimulateCommand
             // Options that validate can still describe a population too small for every typology's episodes.
             throw new UsageException(ex.Message);
         }
-        var outputs = CreateOutputs(("--out", eventsPath), ("--labels", labelsPath), ("--reference", referencePath));
+        var outputs = OutputFiles.Open(("--out", eventsPath), ("--labels", labelsPath), ("--reference", referencePath));
         using (var events = outputs[0])
         {
             if (events is not null) simulation.WriteEvents(events);
@@ -59,34 +59,6 @@ public static class SimulateCommand
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {group.Key,-22} {group.Count(),4} episodes, {group.Sum(e => e.TxnIds.Count),6} payments"));
         }
         return CommandLine.Success;
-    }
-
-    /// <summary>
-    /// Creates every output file (null for an option not given) before any is written, so that one that cannot be
-    /// created stops the command naming its option, and leaves none of the others behind.
-    /// </summary>
-    private static FileStream?[] CreateOutputs(params (string Option, string? Path)[] files)
-    {
-        var created = new FileStream?[files.Length];
-        for (var i = 0; i < files.Length; i++)
-        {
-            if (files[i].Path is not { } path) continue;
-            try
-            {
-                created[i] = File.Create(path);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                for (var j = 0; j < i; j++)
-                {
-                    if (created[j] is not { } stream) continue;
-                    stream.Dispose();
-                    File.Delete(stream.Name);
-                }
-                throw new IOException($"{files[i].Option} {path}: {ex.Message}", ex);
-            }
-        }
-        return created;
     }
 
     /// <summary>

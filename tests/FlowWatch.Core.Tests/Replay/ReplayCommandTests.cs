@@ -238,6 +238,57 @@ public sealed class ReplayCommandTests : IDisposable
         Assert.Equal(before, await File.ReadAllBytesAsync(events));
     }
 
+    /// <summary>
+    /// An output that is an input under another name (a hard link: a path cannot tell) is refused before anything is
+    /// written, naming its option, and the input is left as it was.
+    /// </summary>
+    [Theory]
+    [InlineData("--events", "--alerts")]
+    [InlineData("--events", "--dead-letters")]
+    [InlineData("--reference", "--alerts")]
+    public async Task Replay_OutputHardLinkedToAnInput_IsRefusedAndLeavesItAlone(string input, string output)
+    {
+        var events = PathOf("events.jsonl");
+        var reference = PathOf("reference.json");
+        File.Copy(Samples("events.jsonl"), events);
+        File.Copy(Samples("reference.json"), reference);
+        var linked = PathOf("linked.jsonl");
+        await HardLink(input == "--events" ? events : reference, linked);
+        var before = await File.ReadAllBytesAsync(linked);
+        string[] args = output == "--alerts"
+            ? ["replay", "--reference", reference, "--events", events, "--alerts", linked]
+            : ["replay", "--reference", reference, "--events", events, "--alerts", PathOf("a.jsonl"), "--dead-letters", linked];
+
+        var (code, _, err) = await Run(args);
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains($"{output} {linked}: the file is in use", err, StringComparison.Ordinal);
+        Assert.Equal(before, await File.ReadAllBytesAsync(linked));
+    }
+
+    private static async Task HardLink(string target, string link)
+    {
+        using var ln = System.Diagnostics.Process.Start("ln", [target, link]);
+        await ln.WaitForExitAsync();
+        Assert.Equal(0, ln.ExitCode);
+    }
+
+    /// <summary>One output that cannot be created leaves the others as they were, and the message names its option.</summary>
+    [Fact]
+    public async Task Replay_DeadLettersThatCannotBeCreated_LeavesTheAlertsFileThereAsItWas()
+    {
+        var alerts = PathOf("a.jsonl");
+        await File.WriteAllTextAsync(alerts, "earlier alerts\n");
+        var deadLetters = PathOf(Path.Combine("no-such-directory", "d.jsonl"));
+
+        var (code, _, err) = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"),
+            "--alerts", alerts, "--dead-letters", deadLetters);
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains($"--dead-letters {deadLetters}: ", err, StringComparison.Ordinal);
+        Assert.Equal("earlier alerts\n", await File.ReadAllTextAsync(alerts));
+    }
+
     [Fact]
     public async Task Replay_DeadLettersNamingTheAlertsFile_IsAUsageError()
     {

@@ -73,6 +73,21 @@ public sealed class SimulateCommandTests : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(_dir));
     }
 
+    /// <summary>Files there already are left as they were, not emptied, when another output cannot be created.</summary>
+    [Fact]
+    public async Task Simulate_OutputThatCannotBeCreated_LeavesTheFilesThereAlreadyAsTheyWere()
+    {
+        await File.WriteAllTextAsync(PathOf("events.jsonl"), "earlier payments\n");
+        await File.WriteAllTextAsync(PathOf("labels.jsonl"), "earlier labels\n");
+
+        var result = await Run(["simulate", "--entities", "300", "--days", "8", "--seed", "3", "--out", PathOf("events.jsonl"),
+            "--labels", PathOf("labels.jsonl"), "--reference", PathOf(Path.Combine("no-such-directory", "file.json"))]);
+
+        Assert.Equal(CommandLine.CannotRun, result.Code);
+        Assert.Equal("earlier payments\n", await File.ReadAllTextAsync(PathOf("events.jsonl")));
+        Assert.Equal("earlier labels\n", await File.ReadAllTextAsync(PathOf("labels.jsonl")));
+    }
+
     [Theory]
     [InlineData("--entities", "1000000", "--days", "3650", "--entities × --days × --activity must be at most 1,000,000")]
     [InlineData("--entities", "50", "--activity", "20", "fewer than the 2 due; simulate more entities")]
