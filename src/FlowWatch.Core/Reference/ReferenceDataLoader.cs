@@ -30,7 +30,7 @@ public static class ReferenceDataLoader
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new ReferenceDataException("(file)", $"cannot read '{path}': {ex.Message}");
+            throw new ReferenceDataException("(file)", $"cannot read '{path}': {(Directory.Exists(path) ? "it is a directory, not a file" : ex.Message)}");
         }
         return Parse(bytes);
     }

@@ -33,6 +33,8 @@ internal static class OutputFiles
             if (files[i].Path is not { } path) continue;
             try
             {
+                // Else "access denied", which sends one looking for a permission.
+                if (Directory.Exists(path)) throw new IOException("it is a directory, not a file");
                 created[i] = !File.Exists(path);
                 opened[i] = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
             }

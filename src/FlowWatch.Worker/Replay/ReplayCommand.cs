@@ -46,7 +46,10 @@ public static class ReplayCommand
         var aggregateOptions = FlowWatchConfiguration.Aggregates(configuration, clickHouse, duckDb);
         using var models = ModelWatcher.Start(modelsDirectory ?? configuration[ModelWatcher.DirectoryKey], NullLogger.Instance, watch: false);
         var reference = ReferenceDataLoader.LoadFile(referencePath);
-        if (!File.Exists(eventsPath)) throw new FileNotFoundException($"events file '{eventsPath}' not found");
+        if (!File.Exists(eventsPath))
+        {
+            throw new FileNotFoundException($"events file '{eventsPath}' {(Directory.Exists(eventsPath) ? "is a directory, not a file" : "not found")}");
+        }
 
         using var logging = CommandLogging.Create();
         var sink = aggregateOptions.OpenSinkAsync(CancellationToken.None).GetAwaiter().GetResult();

@@ -266,6 +266,28 @@ public sealed class ReplayCommandTests : IDisposable
         Assert.Equal(before, await File.ReadAllBytesAsync(linked));
     }
 
+    [Theory]
+    [InlineData("--reference", "cannot read '{0}': it is a directory, not a file")]
+    [InlineData("--events", "events file '{0}' is a directory, not a file")]
+    [InlineData("--alerts", "--alerts {0}: it is a directory, not a file")]
+    [InlineData("--dead-letters", "--dead-letters {0}: it is a directory, not a file")]
+    public async Task Replay_DirectoryWhereAFileBelongs_StopsSayingSo(string option, string message)
+    {
+        var directory = PathOf("a-directory");
+        Directory.CreateDirectory(directory);
+        var files = new Dictionary<string, string>
+        {
+            ["--reference"] = Samples("reference.json"), ["--events"] = Samples("events.jsonl"),
+            ["--alerts"] = PathOf("a.jsonl"), ["--dead-letters"] = PathOf("d.jsonl"),
+        };
+        files[option] = directory;
+
+        var (code, _, err) = await Run(["replay", .. files.SelectMany(f => new[] { f.Key, f.Value })]);
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains(string.Format(System.Globalization.CultureInfo.InvariantCulture, message, directory), err, StringComparison.Ordinal);
+    }
+
     private static async Task HardLink(string target, string link)
     {
         using var ln = System.Diagnostics.Process.Start("ln", [target, link]);
