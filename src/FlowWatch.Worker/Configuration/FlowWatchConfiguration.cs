@@ -81,6 +81,9 @@ public static class FlowWatchConfiguration
     /// <summary>The problem of a key or section at <paramref name="path"/> that FlowWatch does not read.</summary>
     public static string NotASetting(string path) => $"{path}: is not a FlowWatch setting";
 
+    /// <summary>The problem of an empty value at <paramref name="path"/>, a setting that takes one: the default would hold unsaid.</summary>
+    public static string Empty(string path) => $"{path}: is empty; give it a value, or leave it out for the default";
+
     /// <summary>The problem of a value at <paramref name="path"/>, where a section of settings belongs.</summary>
     public static string NotAValue(string path) => $"{path}: is a section of settings, not a value";
 

@@ -76,6 +76,13 @@ public sealed class OptionsSection<T>(string name, Action<IConfiguration, T> bin
             }
             if (!nested)
             {
+                // The binder leaves the default in place of an empty value (an environment variable set to nothing, a
+                // JSON null), for a setting that has to have one: a number, a time, a switch.
+                if (string.IsNullOrEmpty(child.Value) && !child.GetChildren().Any()
+                    && property.PropertyType.IsValueType && Nullable.GetUnderlyingType(property.PropertyType) is null)
+                {
+                    yield return FlowWatchConfiguration.Empty(child.Path);
+                }
                 foreach (var key in child.GetChildren()) yield return FlowWatchConfiguration.NotASetting(key.Path);
                 continue;
             }

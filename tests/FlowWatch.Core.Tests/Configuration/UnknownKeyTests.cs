@@ -75,6 +75,24 @@ public sealed class UnknownKeyTests
     }
 
     [Fact]
+    public void Bind_EmptyValueOfASettingThatTakesOne_Refused()
+    {
+        // FLOWWATCH_FlowWatch__Rules__DormantDays= (set to nothing) or "DormantDays": null: the default held, unsaid.
+        var refused = Assert.Throws<ConfigurationException>(() => FlowWatchSections.Rules.Bind(Settings(
+            ("FlowWatch:Rules:DormantDays", ""), ("FlowWatch:Rules:LargeValue:CashCny", ""), ("FlowWatch:Rules:LateEventBound", ""))));
+        var kafka = Assert.Throws<ConfigurationException>(() => FlowWatchSections.Kafka.Bind(Settings(("FlowWatch:Kafka:CommitInterval", ""))));
+
+        Assert.Equal(
+            "FlowWatch:Rules:DormantDays: is empty; give it a value, or leave it out for the default" + Environment.NewLine +
+            "FlowWatch:Rules:LargeValue:CashCny: is empty; give it a value, or leave it out for the default" + Environment.NewLine +
+            "FlowWatch:Rules:LateEventBound: is empty; give it a value, or leave it out for the default",
+            refused.Message);
+        Assert.Equal("FlowWatch:Kafka:CommitInterval: is empty; give it a value, or leave it out for the default", kafka.Message);
+        // A text setting may be empty: it says "none" where that is allowed, and its own validation judges it.
+        Assert.Equal("", FlowWatchSections.Kafka.Bind(Settings(("FlowWatch:Kafka:ReferenceTopic", ""))).ReferenceTopic);
+    }
+
+    [Fact]
     public void Bind_EmptySectionsOfSettings_Accepted()
     {
         // appsettings.json's "Client": {} is read as an empty value.
