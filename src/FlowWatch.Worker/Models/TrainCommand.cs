@@ -20,6 +20,8 @@ public static class TrainCommand
         var config = args.Optional("--config");
         var settings = FlowWatchSections.Rules.Read(FlowWatchConfiguration.Build(config));
         args.EnsureAllRead();
+        // Before the training's 25 s, not after them with a bare "the file already exists".
+        if (File.Exists(directory)) throw new IOException($"--models {directory}: is a file; it names the directory the models go to");
 
         var options = TrainingOptions.ForSeed(seed);
         var result = ModelTrainer.Train(options, settings, directory, stdout);

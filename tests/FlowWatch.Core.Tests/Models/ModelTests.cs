@@ -167,6 +167,23 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
     }
 
     [Fact]
+    public async Task Train_ModelsNamingAFile_StopsAtOnceSayingSo()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            var (code, _, err) = await Run("train", "--models", file);
+
+            Assert.Equal(FlowWatch.Worker.Cli.CommandLine.CannotRun, code);
+            Assert.Contains($"--models {file}: is a file; it names the directory the models go to", err, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void Cards_RuleSettingsOtherThanTheDefaults_AreNamedWithTheirValues()
     {
         // The detection tables depend on the rule settings (and so do the features): a card says which ones it was
