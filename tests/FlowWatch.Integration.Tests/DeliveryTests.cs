@@ -189,6 +189,38 @@ public sealed class DeliveryTests(ITestOutputHelper output)
         Assert.Equal(oracle, committed.Order(StringComparer.Ordinal).ToList());
     }
 
+    /// <summary>
+    /// The offsets of a commit refused by the group's coordinator, as when the group rebalances meanwhile (the member's
+    /// generation is no longer current): the transaction cannot commit, and the next session resumes from the last
+    /// commit, losing nothing and counting nothing twice.
+    /// </summary>
+    [Theory]
+    [InlineData(ErrorCode.IllegalGeneration)]
+    [InlineData(ErrorCode.RebalanceInProgress)]
+    public async Task Run_OffsetsRefusedByTheGroupCoordinator_LosesNothingAndCountsEachPaymentOnce(ErrorCode refusal)
+    {
+        const short TxnOffsetCommit = 28;
+        using var harness = new DeliveryHarness(output, payments: 3_000, seed: 26);
+        var worker = new StreamingWorker(harness.Options, new RuleSettings(), harness.Reference, TimeProvider.System, logger: new LineLogger(harness.Log), models: harness.Models);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        var producing = harness.ProduceAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline && worker.RecordsRead < 500) await Task.Delay(20);
+
+        harness.Broker.FailNextRequests(TxnOffsetCommit, refusal);
+        await producing;
+        deadline = DateTime.UtcNow.AddSeconds(90);
+        while (DateTime.UtcNow < deadline && (worker.Counters.Read < harness.Payments.Count || worker.ConsumerLag is not 0)) await Task.Delay(200);
+        await Task.Delay(2_000);   // a count past the payments would show by now
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Equal(harness.Payments.Count, worker.Counters.Read);
+        await harness.VerifyAgainstOracle(TimeSpan.FromSeconds(60));
+    }
+
     [Fact]
     public async Task Run_BrokerDownWhileADenseStreamFlows_CountsEachPaymentOnce()
     {
