@@ -13,10 +13,12 @@ internal static class OutputFiles
 
     /// <summary>
     /// Holds <paramref name="inputs"/> (null for one not given) open for reading until disposed: an output opened
-    /// meanwhile that is one of them under another name is refused.
+    /// meanwhile that is one of them under another name is refused. Only files with something in them, so never a
+    /// named pipe (whose size is 0), which a second open would wait on for a writer.
     /// </summary>
     public static IDisposable HoldInputs(params string?[] inputs) => new HeldInputs(
-        [.. inputs.Where(File.Exists).Select(path => new FileStream(path!, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1))]);
+        [.. inputs.Where(path => path is not null && new FileInfo(path) is { Exists: true, Length: > 0 })
+            .Select(path => new FileStream(path!, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1))]);
 
     private sealed class HeldInputs(List<FileStream> files) : IDisposable
     {
