@@ -454,12 +454,13 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         _committedInSession = true;
         // Committed from here on, whatever comes next: the next owner resumes after these records.
         foreach (var partition in pending) partition.MarkCommitted(alerts);
+        // Their readers get them now: a failure after this point ends the session, but not the commit.
+        if (alerts is { Count: > 0 }) onCommitted!(alerts);
         foreach (var partition in savedAll) partition.SaveAllDue = false;
         if (positions.Count > 0) WorkerMetrics.CommitDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (_deliveryError is { } error) throw new KafkaException(error);
         _producer.BeginTransaction();
         _uncommitted = 0;
-        if (alerts is { Count: > 0 }) onCommitted!(alerts);
         if (!_entityQueries.IsEmpty) AnswerEntityQueries();
     }
 
