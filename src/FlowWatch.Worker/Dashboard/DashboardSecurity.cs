@@ -90,17 +90,12 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
         if (Probes.Contains(request.Path.Value, StringComparer.OrdinalIgnoreCase))
         {
             // The reason a worker is not ready names brokers, topics and errors: told only to a holder of the token.
-            if (!Matches(BearerToken(request)) && _sessions.ValidUntil(request.Cookies[SessionCookieName], clock.GetUtcNow()) is null) context.Items[AnonymousProbeKey] = true;
+            if (!HoldsTheToken(context)) context.Items[AnonymousProbeKey] = true;
             return next(context);
         }
         if (request.Path.Equals(SignInPath, StringComparison.OrdinalIgnoreCase)) return SignInAsync(context, remote);
         if (request.Path.Equals(StyleSheet, StringComparison.OrdinalIgnoreCase) && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))) return next(context);
-        if (Matches(BearerToken(request))) return next(context);
-        if (_sessions.ValidUntil(request.Cookies[SessionCookieName], clock.GetUtcNow()) is { } ends)
-        {
-            context.Items[SessionEndsKey] = ends;
-            return next(context);
-        }
+        if (HoldsTheToken(context)) return next(context);
         // A browser asking for a page is sent to sign in; a wrong token in the address is refused as such.
         if (!query.ContainsKey(TokenQuery) && IsPageRequest(request))
         {
@@ -167,6 +162,18 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
         SetCookie(context);
         response.StatusCode = StatusCodes.Status303SeeOther;
         response.Headers.Location = request.PathBase.Add("/").ToUriComponent();
+    }
+
+    /// <summary>
+    /// Whether the request carries the token, as a bearer token or a session it signed in to; a session's end is kept
+    /// with the request (<see cref="SessionEnds"/>).
+    /// </summary>
+    private bool HoldsTheToken(HttpContext context)
+    {
+        if (Matches(BearerToken(context.Request))) return true;
+        if (_sessions.ValidUntil(context.Request.Cookies[SessionCookieName], clock.GetUtcNow()) is not { } ends) return false;
+        context.Items[SessionEndsKey] = ends;
+        return true;
     }
 
     private void SetCookie(HttpContext context) =>
