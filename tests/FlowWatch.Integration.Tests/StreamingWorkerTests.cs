@@ -165,11 +165,13 @@ public sealed class StreamingWorkerTests : IDisposable
         var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var failed = 0;
         var worker = new StreamingWorker(options, new RuleSettings(), ReferenceDataLoader.LoadFile(options.ReferenceFile), TimeProvider.System,
-            onAlert: _ =>
+            logger: new LineLogger(lines.Enqueue))
+        {
+            AlertProducedForTests = _ =>
             {
                 if (Interlocked.Exchange(ref failed, 1) == 0) throw new InvalidOperationException("the first alert's listener fails");
             },
-            logger: new LineLogger(lines.Enqueue));
+        };
         using var run = WorkerRun.Of(worker);
         await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
         var payments = File.ReadLines(Samples("events.jsonl")).ToList();

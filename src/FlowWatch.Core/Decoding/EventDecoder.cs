@@ -407,7 +407,11 @@ public sealed class EventDecoder(Utf8StringPool strings)
     /// id shows to a supervisor as another one (U+202E turns the text after it around; U+200B makes a second
     /// <c>E-HQ-001</c>), and splits a line of the dead-letter file or a log. Null when it holds none.
     /// </summary>
-    private static string? UnseenCharacter(Fields field, ReadOnlySpan<byte> value)
+    private static string? UnseenCharacter(Fields field, ReadOnlySpan<byte> value) =>
+        FirstUnseenCharacter(value) is { } rune ? $"{NameOf(field)}: {UnseenCharacterProblem(rune)}" : null;
+
+    /// <summary>The first character of an id (UTF-8) that <see cref="UnseenCharacter"/> refuses; null when there is none.</summary>
+    public static Rune? FirstUnseenCharacter(ReadOnlySpan<byte> value)
     {
         if (value.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E) < 0) return null;
         for (var rest = value; !rest.IsEmpty;)
@@ -416,12 +420,16 @@ public sealed class EventDecoder(Utf8StringPool strings)
             if (Rune.GetUnicodeCategory(rune) is UnicodeCategory.Control or UnicodeCategory.Format
                 or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
             {
-                return string.Create(CultureInfo.InvariantCulture, $"{NameOf(field)}: holds an invisible or control character (U+{rune.Value:X4})");
+                return rune;
             }
             rest = rest[consumed..];
         }
         return null;
     }
+
+    /// <summary>What is wrong with an id holding <paramref name="rune"/>, in the words of every refusal of one.</summary>
+    public static string UnseenCharacterProblem(Rune rune) =>
+        string.Create(CultureInfo.InvariantCulture, $"holds an invisible or control character (U+{rune.Value:X4})");
 
     /// <summary>The escaped value's text with escapes resolved; false for an escaped lone surrogate.</summary>
     private static bool TryUnescape(scoped in Utf8JsonReader reader, Span<byte> scratch, out ReadOnlySpan<byte> text)

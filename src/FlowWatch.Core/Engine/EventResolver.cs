@@ -19,6 +19,9 @@ public static class EventResolver
     /// <inheritdoc cref="EarliestTs"/>
     public static readonly long LatestTs = new DateTime(2106, 1, 1).Ticks - ShanghaiTime.OffsetTicks - 1;
 
+    /// <summary>The span of <see cref="EarliestTs"/> to <see cref="LatestTs"/> as refusals name it.</summary>
+    public const string TimeSpanText = "1970-01-01T00:00:00Z to 2105-12-31T23:59:59.9999999+08:00";
+
     public static bool TryResolve(ref PaymentEvent e, ReferenceData reference, out string? reason) =>
         TryResolve(ref e, reference, null, out reason);
 
@@ -27,8 +30,7 @@ public static class EventResolver
     {
         if (e.TimestampTicks < EarliestTs || e.TimestampTicks > LatestTs)
         {
-            reason = "ts: outside 1970-01-01T00:00:00Z to 2105-12-31T23:59:59.9999999+08:00, the span FlowWatch's "
-                + "calendar and aggregate tables hold";
+            reason = $"ts: outside {TimeSpanText}, the span FlowWatch's calendar and aggregate tables hold";
             return false;
         }
         var accountInfo = AccountOf(e.Account, e.AccountSymbol, reference, memo);

@@ -312,15 +312,21 @@ public sealed class FlowEngine
             Counters.Duplicates++;
             return RecordOutcome.Duplicate;
         }
-        Counters.Accepted++;
         var first = alerts.Count;
         // An event this engine decoded and resolved has its entity's state kept under its account's symbol.
         var known = _memo.StateOf(e.AccountSymbol, e.EntityId!);
-        if (replaying && (known ?? FindEntity(e.EntityId!)) is { } restored && restored.LastSequence >= e.Sequence) return RecordOutcome.Accepted;
-        if (ShardOf(e.EntityId!).Process(ref e, Reference, alerts, known, out var entity)) Counters.Late++;
+        if (replaying && (known ?? FindEntity(e.EntityId!)) is { } restored && restored.LastSequence >= e.Sequence)
+        {
+            Counters.Accepted++;
+            return RecordOutcome.Accepted;
+        }
+        var late = ShardOf(e.EntityId!).Process(ref e, Reference, alerts, known, out var entity);
         entity.LastSequence = e.Sequence;
         _memo.Keep(e.AccountSymbol, entity);
         Aggregator?.Add(e, entity, Reference);
+        // Counted once nothing more can fail: a record the engine fails on is a dead letter, not also an accepted event.
+        Counters.Accepted++;
+        if (late) Counters.Late++;
         for (var i = first; i < alerts.Count; i++) Counters.Count(alerts[i]);
         return RecordOutcome.Accepted;
     }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Decoding;
+using FlowWatch.Core.Engine;
 
 namespace FlowWatch.Core.Reference;
 
@@ -244,8 +245,7 @@ public static class ReferenceDataLoader
             var path = $"entities[{i++}]";
             Expect(item, JsonValueKind.Object, path, "an object");
             OnlyKnownNames(item, path + ".", EntityNames);
-            var id = String(Required(item, "entityId", path + ".entityId"), path + ".entityId");
-            if (id.Length == 0) throw new ReferenceDataException(path + ".entityId", "must not be empty");
+            var id = Id(Required(item, "entityId", path + ".entityId"), path + ".entityId");
             if (entities.ContainsKey(id)) throw new ReferenceDataException(path + ".entityId", $"duplicate entity '{id}'");
             entities[id] = new EntityInfo
             {
@@ -273,13 +273,11 @@ public static class ReferenceDataLoader
             var path = $"accounts[{i++}]";
             Expect(item, JsonValueKind.Object, path, "an object");
             OnlyKnownNames(item, path + ".", AccountNames);
-            var account = String(Required(item, "account", path + ".account"), path + ".account");
-            if (account.Length == 0) throw new ReferenceDataException(path + ".account", "must not be empty");
+            var account = Id(Required(item, "account", path + ".account"), path + ".account");
             if (!seen.Add(account)) throw new ReferenceDataException(path + ".account", $"duplicate account '{AccountMask.Mask(account)}'");
             var kindText = String(Required(item, "kind", path + ".kind"), path + ".kind");
             if (!AccountKinds.TryParse(kindText, out var kind)) throw new ReferenceDataException(path + ".kind", $"unknown account kind '{kindText}'");
-            var entityId = String(Required(item, "entityId", path + ".entityId"), path + ".entityId");
-            if (entityId.Length == 0) throw new ReferenceDataException(path + ".entityId", "must not be empty");
+            var entityId = Id(Required(item, "entityId", path + ".entityId"), path + ".entityId");
             accounts.Add(new AccountInfo(account, kind, entityId));
         }
         return accounts;
@@ -316,12 +314,34 @@ public static class ReferenceDataLoader
         return kinds.ToFrozenSet();
     }
 
+    /// <summary>
+    /// An account or entity id, held to what events' ids are held to (SEMANTICS.md, Ids): not empty, and no invisible
+    /// or control character. One with a zero-width space would name an entity no event can reach, silently.
+    /// </summary>
+    private static string Id(JsonElement element, string field)
+    {
+        var id = String(element, field);
+        if (id.Length == 0) throw new ReferenceDataException(field, "must not be empty");
+        if (EventDecoder.FirstUnseenCharacter(System.Text.Encoding.UTF8.GetBytes(id)) is { } rune)
+        {
+            throw new ReferenceDataException(field, EventDecoder.UnseenCharacterProblem(rune));
+        }
+        return id;
+    }
+
+    /// <summary>A time in the format and span of events' <c>ts</c>: one beyond it would stand for no event's time.</summary>
     private static long Timestamp(JsonElement element, string field)
     {
         var text = String(element, field);
-        return IsoTimestamp.TryParse(System.Text.Encoding.UTF8.GetBytes(text), out var ticks, out _)
-            ? ticks
-            : throw new ReferenceDataException(field, $"'{text}' is not an ISO-8601 time with offset");
+        if (!IsoTimestamp.TryParse(System.Text.Encoding.UTF8.GetBytes(text), out var ticks, out _))
+        {
+            throw new ReferenceDataException(field, $"'{text}' is not an ISO-8601 time with offset");
+        }
+        if (ticks < EventResolver.EarliestTs || ticks > EventResolver.LatestTs)
+        {
+            throw new ReferenceDataException(field, $"'{text}' is outside {EventResolver.TimeSpanText}, the span events' times take");
+        }
+        return ticks;
     }
 
     private static decimal NonNegativeDecimal(JsonElement element, string field, decimal max, int decimals)

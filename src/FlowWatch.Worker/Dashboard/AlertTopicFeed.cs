@@ -93,8 +93,8 @@ public sealed class AlertTopicFeed(StreamingWorker worker, IOptions<DashboardOpt
     private void CatchUp(IConsumer<Ignore, byte[]> consumer, Dictionary<int, long> toRead, CancellationToken stop)
     {
         var held = new List<(DateTime At, PublishedAlert Alert)>();
-        var deadline = DateTime.UtcNow + CatchUpLimit;
-        while (toRead.Count > 0 && DateTime.UtcNow < deadline)
+        var deadline = SteadyClock.Now + CatchUpLimit;
+        while (toRead.Count > 0 && SteadyClock.Now < deadline)
         {
             stop.ThrowIfCancellationRequested();
             if (_fatal is { } fatal) throw new KafkaException(fatal);

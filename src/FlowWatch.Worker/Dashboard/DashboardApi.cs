@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Text.Json.Serialization;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
@@ -119,8 +120,7 @@ public static class DashboardApi
 
     private static async Task Follow(HttpContext context, AlertFeed feed, IHostApplicationLifetime lifetime, TimeProvider clock, long from)
     {
-        var cancellation = context.RequestAborted;
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation, lifetime.ApplicationStopping);
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         if (DashboardSecurity.SessionEnds(context) is { } sessionEnds)
         {
             var left = sessionEnds - clock.GetUtcNow();
@@ -149,9 +149,9 @@ public static class DashboardApi
                 unflushed += entry.Alert.Json.Length + 32;
                 if (unflushed < FlushEvery) continue;
                 unflushed = 0;
-                if ((await body.FlushAsync(cancellation)).IsCompleted) return;
+                if (!await Flushed(body, stopping.Token)) return;
             }
-            if ((await body.FlushAsync(cancellation)).IsCompleted) return;
+            if (!await Flushed(body, stopping.Token)) return;
             if (!await Wait(more, stopping.Token)) return;
         }
         while (true);
@@ -159,7 +159,24 @@ public static class DashboardApi
 
     private const int FlushEvery = 64 * 1024;
 
-    /// <summary>False when the client went away or the application stops.</summary>
+    /// <summary>
+    /// False when the client went away, the application stops or the session ended: a client that stops reading leaves
+    /// a flush waiting, and that wait must end with the rest.
+    /// </summary>
+    private static async Task<bool> Flushed(PipeWriter body, CancellationToken stopping)
+    {
+        try
+        {
+            var flushed = await body.FlushAsync(stopping);
+            return !flushed.IsCompleted && !flushed.IsCanceled;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>False when the client went away, the application stops or the session ended.</summary>
     private static async Task<bool> Wait(Task more, CancellationToken cancellation)
     {
         try

@@ -29,7 +29,7 @@ public static class DashboardHosting
         builder.WebHost.UseUrls(builder.Configuration.GetSection(DashboardOptions.SectionName)[nameof(DashboardOptions.Urls)] ?? DashboardOptions.DefaultUrls);
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new AlertFeed(sp.GetRequiredService<IOptions<DashboardOptions>>().Value.RecentAlerts,
-            AlertFeed.FirstIdAt(DateTimeOffset.UtcNow)));
+            AlertFeed.FirstIdAt(sp.GetRequiredService<TimeProvider>().GetUtcNow())));
         builder.Services.AddHostedService<AlertTopicFeed>();
         builder.Services.AddSingleton<LiveStats>();
         builder.Services.AddSingleton<LiveStreams>();

@@ -67,9 +67,16 @@ public static class DemoCommand
         stdout.WriteLine($"aggregates go to {aggregates!.Sink.Description}");
         var printer = new AlertPrinter(stdout);
         // Without --urls, a taken default port gives way to a free one: the URL printed is the one to open.
-        await using var dashboard = await DashboardHosting.StartStandaloneAsync(configuration, services => new StreamingWorker(
-            options, rules, reference, TimeProvider.System, printer.Print, models: models.Models,
-            onCommitted: services.CommittedAlerts()), anyFreePort: urls is null);
+        // Alerts are printed once committed, as the alerts topic's readers and the dashboard see them.
+        await using var dashboard = await DashboardHosting.StartStandaloneAsync(configuration, services =>
+        {
+            var toDashboard = services.CommittedAlerts();
+            return new StreamingWorker(options, rules, reference, TimeProvider.System, models: models.Models, onCommitted: alerts =>
+            {
+                toDashboard?.Invoke(alerts);
+                printer.Print(alerts);
+            });
+        }, anyFreePort: urls is null);
         var worker = dashboard.Services.GetRequiredService<StreamingWorker>();
         stdout.WriteLine($"flowwatch demo: dashboard at {dashboard.PageUrl()}");
         using var shutdown = new ShutdownSignal();
@@ -206,7 +213,7 @@ public static class DemoCommand
         return Interlocked.Read(ref delivered);
     }
 
-    /// <summary>Prints alerts as they come, at most a few a second so the terminal stays readable, account numbers masked.</summary>
+    /// <summary>Prints committed alerts as they come, at most a few a second so the terminal stays readable, account numbers masked.</summary>
     private sealed class AlertPrinter(TextWriter output)
     {
         private readonly Lock _gate = new();
@@ -214,7 +221,12 @@ public static class DemoCommand
         private int _printed;
         private int _skipped;
 
-        public void Print(Alert alert)
+        public void Print(IReadOnlyList<PublishedAlert> alerts)
+        {
+            foreach (var alert in alerts) Print(alert);
+        }
+
+        private void Print(PublishedAlert published)
         {
             lock (_gate)
             {
@@ -231,8 +243,9 @@ public static class DemoCommand
                     _skipped++;
                     return;
                 }
+                var alert = PublishedAlert.Read(published.Json);
                 var message = AccountMask.Redact(alert.Message, alert.Account);
-                output.WriteLine($"{alert.Ts:HH:mm:ss} {alert.Severity,-3} {alert.Rule,-24} {alert.EntityId,-8} {message}");
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{alert.Ts:HH:mm:ss} {alert.Severity,-3} {alert.Rule,-24} {alert.EntityId,-8} {message}"));
             }
         }
     }

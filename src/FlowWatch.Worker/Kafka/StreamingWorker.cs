@@ -27,10 +27,17 @@ namespace FlowWatch.Worker.Kafka;
 /// being written.
 /// </summary>
 public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, ReferenceData reference,
-    TimeProvider? wallClock = null, Action<Alert>? onAlert = null, ILogger? logger = null, ModelHolder? models = null,
+    TimeProvider? wallClock = null, ILogger? logger = null, ModelHolder? models = null,
     Action<IReadOnlyList<PublishedAlert>>? onCommitted = null)
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
+
+    /// <summary>
+    /// Called on each partition's own thread, several at once, as an alert goes into the transaction, before it commits
+    /// (an aborted transaction's alerts too): a way for tests to make the code around the engine fail. Readers of
+    /// alerts take <c>onCommitted</c>.
+    /// </summary>
+    internal Action<Alert>? AlertProducedForTests { get; init; }
     private readonly Dictionary<int, PartitionPipeline> _partitions = [];
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly EngineCounters _retired = new();
@@ -588,7 +595,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                     committedAfterAll.AddRange(doubt.Alerts);
                 }
                 _partitions[topicPartition.Partition.Value] = new PartitionPipeline(topicPartition.Partition.Value, restored.ResumeAt ?? 0, engine, restored.Book, _producer,
-                    options, onAlert, RecordFailure, keepAlerts: onCommitted is not null) { SaveAllDue = _feed.Enabled };
+                    options, AlertProducedForTests, RecordFailure, keepAlerts: onCommitted is not null) { SaveAllDue = _feed.Enabled };
             }
             starts.Add(new TopicPartitionOffset(topicPartition, restored.ResumeAt is { } offset ? new Offset(offset) : Offset.Beginning));
         }

@@ -63,7 +63,7 @@ public static class ReplayCommand
             }
             stdout.WriteLine(models.Models.Current is { } loaded ? $"models {loaded.Version} from {models.Directory}" : "no models: ML_ANOMALY off");
             Summary.Print(stdout, $"replay of {eventsPath}", result.Counters, result.Elapsed);
-            if (writer is not null) stdout.WriteLine($"  aggregates       {writer.RowsWritten,12:N0} rows written to {sink!.Description}");
+            if (writer is not null) stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  aggregates       {writer.RowsWritten,12:N0} rows written to {sink!.Description}"));
         }
         finally
         {

@@ -240,6 +240,45 @@ public sealed class ReferenceDataLoaderTests
         Assert.False(string.IsNullOrWhiteSpace(ex.Problem));
     }
 
+    /// <summary>
+    /// Ids are held to what events' ids are: one with an invisible or control character, written as itself or escaped,
+    /// names an entity or account no event can reach (SEMANTICS.md, Ids).
+    /// </summary>
+    [Theory]
+    [InlineData("entities[0].entityId", "\"E1\\u200b\"", "U+200B")]    // a zero-width space after E1
+    [InlineData("accounts[0].account", "\"EFE0001\\u202e\"", "U+202E")]
+    [InlineData("accounts[0].account", "\"EFE\\u00000001\"", "U+0000")]
+    [InlineData("accounts[1].entityId", "\"\\ufeffE1\"", "U+FEFF")]
+    [InlineData("accounts[1].entityId", "\"E1\\u2028\"", "U+2028")]
+    public void Parse_IdWithAnInvisibleOrControlCharacter_ThrowsNamingTheFieldAndTheCharacter(string path, string raw, string character)
+    {
+        var ex = Assert.Throws<ReferenceDataException>(() => Load(Mutate(path, raw)));
+
+        Assert.Equal($"reference data: {path}: holds an invisible or control character ({character})", ex.Message);
+    }
+
+    /// <summary>An entity's last activity lies in the span events' times take, its ends included.</summary>
+    [Theory]
+    [InlineData("\"1970-01-01T00:00:00Z\"", true)]
+    [InlineData("\"1970-01-01T07:59:59.9999999+08:00\"", false)]
+    [InlineData("\"2105-12-31T23:59:59.9999999+08:00\"", true)]
+    [InlineData("\"2106-01-01T00:00:00+08:00\"", false)]
+    [InlineData("\"0001-01-01T00:00:00Z\"", false)]
+    [InlineData("\"9999-12-31T23:59:59Z\"", false)]
+    public void Parse_LastActivityAtTheCalendarsEnds_IsTakenOrRefused(string raw, bool taken)
+    {
+        var json = Mutate("entities[0].lastActivity", raw);
+
+        if (taken)
+        {
+            Assert.NotNull(Load(json).Entities["E1"].LastActivityTicks);
+            return;
+        }
+        var ex = Assert.Throws<ReferenceDataException>(() => Load(json));
+        Assert.Equal("entities[0].lastActivity", ex.Field);
+        Assert.Contains("outside 1970-01-01T00:00:00Z to 2105-12-31T23:59:59.9999999+08:00", ex.Problem, StringComparison.Ordinal);
+    }
+
     /// <summary>A negative value says so, written as a number or as a string (README's example message).</summary>
     [Theory]
     [InlineData("entities[1].ownersEquityPrevYear", "-5")]
