@@ -48,7 +48,7 @@ public static class ModelCards
             {settings.MlAnomalySeverityII}, III from {settings.MlAnomalySeverityIII}; then silent for the entity for
             {settings.MlAnomalySuppression.TotalMinutes:0} minutes. The threshold is an operating point for the false-alert
             budget (the table below), not a precision. Alerts carry the probability (`score`), the three features whose
-            trees' leaves contributed most (`topFeatures`), the event's novelty (the detector's residual) as `observed`, and
+            trees' splits moved the score most on the event's path (`topFeatures`), the event's novelty (the detector's residual) as `observed`, and
             the novelty below which 99% of normal training events lie as `baseline`.
             """),
             Features.Names, result, command,

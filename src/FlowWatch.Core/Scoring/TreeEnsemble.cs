@@ -22,6 +22,9 @@ public sealed class TreeEnsemble
     private readonly Node[] _nodes;
     private readonly double[] _leaves;
 
+    /// <summary>Per node, the mean of the leaves below it: what the tree gives before the node's split is known.</summary>
+    private readonly double[] _expected;
+
     /// <summary>Per tree, where its nodes and leaves start and the most it and the trees after it can add.</summary>
     private readonly TreeStart[] _trees;
 
@@ -66,6 +69,7 @@ public sealed class TreeEnsemble
         }
         _nodes = [.. nodes];
         _leaves = [.. leaves];
+        _expected = Expectations(_nodes, _leaves, _trees);
         _blocks = new BlockSum[(_trees.Length + Block - 1) / Block];
         for (var b = 0; b < _blocks.Length; b++) _blocks[b] = Compile(b * Block, Math.Min((b + 1) * Block, _trees.Length));
         FeatureCount = _nodes.Length == 0 ? 0 : _nodes.Max(n => n.Feature) + 1;
@@ -206,26 +210,62 @@ public sealed class TreeEnsemble
     public double Calibrate(double rawScore) => 1 / (1 + Math.Exp(_plattSlope * rawScore + _plattOffset));
 
     /// <summary>
-    /// Credits each feature with the output of the leaves it led to, shared among the splits on each path:
-    /// the features that drove the score up get the largest credit.
+    /// Credits each feature with what its splits moved the score: at every split on the event's path, the mean of the
+    /// leaves below the side taken less the mean of the leaves below the split (a split whose two sides give alike
+    /// moves nothing, however near the root it lies). Each tree's credits add up to its leaf reached less its mean, so
+    /// all of them add up to the raw score less what the ensemble gives before any feature is known.
     /// </summary>
     public void Explain(ReadOnlySpan<float> features, Span<double> credit)
     {
-        Span<int> path = stackalloc int[64];
         foreach (var tree in _trees)
         {
-            var depth = 0;
             var n = 0;
             while (n >= 0)
             {
                 var node = _nodes[tree.Node + n];
+                var next = features[node.Feature] <= node.Threshold ? node.Left : node.Right;
                 // The node of a one-leaf tree (both children that leaf) splits nothing, and credits no feature.
-                if (depth < path.Length && node.Left != node.Right) path[depth++] = node.Feature;
-                n = features[node.Feature] <= node.Threshold ? node.Left : node.Right;
+                if (node.Left != node.Right)
+                {
+                    var taken = next < 0 ? _leaves[tree.Leaf + ~next] : _expected[tree.Node + next];
+                    credit[node.Feature] += taken - _expected[tree.Node + n];
+                }
+                n = next;
             }
-            if (depth == 0) continue;
-            var share = _leaves[tree.Leaf + ~n] / depth;
-            foreach (var feature in path[..depth]) credit[feature] += share;
         }
+    }
+
+    /// <summary>Per node, the mean of its tree's leaves below it; children come after their parent, so from the last node back.</summary>
+    private static double[] Expectations(Node[] nodes, double[] leaves, TreeStart[] trees)
+    {
+        var expected = new double[nodes.Length];
+        var below = new int[nodes.Length];
+        for (var t = 0; t < trees.Length; t++)
+        {
+            var end = t + 1 < trees.Length ? trees[t + 1].Node : nodes.Length;
+            for (var n = end - 1; n >= trees[t].Node; n--)
+            {
+                var node = nodes[n];
+                double sum = 0;
+                var count = 0;
+                // A one-leaf tree's node names its leaf twice: counted once.
+                foreach (var child in node.Left == node.Right ? [node.Left] : (ReadOnlySpan<sbyte>)[node.Left, node.Right])
+                {
+                    if (child < 0)
+                    {
+                        sum += leaves[trees[t].Leaf + ~child];
+                        count++;
+                    }
+                    else
+                    {
+                        sum += expected[trees[t].Node + child] * below[trees[t].Node + child];
+                        count += below[trees[t].Node + child];
+                    }
+                }
+                expected[n] = sum / count;
+                below[n] = count;
+            }
+        }
+        return expected;
     }
 }

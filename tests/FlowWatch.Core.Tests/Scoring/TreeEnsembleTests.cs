@@ -39,13 +39,73 @@ public sealed class TreeEnsembleTests
     }
 
     [Fact]
-    public void Explain_CreditsOnlyFeaturesThatSplit()
+    public void Explain_CreditsEachSplitWithWhatItMovedTheScore()
     {
         Span<double> credit = stackalloc double[2];
         Ensemble().Explain([2f, 9f], credit);
-        // Split: leaf 3 shared by x0 and x1 (twice); Stump: leaf −0.5 on x1 (twice); the one-leaf tree credits nobody.
-        Assert.Equal(1.5 + 1.5, credit[0], 12);
-        Assert.Equal(1.5 + 1.5 - 0.5 - 0.5, credit[1], 12);
+        // Split (twice): its leaves' mean is 2/3; x0 > 1 takes it to the node whose leaves' mean is 2 (+4/3), and x1 > 5
+        // to leaf 3 (+1). Stump (twice, weight 2): mean 0.25, x1 > 0 takes it to −0.5 (−0.75). The one-leaf tree credits
+        // nobody.
+        Assert.Equal(2 * (2 - 2.0 / 3), credit[0], 12);
+        Assert.Equal(2 * (3 - 2) + 2 * (-0.5 - 0.25), credit[1], 12);
+    }
+
+    /// <summary>
+    /// A split at the root whose two sides give alike moved nothing, and is credited nothing, however often events pass
+    /// it: the feature below it that chose the leaf takes the credit.
+    /// </summary>
+    [Fact]
+    public void Explain_SplitWhoseSidesGiveAlike_IsCreditedNothing()
+    {
+        // x0 ≤ 0 → (x1 ≤ 0 → −1, else 1), else (x1 ≤ 0 → −1, else 1).
+        var tree = new TreeEnsemble.Tree([0, 1, 1], [0f, 0f, 0f], [1, ~0, ~2], [2, ~1, ~3], [-1, 1, -1, 1], 1);
+        Span<double> credit = stackalloc double[2];
+
+        new TreeEnsemble([tree], 0, -1, 0).Explain([5f, 5f], credit);
+
+        Assert.Equal(0, credit[0], 12);
+        Assert.Equal(1, credit[1], 12);
+    }
+
+    /// <summary>
+    /// Random ensembles: the credits are those of a plain walk of the trees' own arrays (each split credited with the
+    /// mean of the leaves below the side taken less that below the split), and between two events the credits differ
+    /// in sum by what their raw scores differ.
+    /// </summary>
+    [Fact]
+    public void Explain_RandomEnsembles_CreditAsAPlainWalkAndAddUpToTheRawScore()
+    {
+        var random = new Random(29);
+        for (var round = 0; round < 200; round++)
+        {
+            var trees = Enumerable.Range(0, random.Next(1, 14)).Select(_ => RandomTree(random)).ToList();
+            var ensemble = new TreeEnsemble(trees, random.NextDouble() - 0.5, plattSlope: -1, plattOffset: 0);
+            var x = Enumerable.Range(0, 5).Select(_ => (float)(random.NextDouble() * 4 - 1.5)).ToArray();
+            var y = Enumerable.Range(0, 5).Select(_ => (float)(random.NextDouble() * 4 - 1.5)).ToArray();
+            var creditX = new double[5];
+            var creditY = new double[5];
+
+            ensemble.Explain(x, creditX);
+            ensemble.Explain(y, creditY);
+
+            var expected = new double[5];
+            foreach (var tree in trees) PlainCredit(tree, x, expected);
+            for (var f = 0; f < 5; f++) Assert.Equal(expected[f], creditX[f], 9);
+            Assert.Equal(ensemble.RawScore(x) - ensemble.RawScore(y), creditX.Sum() - creditY.Sum(), 9);
+        }
+    }
+
+    /// <summary>Adds one tree's credits by recursion over its arrays: the mean of the weighted leaves below a node, taken afresh at every step.</summary>
+    private static void PlainCredit(TreeEnsemble.Tree tree, float[] x, double[] credit)
+    {
+        if (tree.Feature.Length == 0) return;
+        List<double> Below(int n) => n < 0 ? [tree.LeafValue[~n] * tree.Weight] : [.. Below(tree.Left[n]), .. Below(tree.Right[n])];
+        for (var n = 0; n >= 0;)
+        {
+            var next = x[tree.Feature[n]] <= tree.Threshold[n] ? tree.Left[n] : tree.Right[n];
+            credit[tree.Feature[n]] += Below(next).Average() - Below(n).Average();
+            n = next;
+        }
     }
 
     /// <summary>
