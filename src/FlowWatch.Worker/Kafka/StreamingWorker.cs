@@ -319,9 +319,11 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                         foreach (var owned in _partitions.Values) owned.UpdateReference(feed.Current);
                     }
                     // New models (a file replaced in the watched directory) change what ML_ANOMALY's silences hold from
-                    // then on, as new parameters change the quota positions. Everything is saved at the next commit, its
-                    // boundary recorded with what is in force from there on, so that a restore processes again only
-                    // payments processed under the new reference data and models.
+                    // then on, as new parameters change the quota positions. Everything is saved at the next commit, so
+                    // that a restore from it on processes again only payments processed under what is in force now. The
+                    // partitions take new models at their next payment, up to a CommitInterval before this poll sees
+                    // them: a restore from a commit in between scores again under the new models some payments first
+                    // scored under the old ones, which are no longer in the directory to do otherwise.
                     var modelsChanged = !ReferenceEquals(models?.Current, modelsInForce);
                     modelsInForce = models?.Current;
                     if (referenceChanged || modelsChanged)
