@@ -344,6 +344,8 @@ public static class ReferenceDataLoader
         return ticks;
     }
 
+    private static readonly System.Buffers.SearchValues<char> DigitsAndPoint = System.Buffers.SearchValues.Create("0123456789.");
+
     private static decimal NonNegativeDecimal(JsonElement element, string field, decimal max, int decimals)
     {
         decimal value;
@@ -359,7 +361,11 @@ public static class ReferenceDataLoader
             // A sign is read, so that "-5" is refused as negative, as the number -5 is, not as something other than a number.
             if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value))
             {
-                throw new ReferenceDataException(field, $"'{text}' is not a decimal number");
+                // Digits that decimal cannot hold are a number still, too large, as when written as a JSON number.
+                var digits = text.AsSpan().TrimStart("+-");
+                throw new ReferenceDataException(field, digits.Length > 0 && !digits.ContainsAnyExcept(DigitsAndPoint) && digits.Count('.') <= 1
+                    ? "number out of decimal range"
+                    : $"'{text}' is not a decimal number");
             }
         }
         else

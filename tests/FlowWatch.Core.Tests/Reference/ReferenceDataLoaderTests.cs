@@ -279,6 +279,21 @@ public sealed class ReferenceDataLoaderTests
         Assert.Contains("outside 1970-01-01T00:00:00Z to 2105-12-31T23:59:59.9999999+08:00", ex.Problem, StringComparison.Ordinal);
     }
 
+    /// <summary>A number too large for decimal says so, written as a number or as a string.</summary>
+    [Theory]
+    [InlineData("79228162514264337593543950336", "number out of decimal range")]
+    [InlineData("\"79228162514264337593543950336\"", "number out of decimal range")]
+    [InlineData("\"-79228162514264337593543950336.5\"", "number out of decimal range")]
+    [InlineData("\"79228162514264337593543950335\"", "must not exceed 1,000,000,000,000,000,000")]   // decimal's largest
+    [InlineData("\"7.9.2\"", "'7.9.2' is not a decimal number")]
+    [InlineData("\"1e7\"", "'1e7' is not a decimal number")]
+    public void Parse_NumberTooLargeForDecimal_SaysSo(string raw, string problem)
+    {
+        var ex = Assert.Throws<ReferenceDataException>(() => Load(Mutate("entities[1].ownersEquityPrevYear", raw)));
+
+        Assert.Equal(problem, ex.Problem);
+    }
+
     /// <summary>A negative value says so, written as a number or as a string (README's example message).</summary>
     [Theory]
     [InlineData("entities[1].ownersEquityPrevYear", "-5")]
