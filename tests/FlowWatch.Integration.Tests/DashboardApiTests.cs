@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
 using System.Text.Json.Nodes;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Worker.Cli;
@@ -607,6 +609,55 @@ public sealed class DashboardSecurityTests
         using var relogin = await client.GetAsync($"?access_token={Token}");
         using var renewed = new HttpRequestMessage(HttpMethod.Get, "api/stats") { Headers = { { "Cookie", Assert.Single(relogin.Headers.GetValues("Set-Cookie")).Split(';')[0] } } };
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(renewed)).StatusCode);
+    }
+
+    /// <summary>
+    /// A reader that stops reading leaves the stream's write waiting for room. The session's end still ends the stream
+    /// and gives back its place: with one place (MaxStreams 1), a second stream is refused only until then. The write
+    /// used to wait for the reader alone, holding the place, and the application's stop, for good.
+    /// </summary>
+    [Fact]
+    public async Task Session_EndingWhileTheReaderDoesNotRead_EndsTheStreamAndGivesBackItsPlace()
+    {
+        var clock = new SettableClock(DateTimeOffset.UtcNow);
+        await using var harness = await DashboardHarness.StartAsync(new Dictionary<string, string?>
+        {
+            [$"{DashboardOptions.SectionName}:Token"] = Token,
+            [$"{DashboardOptions.SectionName}:SessionHours"] = "1",
+            [$"{DashboardOptions.SectionName}:{nameof(DashboardOptions.MaxStreams)}"] = "1",
+        }, clock: clock);
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = harness.BaseAddress };
+        using var login = await client.GetAsync($"?access_token={Token}");
+        var cookie = Assert.Single(login.Headers.GetValues("Set-Cookie")).Split(';')[0];
+        // More than the socket buffers and the server's response buffer hold: 16 MiB of alerts.
+        var padding = System.Text.Encoding.UTF8.GetBytes("{\"pad\":\"" + new string('x', 64 * 1024) + "\"}");
+        var from = harness.Feed.LastId;
+        harness.Feed.Publish([.. Enumerable.Range(0, 256).Select(i => new FlowWatch.Worker.Kafka.PublishedAlert(Severity.I, "PADDING", $"E{i}", padding))]);
+        // The session ends 3 s from now, by the clock the stream's end is set on.
+        clock.Now = clock.Now + TimeSpan.FromHours(1) - TimeSpan.FromSeconds(3);
+
+        using var reader = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        await reader.ConnectAsync(harness.BaseAddress.Host, harness.BaseAddress.Port);
+        await reader.SendAsync(Encoding.ASCII.GetBytes(
+            $"GET /api/alerts/stream?after={from} HTTP/1.1\r\nHost: {harness.BaseAddress.Authority}\r\nCookie: {cookie}\r\n\r\n"));
+        var head = new byte[256];
+        var read = await reader.ReceiveAsync(head);
+        Assert.StartsWith("HTTP/1.1 200", Encoding.ASCII.GetString(head, 0, read), StringComparison.Ordinal);
+
+        // Not reading any further: the place is taken until the session ends, and then given back.
+        using (var second = new HttpRequestMessage(HttpMethod.Get, "api/alerts/stream") { Headers = { { "Cookie", cookie } } })
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.SendAsync(second, HttpCompletionOption.ResponseHeadersRead)).StatusCode);
+        }
+        using var waited = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            using var next = new HttpRequestMessage(HttpMethod.Get, "api/alerts/stream") { Headers = { { "Cookie", cookie } } };
+            using var answer = await client.SendAsync(next, HttpCompletionOption.ResponseHeadersRead, waited.Token);
+            if (answer.StatusCode == HttpStatusCode.OK) break;
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
+            await Task.Delay(200, waited.Token);
+        }
     }
 
     [Fact]

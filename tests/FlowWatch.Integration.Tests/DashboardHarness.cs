@@ -40,6 +40,9 @@ internal sealed class DashboardHarness : IAsyncDisposable
 
     public HttpClient Client { get; private set; } = null!;
 
+    /// <summary>The feed the dashboard serves alerts from.</summary>
+    public AlertFeed Feed => _app!.Services.GetRequiredService<AlertFeed>();
+
     /// <param name="settings">Configuration on top of a dashboard on 127.0.0.1 port 0, e.g. a token or other URLs.</param>
     /// <param name="partitions">Partitions of each topic.</param>
     /// <param name="beforeStart">Runs once the topics exist, before the dashboard and worker start.</param>
