@@ -7,7 +7,7 @@ namespace FlowWatch.Core.Reference;
 public static class PartyNames
 {
     /// <summary>
-    /// Unicode NFKC, upper case (invariant), punctuation stripped, whitespace runs collapsed to one space, trimmed.
+    /// Unicode NFKC, upper case (invariant, the sharp s as SS), punctuation stripped, whitespace runs collapsed to one space, trimmed.
     /// Invisible characters are stripped too: every format character (zero-width space and joiners, soft hyphen,
     /// direction marks, tag characters) and every other default-ignorable code point (variation selectors, the
     /// combining grapheme joiner, Hangul fillers): a name that reads the same on screen must match, or one such
@@ -15,7 +15,11 @@ public static class PartyNames
     /// </summary>
     public static string Normalise(string name)
     {
-        var folded = name.Normalize(NormalizationForm.FormKC).ToUpperInvariant();
+        // The invariant upper case maps one character to one: the sharp s, whose upper case is SS (Unicode's full
+        // mapping), stays as it is, and "Straße" would not match a list's "STRASSE". NFKC has split the ligatures
+        // (ﬀ, ﬁ, ﬆ), the other characters whose upper case is longer that names hold.
+        var folded = name.Normalize(NormalizationForm.FormKC).ToUpperInvariant().Replace("ß", "SS", StringComparison.Ordinal)
+            .Replace("ẞ", "SS", StringComparison.Ordinal);
         var builder = new StringBuilder(folded.Length);
         var pendingSpace = false;
         // By code point, not UTF-16 unit: the tag characters (invisible) and much punctuation lie beyond U+FFFF, where

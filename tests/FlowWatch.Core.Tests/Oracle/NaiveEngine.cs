@@ -461,12 +461,13 @@ internal sealed class NaiveEngine
     }
 
     /// <summary>
-    /// RULES.md §2 and SEMANTICS.md "Names", written out again: NFKC, upper case, every punctuation mark and invisible
+    /// RULES.md §2 and SEMANTICS.md "Names", written out again: NFKC, upper case (ß and ẞ as SS), every punctuation mark and invisible
     /// format character (by code point) removed, whitespace runs made one space, no space at either end.
     /// </summary>
     internal static string NormalisedName(string name)
     {
-        var kept = name.Normalize(NormalizationForm.FormKC).ToUpperInvariant().EnumerateRunes()
+        var kept = name.Normalize(NormalizationForm.FormKC).ToUpperInvariant().Replace("ß", "SS", StringComparison.Ordinal)
+            .Replace("ẞ", "SS", StringComparison.Ordinal).EnumerateRunes()
             .Where(r => Rune.GetUnicodeCategory(r) is not (>= UnicodeCategory.ConnectorPunctuation and <= UnicodeCategory.OtherPunctuation)
                         and not UnicodeCategory.Format)
             .Select(r => Rune.IsWhiteSpace(r) ? " " : r.ToString());
