@@ -257,6 +257,29 @@ public sealed class StateRestoreFailureTests
         Assert.Equal(said is null ? [] : [said], lines.Where(line => line.Contains("gone", StringComparison.Ordinal)));
     }
 
+    /// <summary>
+    /// A state topic under retention instead of compaction loses the oldest states: the restore goes on with what is
+    /// left and says so, where it used to restore the entities saved only there as new ones without a word.
+    /// </summary>
+    [Theory]
+    [InlineData(0, null)]
+    [InlineData(1, "partition 0 of the state topic begins at offset 1: the records before it were deleted (retention, where the topic must be compacted), and the entities saved only there are restored without their state")]
+    public void Restore_StateRecordsDeletedFromTheTopic_GoesOnWithoutThemAndSaysSo(long keptFrom, string? said)
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("restore", partitions: 1);
+        Write(broker, options.PaymentsTopic, ("EFE0001", Payment("A1", "1"), null), ("EFE0001", Payment("A2", "1"), null));
+        Write(broker, options.StateTopic, ("P", Position(nextOffset: 2, restartPoint: 2), null), ("P", Position(nextOffset: 2, restartPoint: 2), null));
+        if (keptFrom > 0) broker.DeleteRecords(options.StateTopic, 0, keptFrom);
+        var lines = new List<string>();
+
+        var restored = StateStore.Restore(new ConsumerConfig { BootstrapServers = broker.BootstrapServers }, options.StateTopic, options.PaymentsTopic, 0,
+            RestorableEngine(), log: new LineLogger(lines.Add));
+
+        Assert.Equal(2, restored.ResumeAt);
+        Assert.Equal(said is null ? [] : [said], lines.Where(line => line.Contains("state topic begins", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public void Restore_StoppedWhileItsPartitionsLeaderIsOutOfReach_EndsAtTheStopNotAtItsTimeout()
     {

@@ -255,6 +255,9 @@ public static class StateStore
         {
             throw MissingStatePartition(stateTopic, partition, ex);
         }
+        // Compaction keeps each key's newest record and never moves a partition's start; retention (or records deleted
+        // by hand) does, taking with it the states of entities not saved since.
+        if (watermarks.Low.Value > 0) WorkerLog.StateRemoved(log, partition, watermarks.Low.Value);
         if (watermarks.High.Value <= 0) return saved;
         // Per entity: states in log order after the newest one known to be valid (including a payment before a position
         // already read); the rest are judged against the final position.

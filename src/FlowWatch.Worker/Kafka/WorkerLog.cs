@@ -22,6 +22,10 @@ internal static partial class WorkerLog
         Message = "partition {Partition}: payments {From} to {To} (exclusive) are gone from the payments topic (its retention); the state is restored without them")]
     public static partial void PaymentsRemoved(ILogger logger, int partition, long from, long to);
 
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Error,
+        Message = "partition {Partition} of the state topic begins at offset {Low}: the records before it were deleted (retention, where the topic must be compacted), and the entities saved only there are restored without their state")]
+    public static partial void StateRemoved(ILogger logger, int partition, long low);
+
     [LoggerMessage(EventId = 1012, Level = LogLevel.Warning, Message = "consuming the payments: {Code}: {Reason} (the client tries again)")]
     public static partial void ConsumeFailed(ILogger logger, string code, string reason);
 
