@@ -189,6 +189,30 @@ public sealed class ReferenceFeedTests
         Assert.Equal(3m, feed.Current.Parameters.InflowLeverage);
     }
 
+    /// <summary>
+    /// A reference or control topic of several partitions is refused as the feed starts, naming it: records in a
+    /// partition other than the first were never applied, without a word.
+    /// </summary>
+    [Theory]
+    [InlineData("reference")]
+    [InlineData("control")]
+    public void Start_TopicOfSeveralPartitions_IsRefusedNamingIt(string role)
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions
+        {
+            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"),
+            ReferenceTopic = "flowwatch.reference", ControlTopic = "flowwatch.control",
+        };
+        broker.CreateTopic(options.ReferenceTopic, role == "reference" ? 4 : 1);
+        broker.CreateTopic(options.ControlTopic, role == "control" ? 3 : 1);
+
+        var error = Assert.Throws<InvalidDataException>(() => new ReferenceFeed(options, ReferenceDataLoader.LoadFile(Samples("reference.json")), new LineLogger(_ => { })));
+
+        var (topic, partitions) = role == "reference" ? (options.ReferenceTopic, 4) : (options.ControlTopic, 3);
+        Assert.Equal($"the {role} topic '{topic}' has {partitions} partitions: it must have one, whose records are applied in the order they were written", error.Message);
+    }
+
     /// <summary>Options naming a reference and a control topic, made on <paramref name="broker"/> with a partition each.</summary>
     private static KafkaOptions FeedTopics(EmbeddedBroker broker)
     {

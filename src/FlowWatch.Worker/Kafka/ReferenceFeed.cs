@@ -37,6 +37,9 @@ public sealed class ReferenceFeed : IDisposable
         {
             _consumer.Assign(topics.Select(t => new TopicPartitionOffset(t, new Partition(0), Offset.Beginning)));
             CatchUp(topics.Count, options.CatchUpTimeout, cancellation);
+            // Checked once the topics were read to their end: their metadata is at hand then, and a broker out of reach
+            // has already ended the wait.
+            foreach (var topic in topics) RefuseSeveralPartitions(_consumer, topic, topic == options.ReferenceTopic ? "reference" : "control");
         }
         catch
         {
@@ -45,6 +48,31 @@ public sealed class ReferenceFeed : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Refuses a topic of more than one partition: the feed reads partition 0, in the order its records were written,
+    /// and a record in another partition (a keyed producer, a cluster's default of several) would never be applied.
+    /// A topic whose metadata does not come in time is let be.
+    /// </summary>
+    private static void RefuseSeveralPartitions(IClient client, string topic, string role)
+    {
+        using var admin = new DependentAdminClientBuilder(client.Handle).Build();
+        int partitions;
+        try
+        {
+            partitions = admin.GetMetadata(topic, MetadataWait).Topics.Where(t => t.Topic == topic && t.Error.Code == ErrorCode.NoError).Sum(t => t.Partitions.Count);
+        }
+        catch (KafkaException)
+        {
+            return;
+        }
+        if (partitions > 1)
+        {
+            throw new InvalidDataException($"the {role} topic '{topic}' has {partitions} partitions: it must have one, whose records are applied in the order they were written");
+        }
+    }
+
+    private static readonly TimeSpan MetadataWait = TimeSpan.FromSeconds(10);
 
     /// <summary>True when a feed is configured: its parameters then override those saved in snapshots.</summary>
     public bool Enabled => _consumer is not null;
