@@ -5,8 +5,8 @@ namespace FlowWatch.Worker.Dashboard;
 
 /// <summary>
 /// Which refused requests the dashboard logs one by one: the first <see cref="PerWindow"/> of each minute, and then,
-/// with the first refusal of a later minute, how many more came. Anyone who can reach the dashboard can send bad
-/// requests as fast as they like: each logged would flood the log and bury what came before it.
+/// once the minute is over, how many more came. Anyone who can reach the dashboard can send bad requests as fast as
+/// they like: each logged would flood the log and bury what came before it.
 /// </summary>
 internal sealed class RefusalLog(ILogger logger, Func<DateTime>? clock = null)
 {
@@ -33,9 +33,32 @@ internal sealed class RefusalLog(ILogger logger, Func<DateTime>? clock = null)
             }
             admitted = _logged < PerWindow;
             if (admitted) _logged++;
-            else _unlogged++;
+            else if (_unlogged++ == 0) ScheduleReport(_windowStart!.Value + Window - now);
         }
         if (unlogged > 0) DashboardLog.RefusalsUnlogged(logger, unlogged, PerWindow);
         return admitted;
+    }
+
+    /// <summary>
+    /// Once the minute is over, logs how many of its refusals went unlogged, if any did, and starts afresh; before its
+    /// end, does nothing. A burst of bad requests followed by silence is reported so, not only when another comes.
+    /// </summary>
+    public void ReportEndedMinute()
+    {
+        int unlogged;
+        lock (_lock)
+        {
+            if (_windowStart is not { } start || _clock() - start < Window || _unlogged == 0) return;
+            (unlogged, _windowStart, _logged, _unlogged) = (_unlogged, null, 0, 0);
+        }
+        DashboardLog.RefusalsUnlogged(logger, unlogged, PerWindow);
+    }
+
+    /// <summary>Reports the minute's unlogged refusals when it ends, even if no refusal comes after it.</summary>
+    private void ScheduleReport(TimeSpan left)
+    {
+        // A second late, so that the minute is surely over by the clock the window is measured on.
+        var due = (left > TimeSpan.Zero ? left : TimeSpan.Zero) + TimeSpan.FromSeconds(1);
+        _ = Task.Delay(due).ContinueWith(_ => ReportEndedMinute(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
 }
