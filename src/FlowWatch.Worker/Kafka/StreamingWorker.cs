@@ -49,6 +49,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private readonly Dictionary<int, (long NextOffset, EngineCounters Counts, List<PublishedAlert> Alerts)> _inDoubt = [];
     private const int MaxWaitingEntityQueries = 1_000;
     private readonly ConcurrentQueue<(string EntityId, TaskCompletionSource<EntityView?> Answer)> _entityQueries = new();
+    private readonly ReferenceFileWatch _referenceFile = new(options.ReferenceFile, logger ?? NullLogger.Instance);
     private volatile Error? _deliveryError;
     private long _consumerLag;
 
@@ -313,6 +314,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 if (now - lastFeedPoll >= options.CommitInterval)
                 {
                     MeasureLag(consumer);
+                    _referenceFile.Check();
                     var referenceChanged = feed.Poll();
                     if (referenceChanged)
                     {

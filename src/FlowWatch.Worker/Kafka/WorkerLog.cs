@@ -26,6 +26,14 @@ internal static partial class WorkerLog
         Message = "partition {Partition} of the state topic begins at offset {Low}: the records before it were deleted (retention, where the topic must be compacted), and the entities saved only there are restored without their state")]
     public static partial void StateRemoved(ILogger logger, int partition, long low);
 
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Warning,
+        Message = "reference file {File} changed: the worker goes on with the reference data it has; the file is read at the next start (changes while running go through the reference topic)")]
+    public static partial void ReferenceFileChanged(ILogger logger, string file);
+
+    [LoggerMessage(EventId = 1015, Level = LogLevel.Error,
+        Message = "reference file {File} changed, and the next start would refuse it: {Reason}; the worker goes on with the reference data it has")]
+    public static partial void ReferenceFileRefused(ILogger logger, string file, string reason);
+
     [LoggerMessage(EventId = 1012, Level = LogLevel.Warning, Message = "consuming the payments: {Code}: {Reason} (the client tries again)")]
     public static partial void ConsumeFailed(ILogger logger, string code, string reason);
 
