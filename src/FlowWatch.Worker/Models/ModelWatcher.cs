@@ -32,6 +32,9 @@ public sealed class ModelWatcher : IDisposable
     /// <summary>Watches the directory's name in its parent: its removal or renaming makes <see cref="_watcher"/> stale.</summary>
     private FileSystemWatcher? _nameWatcher;
     private bool _watcherFailed;
+
+    /// <summary>Whether the last reload failed (under <see cref="_reloading"/>).</summary>
+    private bool _lastReloadFailed;
     private bool _disposed;
 
     private ModelWatcher(string? directory, ModelSet? models, ILogger log, bool watch)
@@ -207,7 +210,14 @@ public sealed class ModelWatcher : IDisposable
             try
             {
                 var models = ModelFiles.Load(Directory!);
-                if (models.Version == Models.Current?.Version) return false;
+                var failedBefore = _lastReloadFailed;
+                _lastReloadFailed = false;
+                if (models.Version == Models.Current?.Version)
+                {
+                    // The files in force back after a failure (an operator put the good ones back): the warning is over.
+                    if (failedBefore) ModelLog.LoadingAgain(_log, Directory!, models.Version);
+                    return false;
+                }
                 Models.Swap(models);
                 ModelLog.Reloaded(_log, models.Version, Directory!);
                 return true;
@@ -216,6 +226,7 @@ public sealed class ModelWatcher : IDisposable
             {
                 // It runs on a timer's thread, where an exception would end the process: whatever the files are, the
                 // models in force stay, and the failure is reported.
+                _lastReloadFailed = true;
                 ModelLog.ReloadFailed(_log, Directory!, ex.Message);
                 return false;
             }
@@ -244,6 +255,9 @@ internal static partial class ModelLog
 
     [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Models in {Directory} did not load ({Reason}); the models in force stay")]
     public static partial void ReloadFailed(ILogger logger, string directory, string reason);
+
+    [LoggerMessage(EventId = 305, Level = LogLevel.Information, Message = "Models in {Directory} load again, as {Version}, the models in force; the failure reported before is over")]
+    public static partial void LoadingAgain(ILogger logger, string directory, string version);
 
     [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "No models found (models/ here or beside the executable); ML_ANOMALY is off")]
     public static partial void NoModels(ILogger logger);

@@ -348,14 +348,31 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
         Assert.Equal(ModelFiles.Load(TrainedModelsFixture.CommittedModels()).Version, watcher.Models.Current!.Version);
     }
 
+    /// <summary>Keeps each event's id and message.</summary>
+    private sealed class RecordingLogger(List<(int Id, string Message)> logged) : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
+            Func<TState, Exception?, string> formatter)
+        {
+            lock (logged) logged.Add((eventId.Id, formatter(state, exception)));
+        }
+    }
+
+    /// <summary>A broken file keeps the models in force and says so; the good file put back says the failure is over.</summary>
     [Fact]
     public void ModelWatcher_BrokenModelFile_KeepsTheModelsInForce()
     {
         var directory = CopyOf(trained.Directory);
         try
         {
-            using var watcher = ModelWatcher.Start(directory, NullLogger.Instance, watch: false);
+            var logged = new List<(int Id, string Message)>();
+            using var watcher = ModelWatcher.Start(directory, new RecordingLogger(logged), watch: false);
             var before = watcher.Models.Current;
+            var good = File.ReadAllBytes(Path.Combine(directory, ModelFiles.ClassifierFile));
 
             File.WriteAllText(Path.Combine(directory, ModelFiles.ClassifierFile), "not a model");
 
@@ -364,6 +381,13 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
             // The failure reported names the file that does not load, not only what the zip reader found.
             var error = Assert.Throws<InvalidDataException>(() => ModelFiles.Load(directory));
             Assert.Contains(Path.Combine(directory, ModelFiles.ClassifierFile), error.Message, StringComparison.Ordinal);
+
+            File.WriteAllBytes(Path.Combine(directory, ModelFiles.ClassifierFile), good);
+            Assert.False(watcher.Reload());
+            Assert.False(watcher.Reload());
+            Assert.Same(before, watcher.Models.Current);
+            Assert.Equal([300, 302, 305], logged.Select(l => l.Id));
+            Assert.Equal($"Models in {directory} load again, as {before!.Version}, the models in force; the failure reported before is over", logged[^1].Message);
         }
         finally
         {
