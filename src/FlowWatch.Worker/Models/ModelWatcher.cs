@@ -121,6 +121,8 @@ public sealed class ModelWatcher : IDisposable
             watcher.Changed += (_, _) => Schedule();
             watcher.Created += (_, _) => Schedule();
             watcher.Renamed += (_, _) => Schedule();
+            // A file taken away leaves the models in force, and the reload says so (302), as for a broken one.
+            watcher.Deleted += (_, _) => Schedule();
             // An overflowing or lost watch may have missed a change: the directory is read again, and watched anew.
             watcher.Error += (_, _) =>
             {

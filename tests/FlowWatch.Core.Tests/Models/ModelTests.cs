@@ -234,6 +234,37 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
         }
     }
 
+    /// <summary>A model file taken away keeps the models in force and says so, as a broken one does.</summary>
+    [Fact]
+    public void ModelWatcher_ModelFileDeleted_KeepsTheModelsInForceAndSaysSo()
+    {
+        var directory = CopyOf(TrainedModelsFixture.CommittedModels());
+        try
+        {
+            var logged = new List<(int Id, string Message)>();
+            using var watcher = ModelWatcher.Start(directory, new RecordingLogger(logged), watch: true);
+            var before = watcher.Models.Current;
+
+            File.Delete(Path.Combine(directory, ModelFiles.ClassifierFile));
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (DateTime.UtcNow < deadline)
+            {
+                lock (logged)
+                {
+                    if (logged.Any(l => l.Id == 302)) break;
+                }
+                Thread.Sleep(100);
+            }
+
+            Assert.Same(before, watcher.Models.Current);
+            lock (logged) Assert.Contains(logged, l => l.Id == 302 && l.Message.Contains(ModelFiles.ClassifierFile, StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [Fact]
     public void ModelWatcher_EmptyDirectoryAtStart_ItsModelsArePickedUpWithoutRestart()
     {
