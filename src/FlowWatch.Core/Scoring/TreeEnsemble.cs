@@ -238,34 +238,24 @@ public sealed class TreeEnsemble
     /// <summary>Per node, the mean of its tree's leaves below it; children come after their parent, so from the last node back.</summary>
     private static double[] Expectations(Node[] nodes, double[] leaves, TreeStart[] trees)
     {
-        var expected = new double[nodes.Length];
-        var below = new int[nodes.Length];
+        // Per node, the sum and the number of the leaves below it.
+        var sums = new double[nodes.Length];
+        var counts = new int[nodes.Length];
         for (var t = 0; t < trees.Length; t++)
         {
             var end = t + 1 < trees.Length ? trees[t + 1].Node : nodes.Length;
             for (var n = end - 1; n >= trees[t].Node; n--)
             {
                 var node = nodes[n];
-                double sum = 0;
-                var count = 0;
                 // A one-leaf tree's node names its leaf twice: counted once.
                 foreach (var child in node.Left == node.Right ? [node.Left] : (ReadOnlySpan<sbyte>)[node.Left, node.Right])
                 {
-                    if (child < 0)
-                    {
-                        sum += leaves[trees[t].Leaf + ~child];
-                        count++;
-                    }
-                    else
-                    {
-                        sum += expected[trees[t].Node + child] * below[trees[t].Node + child];
-                        count += below[trees[t].Node + child];
-                    }
+                    var (sum, count) = child < 0 ? (leaves[trees[t].Leaf + ~child], 1) : (sums[trees[t].Node + child], counts[trees[t].Node + child]);
+                    sums[n] += sum;
+                    counts[n] += count;
                 }
-                expected[n] = sum / count;
-                below[n] = count;
             }
         }
-        return expected;
+        return [.. sums.Select((sum, n) => sum / counts[n])];
     }
 }

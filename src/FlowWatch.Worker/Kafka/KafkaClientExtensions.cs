@@ -89,17 +89,23 @@ public static class KafkaClientExtensions
     /// yet learnt of a new topic, a topic being created, one not authorised), or when the metadata does not come within
     /// <paramref name="wait"/>: nothing is known yet.
     /// </summary>
-    public static bool LacksPartition(this IClient client, TopicPartition partition, TimeSpan wait)
+    public static bool LacksPartition(this IClient client, TopicPartition partition, TimeSpan wait) =>
+        client.KnownTopic(partition.Topic, wait) is { Partitions.Count: > 0 } topic && topic.Partitions.All(listed => listed.PartitionId != partition.Partition.Value);
+
+    /// <summary>
+    /// The topic's metadata when the broker knows it without error; null when it has an error for now (not there yet,
+    /// being created, not authorised) or the metadata does not come within <paramref name="wait"/>.
+    /// </summary>
+    public static TopicMetadata? KnownTopic(this IClient client, string topic, TimeSpan wait)
     {
         using var admin = new DependentAdminClientBuilder(client.Handle).Build();
         try
         {
-            return admin.GetMetadata(partition.Topic, wait).Topics.Any(topic => topic.Topic == partition.Topic && topic.Error.Code == ErrorCode.NoError
-                && topic.Partitions.Count > 0 && topic.Partitions.All(listed => listed.PartitionId != partition.Partition.Value));
+            return admin.GetMetadata(topic, wait).Topics.FirstOrDefault(known => known.Topic == topic && known.Error.Code == ErrorCode.NoError);
         }
         catch (KafkaException)
         {
-            return false;
+            return null;
         }
     }
 

@@ -56,17 +56,7 @@ public sealed class ReferenceFeed : IDisposable
     /// </summary>
     private static void RefuseSeveralPartitions(IClient client, string topic, string role)
     {
-        using var admin = new DependentAdminClientBuilder(client.Handle).Build();
-        int partitions;
-        try
-        {
-            partitions = admin.GetMetadata(topic, MetadataWait).Topics.Where(t => t.Topic == topic && t.Error.Code == ErrorCode.NoError).Sum(t => t.Partitions.Count);
-        }
-        catch (KafkaException)
-        {
-            return;
-        }
-        if (partitions > 1)
+        if (client.KnownTopic(topic, MetadataWait) is { Partitions.Count: > 1 and var partitions })
         {
             throw new InvalidDataException($"the {role} topic '{topic}' has {partitions} partitions: it must have one, whose records are applied in the order they were written");
         }
