@@ -220,21 +220,22 @@ internal sealed class TestStream(ReferenceData reference, RuleSettings? settings
 
     public FlowEngine Engine { get; } = new(reference, settings ?? new RuleSettings(), shards: 1, strings: strings);
 
-    public StepResult Send(EventBuilder e)
+    /// <summary>Sends an event; <paramref name="publishedAt"/>, when given, is its record's publication time.</summary>
+    public StepResult Send(EventBuilder e, DateTimeOffset? publishedAt = null)
     {
         if (!e.HasTxnId) e.Id("T" + (_sequence + 1).ToString(CultureInfo.InvariantCulture));
-        return Send(e.ToJson());
+        return Send(e.ToJson(), publishedAt);
     }
 
-    public StepResult Send(string line)
+    public StepResult Send(string line, DateTimeOffset? publishedAt = null)
     {
         var alerts = new List<Alert>();
-        var outcome = Engine.Process(Encoding.UTF8.GetBytes(line), ++_sequence, alerts, out var reason);
+        var outcome = Engine.Process(Encoding.UTF8.GetBytes(line), ++_sequence, publishedAt, alerts, out var reason);
         return new StepResult(outcome, reason, alerts);
     }
 
     /// <summary>Sends every event and answers the result of each.</summary>
-    public IReadOnlyList<StepResult> SendAll(IEnumerable<EventBuilder> events) => events.Select(Send).ToList();
+    public IReadOnlyList<StepResult> SendAll(IEnumerable<EventBuilder> events) => events.Select(e => Send(e)).ToList();
 
     /// <summary>A PARAMETERS control record (DESIGN.md §3.4) with the given fields.</summary>
     public StepResult Parameters(DateTimeOffset ts, string fieldsJson) =>

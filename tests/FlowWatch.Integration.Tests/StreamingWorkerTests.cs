@@ -86,6 +86,42 @@ public sealed class StreamingWorkerTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_EventDatedHoursAfterItsRecordsTimestamp_IsDeadLetteredAndTheStreamGoesOn()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("future", partitions: 1);
+        var published = new DateTime(2026, 3, 2, 1, 0, 0, DateTimeKind.Utc);   // 09:00 in Shanghai
+        static string Payment(string txnId, string ts) =>
+            $$"""{"txnId": "{{txnId}}", "ts": "{{ts}}", "account": "EFE0001", "direction": "IN", "amount": "100", "currency": "CNY", "cpKind": "OFFSHORE"}""";
+        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            foreach (var (payment, at) in new[]
+            {
+                (Payment("F1", "2026-03-02T10:00:00+08:00"), published),                 // within the hour
+                (Payment("F2", "2026-03-02T10:00:00.001+08:00"), published),             // a millisecond beyond it
+                (Payment("F3", "2099-03-02T10:00:00+08:00"), published.AddHours(2)),
+                (Payment("F4", "2026-03-02T11:00:00+08:00"), published.AddHours(2)),
+            })
+            {
+                producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = payment, Timestamp = new Timestamp(at) });
+            }
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+
+        var worker = NewWorker(options);
+        using var run = WorkerRun.Of(worker);
+        var deadLetters = ReadAll(broker.BootstrapServers, options.DeadLetterTopic, 2);
+        await Until(() => worker.Counters.Read == 4, "every record read");
+        await run.StopAsync();
+
+        Assert.Equal(["1", "2"], deadLetters.Select(m => Header(m, "flowwatch.offset")));
+        Assert.Equal("ts: 2026-03-02T02:00:00.0010000Z is more than FlowWatch:Rules:FutureEventBound (01:00:00) after the record was published " +
+                     "(2026-03-02T01:00:00.0000000Z)", Header(deadLetters[0], "flowwatch.reason"));
+        Assert.Equal(2, worker.Counters.Accepted);
+        Assert.Equal(0, worker.Counters.Late);
+    }
+
+    [Fact]
     public async Task Status_BrokerDownAndUpAgain_SaysNotConsumingWithoutALagThenConsumingAgain()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);

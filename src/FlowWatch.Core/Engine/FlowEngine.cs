@@ -214,7 +214,14 @@ public sealed class FlowEngine
     /// a rejected record answers <see cref="RecordOutcome.Rejected"/> with the reason.
     /// </summary>
     public RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, List<Alert> alerts, out string? rejectReason) =>
-        Process(record, sequence, alerts, replaying: false, out rejectReason);
+        Process(record, sequence, publishedAt: null, alerts, replaying: false, out rejectReason);
+
+    /// <summary>
+    /// Processes one record that entered a log at <paramref name="publishedAt"/> (a Kafka record's timestamp): an event
+    /// dated more than <see cref="RuleSettings.FutureEventBound"/> after it is also rejected.
+    /// </summary>
+    public RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, DateTimeOffset? publishedAt, List<Alert> alerts, out string? rejectReason) =>
+        Process(record, sequence, publishedAt, alerts, replaying: false, out rejectReason);
 
     /// <summary>Counts a record that could not be read whole to be processed (a line too long to hold) as read and rejected.</summary>
     public void CountUnread()
@@ -229,16 +236,17 @@ public sealed class FlowEngine
     /// <see cref="EntityState.LastSequence"/> is at or above <paramref name="sequence"/>) is left as it is. Records
     /// must come in sequence order; alerts go to <paramref name="alerts"/> for the caller to drop.
     /// </summary>
-    public RecordOutcome Reprocess(ReadOnlySpan<byte> record, long sequence, List<Alert> alerts) =>
-        Process(record, sequence, alerts, replaying: true, out _);
+    public RecordOutcome Reprocess(ReadOnlySpan<byte> record, long sequence, DateTimeOffset? publishedAt, List<Alert> alerts) =>
+        Process(record, sequence, publishedAt, alerts, replaying: true, out _);
 
-    private RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, List<Alert> alerts, bool replaying, out string? rejectReason)
+    private RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, DateTimeOffset? publishedAt, List<Alert> alerts, bool replaying,
+        out string? rejectReason)
     {
         Counters.Read++;
         var alertsBefore = alerts.Count;
         try
         {
-            return ProcessRecord(record, sequence, alerts, replaying, out rejectReason);
+            return ProcessRecord(record, sequence, publishedAt, alerts, replaying, out rejectReason);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -254,7 +262,8 @@ public sealed class FlowEngine
         }
     }
 
-    private RecordOutcome ProcessRecord(ReadOnlySpan<byte> record, long sequence, List<Alert> alerts, bool replaying, out string? rejectReason)
+    private RecordOutcome ProcessRecord(ReadOnlySpan<byte> record, long sequence, DateTimeOffset? publishedAt, List<Alert> alerts, bool replaying,
+        out string? rejectReason)
     {
         if (record.StartsWith("\uFEFF"u8)) record = record[3..];   // a UTF-8 byte order mark, as editors write at a file's start
         // A full pool gives the accounts and names a long run meets later no symbol: each of their events would allocate
@@ -285,7 +294,8 @@ public sealed class FlowEngine
         }
         if (type == RecordType.Payment) _duplicates.Prefetch(_event.TxnIdUtf8);
         _memo.Use(Reference);
-        if (type == RecordType.Rejected || !EventResolver.TryResolve(ref _event, Reference, _memo, out rejectReason))
+        if (type == RecordType.Rejected || !EventResolver.TryResolve(ref _event, Reference, _memo, out rejectReason)
+            || !IsNotFromTheFuture(_event.TimestampTicks, publishedAt, out rejectReason))
         {
             // A repeat of an accepted payment is a duplicate, ignored entirely (RULES.md §1), even when it no longer
             // resolves because the reference data changed since.
@@ -300,6 +310,21 @@ public sealed class FlowEngine
         }
         _event.Sequence = sequence;
         return Apply(ref _event, alerts, replaying);
+    }
+
+    /// <summary>
+    /// An event cannot have happened after its record was published, beyond the skew of the two clocks. One dated far
+    /// ahead would blind its entity's windows until the calendar caught up: every later event would be late (SEMANTICS,
+    /// Time). Judged by the record's own timestamp, not this host's clock, so a record processed again after a restore
+    /// is judged as it was the first time.
+    /// </summary>
+    private bool IsNotFromTheFuture(long eventTicks, DateTimeOffset? publishedAt, out string? rejectReason)
+    {
+        rejectReason = null;
+        if (publishedAt is not { } published || eventTicks - published.UtcTicks <= Settings.FutureEventBound.Ticks) return true;
+        rejectReason = FormattableString.Invariant(
+            $"ts: {new DateTime(eventTicks, DateTimeKind.Utc):O} is more than {RuleSettings.SectionName}:{nameof(RuleSettings.FutureEventBound)} ({Settings.FutureEventBound:c}) after the record was published ({published.UtcDateTime:O})");
+        return false;
     }
 
     /// <summary>Processes an event that is already decoded and resolved (tests and generated streams).</summary>

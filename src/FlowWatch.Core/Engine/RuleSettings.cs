@@ -14,6 +14,13 @@ public sealed class RuleSettings
     public TimeSpan LateEventBound { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
+    /// How far an event's time may be ahead of its record's publication (a Kafka record's timestamp) before it is a
+    /// dead letter: the two clocks' skew. Kafka's own bound on a record's timestamp ahead of its broker
+    /// (<c>log.message.timestamp.after.max.ms</c>) defaults to the same hour.
+    /// </summary>
+    public TimeSpan FutureEventBound { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
     /// How many Shanghai days behind the newest event a <c>txnId</c> is remembered for duplicate detection; 0 (the
     /// default) remembers every id, as RULES.md §1 says. A long-running deployment sets a horizon to bound memory
     /// (about 40 bytes per id); a repeat arriving later than the horizon is then no longer recognised.
@@ -112,6 +119,7 @@ public sealed class RuleSettings
             if (!ok) errors.Add($"{SectionName}:{key}: {problem}");
         }
         Check(LateEventBound >= TimeSpan.Zero, nameof(LateEventBound), "must not be negative");
+        Check(FutureEventBound >= TimeSpan.Zero, nameof(FutureEventBound), "must not be negative");
         Check(DuplicateHorizonDays >= 0, nameof(DuplicateHorizonDays), "must not be negative (0 keeps every id)");
         // The trailing hour of HIGH_FREQUENCY and the models' counts is counted among the window's events.
         Check(TrailingWindow >= TimeSpan.FromHours(1), nameof(TrailingWindow), "must be at least 1 hour (the trailing hour is counted in it)");

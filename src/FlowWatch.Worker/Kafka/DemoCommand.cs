@@ -49,6 +49,8 @@ public static class DemoCommand
         args.EnsureAllRead();
         if (urls is not null) configuration = Override(configuration, $"{DashboardOptions.SectionName}:{nameof(DashboardOptions.Urls)}", urls);
         var rules = FlowWatchSections.Rules.Read(configuration);
+        // After the first stretch of simulated days, the next ones run on past today, published by today's clock.
+        rules.FutureEventBound = TimeSpan.MaxValue;
         var aggregateOptions = FlowWatchConfiguration.Aggregates(configuration, clickHouse, duckDb);
         _ = FlowWatchSections.Dashboard.Read(configuration);   // checked before the broker starts, as the other settings are
 

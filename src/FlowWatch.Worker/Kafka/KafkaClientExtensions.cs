@@ -113,6 +113,8 @@ public static class KafkaClientExtensions
 
     private static readonly TimeSpan QueryStep = TimeSpan.FromSeconds(5);
 
+    private static readonly long MaxUnixMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
     /// <summary>
     /// The next record within <paramref name="wait"/>, or null. A failed fetch (a broker's hiccup) counts as nothing yet:
     /// the client fetches again by itself, and let out, the error would end the caller's work for nothing.
@@ -128,4 +130,17 @@ public static class KafkaClientExtensions
             return null;
         }
     }
+
+    /// <summary>
+    /// When the record entered its topic: its timestamp (its producer's clock, or its broker's with log-append time), or
+    /// null when it has none or one no calendar date holds (a producer may set any number).
+    /// </summary>
+    public static DateTimeOffset? PublishedAt<TKey, TValue>(this ConsumeResult<TKey, TValue> record)
+    {
+        var timestamp = record.Message.Timestamp;
+        return timestamp.Type != TimestampType.NotAvailable && timestamp.UnixTimestampMs >= 0 && timestamp.UnixTimestampMs <= MaxUnixMilliseconds
+            ? DateTimeOffset.FromUnixTimeMilliseconds(timestamp.UnixTimestampMs)
+            : null;
+    }
+
 }

@@ -220,7 +220,7 @@ internal sealed class PartitionPipeline : IDisposable
     {
         var value = record.Message.Value ?? [];
         if (_aggregatedFrom < 0) _aggregatedFrom = record.Offset.Value;
-        if (Engine.Process(value, record.Offset.Value, _alerts, out var reason) == RecordOutcome.Rejected)
+        if (Engine.Process(value, record.Offset.Value, record.PublishedAt(), _alerts, out var reason) == RecordOutcome.Rejected)
         {
             var headers = new Headers
             {
@@ -255,10 +255,7 @@ internal sealed class PartitionPipeline : IDisposable
         var now = DateTime.UtcNow;
         foreach (var record in records)
         {
-            if (record.Message.Timestamp.Type != TimestampType.NotAvailable)
-            {
-                WorkerMetrics.ProcessingLatency.Record((now - record.Message.Timestamp.UtcDateTime).TotalSeconds);
-            }
+            if (record.PublishedAt() is { } published) WorkerMetrics.ProcessingLatency.Record((now - published.UtcDateTime).TotalSeconds);
         }
     }
 

@@ -457,7 +457,7 @@ public static class StateStore
                 continue;
             }
             if (record.Offset.Value >= to) break;
-            engine.Reprocess(record.Message.Value ?? [], record.Offset.Value, discarded);
+            engine.Reprocess(record.Message.Value ?? [], record.Offset.Value, record.PublishedAt(), discarded);
             discarded.Clear();
             replayed++;
             if (record.Offset.Value == to - 1) break;

@@ -8,7 +8,7 @@ namespace FlowWatch.Core.Tests.Decoding;
 
 /// <summary>
 /// Seeded fuzzing of the decoder and of the engine's record path: whatever the bytes, <see cref="EventDecoder.Decode"/>
-/// and <see cref="FlowEngine.Process"/> never throw, and every rejection carries a non-empty reason (DESIGN.md §3.1:
+/// and <see cref="FlowEngine.Process(ReadOnlySpan{byte}, long, List{Alert}, out string?)"/> never throw, and every rejection carries a non-empty reason (DESIGN.md §3.1:
 /// a bad record goes to the dead letters and never stops the stream).
 /// </summary>
 public sealed class DecoderFuzzTests

@@ -110,7 +110,7 @@ public sealed class SnapshotRestoreTests
             for (var i = restartPoint; i < cut; i++)
             {
                 foreach (var change in stream.ChangesBefore(i)) restored.UpdateReference(change.Reference);
-                restored.Reprocess(stream.Lines[i], i + 1, alerts);
+                restored.Reprocess(stream.Lines[i], i + 1, publishedAt: null, alerts);
                 alerts.Clear();
             }
             restored.Restore(StateCodec.DecodeParameters(parametersBefore[cut]));

@@ -35,4 +35,12 @@ public sealed class RuleSettingsTests
 
         Assert.Empty(settings.Validate());
     }
+
+    [Fact]
+    public void Validate_NegativeFutureEventBound_IsRefusedNamingTheKey()
+    {
+        var problem = Assert.Single(new RuleSettings { FutureEventBound = TimeSpan.FromTicks(-1) }.Validate());
+
+        Assert.Equal("FlowWatch:Rules:FutureEventBound: must not be negative", problem);
+    }
 }

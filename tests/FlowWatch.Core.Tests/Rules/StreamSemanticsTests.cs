@@ -211,6 +211,93 @@ public sealed class StreamSemanticsTests
             + "calendar and aggregate tables hold", result.Reason);
     }
 
+    // ---- Events dated after their record was published (beyond an hour) ----
+
+    [Theory]
+    [InlineData(-1, true)]
+    [InlineData(0, true)]
+    [InlineData(1, false)]
+    public void FromTheFuture_AnHourAfterPublication_IsAcceptedAndATickMoreIsADeadLetter(long ticksBeyondTheBound, bool accepted)
+    {
+        var stream = Stream();
+        var published = TestStreams.T0;
+
+        var result = stream.Send(At(TimeSpan.FromHours(1) + TimeSpan.FromTicks(ticksBeyondTheBound)), published);
+
+        Assert.Equal(accepted ? RecordOutcome.Accepted : RecordOutcome.Rejected, result.Outcome);
+        Assert.Equal(accepted ? 0 : 1, stream.Engine.Counters.DeadLetters);
+        if (!accepted)
+        {
+            Assert.Equal("ts: 2026-03-02T03:00:00.0000001Z is more than FlowWatch:Rules:FutureEventBound (01:00:00) after the record was " +
+                         "published (2026-03-02T02:00:00.0000000Z)", result.Reason);
+            Assert.Null(stream.Engine.FindEntity("C1"));
+        }
+    }
+
+    [Fact]
+    public void FromTheFuture_WithoutAPublicationTime_IsAccepted()
+    {
+        var stream = Stream();
+
+        var result = stream.Send(At(TimeSpan.FromDays(365 * 70)));
+
+        Assert.Equal(RecordOutcome.Accepted, result.Outcome);
+    }
+
+    [Fact]
+    public void FromTheFuture_WithABoundOfItsOwn_IsJudgedByIt()
+    {
+        var stream = Reference().Stream(new RuleSettings { FutureEventBound = TimeSpan.Zero });
+
+        var onTime = stream.Send(At(M(0)), TestStreams.T0);
+        var aTickAhead = stream.Send(At(M(0) + TimeSpan.FromTicks(1)), TestStreams.T0);
+
+        Assert.Equal(RecordOutcome.Accepted, onTime.Outcome);
+        Assert.Equal(RecordOutcome.Rejected, aTickAhead.Outcome);
+    }
+
+    [Fact]
+    public void FromTheFuture_RepeatOfAnAcceptedPayment_IsADuplicate()
+    {
+        var stream = Stream();
+
+        stream.Send(At(M(0)).Id("P1"), TestStreams.T0);
+        var repeat = stream.Send(At(TimeSpan.FromDays(400)).Id("P1"), TestStreams.T0);
+
+        Assert.Equal(RecordOutcome.Duplicate, repeat.Outcome);
+        Assert.Equal(0, stream.Engine.Counters.DeadLetters);
+    }
+
+    [Fact]
+    public void FromTheFuture_ProcessedAgainAfterARestore_IsJudgedByItsPublicationAsTheFirstTime()
+    {
+        var stream = Stream();
+        var line = System.Text.Encoding.UTF8.GetBytes(At(TimeSpan.FromHours(2)).Id("P1").ToJson());
+
+        var outcome = stream.Engine.Reprocess(line, 1, TestStreams.T0, []);
+
+        Assert.Equal(RecordOutcome.Rejected, outcome);
+        Assert.Null(stream.Engine.FindEntity("C1"));
+    }
+
+    [Fact]
+    public void FromTheFuture_EventRefused_LeavesTheEntitysWindowsWorking()
+    {
+        // Accepted, an event dated decades ahead would make every later event of its entity late, and its window rules
+        // silent until the calendar caught up.
+        var stream = Stream();
+        var published = TestStreams.T0 + M(30);
+
+        var results = stream.SendAll([At(M(10), 1_800_000m), At(M(11), 1_800_000m)]);
+        var future = stream.Send(At(TimeSpan.FromDays(365 * 70), 100m), published);
+        var third = stream.Send(At(M(12), 1_800_000m), published);
+
+        Assert.All(results, r => r.AssertNotRaised("STRUCTURING"));
+        Assert.Equal(RecordOutcome.Rejected, future.Outcome);
+        Assert.Equal(3, third.Single("STRUCTURING").Metrics.Count);
+        Assert.Equal(0, stream.Engine.Counters.Late);
+    }
+
     // ---- Late events (beyond 5 minutes) ----
 
     [Fact]
