@@ -294,4 +294,31 @@ public sealed class ReferenceFeedTests
             lock (_gate) _text.AppendLine(line);
         }
     }
+
+    /// <summary>
+    /// While the feed catches up it says which topics it still waits for and, once the broker says so, why; a wait that
+    /// times out names the topic that did not end.
+    /// </summary>
+    [Fact]
+    public void Start_ControlTopicMissing_SaysItWaitsForThatTopicAndWhy()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions
+        {
+            BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"),
+            ReferenceTopic = "flowwatch.reference", ControlTopic = "flowwatch.control-missing", CatchUpTimeout = TimeSpan.FromSeconds(4),
+        };
+        broker.CreateTopic(options.ReferenceTopic, 1);
+        var said = new List<string>();
+
+        var error = Assert.Throws<TimeoutException>(() => new ReferenceFeed(options, ReferenceDataLoader.LoadFile(Samples("reference.json")), new LineLogger(_ => { }), said.Add));
+
+        Assert.Equal("the control topic 'flowwatch.control-missing' did not reach its end in 4 s (Broker: Unknown topic or partition)", error.Message);
+        Assert.Equal(
+        [
+            "reading the reference topic 'flowwatch.reference' and the control topic 'flowwatch.control-missing' to their end",
+            "reading the control topic 'flowwatch.control-missing' to its end",
+            "reading the control topic 'flowwatch.control-missing' to its end (Broker: Unknown topic or partition)",
+        ], said);
+    }
 }

@@ -533,7 +533,7 @@ public sealed class StateRestoreFailureTests
         await running.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.False(stoppedByItself, string.Join("\n", lines));
-        Assert.True(lines.Count(line => line.Contains("Timeout: the reference and control topics did not reach their end in 2 s; restarting", StringComparison.Ordinal)) >= 2,
+        Assert.True(lines.Count(line => line.Contains("Timeout: the reference topic 'flowwatch.reference' did not reach its end in 2 s; restarting", StringComparison.Ordinal)) >= 2,
             string.Join("\n", lines));
     }
 }

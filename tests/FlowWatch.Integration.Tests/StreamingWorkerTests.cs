@@ -379,7 +379,7 @@ public sealed class StreamingWorkerTests : IDisposable
     }
 
     [Fact]
-    public async Task Status_ReferenceTopicMissing_SaysItReadsTheReferenceTopicsNotThatItWaitsForPartitions()
+    public async Task Status_ReferenceTopicMissing_NamesTheTopicItWaitsForAndWhy()
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);
         var options = broker.WorkerOptions("status", partitions: 1, o => o.ReferenceTopic = "reference-missing");
@@ -391,7 +391,7 @@ public sealed class StreamingWorkerTests : IDisposable
         var status = worker.Status;
 
         await run.StopAsync();
-        Assert.Equal(new WorkerStatus(false, "reading the reference and control topics to their end"), status);
+        Assert.Equal(new WorkerStatus(false, "reading the reference topic 'reference-missing' to its end (Broker: Unknown topic or partition)"), status);
     }
 
 

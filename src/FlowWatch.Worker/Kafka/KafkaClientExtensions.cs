@@ -96,12 +96,19 @@ public static class KafkaClientExtensions
     /// The topic's metadata when the broker knows it without error; null when it has an error for now (not there yet,
     /// being created, not authorised) or the metadata does not come within <paramref name="wait"/>.
     /// </summary>
-    public static TopicMetadata? KnownTopic(this IClient client, string topic, TimeSpan wait)
+    public static TopicMetadata? KnownTopic(this IClient client, string topic, TimeSpan wait) =>
+        client.TopicMetadata(topic, wait) is { Error.Code: ErrorCode.NoError } known ? known : null;
+
+    /// <summary>
+    /// The topic's metadata as the broker gives it, with its error if it has one (not there, not authorised); null when
+    /// the metadata does not come within <paramref name="wait"/>.
+    /// </summary>
+    public static TopicMetadata? TopicMetadata(this IClient client, string topic, TimeSpan wait)
     {
         using var admin = new DependentAdminClientBuilder(client.Handle).Build();
         try
         {
-            return admin.GetMetadata(topic, wait).Topics.FirstOrDefault(known => known.Topic == topic && known.Error.Code == ErrorCode.NoError);
+            return admin.GetMetadata(topic, wait).Topics.FirstOrDefault(known => known.Topic == topic);
         }
         catch (KafkaException)
         {

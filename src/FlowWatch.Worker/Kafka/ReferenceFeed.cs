@@ -18,8 +18,12 @@ public sealed class ReferenceFeed : IDisposable
     private readonly ILogger _log;
     private readonly List<ConsumeResult<Ignore, byte[]>> _arrived = [];
 
-    /// <summary>Reads the topics to their end; a stop asked for meanwhile (<paramref name="cancellation"/>) ends the wait with an <see cref="OperationCanceledException"/>.</summary>
-    public ReferenceFeed(KafkaOptions options, ReferenceData initial, ILogger log, CancellationToken cancellation = default)
+    /// <summary>
+    /// Reads the topics to their end, saying what it still waits for through <paramref name="waiting"/>; a stop asked
+    /// for meanwhile (<paramref name="cancellation"/>) ends the wait with an <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public ReferenceFeed(KafkaOptions options, ReferenceData initial, ILogger log, Action<string>? waiting = null,
+        CancellationToken cancellation = default)
     {
         Current = initial;
         _referenceTopic = options.ReferenceTopic;
@@ -36,10 +40,10 @@ public sealed class ReferenceFeed : IDisposable
         try
         {
             _consumer.Assign(topics.Select(t => new TopicPartitionOffset(t, new Partition(0), Offset.Beginning)));
-            CatchUp(topics.Count, options.CatchUpTimeout, cancellation);
+            CatchUp(_consumer, topics, options.CatchUpTimeout, waiting, cancellation);
             // Checked once the topics were read to their end: their metadata is at hand then, and a broker out of reach
             // has already ended the wait.
-            foreach (var topic in topics) RefuseSeveralPartitions(_consumer, topic, topic == options.ReferenceTopic ? "reference" : "control");
+            foreach (var topic in topics) RefuseSeveralPartitions(_consumer, topic, RoleOf(topic));
         }
         catch
         {
@@ -63,6 +67,12 @@ public sealed class ReferenceFeed : IDisposable
     }
 
     private static readonly TimeSpan MetadataWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long the catch-up waits for its topics' ends before it asks the broker what keeps them.</summary>
+    private static readonly TimeSpan LookInterval = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long it waits for that answer: a broker out of reach must not hold up the catch-up's deadline or a stop.</summary>
+    private static readonly TimeSpan LookWait = TimeSpan.FromSeconds(1);
 
     /// <summary>True when a feed is configured: its parameters then override those saved in snapshots.</summary>
     public bool Enabled => _consumer is not null;
@@ -109,26 +119,68 @@ public sealed class ReferenceFeed : IDisposable
             (a.Record.Message.Timestamp.UnixTimestampMs, a.Place).CompareTo((b.Record.Message.Timestamp.UnixTimestampMs, b.Place)) < 0;
     }
 
-    private void CatchUp(int partitions, TimeSpan timeout, CancellationToken cancellation)
+    private void CatchUp(IConsumer<Ignore, byte[]> consumer, List<string> topics, TimeSpan timeout, Action<string>? waiting, CancellationToken cancellation)
     {
         // Each topic counts once: a record arriving after a topic's end gives that topic a second end.
-        var ended = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new List<string>(topics);
+        string? lastError = null;
         var deadline = SteadyClock.Now + timeout;
-        while (ended.Count < partitions)
+        var nextLook = SteadyClock.Now + LookInterval;
+        waiting?.Invoke(Waiting(pending, lastError));
+        while (pending.Count > 0)
         {
             // A stop is not kept waiting for the CatchUpTimeout: nothing has been processed yet.
             cancellation.ThrowIfCancellationRequested();
-            var record = _consumer!.ConsumeOrNothing(TimeSpan.FromSeconds(1));
+            ConsumeResult<Ignore, byte[]>? record;
+            try
+            {
+                record = consumer.Consume(TimeSpan.FromSeconds(1));
+            }
+            catch (ConsumeException ex) when (!ex.Error.IsFatal)
+            {
+                // The client tries again by itself; what keeps a topic from its end (missing, not authorised) is said.
+                if (ex.Error.Reason != lastError) waiting?.Invoke(Waiting(pending, lastError = ex.Error.Reason));
+                record = null;
+            }
             if (record is null)
             {
-                if (SteadyClock.Now > deadline) throw new TimeoutException($"the reference and control topics did not reach their end in {timeout.TotalSeconds:0.#} s");
+                if (SteadyClock.Now >= nextLook)
+                {
+                    // A missing topic gives its consumer no error for a long while (librdkafka waits for it to be created).
+                    nextLook = SteadyClock.Now + LookInterval;
+                    var problem = pending.Select(topic => consumer.TopicMetadata(topic, LookWait)?.Error)
+                        .FirstOrDefault(error => error is { IsError: true })?.Reason;
+                    if (problem is not null && problem != lastError) waiting?.Invoke(Waiting(pending, lastError = problem));
+                }
+                if (SteadyClock.Now > deadline)
+                {
+                    throw new TimeoutException($"{Topics(pending)} did not reach {End(pending)} in {timeout.TotalSeconds:0.#} s{Because(lastError)}");
+                }
                 continue;
             }
-            if (record.IsPartitionEOF) ended.Add(record.Topic);
-            else if (record.Message?.Value is not null) _arrived.Add(record);
+            if (record.IsPartitionEOF)
+            {
+                if (pending.Remove(record.Topic) && pending.Count > 0) waiting?.Invoke(Waiting(pending, lastError = null));
+            }
+            else if (record.Message?.Value is not null)
+            {
+                _arrived.Add(record);
+            }
         }
         ApplyArrived();
     }
+
+    /// <summary>E.g. "reading the control topic 'flowwatch-control' to its end (Broker: Unknown topic or partition)".</summary>
+    private string Waiting(List<string> pending, string? error) => $"reading {Topics(pending)} to {End(pending)}{Because(error)}";
+
+    /// <summary>E.g. "the reference topic 'flowwatch-reference' and the control topic 'flowwatch-control'".</summary>
+    private string Topics(List<string> pending) => string.Join(" and ", pending.Select(topic => $"the {RoleOf(topic)} topic '{topic}'"));
+
+    private static string End(List<string> pending) => pending.Count == 1 ? "its end" : "their end";
+
+    private static string Because(string? error) => error is null ? "" : $" ({error})";
+
+    private string RoleOf(string topic) => topic == _referenceTopic ? "reference" : "control";
 
     private bool Apply(string topic, byte[] value)
     {

@@ -250,8 +250,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
 
     private void RunSession(IProducer<string?, byte[]> producer, CancellationToken cancellation)
     {
-        if (options.ReferenceTopic.Length > 0 || options.ControlTopic.Length > 0) Stage("reading the reference and control topics to their end");
-        using var feed = new ReferenceFeed(options, reference, _log, cancellation);
+        using var feed = new ReferenceFeed(options, reference, _log, Stage, cancellation);
         _feed = feed;
         using var claims = new ProducerBuilder<string?, byte[]>(options.ClaimsProducerConfig()).LogTo(_log, "claims producer").Build();
         _claims = claims;
