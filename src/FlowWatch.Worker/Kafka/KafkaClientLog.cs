@@ -6,14 +6,18 @@ namespace FlowWatch.Worker.Kafka;
 /// <summary>
 /// librdkafka's log lines and errors of a Kafka client, routed to an <see cref="ILogger"/> (without a log handler
 /// librdkafka writes them raw to stderr). A broker out of reach makes each client repeat the same few lines several
-/// times a second, so a line already logged (same facility and text) is not logged again while it keeps coming: every
-/// <see cref="SummaryInterval"/> at most, one event counts its repeats. A timer logs the last count of a line that
-/// stopped coming at the end of its interval (the client may have nothing more to say); a line that has been quiet
-/// for a whole interval is forgotten, and logged in full when it comes back. Called on librdkafka's threads.
+/// times a second, so a line already logged (same facility and text) is not logged again while it keeps coming: one
+/// event counts its repeats after <see cref="SummaryInterval"/>, and each next count after twice the interval of the
+/// one before, up to <see cref="MaxSummaryInterval"/>, so that a long outage does not fill the log. A timer logs the
+/// last count of a line that stopped coming at the end of its interval (the client may have nothing more to say); a
+/// line that has been quiet for a whole interval is forgotten, and logged in full when it comes back. Called on
+/// librdkafka's threads.
 /// </summary>
 public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? time = null)
 {
     public static readonly TimeSpan SummaryInterval = TimeSpan.FromSeconds(10);
+
+    public static readonly TimeSpan MaxSummaryInterval = TimeSpan.FromMinutes(5);
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _lock = new();
@@ -22,12 +26,18 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
     private long _timerDue = long.MaxValue;
     private ITimer? _timer;
 
-    /// <summary>A line or error logged in full at <see cref="Since"/>, or counted there, and its repeats since.</summary>
-    private sealed class Repeats(LogLevel level, long since)
+    /// <summary>
+    /// A line or error logged in full at <see cref="Since"/>, or counted there, and its repeats since, to be counted
+    /// <see cref="Interval"/> (timestamp ticks) after.
+    /// </summary>
+    private sealed class Repeats(LogLevel level, long since, long interval)
     {
         public LogLevel Level { get; } = level;
         public long Since { get; set; } = since;
+        public long Interval { get; set; } = interval;
         public int Count { get; set; }
+
+        public long Due => Since + Interval;
     }
 
     public void Log(LogMessage message) => Write(false, Level(message.Level), message.Facility, message.Message);
@@ -57,8 +67,9 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
             }
             else
             {
-                _recent[(isError, facility, text)] = new Repeats(level, now);
-                _nextSweep = Math.Min(_nextSweep, Due(now));
+                var first = new Repeats(level, now, Ticks(SummaryInterval));
+                _recent[(isError, facility, text)] = first;
+                _nextSweep = Math.Min(_nextSweep, first.Due);
                 if (isError) KafkaLog.Error(logger, level, client, facility, text);
                 else KafkaLog.Line(logger, level, client, facility, text);
             }
@@ -93,9 +104,9 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
         List<(bool, string, string)>? quiet = null;
         foreach (var ((isError, facility, text), repeats) in _recent)
         {
-            if (now < Due(repeats.Since))
+            if (now < repeats.Due)
             {
-                _nextSweep = Math.Min(_nextSweep, Due(repeats.Since));
+                _nextSweep = Math.Min(_nextSweep, repeats.Due);
                 continue;
             }
             if (repeats.Count == 0)
@@ -106,13 +117,14 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
             var seconds = (long)_time.GetElapsedTime(repeats.Since, now).TotalSeconds;
             KafkaLog.Repeated(logger, repeats.Level, client, facility, repeats.Count, seconds, text);
             repeats.Since = now;
+            repeats.Interval = Math.Min(2 * repeats.Interval, Ticks(MaxSummaryInterval));
             repeats.Count = 0;
-            _nextSweep = Math.Min(_nextSweep, Due(now));
+            _nextSweep = Math.Min(_nextSweep, repeats.Due);
         }
         foreach (var key in quiet ?? []) _recent.Remove(key);
     }
 
-    private long Due(long since) => since + (long)(SummaryInterval.TotalSeconds * _time.TimestampFrequency);
+    private long Ticks(TimeSpan interval) => (long)(interval.TotalSeconds * _time.TimestampFrequency);
 }
 
 /// <summary>Routes a client's log and errors to an <see cref="ILogger"/> through a <see cref="KafkaClientLog"/>; one call per builder.</summary>

@@ -45,6 +45,26 @@ public sealed class KafkaClientLogTests
     }
 
     [Fact]
+    public void Log_SameLineForTenMinutes_CountedAfterIntervalsThatDoubleUpToFiveMinutes()
+    {
+        var logger = new RecordingLogger();
+        var time = new ManualTime();
+        var log = new KafkaClientLog(logger, "consumer", time);
+
+        // A broker out of reach for 619.5 s: the same line twice a second. Counted after 10, 30, 70, 150, 310 and 610 s.
+        for (var i = 0; i < 1_240; i++)
+        {
+            log.Log(new LogMessage("rdkafka#consumer-1", SyslogLevel.Error, "FAIL", Refused));
+            time.Advance(TimeSpan.FromMilliseconds(500));
+        }
+
+        Assert.Equal(1, logger.Events.Count(e => e.Id == 1101));
+        var counts = logger.Events.Where(e => e.Id == 1103).ToList();
+        Assert.Equal([10L, 20L, 40L, 80L, 160L, 300L], counts.Select(e => (long)e.Fields["Seconds"]!));
+        Assert.Equal([19, 40, 80, 160, 320, 600], counts.Select(e => (int)e.Fields["Count"]!));
+    }
+
+    [Fact]
     public void Log_OtherFacilityOrText_LoggedAtOnce()
     {
         var logger = new RecordingLogger();
@@ -71,7 +91,8 @@ public sealed class KafkaClientLogTests
         time.Advance(TimeSpan.FromSeconds(8));
         // The repeat counted so far comes first, then the new line's first report.
         log.Log(new LogMessage("rdkafka#producer-1", SyslogLevel.Error, "ERROR", "1/1 brokers are down"));
-        time.Advance(TimeSpan.FromSeconds(11));
+        // Counted once, the line is next counted after twice the interval: quiet for all of it, it is forgotten.
+        time.Advance(TimeSpan.FromSeconds(21));
         log.Log(new LogMessage("rdkafka#producer-1", SyslogLevel.Error, "FAIL", Refused));
 
         Assert.Equal([1101, 1103, 1101, 1101], logger.Events.Select(e => e.Id));
