@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Numerics;
 using System.Text;
 using System.Text.Json;
@@ -401,35 +400,9 @@ public sealed class EventDecoder(Utf8StringPool strings)
         }
     }
 
-    /// <summary>
-    /// Why an id (of a payment, an account or an entity) cannot be taken: it holds a control character, an invisible
-    /// format one (a direction override, a zero-width space, a byte order mark) or a line or paragraph separator. Such an
-    /// id shows to a supervisor as another one (U+202E turns the text after it around; U+200B makes a second
-    /// <c>E-HQ-001</c>), and splits a line of the dead-letter file or a log. Null when it holds none.
-    /// </summary>
+    /// <summary>Why an id (of a payment, an account or an entity) cannot be taken (<see cref="UnseenCharacters.IdProblem"/>); null when it can.</summary>
     private static string? UnseenCharacter(Fields field, ReadOnlySpan<byte> value) =>
-        FirstUnseenCharacter(value) is { } rune ? $"{NameOf(field)}: {UnseenCharacterProblem(rune)}" : null;
-
-    /// <summary>The first character of an id (UTF-8) that <see cref="UnseenCharacter"/> refuses; null when there is none.</summary>
-    public static Rune? FirstUnseenCharacter(ReadOnlySpan<byte> value)
-    {
-        if (value.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E) < 0) return null;
-        for (var rest = value; !rest.IsEmpty;)
-        {
-            Rune.DecodeFromUtf8(rest, out var rune, out var consumed);
-            if (Rune.GetUnicodeCategory(rune) is UnicodeCategory.Control or UnicodeCategory.Format
-                or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
-            {
-                return rune;
-            }
-            rest = rest[consumed..];
-        }
-        return null;
-    }
-
-    /// <summary>What is wrong with an id holding <paramref name="rune"/>, in the words of every refusal of one.</summary>
-    public static string UnseenCharacterProblem(Rune rune) =>
-        string.Create(CultureInfo.InvariantCulture, $"holds an invisible or control character (U+{rune.Value:X4})");
+        UnseenCharacters.IdProblem(value) is { } problem ? $"{NameOf(field)}: {problem}" : null;
 
     /// <summary>The escaped value's text with escapes resolved; false for an escaped lone surrogate.</summary>
     private static bool TryUnescape(scoped in Utf8JsonReader reader, Span<byte> scratch, out ReadOnlySpan<byte> text)

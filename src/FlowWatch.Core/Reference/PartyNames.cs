@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using FlowWatch.Core.Decoding;
 
 namespace FlowWatch.Core.Reference;
 
@@ -7,11 +8,12 @@ namespace FlowWatch.Core.Reference;
 public static class PartyNames
 {
     /// <summary>
-    /// Unicode NFKC, upper case (invariant, the sharp s as SS), punctuation stripped, whitespace runs collapsed to one space, trimmed.
+    /// Unicode NFKC, upper case (invariant, the sharp s as SS), punctuation stripped, runs of blanks collapsed to one space, trimmed.
     /// Invisible characters are stripped too: every format character (zero-width space and joiners, soft hyphen,
     /// direction marks, tag characters) and every other default-ignorable code point (variation selectors, the
-    /// combining grapheme joiner, Hangul fillers): a name that reads the same on screen must match, or one such
-    /// character inserted would pass the screening.
+    /// combining grapheme joiner); the characters fonts draw as a blank (Hangul fillers, the blank Braille pattern)
+    /// count as spaces. A name that reads the same on screen must match, or one such character inserted would pass
+    /// the screening.
     /// </summary>
     public static string Normalise(string name)
     {
@@ -30,12 +32,12 @@ public static class PartyNames
             var units = folded.AsSpan(at, length);
             at += length;
             var category = Rune.GetUnicodeCategory(rune);
-            if (Rune.IsWhiteSpace(rune))
+            if (UnseenCharacters.IsBlank(rune))
             {
                 pendingSpace = builder.Length > 0;
                 continue;
             }
-            if (IsPunctuation(category) || category == UnicodeCategory.Format || IsDefaultIgnorable(rune.Value)) continue;
+            if (IsPunctuation(category) || UnseenCharacters.IsInvisible(rune)) continue;
             if (pendingSpace)
             {
                 builder.Append(' ');
@@ -45,14 +47,6 @@ public static class PartyNames
         }
         return builder.ToString();
     }
-
-    /// <summary>
-    /// Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt) beyond the format characters: code points
-    /// that a renderer shows as nothing when it does not support them, reserved ones included.
-    /// </summary>
-    private static bool IsDefaultIgnorable(int c) => c is 0x034F or 0x115F or 0x1160 or (>= 0x17B4 and <= 0x17B5)
-        or (>= 0x180B and <= 0x180F) or 0x2065 or 0x3164 or (>= 0xFE00 and <= 0xFE0F) or 0xFFA0 or (>= 0xFFF0 and <= 0xFFF8)
-        or (>= 0xE0000 and <= 0xE0FFF);
 
     private static bool IsPunctuation(UnicodeCategory category) => category is
         UnicodeCategory.ConnectorPunctuation or UnicodeCategory.DashPunctuation or UnicodeCategory.OpenPunctuation

@@ -315,17 +315,14 @@ public static class ReferenceDataLoader
     }
 
     /// <summary>
-    /// An account or entity id, held to what events' ids are held to (SEMANTICS.md, Ids): not empty, and no invisible
-    /// or control character. One with a zero-width space would name an entity no event can reach, silently.
+    /// An account or entity id, held to what events' ids are held to (SEMANTICS.md, Ids): not empty, and no invisible,
+    /// control or blank character but spaces between others. One with a zero-width space would name an entity no event can reach, silently.
     /// </summary>
     private static string Id(JsonElement element, string field)
     {
         var id = String(element, field);
         if (id.Length == 0) throw new ReferenceDataException(field, "must not be empty");
-        if (EventDecoder.FirstUnseenCharacter(System.Text.Encoding.UTF8.GetBytes(id)) is { } rune)
-        {
-            throw new ReferenceDataException(field, EventDecoder.UnseenCharacterProblem(rune));
-        }
+        if (UnseenCharacters.IdProblem(System.Text.Encoding.UTF8.GetBytes(id)) is { } problem) throw new ReferenceDataException(field, problem);
         return id;
     }
 

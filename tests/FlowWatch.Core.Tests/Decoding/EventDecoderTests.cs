@@ -449,6 +449,9 @@ public sealed class EventDecoderTests
     [InlineData("cpAccount", 0x000A)]
     [InlineData("cpEntityId", 0x007F)]
     [InlineData("cpEntityId", 0x00AD)]
+    [InlineData("entityId", 0x034F)]     // the combining grapheme joiner
+    [InlineData("entityId", 0xFE0F)]     // a variation selector
+    [InlineData("cpEntityId", 0x180B)]
     public void Decode_IdWithAnInvisibleOrControlCharacter_RejectedNamingTheCharacter(string field, int character)
     {
         var template = TestStreams.Event("T1").With(field, "ID-VALUE").ToJson();
@@ -460,6 +463,35 @@ public sealed class EventDecoderTests
         {
             Assert.Equal($"{field}: holds an invisible or control character (U+{character:X4})", Rejected(json));
         }
+    }
+
+    /// <summary>A blank other than the space shows as a space, or as nothing at an id's end: <c>E1</c> and another entity.</summary>
+    [Theory]
+    [InlineData("entityId", 0x00A0)]     // a no-break space
+    [InlineData("entityId", 0x3000)]     // an ideographic space
+    [InlineData("account", 0x3164)]      // a Hangul filler
+    [InlineData("cpEntityId", 0x2800)]   // the blank Braille pattern
+    [InlineData("txnId", 0x2009)]        // a thin space
+    public void Decode_IdWithABlankOtherThanTheSpace_RejectedNamingTheCharacter(string field, int character)
+    {
+        var template = TestStreams.Event("T1").With(field, "ID-VALUE").ToJson();
+
+        foreach (var written in new[] { $"A\\u{character:X4}B", $"A{(char)character}B", $"AB{(char)character}" })
+        {
+            var json = template.Replace("ID-VALUE", written, StringComparison.Ordinal);
+            Assert.Equal($"{field}: holds a blank character other than the space (U+{character:X4})", Rejected(json));
+        }
+    }
+
+    [Theory]
+    [InlineData("entityId", " E1")]
+    [InlineData("account", "EFE0001 ")]
+    [InlineData("cpAccount", "HK 1 ")]
+    public void Decode_IdBeginningOrEndingWithASpace_Rejected(string field, string value)
+    {
+        var json = TestStreams.Event("T1").With(field, "ID-VALUE").ToJson().Replace("ID-VALUE", value, StringComparison.Ordinal);
+
+        Assert.Equal($"{field}: begins or ends with a space", Rejected(json));
     }
 
     [Theory]

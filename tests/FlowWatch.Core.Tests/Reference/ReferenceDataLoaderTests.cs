@@ -257,6 +257,17 @@ public sealed class ReferenceDataLoaderTests
         Assert.Equal($"reference data: {path}: holds an invisible or control character ({character})", ex.Message);
     }
 
+    [Theory]
+    [InlineData("entities[0].entityId", "\"E1\\u00a0\"", "holds a blank character other than the space (U+00A0)")]
+    [InlineData("accounts[0].account", "\"EFE0001 \"", "begins or ends with a space")]
+    [InlineData("accounts[1].entityId", "\"E\\u034f1\"", "holds an invisible or control character (U+034F)")]
+    public void Parse_IdThatShowsAsAnother_ThrowsNamingTheFieldAndWhy(string path, string raw, string problem)
+    {
+        var ex = Assert.Throws<ReferenceDataException>(() => Load(Mutate(path, raw)));
+
+        Assert.Equal($"reference data: {path}: {problem}", ex.Message);
+    }
+
     /// <summary>An entity's last activity lies in the span events' times take, its ends included.</summary>
     [Theory]
     [InlineData("\"1970-01-01T00:00:00Z\"", true)]

@@ -136,6 +136,7 @@ public sealed class PartyAndJurisdictionRuleTests
     [InlineData("A+B $1", "A+B $1")]
     [InlineData("N\U000E0020orth\U0001BCA0 Star\U0001E95E", "NORTH STAR")]   // format characters and punctuation beyond U+FFFF
     [InlineData("N\u034Forth\uFE00 \u115FSt\u17B4ar\U000E01EF", "NORTH STAR")]   // default-ignorable code points that are not format characters
+    [InlineData("Blue\u2800Lotus\u3164Trading\uFFA0Co\u2028Ltd", "BLUE LOTUS TRADING CO LTD")]   // characters drawn as a blank or a break
     [InlineData("Straße GmbH", "STRASSE GMBH")]              // the sharp s's upper case is SS
     [InlineData("STRAẞE GMBH", "STRASSE GMBH")]               // as is the capital sharp s's
     [InlineData("Ｓｔｒａ\uFB06ｅ", "STRASTE")]                 // a ligature, split by NFKC
