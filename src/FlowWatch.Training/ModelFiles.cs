@@ -52,7 +52,7 @@ public static class ModelFiles
         var trainedWith = ReadTrainedWith(classifierEntries.Find(entry => entry.Name == TrainedWithEntry).Content)
             ?? throw new InvalidDataException($"model file '{classifierPath}' does not name the detector it was trained with; train both models with `./flowwatch train`");
         if (trainedWith.Detector != Digest(detectorEntries))
-            throw new InvalidDataException($"model file '{classifierPath}' was trained with another detector than '{detectorPath}'; the two files of one training go together");
+            throw new ModelPairException($"model file '{classifierPath}' was trained with another detector than '{detectorPath}'; the two files of one training go together");
         if (trainedWith.Features is not { } features || !features.SequenceEqual(Features.Names, StringComparer.Ordinal))
         {
             throw new InvalidDataException(trainedWith.Features is null
@@ -218,3 +218,6 @@ public static class ModelFiles
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(ModelFiles.TrainedWith))]
 internal sealed partial class TrainingJsonContext : JsonSerializerContext;
+
+/// <summary>The detector and the classifier of a directory are of two trainings: one of them is yet to be replaced.</summary>
+public sealed class ModelPairException(string message) : IOException(message);

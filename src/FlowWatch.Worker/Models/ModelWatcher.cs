@@ -19,11 +19,18 @@ public sealed class ModelWatcher : IDisposable
 
     private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// How long the files of two trainings may lie side by side before it is a failure: README has an operator replace
+    /// the two files of one training one after the other, and the first to arrive does not pair with the other yet.
+    /// </summary>
+    public static readonly TimeSpan PairWait = TimeSpan.FromMinutes(1);
+
     /// <summary>How often a watched directory is looked for: one that is not there cannot be watched by the system.</summary>
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(1);
 
     private readonly ILogger _log;
-    private readonly Timer _reload;
+    private readonly TimeProvider _time;
+    private readonly ITimer _reload;
     private readonly Timer? _poll;
     private readonly Lock _reloading = new();
     private readonly Lock _watching = new();
@@ -35,14 +42,18 @@ public sealed class ModelWatcher : IDisposable
 
     /// <summary>Whether the last reload failed (under <see cref="_reloading"/>).</summary>
     private bool _lastReloadFailed;
+
+    /// <summary>When the files were first found of two trainings, while they still are (under <see cref="_reloading"/>).</summary>
+    private long? _unpairedSince;
     private bool _disposed;
 
-    private ModelWatcher(string? directory, ModelSet? models, ILogger log, bool watch)
+    private ModelWatcher(string? directory, ModelSet? models, ILogger log, bool watch, TimeProvider? time)
     {
         Directory = directory;
         Models = new ModelHolder(models);
         _log = log;
-        _reload = new Timer(_ => Reload());
+        _time = time ?? TimeProvider.System;
+        _reload = _time.CreateTimer(_ => Reload(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         if (!watch || directory is null) return;
         // Models loaded just now need no reload; a directory watched from later on may have received files meanwhile.
         Watch(reloadWhenWatched: models is null);
@@ -64,8 +75,9 @@ public sealed class ModelWatcher : IDisposable
     /// file yet is watched with ML_ANOMALY off until its models arrive: a configured one that exists, or without one
     /// configured and none found, <c>models/</c> in the current directory, which may not exist yet. A configured
     /// directory that does not exist stops the command, as a misspelt path would otherwise turn ML_ANOMALY off unseen.
+    /// <paramref name="time"/> times the reloads (the system's clock without one).
     /// </summary>
-    public static ModelWatcher Start(string? configured, ILogger log, bool watch)
+    public static ModelWatcher Start(string? configured, ILogger log, bool watch, TimeProvider? time = null)
     {
         var directory = (string.IsNullOrWhiteSpace(configured) ? null : configured)
             ?? new[] { "models", Path.Combine(AppContext.BaseDirectory, "models") }
@@ -75,7 +87,7 @@ public sealed class ModelWatcher : IDisposable
             if (!watch)
             {
                 ModelLog.NoModels(log);
-                return new ModelWatcher(null, null, log, watch: false);
+                return new ModelWatcher(null, null, log, watch: false, time);
             }
             directory = "models";
         }
@@ -85,7 +97,7 @@ public sealed class ModelWatcher : IDisposable
         if (watch && !new[] { ModelFiles.DetectorFile, ModelFiles.ClassifierFile }.Any(f => File.Exists(Path.Combine(directory, f))))
         {
             ModelLog.Awaited(log, directory);
-            return new ModelWatcher(directory, null, log, watch: true);
+            return new ModelWatcher(directory, null, log, watch: true, time);
         }
         ModelSet models;
         try
@@ -98,7 +110,7 @@ public sealed class ModelWatcher : IDisposable
             throw new ConfigurationException($"{DirectoryKey}: models in '{directory}' do not load: {ex.Message}");
         }
         ModelLog.Loaded(log, models.Version, directory);
-        return new ModelWatcher(directory, models, log, watch);
+        return new ModelWatcher(directory, models, log, watch, time);
     }
 
     /// <summary>
@@ -214,6 +226,7 @@ public sealed class ModelWatcher : IDisposable
                 var models = ModelFiles.Load(Directory!);
                 var failedBefore = _lastReloadFailed;
                 _lastReloadFailed = false;
+                _unpairedSince = null;
                 if (models.Version == Models.Current?.Version)
                 {
                     // The files in force back after a failure (an operator put the good ones back): the warning is over.
@@ -224,15 +237,38 @@ public sealed class ModelWatcher : IDisposable
                 ModelLog.Reloaded(_log, models.Version, Directory!);
                 return true;
             }
+            catch (ModelPairException ex) when (AwaitsTheOtherFile(ex))
+            {
+                return false;
+            }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 // It runs on a timer's thread, where an exception would end the process: whatever the files are, the
                 // models in force stay, and the failure is reported.
+                if (ex is not ModelPairException) _unpairedSince = null;
                 _lastReloadFailed = true;
                 ModelLog.ReloadFailed(_log, Directory!, ex.Message);
                 return false;
             }
         }
+    }
+
+    /// <summary>
+    /// Whether files of two trainings are given more time (<see cref="PairWait"/>) for the other file of a training to
+    /// arrive, said once (event 306) and looked at again when the time is up; false once it is up, to report a failure.
+    /// </summary>
+    private bool AwaitsTheOtherFile(ModelPairException ex)
+    {
+        var now = _time.GetTimestamp();
+        if (_unpairedSince is not { } since)
+        {
+            _unpairedSince = since = now;
+            ModelLog.AwaitingPair(_log, Directory!, PairWait.TotalSeconds, ex.Message);
+        }
+        var waited = _time.GetElapsedTime(since, now);
+        if (waited >= PairWait) return false;
+        _reload.Change(PairWait - waited, Timeout.InfiniteTimeSpan);
+        return true;
     }
 
     public void Dispose()
@@ -260,6 +296,9 @@ internal static partial class ModelLog
 
     [LoggerMessage(EventId = 305, Level = LogLevel.Information, Message = "Models in {Directory} load again, as {Version}, the models in force; the failure reported before is over")]
     public static partial void LoadingAgain(ILogger logger, string directory, string version);
+
+    [LoggerMessage(EventId = 306, Level = LogLevel.Information, Message = "Model files in {Directory} are of two trainings ({Reason}); the models in force stay while the other file of a training is awaited, up to {Seconds} s")]
+    public static partial void AwaitingPair(ILogger logger, string directory, double seconds, string reason);
 
     [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "No models found (models/ here or beside the executable); ML_ANOMALY is off")]
     public static partial void NoModels(ILogger logger);

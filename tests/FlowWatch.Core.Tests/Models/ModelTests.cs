@@ -427,12 +427,40 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
     }
 
     [Fact]
+    public void ModelWatcher_OneFileOfAnotherTrainingForAMinute_WarnsWhenTheOtherDoesNotCome()
+    {
+        var directory = CopyOf(TrainedModelsFixture.CommittedModels());
+        try
+        {
+            var logged = new List<(int Id, string Message)>();
+            var time = new ManualTime();
+            using var watcher = ModelWatcher.Start(directory, new RecordingLogger(logged), watch: false, time);
+            var before = watcher.Models.Current;
+
+            File.Copy(Path.Combine(trained.Directory, ModelFiles.ClassifierFile), Path.Combine(directory, ModelFiles.ClassifierFile), overwrite: true);
+            Assert.False(watcher.Reload());
+            time.Advance(ModelWatcher.PairWait - TimeSpan.FromTicks(1));
+            Assert.Equal([300, 306], logged.Select(l => l.Id));
+
+            time.Advance(TimeSpan.FromTicks(1));
+            Assert.Equal([300, 306, 302], logged.Select(l => l.Id));
+            Assert.Contains("trained with another detector", logged[^1].Message, StringComparison.Ordinal);
+            Assert.Same(before, watcher.Models.Current);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void ModelWatcher_DetectorReplacedBeforeItsClassifier_KeepsThePairInForceUntilBothArrive()
     {
         var directory = CopyOf(TrainedModelsFixture.CommittedModels());
         try
         {
-            using var watcher = ModelWatcher.Start(directory, NullLogger.Instance, watch: false);
+            var logged = new List<(int Id, string Message)>();
+            using var watcher = ModelWatcher.Start(directory, new RecordingLogger(logged), watch: false, new ManualTime());
             var before = watcher.Models.Current;
 
             // The classifier scores the detector's residual: a new detector beside the old classifier is not a pair.
@@ -443,6 +471,8 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
             File.Copy(Path.Combine(trained.Directory, ModelFiles.ClassifierFile), Path.Combine(directory, ModelFiles.ClassifierFile), overwrite: true);
             Assert.True(watcher.Reload());
             Assert.Equal(trained.Result.Version, watcher.Models.Current!.Version);
+            // The replacement as README describes it: no warning on the way.
+            Assert.Equal([300, 306, 301], logged.Select(l => l.Id));
         }
         finally
         {
@@ -487,7 +517,7 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
         {
             File.Copy(Path.Combine(trained.Directory, ModelFiles.ClassifierFile), Path.Combine(directory, ModelFiles.ClassifierFile), overwrite: true);
 
-            var error = Assert.Throws<InvalidDataException>(() => ModelFiles.Load(directory));
+            var error = Assert.Throws<ModelPairException>(() => ModelFiles.Load(directory));
             Assert.Contains("trained with another detector", error.Message, StringComparison.Ordinal);
             Assert.Contains(ModelFiles.ClassifierFile, error.Message, StringComparison.Ordinal);
             Assert.Contains(ModelFiles.DetectorFile, error.Message, StringComparison.Ordinal);
