@@ -256,6 +256,14 @@ public sealed class EngineShard
         {
             parties.Add($"counterparty {e.CpName} is on the sanctions list");
         }
+        foreach (var (account, named) in new[] { (e.Account, e.EntityId), (e.CpAccount, e.CpEntityId) })
+        {
+            var info = account is null ? null : reference.Accounts.GetValueOrDefault(account);
+            if (EventResolver.OwnedBySanctionedEntity(info, named, reference))
+            {
+                parties.Add($"account {account} belongs to entity {info!.EntityId} in reference data, which is sanctioned");
+            }
+        }
         return string.Join("; ", parties);
     }
 

@@ -49,10 +49,8 @@ public static class EventResolver
             reason = "entityId: not given and the account is not in reference data";
             return false;
         }
-        if (e.CpEntityId is null && e.CpAccount is not null && AccountOf(e.CpAccount, e.CpAccountSymbol, reference, memo) is { } cpInfo)
-        {
-            e.CpEntityId = cpInfo.EntityId;
-        }
+        var cpAccountInfo = e.CpAccount is null ? null : AccountOf(e.CpAccount, e.CpAccountSymbol, reference, memo);
+        e.CpEntityId ??= cpAccountInfo?.EntityId;
         if (!reference.TryGetRate(e.Currency, out var rate))
         {
             reason = "currency: not CNY and not in reference fxRates";
@@ -71,7 +69,8 @@ public static class EventResolver
             : string.Equals(e.CpEntityId, e.EntityId, StringComparison.Ordinal) ? e.Holder
             : HolderOf(e.CpEntityId, e.CpAccountSymbol, reference, memo);
         e.InvolvesSanctionedParty = e.Holder?.Sanctioned == true || e.CpHolder?.Sanctioned == true
-            || (e.CpName is not null && IsSanctionedName(e.CpName, e.CpNameSymbol, reference, memo));
+            || (e.CpName is not null && IsSanctionedName(e.CpName, e.CpNameSymbol, reference, memo))
+            || OwnedBySanctionedEntity(accountInfo, e.EntityId, reference) || OwnedBySanctionedEntity(cpAccountInfo, e.CpEntityId, reference);
         e.CustomerType = e.Holder?.Type ?? AccountKinds.DefaultCustomerType(e.AccountKind);
         e.Category = e.Method == PaymentMethod.Cash ? LargeValueCategory.Cash
             : e.CustomerType != CustomerType.Individual ? LargeValueCategory.NonIndividualTransfer
@@ -91,6 +90,14 @@ public static class EventResolver
         reason = null;
         return true;
     }
+
+    /// <summary>
+    /// Whether reference data gives the account to a sanctioned entity other than the one the event names: money through
+    /// a sanctioned entity's account involves it, whatever entity the event names (SEMANTICS.md, Resolution).
+    /// </summary>
+    internal static bool OwnedBySanctionedEntity(AccountInfo? account, string? named, ReferenceData reference) =>
+        account is not null && !string.Equals(account.EntityId, named, StringComparison.Ordinal)
+        && reference.Entities.GetValueOrDefault(account.EntityId)?.Sanctioned == true;
 
     private static AccountInfo? AccountOf(string account, int symbol, ReferenceData reference, ReferenceMemo? memo)
     {

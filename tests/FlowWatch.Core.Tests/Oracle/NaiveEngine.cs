@@ -457,7 +457,13 @@ internal sealed class NaiveEngine
     {
         if (info is { Sanctioned: true }) return true;
         if (e.CpEntityId is not null && reference.Entities.TryGetValue(e.CpEntityId, out var counterparty) && counterparty.Sanctioned) return true;
+        // SEMANTICS.md "Resolution": an account reference data gives to a sanctioned entity involves it, whoever the event names.
+        if (OwnerIsSanctioned(e.Account, e.EntityId) || OwnerIsSanctioned(e.CpAccount, e.CpEntityId)) return true;
         return e.CpName is not null && reference.SanctionedNames.Contains(NormalisedName(e.CpName));
+
+        bool OwnerIsSanctioned(string? account, string? named) =>
+            account is not null && reference.Accounts.TryGetValue(account, out var listed) && listed.EntityId != named
+            && reference.Entities.TryGetValue(listed.EntityId, out var owner) && owner.Sanctioned;
     }
 
     /// <summary>

@@ -9,6 +9,8 @@ public sealed class PartyAndJurisdictionRuleTests
     private static TestStream Stream() => TestStreams.Reference()
         .Entity("E1").Entity("BAD", sanctioned: true).Entity("OK")
         .Account("DOMBAD01", "DOMESTIC", "BAD")
+        .Account("EFEBAD01", "EFE", "BAD")
+        .Account("EFEOK01", "EFE", "OK")
         .Sanction("ACME TRADING LTD")
         .Sanction("  Golden-Lotus (HK) Co., Ltd. ")
         .Sanction("Ｎｏｒｔｈ Ｓｔａｒ Ｓｈｉｐｐｉｎｇ")
@@ -62,6 +64,37 @@ public sealed class PartyAndJurisdictionRuleTests
         var result = Stream().Send(TestStreams.Event().Cp("DOMESTIC", account: "DOMBAD01"));
 
         result.AssertRaised("SANCTIONED_PARTY");
+    }
+
+    /// <summary>
+    /// An event may name an entity of its own, but money through an account that reference data gives to a sanctioned
+    /// entity involves that entity: naming another must not hide it.
+    /// </summary>
+    [Fact]
+    public void SanctionedParty_AccountOfASanctionedEntityNamingAnother_RaisesNamingTheAccountsOwner()
+    {
+        var result = Stream().Send(TestStreams.Event().Account("EFEBAD01").Entity("OK"));
+
+        Assert.Equal("Payment of 100 CNY involves a sanctioned party: account EFEBAD01 belongs to entity BAD in reference data, which is sanctioned.",
+            result.Single("SANCTIONED_PARTY").Message);
+        Assert.Equal("OK", result.Single("SANCTIONED_PARTY").EntityId);
+    }
+
+    [Fact]
+    public void SanctionedParty_CounterpartyAccountOfASanctionedEntityNamingAnother_RaisesNamingTheAccountsOwner()
+    {
+        var result = Stream().Send(TestStreams.Event().Cp("DOMESTIC", entityId: "OK", account: "DOMBAD01"));
+
+        Assert.Equal("Payment of 100 CNY involves a sanctioned party: account DOMBAD01 belongs to entity BAD in reference data, which is sanctioned.",
+            result.Single("SANCTIONED_PARTY").Message);
+    }
+
+    [Fact]
+    public void SanctionedParty_AccountOfAnUnsanctionedEntityNamingAnother_RaisesNothing()
+    {
+        var result = Stream().Send(TestStreams.Event().Account("EFEOK01").Entity("E1"));
+
+        result.AssertNotRaised("SANCTIONED_PARTY");
     }
 
     [Fact]
