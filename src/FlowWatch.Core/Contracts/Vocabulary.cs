@@ -95,17 +95,23 @@ public static class Purposes
     private const int LongestCode = 24;
 
     /// <summary>
-    /// Maps a purpose code (UTF-8); anything unknown is OTHER, as DESIGN.md §3.1 says. A known code in other letter
-    /// case is that code, not an unknown one: as OTHER, a <c>direct_investment</c> would pass WHITELIST_REQUIRED unseen.
+    /// Maps a purpose code (UTF-8); anything unknown is OTHER, as DESIGN.md §3.1 says. A known code written otherwise
+    /// (in other letter case, with spaces around it, or words joined by a hyphen or a space) is that code, not an
+    /// unknown one: as OTHER, a <c>direct_investment</c> would pass WHITELIST_REQUIRED unseen, and a
+    /// <c>SECURITIES-INVESTMENT</c> NEGATIVE_LIST.
     /// </summary>
     public static Purpose Parse(ReadOnlySpan<byte> code)
     {
         var purpose = ParseExact(code);
-        if (purpose != Purpose.Other || code.Length > LongestCode) return purpose;
-        Span<byte> upper = stackalloc byte[LongestCode];
-        return System.Text.Ascii.ToUpper(code, upper, out var written) == System.Buffers.OperationStatus.Done
-            ? ParseExact(upper[..written])
-            : Purpose.Other;
+        if (purpose != Purpose.Other) return purpose;
+        code = code.Trim(" \t"u8);
+        if (code.Length > LongestCode) return Purpose.Other;
+        Span<byte> canonical = stackalloc byte[LongestCode];
+        if (System.Text.Ascii.ToUpper(code, canonical, out var written) != System.Buffers.OperationStatus.Done) return Purpose.Other;
+        canonical = canonical[..written];
+        canonical.Replace((byte)'-', (byte)'_');
+        canonical.Replace((byte)' ', (byte)'_');
+        return ParseExact(canonical);
     }
 
     private static Purpose ParseExact(ReadOnlySpan<byte> code) => code.Length switch

@@ -543,7 +543,26 @@ public sealed class EventDecoder(Utf8StringPool strings)
         return written > MaxPropertyNameBytes ? Fields.None : Match(name[..written]);
     }
 
-    private static Fields Match(ReadOnlySpan<byte> name) => name.Length switch
+    /// <summary>
+    /// The field of a name. A known name in other letter case is that field (<c>Method</c> is <c>method</c>), as a known
+    /// purpose code in other case is that code: passed over as unknown, <c>"Method":"CASH"</c> would leave a cash payment
+    /// out of its large-value report unseen. Two names of one field in a record are refused, as a name given twice is.
+    /// </summary>
+    private static Fields Match(ReadOnlySpan<byte> name)
+    {
+        var field = MatchExact(name);
+        if (field != Fields.None || name.Length > MaxPropertyNameBytes) return field;
+        foreach (var (known, utf8) in KnownNames)
+        {
+            if (utf8.Length == name.Length && System.Text.Ascii.EqualsIgnoreCase(name, utf8)) return known;
+        }
+        return Fields.None;
+    }
+
+    private static readonly (Fields Field, byte[] Utf8)[] KnownNames =
+        [.. Enumerable.Range(0, 18).Select(bit => (Fields)(1u << bit)).Select(field => (field, Encoding.UTF8.GetBytes(NameOf(field))))];
+
+    private static Fields MatchExact(ReadOnlySpan<byte> name) => name.Length switch
     {
         2 when name.SequenceEqual("ts"u8) => Fields.Ts,
         4 when name.SequenceEqual("bank"u8) => Fields.Bank,

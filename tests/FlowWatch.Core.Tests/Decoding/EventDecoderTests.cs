@@ -344,6 +344,12 @@ public sealed class EventDecoderTests
     [InlineData("other", Purpose.Other)]
     [InlineData("crypto_mining", Purpose.Other)]
     [InlineData("direct_investment_", Purpose.Other)]
+    [InlineData(" SECURITIES_INVESTMENT", Purpose.SecuritiesInvestment)]      // spaces around it
+    [InlineData("SECURITIES_INVESTMENT\t", Purpose.SecuritiesInvestment)]
+    [InlineData("Securities-Investment", Purpose.SecuritiesInvestment)]      // words joined by a hyphen or a space
+    [InlineData("real estate non self use", Purpose.RealEstateNonSelfUse)]
+    [InlineData("SECURITIES__INVESTMENT", Purpose.Other)]
+    [InlineData("SECURITIESINVESTMENT", Purpose.Other)]
     [InlineData("ｄirect_investment", Purpose.Other)]                         // not ASCII: not the code
     [InlineData("", Purpose.Other)]
     public void Decode_PurposeCode_MapsAndUnknownCodesAreOther(string code, Purpose expected)
@@ -360,10 +366,35 @@ public sealed class EventDecoderTests
             .WithRaw("list", "[[],{},\"x\",1.5e300]")
             .WithRaw("flag", "true")
             .WithRaw("nothing", "null")
-            .WithRaw("Amount", "\"-5\"")   // names are case-sensitive: not the amount
+            .WithRaw("amounts", "\"-5\"")
             .ToJson();
 
         Assert.Equal(100m, Accepted(json).Amount);
+    }
+
+    /// <summary>
+    /// A known name in other letter case is that field, as a known purpose code in other case is that code: passed over,
+    /// "Method":"CASH" would leave a cash payment out of its large-value report unseen.
+    /// </summary>
+    [Theory]
+    [InlineData("Method", "\"CASH\"")]
+    [InlineData("METHOD", "\"CASH\"")]
+    [InlineData("CpCountry", "\"KP\"")]
+    [InlineData("cpcountry", "\"KP\"")]
+    [InlineData("cUSTOMSsPECIAL", "true")]
+    public void Decode_KnownNameInOtherLetterCase_IsThatField(string name, string value)
+    {
+        var e = Accepted(TestStreams.Event("T1").WithRaw(name, value).ToJson());
+
+        Assert.True(e.Method == PaymentMethod.Cash || e.CpCountry == "KP" || e.CustomsSpecial, name);
+    }
+
+    [Fact]
+    public void Decode_KnownNameTwiceInTwoLetterCases_RejectedAsGivenTwice()
+    {
+        var json = TestStreams.Event("T1").WithRaw("Amount", "\"-5\"").ToJson();
+
+        Assert.Equal("amount: given twice", Rejected(json));
     }
 
     [Fact]
