@@ -122,6 +122,8 @@ public static class KafkaClientExtensions
 
     private static readonly long MaxUnixMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
 
+    private static readonly long EarliestPublication = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+
     /// <summary>
     /// The next record within <paramref name="wait"/>, or null. A failed fetch (a broker's hiccup) counts as nothing yet:
     /// the client fetches again by itself, and let out, the error would end the caller's work for nothing.
@@ -140,14 +142,15 @@ public static class KafkaClientExtensions
 
     /// <summary>
     /// When the record entered its topic: its timestamp (its producer's clock, or its broker's with log-append time), or
-    /// null when it has none or one no calendar date holds (a producer may set any number).
+    /// null when it has none or one that is no time a record was written: before 2000 (a producer's mistake, such as
+    /// seconds for milliseconds or an explicit 0, which would make every event seem dated decades after its record) or
+    /// beyond the calendar (a producer may set any number).
     /// </summary>
     public static DateTimeOffset? PublishedAt<TKey, TValue>(this ConsumeResult<TKey, TValue> record)
     {
         var timestamp = record.Message.Timestamp;
-        return timestamp.Type != TimestampType.NotAvailable && timestamp.UnixTimestampMs >= 0 && timestamp.UnixTimestampMs <= MaxUnixMilliseconds
+        return timestamp.Type != TimestampType.NotAvailable && timestamp.UnixTimestampMs >= EarliestPublication && timestamp.UnixTimestampMs <= MaxUnixMilliseconds
             ? DateTimeOffset.FromUnixTimeMilliseconds(timestamp.UnixTimestampMs)
             : null;
     }
-
 }

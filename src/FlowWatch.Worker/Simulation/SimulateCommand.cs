@@ -63,7 +63,8 @@ public static class SimulateCommand
 
     /// <summary>
     /// Produces the payments in event-time order, keyed by account so that each entity's stay in order in one partition
-    /// (idempotently: a retry neither reorders nor repeats them); fails unless every one is delivered.
+    /// (idempotently: a retry neither reorders nor repeats them), each record stamped with its payment's time; fails
+    /// unless every one is delivered.
     /// </summary>
     private static void Produce(IReadOnlyList<SimulatedPayment> payments, string bootstrapServers, string topic)
     {
@@ -80,7 +81,10 @@ public static class SimulateCommand
         }
         foreach (var payment in payments)
         {
-            producer.ProduceWhenQueued(topic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line }, Delivered);
+            // Stamped with the payment's own time, as a bank's system replaying its history would publish it: a worker
+            // refuses an event dated after its record's time (FutureEventBound), and the simulated days may run past today.
+            var published = new Timestamp(new DateTime(payment.UtcTicks, DateTimeKind.Utc));
+            producer.ProduceWhenQueued(topic, new Message<string, byte[]> { Key = payment.Account, Value = payment.Line, Timestamp = published }, Delivered);
         }
         var undelivered = producer.Flush(TimeSpan.FromSeconds(60));
         if (undelivered > 0 || failures > 0)
