@@ -13,13 +13,16 @@ public static class UnseenCharacters
     /// Why an id (UTF-8) cannot be taken, or null. It may hold letters of any script and spaces between them, but not a
     /// control character, an invisible one (a format character such as a direction override, a zero-width space or a
     /// byte order mark; a variation selector, the combining grapheme joiner), a line or paragraph separator, a blank
-    /// other than the space (a no-break or ideographic space, a Hangul filler, the blank Braille pattern), nor a
-    /// space at either end: with any of them, <c>E-HQ-001</c> shows as <c>E-HQ-001</c> and is another entity.
+    /// other than the space (a no-break or ideographic space, a Hangul filler, the blank Braille pattern), a space at
+    /// either end, nor two spaces in a row: with any of them, <c>E-HQ-001</c> shows as <c>E-HQ-001</c> and is another
+    /// entity.
     /// </summary>
     public static string? IdProblem(ReadOnlySpan<byte> id)
     {
         if (id.IsEmpty) return null;
         if (id[0] == ' ' || id[^1] == ' ') return "begins or ends with a space";
+        // A screen (a browser, by default) shows two spaces as one.
+        if (id.IndexOf("  "u8) >= 0) return "holds two spaces in a row";
         if (id.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E) < 0) return null;
         for (var rest = id; !rest.IsEmpty;)
         {

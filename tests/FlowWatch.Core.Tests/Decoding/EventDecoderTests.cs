@@ -515,14 +515,15 @@ public sealed class EventDecoderTests
     }
 
     [Theory]
-    [InlineData("entityId", " E1")]
-    [InlineData("account", "EFE0001 ")]
-    [InlineData("cpAccount", "HK 1 ")]
-    public void Decode_IdBeginningOrEndingWithASpace_Rejected(string field, string value)
+    [InlineData("entityId", " E1", "begins or ends with a space")]
+    [InlineData("account", "EFE0001 ", "begins or ends with a space")]
+    [InlineData("cpAccount", "HK 1 ", "begins or ends with a space")]
+    [InlineData("cpEntityId", "HK  1", "holds two spaces in a row")]   // shown as one
+    public void Decode_IdWithSpacesThatShowAsAnother_Rejected(string field, string value, string problem)
     {
         var json = TestStreams.Event("T1").With(field, "ID-VALUE").ToJson().Replace("ID-VALUE", value, StringComparison.Ordinal);
 
-        Assert.Equal($"{field}: begins or ends with a space", Rejected(json));
+        Assert.Equal($"{field}: {problem}", Rejected(json));
     }
 
     [Theory]

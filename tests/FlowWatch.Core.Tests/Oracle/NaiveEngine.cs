@@ -467,18 +467,28 @@ internal sealed class NaiveEngine
     }
 
     /// <summary>
-    /// RULES.md §2 and SEMANTICS.md "Names", written out again: NFKC, upper case (ß and ẞ as SS), every punctuation mark and invisible
-    /// format character (by code point) removed, whitespace runs made one space, no space at either end.
+    /// RULES.md §2 and SEMANTICS.md "Names", written out again: NFKC, upper case (ß and ẞ as SS), every punctuation mark,
+    /// invisible format character and other default-ignorable code point (by code point) removed, whitespace and the
+    /// characters drawn as a blank (Hangul fillers, the blank Braille pattern) as spaces, runs of them made one space, no
+    /// space at either end.
     /// </summary>
     internal static string NormalisedName(string name)
     {
         var kept = name.Normalize(NormalizationForm.FormKC).ToUpperInvariant().Replace("ß", "SS", StringComparison.Ordinal)
             .Replace("ẞ", "SS", StringComparison.Ordinal).EnumerateRunes()
-            .Where(r => Rune.GetUnicodeCategory(r) is not (>= UnicodeCategory.ConnectorPunctuation and <= UnicodeCategory.OtherPunctuation)
-                        and not UnicodeCategory.Format)
-            .Select(r => Rune.IsWhiteSpace(r) ? " " : r.ToString());
+            .Select(r => Rune.IsWhiteSpace(r) || DrawnAsABlank.Contains(r.Value) ? " "
+                : Rune.GetUnicodeCategory(r) is >= UnicodeCategory.ConnectorPunctuation and <= UnicodeCategory.OtherPunctuation
+                    or UnicodeCategory.Format || IsOtherDefaultIgnorable(r.Value) ? ""
+                : r.ToString());
         return string.Join(' ', string.Concat(kept).Split(' ', StringSplitOptions.RemoveEmptyEntries));
     }
+
+    private static readonly int[] DrawnAsABlank = [0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800];
+
+    /// <summary>DerivedCoreProperties.txt's Default_Ignorable_Code_Point, less the format characters and the fillers.</summary>
+    private static bool IsOtherDefaultIgnorable(int c) =>
+        c == 0x034F || c is >= 0x17B4 and <= 0x17B5 || c is >= 0x180B and <= 0x180F || c == 0x2065
+        || c is >= 0xFE00 and <= 0xFE0F || c is >= 0xFFF0 and <= 0xFFF8 || c is >= 0xE0000 and <= 0xE0FFF;
 
     /// <summary>RULES.md §1 and SEMANTICS.md "Resolution", written out again from the documents.</summary>
     private static OracleEvent? Resolve(NaivePayment d, long sequence, NaiveReference reference)

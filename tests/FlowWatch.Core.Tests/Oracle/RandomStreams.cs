@@ -88,6 +88,7 @@ internal sealed class StreamGenerator
         "evil trading co ltd", "EVIL   TRADING CO. LTD.", " Evil\tTrading, Co; Ltd! ", "Evil-Trading Co Ltd", "shadow holdings",
         "Shadow\u3000Holdings.", "СЕВЕРНЫЙ  банк", "黑名单贸易公司", "黑名单 贸易公司", "Honest Goods Ltd", "Acme Corp", "Ａｃｍｅ Corp", "...", "",
         "Evil Trad\U000E0069ing Co\U00010100 Ltd", "ＳＨＡＤＯＷ\U000E0001 Holdings\U0001E95E", "Shadow\U000E0020Holdings", "黑名单\u200B贸易\U0001BCA0公司",
+        "Evil\u2800Trading\u3164Co\uFFA0Ltd", "Sha\u034Fdow\uFE0F Hold\u180Bings", "Shadow\u1160Holdings",
     ];
 
     private static readonly string[] Countries = ["HK", "MO", "US", "SG", "MY", "KP", "IR", "MM", "VN", "PH"];
