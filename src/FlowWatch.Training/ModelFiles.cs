@@ -220,4 +220,4 @@ public static class ModelFiles
 internal sealed partial class TrainingJsonContext : JsonSerializerContext;
 
 /// <summary>The detector and the classifier of a directory are of two trainings: one of them is yet to be replaced.</summary>
-public sealed class ModelPairException(string message) : IOException(message);
+public sealed class ModelPairException(string message) : Exception(message);

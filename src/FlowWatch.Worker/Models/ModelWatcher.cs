@@ -31,6 +31,9 @@ public sealed class ModelWatcher : IDisposable
     private readonly ILogger _log;
     private readonly TimeProvider _time;
     private readonly ITimer _reload;
+
+    /// <summary>Looks again once <see cref="PairWait"/> is up, apart from <see cref="_reload"/>, which a file's change sets.</summary>
+    private readonly ITimer _pairCheck;
     private readonly Timer? _poll;
     private readonly Lock _reloading = new();
     private readonly Lock _watching = new();
@@ -54,6 +57,7 @@ public sealed class ModelWatcher : IDisposable
         _log = log;
         _time = time ?? TimeProvider.System;
         _reload = _time.CreateTimer(_ => Reload(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _pairCheck = _time.CreateTimer(_ => Reload(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         if (!watch || directory is null) return;
         // Models loaded just now need no reload; a directory watched from later on may have received files meanwhile.
         Watch(reloadWhenWatched: models is null);
@@ -237,15 +241,13 @@ public sealed class ModelWatcher : IDisposable
                 ModelLog.Reloaded(_log, models.Version, Directory!);
                 return true;
             }
-            catch (ModelPairException ex) when (AwaitsTheOtherFile(ex))
-            {
-                return false;
-            }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 // It runs on a timer's thread, where an exception would end the process: whatever the files are, the
                 // models in force stay, and the failure is reported.
-                if (ex is not ModelPairException) _unpairedSince = null;
+                var halfAPair = IsHalfAPair(ex);
+                if (halfAPair && AwaitsTheOtherFile(ex.Message)) return false;
+                if (!halfAPair) _unpairedSince = null;
                 _lastReloadFailed = true;
                 ModelLog.ReloadFailed(_log, Directory!, ex.Message);
                 return false;
@@ -254,20 +256,26 @@ public sealed class ModelWatcher : IDisposable
     }
 
     /// <summary>
-    /// Whether files of two trainings are given more time (<see cref="PairWait"/>) for the other file of a training to
-    /// arrive, said once (event 306) and looked at again when the time is up; false once it is up, to report a failure.
+    /// Whether the files are half of a replacement in progress: the two of two trainings, or, while no models are in
+    /// force, one of a training with the other yet to come (the first models copied into a watched directory).
     /// </summary>
-    private bool AwaitsTheOtherFile(ModelPairException ex)
+    private bool IsHalfAPair(Exception ex) => ex is ModelPairException || (ex is FileNotFoundException && Models.Current is null);
+
+    /// <summary>
+    /// Whether the other file of a training is given more time (<see cref="PairWait"/>) to arrive, said once (event 306)
+    /// and looked at again when the time is up; false once it is up, to report a failure.
+    /// </summary>
+    private bool AwaitsTheOtherFile(string reason)
     {
         var now = _time.GetTimestamp();
         if (_unpairedSince is not { } since)
         {
             _unpairedSince = since = now;
-            ModelLog.AwaitingPair(_log, Directory!, PairWait.TotalSeconds, ex.Message);
+            ModelLog.AwaitingPair(_log, Directory!, PairWait.TotalSeconds, reason);
         }
         var waited = _time.GetElapsedTime(since, now);
         if (waited >= PairWait) return false;
-        _reload.Change(PairWait - waited, Timeout.InfiniteTimeSpan);
+        _pairCheck.Change(PairWait - waited, Timeout.InfiniteTimeSpan);
         return true;
     }
 
@@ -280,6 +288,7 @@ public sealed class ModelWatcher : IDisposable
         }
         _poll?.Dispose();
         _reload.Dispose();
+        _pairCheck.Dispose();
     }
 }
 
@@ -297,7 +306,7 @@ internal static partial class ModelLog
     [LoggerMessage(EventId = 305, Level = LogLevel.Information, Message = "Models in {Directory} load again, as {Version}, the models in force; the failure reported before is over")]
     public static partial void LoadingAgain(ILogger logger, string directory, string version);
 
-    [LoggerMessage(EventId = 306, Level = LogLevel.Information, Message = "Model files in {Directory} are of two trainings ({Reason}); the models in force stay while the other file of a training is awaited, up to {Seconds} s")]
+    [LoggerMessage(EventId = 306, Level = LogLevel.Information, Message = "Model files in {Directory} are not yet the pair of one training ({Reason}); nothing changes while the other file is awaited, up to {Seconds} s")]
     public static partial void AwaitingPair(ILogger logger, string directory, double seconds, string reason);
 
     [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "No models found (models/ here or beside the executable); ML_ANOMALY is off")]

@@ -293,6 +293,40 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
         }
     }
 
+    /// <summary>
+    /// The first models copied into a watched directory arrive one file after the other: the first alone is no failure
+    /// until the other has had a minute to come.
+    /// </summary>
+    [Fact]
+    public void ModelWatcher_FirstModelFileIntoAnEmptyDirectory_AwaitsTheOtherBeforeWarning()
+    {
+        var parent = Path.Combine(Path.GetTempPath(), "flowwatch-models-" + Guid.NewGuid().ToString("N"));
+        var directory = Path.Combine(parent, "models");
+        Directory.CreateDirectory(directory);
+        try
+        {
+            var logged = new List<(int Id, string Message)>();
+            var time = new ManualTime();
+            using var watcher = ModelWatcher.Start(directory, new RecordingLogger(logged), watch: true, time);
+
+            File.Copy(Path.Combine(trained.Directory, ModelFiles.DetectorFile), Path.Combine(directory, ModelFiles.DetectorFile));
+            Assert.False(watcher.Reload());
+            lock (logged) Assert.Equal([304, 306], logged.Select(l => l.Id));
+
+            time.Advance(ModelWatcher.PairWait);
+            lock (logged) Assert.Equal([304, 306, 302], logged.Select(l => l.Id));
+            Assert.Null(watcher.Models.Current);
+
+            File.Copy(Path.Combine(trained.Directory, ModelFiles.ClassifierFile), Path.Combine(directory, ModelFiles.ClassifierFile));
+            Assert.True(watcher.Reload());
+            Assert.Equal(trained.Result.Version, watcher.Models.Current?.Version);
+        }
+        finally
+        {
+            if (Directory.Exists(parent)) Directory.Delete(parent, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData(0)]       // at once: the watch on the removed directory reports nothing; its parent's does
     [InlineData(2_500)]   // after polls that found no directory
