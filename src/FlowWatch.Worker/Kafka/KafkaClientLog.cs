@@ -10,8 +10,8 @@ namespace FlowWatch.Worker.Kafka;
 /// event counts its repeats after <see cref="SummaryInterval"/>, and each next count after twice the interval of the
 /// one before, up to <see cref="MaxSummaryInterval"/>, so that a long outage does not fill the log. A timer logs the
 /// last count of a line that stopped coming at the end of its interval (the client may have nothing more to say); a
-/// line that has been quiet for a whole interval is forgotten, and logged in full when it comes back. Called on
-/// librdkafka's threads.
+/// line back after <see cref="SummaryInterval"/> or more of quiet (a new outage) is logged in full at once, and one
+/// quiet for a whole interval is forgotten. Called on librdkafka's threads.
 /// </summary>
 public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? time = null)
 {
@@ -35,6 +35,7 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
         public LogLevel Level { get; } = level;
         public long Since { get; set; } = since;
         public long Interval { get; set; } = interval;
+        public long LastSeen { get; set; } = since;
         public int Count { get; set; }
 
         public long Due => Since + Interval;
@@ -61,12 +62,16 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
         lock (_lock)
         {
             if (now >= _nextSweep) Sweep(now);
-            if (_recent.TryGetValue((isError, facility, text), out var repeats))
+            if (_recent.TryGetValue((isError, facility, text), out var repeats) && now - repeats.LastSeen < Ticks(SummaryInterval))
             {
                 repeats.Count++;
+                repeats.LastSeen = now;
             }
             else
             {
+                // New, or back after a quiet while (a new outage): logged in full at once, whatever interval its counts
+                // had grown to; the repeats counted before the quiet come first.
+                if (repeats is { Count: > 0 }) LogRepeats(facility, text, repeats, now);
                 var first = new Repeats(level, now, Ticks(SummaryInterval));
                 _recent[(isError, facility, text)] = first;
                 _nextSweep = Math.Min(_nextSweep, first.Due);
@@ -114,14 +119,19 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
                 (quiet ??= []).Add((isError, facility, text));
                 continue;
             }
-            var seconds = (long)_time.GetElapsedTime(repeats.Since, now).TotalSeconds;
-            KafkaLog.Repeated(logger, repeats.Level, client, facility, repeats.Count, seconds, text);
+            LogRepeats(facility, text, repeats, now);
             repeats.Since = now;
             repeats.Interval = Math.Min(2 * repeats.Interval, Ticks(MaxSummaryInterval));
             repeats.Count = 0;
             _nextSweep = Math.Min(_nextSweep, repeats.Due);
         }
         foreach (var key in quiet ?? []) _recent.Remove(key);
+    }
+
+    private void LogRepeats(string facility, string text, Repeats repeats, long now)
+    {
+        var seconds = (long)_time.GetElapsedTime(repeats.Since, now).TotalSeconds;
+        KafkaLog.Repeated(logger, repeats.Level, client, facility, repeats.Count, seconds, text);
     }
 
     private long Ticks(TimeSpan interval) => (long)(interval.TotalSeconds * _time.TimestampFrequency);

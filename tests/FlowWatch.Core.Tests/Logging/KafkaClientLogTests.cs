@@ -65,6 +65,27 @@ public sealed class KafkaClientLogTests
     }
 
     [Fact]
+    public void Log_LineBackAfterTenQuietSecondsOfALongOutage_LoggedInFullAtOnce()
+    {
+        var logger = new RecordingLogger();
+        var time = new ManualTime();
+        var log = new KafkaClientLog(logger, "consumer", time);
+        for (var i = 0; i < 620; i++)
+        {
+            log.Log(new LogMessage("rdkafka#consumer-1", SyslogLevel.Error, "FAIL", Refused));
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+        var before = logger.Events.Count;
+
+        // Counted every 5 minutes by now; quiet for 80 s, then a new outage.
+        time.Advance(TimeSpan.FromSeconds(80));
+        log.Log(new LogMessage("rdkafka#consumer-1", SyslogLevel.Error, "FAIL", Refused));
+
+        Assert.Equal([1103, 1101], logger.Events.Skip(before).Select(e => e.Id));
+        Assert.Equal(10, logger.Events[before].Fields["Count"]);   // the repeats since the last count: 610 to 619 s
+    }
+
+    [Fact]
     public void Log_OtherFacilityOrText_LoggedAtOnce()
     {
         var logger = new RecordingLogger();
