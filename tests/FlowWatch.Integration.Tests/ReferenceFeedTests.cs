@@ -314,11 +314,9 @@ public sealed class ReferenceFeedTests
         var error = Assert.Throws<TimeoutException>(() => new ReferenceFeed(options, ReferenceDataLoader.LoadFile(Samples("reference.json")), new LineLogger(_ => { }), said.Add));
 
         Assert.Equal("the control topic 'flowwatch.control-missing' did not reach its end in 4 s (Broker: Unknown topic or partition)", error.Message);
-        Assert.Equal(
-        [
-            "reading the reference topic 'flowwatch.reference' and the control topic 'flowwatch.control-missing' to their end",
-            "reading the control topic 'flowwatch.control-missing' to its end",
-            "reading the control topic 'flowwatch.control-missing' to its end (Broker: Unknown topic or partition)",
-        ], said);
+        Assert.Equal("reading the reference topic 'flowwatch.reference' and the control topic 'flowwatch.control-missing' to their end", said[0]);
+        // The reference topic's end comes at once; should the broker be asked first, it names the topic of its error.
+        Assert.Contains("reading the control topic 'flowwatch.control-missing' to its end", said);
+        Assert.Equal("reading the control topic 'flowwatch.control-missing' to its end (Broker: Unknown topic or partition)", said[^1]);
     }
 }

@@ -386,14 +386,13 @@ public sealed class StreamingWorkerTests : IDisposable
         var worker = NewWorker(options);
         using var run = WorkerRun.Of(worker);
         // Well within the CatchUpTimeout (60 s) the session waits for the topic.
-        await Task.Delay(3_000);
+        await Until(() => worker.Status.Description.EndsWith(')'), "saying why it waits");
 
         var status = worker.Status;
 
         await run.StopAsync();
         Assert.Equal(new WorkerStatus(false, "reading the reference topic 'reference-missing' to its end (Broker: Unknown topic or partition)"), status);
     }
-
 
     /// <summary>Waits up to a minute for <paramref name="condition"/>: how long it takes is not what is tested.</summary>
     private static async Task Until(Func<bool> condition, string what)

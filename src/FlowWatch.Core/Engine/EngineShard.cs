@@ -256,7 +256,11 @@ public sealed class EngineShard
         {
             parties.Add($"counterparty {e.CpName} is on the sanctions list");
         }
-        foreach (var (account, named) in new[] { (e.Account, e.EntityId), (e.CpAccount, e.CpEntityId) })
+        AddSanctionedOwner(e.Account, e.EntityId);
+        AddSanctionedOwner(e.CpAccount, e.CpEntityId);
+        return string.Join("; ", parties);
+
+        void AddSanctionedOwner(string? account, string? named)
         {
             var info = account is null ? null : reference.Accounts.GetValueOrDefault(account);
             if (EventResolver.OwnedBySanctionedEntity(info, named, reference))
@@ -264,7 +268,6 @@ public sealed class EngineShard
                 parties.Add($"account {account} belongs to entity {info!.EntityId} in reference data, which is sanctioned");
             }
         }
-        return string.Join("; ", parties);
     }
 
     /// <summary>Same-name CNY transfers of the kinds in <c>penetrationKinds</c> count against the quota (RULES.md §3).</summary>

@@ -71,7 +71,7 @@ public sealed class ReferenceFeed : IDisposable
     /// <summary>How long the catch-up waits for its topics' ends before it asks the broker what keeps them.</summary>
     private static readonly TimeSpan LookInterval = TimeSpan.FromSeconds(2);
 
-    /// <summary>How long it waits for that answer: a broker out of reach must not hold up the catch-up's deadline or a stop.</summary>
+    /// <summary>How long it waits for that answer of each topic: a broker out of reach must not hold up a stop for long.</summary>
     private static readonly TimeSpan LookWait = TimeSpan.FromSeconds(1);
 
     /// <summary>True when a feed is configured: its parameters then override those saved in snapshots.</summary>
@@ -148,9 +148,10 @@ public sealed class ReferenceFeed : IDisposable
                 {
                     // A missing topic gives its consumer no error for a long while (librdkafka waits for it to be created).
                     nextLook = SteadyClock.Now + LookInterval;
-                    var problem = pending.Select(topic => consumer.TopicMetadata(topic, LookWait)?.Error)
-                        .FirstOrDefault(error => error is { IsError: true })?.Reason;
-                    if (problem is not null && problem != lastError) waiting?.Invoke(Waiting(pending, lastError = problem));
+                    if (Problem(consumer, pending, deadline, cancellation) is { } problem && problem != lastError)
+                    {
+                        waiting?.Invoke(Waiting(pending, lastError = problem));
+                    }
                 }
                 if (SteadyClock.Now > deadline)
                 {
@@ -168,6 +169,24 @@ public sealed class ReferenceFeed : IDisposable
             }
         }
         ApplyArrived();
+    }
+
+    /// <summary>
+    /// What the broker says of the first pending topic it has an error for (named when more than one is pending), or
+    /// null; each asked for no longer than <see cref="LookWait"/>, nor past the deadline or a stop.
+    /// </summary>
+    private string? Problem(IConsumer<Ignore, byte[]> consumer, List<string> pending, DateTime deadline, CancellationToken cancellation)
+    {
+        foreach (var topic in pending)
+        {
+            var wait = SteadyClock.Until(deadline, LookWait);
+            if (cancellation.IsCancellationRequested || wait <= TimeSpan.Zero) return null;
+            if (consumer.TopicMetadata(topic, wait)?.Error is { IsError: true } error)
+            {
+                return pending.Count == 1 ? error.Reason : $"the {RoleOf(topic)} topic '{topic}': {error.Reason}";
+            }
+        }
+        return null;
     }
 
     /// <summary>E.g. "reading the control topic 'flowwatch-control' to its end (Broker: Unknown topic or partition)".</summary>
