@@ -19,7 +19,8 @@ public static class UnseenCharacters
     /// </summary>
     public static string? IdProblem(ReadOnlySpan<byte> id)
     {
-        if (id.IsEmpty) return null;
+        // Most ids are printable ASCII without a space: one look over them settles it.
+        if (id.IndexOfAnyExceptInRange((byte)0x21, (byte)0x7E) < 0) return null;
         if (id[0] == ' ' || id[^1] == ' ') return "begins or ends with a space";
         // A screen (a browser, by default) shows two spaces as one.
         if (id.IndexOf("  "u8) >= 0) return "holds two spaces in a row";
