@@ -121,6 +121,29 @@ public sealed class StreamingWorkerTests : IDisposable
         Assert.Equal(0, worker.Counters.Late);
     }
 
+    /// <summary>A supervisor's parameters change every cap of the partition: a change read in the payments stream is said, with where it was.</summary>
+    [Fact]
+    public async Task Run_ParametersRecordInThePaymentsStream_IsLoggedWithItsPartitionAndOffset()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("parameters-in-stream", partitions: 1);
+        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = File.ReadLines(Samples("events.jsonl")).First() });
+            producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = """{"type":"PARAMETERS","ts":"2026-03-02T12:00:00+08:00","macroPrudentialFactor":0.5}""" });
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+        var worker = NewWorker(options, new LineLogger(lines.Enqueue));
+        using var run = WorkerRun.Of(worker);
+        await Until(() => worker.Counters.Read == 2, "both records read");
+        await run.StopAsync();
+
+        Assert.Equal(1, worker.Counters.ControlRecords);
+        Assert.Single(lines, line => line == "parameters changed by a PARAMETERS record in the payments stream (partition 0, offset 1); they apply to that partition's payments");
+    }
+
     [Fact]
     public async Task Status_BrokerDownAndUpAgain_SaysNotConsumingWithoutALagThenConsumingAgain()
     {

@@ -10,6 +10,7 @@ using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Engine;
 using FlowWatch.Core.Reference;
 using FlowWatch.Core.Serialization;
+using Microsoft.Extensions.Logging;
 
 namespace FlowWatch.Worker.Kafka;
 
@@ -33,6 +34,7 @@ internal sealed class PartitionPipeline : IDisposable
     });
     private readonly IProducer<string?, byte[]> _producer;
     private readonly KafkaOptions _options;
+    private readonly ILogger _log;
     private readonly TopicPartition _alertsTopic;
     private readonly TopicPartition _deadLetters;
     private readonly Action<Alert>? _onAlert;
@@ -51,8 +53,9 @@ internal sealed class PartitionPipeline : IDisposable
     /// record is processed.
     /// </summary>
     public PartitionPipeline(int partition, long resumeAt, FlowEngine engine, StateBook book, IProducer<string?, byte[]> producer, KafkaOptions options,
-        Action<Alert>? onAlert, Action<DeliveryReport<string?, byte[]>> onDelivery, bool keepAlerts = false)
+        ILogger log, Action<Alert>? onAlert, Action<DeliveryReport<string?, byte[]>> onDelivery, bool keepAlerts = false)
     {
+        _log = log;
         _nextOffset = resumeAt;
         Book = book;
         // Kept until the commit hands them to readers of committed alerts (MarkCommitted).
@@ -220,7 +223,10 @@ internal sealed class PartitionPipeline : IDisposable
     {
         var value = record.Message.Value ?? [];
         if (_aggregatedFrom < 0) _aggregatedFrom = record.Offset.Value;
-        if (Engine.Process(value, record.Offset.Value, record.PublishedAt(), _alerts, out var reason) == RecordOutcome.Rejected)
+        var outcome = Engine.Process(value, record.Offset.Value, record.PublishedAt(), _alerts, out var reason);
+        // Parameters a supervisor changes move every cap of the partition: the change is said, where it came from too.
+        if (outcome == RecordOutcome.Control) WorkerLog.ParametersChangedInStream(_log, record.Partition.Value, record.Offset.Value);
+        if (outcome == RecordOutcome.Rejected)
         {
             var headers = new Headers
             {

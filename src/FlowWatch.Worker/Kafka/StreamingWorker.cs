@@ -599,7 +599,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                     committedAfterAll.AddRange(doubt.Alerts);
                 }
                 _partitions[topicPartition.Partition.Value] = new PartitionPipeline(topicPartition.Partition.Value, restored.ResumeAt ?? 0, engine, restored.Book, _producer,
-                    options, AlertProducedForTests, RecordFailure, keepAlerts: onCommitted is not null) { SaveAllDue = _feed.Enabled };
+                    options, _log, AlertProducedForTests, RecordFailure, keepAlerts: onCommitted is not null) { SaveAllDue = _feed.Enabled };
             }
             starts.Add(new TopicPartitionOffset(topicPartition, restored.ResumeAt is { } offset ? new Offset(offset) : Offset.Beginning));
         }

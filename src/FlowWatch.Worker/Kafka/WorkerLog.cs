@@ -52,6 +52,10 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "parameters changed by a control record")]
     public static partial void ParametersChanged(ILogger logger);
 
+    [LoggerMessage(EventId = 1016, Level = LogLevel.Information,
+        Message = "parameters changed by a PARAMETERS record in the payments stream (partition {Partition}, offset {Offset}); they apply to that partition's payments")]
+    public static partial void ParametersChangedInStream(ILogger logger, int partition, long offset);
+
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "control record rejected: {Reason}")]
     public static partial void ControlRejected(ILogger logger, string reason);
 }
