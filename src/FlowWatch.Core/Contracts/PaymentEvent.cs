@@ -62,6 +62,12 @@ public struct PaymentEvent
     /// <summary>The holder, the counterparty's holder or the counterparty's name is sanctioned (SANCTIONED_PARTY).</summary>
     public bool InvolvesSanctionedParty;
 
+    /// <summary>
+    /// The event names another entity or kind for its account, or another entity for its counterparty account, than
+    /// reference data gives them.
+    /// </summary>
+    public bool ContradictsReference;
+
     public CustomerType CustomerType;
     public Channel Channel;
     public LargeValueCategory Category;

@@ -71,6 +71,10 @@ public static class EventResolver
         e.InvolvesSanctionedParty = e.Holder?.Sanctioned == true || e.CpHolder?.Sanctioned == true
             || (e.CpName is not null && IsSanctionedName(e.CpName, e.CpNameSymbol, reference, memo))
             || OwnedBySanctionedEntity(accountInfo, e.EntityId, reference) || OwnedBySanctionedEntity(cpAccountInfo, e.CpEntityId, reference);
+        // An event may name its own entity and kind (DESIGN.md §3.1); one that contradicts the bank's reference data is
+        // counted, for a supervisor to see (a payment booked to another entity moves another quota).
+        e.ContradictsReference = (accountInfo is not null && (!string.Equals(accountInfo.EntityId, e.EntityId, StringComparison.Ordinal) || accountInfo.Kind != e.AccountKind))
+            || (cpAccountInfo is not null && !string.Equals(cpAccountInfo.EntityId, e.CpEntityId, StringComparison.Ordinal));
         e.CustomerType = e.Holder?.Type ?? AccountKinds.DefaultCustomerType(e.AccountKind);
         e.Category = e.Method == PaymentMethod.Cash ? LargeValueCategory.Cash
             : e.CustomerType != CustomerType.Individual ? LargeValueCategory.NonIndividualTransfer

@@ -30,6 +30,9 @@ public sealed class EngineCounters
     public long Accepted { get; internal set; }
     public long Duplicates { get; internal set; }
     public long Late { get; internal set; }
+
+    /// <summary>Accepted events that name another entity or kind for an account than reference data gives it (SEMANTICS.md, Resolution).</summary>
+    public long ReferenceConflicts { get; internal set; }
     public long DeadLetters { get; internal set; }
 
     /// <summary>Records the engine failed on (an error in FlowWatch, not in the record); each is also a dead letter.</summary>
@@ -68,6 +71,7 @@ public sealed class EngineCounters
         Accepted += sign * other.Accepted;
         Duplicates += sign * other.Duplicates;
         Late += sign * other.Late;
+        ReferenceConflicts += sign * other.ReferenceConflicts;
         DeadLetters += sign * other.DeadLetters;
         Failures += sign * other.Failures;
         ControlRecords += sign * other.ControlRecords;
@@ -78,7 +82,7 @@ public sealed class EngineCounters
     /// <summary>Sets every count back to zero (e.g. after records were processed again only to rebuild state).</summary>
     public void Clear()
     {
-        Read = Accepted = Duplicates = Late = DeadLetters = Failures = ControlRecords = Alerts = 0;
+        Read = Accepted = Duplicates = Late = ReferenceConflicts = DeadLetters = Failures = ControlRecords = Alerts = 0;
         for (var i = 0; i < _alerts.Length; i++) Volatile.Write(ref _alerts[i], 0);
     }
 
@@ -352,6 +356,7 @@ public sealed class FlowEngine
         // Counted once nothing more can fail: a record the engine fails on is a dead letter, not also an accepted event.
         Counters.Accepted++;
         if (late) Counters.Late++;
+        if (e.ContradictsReference) Counters.ReferenceConflicts++;
         for (var i = first; i < alerts.Count; i++) Counters.Count(alerts[i]);
         return RecordOutcome.Accepted;
     }

@@ -12,6 +12,10 @@ public static class Summary
         output.WriteLine(title);
         output.WriteLine(string.Create(inv, $"  records read     {c.Read,12:N0}"));
         output.WriteLine(string.Create(inv, $"  accepted         {c.Accepted,12:N0}"));
+        if (c.ReferenceConflicts > 0)
+        {
+            output.WriteLine(string.Create(inv, $"    naming another entity or kind for an account than reference data {c.ReferenceConflicts,7:N0}"));
+        }
         output.WriteLine(string.Create(inv, $"  duplicates       {c.Duplicates,12:N0}"));
         output.WriteLine(string.Create(inv, $"  late             {c.Late,12:N0}"));
         output.WriteLine(string.Create(inv, $"  control records  {c.ControlRecords,12:N0}"));
