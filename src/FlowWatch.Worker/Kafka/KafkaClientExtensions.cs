@@ -125,10 +125,12 @@ public static class KafkaClientExtensions
     private static readonly long EarliestPublication = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
 
     /// <summary>
-    /// The next record within <paramref name="wait"/>, or null. A failed fetch (a broker's hiccup) counts as nothing yet:
-    /// the client fetches again by itself, and let out, the error would end the caller's work for nothing.
+    /// The next record within <paramref name="wait"/>, or null. A failed fetch (a broker's hiccup, a topic missing) counts
+    /// as nothing yet, told to <paramref name="failed"/>: the client fetches again by itself, and let out, the error
+    /// would end the caller's work for nothing.
     /// </summary>
-    public static ConsumeResult<TKey, TValue>? ConsumeOrNothing<TKey, TValue>(this IConsumer<TKey, TValue> consumer, TimeSpan wait)
+    public static ConsumeResult<TKey, TValue>? ConsumeOrNothing<TKey, TValue>(this IConsumer<TKey, TValue> consumer, TimeSpan wait,
+        Action<Error>? failed = null)
     {
         try
         {
@@ -136,6 +138,7 @@ public static class KafkaClientExtensions
         }
         catch (ConsumeException ex) when (!ex.Error.IsFatal)
         {
+            failed?.Invoke(ex.Error);
             return null;
         }
     }

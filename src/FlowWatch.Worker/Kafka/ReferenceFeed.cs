@@ -131,17 +131,11 @@ public sealed class ReferenceFeed : IDisposable
         {
             // A stop is not kept waiting for the CatchUpTimeout: nothing has been processed yet.
             cancellation.ThrowIfCancellationRequested();
-            ConsumeResult<Ignore, byte[]>? record;
-            try
+            // What keeps a topic from its end (missing, not authorised) is said.
+            var record = consumer.ConsumeOrNothing(TimeSpan.FromSeconds(1), error =>
             {
-                record = consumer.Consume(TimeSpan.FromSeconds(1));
-            }
-            catch (ConsumeException ex) when (!ex.Error.IsFatal)
-            {
-                // The client tries again by itself; what keeps a topic from its end (missing, not authorised) is said.
-                if (ex.Error.Reason != lastError) waiting?.Invoke(Waiting(pending, lastError = ex.Error.Reason));
-                record = null;
-            }
+                if (error.Reason != lastError) waiting?.Invoke(Waiting(pending, lastError = error.Reason));
+            });
             if (record is null)
             {
                 if (SteadyClock.Now >= nextLook)
