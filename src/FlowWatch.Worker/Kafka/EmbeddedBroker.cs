@@ -87,31 +87,34 @@ public sealed partial class EmbeddedBroker : IDisposable
         CreateTopic(options.DeadLetterTopic, 1);
     }
 
-    /// <summary>Takes a broker down: its connections close and it refuses new ones until <see cref="SetBrokerUp"/>.</summary>
-    public void SetBrokerDown(int brokerId) => Check(rd_kafka_mock_broker_set_down(_cluster, brokerId), $"set broker {brokerId} down");
+    // Faults to inject, for the tests of delivery and recovery only: internal, so that no command of the executable
+    // offers them.
 
-    public void SetBrokerUp(int brokerId) => Check(rd_kafka_mock_broker_set_up(_cluster, brokerId), $"set broker {brokerId} up");
+    /// <summary>Takes a broker down: its connections close and it refuses new ones until <see cref="SetBrokerUp"/>.</summary>
+    internal void SetBrokerDown(int brokerId) => Check(rd_kafka_mock_broker_set_down(_cluster, brokerId), $"set broker {brokerId} down");
+
+    internal void SetBrokerUp(int brokerId) => Check(rd_kafka_mock_broker_set_up(_cluster, brokerId), $"set broker {brokerId} up");
 
     /// <summary>Makes broker <paramref name="brokerId"/> the leader of a partition.</summary>
-    public void SetLeader(string topic, int partition, int brokerId) =>
+    internal void SetLeader(string topic, int partition, int brokerId) =>
         Check(rd_kafka_mock_partition_set_leader(_cluster, topic, partition, brokerId), $"make broker {brokerId} the leader of {topic} [{partition}]");
 
     /// <summary>Makes broker <paramref name="brokerId"/> the coordinator of a consumer group (<c>group</c>) or a transactional id (<c>transaction</c>).</summary>
-    public void SetCoordinator(string keyType, string key, int brokerId) =>
+    internal void SetCoordinator(string keyType, string key, int brokerId) =>
         Check(rd_kafka_mock_coordinator_set(_cluster, keyType, key, brokerId), $"make broker {brokerId} the {keyType} coordinator of {key}");
 
     /// <summary>Answers every metadata request for <paramref name="topic"/> with <paramref name="error"/> (<see cref="ErrorCode.NoError"/> ends it).</summary>
-    public void SetTopicError(string topic, ErrorCode error) => rd_kafka_mock_topic_set_error(_cluster, topic, (int)error);
+    internal void SetTopicError(string topic, ErrorCode error) => rd_kafka_mock_topic_set_error(_cluster, topic, (int)error);
 
     /// <summary>Deletes the records of a partition before <paramref name="offset"/>, as a topic's retention does.</summary>
-    public void DeleteRecords(string topic, int partition, long offset) =>
+    internal void DeleteRecords(string topic, int partition, long offset) =>
         Check(rd_kafka_mock_partition_delete_records(_cluster, topic, partition, offset), $"delete records of {topic} [{partition}] before {offset}");
 
     /// <summary>
     /// Answers the next requests of the Kafka protocol's API <paramref name="apiKey"/> (e.g. 26, EndTxn) with
     /// <paramref name="errors"/>, one each, without carrying them out.
     /// </summary>
-    public void FailNextRequests(short apiKey, params ErrorCode[] errors) =>
+    internal void FailNextRequests(short apiKey, params ErrorCode[] errors) =>
         rd_kafka_mock_push_request_errors_array(_cluster, apiKey, (nuint)errors.Length, [.. errors.Select(error => (int)error)]);
 
     public void Dispose()
