@@ -559,8 +559,9 @@ public sealed class EventDecoder(Utf8StringPool strings)
         return Fields.None;
     }
 
+    /// <summary>Every field with its name: the single bits up to the last, <see cref="Fields.Type"/>.</summary>
     private static readonly (Fields Field, byte[] Utf8)[] KnownNames =
-        [.. Enumerable.Range(0, 18).Select(bit => (Fields)(1u << bit)).Select(field => (field, Encoding.UTF8.GetBytes(NameOf(field))))];
+        [.. Enumerable.Range(0, BitOf(Fields.Type) + 1).Select(bit => (Fields)(1u << bit)).Select(field => (field, Encoding.UTF8.GetBytes(NameOf(field))))];
 
     private static Fields MatchExact(ReadOnlySpan<byte> name) => name.Length switch
     {
