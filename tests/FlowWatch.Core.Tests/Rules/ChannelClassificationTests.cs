@@ -181,4 +181,37 @@ public sealed class ChannelClassificationTests
         Assert.Equal(710m, e.AmountCny);
         Assert.Equal(100m, e.AmountUsd);
     }
+
+    // ---- Events that contradict reference data: judged as they say, and counted (SEMANTICS.md, Resolution) ----
+
+    [Theory]
+    [InlineData(null, null, null, null, 0)]               // everything from reference data
+    [InlineData("E1", "EFE", "E1", "DOMX01", 0)]          // named as reference data gives them
+    [InlineData("E2", null, null, null, 1)]               // another entity for the account
+    [InlineData(null, "FTE", null, null, 1)]              // another kind
+    [InlineData(null, null, "E2", "DOMX01", 1)]           // another entity for the counterparty account
+    [InlineData(null, null, "E2", "DOM-OTHER", 0)]        // a counterparty account reference data does not hold
+    public void Event_NamingOtherThanReferenceData_IsAcceptedAndCounted(string? entityId, string? kind, string? cpEntityId, string? cpAccount, long conflicts)
+    {
+        var stream = Reference().Stream();
+        var e = TestStreams.Event().Account("HELD01", kind).Entity(entityId).Cp("DOMESTIC", entityId: cpEntityId, account: cpAccount);
+
+        var result = stream.Send(e);
+
+        Assert.Equal(RecordOutcome.Accepted, result.Outcome);
+        Assert.Equal(conflicts, stream.Engine.Counters.ReferenceConflicts);
+    }
+
+    [Fact]
+    public void Summary_OfEventsContradictingReferenceData_SaysHowMany()
+    {
+        var stream = Reference().Stream();
+        stream.Send(TestStreams.Event().Account("HELD01").Entity("E2"));
+        stream.Send(TestStreams.Event().Account("HELD01").Entity("E1"));
+        var output = new StringWriter();
+
+        FlowWatch.Worker.Cli.Summary.Print(output, "replay", stream.Engine.Counters, elapsed: null);
+
+        Assert.Contains("    naming another entity or kind for an account than reference data       1", output.ToString().Split(Environment.NewLine));
+    }
 }
