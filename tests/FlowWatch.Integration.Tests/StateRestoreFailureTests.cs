@@ -155,7 +155,7 @@ public sealed class StateRestoreFailureTests
         var error = Restore(broker, options);
 
         var invalid = Assert.IsType<InvalidDataException>(error);
-        Assert.Equal("partition 0 of the state topic: record 'I/0/0' cannot be read: txnId records are 24 bytes each", invalid.Message);
+        Assert.Equal("partition 0 of the state topic: record 'I/0/0' cannot be read: txnId records are a version byte 2 and 28 bytes each, or 24 bytes each without a version byte; these 29 bytes start with 0", invalid.Message);
     }
 
     [Fact]
@@ -198,7 +198,7 @@ public sealed class StateRestoreFailureTests
         var options = broker.WorkerOptions("restore", partitions: 1);
         Write(broker, options.PaymentsTopic, ("EFE0001", Payment("A1", "1"), null), ("EFE0001", Payment("A2", "1"), null));
         // A2 (offset 1) is yet to be processed: restored, its id would make it a duplicate.
-        Write(broker, options.StateTopic, ("I/0/0", StateCodec.Encode([new TxnIdRecord(1, 2, 20_515, 1)]), null),
+        Write(broker, options.StateTopic, ("I/0/0", StateCodec.Encode([new TxnIdRecord(1, 2, 20_515, 1, 7)]), null),
             ("P", Position(nextOffset, restartPoint), null));
 
         var error = Restore(broker, options);

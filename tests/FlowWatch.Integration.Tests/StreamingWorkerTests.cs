@@ -144,6 +144,32 @@ public sealed class StreamingWorkerTests : IDisposable
         Assert.Single(lines, line => line == "parameters changed by a PARAMETERS record in the payments stream (partition 0, offset 1); they apply to that partition's payments");
     }
 
+    /// <summary>A duplicate is ignored (RULES.md §1); one that is another payment reusing the id is said, with where it was.</summary>
+    [Fact]
+    public async Task Run_RepeatedTxnIdWithOtherContent_IsIgnoredCountedAndLoggedWithItsPartitionAndOffset()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("differing-duplicate", partitions: 1);
+        var payment = File.ReadLines(Samples("events.jsonl")).First();
+        var txnId = System.Text.Json.JsonDocument.Parse(payment).RootElement.GetProperty("txnId").GetString();
+        var otherAmount = System.Text.RegularExpressions.Regex.Replace(payment, "\"amount\":\\s*\"?[0-9.]+\"?", "\"amount\":\"9000000\"");
+        Assert.NotEqual(payment, otherAmount);
+        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            foreach (var record in new[] { payment, payment, otherAmount }) producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = record });
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+        var worker = NewWorker(options, new LineLogger(lines.Enqueue));
+        using var run = WorkerRun.Of(worker);
+        await Until(() => worker.Counters.Read == 3, "every record read");
+        await run.StopAsync();
+
+        Assert.Equal((1, 2, 1, 0), (worker.Counters.Accepted, worker.Counters.Duplicates, worker.Counters.DifferingDuplicates, worker.Counters.DeadLetters));
+        Assert.Single(lines, line => line == $"txnId {txnId} was accepted before with other content; ignored as a duplicate (partition 0, offset 2)");
+    }
+
     [Fact]
     public async Task Status_BrokerDownAndUpAgain_SaysNotConsumingWithoutALagThenConsumingAgain()
     {

@@ -51,6 +51,9 @@ public struct PaymentEvent
     internal int CpAccountSymbol;
     internal int CpNameSymbol;
 
+    /// <summary>The print of what the event says as written, which tells a redelivery of its id from another payment reusing it.</summary>
+    internal uint Print;
+
     // Derived by EventResolver from the fields above and the reference data in force.
 
     /// <summary>The holder's reference record, if it has one; looked up once so that no rule looks it up again.</summary>

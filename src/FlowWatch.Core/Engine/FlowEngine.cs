@@ -11,6 +11,12 @@ public enum RecordOutcome : byte
 {
     Accepted,
     Duplicate,
+
+    /// <summary>
+    /// A repeat of an accepted <c>txnId</c> that says something else than the payment accepted with it: ignored and
+    /// counted as a duplicate (RULES.md §1), and counted apart, since it is another payment reusing the id.
+    /// </summary>
+    DifferingDuplicate,
     Control,
     Rejected,
 }
@@ -29,6 +35,9 @@ public sealed class EngineCounters
     public long Read { get; internal set; }
     public long Accepted { get; internal set; }
     public long Duplicates { get; internal set; }
+
+    /// <summary>Duplicates whose content differs from the payment accepted with their id (SEMANTICS.md, txnId); counted in <see cref="Duplicates"/> too.</summary>
+    public long DifferingDuplicates { get; internal set; }
     public long Late { get; internal set; }
 
     /// <summary>Accepted events that name another entity or kind for an account than reference data gives it (SEMANTICS.md, Resolution).</summary>
@@ -70,6 +79,7 @@ public sealed class EngineCounters
         Read += sign * other.Read;
         Accepted += sign * other.Accepted;
         Duplicates += sign * other.Duplicates;
+        DifferingDuplicates += sign * other.DifferingDuplicates;
         Late += sign * other.Late;
         ReferenceConflicts += sign * other.ReferenceConflicts;
         DeadLetters += sign * other.DeadLetters;
@@ -82,7 +92,7 @@ public sealed class EngineCounters
     /// <summary>Sets every count back to zero (e.g. after records were processed again only to rebuild state).</summary>
     public void Clear()
     {
-        Read = Accepted = Duplicates = Late = ReferenceConflicts = DeadLetters = Failures = ControlRecords = Alerts = 0;
+        Read = Accepted = Duplicates = DifferingDuplicates = Late = ReferenceConflicts = DeadLetters = Failures = ControlRecords = Alerts = 0;
         for (var i = 0; i < _alerts.Length; i++) Volatile.Write(ref _alerts[i], 0);
     }
 
@@ -106,6 +116,7 @@ public sealed class FlowEngine
     private readonly EngineShard[] _shards;
     private readonly DuplicateFilter _duplicates;
     private readonly ReferenceMemo _memo = new();
+    private readonly ContentPrint _print = new();
 
     /// <summary>The string pool's generation the memo's slots were filled under.</summary>
     private int _memoGeneration;
@@ -215,17 +226,18 @@ public sealed class FlowEngine
 
     /// <summary>
     /// Processes one record (an event or a control record). Alerts are appended to <paramref name="alerts"/>;
-    /// a rejected record answers <see cref="RecordOutcome.Rejected"/> with the reason.
+    /// a rejected record answers <see cref="RecordOutcome.Rejected"/> with the reason, and a
+    /// <see cref="RecordOutcome.DifferingDuplicate"/> comes with a sentence naming its id.
     /// </summary>
-    public RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, List<Alert> alerts, out string? rejectReason) =>
-        Process(record, sequence, publishedAt: null, alerts, replaying: false, out rejectReason);
+    public RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, List<Alert> alerts, out string? reason) =>
+        Process(record, sequence, publishedAt: null, alerts, replaying: false, out reason);
 
     /// <summary>
     /// Processes one record that entered a log at <paramref name="publishedAt"/> (a Kafka record's timestamp): an event
     /// dated more than <see cref="RuleSettings.FutureEventBound"/> after it is also rejected.
     /// </summary>
-    public RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, DateTimeOffset? publishedAt, List<Alert> alerts, out string? rejectReason) =>
-        Process(record, sequence, publishedAt, alerts, replaying: false, out rejectReason);
+    public RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, DateTimeOffset? publishedAt, List<Alert> alerts, out string? reason) =>
+        Process(record, sequence, publishedAt, alerts, replaying: false, out reason);
 
     /// <summary>Counts a record that could not be read whole to be processed (a line too long to hold) as read and rejected.</summary>
     public void CountUnread()
@@ -244,13 +256,13 @@ public sealed class FlowEngine
         Process(record, sequence, publishedAt, alerts, replaying: true, out _);
 
     private RecordOutcome Process(ReadOnlySpan<byte> record, long sequence, DateTimeOffset? publishedAt, List<Alert> alerts, bool replaying,
-        out string? rejectReason)
+        out string? reason)
     {
         Counters.Read++;
         var alertsBefore = alerts.Count;
         try
         {
-            return ProcessRecord(record, sequence, publishedAt, alerts, replaying, out rejectReason);
+            return ProcessRecord(record, sequence, publishedAt, alerts, replaying, out reason);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -261,13 +273,13 @@ public sealed class FlowEngine
             for (var i = alertsBefore; i < alerts.Count; i++) Counters.Count(alerts[i]);
             Counters.DeadLetters++;
             Counters.Failures++;
-            rejectReason = $"engine failure: {ex.GetType().Name}: {ex.Message}";
+            reason = $"engine failure: {ex.GetType().Name}: {ex.Message}";
             return RecordOutcome.Rejected;
         }
     }
 
     private RecordOutcome ProcessRecord(ReadOnlySpan<byte> record, long sequence, DateTimeOffset? publishedAt, List<Alert> alerts, bool replaying,
-        out string? rejectReason)
+        out string? reason)
     {
         if (record.StartsWith("\uFEFF"u8)) record = record[3..];   // a UTF-8 byte order mark, as editors write at a file's start
         // A full pool gives the accounts and names a long run meets later no symbol: each of their events would allocate
@@ -278,16 +290,16 @@ public sealed class FlowEngine
             _memo.Forget();
             _memoGeneration = _strings.Generation;
         }
-        var type = _decoder.Decode(record, ref _event, out rejectReason);
+        var type = _decoder.Decode(record, ref _event, out reason);
         if (type == RecordType.Control)
         {
             if (ParametersFromElsewhere is { } source)
             {
-                rejectReason = $"type: PARAMETERS records come from {source} here, not from the payments stream";
+                reason = $"type: PARAMETERS records come from {source} here, not from the payments stream";
                 Counters.DeadLetters++;
                 return RecordOutcome.Rejected;
             }
-            if (!ControlRecordParser.TryParse(record, Reference.Parameters, out var parameters, out rejectReason))
+            if (!ControlRecordParser.TryParse(record, Reference.Parameters, out var parameters, out reason))
             {
                 Counters.DeadLetters++;
                 return RecordOutcome.Rejected;
@@ -296,24 +308,41 @@ public sealed class FlowEngine
             Counters.ControlRecords++;
             return RecordOutcome.Control;
         }
-        if (type == RecordType.Payment) _duplicates.Prefetch(_event.TxnIdUtf8);
+        if (type == RecordType.Payment)
+        {
+            _duplicates.Prefetch(_event.TxnIdUtf8);
+            // Printed as written, before reference data fills in what the event left out: a redelivery after the
+            // reference data changed still says the same.
+            _event.Print = _print.Of(_event);
+        }
         _memo.Use(Reference);
-        if (type == RecordType.Rejected || !EventResolver.TryResolve(ref _event, Reference, _memo, out rejectReason)
-            || !IsNotFromTheFuture(_event.TimestampTicks, publishedAt, out rejectReason))
+        if (type == RecordType.Rejected || !EventResolver.TryResolve(ref _event, Reference, _memo, out reason)
+            || !IsNotFromTheFuture(_event.TimestampTicks, publishedAt, out reason))
         {
             // A repeat of an accepted payment is a duplicate, ignored entirely (RULES.md §1), even when it no longer
             // resolves because the reference data changed since.
-            if (type == RecordType.Payment && _duplicates.Knows(_event.TxnIdUtf8))
+            if (type == RecordType.Payment && _duplicates.Check(_event.TxnIdUtf8, _event.Print) is not Repeat.None and var repeat)
             {
-                rejectReason = null;
-                Counters.Duplicates++;
-                return RecordOutcome.Duplicate;
+                return CountDuplicate(repeat, _event, out reason);
             }
             Counters.DeadLetters++;
             return RecordOutcome.Rejected;
         }
         _event.Sequence = sequence;
-        return Apply(ref _event, alerts, replaying);
+        return Apply(ref _event, alerts, replaying, out reason);
+    }
+
+    private RecordOutcome CountDuplicate(Repeat repeat, in PaymentEvent e, out string? reason)
+    {
+        Counters.Duplicates++;
+        if (repeat == Repeat.Same)
+        {
+            reason = null;
+            return RecordOutcome.Duplicate;
+        }
+        Counters.DifferingDuplicates++;
+        reason = $"txnId {e.TxnId} was accepted before with other content; ignored as a duplicate";
+        return RecordOutcome.DifferingDuplicate;
     }
 
     /// <summary>
@@ -332,14 +361,18 @@ public sealed class FlowEngine
     }
 
     /// <summary>Processes an event that is already decoded and resolved (tests and generated streams).</summary>
-    public RecordOutcome Apply(ref PaymentEvent e, List<Alert> alerts) => Apply(ref e, alerts, replaying: false);
-
-    private RecordOutcome Apply(ref PaymentEvent e, List<Alert> alerts, bool replaying)
+    public RecordOutcome Apply(ref PaymentEvent e, List<Alert> alerts)
     {
-        if (!_duplicates.TryAdd(e.TxnIdUtf8, e.TimestampTicks, e.Sequence))
+        e.Print = _print.Of(e);
+        return Apply(ref e, alerts, replaying: false, out _);
+    }
+
+    private RecordOutcome Apply(ref PaymentEvent e, List<Alert> alerts, bool replaying, out string? reason)
+    {
+        reason = null;
+        if (_duplicates.TryAdd(e.TxnIdUtf8, e.TimestampTicks, e.Print, e.Sequence) is not Repeat.None and var repeat)
         {
-            Counters.Duplicates++;
-            return RecordOutcome.Duplicate;
+            return CountDuplicate(repeat, e, out reason);
         }
         var first = alerts.Count;
         // An event this engine decoded and resolved has its entity's state kept under its account's symbol.

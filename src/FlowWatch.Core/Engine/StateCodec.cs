@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Decoding;
 using FlowWatch.Core.Reference;
@@ -287,36 +288,58 @@ public static class StateCodec
     /// <summary>The Shanghai day of the last time an event can have.</summary>
     private static readonly int MaxDay = ShanghaiTime.DayNumber(DateTime.MaxValue.Ticks);
 
-    /// <summary>Bytes of one encoded id: 64 + 32 bits of the id hash, its day, the sequence of its event.</summary>
-    public const int TxnIdBytes = 24;
+    /// <summary>Bytes of one encoded id: 64 + 32 bits of the id hash, its day, the sequence of its event, its content's print.</summary>
+    public const int TxnIdBytes = 28;
+
+    /// <summary>
+    /// The first byte of encoded ids. Ids written before prints were kept are 24 bytes each with no version byte: an even
+    /// number of bytes, where the version byte makes this form's an odd number, so the two are told apart by length.
+    /// </summary>
+    private const byte TxnIdVersion = 2;
+
+    /// <summary>Bytes of one id written before prints were kept (no print); still read.</summary>
+    private const int PrintlessTxnIdBytes = 24;
 
     public static byte[] Encode(ReadOnlySpan<TxnIdRecord> ids)
     {
-        var bytes = new byte[ids.Length * TxnIdBytes];
+        var bytes = new byte[1 + ids.Length * TxnIdBytes];
+        bytes[0] = TxnIdVersion;
         for (var i = 0; i < ids.Length; i++)
         {
-            var span = bytes.AsSpan(i * TxnIdBytes, TxnIdBytes);
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(span, ids[i].Low);
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(span[8..], ids[i].High);
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(span[12..], ids[i].Day);
-            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(span[16..], ids[i].Sequence);
+            var span = bytes.AsSpan(1 + i * TxnIdBytes, TxnIdBytes);
+            BinaryPrimitives.WriteUInt64LittleEndian(span, ids[i].Low);
+            BinaryPrimitives.WriteUInt32LittleEndian(span[8..], ids[i].High);
+            BinaryPrimitives.WriteInt32LittleEndian(span[12..], ids[i].Day);
+            BinaryPrimitives.WriteInt64LittleEndian(span[16..], ids[i].Sequence);
+            BinaryPrimitives.WriteUInt32LittleEndian(span[24..], ids[i].Print);
         }
         return bytes;
     }
 
-    /// <summary>Rebuilds ids; bytes that are not whole ids of a day and a sequence are refused with <see cref="InvalidDataException"/> at once.</summary>
+    /// <summary>
+    /// Rebuilds ids, of this form or the one before it; bytes that are not whole ids of a day and a sequence are refused
+    /// with <see cref="InvalidDataException"/> at once.
+    /// </summary>
     public static TxnIdRecord[] DecodeTxnIds(byte[] bytes)
     {
-        if (bytes.Length % TxnIdBytes != 0) throw new InvalidDataException($"txnId records are {TxnIdBytes} bytes each");
-        var ids = new TxnIdRecord[bytes.Length / TxnIdBytes];
+        var printless = bytes.Length % PrintlessTxnIdBytes == 0;
+        if (!printless && (bytes[0] != TxnIdVersion || (bytes.Length - 1) % TxnIdBytes != 0))
+        {
+            throw new InvalidDataException(
+                $"txnId records are a version byte {TxnIdVersion} and {TxnIdBytes} bytes each, or {PrintlessTxnIdBytes} bytes each without a version byte; these {bytes.Length} bytes start with {bytes[0]}");
+        }
+        var size = printless ? PrintlessTxnIdBytes : TxnIdBytes;
+        var body = printless ? bytes.AsSpan() : bytes.AsSpan(1);
+        var ids = new TxnIdRecord[body.Length / size];
         for (var i = 0; i < ids.Length; i++)
         {
-            var span = bytes.AsSpan(i * TxnIdBytes, TxnIdBytes);
+            var span = body.Slice(i * size, size);
             ids[i] = new TxnIdRecord(
-                System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(span),
-                System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(span[8..]),
-                System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(span[12..]),
-                System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(span[16..]));
+                BinaryPrimitives.ReadUInt64LittleEndian(span),
+                BinaryPrimitives.ReadUInt32LittleEndian(span[8..]),
+                BinaryPrimitives.ReadInt32LittleEndian(span[12..]),
+                BinaryPrimitives.ReadInt64LittleEndian(span[16..]),
+                printless ? 0 : BinaryPrimitives.ReadUInt32LittleEndian(span[24..]));
             // A day past any event's would put every other id past the duplicate horizon.
             if (ids[i].Day < 0 || ids[i].Day > MaxDay || ids[i].Sequence < 0)
             {
@@ -330,6 +353,6 @@ public static class StateCodec
 /// <summary>
 /// One remembered id of the duplicate filter: its hash bits, the day of the event that carried it, and that event's
 /// sequence (its source offset), which says whether a restore that processes events again from some point on will
-/// meet it again.
+/// meet it again, and the print of its content (0: not known), which tells a redelivery from another payment reusing the id.
 /// </summary>
-public readonly record struct TxnIdRecord(ulong Low, uint High, int Day, long Sequence);
+public readonly record struct TxnIdRecord(ulong Low, uint High, int Day, long Sequence, uint Print);

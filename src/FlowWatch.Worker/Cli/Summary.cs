@@ -17,6 +17,10 @@ public static class Summary
             output.WriteLine(string.Create(inv, $"    naming another entity or kind for an account than reference data {c.ReferenceConflicts,7:N0}"));
         }
         output.WriteLine(string.Create(inv, $"  duplicates       {c.Duplicates,12:N0}"));
+        if (c.DifferingDuplicates > 0)
+        {
+            output.WriteLine(string.Create(inv, $"    differing from the payment accepted with their txnId {c.DifferingDuplicates,17:N0}"));
+        }
         output.WriteLine(string.Create(inv, $"  late             {c.Late,12:N0}"));
         output.WriteLine(string.Create(inv, $"  control records  {c.ControlRecords,12:N0}"));
         output.WriteLine(string.Create(inv, $"  dead letters     {c.DeadLetters,12:N0}"));

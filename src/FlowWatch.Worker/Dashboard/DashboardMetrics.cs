@@ -18,6 +18,8 @@ public sealed class DashboardMetrics
             "Records the engine failed on, each also a dead letter naming the failure");
         meter.CreateObservableCounter("flowwatch.reference_conflicts", () => worker.Counters.ReferenceConflicts, "{event}",
             "Accepted payments that name another entity or kind for an account, or another entity for a counterparty account, than reference data gives it");
+        meter.CreateObservableCounter("flowwatch.differing_duplicates", () => worker.Counters.DifferingDuplicates, "{event}",
+            "Payments repeating an accepted txnId with other content: ignored as duplicates, each another payment reusing the id");
         meter.CreateObservableCounter("flowwatch.alerts", () => worker.Counters.AlertsByRule().Select(a =>
                 new Measurement<long>(a.Count, new KeyValuePair<string, object?>("rule", a.Rule), new KeyValuePair<string, object?>("severity", a.Severity.ToString()))),
             "{alert}", "Alerts raised, by rule and severity");

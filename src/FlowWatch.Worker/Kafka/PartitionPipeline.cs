@@ -226,6 +226,8 @@ internal sealed class PartitionPipeline : IDisposable
         var outcome = Engine.Process(value, record.Offset.Value, record.PublishedAt(), _alerts, out var reason);
         // Parameters a supervisor changes move every cap of the partition: the change is said, where it came from too.
         if (outcome == RecordOutcome.Control) WorkerLog.ParametersChangedInStream(_log, record.Partition.Value, record.Offset.Value);
+        // Ignored as a duplicate (RULES.md §1), yet another payment than the one its id was accepted with: said, with where it is.
+        if (outcome == RecordOutcome.DifferingDuplicate) WorkerLog.DifferingDuplicate(_log, reason!, record.Partition.Value, record.Offset.Value);
         if (outcome == RecordOutcome.Rejected)
         {
             var headers = new Headers

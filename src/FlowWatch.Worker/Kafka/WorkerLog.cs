@@ -56,6 +56,9 @@ internal static partial class WorkerLog
         Message = "parameters changed by a PARAMETERS record in the payments stream (partition {Partition}, offset {Offset}); they apply to that partition's payments")]
     public static partial void ParametersChangedInStream(ILogger logger, int partition, long offset);
 
+    [LoggerMessage(EventId = 1017, Level = LogLevel.Warning, Message = "{Reason} (partition {Partition}, offset {Offset})")]
+    public static partial void DifferingDuplicate(ILogger logger, string reason, int partition, long offset);
+
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "control record rejected: {Reason}")]
     public static partial void ControlRejected(ILogger logger, string reason);
 }

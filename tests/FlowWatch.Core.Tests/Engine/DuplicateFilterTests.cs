@@ -8,7 +8,49 @@ public sealed class DuplicateFilterTests
     private static readonly long Day = TimeSpan.TicksPerDay;
     private static readonly long Start = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc).Ticks;
 
-    private static bool Add(DuplicateFilter filter, string txnId, long ticks) => filter.TryAdd(Encoding.UTF8.GetBytes(txnId), ticks);
+    private static bool Add(DuplicateFilter filter, string txnId, long ticks, uint print = 7) => filter.TryAdd(Encoding.UTF8.GetBytes(txnId), ticks, print) == Repeat.None;
+
+    [Fact]
+    public void TryAdd_RepeatWithTheSamePrint_IsTheSameAndWithAnotherDiffers()
+    {
+        var filter = new DuplicateFilter(horizonDays: 0);
+        var id = Encoding.UTF8.GetBytes("T1");
+
+        Assert.Equal(Repeat.None, filter.TryAdd(id, Start, print: 7));
+        Assert.Equal(Repeat.Same, filter.TryAdd(id, Start + Day, print: 7));
+        Assert.Equal(Repeat.Differing, filter.TryAdd(id, Start + Day, print: 9));
+        Assert.Equal(Repeat.Same, filter.Check(id, print: 7));
+        Assert.Equal(Repeat.Differing, filter.Check(id, print: 9));
+        Assert.Equal(Repeat.None, filter.Check("T2"u8, print: 7));
+        Assert.Equal(Repeat.Same, filter.TryAdd(id, Start, print: 7));   // the repeat that differed did not replace the print
+    }
+
+    [Fact]
+    public void Restore_IdWithoutAPrint_TakesEveryRepeatForTheSame()
+    {
+        var filter = new DuplicateFilter(horizonDays: 0);
+        var id = Encoding.UTF8.GetBytes("T1");
+        var (low, high) = TxnIdTable.KeyOf(id);
+
+        filter.Restore(new TxnIdRecord(low, high, ShanghaiTime.DayNumber(Start), Sequence: 5, Print: 0));
+
+        Assert.Equal(Repeat.Same, filter.TryAdd(id, Start, print: 9));
+        Assert.Equal(Repeat.Same, filter.Check(id, print: 11));
+    }
+
+    [Fact]
+    public void TryAdd_RepeatAfterHorizonWithAnotherPrint_IsAcceptedAndKeepsTheNewPrint()
+    {
+        var filter = new DuplicateFilter(horizonDays: 1);
+        var id = Encoding.UTF8.GetBytes("T1");
+        Assert.Equal(Repeat.None, filter.TryAdd(id, Start, print: 7));
+        Assert.Equal(Repeat.None, filter.TryAdd("T2"u8, Start + 2 * Day, print: 7));
+
+        Assert.Equal(Repeat.None, filter.TryAdd(id, Start + 2 * Day, print: 9));
+
+        Assert.Equal(Repeat.Same, filter.Check(id, print: 9));
+        Assert.Equal(Repeat.Differing, filter.Check(id, print: 7));
+    }
 
     [Fact]
     public void TryAdd_NoHorizon_RemembersEveryIdForever()
@@ -66,7 +108,7 @@ public sealed class DuplicateFilterTests
         for (var i = 0; i < 300_000; i++)
         {
             var (low, high) = TxnIdTable.KeyOf(Encoding.UTF8.GetBytes($"ID{i}"));
-            table.GetOrAdd(low, high, day: i / 100_000, out var known);
+            table.GetOrAdd(low, high, day: i / 100_000, print: (uint)i, out var known);
             Assert.False(known);
         }
         Assert.Equal(300_000, table.Count);
@@ -77,9 +119,10 @@ public sealed class DuplicateFilterTests
         for (var i = 0; i < 300_000; i += 997)
         {
             var (low, high) = TxnIdTable.KeyOf(Encoding.UTF8.GetBytes($"ID{i}"));
-            var day = table.GetOrAdd(low, high, day: 9, out var known);
+            var slot = table.GetOrAdd(low, high, day: 9, print: 1, out var known);
             Assert.Equal(i >= 200_000, known);
-            Assert.Equal(known ? 2 : 9, day);
+            Assert.Equal(known ? 2 : 9, slot.Day);
+            Assert.Equal(known ? (uint)i : 1, slot.Print);
         }
     }
 }

@@ -137,9 +137,49 @@ public sealed class StateCodecTests
     [Fact]
     public void DecodeTxnIds_OfAPartialRecord_IsRefusedAtOnce()
     {
-        var error = Assert.Throws<InvalidDataException>(() => StateCodec.DecodeTxnIds(new byte[StateCodec.TxnIdBytes + 1]));
+        var bytes = StateCodec.Encode([new TxnIdRecord(1, 2, 20_515, 0, 7)]);
 
-        Assert.Equal("txnId records are 24 bytes each", error.Message);
+        var error = Assert.Throws<InvalidDataException>(() => StateCodec.DecodeTxnIds([.. bytes, 0]));
+
+        Assert.Equal("txnId records are a version byte 2 and 28 bytes each, or 24 bytes each without a version byte; these 30 bytes start with 2", error.Message);
+    }
+
+    [Fact]
+    public void DecodeTxnIds_OfAnotherVersion_IsRefused()
+    {
+        var bytes = StateCodec.Encode([new TxnIdRecord(1, 2, 20_515, 0, 7)]);
+        bytes[0] = 3;
+
+        var error = Assert.Throws<InvalidDataException>(() => StateCodec.DecodeTxnIds(bytes));
+
+        Assert.Equal("txnId records are a version byte 2 and 28 bytes each, or 24 bytes each without a version byte; these 29 bytes start with 3", error.Message);
+    }
+
+    [Fact]
+    public void EncodeTxnIds_RoundTrips_PrintsIncluded()
+    {
+        TxnIdRecord[] ids = [new(1, 2, 20_515, 0, 7), new(ulong.MaxValue, uint.MaxValue, 20_516, long.MaxValue, uint.MaxValue)];
+
+        Assert.Equal(ids, StateCodec.DecodeTxnIds(StateCodec.Encode(ids)));
+        Assert.Empty(StateCodec.DecodeTxnIds(StateCodec.Encode([])));
+    }
+
+    [Fact]
+    public void DecodeTxnIds_WrittenBeforePrintsWereKept_AreReadWithNoPrint()
+    {
+        // Two ids as the form before this one wrote them: 24 bytes each, no version byte.
+        var bytes = new byte[48];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes, 1);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), 2);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(12), 20_515);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(16), 40);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(24), 3);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(32), 4);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(36), 20_516);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(40), 41);
+
+        Assert.Equal([new TxnIdRecord(1, 2, 20_515, 40, 0), new TxnIdRecord(3, 4, 20_516, 41, 0)], StateCodec.DecodeTxnIds(bytes));
+        Assert.Empty(StateCodec.DecodeTxnIds([]));
     }
 
     [Theory]
@@ -148,7 +188,7 @@ public sealed class StateCodecTests
     [InlineData(20_515, -1)]
     public void DecodeTxnIds_OfNoDayOrSequence_IsRefused(int day, long sequence)
     {
-        var bytes = StateCodec.Encode([new TxnIdRecord(1, 2, 20_515, 0), new TxnIdRecord(3, 4, day, sequence)]);
+        var bytes = StateCodec.Encode([new TxnIdRecord(1, 2, 20_515, 0, 7), new TxnIdRecord(3, 4, day, sequence, 7)]);
 
         var error = Assert.Throws<InvalidDataException>(() => StateCodec.DecodeTxnIds(bytes));
 

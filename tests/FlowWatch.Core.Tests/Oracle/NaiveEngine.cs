@@ -135,7 +135,7 @@ internal sealed class NaiveEngine
         if (NaiveRecords.ReadPayment(root) is not { } payment) return RecordOutcome.Rejected;
         NoteHowWritten(root);
         // A payment whose id was accepted is a duplicate even when it does not resolve (any more).
-        if (IsDuplicate(Encoding.UTF8.GetBytes(payment.TxnId))) return RecordOutcome.Duplicate;
+        if (RepeatOf(payment) is { } repeat) return repeat;
         var e = Resolve(payment, sequence, _reference);
         if (e is null) return RecordOutcome.Rejected;
 
@@ -377,17 +377,30 @@ internal sealed class NaiveEngine
     /// <summary>
     /// SEMANTICS.md: a repeat of an accepted <c>txnId</c> is a duplicate. With <c>DuplicateHorizonDays</c> = N &gt; 0
     /// an id is forgotten once the newest event is more than N Shanghai days past the day of the event that carried it.
+    /// A duplicate that says something else than the payment last accepted with its id, as written (its time taken as an
+    /// instant, in whatever offset), is a differing one. Null when the payment repeats no remembered id.
     /// </summary>
-    private bool IsDuplicate(byte[] txnIdUtf8)
+    private RecordOutcome? RepeatOf(NaivePayment payment)
     {
-        var carriers = _history.Where(h => h.Event.TxnIdUtf8.AsSpan().SequenceEqual(txnIdUtf8)).ToList();
-        if (carriers.Count == 0) return false;
+        var carriers = _history.Where(h => h.Event.TxnId == payment.TxnId).ToList();
+        if (carriers.Count == 0) return null;
         var horizon = _settings.DuplicateHorizonDays;
-        if (horizon == 0) return true;
-        var newestDay = ShanghaiDay(_history.Max(h => h.Event.Ts));
-        var remembered = carriers.Exists(h => newestDay - ShanghaiDay(h.Event.Ts) <= horizon);
-        if (!remembered) Note("repeat of a forgotten txnId");
-        return remembered;
+        if (horizon > 0)
+        {
+            var newestDay = ShanghaiDay(_history.Max(h => h.Event.Ts));
+            if (!carriers.Exists(h => newestDay - ShanghaiDay(h.Event.Ts) <= horizon))
+            {
+                Note("repeat of a forgotten txnId");
+                return null;
+            }
+        }
+        var accepted = carriers[^1].Event.Given;
+        if (accepted with { OffsetMinutes = 0 } == payment with { OffsetMinutes = 0 })
+        {
+            if (accepted != payment) Note("redelivery written in another offset");
+            return RecordOutcome.Duplicate;
+        }
+        return RecordOutcome.DifferingDuplicate;
     }
 
     /// <summary>Whether the h-th event of an entity's history went into its daily accumulator when it was processed.</summary>
@@ -538,6 +551,7 @@ internal sealed class NaiveEngine
         return new OracleEvent
         {
             Sequence = sequence,
+            Given = d,
             TxnIdUtf8 = Encoding.UTF8.GetBytes(d.TxnId),
             TxnId = d.TxnId,
             Ts = d.Ts,
@@ -638,6 +652,9 @@ internal sealed class NaiveEngine
     private sealed class OracleEvent
     {
         public required long Sequence { get; init; }
+
+        /// <summary>The payment as it was written.</summary>
+        public required NaivePayment Given { get; init; }
         public required byte[] TxnIdUtf8 { get; init; }
         public required string TxnId { get; init; }
         public required long Ts { get; init; }

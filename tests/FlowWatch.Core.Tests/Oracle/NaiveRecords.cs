@@ -132,7 +132,7 @@ internal sealed class NaiveReference
 internal sealed record NaivePayment(
     string TxnId, long Ts, int OffsetMinutes, string Account, AccountKind? AccountKind, string? EntityId, Direction Direction,
     decimal Amount, string Currency, AccountKind CpKind, string? CpAccount, string? CpEntityId, string? CpName, string? CpCountry,
-    Purpose Purpose, PaymentMethod Method, bool CustomsSpecial);
+    Purpose Purpose, PaymentMethod Method, bool CustomsSpecial, string? Bank);
 
 /// <summary>
 /// The oracle's own reading of records (DESIGN.md §3.1, §3.4 and docs/SEMANTICS.md), written for clarity with
@@ -228,7 +228,7 @@ internal static class NaiveRecords
             var cpCountry = Text(root, "cpCountry", required: false);
             var method = Text(root, "method", required: false);
             var purpose = Text(root, "purpose", required: false);
-            _ = Text(root, "bank", required: false);
+            var bank = Text(root, "bank", required: false);
             if (txnId is null || Encoding.UTF8.GetByteCount(txnId) is 0 or > 64) return null;
             if (ts is null || !TryParseTime(ts, out var ticks, out var offset) || ticks < FirstTicks || ticks > LastTicks) return null;
             if (string.IsNullOrEmpty(account) || direction is not ("IN" or "OUT")) return null;
@@ -249,7 +249,7 @@ internal static class NaiveRecords
                 txnId, ticks, offset, account, kind, Text(root, "entityId", required: false), direction == "IN" ? Direction.In : Direction.Out,
                 amount, currency, counterpartyKind, Text(root, "cpAccount", required: false), Text(root, "cpEntityId", required: false),
                 Text(root, "cpName", required: false), cpCountry, purpose is null ? Purpose.Other : Purposes.GetValueOrDefault(purpose, Purpose.Other),
-                method == "CASH" ? PaymentMethod.Cash : PaymentMethod.Transfer, customs);
+                method == "CASH" ? PaymentMethod.Cash : PaymentMethod.Transfer, customs, bank);
         }
         catch (RefusedException)
         {

@@ -117,6 +117,9 @@ internal sealed class StreamGenerator
     private readonly List<string> _counterparties = [];
     private readonly List<string> _txnIds = [];
     private readonly List<byte[]> _lines = [];
+
+    /// <summary>The fields of every payment written, for redeliveries: the same payment, written again.</summary>
+    private readonly List<List<Action<Utf8JsonWriter>>> _payments = [];
     private long _clock;
     private int _next;
 
@@ -165,6 +168,7 @@ internal sealed class StreamGenerator
             var roll = _random.NextDouble();
             if (roll < 0.02) ControlRecord();
             else if (roll < 0.05) RejectedRecord();
+            else if (roll < 0.07 && _payments.Count > 0) Redelivery();
             else if (roll < 0.60) Burst();
             else SingleEvent();
         }
@@ -599,11 +603,19 @@ internal sealed class StreamGenerator
         Optional(fields, "purpose", spec.Purpose);
         Optional(fields, "method", spec.Method);
         if (spec.CustomsSpecial is { } customs) fields.Add(w => w.WriteBoolean("customsSpecial", customs));
-        if (Chance(0.2)) fields.Add(w => w.WriteString("bank", "BANK-" + _next));
+        var bank = "BANK-" + _next;
+        if (Chance(0.2)) fields.Add(w => w.WriteString("bank", bank));
         if (Chance(0.05)) fields.Add(w => w.WriteNumber("unknownField", 42));
         if (Chance(_style, 0.1)) fields.Add(w => w.WriteString("type", "PAYMENT"));
+        _payments.Add([.. fields]);
         Write(fields);
     }
+
+    /// <summary>
+    /// An earlier payment sent again, as a producer's retry does: the same fields, in another order, maybe escaped
+    /// otherwise, its time maybe in another offset.
+    /// </summary>
+    private void Redelivery() => Write([.. Pick(_payments)]);
 
     private void Optional(List<Action<Utf8JsonWriter>> fields, string name, string? value)
     {

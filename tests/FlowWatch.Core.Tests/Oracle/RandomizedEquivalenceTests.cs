@@ -38,7 +38,7 @@ public sealed class RandomizedEquivalenceTests
         "amount exactly at the band floor", "penetration cap of zero", "penetration position exactly at the cap or 80 %",
         "penetration warning re-armed", "penetration event for an earlier year", "parameters changed by a control record",
         "dormant since the reference lastActivity", "dormant since the entity's last event",
-        "exactly the dormancy period since the previous activity", "repeat of a forgotten txnId",
+        "exactly the dormancy period since the previous activity", "repeat of a forgotten txnId", "redelivery written in another offset",
         "event at 00:00 in Shanghai", "event in the last tick of a Shanghai day", "event on a leap day",
         "sanctioned name written with characters beyond U+FFFF", "ts with an offset other than Z and +08:00",
         "ts with fraction digits past the seventh", "amount written with an exponent", "amount written with zeros after its last decimal",

@@ -30,14 +30,16 @@ public sealed class StreamSemanticsTests
         var stream = Stream();
 
         var first = stream.Send(At(M(0), 1_500_000m).Id("X1"));
-        var duplicate = stream.Send(At(M(1), 1_500_000m).Id("X1"));
+        var duplicate = stream.Send(At(M(0), 1_500_000m).Id("X1"));
         var below = stream.Send(At(M(2), 499_999.99m).Id("X2"));
         var at = stream.Send(At(M(3), 0.01m).Id("X3"));
 
         Assert.Equal(RecordOutcome.Accepted, first.Outcome);
         Assert.Equal(RecordOutcome.Duplicate, duplicate.Outcome);
+        Assert.Null(duplicate.Reason);
         Assert.Empty(duplicate.Alerts);
         Assert.Equal(1, stream.Engine.Counters.Duplicates);
+        Assert.Equal(0, stream.Engine.Counters.DifferingDuplicates);
         Assert.Equal(3, stream.Entity("C1").Events);
         below.AssertNotRaised("LARGE_VALUE_REPORT");                                  // the duplicate added nothing
         Assert.Equal(2_000_000m, at.Single("LARGE_VALUE_REPORT").Metrics.Observed);
@@ -67,7 +69,10 @@ public sealed class StreamSemanticsTests
         var duplicate = stream.Send(SameName("P1", 9_000_000m));
         var next = stream.Send(SameName("P2", 999_999.99m));
 
-        Assert.Equal(RecordOutcome.Duplicate, duplicate.Outcome);
+        Assert.Equal(RecordOutcome.DifferingDuplicate, duplicate.Outcome);
+        Assert.Equal("txnId P1 was accepted before with other content; ignored as a duplicate", duplicate.Reason);
+        Assert.Equal(1, stream.Engine.Counters.Duplicates);
+        Assert.Equal(1, stream.Engine.Counters.DifferingDuplicates);
         Assert.Empty(duplicate.Alerts);
         Assert.Equal(7_999_999.99m, stream.Entity("Q1").PenetrationNetInflow(2026));
         Assert.Empty(next.Alerts);   // still below 0.8
@@ -82,7 +87,7 @@ public sealed class StreamSemanticsTests
         var duplicate = stream.Send(TestStreams.Event("A1").Entity("D1").At(Dormant.AddDays(400)));
         var reactivation = stream.Send(TestStreams.Event("A2").Entity("D1").Amount(500_000m).At(Dormant.AddDays(190)));
 
-        Assert.Equal(RecordOutcome.Duplicate, duplicate.Outcome);
+        Assert.Equal(RecordOutcome.DifferingDuplicate, duplicate.Outcome);
         Assert.Equal(180m, reactivation.Single("DORMANT_REACTIVATION").Metrics.DaysSincePreviousActivity);
     }
 
@@ -93,7 +98,7 @@ public sealed class StreamSemanticsTests
 
         stream.Send(At(M(0)).Id("OLD-1").CpCountry("KP"));
         stream.Send(At(TimeSpan.FromDays(60)).Id("NEW-1"));
-        var repeat = stream.Send(At(TimeSpan.FromDays(60) + M(1)).Id("OLD-1").CpCountry("KP"));
+        var repeat = stream.Send(At(M(0)).Id("OLD-1").CpCountry("KP"));
 
         Assert.Equal(RecordOutcome.Duplicate, repeat.Outcome);
         Assert.Empty(repeat.Alerts);
@@ -129,6 +134,104 @@ public sealed class StreamSemanticsTests
         Assert.Equal(RecordOutcome.Rejected, fresh.Outcome);
         Assert.Equal(1, stream.Engine.Counters.Duplicates);
         Assert.Equal(1, stream.Engine.Counters.DeadLetters);
+    }
+
+    [Fact]
+    public void Duplicate_SamePaymentWrittenOtherwise_IsARedelivery()
+    {
+        var stream = Stream();
+        stream.Send("""{"txnId":"X1","ts":"2026-03-02T10:00:00+08:00","account":"EFE-C1","entityId":"C1","direction":"IN","amount":"100.50","currency":"CNY","cpKind":"OFFSHORE","cpCountry":"HK","purpose":"GOODS_TRADE","bank":"B1"}""");
+
+        // Other field order, the time in UTC, the amount without its trailing zero and as a number, the purpose in
+        // lower case with a hyphen, the method and customsSpecial given as their defaults, a field unknown to DESIGN.md §3.1.
+        var repeat = stream.Send("""{ "bank":"B1", "amount":100.5, "currency":"CNY", "txnId":"X1", "ts":"2026-03-02T02:00:00.000Z", "account":"EFE-C1", "entityId":"C1", "direction":"IN", "cpKind":"OFFSHORE", "cpCountry":"HK", "purpose":"goods-trade", "method":"TRANSFER", "customsSpecial":false, "note":"retry" }""");
+
+        Assert.Equal(RecordOutcome.Duplicate, repeat.Outcome);
+        Assert.Null(repeat.Reason);
+        Assert.Equal(0, stream.Engine.Counters.DifferingDuplicates);
+    }
+
+    public static TheoryData<string, string> OneFieldChanged() => new()
+    {
+        { "amount", "100.51" },
+        { "amount", "100.49" },
+        { "ts", "2026-03-02T10:00:00.0000001+08:00" },
+        { "account", "EFE-C2" },
+        { "accountKind", "EFE" },
+        { "entityId", "C2" },
+        { "direction", "OUT" },
+        { "currency", "HKD" },
+        { "cpKind", "DOMESTIC" },
+        { "cpAccount", "HK-1" },
+        { "cpEntityId", "C2" },
+        { "cpName", "Blue Lotus" },
+        { "cpCountry", "MO" },
+        { "purpose", "SERVICE_TRADE" },
+        { "method", "CASH" },
+        { "customsSpecial", "true" },
+        { "bank", "B2" },
+    };
+
+    [Theory]
+    [MemberData(nameof(OneFieldChanged))]
+    public void Duplicate_WithOneFieldChanged_DiffersAndIsStillIgnored(string field, string value)
+    {
+        var stream = Reference().Entity("C2").Stream();
+        var first = TestStreams.Event("X1").Entity("C1").Amount(100.5m).CpCountry("HK");
+        stream.Send(first.With("bank", "B1"));
+        var changed = field is "amount" or "customsSpecial" ? first.WithRaw(field, value) : first.With(field, value);
+        var positionBefore = stream.Entity("C1").Events;
+
+        var repeat = stream.Send(changed.With("bank", field == "bank" ? value : "B1"));
+
+        Assert.Equal(RecordOutcome.DifferingDuplicate, repeat.Outcome);
+        Assert.Empty(repeat.Alerts);
+        Assert.Equal(positionBefore, stream.Entity("C1").Events);
+        Assert.Equal((1, 1), (stream.Engine.Counters.Duplicates, stream.Engine.Counters.DifferingDuplicates));
+    }
+
+    [Fact]
+    public void Duplicate_ThatNoLongerResolvesAndDiffers_IsADifferingDuplicate()
+    {
+        var stream = Stream();
+        stream.Send(At(M(0)).Id("X1").Amount(100m, "HKD"));
+        stream.Engine.UpdateReference(ReferenceDataLoader.Parse(System.Text.Encoding.UTF8.GetBytes(
+            """{"fxRates":{"USD":"7.10"},"entities":[{"entityId":"C1","type":"CORPORATE"}]}""")));   // HKD gone
+
+        var repeat = stream.Send(At(M(0)).Id("X1").Amount(900_000m, "HKD"));
+
+        Assert.Equal(RecordOutcome.DifferingDuplicate, repeat.Outcome);
+        Assert.Equal(0, stream.Engine.Counters.DeadLetters);
+    }
+
+    [Fact]
+    public void Duplicate_AfterTheReferenceDataGaveTheAccountAnotherOwner_IsStillARedelivery()
+    {
+        var reference = Reference().Entity("C2").Account("EFE-X", "EFE", "C1");
+        var stream = reference.Stream();
+        var payment = TestStreams.Event("X1").Entity(null).Account("EFE-X");
+        Assert.Equal(RecordOutcome.Accepted, stream.Send(payment).Outcome);
+        stream.Engine.UpdateReference(Reference().Entity("C2").Account("EFE-X", "EFE", "C2").Build());
+
+        var repeat = stream.Send(payment);
+
+        Assert.Equal(RecordOutcome.Duplicate, repeat.Outcome);   // printed as written, before the reference data resolves it
+    }
+
+    [Fact]
+    public void Duplicate_ThatDiffers_IsToldApartAfterARestore()
+    {
+        var stream = Stream();
+        stream.Engine.TrackChanges();
+        stream.Send(At(M(0)).Id("X1"));
+        var entities = new List<EntityState>();
+        var ids = new List<TxnIdRecord>();
+        stream.Engine.TakeChanges(entities, ids);
+        var restored = Reference().Stream();
+        foreach (var id in StateCodec.DecodeTxnIds(StateCodec.Encode(ids.ToArray()))) restored.Engine.Restore(id);
+
+        Assert.Equal(RecordOutcome.Duplicate, restored.Send(At(M(0)).Id("X1")).Outcome);
+        Assert.Equal(RecordOutcome.DifferingDuplicate, restored.Send(At(M(0), 200m).Id("X1")).Outcome);
     }
 
     [Fact]
@@ -264,7 +367,7 @@ public sealed class StreamSemanticsTests
         stream.Send(At(M(0)).Id("P1"), TestStreams.T0);
         var repeat = stream.Send(At(TimeSpan.FromDays(400)).Id("P1"), TestStreams.T0);
 
-        Assert.Equal(RecordOutcome.Duplicate, repeat.Outcome);
+        Assert.Equal(RecordOutcome.DifferingDuplicate, repeat.Outcome);
         Assert.Equal(0, stream.Engine.Counters.DeadLetters);
     }
 

@@ -69,11 +69,11 @@ public sealed class StateBookTests
     public void RestartPoint_IdsSavedEveryInterval_IsNeverPastTheLastSaveOfIds()
     {
         var book = NewBook();
-        var first = Commit(book, 110, TimeSpan.Zero, ids: [new TxnIdRecord(1, 1, 1, 105)]);
+        var first = Commit(book, 110, TimeSpan.Zero, ids: [new TxnIdRecord(1, 1, 1, 105, 7)]);
         Assert.Single(first.Ids!);
-        Assert.Null(Commit(book, 120, TimeSpan.FromSeconds(1), ids: [new TxnIdRecord(2, 2, 1, 115)]).Ids);
+        Assert.Null(Commit(book, 120, TimeSpan.FromSeconds(1), ids: [new TxnIdRecord(2, 2, 1, 115, 7)]).Ids);
         Assert.Equal(110, book.RestartPoint().Offset);
-        var later = Commit(book, 130, Interval, ids: [new TxnIdRecord(3, 3, 1, 125)]);
+        var later = Commit(book, 130, Interval, ids: [new TxnIdRecord(3, 3, 1, 125, 7)]);
         Assert.Equal([115L, 125L], later.Ids!.Select(id => id.Sequence));
         Assert.Equal(130, book.RestartPoint().Offset);
     }
@@ -85,7 +85,7 @@ public sealed class StateBookTests
         Commit(book, 110, TimeSpan.Zero);
         var a = new EntityState("A");
         var b = new EntityState("B");
-        Commit(book, 120, TimeSpan.FromSeconds(1), [a, b], [new TxnIdRecord(1, 1, 1, 112)]);
+        Commit(book, 120, TimeSpan.FromSeconds(1), [a, b], [new TxnIdRecord(1, 1, 1, 112, 7)]);
         var saved = Commit(book, 130, TimeSpan.FromSeconds(2), all: true);
         Assert.Equal([a, b], saved.Entities);
         Assert.Single(saved.Ids!);
@@ -98,7 +98,7 @@ public sealed class StateBookTests
     {
         var book = new StateBook(boundary: 200, Factor(0.5m), [], nextIdRecord: 7);
         var a = new EntityState("A");
-        book.Replayed(150, Factor(0.8m), [a], [new TxnIdRecord(1, 1, 1, 160)]);
+        book.Replayed(150, Factor(0.8m), [a], [new TxnIdRecord(1, 1, 1, 160, 7)]);
         Assert.Equal((150, Factor(0.8m)), book.RestartPoint());
         Assert.True(book.NextDue(Interval) < Start);
 
