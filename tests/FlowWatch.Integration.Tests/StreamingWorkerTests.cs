@@ -170,6 +170,30 @@ public sealed class StreamingWorkerTests : IDisposable
         Assert.Single(lines, line => line == $"txnId {txnId} was accepted before with other content; ignored as a duplicate (partition 0, offset 2)");
     }
 
+    /// <summary>A field the event contract does not define is passed over, and said once, since a misspelt one loses what it says.</summary>
+    [Fact]
+    public async Task Run_PaymentsWithAnUnknownField_AreCountedAndTheNameLoggedOnceWithWhereItWasFirst()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("unknown-field", partitions: 1);
+        var payments = File.ReadLines(Samples("events.jsonl")).Take(3).Select(line => line.Insert(1, "\"metod\":\"CASH\",")).ToList();
+        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            foreach (var payment in payments) producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = payment });
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+        var worker = NewWorker(options, new LineLogger(lines.Enqueue));
+        using var run = WorkerRun.Of(worker);
+        await Until(() => worker.Counters.Read == 3, "every record read");
+        await run.StopAsync();
+
+        Assert.Equal(3, worker.Counters.UnknownFields);
+        Assert.Single(lines, line => line.Contains("metod", StringComparison.Ordinal));
+        Assert.Contains("payments carry a field 'metod' that the event contract does not define: it is passed over (first at partition 0, offset 0)", lines);
+    }
+
     [Fact]
     public async Task Status_BrokerDownAndUpAgain_SaysNotConsumingWithoutALagThenConsumingAgain()
     {

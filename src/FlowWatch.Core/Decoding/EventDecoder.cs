@@ -59,12 +59,28 @@ public sealed class EventDecoder(Utf8StringPool strings)
     /// <summary>Pooled strings of the record being decoded on the fast path, looked up once it is scanned.</summary>
     private readonly DeferredString[] _deferred = new DeferredString[64];
 
+    /// <summary>
+    /// Where the names of fields DESIGN.md §3.1 does not define are in the record last decoded (start and length of
+    /// each name's bytes as written, within its quotes): the first few, so that a host can say which they are.
+    /// </summary>
+    private readonly (int Start, int Length)[] _unknownNames = new (int, int)[4];
+    private int _unknownCount;
+
     /// <summary>Unescaped string values; a field, not stackalloc, which would zero 6 KiB on every call.</summary>
     private readonly byte[] _scratch = new byte[MaxRawStringBytes];
 
     public EventDecoder() : this(new Utf8StringPool())
     {
     }
+
+    /// <summary>
+    /// The names, as written, of fields DESIGN.md §3.1 does not define, in the record last decoded: they are passed over,
+    /// but a misspelt field (<c>metod</c>) passed over unseen would lose what it says. At most the first four.
+    /// </summary>
+    public int UnknownNameCount => _unknownCount;
+
+    /// <summary>Where the <paramref name="index"/>th of <see cref="UnknownNameCount"/> names is in the record: its start and length.</summary>
+    public (int Start, int Length) UnknownName(int index) => _unknownNames[index];
 
     public RecordType Decode(ReadOnlySpan<byte> json, ref PaymentEvent e, out string? reason)
     {
@@ -88,6 +104,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
         var at = SkipWhitespace(json, 0);
         if (at >= json.Length || json[at] != '{') return false;
         Begin(ref e);
+        _unknownCount = 0;
         Fields seen = 0;
         Fields named = 0;
         var isControl = false;
@@ -111,12 +128,14 @@ public sealed class EventDecoder(Utf8StringPool strings)
             }
             else
             {
+                var nameStart = at + 1;
                 if (!TryReadPlainString(json, printable, ref at, out var name)) return false;
                 at = SkipWhitespace(json, at);
                 if (at >= json.Length || json[at] != ':') return false;
                 at++;
                 field = Match(name);
                 _successor[previous] = field;
+                if (field == Fields.None) NoteUnknownName(nameStart, name.Length);
             }
             previous = field == Fields.None ? 0 : BitOf(field) + 1;
             // A name given twice is the reader's to refuse.
@@ -184,6 +203,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
         }
 
         Begin(ref e);
+        _unknownCount = 0;
         Span<byte> scratch = _scratch;
         Fields seen = 0;
         Fields named = 0;
@@ -208,6 +228,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
             if (!reader.Read()) break;
             if (field == Fields.None)
             {
+                NoteUnknownName(nameAt + 1, nameLength);
                 reader.Skip();
                 // A field that is none of the event's is passed over, but a record is UTF-8 text throughout (the reader
                 // passes bytes >= 0x80 through unchecked).
@@ -259,6 +280,11 @@ public sealed class EventDecoder(Utf8StringPool strings)
         }
         reason = null;
         return RecordType.Payment;
+    }
+
+    private void NoteUnknownName(int start, int length)
+    {
+        if (_unknownCount < _unknownNames.Length) _unknownNames[_unknownCount++] = (start, length);
     }
 
     private static string UnknownFieldNotUtf8(ReadOnlySpan<byte> name) =>

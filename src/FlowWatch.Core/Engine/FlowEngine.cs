@@ -40,6 +40,9 @@ public sealed class EngineCounters
     public long DifferingDuplicates { get; internal set; }
     public long Late { get; internal set; }
 
+    /// <summary>Payments naming a field DESIGN.md §3.1 does not define, which is passed over (<see cref="FlowEngine.UnknownFieldNames"/>).</summary>
+    public long UnknownFields { get; internal set; }
+
     /// <summary>Accepted events that name another entity or kind for an account than reference data gives it (SEMANTICS.md, Resolution).</summary>
     public long ReferenceConflicts { get; internal set; }
     public long DeadLetters { get; internal set; }
@@ -80,6 +83,7 @@ public sealed class EngineCounters
         Accepted += sign * other.Accepted;
         Duplicates += sign * other.Duplicates;
         DifferingDuplicates += sign * other.DifferingDuplicates;
+        UnknownFields += sign * other.UnknownFields;
         Late += sign * other.Late;
         ReferenceConflicts += sign * other.ReferenceConflicts;
         DeadLetters += sign * other.DeadLetters;
@@ -92,7 +96,7 @@ public sealed class EngineCounters
     /// <summary>Sets every count back to zero (e.g. after records were processed again only to rebuild state).</summary>
     public void Clear()
     {
-        Read = Accepted = Duplicates = DifferingDuplicates = Late = ReferenceConflicts = DeadLetters = Failures = ControlRecords = Alerts = 0;
+        Read = Accepted = Duplicates = DifferingDuplicates = UnknownFields = Late = ReferenceConflicts = DeadLetters = Failures = ControlRecords = Alerts = 0;
         for (var i = 0; i < _alerts.Length; i++) Volatile.Write(ref _alerts[i], 0);
     }
 
@@ -117,6 +121,12 @@ public sealed class FlowEngine
     private readonly DuplicateFilter _duplicates;
     private readonly ReferenceMemo _memo = new();
     private readonly ContentPrint _print = new();
+
+    /// <summary>Most names of unknown fields kept, so that a producer writing a new name in every record costs no memory.</summary>
+    private const int MaxUnknownFieldNames = 32;
+
+    private readonly List<string> _unknownFieldNames = [];
+    private readonly List<byte[]> _unknownFieldNamesUtf8 = [];
 
     /// <summary>The string pool's generation the memo's slots were filled under.</summary>
     private int _memoGeneration;
@@ -153,6 +163,12 @@ public sealed class FlowEngine
     public EngineCounters Counters { get; }
 
     public IReadOnlyList<EngineShard> Shards => _shards;
+
+    /// <summary>
+    /// The names, as written, of fields DESIGN.md §3.1 does not define that payments have carried, in the order first
+    /// met, at most 32: they are passed over, and a host says so, since a misspelt field (<c>metod</c>) loses what it says.
+    /// </summary>
+    public IReadOnlyList<string> UnknownFieldNames => _unknownFieldNames;
 
     /// <summary>Ids the duplicate filter remembers.</summary>
     internal int DuplicateIdsHeld => _duplicates.Count;
@@ -310,6 +326,7 @@ public sealed class FlowEngine
         }
         if (type == RecordType.Payment)
         {
+            if (_decoder.UnknownNameCount > 0) CountUnknownFields(record);
             _duplicates.Prefetch(_event.TxnIdUtf8);
             // Printed as written, before reference data fills in what the event left out: a redelivery after the
             // reference data changed still says the same.
@@ -330,6 +347,31 @@ public sealed class FlowEngine
         }
         _event.Sequence = sequence;
         return Apply(ref _event, alerts, replaying, out reason);
+    }
+
+    private void CountUnknownFields(ReadOnlySpan<byte> record)
+    {
+        Counters.UnknownFields++;
+        for (var i = 0; i < _decoder.UnknownNameCount && _unknownFieldNames.Count < MaxUnknownFieldNames; i++)
+        {
+            var (start, length) = _decoder.UnknownName(i);
+            var name = record.Slice(start, length);
+            // Compared as bytes, so that a stream whose every record carries the same extra field allocates nothing.
+            if (!HasNotedUnknownName(name))
+            {
+                _unknownFieldNamesUtf8.Add(name.ToArray());
+                _unknownFieldNames.Add(System.Text.Encoding.UTF8.GetString(name));
+            }
+        }
+    }
+
+    private bool HasNotedUnknownName(ReadOnlySpan<byte> name)
+    {
+        foreach (var known in _unknownFieldNamesUtf8)
+        {
+            if (name.SequenceEqual(known)) return true;
+        }
+        return false;
     }
 
     private RecordOutcome CountDuplicate(Repeat repeat, in PaymentEvent e, out string? reason)

@@ -6,7 +6,8 @@ namespace FlowWatch.Worker.Cli;
 /// <summary>The end-of-run summary every command prints: records, outcomes, alerts by rule and severity, rate.</summary>
 public static class Summary
 {
-    public static void Print(TextWriter output, string title, EngineCounters c, TimeSpan? elapsed)
+    /// <summary>Prints the summary; <paramref name="unknownFieldNames"/>, the names of fields passed over, when one engine met them all (replay).</summary>
+    public static void Print(TextWriter output, string title, EngineCounters c, TimeSpan? elapsed, IReadOnlyList<string>? unknownFieldNames = null)
     {
         var inv = CultureInfo.InvariantCulture;
         output.WriteLine(title);
@@ -15,6 +16,11 @@ public static class Summary
         if (c.ReferenceConflicts > 0)
         {
             output.WriteLine(string.Create(inv, $"    naming another entity or kind for an account than reference data {c.ReferenceConflicts,7:N0}"));
+        }
+        if (c.UnknownFields > 0)
+        {
+            var names = unknownFieldNames is { Count: > 0 } ? ": " + string.Join(", ", unknownFieldNames) : "";
+            output.WriteLine(string.Create(inv, $"  payments with fields the event contract does not define, passed over {c.UnknownFields,7:N0}{names}"));
         }
         output.WriteLine(string.Create(inv, $"  duplicates       {c.Duplicates,12:N0}"));
         if (c.DifferingDuplicates > 0)

@@ -20,6 +20,8 @@ public sealed class DashboardMetrics
             "Accepted payments that name another entity or kind for an account, or another entity for a counterparty account, than reference data gives it");
         meter.CreateObservableCounter("flowwatch.differing_duplicates", () => worker.Counters.DifferingDuplicates, "{event}",
             "Payments repeating an accepted txnId with other content: ignored as duplicates, each another payment reusing the id");
+        meter.CreateObservableCounter("flowwatch.unknown_fields", () => worker.Counters.UnknownFields, "{event}",
+            "Payments carrying a field the event contract does not define, which is passed over (each name is logged once, event 1018)");
         meter.CreateObservableCounter("flowwatch.alerts", () => worker.Counters.AlertsByRule().Select(a =>
                 new Measurement<long>(a.Count, new KeyValuePair<string, object?>("rule", a.Rule), new KeyValuePair<string, object?>("severity", a.Severity.ToString()))),
             "{alert}", "Alerts raised, by rule and severity");

@@ -48,6 +48,9 @@ internal sealed class PartitionPipeline : IDisposable
     private long _nextOffset;
     private long _aggregatedFrom = -1;
 
+    /// <summary>How many of the engine's unknown field names were logged: names met while restoring are said at the next record.</summary>
+    private int _unknownFieldsLogged;
+
     /// <summary>
     /// A pipeline for one partition whose records resume at <paramref name="resumeAt"/>, which is its position until a
     /// record is processed.
@@ -228,6 +231,11 @@ internal sealed class PartitionPipeline : IDisposable
         if (outcome == RecordOutcome.Control) WorkerLog.ParametersChangedInStream(_log, record.Partition.Value, record.Offset.Value);
         // Ignored as a duplicate (RULES.md §1), yet another payment than the one its id was accepted with: said, with where it is.
         if (outcome == RecordOutcome.DifferingDuplicate) WorkerLog.DifferingDuplicate(_log, reason!, record.Partition.Value, record.Offset.Value);
+        // A field passed over may be a misspelt one (metod), whose content is lost: each name is said the first time.
+        while (_unknownFieldsLogged < Engine.UnknownFieldNames.Count)
+        {
+            WorkerLog.UnknownField(_log, Engine.UnknownFieldNames[_unknownFieldsLogged++], record.Partition.Value, record.Offset.Value);
+        }
         if (outcome == RecordOutcome.Rejected)
         {
             var headers = new Headers

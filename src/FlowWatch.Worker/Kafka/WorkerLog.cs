@@ -59,6 +59,10 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1017, Level = LogLevel.Warning, Message = "{Reason} (partition {Partition}, offset {Offset})")]
     public static partial void DifferingDuplicate(ILogger logger, string reason, int partition, long offset);
 
+    [LoggerMessage(EventId = 1018, Level = LogLevel.Warning,
+        Message = "payments carry a field '{Name}' that the event contract does not define: it is passed over (first at partition {Partition}, offset {Offset})")]
+    public static partial void UnknownField(ILogger logger, string name, int partition, long offset);
+
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "control record rejected: {Reason}")]
     public static partial void ControlRejected(ILogger logger, string reason);
 }

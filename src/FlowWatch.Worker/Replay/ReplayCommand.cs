@@ -62,7 +62,7 @@ public static class ReplayCommand
                 result = Replay(reference, settings, shards, eventsPath, alertsPath, deadLettersPath, models.Models, writer, aggregateOptions.ReplayBatchRecords);
             }
             stdout.WriteLine(models.Models.Current is { } loaded ? $"models {loaded.Version} from {models.Directory}" : "no models: ML_ANOMALY off");
-            Summary.Print(stdout, $"replay of {eventsPath}", result.Counters, result.Elapsed);
+            Summary.Print(stdout, $"replay of {eventsPath}", result.Counters, result.Elapsed, result.UnknownFieldNames);
             if (writer is not null) stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  aggregates       {writer.RowsWritten,12:N0} rows written to {sink!.Description}"));
         }
         finally
@@ -123,7 +123,7 @@ public static class ReplayCommand
             aggregates!.CompleteAsync().GetAwaiter().GetResult();
         }
         stopwatch.Stop();
-        return new ReplayResult(engine.Counters, stopwatch.Elapsed);
+        return new ReplayResult(engine.Counters, stopwatch.Elapsed, engine.UnknownFieldNames);
     }
 
     /// <summary>The records since the last aggregate batch: their line range, a hash of their bytes, their alerts.</summary>
@@ -160,4 +160,5 @@ public static class ReplayCommand
     }
 }
 
-public sealed record ReplayResult(EngineCounters Counters, TimeSpan Elapsed);
+/// <summary>What a replay counted and took; <paramref name="UnknownFieldNames"/>, the names of fields the event contract does not define that payments carried, passed over.</summary>
+public sealed record ReplayResult(EngineCounters Counters, TimeSpan Elapsed, IReadOnlyList<string> UnknownFieldNames);

@@ -372,6 +372,28 @@ public sealed class EventDecoderTests
         Assert.Equal(100m, Accepted(json).Amount);
     }
 
+    /// <summary>The names of fields passed over, where they are in the record, whichever way the record is read.</summary>
+    [Theory]
+    [InlineData("""{"txnId":"T1","metod":"CASH","ts":"2026-03-02T10:00:00+08:00","account":"EFE0001","direction":"IN","amount":"100","currency":"CNY","cpKind":"OFFSHORE","note":1}""", "metod", "note")]
+    [InlineData("""{ "txnId": "T1", "metod": "CASH", "ts": "2026-03-02T10:00:00+08:00", "account": "EFE0001", "direction": "IN", "amount": "100", "currency": "CNY", "cpKind": "OFFSHORE", "note": {"a": [1]} }""", "metod", "note")]
+    [InlineData("""{"txnId":"T1","me\u0074od":"CASH","ts":"2026-03-02T10:00:00+08:00","account":"EFE0001","direction":"IN","amount":"100","currency":"CNY","cpKind":"OFFSHORE","备注":"x"}""", "me\\u0074od", "备注")]
+    public void Decode_UnknownFieldNames_AreFoundWhereTheRecordWritesThem(string json, string first, string second)
+    {
+        var decoder = new EventDecoder();
+        var bytes = Encoding.UTF8.GetBytes(json);
+        var e = default(PaymentEvent);
+
+        Assert.Equal(RecordType.Payment, decoder.Decode(bytes, ref e, out _));
+
+        Assert.Equal(2, decoder.UnknownNameCount);
+        Assert.Equal([first, second], Enumerable.Range(0, 2).Select(i => Encoding.UTF8.GetString(bytes.AsSpan(decoder.UnknownName(i).Start, decoder.UnknownName(i).Length))));
+        Assert.Equal(PaymentMethod.Transfer, e.Method);   // passed over: "metod" is not the method
+        Assert.Equal(RecordType.Payment, decoder.Decode(Encoding.UTF8.GetBytes(Valid()), ref e, out _));
+        Assert.Equal(0, decoder.UnknownNameCount);
+        Assert.Equal(RecordType.Payment, decoder.Decode(Encoding.UTF8.GetBytes(TestStreams.Event("T1").WithRaw("Method", "\"CASH\"").ToJson()), ref e, out _));
+        Assert.Equal(0, decoder.UnknownNameCount);   // a known name in other letter case is no unknown field
+    }
+
     /// <summary>
     /// A known name in other letter case is that field, as a known purpose code in other case is that code: passed over,
     /// "Method":"CASH" would leave a cash payment out of its large-value report unseen.

@@ -91,6 +91,9 @@ internal sealed class NaiveEngine
 
     public int AcceptedEvents => _history.Count;
 
+    /// <summary>Payments carrying a field DESIGN.md §3.1 does not define, whatever became of them after.</summary>
+    public int UnknownFieldPayments { get; private set; }
+
     /// <summary>
     /// How often each edge case the comparison is meant to reach occurred (late, out of order, silenced, a window
     /// edge, a boundary amount...), so a test can show that the generated streams really exercise them.
@@ -133,6 +136,7 @@ internal sealed class NaiveEngine
             return RecordOutcome.Control;
         }
         if (NaiveRecords.ReadPayment(root) is not { } payment) return RecordOutcome.Rejected;
+        if (root.EnumerateObject().Any(field => !NaiveRecords.IsPaymentField(field.Name))) UnknownFieldPayments++;
         NoteHowWritten(root);
         // A payment whose id was accepted is a duplicate even when it does not resolve (any more).
         if (RepeatOf(payment) is { } repeat) return repeat;

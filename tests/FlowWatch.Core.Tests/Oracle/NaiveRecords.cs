@@ -175,6 +175,9 @@ internal static class NaiveRecords
 
     private static readonly long LastTicks = new DateTime(2106, 1, 1).Ticks - TimeSpan.TicksPerHour * 8 - 1;
 
+    /// <summary>Whether a name is one of DESIGN.md §3.1's fields, in any letter case (SEMANTICS.md, Field names).</summary>
+    public static bool IsPaymentField(string name) => PaymentFields.Contains(name, StringComparer.OrdinalIgnoreCase);
+
     public static AccountKind? KindOf(string text) => Kinds.Contains(text) ? Enum.Parse<AccountKind>(text) : null;
 
     /// <summary>What a record is: its JSON object when it is a payment or a control record, null when it is refused.</summary>

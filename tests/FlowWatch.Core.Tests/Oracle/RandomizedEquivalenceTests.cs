@@ -140,10 +140,10 @@ public sealed class RandomizedEquivalenceTests
                     return Difference(shards, i, stream.Lines[i], expectedOutcome, expectedAlerts, outcome, reason, actual);
                 }
             }
-            if (engine.Counters.Late != oracle.LateEvents || engine.Counters.Accepted != oracle.AcceptedEvents)
+            if (engine.Counters.Late != oracle.LateEvents || engine.Counters.Accepted != oracle.AcceptedEvents || engine.Counters.UnknownFields != oracle.UnknownFieldPayments)
             {
-                return $"shards {shards}: engine counted {engine.Counters.Accepted} accepted and {engine.Counters.Late} late events, "
-                    + $"the oracle {oracle.AcceptedEvents} and {oracle.LateEvents}";
+                return $"shards {shards}: engine counted {engine.Counters.Accepted} accepted, {engine.Counters.Late} late events and "
+                    + $"{engine.Counters.UnknownFields} with unknown fields, the oracle {oracle.AcceptedEvents}, {oracle.LateEvents} and {oracle.UnknownFieldPayments}";
             }
         }
         return null;

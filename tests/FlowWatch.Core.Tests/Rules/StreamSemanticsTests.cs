@@ -234,6 +234,47 @@ public sealed class StreamSemanticsTests
         Assert.Equal(RecordOutcome.DifferingDuplicate, restored.Send(At(M(0), 200m).Id("X1")).Outcome);
     }
 
+    // ---- Fields the event contract does not define ----
+
+    [Fact]
+    public void UnknownFields_OfPayments_AreCountedAndTheirNamesKeptOnceEach()
+    {
+        var stream = Stream();
+
+        stream.Send(At(M(0)).Id("U1").WithRaw("metod", "\"CASH\""));
+        stream.Send(At(M(1)).Id("U2").WithRaw("metod", "\"CASH\"").WithRaw("note", "1"));
+        stream.Send(At(M(2)).Id("U3"));
+        stream.Send(At(M(3)).Id("U4").Account("NOWHERE").Entity(null).WithRaw("remark", "null"));   // refused by resolution, still a payment
+        stream.Send(At(M(4)).Id("U5").Amount(100m, "usd").WithRaw("extra", "1"));                      // refused by the decoder: not a payment
+        stream.Parameters(TestStreams.T0, "\"macroPrudentialFactor\":1,\"factor\":2");              // a control record's fields are its parser's
+
+        Assert.Equal(3, stream.Engine.Counters.UnknownFields);
+        Assert.Equal(["metod", "note", "remark"], stream.Engine.UnknownFieldNames);
+    }
+
+    [Fact]
+    public void UnknownFields_ManyNames_KeepsTheFirst32()
+    {
+        var stream = Stream();
+
+        for (var i = 0; i < 40; i++) stream.Send(At(M(i)).Id($"U{i}").WithRaw($"field{i}", "1"));
+
+        Assert.Equal(40, stream.Engine.Counters.UnknownFields);
+        Assert.Equal(Enumerable.Range(0, 32).Select(i => $"field{i}"), stream.Engine.UnknownFieldNames);
+    }
+
+    [Fact]
+    public void Summary_OfUnknownFields_SaysHowManyAndWhich()
+    {
+        var stream = Stream();
+        stream.Send(At(M(0)).Id("U1").WithRaw("metod", "\"CASH\""));
+        var output = new StringWriter();
+
+        FlowWatch.Worker.Cli.Summary.Print(output, "replay", stream.Engine.Counters, elapsed: null, stream.Engine.UnknownFieldNames);
+
+        Assert.Contains("  payments with fields the event contract does not define, passed over       1: metod", output.ToString().Split(Environment.NewLine));
+    }
+
     [Fact]
     public void Record_WithAUtf8ByteOrderMark_IsProcessedLikeWithout()
     {
