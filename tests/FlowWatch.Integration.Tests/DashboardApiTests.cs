@@ -272,6 +272,7 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
         Assert.Matches(@"(?m)^flowwatch_reference_conflicts_total\{[^}]*\} \d", text);
         Assert.Matches(@"(?m)^flowwatch_differing_duplicates_total\{[^}]*\} \d", text);
         Assert.Matches(@"(?m)^flowwatch_unknown_fields_total\{[^}]*\} \d", text);
+        Assert.Matches(@"(?m)^flowwatch_split_entities_total\{[^}]*\} \d", text);
         Assert.Matches(@"(?m)^flowwatch_processing_latency_seconds_bucket\{[^}]*le=""0.1""[^}]*\} \d", text);
         Assert.Matches(@"(?m)^flowwatch_processing_latency_seconds_count\{[^}]*\} [1-9]", text);
         Assert.Matches(Commits, text);

@@ -194,6 +194,32 @@ public sealed class StreamingWorkerTests : IDisposable
         Assert.Contains("payments carry a field 'metod' that the event contract does not define: it is passed over (first at partition 0, offset 0)", lines);
     }
 
+    /// <summary>State is per partition: an entity whose payments reach two partitions has it split, and the worker says so.</summary>
+    [Fact]
+    public async Task Run_EntityWithPaymentsInTwoPartitions_IsCountedAndLoggedNamingBoth()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("split-entity", partitions: 2);
+        // The samples' first two payments are both of account EFE0001, which reference data gives to E-HQ-001.
+        var payments = File.ReadLines(Samples("events.jsonl")).Take(2).ToList();
+        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            producer.Produce(new TopicPartition(options.PaymentsTopic, new Partition(0)), new Message<Null, string> { Value = payments[0] });
+            producer.Produce(new TopicPartition(options.PaymentsTopic, new Partition(1)), new Message<Null, string> { Value = payments[1] });
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+        var worker = NewWorker(options, new LineLogger(lines.Enqueue));
+        using var run = WorkerRun.Of(worker);
+        await Until(() => worker.Counters.Read == 2, "both records read");
+        await run.StopAsync();
+
+        Assert.Equal(2, worker.Counters.Accepted);
+        Assert.Equal(1, worker.SplitEntities);
+        Assert.Single(lines, line => line.StartsWith("entity E-HQ-001 has payments in partitions ", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Status_BrokerDownAndUpAgain_SaysNotConsumingWithoutALagThenConsumingAgain()
     {

@@ -61,6 +61,9 @@ public sealed class EngineShard
 
     public EntityState? Find(string entityId) => _entities.GetValueOrDefault(entityId);
 
+    /// <summary>Told of each entity a payment brings to this shard for the first time (not of one adopted from a snapshot).</summary>
+    internal Action<string>? EntityMet { get; set; }
+
     public IEnumerable<EntityState> Entities => _entities.Values;
 
     /// <summary>Moves the entities changed since the last call into <paramref name="into"/> (snapshots).</summary>
@@ -240,7 +243,10 @@ public sealed class EngineShard
     private EntityState StateOf(string entityId)
     {
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entities, entityId, out _);
-        return slot ??= new EntityState(entityId) { Counterparties = _counterparties };
+        if (slot is not null) return slot;
+        var met = slot = new EntityState(entityId) { Counterparties = _counterparties };
+        EntityMet?.Invoke(entityId);
+        return met;
     }
 
     /// <summary>Which parties of the event are sanctioned (RULES.md §2), so that the alert does not point at an innocent one.</summary>

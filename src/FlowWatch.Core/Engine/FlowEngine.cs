@@ -219,6 +219,18 @@ public sealed class FlowEngine
 
     public EntityState? FindEntity(string entityId) => ShardOf(entityId).Find(entityId);
 
+    /// <summary>
+    /// Tells <paramref name="met"/> of each entity a payment brings for the first time, on the thread processing it: a
+    /// host running engines side by side, one per partition, can see an entity whose payments reach two of them.
+    /// </summary>
+    public void OnEntityMet(Action<string> met)
+    {
+        foreach (var shard in _shards) shard.EntityMet = met;
+    }
+
+    /// <summary>Every entity this engine holds.</summary>
+    public IEnumerable<EntityState> Entities => _shards.SelectMany(shard => shard.Entities);
+
     public EngineShard ShardOf(string entityId) => _shards[ShardIndex(entityId, _shards.Length)];
 
     /// <summary>Stable across processes and machines (unlike string.GetHashCode), so routing is reproducible.</summary>

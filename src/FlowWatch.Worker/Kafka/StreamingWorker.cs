@@ -39,6 +39,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// </summary>
     internal Action<Alert>? AlertProducedForTests { get; init; }
     private readonly Dictionary<int, PartitionPipeline> _partitions = [];
+    private readonly EntityPartitions _entityPartitions = new(logger ?? NullLogger.Instance);
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly EngineCounters _retired = new();
 
@@ -117,6 +118,12 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             lock (_partitions) return _partitions.Values.Sum(p => Math.Max(0, p.NextOffset - p.Book.SavedThrough));
         }
     }
+
+    /// <summary>
+    /// Times an entity was met in a second partition of this worker's while another held it: its state is split between
+    /// them (<see cref="EntityPartitions"/>).
+    /// </summary>
+    public long SplitEntities => _entityPartitions.Split;
 
     /// <summary>
     /// Records in the assigned payments partitions not processed yet, as of the last look (every <c>CommitInterval</c>);
@@ -587,6 +594,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             if (_feed.Enabled) engine.UpdateReference(_feed.Current);
             // Only now: the payments processed again during the restore had their aggregate rows written before.
             if (options.PublishAggregates) engine.Aggregator = new FlowAggregator();
+            _entityPartitions.Watch(engine, topicPartition.Partition.Value);
             WorkerLog.PartitionRestored(_log, topicPartition.Partition.Value, started.ElapsedMilliseconds, restored.Replayed, restored.ResumeAt ?? 0);
             lock (_partitions)
             {
@@ -647,6 +655,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     {
         if (!_partitions.TryGetValue(partition, out var pipeline)) return;
         pipeline.Dispose();
+        _entityPartitions.Release(partition);
         lock (_partitions)
         {
             // As of its last commit: what a failed session processed after it, the next session processes again,

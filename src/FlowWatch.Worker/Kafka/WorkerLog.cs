@@ -63,6 +63,10 @@ internal static partial class WorkerLog
         Message = "payments carry a field '{Name}' that the event contract does not define: it is passed over (first at partition {Partition}, offset {Offset})")]
     public static partial void UnknownField(ILogger logger, string name, int partition, long offset);
 
+    [LoggerMessage(EventId = 1019, Level = LogLevel.Warning,
+        Message = "entity {EntityId} has payments in partitions {First} and {Second}: its state, quota and windows are split between them; producers must key payments so that all events of an entity land in one partition")]
+    public static partial void EntityInTwoPartitions(ILogger logger, string entityId, int first, int second);
+
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "control record rejected: {Reason}")]
     public static partial void ControlRejected(ILogger logger, string reason);
 }
