@@ -402,7 +402,7 @@ public sealed class CommandTests
     [Theory]
     [InlineData("TransactionTimeout", "00:00:01")]
     [InlineData("TransactionTimeout", "00:15:00")]
-    [InlineData("StateIdsPerRecord", "40000")]
+    [InlineData("StateIdsPerRecord", "35000")]
     [InlineData("StateRecordBytes", "900000")]
     [InlineData("Client:linger.ms", "5")]
     public void Validate_KafkaSettingsAtTheirBounds_AreTaken(string key, string value)

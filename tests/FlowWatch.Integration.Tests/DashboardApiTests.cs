@@ -232,6 +232,9 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
         Assert.True(stats["ready"]!.GetValue<bool>());
         Assert.Equal("consuming", stats["status"]!.GetValue<string>());
         Assert.NotNull(stats["deadLetters"]);
+        Assert.Equal(0, stats["differingDuplicates"]!.GetValue<long>());
+        Assert.Equal(0, stats["splitEntities"]!.GetValue<long>());
+        Assert.NotNull(stats["referenceConflicts"]);
         Assert.Equal(["I", "II", "III"], stats["alertsPerSecond"]!.AsObject().Select(p => p.Key));
     }
 

@@ -64,6 +64,10 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
         await Assertions.Expect(_page.GetByTestId("feed")).ToBeVisibleAsync();
         await Assertions.Expect(_page.Locator("#filters input[name=severity]")).ToHaveCountAsync(3);
         await Assertions.Expect(_page.Locator("#stat-uptime")).Not.ToHaveTextAsync("–");
+        foreach (var count in new[] { "#stat-reused", "#stat-conflicts", "#stat-split" })
+        {
+            await Assertions.Expect(_page.Locator(count)).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[0-9,]+$"));
+        }
         Assert.Empty(_consoleErrors);   // among others, nothing the CSP refused
     }
 

@@ -61,9 +61,10 @@ public sealed class EventDecoder(Utf8StringPool strings)
 
     /// <summary>
     /// Where the names of fields DESIGN.md §3.1 does not define are in the record last decoded (start and length of
-    /// each name's bytes as written, within its quotes): the first few, so that a host can say which they are.
+    /// each name's bytes as written, within its quotes): the first 32, so that a host can say which they are, a
+    /// misspelt field among them even after several fields of a producer's own.
     /// </summary>
-    private readonly (int Start, int Length)[] _unknownNames = new (int, int)[4];
+    private readonly (int Start, int Length)[] _unknownNames = new (int, int)[32];
     private int _unknownCount;
 
     /// <summary>Unescaped string values; a field, not stackalloc, which would zero 6 KiB on every call.</summary>
@@ -75,7 +76,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
 
     /// <summary>
     /// The names, as written, of fields DESIGN.md §3.1 does not define, in the record last decoded: they are passed over,
-    /// but a misspelt field (<c>metod</c>) passed over unseen would lose what it says. At most the first four.
+    /// but a misspelt field (<c>metod</c>) passed over unseen would lose what it says. At most the first 32.
     /// </summary>
     public int UnknownNameCount => _unknownCount;
 
@@ -101,10 +102,10 @@ public sealed class EventDecoder(Utf8StringPool strings)
     /// </summary>
     internal bool TryDecodeFast(ReadOnlySpan<byte> json, ref PaymentEvent e)
     {
+        _unknownCount = 0;
         var at = SkipWhitespace(json, 0);
         if (at >= json.Length || json[at] != '{') return false;
         Begin(ref e);
-        _unknownCount = 0;
         Fields seen = 0;
         Fields named = 0;
         var isControl = false;
@@ -195,6 +196,7 @@ public sealed class EventDecoder(Utf8StringPool strings)
 
     private RecordType DecodeCore(ReadOnlySpan<byte> json, ref PaymentEvent e, out string? reason)
     {
+        _unknownCount = 0;
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
@@ -203,7 +205,6 @@ public sealed class EventDecoder(Utf8StringPool strings)
         }
 
         Begin(ref e);
-        _unknownCount = 0;
         Span<byte> scratch = _scratch;
         Fields seen = 0;
         Fields named = 0;

@@ -40,7 +40,7 @@ public sealed class EngineCounters
     public long DifferingDuplicates { get; internal set; }
     public long Late { get; internal set; }
 
-    /// <summary>Payments naming a field DESIGN.md §3.1 does not define, which is passed over (<see cref="FlowEngine.UnknownFieldNames"/>).</summary>
+    /// <summary>Payments naming a field DESIGN.md §3.1 does not define, which is passed over (<see cref="FlowEngine.UnknownFields"/>).</summary>
     public long UnknownFields { get; internal set; }
 
     /// <summary>Accepted events that name another entity or kind for an account than reference data gives it (SEMANTICS.md, Resolution).</summary>
@@ -125,7 +125,10 @@ public sealed class FlowEngine
     /// <summary>Most names of unknown fields kept, so that a producer writing a new name in every record costs no memory.</summary>
     private const int MaxUnknownFieldNames = 32;
 
-    private readonly List<string> _unknownFieldNames = [];
+    /// <summary>Bytes of an unknown field's name kept: a longer one is kept by its start, and names sharing it are one.</summary>
+    private const int MaxUnknownFieldNameBytes = 64;
+
+    private readonly List<UnknownField> _unknownFields = [];
     private readonly List<byte[]> _unknownFieldNamesUtf8 = [];
 
     /// <summary>The string pool's generation the memo's slots were filled under.</summary>
@@ -165,10 +168,11 @@ public sealed class FlowEngine
     public IReadOnlyList<EngineShard> Shards => _shards;
 
     /// <summary>
-    /// The names, as written, of fields DESIGN.md §3.1 does not define that payments have carried, in the order first
-    /// met, at most 32: they are passed over, and a host says so, since a misspelt field (<c>metod</c>) loses what it says.
+    /// The fields DESIGN.md §3.1 does not define that payments have carried, by their names as written (their first 64
+    /// bytes), in the order first met, each with the sequence of the record that first carried it, at most 32: they are
+    /// passed over, and a host says so, since a misspelt field (<c>metod</c>) loses what it says.
     /// </summary>
-    public IReadOnlyList<string> UnknownFieldNames => _unknownFieldNames;
+    public IReadOnlyList<UnknownField> UnknownFields => _unknownFields;
 
     /// <summary>Ids the duplicate filter remembers.</summary>
     internal int DuplicateIdsHeld => _duplicates.Count;
@@ -338,7 +342,7 @@ public sealed class FlowEngine
         }
         if (type == RecordType.Payment)
         {
-            if (_decoder.UnknownNameCount > 0) CountUnknownFields(record);
+            if (_decoder.UnknownNameCount > 0) CountUnknownFields(record, sequence);
             _duplicates.Prefetch(_event.TxnIdUtf8);
             // Printed as written, before reference data fills in what the event left out: a redelivery after the
             // reference data changed still says the same.
@@ -361,19 +365,18 @@ public sealed class FlowEngine
         return Apply(ref _event, alerts, replaying, out reason);
     }
 
-    private void CountUnknownFields(ReadOnlySpan<byte> record)
+    private void CountUnknownFields(ReadOnlySpan<byte> record, long sequence)
     {
         Counters.UnknownFields++;
-        for (var i = 0; i < _decoder.UnknownNameCount && _unknownFieldNames.Count < MaxUnknownFieldNames; i++)
+        for (var i = 0; i < _decoder.UnknownNameCount && _unknownFields.Count < MaxUnknownFieldNames; i++)
         {
             var (start, length) = _decoder.UnknownName(i);
-            var name = record.Slice(start, length);
+            var name = record.Slice(start, Math.Min(length, MaxUnknownFieldNameBytes));
             // Compared as bytes, so that a stream whose every record carries the same extra field allocates nothing.
-            if (!HasNotedUnknownName(name))
-            {
-                _unknownFieldNamesUtf8.Add(name.ToArray());
-                _unknownFieldNames.Add(System.Text.Encoding.UTF8.GetString(name));
-            }
+            if (HasNotedUnknownName(name)) continue;
+            _unknownFieldNamesUtf8.Add(name.ToArray());
+            var text = System.Text.Encoding.UTF8.GetString(name);
+            _unknownFields.Add(new UnknownField(length > MaxUnknownFieldNameBytes ? text + "…" : text, sequence));
         }
     }
 
@@ -414,7 +417,11 @@ public sealed class FlowEngine
         return false;
     }
 
-    /// <summary>Processes an event that is already decoded and resolved (tests and generated streams).</summary>
+    /// <summary>
+    /// Processes an event that is already decoded and resolved (tests and generated streams). Its content is printed as
+    /// given here, resolved, so a repeat of its id is compared with it as resolved too; <see cref="Process(ReadOnlySpan{byte}, long, List{Alert}, out string?)"/>
+    /// prints a record as written (SEMANTICS.md, txnId), and the two are not to be mixed on one id.
+    /// </summary>
     public RecordOutcome Apply(ref PaymentEvent e, List<Alert> alerts)
     {
         e.Print = _print.Of(e);
@@ -448,3 +455,6 @@ public sealed class FlowEngine
         return RecordOutcome.Accepted;
     }
 }
+
+/// <summary>A field DESIGN.md §3.1 does not define, by its name as written, and the sequence of the record that first carried it.</summary>
+public readonly record struct UnknownField(string Name, long Sequence);

@@ -6,12 +6,18 @@ namespace FlowWatch.Worker.Dashboard;
 
 /// <summary>
 /// What <c>/api/stats</c> answers: rates over the last second, totals, lag (null while the worker is not consuming),
-/// uptime, and whether the worker is consuming (<see cref="Ready"/>) and if not why (<see cref="Status"/>).
+/// uptime, and whether the worker is consuming (<see cref="Ready"/>) and if not why (<see cref="Status"/>). Three
+/// totals count payments the rules may not see whole: repeats of an accepted <c>txnId</c> saying something else
+/// (ignored), payments naming another holder or kind for an account than reference data (judged as they say), and
+/// entities met in two partitions (their state split).
 /// </summary>
 public sealed record StatsSnapshot(
     double EventsPerSecond,
     long Events,
     long DeadLetters,
+    long DifferingDuplicates,
+    long ReferenceConflicts,
+    long SplitEntities,
     // Written as null, not left out as absent values elsewhere are: the page tells "not consuming" by it.
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] long? ConsumerLag,
     IReadOnlyDictionary<string, double> AlertsPerSecond,
@@ -40,10 +46,14 @@ public sealed class LiveStats(StreamingWorker worker, AlertFeed feed, TimeProvid
             var now = Take();
             var rates = _rates;
             var status = worker.Status;
+            var counters = worker.Counters;
             return new StatsSnapshot(
                 rates.Events,
                 now.Events,
                 now.DeadLetters,
+                counters.DifferingDuplicates,
+                counters.ReferenceConflicts,
+                worker.SplitEntities,
                 worker.ConsumerLag,
                 Severities.Select((s, i) => (s, rates.Alerts[i])).ToDictionary(p => p.s, p => p.Item2),
                 Severities.Select((s, i) => (s, now.Alerts[i])).ToDictionary(p => p.s, p => p.Item2),

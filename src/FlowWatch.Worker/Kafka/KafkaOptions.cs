@@ -46,8 +46,9 @@ public sealed class KafkaOptions
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Most accepted ids (28 bytes each) in one record of saved ids: 32,768 makes 896 KiB, within a broker's
-    /// default limit of 1 MB a message (<c>message.max.bytes</c>).
+    /// Most accepted ids (28 bytes each) in one record of saved ids: 32,768 makes 896 KiB, within a Kafka client's and a
+    /// broker's default limit of about 1 MB a message (<c>message.max.bytes</c>); at most 35,000 (980,001 bytes), which
+    /// leaves room for the record's key, headers and framing.
     /// </summary>
     public int StateIdsPerRecord { get; set; } = 32_768;
 
@@ -142,7 +143,7 @@ public sealed class KafkaOptions
         Check(CommitInterval > TimeSpan.Zero && CommitInterval <= TimeSpan.FromMinutes(1), nameof(CommitInterval), "must be from 1 ms to 1 minute");
         Check(CheckpointInterval > TimeSpan.Zero && CheckpointInterval <= TimeSpan.FromHours(1), nameof(CheckpointInterval), "must be from 1 ms to 1 hour");
         // Both within the 1 MB a message that Kafka clients and brokers take by default.
-        Check(StateIdsPerRecord is >= 1 and <= 36_000, nameof(StateIdsPerRecord), "must be from 1 to 36,000 (28 bytes each)");
+        Check(StateIdsPerRecord is >= 1 and <= 35_000, nameof(StateIdsPerRecord), "must be from 1 to 35,000 (28 bytes each, within a Kafka client's 1,000,000-byte message)");
         Check(StateRecordBytes is >= 64 and <= 900_000, nameof(StateRecordBytes), "must be from 64 to 900,000");
         // librdkafka takes 1 s at least; brokers allow 15 minutes at most by default (transaction.max.timeout.ms).
         Check(TransactionTimeout >= TimeSpan.FromSeconds(1) && TransactionTimeout <= TimeSpan.FromMinutes(15), nameof(TransactionTimeout),

@@ -48,7 +48,16 @@ internal sealed class PartitionPipeline : IDisposable
     private long _nextOffset;
     private long _aggregatedFrom = -1;
 
-    /// <summary>How many of the engine's unknown field names were logged: names met while restoring are said at the next record.</summary>
+    /// <summary>
+    /// Differing duplicates logged one by one in this partition: a producer that started its ids afresh would make every
+    /// record one, so after these the metric counts them alone.
+    /// </summary>
+    private const int MaxDifferingDuplicatesLogged = 100;
+
+    private const string LaterOnesCounted = "; further ones in this partition are counted (flowwatch_differing_duplicates_total), not logged";
+    private int _differingDuplicates;
+
+    /// <summary>How many of the engine's unknown fields were logged: those met while restoring are said at the next record, with their own offsets.</summary>
     private int _unknownFieldsLogged;
 
     /// <summary>
@@ -230,11 +239,15 @@ internal sealed class PartitionPipeline : IDisposable
         // Parameters a supervisor changes move every cap of the partition: the change is said, where it came from too.
         if (outcome == RecordOutcome.Control) WorkerLog.ParametersChangedInStream(_log, record.Partition.Value, record.Offset.Value);
         // Ignored as a duplicate (RULES.md §1), yet another payment than the one its id was accepted with: said, with where it is.
-        if (outcome == RecordOutcome.DifferingDuplicate) WorkerLog.DifferingDuplicate(_log, reason!, record.Partition.Value, record.Offset.Value);
-        // A field passed over may be a misspelt one (metod), whose content is lost: each name is said the first time.
-        while (_unknownFieldsLogged < Engine.UnknownFieldNames.Count)
+        if (outcome == RecordOutcome.DifferingDuplicate && ++_differingDuplicates <= MaxDifferingDuplicatesLogged)
         {
-            WorkerLog.UnknownField(_log, Engine.UnknownFieldNames[_unknownFieldsLogged++], record.Partition.Value, record.Offset.Value);
+            WorkerLog.DifferingDuplicate(_log, reason!, record.Partition.Value, record.Offset.Value, _differingDuplicates == MaxDifferingDuplicatesLogged ? LaterOnesCounted : "");
+        }
+        // A field passed over may be a misspelt one (metod), whose content is lost: each name is said the first time.
+        while (_unknownFieldsLogged < Engine.UnknownFields.Count)
+        {
+            var (name, offset) = Engine.UnknownFields[_unknownFieldsLogged++];
+            WorkerLog.UnknownField(_log, name, record.Partition.Value, offset);
         }
         if (outcome == RecordOutcome.Rejected)
         {

@@ -56,8 +56,8 @@ internal static partial class WorkerLog
         Message = "parameters changed by a PARAMETERS record in the payments stream (partition {Partition}, offset {Offset}); they apply to that partition's payments")]
     public static partial void ParametersChangedInStream(ILogger logger, int partition, long offset);
 
-    [LoggerMessage(EventId = 1017, Level = LogLevel.Warning, Message = "{Reason} (partition {Partition}, offset {Offset})")]
-    public static partial void DifferingDuplicate(ILogger logger, string reason, int partition, long offset);
+    [LoggerMessage(EventId = 1017, Level = LogLevel.Warning, Message = "{Reason} (partition {Partition}, offset {Offset}){Afterwards}")]
+    public static partial void DifferingDuplicate(ILogger logger, string reason, int partition, long offset, string afterwards);
 
     [LoggerMessage(EventId = 1018, Level = LogLevel.Warning,
         Message = "payments carry a field '{Name}' that the event contract does not define: it is passed over (first at partition {Partition}, offset {Offset})")]

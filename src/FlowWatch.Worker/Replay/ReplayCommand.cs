@@ -123,7 +123,7 @@ public static class ReplayCommand
             aggregates!.CompleteAsync().GetAwaiter().GetResult();
         }
         stopwatch.Stop();
-        return new ReplayResult(engine.Counters, stopwatch.Elapsed, engine.UnknownFieldNames);
+        return new ReplayResult(engine.Counters, stopwatch.Elapsed, [.. engine.UnknownFields.Select(field => field.Name)]);
     }
 
     /// <summary>The records since the last aggregate batch: their line range, a hash of their bytes, their alerts.</summary>

@@ -39,6 +39,21 @@ public sealed class DuplicateFilterTests
     }
 
     [Fact]
+    public void Restore_TheSameIdTwice_KeepsTheLaterPrint()
+    {
+        var filter = new DuplicateFilter(horizonDays: 0);
+        var id = Encoding.UTF8.GetBytes("T1");
+        var (low, high) = TxnIdTable.KeyOf(id);
+        var day = ShanghaiTime.DayNumber(Start);
+
+        filter.Restore(new TxnIdRecord(low, high, day, Sequence: 5, Print: 7));
+        filter.Restore(new TxnIdRecord(low, high, day, Sequence: 9, Print: 9));
+
+        Assert.Equal(Repeat.Same, filter.Check(id, print: 9));
+        Assert.Equal(Repeat.Differing, filter.Check(id, print: 7));
+    }
+
+    [Fact]
     public void TryAdd_RepeatAfterHorizonWithAnotherPrint_IsAcceptedAndKeepsTheNewPrint()
     {
         var filter = new DuplicateFilter(horizonDays: 1);

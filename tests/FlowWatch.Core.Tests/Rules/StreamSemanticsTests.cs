@@ -249,7 +249,7 @@ public sealed class StreamSemanticsTests
         stream.Parameters(TestStreams.T0, "\"macroPrudentialFactor\":1,\"factor\":2");              // a control record's fields are its parser's
 
         Assert.Equal(3, stream.Engine.Counters.UnknownFields);
-        Assert.Equal(["metod", "note", "remark"], stream.Engine.UnknownFieldNames);
+        Assert.Equal([new UnknownField("metod", 1), new("note", 2), new("remark", 4)], stream.Engine.UnknownFields);
     }
 
     [Fact]
@@ -260,7 +260,31 @@ public sealed class StreamSemanticsTests
         for (var i = 0; i < 40; i++) stream.Send(At(M(i)).Id($"U{i}").WithRaw($"field{i}", "1"));
 
         Assert.Equal(40, stream.Engine.Counters.UnknownFields);
-        Assert.Equal(Enumerable.Range(0, 32).Select(i => $"field{i}"), stream.Engine.UnknownFieldNames);
+        Assert.Equal(Enumerable.Range(0, 32).Select(i => $"field{i}"), stream.Engine.UnknownFields.Select(field => field.Name));
+    }
+
+    [Fact]
+    public void UnknownFields_AMisspeltFieldAfterAProducersOwnFields_IsNamedToo()
+    {
+        var stream = Stream();
+
+        stream.Send(At(M(0)).Id("U1").WithRaw("source", "1").WithRaw("schema", "2").WithRaw("traceId", "3").WithRaw("producer", "4")
+            .WithRaw("batch", "5").WithRaw("metod", "\"CASH\""));
+
+        Assert.Equal(["source", "schema", "traceId", "producer", "batch", "metod"], stream.Engine.UnknownFields.Select(field => field.Name));
+    }
+
+    [Fact]
+    public void UnknownFields_ALongName_IsKeptByItsFirst64BytesAndNamesSharingThemAreOne()
+    {
+        var stream = Stream();
+        var name = new string('x', 64);
+
+        stream.Send(At(M(0)).Id("U1").WithRaw(name + "-a", "1"));
+        stream.Send(At(M(1)).Id("U2").WithRaw(name + "-b", "1"));
+        stream.Send(At(M(2)).Id("U3").WithRaw(name[..63], "1"));
+
+        Assert.Equal([name + "…", name[..63]], stream.Engine.UnknownFields.Select(field => field.Name));
     }
 
     [Fact]
@@ -270,7 +294,7 @@ public sealed class StreamSemanticsTests
         stream.Send(At(M(0)).Id("U1").WithRaw("metod", "\"CASH\""));
         var output = new StringWriter();
 
-        FlowWatch.Worker.Cli.Summary.Print(output, "replay", stream.Engine.Counters, elapsed: null, stream.Engine.UnknownFieldNames);
+        FlowWatch.Worker.Cli.Summary.Print(output, "replay", stream.Engine.Counters, elapsed: null, [.. stream.Engine.UnknownFields.Select(field => field.Name)]);
 
         Assert.Contains("  payments with fields the event contract does not define, passed over       1: metod", output.ToString().Split(Environment.NewLine));
     }

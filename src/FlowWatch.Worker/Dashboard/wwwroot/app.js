@@ -432,6 +432,9 @@ async function refreshStats() {
     $('stat-lag').textContent = stats.consumerLag === null ? '–' : money.format(stats.consumerLag);
     for (const severity of ['I', 'II', 'III']) $(`stat-alerts-${severity}`).textContent = `${severity}: ${stats.alertsPerSecond[severity].toFixed(1)}`;
     $('stat-dead').textContent = money.format(stats.deadLetters);
+    $('stat-reused').textContent = money.format(stats.differingDuplicates);
+    $('stat-conflicts').textContent = money.format(stats.referenceConflicts);
+    $('stat-split').textContent = money.format(stats.splitEntities);
     $('stat-uptime').textContent = uptime(stats.uptimeSeconds);
     $('stat-status').title = stats.status;
     if (!stats.ready) setStatus(false, 'not consuming');
