@@ -125,20 +125,9 @@ public sealed class StreamingWorkerTests : IDisposable
     [Fact]
     public async Task Run_ParametersRecordInThePaymentsStream_IsLoggedWithItsPartitionAndOffset()
     {
-        using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = broker.WorkerOptions("parameters-in-stream", partitions: 1);
-        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
-        {
-            producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = File.ReadLines(Samples("events.jsonl")).First() });
-            producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = """{"type":"PARAMETERS","ts":"2026-03-02T12:00:00+08:00","macroPrudentialFactor":0.5}""" });
-            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
-        }
-        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
-
-        var worker = NewWorker(options, new LineLogger(lines.Enqueue));
-        using var run = WorkerRun.Of(worker);
-        await Until(() => worker.Counters.Read == 2, "both records read");
-        await run.StopAsync();
+        var (worker, lines) = await RunOver("parameters-in-stream", partitions: 1,
+            (0, File.ReadLines(Samples("events.jsonl")).First()),
+            (0, """{"type":"PARAMETERS","ts":"2026-03-02T12:00:00+08:00","macroPrudentialFactor":0.5}"""));
 
         Assert.Equal(1, worker.Counters.ControlRecords);
         Assert.Single(lines, line => line == "parameters changed by a PARAMETERS record in the payments stream (partition 0, offset 1); they apply to that partition's payments");
@@ -151,24 +140,13 @@ public sealed class StreamingWorkerTests : IDisposable
     [Fact]
     public async Task Run_RepeatedTxnIdWithOtherContent_IsIgnoredCountedAndLoggedWithItsPartitionAndOffset()
     {
-        using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = broker.WorkerOptions("differing-duplicate", partitions: 1);
         var payment = File.ReadLines(Samples("events.jsonl")).First();
         var txnId = System.Text.Json.JsonDocument.Parse(payment).RootElement.GetProperty("txnId").GetString();
         var otherAmounts = Enumerable.Range(1, 101)
             .Select(i => System.Text.RegularExpressions.Regex.Replace(payment, "\"amount\":\\s*\"?[0-9.]+\"?", $"\"amount\":\"{9_000_000 + i}\"")).ToList();
         Assert.DoesNotContain(payment, otherAmounts);
-        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
-        {
-            foreach (var record in new[] { payment, payment }.Concat(otherAmounts)) producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = record });
-            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
-        }
-        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
 
-        var worker = NewWorker(options, new LineLogger(lines.Enqueue));
-        using var run = WorkerRun.Of(worker);
-        await Until(() => worker.Counters.Read == 103, "every record read");
-        await run.StopAsync();
+        var (worker, lines) = await RunOver("differing-duplicate", partitions: 1, [.. new[] { payment, payment }.Concat(otherAmounts).Select(record => (0, record))]);
 
         Assert.Equal((1, 102, 101, 0), (worker.Counters.Accepted, worker.Counters.Duplicates, worker.Counters.DifferingDuplicates, worker.Counters.DeadLetters));
         var logged = lines.Where(line => line.StartsWith($"txnId {txnId} was accepted before", StringComparison.Ordinal)).ToList();
@@ -181,20 +159,9 @@ public sealed class StreamingWorkerTests : IDisposable
     [Fact]
     public async Task Run_PaymentsWithAnUnknownField_AreCountedAndTheNameLoggedOnceWithWhereItWasFirst()
     {
-        using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = broker.WorkerOptions("unknown-field", partitions: 1);
-        var payments = File.ReadLines(Samples("events.jsonl")).Take(3).Select(line => line.Insert(1, "\"metod\":\"CASH\",")).ToList();
-        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
-        {
-            foreach (var payment in payments) producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = payment });
-            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
-        }
-        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var payments = File.ReadLines(Samples("events.jsonl")).Take(3).Select(line => (0, line.Insert(1, "\"metod\":\"CASH\",")));
 
-        var worker = NewWorker(options, new LineLogger(lines.Enqueue));
-        using var run = WorkerRun.Of(worker);
-        await Until(() => worker.Counters.Read == 3, "every record read");
-        await run.StopAsync();
+        var (worker, lines) = await RunOver("unknown-field", partitions: 1, [.. payments]);
 
         Assert.Equal(3, worker.Counters.UnknownFields);
         Assert.Single(lines, line => line.Contains("metod", StringComparison.Ordinal));
@@ -205,26 +172,38 @@ public sealed class StreamingWorkerTests : IDisposable
     [Fact]
     public async Task Run_EntityWithPaymentsInTwoPartitions_IsCountedAndLoggedNamingBoth()
     {
-        using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = broker.WorkerOptions("split-entity", partitions: 2);
         // The samples' first two payments are both of account EFE0001, which reference data gives to E-HQ-001.
         var payments = File.ReadLines(Samples("events.jsonl")).Take(2).ToList();
-        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
-        {
-            producer.Produce(new TopicPartition(options.PaymentsTopic, new Partition(0)), new Message<Null, string> { Value = payments[0] });
-            producer.Produce(new TopicPartition(options.PaymentsTopic, new Partition(1)), new Message<Null, string> { Value = payments[1] });
-            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
-        }
-        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
 
-        var worker = NewWorker(options, new LineLogger(lines.Enqueue));
-        using var run = WorkerRun.Of(worker);
-        await Until(() => worker.Counters.Read == 2, "both records read");
-        await run.StopAsync();
+        var (worker, lines) = await RunOver("split-entity", partitions: 2, (0, payments[0]), (1, payments[1]));
 
         Assert.Equal(2, worker.Counters.Accepted);
         Assert.Equal(1, worker.SplitEntities);
         Assert.Single(lines, line => line.StartsWith("entity E-HQ-001 has payments in partitions ", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Runs a worker of a group of its own on the embedded broker over these records, each produced into the partition
+    /// given, until it has read them all; answers the worker, stopped, and the lines it logged.
+    /// </summary>
+    private static async Task<(StreamingWorker Worker, IReadOnlyCollection<string> Lines)> RunOver(string group, int partitions, params (int Partition, string Value)[] records)
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions(group, partitions);
+        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            foreach (var (partition, value) in records)
+            {
+                producer.Produce(new TopicPartition(options.PaymentsTopic, new Partition(partition)), new Message<Null, string> { Value = value });
+            }
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var worker = NewWorker(options, new LineLogger(lines.Enqueue));
+        using var run = WorkerRun.Of(worker);
+        await Until(() => worker.Counters.Read == records.Length, "every record read");
+        await run.StopAsync();
+        return (worker, lines);
     }
 
     [Fact]
