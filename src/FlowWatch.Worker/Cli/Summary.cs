@@ -6,8 +6,8 @@ namespace FlowWatch.Worker.Cli;
 /// <summary>The end-of-run summary every command prints: records, outcomes, alerts by rule and severity, rate.</summary>
 public static class Summary
 {
-    /// <summary>Prints the summary; <paramref name="unknownFieldNames"/>, the names of fields passed over, when one engine met them all (replay).</summary>
-    public static void Print(TextWriter output, string title, EngineCounters c, TimeSpan? elapsed, IReadOnlyList<string>? unknownFieldNames = null)
+    /// <summary>Prints the summary, with <paramref name="details"/> when one engine saw everything counted (replay).</summary>
+    public static void Print(TextWriter output, string title, EngineCounters c, TimeSpan? elapsed, SummaryDetails? details = null)
     {
         var inv = CultureInfo.InvariantCulture;
         output.WriteLine(title);
@@ -19,13 +19,16 @@ public static class Summary
         }
         if (c.UnknownFields > 0)
         {
-            var names = unknownFieldNames is { Count: > 0 } ? ": " + string.Join(", ", unknownFieldNames) : "";
+            var names = details is { UnknownFieldNames.Count: > 0 } ? ": " + string.Join(", ", details.UnknownFieldNames) : "";
             output.WriteLine(string.Create(inv, $"  payments with fields the event contract does not define, passed over {c.UnknownFields,7:N0}{names}"));
         }
         output.WriteLine(string.Create(inv, $"  duplicates       {c.Duplicates,12:N0}"));
         if (c.DifferingDuplicates > 0)
         {
-            output.WriteLine(string.Create(inv, $"    differing from the payment accepted with their txnId {c.DifferingDuplicates,17:N0}"));
+            var lines = details?.DifferingDuplicateLines ?? [];
+            var where = lines.Count == 0 ? ""
+                : string.Create(inv, $": line{(lines.Count > 1 ? "s" : "")} {string.Join(", ", lines)}{(c.DifferingDuplicates > lines.Count ? ", …" : "")}");
+            output.WriteLine(string.Create(inv, $"    differing from the payment accepted with their txnId {c.DifferingDuplicates,17:N0}{where}"));
         }
         output.WriteLine(string.Create(inv, $"  late             {c.Late,12:N0}"));
         output.WriteLine(string.Create(inv, $"  control records  {c.ControlRecords,12:N0}"));
@@ -42,4 +45,14 @@ public static class Summary
             output.WriteLine(string.Create(inv, $"  elapsed {seconds:0.000} s, {c.Read / seconds:N0} records/s"));
         }
     }
+}
+
+/// <summary>
+/// What one engine saw beyond its counts (replay): the names of the fields passed over, and the lines of the first
+/// duplicates that differ from the payment accepted with their <c>txnId</c>.
+/// </summary>
+public sealed record SummaryDetails(IReadOnlyList<string> UnknownFieldNames, IReadOnlyList<long> DifferingDuplicateLines)
+{
+    /// <summary>Lines of differing duplicates a summary names; more are counted.</summary>
+    public const int MaxDifferingDuplicateLines = 10;
 }

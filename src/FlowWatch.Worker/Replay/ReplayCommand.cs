@@ -62,7 +62,7 @@ public static class ReplayCommand
                 result = Replay(reference, settings, shards, eventsPath, alertsPath, deadLettersPath, models.Models, writer, aggregateOptions.ReplayBatchRecords);
             }
             stdout.WriteLine(models.Models.Current is { } loaded ? $"models {loaded.Version} from {models.Directory}" : "no models: ML_ANOMALY off");
-            Summary.Print(stdout, $"replay of {eventsPath}", result.Counters, result.Elapsed, result.UnknownFieldNames);
+            Summary.Print(stdout, $"replay of {eventsPath}", result.Counters, result.Elapsed, result.Details);
             if (writer is not null) stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  aggregates       {writer.RowsWritten,12:N0} rows written to {sink!.Description}"));
         }
         finally
@@ -84,6 +84,7 @@ public static class ReplayCommand
         var engine = new FlowEngine(reference, settings, shards, models: models);
         var batch = aggregates is null ? null : new ReplayBatch(engine);
         var alerts = new List<Alert>();
+        var differing = new List<long>();
         var stopwatch = Stopwatch.StartNew();
         using (var input = new FileStream(eventsPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan))
         {
@@ -104,9 +105,12 @@ public static class ReplayCommand
                 {
                     continue;   // blank lines are not records, a file's first line holding only a byte order mark too
                 }
-                else if (engine.Process(line, lines.LineNumber, alerts, out var reason) == RecordOutcome.Rejected)
+                else
                 {
-                    deadLetterFile?.Write(DeadLetter.Of(lines.LineNumber, reason!, line));
+                    var outcome = engine.Process(line, lines.LineNumber, alerts, out var reason);
+                    if (outcome == RecordOutcome.Rejected) deadLetterFile?.Write(DeadLetter.Of(lines.LineNumber, reason!, line));
+                    // Ignored as every duplicate, but another payment: the summary says where the first ones are.
+                    if (outcome == RecordOutcome.DifferingDuplicate && differing.Count < SummaryDetails.MaxDifferingDuplicateLines) differing.Add(lines.LineNumber);
                 }
                 foreach (var alert in alerts) alertFile.Write(alert);
                 if (batch is not null)
@@ -123,7 +127,7 @@ public static class ReplayCommand
             aggregates!.CompleteAsync().GetAwaiter().GetResult();
         }
         stopwatch.Stop();
-        return new ReplayResult(engine.Counters, stopwatch.Elapsed, [.. engine.UnknownFields.Select(field => field.Name)]);
+        return new ReplayResult(engine.Counters, stopwatch.Elapsed, new SummaryDetails([.. engine.UnknownFields.Select(field => field.Name)], differing));
     }
 
     /// <summary>The records since the last aggregate batch: their line range, a hash of their bytes, their alerts.</summary>
@@ -160,5 +164,5 @@ public static class ReplayCommand
     }
 }
 
-/// <summary>What a replay counted and took; <paramref name="UnknownFieldNames"/>, the names of fields the event contract does not define that payments carried, passed over.</summary>
-public sealed record ReplayResult(EngineCounters Counters, TimeSpan Elapsed, IReadOnlyList<string> UnknownFieldNames);
+/// <summary>What a replay counted, saw beyond its counts, and took.</summary>
+public sealed record ReplayResult(EngineCounters Counters, TimeSpan Elapsed, SummaryDetails Details);

@@ -80,6 +80,35 @@ public sealed class ReplayCommandTests : IDisposable
         Assert.Equal([0xFF, 0xFE, (byte)'{'], Convert.FromBase64String(raw.GetProperty("rawBase64").GetString()!));
     }
 
+    /// <summary>A duplicate that is another payment reusing an id, or a field passed over, is ignored, and the summary says where and which.</summary>
+    [Fact]
+    public async Task Replay_DifferingDuplicatesAndUnknownFields_AreNamedInTheSummary()
+    {
+        var events = PathOf("events.jsonl");
+        var good = """{"txnId":"T1","ts":"2026-03-01T10:00:00+08:00","account":"FTE0001","entityId":"E1","direction":"IN","amount":"100","currency":"CNY","cpKind":"OFFSHORE"}""";
+        var other = good.Replace("\"100\"", "\"9000000\"", StringComparison.Ordinal);
+        var misspelt = good.Replace("\"T1\"", "\"T2\"", StringComparison.Ordinal).Replace("{", """{"metod":"CASH",""", StringComparison.Ordinal);
+        await File.WriteAllTextAsync(events, string.Join("\n", good, good, other, misspelt, other) + "\n");
+
+        var (code, output, _) = await Run("replay", "--reference", Samples("reference.json"), "--events", events, "--alerts", PathOf("a.jsonl"));
+
+        Assert.Equal(0, code);
+        Assert.Matches(@"duplicates\s+3\b", output);
+        Assert.Matches(@"differing from the payment accepted with their txnId\s+2: lines 3, 5\r?\n", output);
+        Assert.Matches(@"payments with fields the event contract does not define, passed over\s+1: metod\r?\n", output);
+    }
+
+    [Fact]
+    public void Summary_MoreDifferingDuplicatesThanItsLines_SaysThereAreMore()
+    {
+        var counters = new FlowWatch.Core.Engine.EngineCounters { DifferingDuplicates = 12 };
+        var output = new StringWriter();
+
+        FlowWatch.Worker.Cli.Summary.Print(output, "replay", counters, elapsed: null, new([], [.. Enumerable.Range(1, 10).Select(i => (long)i)]));
+
+        Assert.Contains("    differing from the payment accepted with their txnId                12: lines 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, …", output.ToString().Split(Environment.NewLine));
+    }
+
     /// <summary>A line past the most a line may hold (a file that lost its newlines, say) is a dead letter, not the end of the replay.</summary>
     [Fact]
     public async Task Replay_LineLongerThanALineMayHold_IsADeadLetterAndTheLinesAfterItAreRead()

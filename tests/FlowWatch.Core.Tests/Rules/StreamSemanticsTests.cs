@@ -282,7 +282,7 @@ public sealed class StreamSemanticsTests
         stream.Send(At(M(0)).Id("U1").WithRaw("metod", "\"CASH\""));
         var output = new StringWriter();
 
-        FlowWatch.Worker.Cli.Summary.Print(output, "replay", stream.Engine.Counters, elapsed: null, [.. stream.Engine.UnknownFields.Select(field => field.Name)]);
+        FlowWatch.Worker.Cli.Summary.Print(output, "replay", stream.Engine.Counters, elapsed: null, new([.. stream.Engine.UnknownFields.Select(field => field.Name)], []));
 
         Assert.Contains("  payments with fields the event contract does not define, passed over       1: metod", output.ToString().Split(Environment.NewLine));
     }
