@@ -371,7 +371,9 @@ public sealed class FlowEngine
         for (var i = 0; i < _decoder.UnknownNameCount && _unknownFields.Count < MaxUnknownFieldNames; i++)
         {
             var (start, length) = _decoder.UnknownName(i);
-            var name = record.Slice(start, Math.Min(length, MaxUnknownFieldNameBytes));
+            var kept = Math.Min(length, MaxUnknownFieldNameBytes);
+            while (kept < length && kept > 0 && (record[start + kept] & 0xC0) == 0x80) kept--;   // not inside a character
+            var name = record.Slice(start, kept);
             // Compared as bytes, so that a stream whose every record carries the same extra field allocates nothing.
             if (HasNotedUnknownName(name)) continue;
             _unknownFieldNamesUtf8.Add(name.ToArray());

@@ -42,6 +42,10 @@ internal sealed class PartitionPipeline : IDisposable
     private readonly ArrayBufferWriter<byte> _json = new(4096);
     private readonly Utf8JsonWriter _writer;
     private readonly List<Alert> _alerts = [];
+    private readonly EntityPartitions _entityPartitions;
+
+    /// <summary>Entities the engine met for the first time in the record being processed.</summary>
+    private readonly List<string> _entitiesMet = [];
     private readonly List<PublishedAlert>? _uncommittedAlerts;
     private readonly Task _loop;
     private Batch _current = new();
@@ -65,9 +69,13 @@ internal sealed class PartitionPipeline : IDisposable
     /// record is processed.
     /// </summary>
     public PartitionPipeline(int partition, long resumeAt, FlowEngine engine, StateBook book, IProducer<string?, byte[]> producer, KafkaOptions options,
-        ILogger log, Action<Alert>? onAlert, Action<DeliveryReport<string?, byte[]>> onDelivery, bool keepAlerts = false)
+        ILogger log, EntityPartitions entityPartitions, Action<Alert>? onAlert, Action<DeliveryReport<string?, byte[]>> onDelivery, bool keepAlerts = false)
     {
         _log = log;
+        _entityPartitions = entityPartitions;
+        // Only noted while the engine runs: what is done with them (a log line) is done after, outside the engine, where a
+        // failure cannot make a good payment a dead letter.
+        engine.OnEntityMet(_entitiesMet.Add);
         _nextOffset = resumeAt;
         Book = book;
         // Kept until the commit hands them to readers of committed alerts (MarkCommitted).
@@ -238,6 +246,11 @@ internal sealed class PartitionPipeline : IDisposable
         var outcome = Engine.Process(value, record.Offset.Value, record.PublishedAt(), _alerts, out var reason);
         // Parameters a supervisor changes move every cap of the partition: the change is said, where it came from too.
         if (outcome == RecordOutcome.Control) WorkerLog.ParametersChangedInStream(_log, record.Partition.Value, record.Offset.Value);
+        if (_entitiesMet.Count > 0)
+        {
+            foreach (var entityId in _entitiesMet) _entityPartitions.Hold(entityId, Partition);
+            _entitiesMet.Clear();
+        }
         // Ignored as a duplicate (RULES.md §1), yet another payment than the one its id was accepted with: said, with where it is.
         if (outcome == RecordOutcome.DifferingDuplicate && ++_differingDuplicates <= MaxDifferingDuplicatesLogged)
         {

@@ -120,8 +120,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     }
 
     /// <summary>
-    /// Times an entity was met in a second partition of this worker's while another held it: its state is split between
-    /// them (<see cref="EntityPartitions"/>).
+    /// Entities this worker has found with payments in two of its partitions: their state is split between them
+    /// (<see cref="EntityPartitions"/>).
     /// </summary>
     public long SplitEntities => _entityPartitions.Split;
 
@@ -594,7 +594,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             if (_feed.Enabled) engine.UpdateReference(_feed.Current);
             // Only now: the payments processed again during the restore had their aggregate rows written before.
             if (options.PublishAggregates) engine.Aggregator = new FlowAggregator();
-            _entityPartitions.Watch(engine, topicPartition.Partition.Value);
+            _entityPartitions.HoldAll(engine, topicPartition.Partition.Value);
             WorkerLog.PartitionRestored(_log, topicPartition.Partition.Value, started.ElapsedMilliseconds, restored.Replayed, restored.ResumeAt ?? 0);
             lock (_partitions)
             {
@@ -607,7 +607,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                     committedAfterAll.AddRange(doubt.Alerts);
                 }
                 _partitions[topicPartition.Partition.Value] = new PartitionPipeline(topicPartition.Partition.Value, restored.ResumeAt ?? 0, engine, restored.Book, _producer,
-                    options, _log, AlertProducedForTests, RecordFailure, keepAlerts: onCommitted is not null) { SaveAllDue = _feed.Enabled };
+                    options, _log, _entityPartitions, AlertProducedForTests, RecordFailure, keepAlerts: onCommitted is not null) { SaveAllDue = _feed.Enabled };
             }
             starts.Add(new TopicPartitionOffset(topicPartition, restored.ResumeAt is { } offset ? new Offset(offset) : Offset.Beginning));
         }

@@ -276,6 +276,17 @@ public sealed class StreamSemanticsTests
     }
 
     [Fact]
+    public void UnknownFields_ALongNameOfWideCharacters_IsCutBetweenCharacters()
+    {
+        var stream = Stream();
+        var name = "xx" + new string('备', 30);   // 2 + 90 bytes: bytes 62–64 are the 21st character
+
+        stream.Send(At(M(0)).Id("U1").WithRaw(name, "1"));
+
+        Assert.Equal("xx" + new string('备', 20) + "…", Assert.Single(stream.Engine.UnknownFields).Name);
+    }
+
+    [Fact]
     public void Summary_OfUnknownFields_SaysHowManyAndWhich()
     {
         var stream = Stream();
