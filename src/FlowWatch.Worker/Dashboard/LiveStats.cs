@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using FlowWatch.Core.Engine;
 using FlowWatch.Worker.Kafka;
 using Microsoft.Extensions.Hosting;
 
@@ -46,13 +47,12 @@ public sealed class LiveStats(StreamingWorker worker, AlertFeed feed, TimeProvid
             var now = Take();
             var rates = _rates;
             var status = worker.Status;
-            var counters = worker.Counters;
             return new StatsSnapshot(
                 rates.Events,
-                now.Events,
-                now.DeadLetters,
-                counters.DifferingDuplicates,
-                counters.ReferenceConflicts,
+                now.Counters.Read,
+                now.Counters.DeadLetters,
+                now.Counters.DifferingDuplicates,
+                now.Counters.ReferenceConflicts,
                 worker.SplitEntities,
                 worker.ConsumerLag,
                 Severities.Select((s, i) => (s, rates.Alerts[i])).ToDictionary(p => p.s, p => p.Item2),
@@ -75,7 +75,7 @@ public sealed class LiveStats(StreamingWorker worker, AlertFeed feed, TimeProvid
                 var sample = Take();
                 var seconds = clock.GetElapsedTime(previous.At, sample.At).TotalSeconds;
                 if (seconds <= 0) continue;
-                _rates = new Rates((sample.Events - previous.Events) / seconds, [.. sample.Alerts.Select((n, i) => (n - previous.Alerts[i]) / seconds)]);
+                _rates = new Rates((sample.Counters.Read - previous.Counters.Read) / seconds, [.. sample.Alerts.Select((n, i) => (n - previous.Alerts[i]) / seconds)]);
                 previous = sample;
             }
         }
@@ -85,14 +85,10 @@ public sealed class LiveStats(StreamingWorker worker, AlertFeed feed, TimeProvid
         }
     }
 
-    private Sample Take()
-    {
-        var counters = worker.Counters;
-        return new Sample(clock.GetTimestamp(), counters.Read, counters.DeadLetters, feed.CountBySeverity());
-    }
+    private Sample Take() => new(clock.GetTimestamp(), worker.Counters, feed.CountBySeverity());
 
     /// <summary>The counters at a steady timestamp of the clock (<see cref="TimeProvider.GetTimestamp"/>).</summary>
-    private sealed record Sample(long At, long Events, long DeadLetters, IReadOnlyList<long> Alerts);
+    private sealed record Sample(long At, EngineCounters Counters, IReadOnlyList<long> Alerts);
 
     private sealed record Rates(double Events, IReadOnlyList<double> Alerts);
 }
