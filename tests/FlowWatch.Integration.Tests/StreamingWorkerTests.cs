@@ -155,6 +155,51 @@ public sealed class StreamingWorkerTests : IDisposable
         Assert.EndsWith("(partition 0, offset 101); further ones in this partition are counted (flowwatch_differing_duplicates_total), not logged", logged[^1], StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The 100 differing duplicates logged one by one are a partition's over the worker's life: a session restarted after
+    /// a failure (here a partition's engine stops on an error of the code around it, at the first alert) takes the
+    /// partition up again and processes again what was not committed, without logging 100 more.
+    /// </summary>
+    [Fact]
+    public async Task Run_PartitionTakenUpAgainAfterAFailure_LogsNoMoreThan100DifferingDuplicatesInAll()
+    {
+        var sample = File.ReadLines(Samples("events.jsonl")).ToList();
+        static string WithAmount(string payment, string amount) =>
+            System.Text.RegularExpressions.Regex.Replace(payment, "\"amount\":\\s*\"?[0-9.]+\"?", $"\"amount\":\"{amount}\"");
+        var quiet = WithAmount(sample[0], "1000");
+        List<string> Reusing(int from) => [.. Enumerable.Range(from, 60).Select(i => WithAmount(quiet, (9_000_000 + i).ToString(System.Globalization.CultureInfo.InvariantCulture)))];
+        // A quiet payment, 60 reusing its id, a payment of 3,000,000 CNY (a large-value report: the first alert), 60 more.
+        List<string> records = [quiet, .. Reusing(0), sample[1], .. Reusing(60)];
+
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("differing-after-restart", partitions: 1);
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var failed = 0;
+        var worker = new StreamingWorker(options, new RuleSettings(), ReferenceDataLoader.LoadFile(options.ReferenceFile), TimeProvider.System,
+            logger: new LineLogger(lines.Enqueue))
+        {
+            AlertProducedForTests = _ =>
+            {
+                if (Interlocked.Exchange(ref failed, 1) == 0) throw new InvalidOperationException("the first alert's listener fails");
+            },
+        };
+        using var run = WorkerRun.Of(worker);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            foreach (var record in records) producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = record });
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+        await Until(() => lines.Any(l => l.Contains("restarting from the committed state", StringComparison.Ordinal)), "the failed session's restart");
+        await Until(() => worker.Status.IsConsuming && worker.ConsumerLag == 0 && worker.Counters.Read == records.Count, "every payment read after the restart");
+        await run.StopAsync();
+
+        Assert.Equal((2, 120), (worker.Counters.Accepted, worker.Counters.DifferingDuplicates));
+        var logged = lines.Where(line => line.Contains("was accepted before with other content", StringComparison.Ordinal)).ToList();
+        Assert.Equal(100, logged.Count);
+        Assert.EndsWith("; further ones in this partition are counted (flowwatch_differing_duplicates_total), not logged", logged[^1], StringComparison.Ordinal);
+    }
+
     /// <summary>A field the event contract does not define is passed over, and said once, since a misspelt one loses what it says.</summary>
     [Fact]
     public async Task Run_PaymentsWithAnUnknownField_AreCountedAndTheNameLoggedOnceWithWhereItWasFirst()

@@ -52,14 +52,10 @@ internal sealed class PartitionPipeline : IDisposable
     private long _nextOffset;
     private long _aggregatedFrom = -1;
 
-    /// <summary>
-    /// Differing duplicates logged one by one in this partition: a producer that started its ids afresh would make every
-    /// record one, so after these the metric counts them alone.
-    /// </summary>
-    private const int MaxDifferingDuplicatesLogged = 100;
-
     private const string LaterOnesCounted = "; further ones in this partition are counted (flowwatch_differing_duplicates_total), not logged";
-    private int _differingDuplicates;
+
+    /// <summary>The differing duplicates of this partition the worker has logged, over all its take-ups of it.</summary>
+    private readonly LogAllowance _differingDuplicatesLogged;
 
     /// <summary>How many of the engine's unknown fields were logged: those met while restoring are said at the next record, with their own offsets.</summary>
     private int _unknownFieldsLogged;
@@ -69,9 +65,11 @@ internal sealed class PartitionPipeline : IDisposable
     /// record is processed.
     /// </summary>
     public PartitionPipeline(int partition, long resumeAt, FlowEngine engine, StateBook book, IProducer<string?, byte[]> producer, KafkaOptions options,
-        ILogger log, EntityPartitions entityPartitions, Action<Alert>? onAlert, Action<DeliveryReport<string?, byte[]>> onDelivery, bool keepAlerts = false)
+        ILogger log, EntityPartitions entityPartitions, LogAllowance differingDuplicatesLogged, Action<Alert>? onAlert,
+        Action<DeliveryReport<string?, byte[]>> onDelivery, bool keepAlerts = false)
     {
         _log = log;
+        _differingDuplicatesLogged = differingDuplicatesLogged;
         _entityPartitions = entityPartitions;
         // Only noted while the engine runs: what is done with them (a log line) is done after, outside the engine, where a
         // failure cannot make a good payment a dead letter.
@@ -252,9 +250,9 @@ internal sealed class PartitionPipeline : IDisposable
             _entitiesMet.Clear();
         }
         // Ignored as a duplicate (RULES.md §1), yet another payment than the one its id was accepted with: said, with where it is.
-        if (outcome == RecordOutcome.DifferingDuplicate && ++_differingDuplicates <= MaxDifferingDuplicatesLogged)
+        if (outcome == RecordOutcome.DifferingDuplicate && _differingDuplicatesLogged.TryTake(out var last))
         {
-            WorkerLog.DifferingDuplicate(_log, reason!, record.Partition.Value, record.Offset.Value, _differingDuplicates == MaxDifferingDuplicatesLogged ? LaterOnesCounted : "");
+            WorkerLog.DifferingDuplicate(_log, reason!, record.Partition.Value, record.Offset.Value, last ? LaterOnesCounted : "");
         }
         // A field passed over may be a misspelt one (metod), whose content is lost: each name is said the first time.
         while (_unknownFieldsLogged < Engine.UnknownFields.Count)

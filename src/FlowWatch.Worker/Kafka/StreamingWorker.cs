@@ -40,6 +40,14 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     internal Action<Alert>? AlertProducedForTests { get; init; }
     private readonly Dictionary<int, PartitionPipeline> _partitions = [];
     private readonly EntityPartitions _entityPartitions = new(logger ?? NullLogger.Instance);
+
+    /// <summary>
+    /// Differing duplicates (event 1017) logged one by one, per partition, over this worker's life: a producer that started
+    /// its ids afresh would make every record one, so after these the metric counts them alone.
+    /// </summary>
+    private const int DifferingDuplicatesLogged = 100;
+
+    private readonly Dictionary<int, LogAllowance> _differingDuplicatesLogged = [];
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly EngineCounters _retired = new();
 
@@ -607,7 +615,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                     committedAfterAll.AddRange(doubt.Alerts);
                 }
                 _partitions[topicPartition.Partition.Value] = new PartitionPipeline(topicPartition.Partition.Value, restored.ResumeAt ?? 0, engine, restored.Book, _producer,
-                    options, _log, _entityPartitions, AlertProducedForTests, RecordFailure, keepAlerts: onCommitted is not null) { SaveAllDue = _feed.Enabled };
+                    options, _log, _entityPartitions, DifferingDuplicatesAllowance(topicPartition.Partition.Value), AlertProducedForTests, RecordFailure,
+                    keepAlerts: onCommitted is not null) { SaveAllDue = _feed.Enabled };
             }
             starts.Add(new TopicPartitionOffset(topicPartition, restored.ResumeAt is { } offset ? new Offset(offset) : Offset.Beginning));
         }
@@ -616,6 +625,16 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         _restarting = false;
         _ready.TrySetResult();
         return starts;
+    }
+
+    private LogAllowance DifferingDuplicatesAllowance(int partition)
+    {
+        if (!_differingDuplicatesLogged.TryGetValue(partition, out var allowance))
+        {
+            allowance = new LogAllowance(DifferingDuplicatesLogged);
+            _differingDuplicatesLogged[partition] = allowance;
+        }
+        return allowance;
     }
 
     /// <summary>
