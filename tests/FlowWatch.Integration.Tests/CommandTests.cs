@@ -268,6 +268,8 @@ public sealed class CommandTests
     [InlineData("\"Models\":{\"Directory\":{\"Path\":\"models\"}}", "FlowWatch:Models:Directory:Path")]
     [InlineData("\"Models\":\"models\"", "FlowWatch:Models:")]
     [InlineData("\"Dashboard\":false", "FlowWatch:Dashboard:")]
+    [InlineData("\"Kafka\":{\"InstanceId\":\"worker 1\"}", "FlowWatch:Kafka:InstanceId: 'worker 1' is not a Kafka group instance id")]
+    [InlineData("\"Kafka\":{\"InstanceId\":\"pods/worker-1\"}", "FlowWatch:Kafka:InstanceId: 'pods/worker-1' is not a Kafka group instance id")]
     public async Task Run_MisspeltKeyOrValueOfTheWrongType_RefusesToStartNamingIt(string section, string named)
     {
         var config = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-config-").FullName, "config.json");
@@ -278,6 +280,21 @@ public sealed class CommandTests
 
         Assert.Equal(CommandLine.CannotRun, code);
         Assert.Contains(named, err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+    }
+
+    /// <summary>The host's logging refused it as it was built: run, --check too, ended with a stack trace and no exit code of its own.</summary>
+    [Fact]
+    public async Task Run_Check_LogLevelThatIsNone_RefusesNamingTheKey()
+    {
+        var config = Path.Combine(Directory.CreateTempSubdirectory("flowwatch-config-").FullName, "config.json");
+        await File.WriteAllTextAsync(config, """{"Logging":{"LogLevel":{"Default":"Chatty"}}}""");
+
+        var (code, _, err) = await Run("run", "--check", "--config", config, "--bootstrap-servers", "127.0.0.1:9",
+            "--reference", Path.Combine(AppContext.BaseDirectory, "samples", "reference.json"));
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains("Logging:LogLevel:Default: 'Chatty' is not a log level", err, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
     }
 

@@ -20,8 +20,6 @@ public sealed class DuckDbSink : IAggregateSink
 
     public DuckDbSink(string path)
     {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null) Directory.CreateDirectory(directory);
         EnsureDatabaseOrNew(path);
         _connection = new DuckDBConnection($"Data Source={path}");
         try

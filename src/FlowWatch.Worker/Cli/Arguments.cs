@@ -20,6 +20,11 @@ public sealed class Arguments
         {
             var name = list[i];
             if (!name.StartsWith("--", StringComparison.Ordinal) || name.Length == 2) throw new UsageException($"unexpected argument '{name}'");
+            // No option's name holds '=': --reference=r.json was otherwise "unknown", or reported as --reference missing.
+            if (name.IndexOf('=', StringComparison.Ordinal) is var equals and > 2)
+            {
+                throw new UsageException($"write {name[..equals]} and its value as two arguments, not {name}");
+            }
             var isSwitch = i + 1 == list.Count || list[i + 1].StartsWith("--", StringComparison.Ordinal);
             if (!isSwitch && string.IsNullOrWhiteSpace(list[i + 1])) throw new UsageException($"{name} needs a value, not an empty one");
             if (!_values.TryAdd(name, isSwitch ? SwitchValue : list[++i])) throw new UsageException($"{name} given twice");
@@ -29,7 +34,10 @@ public sealed class Arguments
     private const string SwitchValue = "\0switch";
 
     public string Required(string name) =>
-        Optional(name) ?? throw new UsageException($"{name} is required");
+        Optional(name) ?? throw new UsageException(
+            _values.Keys.FirstOrDefault(given => given.Equals(name, StringComparison.OrdinalIgnoreCase)) is { } inAnotherCase
+                ? $"unknown option {inAnotherCase}: options are written in lower case, {name}"
+                : $"{name} is required");
 
     public string? Optional(string name)
     {

@@ -70,7 +70,10 @@ public static class CommandLine
         catch (UsageException ex)
         {
             stderr.WriteLine($"flowwatch: {ex.Message}");
-            stderr.WriteLine(Help);
+            // A known command's mistake needs that command's usage, not every command's.
+            stderr.WriteLine(Array.Find(Commands, c => c.Name == args[0]) is { Name: not null } mistaken
+                ? $"usage: {mistaken.Usage}{Environment.NewLine}(flowwatch {mistaken.Name} --help says more)"
+                : Help);
             return UsageError;
         }
         catch (Exception ex) when (ex is ServiceStoppedException || IsCannotRun(ex))

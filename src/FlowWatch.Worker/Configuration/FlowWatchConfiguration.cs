@@ -103,7 +103,22 @@ public static class FlowWatchConfiguration
         var values = FlowWatchSections.Names.Prepend(FlowWatchSections.Root).Select(configuration.GetSection)
             .Where(s => !string.IsNullOrEmpty(s.Value))
             .Select(s => NotAValue(s.Path));
-        var problems = unknown.Concat(values).ToList();
+        var problems = unknown.Concat(values).Concat(UnknownLogLevels(configuration)).ToList();
         if (problems.Count > 0) throw new ConfigurationException(string.Join(Environment.NewLine, problems));
+    }
+
+    /// <summary>
+    /// Levels of <c>Logging:LogLevel</c> and of each provider's <c>Logging:{provider}:LogLevel</c> that the host's logging
+    /// would refuse as it is built, where it would stop the command with a stack trace and no key named. Parsed as it
+    /// parses them: a level's name in any letter case, or a number.
+    /// </summary>
+    private static IEnumerable<string> UnknownLogLevels(IConfiguration configuration)
+    {
+        var logging = configuration.GetSection("Logging");
+        var levelSections = logging.GetChildren()
+            .Select(child => child.Key.Equals("LogLevel", StringComparison.OrdinalIgnoreCase) ? child : child.GetSection("LogLevel"));
+        return levelSections.SelectMany(section => section.GetChildren())
+            .Where(level => !string.IsNullOrEmpty(level.Value) && !Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(level.Value, ignoreCase: true, out _))
+            .Select(level => $"{level.Path}: '{level.Value}' is not a log level (Trace, Debug, Information, Warning, Error, Critical or None)");
     }
 }

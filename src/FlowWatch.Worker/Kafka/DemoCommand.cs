@@ -38,7 +38,8 @@ public static class DemoCommand
 
     public static async Task<int> RunAsync(Arguments args, TextWriter stdout)
     {
-        var seconds = args.WholeNumber("--seconds", 0, 0, 86_400);
+        // Left out, it runs until stopped; 0 is refused, not taken as "for ever", which a script meaning "at once" would not expect.
+        var seconds = args.WholeNumber("--seconds", 0, 1, 86_400);
         var rate = args.WholeNumber("--rate", 2_000, 1, 1_000_000);
         var (clickHouse, duckDb) = args.AggregateSink();
         if (clickHouse is null) duckDb ??= DefaultDuckDbFile;

@@ -149,6 +149,9 @@ public sealed class KafkaOptions
         Check(TransactionTimeout >= TimeSpan.FromSeconds(1) && TransactionTimeout <= TimeSpan.FromMinutes(15), nameof(TransactionTimeout),
             "must be from 1 second to 15 minutes");
         Check(!string.IsNullOrWhiteSpace(TransactionalIdPrefix), nameof(TransactionalIdPrefix), "is required");
+        // A broker refuses a group.instance.id as it refuses such a topic name: the worker would restart its session for good.
+        Check(InstanceId is null || (InstanceId.Length > 0 && IsTopicName(InstanceId)), nameof(InstanceId),
+            $"'{InstanceId}' is not a Kafka group instance id (1 to 249 of a-z, A-Z, 0-9, '.', '_', '-')");
         Check(!string.IsNullOrWhiteSpace(ReferenceFile), nameof(ReferenceFile), "is required (path of the reference data file)");
         Check(BatchSize >= 1, nameof(BatchSize), "must be at least 1");
         Check(CatchUpTimeout > TransactionTimeout && CatchUpTimeout <= TimeSpan.FromHours(1), nameof(CatchUpTimeout),

@@ -1,4 +1,5 @@
 using FlowWatch.Worker.Cli;
+using FlowWatch.Worker.Replay;
 using static FlowWatch.Testing.CommandRunner;
 
 namespace FlowWatch.Core.Tests.Cli;
@@ -26,6 +27,43 @@ public sealed class HelpTests
             Assert.DoesNotContain("commands:", output, StringComparison.Ordinal);
             Assert.Empty(err);
         }
+    }
+
+    /// <summary>A known command's mistake comes with that command's usage, not with every command's.</summary>
+    [Fact]
+    public async Task Command_UsageMistake_SaysItWithTheCommandsOwnUsage()
+    {
+        var (code, output, err) = await Run("replay", "--events", "e.jsonl");
+
+        Assert.Equal(CommandLine.UsageError, code);
+        Assert.Empty(output);
+        Assert.Equal(["flowwatch: --reference is required", "usage: " + ReplayCommand.Usage, "(flowwatch replay --help says more)"],
+            err.TrimEnd().Split(Environment.NewLine));
+    }
+
+    [Theory]
+    [InlineData("--reference=r.json", "write --reference and its value as two arguments, not --reference=r.json")]
+    [InlineData("--REFERENCE", "unknown option --REFERENCE: options are written in lower case, --reference")]
+    public async Task Replay_OptionWrittenOtherwise_NamedAsWritten(string option, string said)
+    {
+        string[] args = option.Contains('=', StringComparison.Ordinal)
+            ? ["replay", option, "--events", "e.jsonl", "--alerts", "a.jsonl"]
+            : ["replay", option, "r.json", "--events", "e.jsonl", "--alerts", "a.jsonl"];
+
+        var (code, _, err) = await Run(args);
+
+        Assert.Equal(CommandLine.UsageError, code);
+        Assert.StartsWith($"flowwatch: {said}{Environment.NewLine}", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Demo_ZeroSeconds_IsAUsageMistake()
+    {
+        // Left out, --seconds means until stopped; 0 ran for ever too, which a script meaning "at once" would not expect.
+        var (code, _, err) = await Run("demo", "--seconds", "0");
+
+        Assert.Equal(CommandLine.UsageError, code);
+        Assert.StartsWith($"flowwatch: --seconds must be a whole number from 1 to 86400{Environment.NewLine}", err, StringComparison.Ordinal);
     }
 
     [Fact]

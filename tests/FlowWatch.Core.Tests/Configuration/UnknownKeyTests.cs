@@ -21,6 +21,25 @@ public sealed class UnknownKeyTests
             refused.Message);
     }
 
+    /// <summary>The host's logging refuses such a level as it is built, with a stack trace and no key named.</summary>
+    [Fact]
+    public void RefuseUnknownSections_LogLevelsThatAreNone_NamedWithTheirPaths()
+    {
+        var refused = Assert.Throws<ConfigurationException>(() => FlowWatchConfiguration.RefuseUnknownSections(Settings(
+            ("Logging:LogLevel:Default", "Chatty"), ("Logging:Console:LogLevel:Microsoft", "Warn"), ("Logging:LogLevel:FlowWatch", "debug"))));
+
+        Assert.Equal(
+            "Logging:Console:LogLevel:Microsoft: 'Warn' is not a log level (Trace, Debug, Information, Warning, Error, Critical or None)" + Environment.NewLine +
+            "Logging:LogLevel:Default: 'Chatty' is not a log level (Trace, Debug, Information, Warning, Error, Critical or None)",
+            refused.Message);
+    }
+
+    [Fact]
+    public void RefuseUnknownSections_LogLevelsAsTheHostReadsThem_Accepted() =>
+        FlowWatchConfiguration.RefuseUnknownSections(Settings(
+            ("Logging:LogLevel:Default", "warning"), ("Logging:LogLevel:Microsoft.AspNetCore", "None"), ("Logging:Console:LogLevel:Default", "2"),
+            ("Logging:Console:FormatterName", "simple"), ("Logging:LogLevel:FlowWatch", "")));
+
     [Fact]
     public void Bind_KeysInAnyLetterCaseAndClientProperties_Accepted()
     {

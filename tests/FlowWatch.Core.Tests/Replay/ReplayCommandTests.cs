@@ -152,6 +152,22 @@ public sealed class ReplayCommandTests : IDisposable
         Assert.False(File.Exists(PathOf("a.jsonl")));
     }
 
+    /// <summary>A mistyped directory of the DuckDB file is refused, as for every other output, not made.</summary>
+    [Fact]
+    public async Task Replay_DuckDbFileInADirectoryThatIsNot_CannotRunAndMakesNoDirectory()
+    {
+        var missing = PathOf("no-such-directory");
+        var duckDb = Path.Combine(missing, "flows.duckdb");
+
+        var (code, _, err) = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"), "--alerts", PathOf("a.jsonl"),
+            "--duckdb", duckDb);
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains($"FlowWatch:Aggregates:DuckDb: '{duckDb}' is in a directory that does not exist", err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(missing));
+        Assert.False(File.Exists(PathOf("a.jsonl")));
+    }
+
     [Fact]
     public async Task Replay_UnknownOrMissingOption_IsAUsageError()
     {
