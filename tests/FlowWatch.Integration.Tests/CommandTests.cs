@@ -283,6 +283,39 @@ public sealed class CommandTests
         Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A monitored account's holder misspelt in reference data (E-SAN-06 for E-SAN-006, a sanctioned entity) leaves its
+    /// payments unscreened as that entity's: allowed, since a payment may name any entity, and said at start, by
+    /// --check and by replay.
+    /// </summary>
+    [Fact]
+    public async Task RunCheckAndReplay_MonitoredAccountWithAHolderWithoutRecord_SayWhichAccountAndHolder()
+    {
+        var dir = Directory.CreateTempSubdirectory("flowwatch-holders-").FullName;
+        var reference = Path.Combine(dir, "reference.json");
+        var sample = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "samples", "reference.json"));
+        await File.WriteAllTextAsync(reference, System.Text.RegularExpressions.Regex.Replace(sample,
+            "(\"account\":\\s*\"OSA6001\"[^}]*\"entityId\":\\s*\")E-SAN-006\"", "${1}E-SAN-06\""));
+        Assert.Contains("E-SAN-06\"", await File.ReadAllTextAsync(reference), StringComparison.Ordinal);
+        const string Said = "reference data: monitored accounts name holders that have no entity record (1), so their payments are judged as an unknown entity's " +
+                            "(not screened as a sanctioned entity, no penetration cap); a misspelt entityId? OSA**** of 'E-SAN-06'";
+
+        foreach (var args in new[]
+        {
+            new[] { "run", "--check", "--bootstrap-servers", "127.0.0.1:9", "--reference", reference },
+            ["replay", "--reference", reference, "--events", Path.Combine(AppContext.BaseDirectory, "samples", "events.jsonl"), "--alerts", Path.Combine(dir, "a.jsonl")],
+        })
+        {
+            using var command = System.Diagnostics.Process.Start(Executable(args))!;
+            var output = command.StandardOutput.ReadToEndAsync();
+            var err = await command.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            await command.WaitForExitAsync();
+
+            Assert.True(command.ExitCode == CommandLine.Success, err);
+            Assert.Contains(Said, await output + err, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>The host's logging refused it as it was built: run, --check too, ended with a stack trace and no exit code of its own.</summary>
     [Fact]
     public async Task Run_Check_LogLevelThatIsNone_RefusesNamingTheKey()

@@ -86,6 +86,16 @@ public sealed class ReferenceData
         return FxRates.TryGetValue(currency, out rate);
     }
 
+    /// <summary>
+    /// Monitored accounts (of the zone and non-resident kinds, RULES.md §1) whose holder has no record among
+    /// <see cref="Entities"/>, in account order. Their payments are judged as an unknown entity's: the holder is not
+    /// screened as a sanctioned entity and has no penetration cap. Allowed, as an event may name any entity, but a
+    /// holder's id misspelt in <c>accounts</c> shows here.
+    /// </summary>
+    public IEnumerable<AccountInfo> MonitoredAccountsWithoutHolderRecord() => Accounts.Values
+        .Where(a => AccountKinds.ClassOf(a.Kind) is AccountClass.Zone or AccountClass.NonResident && !Entities.ContainsKey(a.EntityId))
+        .OrderBy(a => a.Account, StringComparer.Ordinal);
+
     /// <summary>The same snapshot with other parameters (a control record, DESIGN.md §3.4).</summary>
     public ReferenceData WithParameters(Parameters parameters) => new(this, parameters);
 

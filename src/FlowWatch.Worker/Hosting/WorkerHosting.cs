@@ -23,7 +23,12 @@ public static class WorkerHosting
         FlowWatchSections.Kafka.AddTo(builder);
         FlowWatchSections.Rules.AddTo(builder);
         // Loaded once at start; a broken file stops the host with the field named (ReferenceDataException).
-        builder.Services.AddSingleton(sp => ReferenceDataLoader.LoadFile(sp.GetRequiredService<IOptions<KafkaOptions>>().Value.ReferenceFile));
+        builder.Services.AddSingleton(sp =>
+        {
+            var reference = ReferenceDataLoader.LoadFile(sp.GetRequiredService<IOptions<KafkaOptions>>().Value.ReferenceFile);
+            WorkerLog.HoldersWithoutRecord(sp.GetRequiredService<ILogger<ReferenceFeed>>(), reference);
+            return reference;
+        });
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.AddFlowWatchAggregates();   // first: hosted services start in order, and the sink's tables come first
         // The models directory is watched: a new model file replaces the models in force without a restart.

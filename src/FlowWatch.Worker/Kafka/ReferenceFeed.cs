@@ -203,6 +203,7 @@ public sealed class ReferenceFeed : IDisposable
             {
                 Current = ReferenceDataLoader.Parse(value);
                 WorkerLog.ReferenceUpdated(_log);
+                WorkerLog.HoldersWithoutRecord(_log, Current);
                 return true;
             }
             catch (ReferenceDataException ex)

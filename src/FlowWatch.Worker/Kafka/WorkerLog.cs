@@ -1,3 +1,5 @@
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Reference;
 using Microsoft.Extensions.Logging;
 
 namespace FlowWatch.Worker.Kafka;
@@ -66,6 +68,20 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1019, Level = LogLevel.Warning,
         Message = "entity {EntityId} has payments in partitions {First} and {Second}: its state, quota and windows are split between them; producers must key payments so that all events of an entity land in one partition")]
     public static partial void EntityInTwoPartitions(ILogger logger, string entityId, int first, int second);
+
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Warning,
+        Message = "reference data: monitored accounts name holders that have no entity record ({Count}), so their payments are judged as an unknown entity's (not screened as a sanctioned entity, no penetration cap); a misspelt entityId? {Accounts}")]
+    private static partial void HoldersWithoutRecord(ILogger logger, int count, string accounts);
+
+    /// <summary>Says which monitored accounts of <paramref name="reference"/> name a holder without a record (event 1020), if any.</summary>
+    public static void HoldersWithoutRecord(ILogger logger, ReferenceData reference)
+    {
+        const int Named = 10;
+        var accounts = reference.MonitoredAccountsWithoutHolderRecord().ToList();
+        if (accounts.Count == 0) return;
+        var named = string.Join(", ", accounts.Take(Named).Select(a => $"{AccountMask.Mask(a.Account)} of '{a.EntityId}'"));
+        HoldersWithoutRecord(logger, accounts.Count, accounts.Count > Named ? $"{named} and {accounts.Count - Named} more" : named);
+    }
 
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "control record rejected: {Reason}")]
     public static partial void ControlRejected(ILogger logger, string reason);

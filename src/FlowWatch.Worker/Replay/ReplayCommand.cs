@@ -10,6 +10,7 @@ using FlowWatch.Core.Serialization;
 using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Cli;
 using FlowWatch.Worker.Configuration;
+using FlowWatch.Worker.Kafka;
 using FlowWatch.Worker.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -52,6 +53,7 @@ public static class ReplayCommand
         }
 
         using var logging = CommandLogging.Create();
+        WorkerLog.HoldersWithoutRecord(logging.CreateLogger("reference"), reference);
         var sink = aggregateOptions.OpenSinkAsync(CancellationToken.None).GetAwaiter().GetResult();
         var writer = sink is null ? null : new AggregateWriter(sink, aggregateOptions, logging.CreateLogger("aggregates"));
         try

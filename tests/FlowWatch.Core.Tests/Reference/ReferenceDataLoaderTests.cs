@@ -72,6 +72,25 @@ public sealed class ReferenceDataLoaderTests
         Assert.Equal(new AccountInfo("X-77", AccountKind.DOMESTIC, "E2"), reference.Accounts["X-77"]);
     }
 
+    /// <summary>
+    /// A monitored account whose holder has no record is judged as an unknown entity's: allowed, and found, so that a
+    /// misspelt holder id can be said; a counterparty's account (domestic, offshore) may name any holder.
+    /// </summary>
+    [Fact]
+    public void MonitoredAccountsWithoutHolderRecord_NamesTheZoneAndNonResidentAccountsOnly()
+    {
+        var reference = Load("""
+            { "fxRates": { "USD": 7.1 }, "entities": [ { "entityId": "E1" } ],
+              "accounts": [ { "account": "OSA6001", "kind": "OSA", "entityId": "E-1" }, { "account": "EFE0001", "kind": "EFE", "entityId": "E1" },
+                            { "account": "FTN0002", "kind": "FTN", "entityId": "E9" }, { "account": "DOM-1", "kind": "DOMESTIC", "entityId": "E7" },
+                            { "account": "HK-1", "kind": "OFFSHORE", "entityId": "E8" }, { "account": "NRA0003", "kind": "NRA", "entityId": "E1" } ] }
+            """);
+
+        Assert.Equal([new AccountInfo("FTN0002", AccountKind.FTN, "E9"), new AccountInfo("OSA6001", AccountKind.OSA, "E-1")],
+            reference.MonitoredAccountsWithoutHolderRecord());
+        Assert.Empty(Load(ValidJson).MonitoredAccountsWithoutHolderRecord());
+    }
+
     [Fact]
     public void Parse_OnlyFxRates_LoadsWithDefaults()
     {
