@@ -70,12 +70,39 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
     [InlineData("severity=1", "severity")]
     [InlineData("limit=5&limit=6", "limit")]
     [InlineData("rule=FAN_IN&rule=FAN_OUT", "rule")]
+    [InlineData("severity=I,,II", "severity")]
+    [InlineData("rule=NOPE", "rule")]
+    [InlineData("rule=fan_in", "rule")]
     public async Task Alerts_WithABadQuery_AnswersBadRequestNamingTheParameter(string query, string parameter)
     {
         using var response = await Harness.Client.GetAsync($"api/alerts?{query}");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.StartsWith(parameter + " must be", (await response.Content.ReadFromJsonAsync<JsonObject>())!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    /// <summary>A misspelt parameter was passed over: entityId= for entity= showed every entity's alerts as if filtered.</summary>
+    [Theory]
+    [InlineData("api/alerts?entityId=E-HQ-001&limit=1", "entityId is not a parameter of /api/alerts (it takes limit, severity, rule, entity)")]
+    [InlineData("api/alerts?limit=1&bogus=1", "bogus is not a parameter of /api/alerts (it takes limit, severity, rule, entity)")]
+    [InlineData("api/alerts/stream?since=5", "since is not a parameter of /api/alerts/stream (it takes after)")]
+    [InlineData("api/entities?entity=E-HQ-001", "entity is not a parameter of /api/entities (it takes id)")]
+    [InlineData("api/entities/E-HQ-001?year=2026", "year is not a parameter of /api/entities/E-HQ-001 (it takes none)")]
+    [InlineData("api/stats?verbose=1", "verbose is not a parameter of /api/stats (it takes none)")]
+    public async Task Api_WithAParameterItDoesNotTake_AnswersBadRequestNamingIt(string path, string detail)
+    {
+        using var response = await Harness.Client.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(detail, (await response.Content.ReadFromJsonAsync<JsonObject>())!["detail"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Alerts_ParametersInAnyLetterCase_AreTheParametersTheyName()
+    {
+        using var response = await Harness.Client.GetAsync("api/alerts?LIMIT=1&Severity=III");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     [Theory]

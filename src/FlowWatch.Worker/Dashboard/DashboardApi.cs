@@ -40,13 +40,29 @@ public static class DashboardApi
             }
             return await next(context);
         });
-        api.MapGet("/alerts", Alerts);
-        api.MapGet("/alerts/stream", Stream);
-        api.MapGet("/entities/{id}", Entity);
-        api.MapGet("/entities", EntityOfQuery);
-        api.MapGet("/stats", (LiveStats stats) => TypedResults.Ok(stats.Current));
+        api.MapGet("/alerts", Alerts).Takes("limit", "severity", "rule", "entity");
+        api.MapGet("/alerts/stream", Stream).Takes("after");
+        api.MapGet("/entities/{id}", Entity).Takes();
+        api.MapGet("/entities", EntityOfQuery).Takes("id");
+        api.MapGet("/stats", (LiveStats stats) => TypedResults.Ok(stats.Current)).Takes();
         return endpoints;
     }
+
+    /// <summary>
+    /// Refuses a query parameter the endpoint does not take: a misspelt filter (<c>entityId=</c> for <c>entity=</c>) would
+    /// otherwise be passed over and every alert shown as if filtered. Names are matched in any letter case, as ASP.NET
+    /// binds them; <c>access_token</c> belongs to the sign-in (README, Security) and is passed over here.
+    /// </summary>
+    private static RouteHandlerBuilder Takes(this RouteHandlerBuilder endpoint, params string[] parameters) => endpoint.AddEndpointFilter(async (context, next) =>
+    {
+        foreach (var name in context.HttpContext.Request.Query.Keys)
+        {
+            if (parameters.Contains(name, StringComparer.OrdinalIgnoreCase) || name.Equals(DashboardSecurity.TokenQuery, StringComparison.OrdinalIgnoreCase)) continue;
+            var takes = parameters.Length == 0 ? "it takes none" : $"it takes {string.Join(", ", parameters)}";
+            return TypedResults.Problem($"{name} is not a parameter of {context.HttpContext.Request.Path} ({takes})", statusCode: StatusCodes.Status400BadRequest);
+        }
+        return await next(context);
+    });
 
     // Query values are taken as text and read here: one ASP.NET could not bind would get a 400 that says nothing.
     private static Results<Ok<AlertPage>, ProblemHttpResult> Alerts(AlertFeed feed, string? limit, string? severity, string? rule, string? entity)
@@ -57,11 +73,17 @@ public static class DashboardApi
             return TypedResults.Problem($"limit must be a whole number from 1 to {MaxLimit}", statusCode: StatusCodes.Status400BadRequest);
         }
         var severities = new HashSet<Severity>();
-        foreach (var code in (severity ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        // An empty value filters nothing; an empty one in a list (I,,II) is a mistake, as any other code that is none.
+        foreach (var code in string.IsNullOrWhiteSpace(severity) ? [] : severity.Split(',', StringSplitOptions.TrimEntries))
         {
             Severity? parsed = code switch { "I" => Severity.I, "II" => Severity.II, "III" => Severity.III, _ => null };
             if (parsed is null) return TypedResults.Problem("severity must be I, II or III (several separated by commas)", statusCode: StatusCodes.Status400BadRequest);
             severities.Add(parsed.Value);
+        }
+        // A code that is no rule's matches nothing, which would show as "no such alerts" rather than as the mistake it is.
+        if (!string.IsNullOrEmpty(rule) && !RuleCodes.InOrder.Contains(rule, StringComparer.Ordinal))
+        {
+            return TypedResults.Problem($"rule must be a rule code of RULES.md ({string.Join(", ", RuleCodes.InOrder)})", statusCode: StatusCodes.Status400BadRequest);
         }
         var (page, lastEventId) = feed.Latest(take, a =>
             (severities.Count == 0 || severities.Contains(a.Severity))
