@@ -4,14 +4,17 @@ using Microsoft.Extensions.Logging;
 namespace FlowWatch.Worker.Kafka;
 
 /// <summary>
-/// librdkafka's log lines and errors of a Kafka client, routed to an <see cref="ILogger"/> (without a log handler
+/// librdkafka's log lines and errors of Kafka clients, routed to an <see cref="ILogger"/> (without a log handler
 /// librdkafka writes them raw to stderr). A broker out of reach makes each client repeat the same few lines several
-/// times a second, so a line already logged (same facility and text) is not logged again while it keeps coming: one
-/// event counts its repeats after <see cref="SummaryInterval"/>, and each next count after twice the interval of the
-/// one before, up to <see cref="MaxSummaryInterval"/>, so that a long outage does not fill the log. A timer logs the
-/// last count of a line that stopped coming at the end of its interval (the client may have nothing more to say); a
-/// line back after <see cref="SummaryInterval"/> or more of quiet (a new outage) is logged in full at once, and one
-/// quiet for a whole interval is forgotten. Called on librdkafka's threads.
+/// times a second, or every few seconds as its reconnections back off, so a line already logged (same facility and
+/// text, its numbers aside: librdkafka's "after 0ms", "after 3ms" or "1 identical error(s) suppressed" make the same line
+/// another text each time) is not logged again while it keeps coming: one event counts its repeats after
+/// <see cref="SummaryInterval"/>, and each next count after twice the interval of the one before, up to
+/// <see cref="MaxSummaryInterval"/>, so that a long outage does not fill the log. A timer logs the last count of a
+/// line that stopped coming at the end of its interval (the client may have nothing more to say); a line back after
+/// <see cref="QuietInterval"/> or more of quiet (a new outage) is logged in full at once, and one quiet that long is
+/// forgotten. One instance may serve the clients a worker builds again for each of its sessions, so that a session
+/// restarted in an outage does not log the outage's lines in full again. Called on librdkafka's threads.
 /// </summary>
 public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? time = null)
 {
@@ -19,9 +22,15 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
 
     public static readonly TimeSpan MaxSummaryInterval = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Quiet after which a line is a new one: longer than librdkafka's reconnection back-off (10 s at most by default),
+    /// which spaces a refused connection's lines about that far apart.
+    /// </summary>
+    public static readonly TimeSpan QuietInterval = TimeSpan.FromMinutes(1);
+
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _lock = new();
-    private readonly Dictionary<(bool IsError, string Facility, string Text), Repeats> _recent = [];
+    private readonly Dictionary<(bool IsError, string Facility, string Shape), Repeats> _recent = [];
     private long _nextSweep = long.MaxValue;
     private long _timerDue = long.MaxValue;
     private ITimer? _timer;
@@ -30,9 +39,12 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
     /// A line or error logged in full at <see cref="Since"/>, or counted there, and its repeats since, to be counted
     /// <see cref="Interval"/> (timestamp ticks) after.
     /// </summary>
-    private sealed class Repeats(LogLevel level, long since, long interval)
+    private sealed class Repeats(LogLevel level, string text, long since, long interval)
     {
         public LogLevel Level { get; } = level;
+
+        /// <summary>The text logged in full: its repeats may differ from it in their numbers.</summary>
+        public string Text { get; } = text;
         public long Since { get; set; } = since;
         public long Interval { get; set; } = interval;
         public long LastSeen { get; set; } = since;
@@ -59,21 +71,23 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
     {
         if (!logger.IsEnabled(level)) return;
         var now = _time.GetTimestamp();
+        var key = (isError, facility, WithoutNumbers(text));
         lock (_lock)
         {
             if (now >= _nextSweep) Sweep(now);
-            if (_recent.TryGetValue((isError, facility, text), out var repeats) && now - repeats.LastSeen < Ticks(SummaryInterval))
+            if (_recent.TryGetValue(key, out var repeats) && now - repeats.LastSeen < Ticks(QuietInterval))
             {
                 repeats.Count++;
                 repeats.LastSeen = now;
+                _nextSweep = Math.Min(_nextSweep, repeats.Due);
             }
             else
             {
                 // New, or back after a quiet while (a new outage): logged in full at once, whatever interval its counts
                 // had grown to; the repeats counted before the quiet come first.
-                if (repeats is { Count: > 0 }) LogRepeats(facility, text, repeats, now);
-                var first = new Repeats(level, now, Ticks(SummaryInterval));
-                _recent[(isError, facility, text)] = first;
+                if (repeats is { Count: > 0 }) LogRepeats(facility, repeats, now);
+                var first = new Repeats(level, text, now, Ticks(SummaryInterval));
+                _recent[key] = first;
                 _nextSweep = Math.Min(_nextSweep, first.Due);
                 if (isError) KafkaLog.Error(logger, level, client, facility, text);
                 else KafkaLog.Line(logger, level, client, facility, text);
@@ -107,7 +121,7 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
     {
         _nextSweep = long.MaxValue;
         List<(bool, string, string)>? quiet = null;
-        foreach (var ((isError, facility, text), repeats) in _recent)
+        foreach (var (key, repeats) in _recent)
         {
             if (now < repeats.Due)
             {
@@ -116,10 +130,13 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
             }
             if (repeats.Count == 0)
             {
-                (quiet ??= []).Add((isError, facility, text));
+                // Nothing to count: forgotten once quiet for long enough, else looked at again then.
+                var forgetAt = repeats.LastSeen + Ticks(QuietInterval);
+                if (now >= forgetAt) (quiet ??= []).Add(key);
+                else _nextSweep = Math.Min(_nextSweep, forgetAt);
                 continue;
             }
-            LogRepeats(facility, text, repeats, now);
+            LogRepeats(key.Facility, repeats, now);
             repeats.Since = now;
             repeats.Interval = Math.Min(2 * repeats.Interval, Ticks(MaxSummaryInterval));
             repeats.Count = 0;
@@ -128,10 +145,23 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
         foreach (var key in quiet ?? []) _recent.Remove(key);
     }
 
-    private void LogRepeats(string facility, string text, Repeats repeats, long now)
+    private void LogRepeats(string facility, Repeats repeats, long now)
     {
         var seconds = (long)_time.GetElapsedTime(repeats.Since, now).TotalSeconds;
-        KafkaLog.Repeated(logger, repeats.Level, client, facility, repeats.Count, seconds, text);
+        KafkaLog.Repeated(logger, repeats.Level, client, facility, repeats.Count, seconds, repeats.Text);
+    }
+
+    /// <summary>The text with each run of digits as one '#': what makes two lines the same line.</summary>
+    private static string WithoutNumbers(string text)
+    {
+        if (!text.AsSpan().ContainsAnyInRange('0', '9')) return text;
+        var shape = new System.Text.StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (!char.IsAsciiDigit(text[i])) shape.Append(text[i]);
+            else if (i == 0 || !char.IsAsciiDigit(text[i - 1])) shape.Append('#');
+        }
+        return shape.ToString();
     }
 
     private long Ticks(TimeSpan interval) => (long)(interval.TotalSeconds * _time.TimestampFrequency);
@@ -140,20 +170,23 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
 /// <summary>Routes a client's log and errors to an <see cref="ILogger"/> through a <see cref="KafkaClientLog"/>; one call per builder.</summary>
 public static class KafkaClientLogging
 {
-    public static ProducerBuilder<TKey, TValue> LogTo<TKey, TValue>(this ProducerBuilder<TKey, TValue> builder, ILogger logger, string client)
-    {
-        var log = new KafkaClientLog(logger, client);
-        return builder.SetLogHandler((_, message) => log.Log(message)).SetErrorHandler((_, error) => log.Error(error));
-    }
+    public static ProducerBuilder<TKey, TValue> LogTo<TKey, TValue>(this ProducerBuilder<TKey, TValue> builder, ILogger logger, string client) =>
+        builder.LogTo(new KafkaClientLog(logger, client));
+
+    /// <summary>Through <paramref name="log"/>, which may have served the clients built before this one.</summary>
+    public static ProducerBuilder<TKey, TValue> LogTo<TKey, TValue>(this ProducerBuilder<TKey, TValue> builder, KafkaClientLog log) =>
+        builder.SetLogHandler((_, message) => log.Log(message)).SetErrorHandler((_, error) => log.Error(error));
 
     /// <summary>
     /// A client takes one error handler: <paramref name="onError"/> is the caller's own, called before the error is logged
     /// (the client swallows what a handler throws, so a failing log must not keep it from the caller).
     /// </summary>
     public static ConsumerBuilder<TKey, TValue> LogTo<TKey, TValue>(this ConsumerBuilder<TKey, TValue> builder, ILogger logger, string client,
-        Action<Error>? onError = null)
+        Action<Error>? onError = null) => builder.LogTo(new KafkaClientLog(logger, client), onError);
+
+    /// <summary>As the overload above, through <paramref name="log"/>, which may have served the clients built before this one.</summary>
+    public static ConsumerBuilder<TKey, TValue> LogTo<TKey, TValue>(this ConsumerBuilder<TKey, TValue> builder, KafkaClientLog log, Action<Error>? onError = null)
     {
-        var log = new KafkaClientLog(logger, client);
         return builder.SetLogHandler((_, message) => log.Log(message)).SetErrorHandler((_, error) =>
         {
             onError?.Invoke(error);

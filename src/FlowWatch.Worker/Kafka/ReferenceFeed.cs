@@ -21,9 +21,10 @@ public sealed class ReferenceFeed : IDisposable
     /// <summary>
     /// Reads the topics to their end, saying what it still waits for through <paramref name="waiting"/>; a stop asked
     /// for meanwhile (<paramref name="cancellation"/>) ends the wait with an <see cref="OperationCanceledException"/>.
+    /// Its consumer logs through <paramref name="clientLog"/> when given (one that served the feeds before this one).
     /// </summary>
     public ReferenceFeed(KafkaOptions options, ReferenceData initial, ILogger log, Action<string>? waiting = null,
-        CancellationToken cancellation = default)
+        KafkaClientLog? clientLog = null, CancellationToken cancellation = default)
     {
         Current = initial;
         _referenceTopic = options.ReferenceTopic;
@@ -36,7 +37,7 @@ public sealed class ReferenceFeed : IDisposable
             GroupId = "flowwatch-reference",   // assign() only: every worker reads everything, nothing is committed
             EnableAutoCommit = false,
             EnablePartitionEof = true,
-        }).LogTo(log, "reference consumer").Build();
+        }).LogTo(clientLog ?? new KafkaClientLog(log, "reference consumer")).Build();
         try
         {
             _consumer.Assign(topics.Select(t => new TopicPartitionOffset(t, new Partition(0), Offset.Beginning)));

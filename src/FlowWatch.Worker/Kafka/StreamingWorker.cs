@@ -32,6 +32,13 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
 
+    // The logs of the clients every session builds again: a session restarted in an outage does not log the outage's
+    // lines in full again, only counts them on (KafkaClientLog).
+    private readonly KafkaClientLog _producerLog = new(logger ?? NullLogger.Instance, "producer");
+    private readonly KafkaClientLog _claimsLog = new(logger ?? NullLogger.Instance, "claims producer");
+    private readonly KafkaClientLog _consumerLog = new(logger ?? NullLogger.Instance, "consumer");
+    private readonly KafkaClientLog _referenceLog = new(logger ?? NullLogger.Instance, "reference consumer");
+
     /// <summary>
     /// Called on each partition's own thread, several at once, as an alert goes into the transaction, before it commits
     /// (an aborted transaction's alerts too): a way for tests to make the code around the engine fail. Readers of
@@ -241,7 +248,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
 
     private void RunSession(CancellationToken cancellation)
     {
-        var producer = new ProducerBuilder<string?, byte[]>(options.WorkerProducerConfig(_transactionalId)).LogTo(_log, "producer").Build();
+        var producer = new ProducerBuilder<string?, byte[]>(options.WorkerProducerConfig(_transactionalId)).LogTo(_producerLog).Build();
         try
         {
             RunSession(producer, cancellation);
@@ -265,16 +272,16 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
 
     private void RunSession(IProducer<string?, byte[]> producer, CancellationToken cancellation)
     {
-        using var feed = new ReferenceFeed(options, reference, _log, Stage, cancellation);
+        using var feed = new ReferenceFeed(options, reference, _log, Stage, _referenceLog, cancellation);
         _feed = feed;
-        using var claims = new ProducerBuilder<string?, byte[]>(options.ClaimsProducerConfig()).LogTo(_log, "claims producer").Build();
+        using var claims = new ProducerBuilder<string?, byte[]>(options.ClaimsProducerConfig()).LogTo(_claimsLog).Build();
         _claims = claims;
         _group = null;
         var consumerConfig = options.WorkerConsumerConfig();
         // Statistics switched off (statistics.interval.ms 0 among the Client properties) leave readiness to the session.
         Volatile.Write(ref _statisticsSilenceTicks, 3L * Math.Max(0, consumerConfig.StatisticsIntervalMs ?? 0) * TimeSpan.TicksPerMillisecond);
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(consumerConfig)
-            .LogTo(_log, "consumer")
+            .LogTo(_consumerLog)
             .SetStatisticsHandler((_, statistics) => _group = KafkaStatistics.GroupState(statistics) is { } state ? new GroupReport(state, SteadyClock.Now) : null)
             .SetPartitionsAssignedHandler((_, assigned) => Assign(assigned))
             .SetPartitionsRevokedHandler((_, revoked) => Revoke(revoked))

@@ -40,7 +40,9 @@ public sealed class LogEventIdTests
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "FlowWatch.slnx"))) root = root.Parent;
         Assert.NotNull(root);
         var clients = Directory.EnumerateFiles(Path.Combine(root.FullName, "src"), "*.cs", SearchOption.AllDirectories)
-            .SelectMany(file => Regex.Matches(File.ReadAllText(file), @"\.LogTo\([^,]+,\s*""([^""]+)""").Select(m => m.Groups[1].Value))
+            // Named where a client's log is made: in LogTo, or a KafkaClientLog kept to serve the clients of several sessions.
+            .SelectMany(file => Regex.Matches(File.ReadAllText(file),
+                    @"(?:\.LogTo\(|KafkaClientLog\(|KafkaClientLog \w+ = new\()[^,;]+,\s*""([^""]+)""").Select(m => m.Groups[1].Value))
             .Distinct(StringComparer.Ordinal)
             .ToList();
 
