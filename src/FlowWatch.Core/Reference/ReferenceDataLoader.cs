@@ -229,7 +229,14 @@ public static class ReferenceDataLoader
         var i = 0;
         foreach (var item in element.EnumerateArray())
         {
-            names.Add(String(item, $"sanctionsList[{i++}]"));
+            var path = $"sanctionsList[{i++}]";
+            var name = String(item, path);
+            // Passed over, an entry that screens no one would hide a list exported wrong (a name lost, a column shifted).
+            if (PartyNames.Normalise(name).Length == 0)
+            {
+                throw new ReferenceDataException(path, "holds no letter or digit once normalised (RULES.md §2: NFKC, upper case, whitespace collapsed, punctuation stripped), so it would screen no one");
+            }
+            names.Add(name);
         }
         return names;
     }

@@ -135,7 +135,7 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
         var origin = request.Headers.Origin.ToString();
         if (!IsOwnOrigin(request, origin))
         {
-            if (_refusals.Admit()) DashboardLog.ForeignSignIn(logger, remote, origin);
+            if (_refusals.Admit()) DashboardLog.ForeignSignIn(logger, remote, origin.Length > 0 ? origin : "no origin (no Origin header)");
             response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }

@@ -226,6 +226,9 @@ public sealed class ReferenceDataLoaderTests
     [InlineData("highRiskCountries.kp", "\"CALL_FOR_ACTION\"", "highRiskCountries.kp")]
     [InlineData("highRiskCountries.PRK", "\"CALL_FOR_ACTION\"", "highRiskCountries.PRK")]
     [InlineData("sanctionsList[1]", "5", "sanctionsList[1]")]
+    [InlineData("sanctionsList[1]", "\"\"", "sanctionsList[1]")]
+    [InlineData("sanctionsList[1]", "\" \\t \"", "sanctionsList[1]")]
+    [InlineData("sanctionsList[0]", "\"--- ,.\"", "sanctionsList[0]")]
     [InlineData("sanctionsList", "\"ACME\"", "sanctionsList")]
     // parameters
     [InlineData("parameters.macroPrudentialFactor", "-1", "parameters.macroPrudentialFactor")]
