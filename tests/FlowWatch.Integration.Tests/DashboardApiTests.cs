@@ -306,6 +306,8 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
         Assert.Matches(@"(?m)^flowwatch_processing_latency_seconds_bucket\{[^}]*le=""0.1""[^}]*\} \d", text);
         Assert.Matches(@"(?m)^flowwatch_processing_latency_seconds_count\{[^}]*\} [1-9]", text);
         Assert.Matches(Commits, text);
+        // Scraped beside other services, its series say whose they are (they said unknown_service:dotnet).
+        Assert.Matches(@"(?m)^target_info\{[^}]*service_name=""flowwatch""", text);
     }
 
     [Theory]

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Metrics;
 
 namespace FlowWatch.Worker.Dashboard;
@@ -36,7 +37,9 @@ public static class DashboardHosting
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveStats>());
         builder.Services.AddSingleton<DashboardMetrics>();
         builder.Services.AddHealthChecks().AddCheck<WorkerReadiness>("worker", tags: [ReadyTag]);
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(WorkerMetrics.MeterName).AddPrometheusExporter());
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("flowwatch", serviceVersion: typeof(DashboardHosting).Assembly.GetName().Version?.ToString()))
+            .WithMetrics(metrics => metrics.AddMeter(WorkerMetrics.MeterName).AddPrometheusExporter());
         builder.Services.Configure<JsonOptions>(o =>
         {
             // The context's metadata is used with these options, so they repeat its conventions.
