@@ -56,7 +56,22 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
     public void Log(LogMessage message) => Write(false, Level(message.Level), message.Facility, message.Message);
 
     /// <summary>Errors the client recovers from by itself are warnings; a fatal one leaves it unusable (the caller sees it too).</summary>
-    public void Error(Error error) => Write(true, error.IsFatal ? LogLevel.Error : LogLevel.Warning, error.Code.ToString(), error.Reason);
+    public void Error(Error error)
+    {
+        // "All brokers are down" follows the error that says why (a refused connection, a name that does not resolve).
+        if (error.Code != ErrorCode.Local_AllBrokersDown || _lastError is null) _lastError = error.Reason;
+        Write(true, error.IsFatal ? LogLevel.Error : LogLevel.Warning, error.Code.ToString(), error.Reason);
+    }
+
+    private volatile string? _lastError;
+
+    /// <summary>
+    /// What the clients last reported as wrong since <see cref="ForgetLastError"/>, the reason of a wait for a broker that
+    /// a caller's own timeout would only call a timeout; null when nothing was.
+    /// </summary>
+    public string? LastError => _lastError;
+
+    public void ForgetLastError() => _lastError = null;
 
     public static LogLevel Level(SyslogLevel level) => level switch
     {

@@ -289,7 +289,6 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             .Build();
         _producer = producer;
         _consumer = consumer;
-        Stage("waiting for the Kafka broker to ready transactions");
         InitTransactions(producer, cancellation);
         producer.BeginTransaction();
         Stage(WaitingForPartitions);
@@ -385,11 +384,16 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// Fences the previous session's producer and readies transactions, waiting up to 30 s for a broker. librdkafka's
     /// call cannot be interrupted, so it is made in steps of a second (a step that times out may be retried) and a stop
     /// asked for meanwhile ends the wait: without a broker, a stop would otherwise wait out the 30 s, the time a host
-    /// gives all its services to stop.
+    /// gives all its services to stop. What the producer reports meanwhile (a refused connection) is the reason shown,
+    /// and the reason of the failure after 30 s, which librdkafka's own would only call a timeout.
     /// </summary>
-    private static void InitTransactions(IProducer<string?, byte[]> producer, CancellationToken cancellation)
+    private void InitTransactions(IProducer<string?, byte[]> producer, CancellationToken cancellation)
     {
-        var deadline = SteadyClock.Now + TimeSpan.FromSeconds(30);
+        const string Waiting = "waiting for the Kafka broker to ready transactions";
+        var timeout = TimeSpan.FromSeconds(30);
+        var deadline = SteadyClock.Now + timeout;
+        _producerLog.ForgetLastError();
+        Stage(Waiting);
         while (true)
         {
             try
@@ -397,9 +401,15 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 producer.InitTransactions(TimeSpan.FromSeconds(1));
                 return;
             }
-            catch (KafkaRetriableException) when (SteadyClock.Now < deadline)
+            catch (KafkaRetriableException ex)
             {
                 cancellation.ThrowIfCancellationRequested();
+                var why = _producerLog.LastError is { } error ? $" (the producer reports: {error})" : "";
+                if (SteadyClock.Now >= deadline)
+                {
+                    throw new KafkaException(new Error(ex.Error.Code, $"the Kafka broker did not ready transactions in {timeout.TotalSeconds:0} s{why}"));
+                }
+                Stage(Waiting + why);
             }
         }
     }
