@@ -235,7 +235,7 @@ public sealed class CommandTests
         var (code, output, err) = await Run("demo", "--seconds", "1", "--urls", "garbage");
 
         Assert.Equal(CommandLine.CannotRun, code);
-        Assert.Contains("FlowWatch:Dashboard:Urls: 'garbage' is not http://host:port", err, StringComparison.Ordinal);
+        Assert.Contains("FlowWatch:Dashboard:Urls (--urls): 'garbage' is not http://host:port", err, StringComparison.Ordinal);
         Assert.DoesNotContain("embedded broker", output, StringComparison.Ordinal);
     }
 

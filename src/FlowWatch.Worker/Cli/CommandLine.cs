@@ -78,9 +78,33 @@ public static class CommandLine
         }
         catch (Exception ex) when (ex is ServiceStoppedException || IsCannotRun(ex))
         {
-            stderr.WriteLine($"flowwatch: cannot run: {ex.Message}");
+            stderr.WriteLine($"flowwatch: cannot run: {WithOptionsNamed(ex.Message, args)}");
             return CannotRun;
         }
+    }
+
+    /// <summary>The settings that command-line options set, and those options.</summary>
+    private static readonly (string Key, string Option)[] SettingsOfOptions =
+    [
+        ("FlowWatch:Dashboard:Urls", "--urls"), ("FlowWatch:Models:Directory", "--models"), ("FlowWatch:Aggregates:ClickHouse", "--clickhouse"),
+        ("FlowWatch:Aggregates:DuckDb", "--duckdb"), ("FlowWatch:Kafka:ReferenceFile", "--reference"), ("FlowWatch:Kafka:BootstrapServers", "--bootstrap-servers"),
+    ];
+
+    /// <summary>
+    /// A problem names the setting it is with; when the command line set it, the option too (<c>--urls notaurl</c> is
+    /// refused as <c>FlowWatch:Dashboard:Urls (--urls): …</c>), which the one who typed it would otherwise look for.
+    /// <c>--aggregates</c> sets one of the two sinks.
+    /// </summary>
+    private static string WithOptionsNamed(string message, string[] args)
+    {
+        foreach (var (key, option) in SettingsOfOptions)
+        {
+            var given = args.Contains(option, StringComparer.Ordinal) ? option
+                : option is "--clickhouse" or "--duckdb" && args.Contains("--aggregates", StringComparer.Ordinal) ? "--aggregates"
+                : null;
+            if (given is not null) message = message.Replace(key + ": ", $"{key} ({given}): ", StringComparison.Ordinal);
+        }
+        return message;
     }
 
     /// <summary>

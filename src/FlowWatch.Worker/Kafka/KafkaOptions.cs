@@ -112,7 +112,7 @@ public sealed class KafkaOptions
         {
             if (!ok) errors.Add($"{SectionName}:{key}: {problem}");
         }
-        Check(!string.IsNullOrWhiteSpace(BootstrapServers), nameof(BootstrapServers), "is required (host:port[,host:port])");
+        Check(!string.IsNullOrWhiteSpace(BootstrapServers), nameof(BootstrapServers), "is required (host:port[,host:port], or --bootstrap-servers on the command line)");
         Check(!string.IsNullOrWhiteSpace(GroupId), nameof(GroupId), "is required");
         void Topic(string? name, string key, bool required = true)
         {
@@ -152,7 +152,7 @@ public sealed class KafkaOptions
         // A broker refuses a group.instance.id as it refuses such a topic name: the worker would restart its session for good.
         Check(InstanceId is null || (InstanceId.Length > 0 && IsTopicName(InstanceId)), nameof(InstanceId),
             $"'{InstanceId}' is not a Kafka group instance id (1 to 249 of a-z, A-Z, 0-9, '.', '_', '-')");
-        Check(!string.IsNullOrWhiteSpace(ReferenceFile), nameof(ReferenceFile), "is required (path of the reference data file)");
+        Check(!string.IsNullOrWhiteSpace(ReferenceFile), nameof(ReferenceFile), "is required (path of the reference data file, or --reference on the command line)");
         Check(BatchSize >= 1, nameof(BatchSize), "must be at least 1");
         Check(CatchUpTimeout > TransactionTimeout && CatchUpTimeout <= TimeSpan.FromHours(1), nameof(CatchUpTimeout),
             "must be longer than TransactionTimeout and at most 1 hour");

@@ -62,8 +62,8 @@ public sealed class ClickHouseConnectionStringTests
         var (code, _, err) = await Run("migrate", "--clickhouse", "Host=127.0.0.1;Port=http;Passwrd=hunter2;Password=hunter3");
 
         Assert.Equal(CommandLine.CannotRun, code);
-        Assert.Contains("FlowWatch:Aggregates:ClickHouse: Port: must be a port number", err, StringComparison.Ordinal);
-        Assert.Contains("FlowWatch:Aggregates:ClickHouse: 'passwrd' is not a key", err, StringComparison.Ordinal);
+        Assert.Contains("FlowWatch:Aggregates:ClickHouse (--clickhouse): Port: must be a port number", err, StringComparison.Ordinal);
+        Assert.Contains("FlowWatch:Aggregates:ClickHouse (--clickhouse): 'passwrd' is not a key", err, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter", err, StringComparison.Ordinal);
     }
 }

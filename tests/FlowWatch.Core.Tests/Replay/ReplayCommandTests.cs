@@ -163,7 +163,7 @@ public sealed class ReplayCommandTests : IDisposable
             "--duckdb", duckDb);
 
         Assert.Equal(CommandLine.CannotRun, code);
-        Assert.Contains($"FlowWatch:Aggregates:DuckDb: '{duckDb}' is in a directory that does not exist", err, StringComparison.Ordinal);
+        Assert.Contains($"FlowWatch:Aggregates:DuckDb (--duckdb): '{duckDb}' is in a directory that does not exist", err, StringComparison.Ordinal);
         Assert.False(Directory.Exists(missing));
         Assert.False(File.Exists(PathOf("a.jsonl")));
     }
@@ -389,7 +389,7 @@ public sealed class ReplayCommandTests : IDisposable
         var (code, _, err) = await Run("migrate", "--clickhouse", "garbage");
 
         Assert.Equal(CommandLine.CannotRun, code);
-        Assert.Contains("FlowWatch:Aggregates:ClickHouse: is not a connection string", err, StringComparison.Ordinal);
+        Assert.Contains("FlowWatch:Aggregates:ClickHouse (--clickhouse): is not a connection string", err, StringComparison.Ordinal);
     }
 
     [Fact]
