@@ -115,10 +115,18 @@ public static class FlowWatchConfiguration
     private static IEnumerable<string> UnknownLogLevels(IConfiguration configuration)
     {
         var logging = configuration.GetSection("Logging");
+        // Beside LogLevel, a section is a provider's (by its alias, or its type's full name): a misspelt LogLevl would
+        // otherwise be read as a provider that is not there, and its levels passed over.
+        var unknown = logging.GetChildren()
+            .Where(child => !LoggingSections.Contains(child.Key, StringComparer.OrdinalIgnoreCase) && !child.Key.Contains('.', StringComparison.Ordinal))
+            .Select(child => $"{child.Path}: is not a logging setting (they are {string.Join(", ", LoggingSections)}, or a provider's type name)");
         var levelSections = logging.GetChildren()
             .Select(child => child.Key.Equals("LogLevel", StringComparison.OrdinalIgnoreCase) ? child : child.GetSection("LogLevel"));
-        return levelSections.SelectMany(section => section.GetChildren())
+        return unknown.Concat(levelSections.SelectMany(section => section.GetChildren())
             .Where(level => !string.IsNullOrEmpty(level.Value) && !Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(level.Value, ignoreCase: true, out _))
-            .Select(level => $"{level.Path}: '{level.Value}' is not a log level (Trace, Debug, Information, Warning, Error, Critical or None)");
+            .Select(level => $"{level.Path}: '{level.Value}' is not a log level (Trace, Debug, Information, Warning, Error, Critical or None)"));
     }
+
+    /// <summary>What <c>Logging</c> holds: its levels, and the sections of the logging providers a .NET host has.</summary>
+    private static readonly string[] LoggingSections = ["LogLevel", "Console", "Debug", "EventSource", "EventLog"];
 }

@@ -34,11 +34,21 @@ public sealed class UnknownKeyTests
             refused.Message);
     }
 
+    /// <summary>Read as a provider that is not there, a misspelt LogLevl had its levels passed over.</summary>
+    [Fact]
+    public void RefuseUnknownSections_LoggingSectionThatIsNone_NamedWithItsPath()
+    {
+        var refused = Assert.Throws<ConfigurationException>(() => FlowWatchConfiguration.RefuseUnknownSections(Settings(("Logging:LogLevl:Default", "Debug"))));
+
+        Assert.Equal("Logging:LogLevl: is not a logging setting (they are LogLevel, Console, Debug, EventSource, EventLog, or a provider's type name)", refused.Message);
+    }
+
     [Fact]
     public void RefuseUnknownSections_LogLevelsAsTheHostReadsThem_Accepted() =>
         FlowWatchConfiguration.RefuseUnknownSections(Settings(
             ("Logging:LogLevel:Default", "warning"), ("Logging:LogLevel:Microsoft.AspNetCore", "None"), ("Logging:Console:LogLevel:Default", "2"),
-            ("Logging:Console:FormatterName", "simple"), ("Logging:LogLevel:FlowWatch", "")));
+            ("Logging:Console:FormatterName", "simple"), ("Logging:LogLevel:FlowWatch", ""), ("Logging:eventsource:LogLevel:Default", "None"),
+            ("Logging:Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider:LogLevel:Default", "Error")));
 
     [Fact]
     public void Bind_KeysInAnyLetterCaseAndClientProperties_Accepted()
