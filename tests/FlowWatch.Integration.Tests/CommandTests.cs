@@ -329,6 +329,17 @@ public sealed class CommandTests
         Assert.Equal(CommandLine.CannotRun, code);
         Assert.Contains("Logging:LogLevel:Default: 'Chatty' is not a log level", err, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+
+        // The host reads sources of its own too: an environment variable without FlowWatch's prefix.
+        var start = Executable("run", "--check", "--bootstrap-servers", "127.0.0.1:9", "--reference", Path.Combine(AppContext.BaseDirectory, "samples", "reference.json"));
+        start.Environment["Logging__LogLevel__FlowWatch__Kafka"] = "Loud";
+        using var run = System.Diagnostics.Process.Start(start)!;
+        var output = run.StandardOutput.ReadToEndAsync();
+        var hostErr = await run.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        await run.WaitForExitAsync();
+        Assert.Equal(CommandLine.CannotRun, run.ExitCode);
+        Assert.Contains("Logging:LogLevel:FlowWatch:Kafka: 'Loud' is not a log level", hostErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", hostErr + await output, StringComparison.Ordinal);
     }
 
     [Fact]

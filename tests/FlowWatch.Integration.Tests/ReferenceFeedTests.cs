@@ -31,6 +31,37 @@ public sealed class ReferenceFeedTests
         Assert.Equal(0.5m, feed.Current.Parameters.MacroPrudentialFactor);
     }
 
+    /// <summary>
+    /// A holder without an entity record is said (event 1020) of the document in force once the topic is read, not of
+    /// every one before it, nor again by the next session's feed, only again when it changes.
+    /// </summary>
+    [Fact]
+    public async Task Feed_DocumentsWithAHolderWithoutRecord_SaidOnceOfTheDocumentInForceAndAgainOnlyWhenItChanges()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = new KafkaOptions { BootstrapServers = broker.BootstrapServers, ReferenceFile = Samples("reference.json"), ReferenceTopic = "flowwatch.reference" };
+        broker.CreateTopic(options.ReferenceTopic, 1);
+        string Document(string holder) => $$"""{"fxRates":{"USD":7.1},"accounts":[{"account":"EFE7001","kind":"EFE","entityId":"{{holder}}"}]}""";
+        using var producer = new ProducerBuilder<string?, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build();
+        foreach (var holder in new[] { "E-OLD-1", "E-OLD-2", "E-TYPO-3" })
+        {
+            await producer.ProduceAsync(options.ReferenceTopic, new Message<string?, string> { Key = "reference", Value = Document(holder) });
+        }
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var holders = new HoldersWithoutRecordWarning();
+        var initial = ReferenceDataLoader.LoadFile(Samples("reference.json"));
+
+        using (new ReferenceFeed(options, initial, new LineLogger(lines.Enqueue), holders: holders)) { }
+        using (var nextSession = new ReferenceFeed(options, initial, new LineLogger(lines.Enqueue), holders: holders))
+        {
+            await producer.ProduceAsync(options.ReferenceTopic, new Message<string?, string> { Key = "reference", Value = Document("E-TYPO-4") });
+            await WaitFor(nextSession.Poll);
+        }
+
+        Assert.Equal(["EFE**** of 'E-TYPO-3'", "EFE**** of 'E-TYPO-4'"],
+            lines.Where(line => line.StartsWith("reference data: monitored accounts name holders", StringComparison.Ordinal)).Select(line => line[(line.LastIndexOf('?') + 2)..]));
+    }
+
     [Fact]
     public async Task Run_ControlAndReferenceTopics_ApplyToEventsProcessedAfterThem()
     {

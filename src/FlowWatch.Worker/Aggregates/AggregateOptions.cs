@@ -40,8 +40,12 @@ public sealed class AggregateOptions
         Check(ClickHouse.Length == 0 || DuckDb.Length == 0, nameof(ClickHouse), "and DuckDb are both set; choose one sink");
         if (ClickHouse.Length > 0) errors.AddRange(ConnectionStringProblems(ClickHouse).Select(problem => $"{SectionName}:{nameof(ClickHouse)}: {problem}"));
         // A mistyped directory is refused, as for every other output, not made.
-        Check(DuckDb.Length == 0 || Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(DuckDb))), nameof(DuckDb),
-            $"'{DuckDb}' is in a directory that does not exist");
+        if (DuckDb.Length > 0)
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(DuckDb));
+            Check(directory is not null, nameof(DuckDb), $"'{DuckDb}' names no file");
+            Check(directory is null || Directory.Exists(directory), nameof(DuckDb), $"'{DuckDb}' is in a directory that does not exist");
+        }
         Check(MaxRows >= 1, nameof(MaxRows), "must be at least 1");
         Check(QueueCapacity >= 1, nameof(QueueCapacity), "must be at least 1");
         Check(FlushInterval > TimeSpan.Zero, nameof(FlushInterval), "must be positive");

@@ -145,6 +145,9 @@ public sealed class Arguments
     public void EnsureAllRead()
     {
         var unknown = _values.Keys.Where(k => !_read.Contains(k)).ToList();
-        if (unknown.Count > 0) throw new UsageException($"unknown option {string.Join(", ", unknown)}");
+        if (unknown.Count == 0) return;
+        // One the command takes, written in other letters (--DuckDb), is named as such.
+        var meant = unknown.Select(k => _read.FirstOrDefault(known => known.Equals(k, StringComparison.OrdinalIgnoreCase))).FirstOrDefault(k => k is not null);
+        throw new UsageException($"unknown option {string.Join(", ", unknown)}" + (meant is null ? "" : $": options are written in lower case, {meant}"));
     }
 }

@@ -50,6 +50,8 @@ internal static class OutputFiles
                 }
                 var why = InUse.Contains(ex.HResult)
                     ? "the file is in use: an input of this command under another name (a hard link), or written by another process"
+                    // .NET says "Could not find file" of an output it may not create (under /proc, say): it is looked for by no one.
+                    : ex is FileNotFoundException ? $"cannot be created there ({ex.Message})"
                     : ex.Message;
                 throw new IOException($"{files[i].Option} {path}: {why}", ex);
             }

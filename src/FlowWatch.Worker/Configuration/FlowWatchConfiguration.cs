@@ -122,9 +122,22 @@ public static class FlowWatchConfiguration
             .Select(child => $"{child.Path}: is not a logging setting (they are {string.Join(", ", LoggingSections)}, or a provider's type name)");
         var levelSections = logging.GetChildren()
             .Select(child => child.Key.Equals("LogLevel", StringComparison.OrdinalIgnoreCase) ? child : child.GetSection("LogLevel"));
-        return unknown.Concat(levelSections.SelectMany(section => section.GetChildren())
+        // Every key under a LogLevel section is a category's level, nested ones too (LogLevel:FlowWatch:Kafka).
+        return unknown.Concat(levelSections.SelectMany(section => section.AsEnumerable())
             .Where(level => !string.IsNullOrEmpty(level.Value) && !Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(level.Value, ignoreCase: true, out _))
-            .Select(level => $"{level.Path}: '{level.Value}' is not a log level (Trace, Debug, Information, Warning, Error, Critical or None)"));
+            .OrderBy(level => level.Key, StringComparer.Ordinal)
+            .Select(level => $"{level.Key}: '{level.Value}' is not a log level (Trace, Debug, Information, Warning, Error, Critical or None)"));
+    }
+
+    /// <summary>
+    /// Refuses what <c>Logging</c> holds that the host's logging would refuse as it is built (<see cref="UnknownLogLevels"/>),
+    /// in the host's own configuration, which also reads sources of its own (environment variables without a prefix,
+    /// <c>appsettings.{Environment}.json</c>).
+    /// </summary>
+    public static void RefuseUnreadableLogging(IConfiguration configuration)
+    {
+        var problems = UnknownLogLevels(configuration).ToList();
+        if (problems.Count > 0) throw new ConfigurationException(string.Join(Environment.NewLine, problems));
     }
 
     /// <summary>What <c>Logging</c> holds: its levels, and the sections of the logging providers a .NET host has.</summary>

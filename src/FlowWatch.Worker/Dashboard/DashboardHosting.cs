@@ -38,7 +38,16 @@ public static class DashboardHosting
         builder.Services.AddSingleton<DashboardMetrics>();
         builder.Services.AddHealthChecks().AddCheck<WorkerReadiness>("worker", tags: [ReadyTag]);
         builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService("flowwatch", serviceVersion: typeof(DashboardHosting).Assembly.GetName().Version?.ToString()))
+            // Named flowwatch unless the deployment names it (OTEL_SERVICE_NAME, or service.name in OTEL_RESOURCE_ATTRIBUTES);
+            // no instance id made up per process, which would start new series at every restart.
+            .ConfigureResource(resource =>
+            {
+                if (Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") is null
+                    && Environment.GetEnvironmentVariable("OTEL_RESOURCE_ATTRIBUTES")?.Contains("service.name=", StringComparison.Ordinal) != true)
+                {
+                    resource.AddService("flowwatch", autoGenerateServiceInstanceId: false);
+                }
+            })
             .WithMetrics(metrics => metrics.AddMeter(WorkerMetrics.MeterName).AddPrometheusExporter());
         builder.Services.Configure<JsonOptions>(o =>
         {

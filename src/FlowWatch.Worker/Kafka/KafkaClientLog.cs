@@ -7,8 +7,8 @@ namespace FlowWatch.Worker.Kafka;
 /// librdkafka's log lines and errors of Kafka clients, routed to an <see cref="ILogger"/> (without a log handler
 /// librdkafka writes them raw to stderr). A broker out of reach makes each client repeat the same few lines several
 /// times a second, or every few seconds as its reconnections back off, so a line already logged (same facility and
-/// text, its numbers aside: librdkafka's "after 0ms", "after 3ms" or "1 identical error(s) suppressed" make the same line
-/// another text each time) is not logged again while it keeps coming: one event counts its repeats after
+/// text, the numbers of librdkafka's closing remark aside: "(after 0ms …)", "(after 3ms …, 1 identical error(s)
+/// suppressed)" make the same line another text each time) is not logged again while it keeps coming: one event counts its repeats after
 /// <see cref="SummaryInterval"/>, and each next count after twice the interval of the one before, up to
 /// <see cref="MaxSummaryInterval"/>, so that a long outage does not fill the log. A timer logs the last count of a
 /// line that stopped coming at the end of its interval (the client may have nothing more to say); a line back after
@@ -59,17 +59,21 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
     public void Error(Error error)
     {
         // "All brokers are down" follows the error that says why (a refused connection, a name that does not resolve).
-        if (error.Code != ErrorCode.Local_AllBrokersDown || _lastError is null) _lastError = error.Reason;
+        if (error.Code != ErrorCode.Local_AllBrokersDown || _lastError is null) _lastError = new Reported(error.Reason, _time.GetTimestamp());
         Write(true, error.IsFatal ? LogLevel.Error : LogLevel.Warning, error.Code.ToString(), error.Reason);
     }
 
-    private volatile string? _lastError;
+    private volatile Reported? _lastError;
+
+    private sealed record Reported(string Reason, long At);
 
     /// <summary>
-    /// What the clients last reported as wrong since <see cref="ForgetLastError"/>, the reason of a wait for a broker that
-    /// a caller's own timeout would only call a timeout; null when nothing was.
+    /// What the clients last reported as wrong, if within <paramref name="recent"/> and since <see cref="ForgetLastError"/>:
+    /// the reason of a wait for a broker that a caller's own timeout would only call a timeout; null when nothing was.
+    /// librdkafka reports the same error again only after 30 s, so a reason stays this long at most once said.
     /// </summary>
-    public string? LastError => _lastError;
+    public string? LastError(TimeSpan recent) =>
+        _lastError is { } last && _time.GetElapsedTime(last.At) <= recent ? last.Reason : null;
 
     public void ForgetLastError() => _lastError = null;
 
@@ -166,15 +170,20 @@ public sealed class KafkaClientLog(ILogger logger, string client, TimeProvider? 
         KafkaLog.Repeated(logger, repeats.Level, client, facility, repeats.Count, seconds, repeats.Text);
     }
 
-    /// <summary>The text with each run of digits as one '#': what makes two lines the same line.</summary>
+    /// <summary>
+    /// The text with the numbers of librdkafka's closing remark, "(after 3ms in state CONNECT, 2 identical error(s)
+    /// suppressed)", as '#': what makes two lines the same line. The rest stays as written, so that another broker's or
+    /// another partition's line is another line.
+    /// </summary>
     private static string WithoutNumbers(string text)
     {
-        if (!text.AsSpan().ContainsAnyInRange('0', '9')) return text;
-        var shape = new System.Text.StringBuilder(text.Length);
-        for (var i = 0; i < text.Length; i++)
+        var remark = text.LastIndexOf(" (after ", StringComparison.Ordinal);
+        if (remark < 0 || !text.EndsWith(')')) return text;
+        var shape = new System.Text.StringBuilder(text.Length).Append(text, 0, remark);
+        for (var i = remark; i < text.Length; i++)
         {
             if (!char.IsAsciiDigit(text[i])) shape.Append(text[i]);
-            else if (i == 0 || !char.IsAsciiDigit(text[i - 1])) shape.Append('#');
+            else if (!char.IsAsciiDigit(text[i - 1])) shape.Append('#');
         }
         return shape.ToString();
     }

@@ -17,16 +17,19 @@ public sealed class ReferenceFeed : IDisposable
     private readonly string _referenceTopic;
     private readonly ILogger _log;
     private readonly List<ConsumeResult<Ignore, byte[]>> _arrived = [];
+    private readonly HoldersWithoutRecordWarning _holders;
 
     /// <summary>
     /// Reads the topics to their end, saying what it still waits for through <paramref name="waiting"/>; a stop asked
     /// for meanwhile (<paramref name="cancellation"/>) ends the wait with an <see cref="OperationCanceledException"/>.
-    /// Its consumer logs through <paramref name="clientLog"/> when given (one that served the feeds before this one).
+    /// Its consumer logs through <paramref name="clientLog"/> when given (one that served the feeds before this one), and
+    /// the holders without a record of the document in force are said through <paramref name="holders"/> (likewise).
     /// </summary>
     public ReferenceFeed(KafkaOptions options, ReferenceData initial, ILogger log, Action<string>? waiting = null,
-        KafkaClientLog? clientLog = null, CancellationToken cancellation = default)
+        KafkaClientLog? clientLog = null, HoldersWithoutRecordWarning? holders = null, CancellationToken cancellation = default)
     {
         Current = initial;
+        _holders = holders ?? new HoldersWithoutRecordWarning();
         _referenceTopic = options.ReferenceTopic;
         _log = log;
         var topics = new[] { options.ReferenceTopic, options.ControlTopic }.Where(t => t.Length > 0).ToList();
@@ -88,7 +91,9 @@ public sealed class ReferenceFeed : IDisposable
         {
             if (!record.IsPartitionEOF && record.Message?.Value is not null) _arrived.Add(record);
         }
-        return ApplyArrived();
+        var changed = ApplyArrived();
+        if (changed) _holders.Say(_log, Current);
+        return changed;
     }
 
     /// <summary>
@@ -163,7 +168,8 @@ public sealed class ReferenceFeed : IDisposable
                 _arrived.Add(record);
             }
         }
-        ApplyArrived();
+        // Said of the document in force once the topics are read, not of every one they held before it.
+        if (ApplyArrived()) _holders.Say(_log, Current);
     }
 
     /// <summary>
@@ -204,7 +210,6 @@ public sealed class ReferenceFeed : IDisposable
             {
                 Current = ReferenceDataLoader.Parse(value);
                 WorkerLog.ReferenceUpdated(_log);
-                WorkerLog.HoldersWithoutRecord(_log, Current);
                 return true;
             }
             catch (ReferenceDataException ex)

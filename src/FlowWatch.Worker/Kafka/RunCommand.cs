@@ -92,6 +92,7 @@ public static class RunCommand
         QuietHost(builder.Logging);
         builder.AddFlowWatchDashboard();
         builder.AddFlowWatchWorker();
+        FlowWatchConfiguration.RefuseUnreadableLogging(builder.Configuration);
         return builder.Build().MapFlowWatchDashboard();
     }
 
@@ -101,6 +102,7 @@ public static class RunCommand
         builder.Configuration.AddConfiguration(configuration);
         QuietHost(builder.Logging);
         builder.AddFlowWatchWorker();
+        FlowWatchConfiguration.RefuseUnreadableLogging(builder.Configuration);
         return builder.Build();
     }
 

@@ -162,15 +162,17 @@ public static class StateStore
     /// to its end, then processes the payments from the restart point up to the position again, producing nothing.
     /// The engine must track changes, must not write aggregates yet, and counts only what comes after. With
     /// <paramref name="claim"/> (from <see cref="ClaimPartition"/>), the partition is read at least through the claim, and
-    /// the records saved from then on name its owner. Its Kafka clients log to <paramref name="log"/>.
+    /// the records saved from then on name its owner. Its Kafka clients log through <paramref name="clientLog"/> when given
+    /// (one that served the restores before this one), else to <paramref name="log"/>.
     /// </summary>
     internal static RestoredPartition Restore(ConsumerConfig baseConfig, string stateTopic, string paymentsTopic, int partition, FlowEngine engine,
-        TimeSpan? catchUpTimeout = null, Claim? claim = null, ILogger? log = null, CancellationToken cancellation = default)
+        TimeSpan? catchUpTimeout = null, Claim? claim = null, ILogger? log = null, KafkaClientLog? clientLog = null, CancellationToken cancellation = default)
     {
         var timeout = catchUpTimeout ?? new KafkaOptions().CatchUpTimeout;
         log ??= NullLogger.Instance;
+        var clients = clientLog ?? new KafkaClientLog(log, "state restore");
         var owner = claim?.Owner;
-        var saved = ReadSaved(baseConfig, stateTopic, partition, claim?.Offset, timeout, log, cancellation);
+        var saved = ReadSaved(baseConfig, stateTopic, partition, claim?.Offset, timeout, log, clients, cancellation);
         var idRecords = new Dictionary<long, (int Parts, int NewestDay)>();
         if (saved.Position is not { } position)
         {
@@ -194,7 +196,7 @@ public static class StateStore
             idRecords[number] = (parts + 1, newestDay);
         }
         engine.Restore(position.RestartParameters);
-        var replayed = Replay(baseConfig, paymentsTopic, partition, engine, position.RestartPoint, position.NextOffset, timeout, log, cancellation);
+        var replayed = Replay(baseConfig, paymentsTopic, partition, engine, position.RestartPoint, position.NextOffset, timeout, log, clients, cancellation);
         engine.Restore(position.Parameters);
         engine.Counters.Clear();
         var book = new StateBook(position.NextOffset, position.Parameters, [.. idRecords.Select(r => (r.Key, r.Value.Parts, r.Value.NewestDay))],
@@ -241,10 +243,10 @@ public static class StateStore
 
     /// <summary>The newest valid record of each entity and ids key of a state partition, and the position.</summary>
     private static Saved ReadSaved(ConsumerConfig baseConfig, string stateTopic, int partition, long? claimedAt, TimeSpan timeout, ILogger log,
-        CancellationToken cancellation)
+        KafkaClientLog clients, CancellationToken cancellation)
     {
         var saved = new Saved();
-        using var consumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig(baseConfig)).LogTo(log, "state restore").Build();
+        using var consumer = new ConsumerBuilder<string?, byte[]?>(RestoreConfig(baseConfig)).LogTo(clients).Build();
         var topicPartition = new TopicPartition(stateTopic, new Partition(partition));
         WatermarkOffsets watermarks;
         try
@@ -424,11 +426,11 @@ public static class StateStore
     /// only. With none to process, checks that the partition reaches <paramref name="to"/>.
     /// </summary>
     private static long Replay(ConsumerConfig baseConfig, string paymentsTopic, int partition, FlowEngine engine, long from, long to, TimeSpan timeout,
-        ILogger log, CancellationToken cancellation)
+        ILogger log, KafkaClientLog clients, CancellationToken cancellation)
     {
         var config = RestoreConfig(baseConfig);
         config.AutoOffsetReset = AutoOffsetReset.Earliest;   // the restart point may lie before the log's start
-        using var consumer = new ConsumerBuilder<Ignore, byte[]>(config).LogTo(log, "state restore").Build();
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(config).LogTo(clients).Build();
         var payments = new TopicPartition(paymentsTopic, new Partition(partition));
         var kept = consumer.QueryWatermarkOffsets(payments, TimeSpan.FromSeconds(30), cancellation);
         // The topic's retention removed payments the state does not hold: the restore goes on without them, as the worker

@@ -38,6 +38,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     private readonly KafkaClientLog _claimsLog = new(logger ?? NullLogger.Instance, "claims producer");
     private readonly KafkaClientLog _consumerLog = new(logger ?? NullLogger.Instance, "consumer");
     private readonly KafkaClientLog _referenceLog = new(logger ?? NullLogger.Instance, "reference consumer");
+    private readonly KafkaClientLog _restoreLog = new(logger ?? NullLogger.Instance, "state restore");
+    private readonly HoldersWithoutRecordWarning _holdersWithoutRecord = new();
 
     /// <summary>
     /// Called on each partition's own thread, several at once, as an alert goes into the transaction, before it commits
@@ -248,6 +250,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
 
     private void RunSession(CancellationToken cancellation)
     {
+        // What an earlier session's producer said is not this one's reason to wait.
+        _producerLog.ForgetLastError();
         var producer = new ProducerBuilder<string?, byte[]>(options.WorkerProducerConfig(_transactionalId)).LogTo(_producerLog).Build();
         try
         {
@@ -272,7 +276,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
 
     private void RunSession(IProducer<string?, byte[]> producer, CancellationToken cancellation)
     {
-        using var feed = new ReferenceFeed(options, reference, _log, Stage, _referenceLog, cancellation);
+        using var feed = new ReferenceFeed(options, reference, _log, Stage, _referenceLog, _holdersWithoutRecord, cancellation);
         _feed = feed;
         using var claims = new ProducerBuilder<string?, byte[]>(options.ClaimsProducerConfig()).LogTo(_claimsLog).Build();
         _claims = claims;
@@ -392,7 +396,6 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         const string Waiting = "waiting for the Kafka broker to ready transactions";
         var timeout = TimeSpan.FromSeconds(30);
         var deadline = SteadyClock.Now + timeout;
-        _producerLog.ForgetLastError();
         Stage(Waiting);
         while (true)
         {
@@ -404,10 +407,11 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             catch (KafkaRetriableException ex)
             {
                 cancellation.ThrowIfCancellationRequested();
-                var why = _producerLog.LastError is { } error ? $" (the producer reports: {error})" : "";
+                // librdkafka says an error again only after 30 s: one said within that time still stands, unless overtaken.
+                var why = _producerLog.LastError(timeout) is { } error ? $" (the producer reports: {error})" : "";
                 if (SteadyClock.Now >= deadline)
                 {
-                    throw new KafkaException(new Error(ex.Error.Code, $"the Kafka broker did not ready transactions in {timeout.TotalSeconds:0} s{why}"));
+                    throw new KafkaException(new Error(ex.Error.Code, $"the Kafka broker did not ready transactions in {timeout.TotalSeconds:0} s{why}"), ex);
                 }
                 Stage(Waiting + why);
             }
@@ -614,7 +618,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             var started = System.Diagnostics.Stopwatch.StartNew();
             var claim = StateStore.ClaimPartition(_claims, options.StateTopic, topicPartition.Partition.Value, _stopping);
             var restored = StateStore.Restore(options.WorkerConsumerConfig(), options.StateTopic, options.PaymentsTopic, topicPartition.Partition.Value, engine,
-                options.CatchUpTimeout, claim, _log, _stopping);
+                options.CatchUpTimeout, claim, _log, _restoreLog, _stopping);
             // With a reference or control topic, what it says now outranks the parameters saved in the state.
             if (_feed.Enabled) engine.UpdateReference(_feed.Current);
             // Only now: the payments processed again during the restore had their aggregate rows written before.

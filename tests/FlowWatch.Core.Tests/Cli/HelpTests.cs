@@ -44,11 +44,15 @@ public sealed class HelpTests
     [Theory]
     [InlineData("--reference=r.json", "write --reference and its value as two arguments, not --reference=r.json")]
     [InlineData("--REFERENCE", "unknown option --REFERENCE: options are written in lower case, --reference")]
+    [InlineData("--Alerts", "unknown option --Alerts: options are written in lower case, --alerts")]
     public async Task Replay_OptionWrittenOtherwise_NamedAsWritten(string option, string said)
     {
-        string[] args = option.Contains('=', StringComparison.Ordinal)
-            ? ["replay", option, "--events", "e.jsonl", "--alerts", "a.jsonl"]
-            : ["replay", option, "r.json", "--events", "e.jsonl", "--alerts", "a.jsonl"];
+        string[] args = option switch
+        {
+            "--Alerts" => ["replay", "--reference", "r.json", "--events", "e.jsonl", "--alerts", "a.jsonl", option, "b.jsonl"],
+            _ when option.Contains('=', StringComparison.Ordinal) => ["replay", option, "--events", "e.jsonl", "--alerts", "a.jsonl"],
+            _ => ["replay", option, "r.json", "--events", "e.jsonl", "--alerts", "a.jsonl"],
+        };
 
         var (code, _, err) = await Run(args);
 

@@ -26,11 +26,13 @@ public sealed class UnknownKeyTests
     public void RefuseUnknownSections_LogLevelsThatAreNone_NamedWithTheirPaths()
     {
         var refused = Assert.Throws<ConfigurationException>(() => FlowWatchConfiguration.RefuseUnknownSections(Settings(
-            ("Logging:LogLevel:Default", "Chatty"), ("Logging:Console:LogLevel:Microsoft", "Warn"), ("Logging:LogLevel:FlowWatch", "debug"))));
+            ("Logging:LogLevel:Default", "Chatty"), ("Logging:Console:LogLevel:Microsoft", "Warn"), ("Logging:LogLevel:FlowWatch", "debug"),
+            ("Logging:LogLevel:FlowWatch:Kafka", "Loud"))));
 
         Assert.Equal(
             "Logging:Console:LogLevel:Microsoft: 'Warn' is not a log level (Trace, Debug, Information, Warning, Error, Critical or None)" + Environment.NewLine +
-            "Logging:LogLevel:Default: 'Chatty' is not a log level (Trace, Debug, Information, Warning, Error, Critical or None)",
+            "Logging:LogLevel:Default: 'Chatty' is not a log level (Trace, Debug, Information, Warning, Error, Critical or None)" + Environment.NewLine +
+            "Logging:LogLevel:FlowWatch:Kafka: 'Loud' is not a log level (Trace, Debug, Information, Warning, Error, Critical or None)",
             refused.Message);
     }
 

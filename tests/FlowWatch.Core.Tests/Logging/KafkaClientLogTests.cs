@@ -111,6 +111,40 @@ public sealed class KafkaClientLogTests
         Assert.Equal([1, 1, 3, 7], logger.Events.Where(e => e.Id == 1103).Select(e => (int)e.Fields["Count"]!));
     }
 
+    /// <summary>Only librdkafka's closing remark is passed over: another broker's or partition's line is another line.</summary>
+    [Fact]
+    public void Log_LinesOfTwoBrokers_TwoLines()
+    {
+        var logger = new RecordingLogger();
+        var log = new KafkaClientLog(logger, "consumer", new ManualTime());
+
+        log.Log(new LogMessage("rdkafka#consumer-1", SyslogLevel.Error, "FAIL", "kafka-1:9092/1: Connect to ipv4#10.0.0.11:9092 failed: Connection refused (after 0ms in state CONNECT)"));
+        log.Log(new LogMessage("rdkafka#consumer-1", SyslogLevel.Error, "FAIL", "kafka-2:9092/2: Connect to ipv4#10.0.0.12:9092 failed: Connection refused (after 1ms in state CONNECT)"));
+        log.Log(new LogMessage("rdkafka#consumer-1", SyslogLevel.Error, "FAIL", "kafka-2:9092/2: Connect to ipv4#10.0.0.12:9092 failed: Connection refused (after 7ms in state CONNECT)"));
+
+        Assert.Equal([1101, 1101], logger.Events.Select(e => e.Id));
+    }
+
+    /// <summary>Why a client waits, as it last said: kept for 30 s (librdkafka says the same error again only after that).</summary>
+    [Fact]
+    public void LastError_WhatTheClientSaidLastRecently_AllBrokersDownNotOvertakingTheReason()
+    {
+        var time = new ManualTime();
+        var log = new KafkaClientLog(new RecordingLogger(), "producer", time);
+        Assert.Null(log.LastError(TimeSpan.FromSeconds(30)));
+
+        log.Error(new Error(ErrorCode.Local_Transport, "127.0.0.1:1/bootstrap: Connect to ipv4#127.0.0.1:1 failed: Connection refused", false));
+        log.Error(new Error(ErrorCode.Local_AllBrokersDown, "1/1 brokers are down", false));
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal("127.0.0.1:1/bootstrap: Connect to ipv4#127.0.0.1:1 failed: Connection refused", log.LastError(TimeSpan.FromSeconds(30)));
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Null(log.LastError(TimeSpan.FromSeconds(30)));
+
+        log.Error(new Error(ErrorCode.Local_Resolve, "kafka-9:9092/bootstrap: Failed to resolve 'kafka-9:9092'", false));
+        log.ForgetLastError();
+        Assert.Null(log.LastError(TimeSpan.FromSeconds(30)));
+    }
+
     [Fact]
     public void Log_OtherFacilityOrText_LoggedAtOnce()
     {
