@@ -171,28 +171,7 @@ public sealed class StreamingWorkerTests : IDisposable
         // A quiet payment, 60 reusing its id, a payment of 3,000,000 CNY (a large-value report: the first alert), 60 more.
         List<string> records = [quiet, .. Reusing(0), sample[1], .. Reusing(60)];
 
-        using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = broker.WorkerOptions("differing-after-restart", partitions: 1);
-        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var failed = 0;
-        var worker = new StreamingWorker(options, new RuleSettings(), ReferenceDataLoader.LoadFile(options.ReferenceFile), TimeProvider.System,
-            logger: new LineLogger(lines.Enqueue))
-        {
-            AlertProducedForTests = _ =>
-            {
-                if (Interlocked.Exchange(ref failed, 1) == 0) throw new InvalidOperationException("the first alert's listener fails");
-            },
-        };
-        using var run = WorkerRun.Of(worker);
-        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
-        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
-        {
-            foreach (var record in records) producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = record });
-            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
-        }
-        await Until(() => lines.Any(l => l.Contains("restarting from the committed state", StringComparison.Ordinal)), "the failed session's restart");
-        await Until(() => worker.Status.IsConsuming && worker.ConsumerLag == 0 && worker.Counters.Read == records.Count, "every payment read after the restart");
-        await run.StopAsync();
+        var (worker, lines) = await RunFailingAtTheFirstAlert("differing-after-restart", records);
 
         Assert.Equal((2, 120), (worker.Counters.Accepted, worker.Counters.DifferingDuplicates));
         var logged = lines.Where(line => line.Contains("was accepted before with other content", StringComparison.Ordinal)).ToList();
@@ -247,6 +226,38 @@ public sealed class StreamingWorkerTests : IDisposable
         var worker = NewWorker(options, new LineLogger(lines.Enqueue));
         using var run = WorkerRun.Of(worker);
         await Until(() => worker.Counters.Read == records.Length, "every record read");
+        await run.StopAsync();
+        return (worker, lines);
+    }
+
+    /// <summary>
+    /// Runs a worker of a group of its own whose partition engine stops at its first alert on an error of the code around
+    /// it, over these payments, until the failed session has restarted and every payment is read; answers the worker,
+    /// stopped, and the lines it logged.
+    /// </summary>
+    private static async Task<(StreamingWorker Worker, IReadOnlyCollection<string> Lines)> RunFailingAtTheFirstAlert(string group, List<string> payments)
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions(group, partitions: 1);
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var failed = 0;
+        var worker = new StreamingWorker(options, new RuleSettings(), ReferenceDataLoader.LoadFile(options.ReferenceFile), TimeProvider.System,
+            logger: new LineLogger(lines.Enqueue))
+        {
+            AlertProducedForTests = _ =>
+            {
+                if (Interlocked.Exchange(ref failed, 1) == 0) throw new InvalidOperationException("the first alert's listener fails");
+            },
+        };
+        using var run = WorkerRun.Of(worker);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
+        {
+            foreach (var payment in payments) producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = payment });
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+        await Until(() => lines.Any(l => l.Contains("restarting from the committed state", StringComparison.Ordinal)), "the failed session's restart");
+        await Until(() => worker.Status.IsConsuming && worker.ConsumerLag == 0 && worker.Counters.Read == payments.Count, "every payment read after the restart");
         await run.StopAsync();
         return (worker, lines);
     }
@@ -326,30 +337,7 @@ public sealed class StreamingWorkerTests : IDisposable
     [Fact]
     public async Task Run_SessionFailedWithAUsableTransaction_CommitsNothingOfItWhenTheConsumerCloses()
     {
-        using var broker = EmbeddedBroker.Start(brokers: 1);
-        var options = broker.WorkerOptions("failed-session", partitions: 1);
-        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var failed = 0;
-        var worker = new StreamingWorker(options, new RuleSettings(), ReferenceDataLoader.LoadFile(options.ReferenceFile), TimeProvider.System,
-            logger: new LineLogger(lines.Enqueue))
-        {
-            AlertProducedForTests = _ =>
-            {
-                if (Interlocked.Exchange(ref failed, 1) == 0) throw new InvalidOperationException("the first alert's listener fails");
-            },
-        };
-        using var run = WorkerRun.Of(worker);
-        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
-        var payments = File.ReadLines(Samples("events.jsonl")).ToList();
-        using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build())
-        {
-            foreach (var payment in payments) producer.Produce(options.PaymentsTopic, new Message<Null, string> { Value = payment });
-            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
-        }
-        await Until(() => lines.Any(l => l.Contains("restarting from the committed state", StringComparison.Ordinal)), "the failed session's restart");
-        await Until(() => worker.Status.IsConsuming && worker.ConsumerLag == 0, "consuming again, every payment read");
-
-        await run.StopAsync();
+        var (_, lines) = await RunFailingAtTheFirstAlert("failed-session", [.. File.ReadLines(Samples("events.jsonl"))]);
 
         Assert.Contains(lines, l => l.Contains("partitions 0 released as the session ends", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains("revoked after a commit", StringComparison.Ordinal));
