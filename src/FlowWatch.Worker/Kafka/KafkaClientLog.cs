@@ -8,8 +8,8 @@ namespace FlowWatch.Worker.Kafka;
 /// librdkafka writes them raw to stderr). A broker out of reach makes each client repeat the same few lines several
 /// times a second, or every few seconds as its reconnections back off, so a line already logged (same facility and
 /// text, the numbers of librdkafka's closing remark aside: "(after 0ms …)", "(after 3ms …, 1 identical error(s)
-/// suppressed)" make the same line another text each time) is not logged again while it keeps coming: one event counts its repeats after
-/// <see cref="SummaryInterval"/>, and each next count after twice the interval of the one before, up to
+/// suppressed)" make the same line another text each time) is not logged again while it keeps coming: one event
+/// counts its repeats after <see cref="SummaryInterval"/>, and each next count after twice the interval of the one before, up to
 /// <see cref="MaxSummaryInterval"/>, so that a long outage does not fill the log. A timer logs the last count of a
 /// line that stopped coming at the end of its interval (the client may have nothing more to say); a line back after
 /// <see cref="QuietInterval"/> or more of quiet (a new outage) is logged in full at once, and one quiet that long is
