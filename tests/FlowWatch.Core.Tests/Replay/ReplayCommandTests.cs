@@ -169,6 +169,17 @@ public sealed class ReplayCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Replay_DuckDbPathNamingNoFile_CannotRunSayingSo()
+    {
+        var (code, _, err) = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"), "--alerts", PathOf("a.jsonl"),
+            "--duckdb", "/");
+
+        Assert.Equal(CommandLine.CannotRun, code);
+        Assert.Contains("FlowWatch:Aggregates:DuckDb (--duckdb): '/' names no file", err, StringComparison.Ordinal);
+        Assert.False(File.Exists(PathOf("a.jsonl")));
+    }
+
+    [Fact]
     public async Task Replay_UnknownOrMissingOption_IsAUsageError()
     {
         var unknown = await Run("replay", "--reference", Samples("reference.json"), "--events", Samples("events.jsonl"), "--alerts", PathOf("a.jsonl"), "--alrets", "x");
