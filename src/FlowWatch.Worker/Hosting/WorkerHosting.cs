@@ -26,7 +26,7 @@ public static class WorkerHosting
         builder.Services.AddSingleton(sp =>
         {
             var reference = ReferenceDataLoader.LoadFile(sp.GetRequiredService<IOptions<KafkaOptions>>().Value.ReferenceFile);
-            WorkerLog.HoldersWithoutRecord(sp.GetRequiredService<ILogger<ReferenceFeed>>(), reference);
+            new HoldersWithoutRecordWarning().Say(sp.GetRequiredService<ILogger<ReferenceFeed>>(), reference);
             return reference;
         });
         builder.Services.TryAddSingleton(TimeProvider.System);

@@ -1,5 +1,3 @@
-using FlowWatch.Core.Contracts;
-using FlowWatch.Core.Reference;
 using Microsoft.Extensions.Logging;
 
 namespace FlowWatch.Worker.Kafka;
@@ -72,21 +70,6 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1020, Level = LogLevel.Warning,
         Message = "reference data: monitored accounts name holders that have no entity record ({Count}), so their payments are judged as an unknown entity's (not screened as a sanctioned entity, no penetration cap); a misspelt entityId? {Accounts}")]
     internal static partial void HoldersWithoutRecord(ILogger logger, int count, string accounts);
-
-    /// <summary>Says which monitored accounts of <paramref name="reference"/> name a holder without a record (event 1020), if any.</summary>
-    public static void HoldersWithoutRecord(ILogger logger, ReferenceData reference)
-    {
-        if (HoldersWithoutRecord(reference) is var (count, accounts) && count > 0) HoldersWithoutRecord(logger, count, accounts);
-    }
-
-    /// <summary>How many monitored accounts of <paramref name="reference"/> name a holder without a record, and the first 10 of them.</summary>
-    public static (int Count, string Accounts) HoldersWithoutRecord(ReferenceData reference)
-    {
-        const int Named = 10;
-        var accounts = reference.MonitoredAccountsWithoutHolderRecord().ToList();
-        var named = string.Join(", ", accounts.Take(Named).Select(a => $"{AccountMask.Mask(a.Account)} of '{a.EntityId}'"));
-        return (accounts.Count, accounts.Count > Named ? $"{named} and {accounts.Count - Named} more" : named);
-    }
 
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "control record rejected: {Reason}")]
     public static partial void ControlRejected(ILogger logger, string reason);

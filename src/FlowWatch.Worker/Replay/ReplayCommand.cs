@@ -53,7 +53,7 @@ public static class ReplayCommand
         }
 
         using var logging = CommandLogging.Create();
-        WorkerLog.HoldersWithoutRecord(logging.CreateLogger("reference"), reference);
+        new HoldersWithoutRecordWarning().Say(logging.CreateLogger("reference"), reference);
         var sink = aggregateOptions.OpenSinkAsync(CancellationToken.None).GetAwaiter().GetResult();
         var writer = sink is null ? null : new AggregateWriter(sink, aggregateOptions, logging.CreateLogger("aggregates"));
         try
