@@ -266,7 +266,7 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
             CancellationToken.None);
 
         Assert.Equal(["E-HQ-001", "E-HQ-002"], rows.Select(r => r[0]));
-        Assert.Equal(["E-HQ-002", "2026", "300000", "0", "\\N", "\\N"], rows[^1]);
+        Assert.Equal(["E-HQ-002", "2026", "300000", "0", "0", "\\N", "\\N"], rows[^1]);   // both caps 0
     }
 
     [Theory]
