@@ -848,6 +848,12 @@ public sealed class DashboardSecurityTests
     [InlineData("http://127.0.0.1:8080;http://10.1.2.3:8080", "", false)]
     [InlineData("http://10.1.2.3:8080", Token, true)]
     [InlineData("http://10.1.2.3:8080", "short", false)]
+    [InlineData("http://10.1.2.3:8080", "                ", false)]         // a header's token is trimmed: it never matches there
+    [InlineData("http://10.1.2.3:8080", " a-long-enough-test-token", false)]
+    [InlineData("http://10.1.2.3:8080", "a-long-enough\ttest-token", false)]
+    [InlineData("http://10.1.2.3:8080", "aaaaaaaaaaaaaaaaaaaaaaaa", false)]  // long, but guessed at once
+    [InlineData("http://10.1.2.3:8080", "abcdefgabcdefgabcdefg", false)]    // 7 different characters
+    [InlineData("http://10.1.2.3:8080", "abcdefghabcdefgh", true)]          // 8, the least taken
     [InlineData("https://127.0.0.1:8443", "", false)]
     [InlineData("not a url", "", false)]
     public void Validate_UrlsAndToken_AllowOnlyLoopbackWithoutToken(string urls, string token, bool valid)

@@ -43,6 +43,33 @@ public static class UnseenCharacters
     }
 
     /// <summary>
+    /// <paramref name="text"/> as a screen or a log may show it: every control, invisible, line or paragraph separator
+    /// character written as its code (<c>\u202E</c>), so that input quoted in an alert's sentence or a log line cannot
+    /// turn the text after it around (a direction override), break the line, or hide.
+    /// </summary>
+    public static string Shown(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (!text.AsSpan().ContainsAnyExceptInRange(' ', '~')) return text;
+        var shown = new StringBuilder(text.Length + 16);
+        Span<char> units = stackalloc char[2];
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (IsInvisible(rune) || Rune.GetUnicodeCategory(rune) is UnicodeCategory.Control or UnicodeCategory.LineSeparator
+                    or UnicodeCategory.ParagraphSeparator)
+            {
+                if (rune.IsBmp) shown.Append(CultureInfo.InvariantCulture, $"\\u{rune.Value:X4}");
+                else shown.Append(CultureInfo.InvariantCulture, $"\\U{rune.Value:X8}");
+            }
+            else
+            {
+                shown.Append(units[..rune.EncodeToUtf16(units)]);
+            }
+        }
+        return shown.ToString();
+    }
+
+    /// <summary>
     /// Shown as nothing: format characters and Unicode's other default-ignorable code points (DerivedCoreProperties.txt)
     /// but the fillers, which show as a blank (<see cref="IsBlank"/>).
     /// </summary>

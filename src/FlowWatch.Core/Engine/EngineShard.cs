@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Decoding;
 using FlowWatch.Core.Reference;
 using FlowWatch.Core.Scoring;
 
@@ -260,7 +261,8 @@ public sealed class EngineShard
         }
         if (e.CpName is not null && reference.SanctionedNames.Contains(PartyNames.Normalise(e.CpName)))
         {
-            parties.Add($"counterparty {e.CpName} is on the sanctions list");
+            // The name as sent, but for characters that would hide or turn the sentence around (it still matched).
+            parties.Add($"counterparty {UnseenCharacters.Shown(e.CpName)} is on the sanctions list");
         }
         AddSanctionedOwner(e.Account, e.EntityId);
         AddSanctionedOwner(e.CpAccount, e.CpEntityId);

@@ -377,7 +377,8 @@ public sealed class FlowEngine
             // Compared as bytes, so that a stream whose every record carries the same extra field allocates nothing.
             if (HasNotedUnknownName(name)) continue;
             _unknownFieldNamesUtf8.Add(name.ToArray());
-            var text = System.Text.Encoding.UTF8.GetString(name);
+            // Said in logs and summaries: a line separator or a direction override in a name would forge or turn lines there.
+            var text = UnseenCharacters.Shown(System.Text.Encoding.UTF8.GetString(name));
             _unknownFields.Add(new UnknownField(length > MaxUnknownFieldNameBytes ? text + "…" : text, sequence));
         }
     }

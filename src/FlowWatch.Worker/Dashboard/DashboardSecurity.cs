@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using FlowWatch.Core.Decoding;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -135,7 +136,7 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
         var origin = request.Headers.Origin.ToString();
         if (!IsOwnOrigin(request, origin))
         {
-            if (_refusals.Admit()) DashboardLog.ForeignSignIn(logger, remote, origin.Length > 0 ? origin : "no origin (no Origin header)");
+            if (_refusals.Admit()) DashboardLog.ForeignSignIn(logger, remote, origin.Length > 0 ? UnseenCharacters.Shown(origin) : "no origin (no Origin header)");
             response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }

@@ -52,7 +52,8 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "parameters changed by a control record")]
     public static partial void ParametersChanged(ILogger logger);
 
-    [LoggerMessage(EventId = 1016, Level = LogLevel.Information,
+    // A warning: whoever may write payments changed a supervisor's caps, which a ControlTopic would have refused.
+    [LoggerMessage(EventId = 1016, Level = LogLevel.Warning,
         Message = "parameters changed by a PARAMETERS record in the payments stream (partition {Partition}, offset {Offset}); they apply to that partition's payments")]
     public static partial void ParametersChangedInStream(ILogger logger, int partition, long offset);
 

@@ -49,6 +49,23 @@ public sealed class PartyAndJurisdictionRuleTests
         Assert.Equal("Payment of 100 CNY involves a sanctioned party: counterparty Acme Trading Ltd is on the sanctions list.", byName.Message);
     }
 
+    /// <summary>
+    /// A name still matches with a direction override, a line break or a zero-width space in it, but the sentence shows
+    /// each as its code: the override would otherwise turn the rest of the sentence around on a supervisor's screen, and
+    /// the break would start a new line on a console. The metrics keep the name as sent.
+    /// </summary>
+    [Fact]
+    public void SanctionedParty_NameWithUnseenCharacters_MatchesAndTheMessageShowsTheirCodes()
+    {
+        var name = "Acme \u2066\u202ETrading\r\nLtd\u200B";
+
+        var alert = Stream().Send(TestStreams.Event().Cp("OFFSHORE", name: name)).Single("SANCTIONED_PARTY");
+
+        Assert.Equal(@"Payment of 100 CNY involves a sanctioned party: counterparty Acme \u2066\u202ETrading\u000D\u000ALtd\u200B is on the sanctions list.",
+            alert.Message);
+        Assert.Equal(name, alert.Metrics.Counterparty);
+    }
+
     [Fact]
     public void SanctionedParty_CounterpartyEntitySanctioned_Raises()
     {

@@ -262,6 +262,17 @@ public sealed class StreamSemanticsTests
         Assert.Equal(["source", "schema", "traceId", "producer", "batch", "metod"], stream.Engine.UnknownFields.Select(field => field.Name));
     }
 
+    /// <summary>A name is said in the log: a line separator in it (valid JSON as it is) would start a forged line there.</summary>
+    [Fact]
+    public void UnknownFields_ANameWithALineSeparatorOrADirectionOverride_IsKeptWithTheirCodes()
+    {
+        var stream = Stream();
+
+        stream.Send(At(M(0)).Id("U1").WithRaw("x\u2028warn: forged", "1").WithRaw("\u202Edrow", "2"));
+
+        Assert.Equal([@"x\u2028warn: forged", @"\u202Edrow"], stream.Engine.UnknownFields.Select(field => field.Name));
+    }
+
     [Fact]
     public void UnknownFields_ALongName_IsKeptByItsFirst64BytesAndNamesSharingThemAreOne()
     {
