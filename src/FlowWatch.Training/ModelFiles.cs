@@ -101,6 +101,28 @@ public static class ModelFiles
     }
 
     /// <summary>
+    /// Rewrites the model file at <paramref name="path"/> with the same entries in the same order, each dated
+    /// <see cref="EntryTime"/> instead of the time it was written: training from the same seed then writes the same
+    /// bytes, and a model retrained unchanged shows as unchanged in version control.
+    /// </summary>
+    internal static void MakeReproducible(string path)
+    {
+        ReadVerified(path, out var entries);
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
+        using var rewritten = new ZipArchive(file, ZipArchiveMode.Create);
+        foreach (var (name, content) in entries)
+        {
+            var entry = rewritten.CreateEntry(name, CompressionLevel.Optimal);
+            entry.LastWriteTime = EntryTime;
+            using var stream = entry.Open();
+            stream.Write(content);
+        }
+    }
+
+    /// <summary>The date of every entry of a model file written by <see cref="MakeReproducible"/>.</summary>
+    private static readonly DateTimeOffset EntryTime = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>
     /// A model file's bytes and its entries (name and content), each checked against its CRC-32. Neither ML.NET nor the
     /// zip reader checks them when an entry is read whole, and a damaged file can otherwise load wrong, or make ML.NET's
     /// loader spin.

@@ -175,6 +175,7 @@ public static class ModelTrainer
             .Fit(detectorData);
         var detectorPath = Path.Combine(directory, ModelFiles.DetectorFile);
         ml.Model.Save(detectorModel, detectorData.Schema, detectorPath);
+        ModelFiles.MakeReproducible(detectorPath);
         var detector = ModelFiles.Detector(detectorModel, detectorPath);
         foreach (var row in training.Concat(heldOut)) row.Features[Features.Novelty] = (float)detector.Residual(row.Features);
         var normalResiduals = heldOut.Where(r => !r.Label).Select(r => (double)r.Features[Features.Novelty]).Order().ToList();
@@ -191,6 +192,7 @@ public static class ModelTrainer
         var classifierPath = Path.Combine(directory, ModelFiles.ClassifierFile);
         ml.Model.Save(classifierModel, trainingData.Schema, classifierPath);
         ModelFiles.MarkTrainedWith(classifierPath, detectorPath, normalTrainingResidualP99);
+        ModelFiles.MakeReproducible(classifierPath);
         var metrics = ml.BinaryClassification.Evaluate(classifierModel.Transform(ml.Data.LoadFromEnumerable(heldOut)), nameof(FeatureRow.Label));
 
         progress?.WriteLine("running the engine with the new models over the held-out stream");
