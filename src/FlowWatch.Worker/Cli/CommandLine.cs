@@ -63,7 +63,7 @@ public static class CommandLine
                 "bench" => await BenchCommand.RunAsync(options, stdout),
                 "migrate" => await MigrateCommand.RunAsync(options, stdout),
                 "simulate" => SimulateCommand.Run(options, stdout),
-                "train" => TrainCommand.Run(options, stdout),
+                "train" => TrainCommand.Run(options, stdout, stderr),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }

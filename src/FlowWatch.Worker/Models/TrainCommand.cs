@@ -13,7 +13,7 @@ public static class TrainCommand
 {
     public const string Usage = "flowwatch train [--seed S] [--models DIR] [--config C]";
 
-    public static int Run(Arguments args, TextWriter stdout)
+    public static int Run(Arguments args, TextWriter stdout, TextWriter stderr)
     {
         var seed = args.WholeNumber("--seed", TrainingOptions.DefaultSeed, 0, 1_000_000);
         var directory = args.Optional("--models") ?? "models";
@@ -34,6 +34,20 @@ public static class TrainCommand
             $"models {result.Version} written to {Path.GetFullPath(directory)} with their cards ({ModelCards.DetectorCard}, {ModelCards.ClassifierCard})"));
         stdout.WriteLine();
         stdout.Write(result.Quality.ToMarkdown());
+        if (OperatingPointWarning(result.PickedThreshold, settings.MlAnomalyThreshold) is { } warning) stderr.WriteLine($"flowwatch train: {warning}");
         return CommandLine.Success;
     }
+
+    /// <summary>
+    /// What the one who trained must know of the operating point the validation streams pick, or null when it is the
+    /// threshold configured: the models are written either way, but the engine runs them at the configured threshold.
+    /// </summary>
+    internal static string? OperatingPointWarning(double? picked, double configured) => picked switch
+    {
+        null => string.Create(CultureInfo.InvariantCulture,
+            $"no candidate ML_ANOMALY threshold meets the scored rules' targets on every validation stream (the classifier's card has the table); the models are written, and FlowWatch:Rules:MlAnomalyThreshold stays {configured}"),
+        { } threshold when threshold != configured => string.Create(CultureInfo.InvariantCulture,
+            $"the validation streams pick the ML_ANOMALY threshold {threshold}, but FlowWatch:Rules:MlAnomalyThreshold is {configured}: set it to {threshold} to run these models at their operating point"),
+        _ => null,
+    };
 }

@@ -156,10 +156,12 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
             var (code, _, err) = await Run("train", "--models", directory);
 
             Assert.True(code == 0, err);
+            Assert.Equal("", err);   // the threshold picked is the one configured: nothing to warn of
             Assert.Equal(ModelFiles.Load(committed).Version, ModelFiles.Load(directory).Version);
-            foreach (var card in new[] { ModelCards.DetectorCard, ModelCards.ClassifierCard })
+            foreach (var file in new[] { ModelCards.DetectorCard, ModelCards.ClassifierCard, ModelFiles.DetectorFile, ModelFiles.ClassifierFile })
             {
-                Assert.Equal(File.ReadAllText(Path.Combine(committed, card)), File.ReadAllText(Path.Combine(directory, card)));
+                Assert.True(File.ReadAllBytes(Path.Combine(committed, file)).SequenceEqual(File.ReadAllBytes(Path.Combine(directory, file))),
+                    $"{file} differs from the committed one");
             }
             // The configured threshold is the one the validation streams pick.
             Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"This table picks {new RuleSettings().MlAnomalyThreshold};"),
@@ -170,6 +172,13 @@ public sealed class ModelTests(TrainedModelsFixture trained) : IClassFixture<Tra
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    [Theory]
+    [InlineData(null, 0.97, "no candidate ML_ANOMALY threshold meets the scored rules' targets on every validation stream (the classifier's card has the table); the models are written, and FlowWatch:Rules:MlAnomalyThreshold stays 0.97")]
+    [InlineData(0.95, 0.97, "the validation streams pick the ML_ANOMALY threshold 0.95, but FlowWatch:Rules:MlAnomalyThreshold is 0.97: set it to 0.95 to run these models at their operating point")]
+    [InlineData(0.97, 0.97, null)]
+    public void Train_AnOperatingPointOtherThanTheConfiguredOne_IsWarnedOf(double? picked, double configured, string? warning) =>
+        Assert.Equal(warning, FlowWatch.Worker.Models.TrainCommand.OperatingPointWarning(picked, configured));
 
     [Fact]
     public async Task Train_ModelsNamingAFile_StopsAtOnceSayingSo()
