@@ -131,10 +131,18 @@ public sealed class EngineShard
         var info = e.Holder;
         var ts = e.TimestampTicks;
         var hadEvents = entity.NewestTs != EntityState.NoTime;
-        var previousActivity = hadEvents ? entity.NewestTs : info?.LastActivityTicks ?? EntityState.NoTime;
         var late = hadEvents && ts < entity.NewestTs - _lateTicks;
+        // RULES.md §5 "previous activity", by event time (DESIGN.md §4): the newest event so far, unless this one is out
+        // of order within the bound. A late event joins no window and is judged against the newest, as it always was.
+        var previousActivity = !hadEvents ? info?.LastActivityTicks ?? EntityState.NoTime
+            : ts >= entity.NewestTs || late ? entity.NewestTs
+            : ActivityAtOrBefore(entity, ts) ?? info?.LastActivityTicks ?? EntityState.NoTime;
         entity.Events++;
-        if (late) entity.LateEvents++;
+        if (late)
+        {
+            entity.LateEvents++;
+            entity.OutsideWindowNewestTs = Math.Max(entity.OutsideWindowNewestTs, ts);
+        }
         // A late event joins no window. Any other holds its counterparty's number in the entry it adds; the counterparty
         // set's slot where that number is counted loads while the rules that need no window run.
         var cpId = late || e.CpAccount is null ? 0 : _counterparties.Hold(e.CpAccount, e.CpAccountSymbol);
@@ -222,6 +230,20 @@ public sealed class EngineShard
         DormantReactivation(ref e, previousActivity, output);
         Scored(ref e, entity, in aggregate, previousActivity, countryRisk, output);
         return false;
+    }
+
+    /// <summary>
+    /// The newest time of the entity's events at or before <paramref name="ts"/>, an event within the lateness bound, or
+    /// null when it has none. The window holds every event since the newest it dropped, and that one and every late
+    /// event are before <paramref name="ts"/>; entries after it are those of the last few minutes, at the window's end.
+    /// </summary>
+    private static long? ActivityAtOrBefore(EntityState entity, long ts)
+    {
+        ref readonly var window = ref entity.Window;
+        var i = window.Count - 1;
+        while (i >= 0 && window[i].Ts > ts) i--;
+        var newest = Math.Max(i >= 0 ? window[i].Ts : EntityState.NoTime, entity.OutsideWindowNewestTs);
+        return newest == EntityState.NoTime ? null : newest;
     }
 
     private void DormantReactivation(ref PaymentEvent e, long previousActivity, List<Alert> output)
@@ -420,6 +442,7 @@ public sealed class EngineShard
             {
                 var expired = 0;
                 while (expired < entity.WindowStart && window[expired].Ts <= dropUpTo) expired++;
+                if (expired > 0) entity.OutsideWindowNewestTs = Math.Max(entity.OutsideWindowNewestTs, window[expired - 1].Ts);
                 ReleaseCounterparties(in window, 0, expired);
                 window.DropFirst(expired);
                 entity.WindowStart -= expired;

@@ -27,6 +27,13 @@ public sealed class EntityState(string entityId)
     /// <summary>Events of this entity that arrived later than the lateness bound.</summary>
     public long LateEvents { get; internal set; }
 
+    /// <summary>
+    /// Newest time of the entity's events that <see cref="Window"/> does not hold (entries dropped from it, late events,
+    /// which never join it), or <see cref="NoTime"/>. Each is before any event within the lateness bound, so with the
+    /// window's entries it gives an out-of-order event its previous activity by event time (DORMANT_REACTIVATION).
+    /// </summary>
+    internal long OutsideWindowNewestTs { get; set; } = NoTime;
+
     /// <summary>Changed since the shard last handed out its changed entities.</summary>
     internal bool Changed { get; set; }
 

@@ -12,7 +12,14 @@ namespace FlowWatch.Core.Engine;
 /// </summary>
 public static class StateCodec
 {
-    private const byte EntityVersion = 4;
+    private const byte EntityVersion = 5;
+
+    /// <summary>
+    /// The version before the newest time of events outside the window was kept; still read, with that time taken as
+    /// the newest event's, so that an out-of-order event finds its previous activity as it did then, until the entity
+    /// has moved on past it.
+    /// </summary>
+    private const byte NoOutsideTimeEntityVersion = 4;
 
     /// <summary>The version before large-value accumulators kept their CNY sum and rate; still read.</summary>
     private const byte SingleSumEntityVersion = 3;
@@ -49,6 +56,7 @@ public static class StateCodec
         w.Write(state.Events);
         w.Write(state.LateEvents);
         w.Write(state.LastSequence);
+        w.Write(state.OutsideWindowNewestTs);
         w.Write(state.Window.Count);
         for (var i = 0; i < state.Window.Count; i++)
         {
@@ -119,9 +127,10 @@ public static class StateCodec
     {
         using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
         var version = r.ReadByte();
-        if (version is not (EntityVersion or SingleSumEntityVersion))
+        if (version is not (EntityVersion or NoOutsideTimeEntityVersion or SingleSumEntityVersion))
         {
-            throw new InvalidDataException($"entity state version {version} is neither {EntityVersion} nor {SingleSumEntityVersion}");
+            throw new InvalidDataException(
+                $"entity state version {version} is none of {EntityVersion}, {NoOutsideTimeEntityVersion} and {SingleSumEntityVersion}");
         }
         var state = new EntityState(r.ReadString())
         {
@@ -135,6 +144,9 @@ public static class StateCodec
         Check(state.NewestTs == EntityState.NoTime || IsTime(state.NewestTs), $"a newest event time of {state.NewestTs} ticks");
         Check(state.Events >= 0 && state.LateEvents >= 0 && state.LateEvents <= state.Events, $"{state.Events} events of which {state.LateEvents} late");
         Check(state.LastSequence >= -1, $"a last sequence of {state.LastSequence}");
+        state.OutsideWindowNewestTs = version == EntityVersion ? r.ReadInt64() : state.NewestTs;
+        Check(state.OutsideWindowNewestTs == EntityState.NoTime || (IsTime(state.OutsideWindowNewestTs) && state.OutsideWindowNewestTs <= state.NewestTs),
+            $"events outside the window as new as {state.OutsideWindowNewestTs} ticks");
         var entries = Count(r, "window entries");
         var previousTs = 0L;
         for (var i = 0; i < entries; i++)
@@ -176,7 +188,7 @@ public static class StateCodec
             var accumulator = new DailyAccumulator { Day = r.ReadInt32(), Key = r.ReadByte() };
             accumulator.Cny = r.ReadDecimal();
             // Version 3 kept the sum itself, CNY or USD-equivalent: valued at 1, it is revalued at the next event's rate.
-            accumulator.Rate = version == EntityVersion ? r.ReadDecimal() : 1m;
+            accumulator.Rate = version == SingleSumEntityVersion ? 1m : r.ReadDecimal();
             Check(accumulator.Key < StructuringKey.Count && !state.Daily.Exists(a => a.Day == accumulator.Day && a.Key == accumulator.Key),
                 $"large-value accumulator {i} of day {accumulator.Day} and key {accumulator.Key}: of no key, or twice");
             Check(accumulator.Cny >= 0 && (accumulator.Rate is >= ReferenceDataLoader.MinRate and <= ReferenceDataLoader.MaxRate || accumulator is { Rate: 0, Cny: 0 }),

@@ -45,6 +45,25 @@ public sealed class StateCodecTests
         Assert.Equal(Amounts(entity), Amounts(decoded));
     }
 
+    [Fact]
+    public void DecodeEntity_OfVersion4_TakesItsNewestEventAsTheNewestOutsideTheWindow()
+    {
+        var stream = TestStreams.Reference().Entity("E1").Stream();
+        stream.Send(TestStreams.Event("A").At(TestStreams.T0));
+        stream.Send(TestStreams.Event("B").At(TestStreams.T0.AddMinutes(1)));
+        var current = StateCodec.Encode(stream.Engine.FindEntity("E1")!);
+        // Version 4 wrote the same but for that time: 8 bytes after the version, the id (a length byte and 2) and 4 longs.
+        var at = 1 + 1 + "E1".Length + 4 * sizeof(long);
+        var version4 = current[..at].Concat(current[(at + sizeof(long))..]).ToArray();
+        version4[0] = 4;
+
+        var decoded = StateCodec.DecodeEntity(version4, stream.Engine.Settings.TrailingWindow);
+
+        Assert.Equal(EntityState.NoTime, stream.Engine.FindEntity("E1")!.OutsideWindowNewestTs);
+        Assert.Equal(decoded.NewestTs, decoded.OutsideWindowNewestTs);
+        Assert.Equal(2, decoded.Window.Count);
+    }
+
     /// <summary>
     /// Every mutation of a valid entity state (a byte changed, bytes cut off, inserted, removed or appended) either
     /// decodes to a state that the engine goes on from without failing, or is refused with InvalidDataException.

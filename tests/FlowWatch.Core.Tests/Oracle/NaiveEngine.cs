@@ -358,7 +358,14 @@ internal sealed class NaiveEngine
             }
         }
 
-        var previousActivity = newestBefore ?? info?.LastActivityTicks;
+        // By event time: the newest earlier-processed event at or before e, else lastActivity; a late event (which joins
+        // no window) against the newest event so far.
+        var previousActivity = late ? newestBefore
+            : mine.Where(h => h.Event.Ts <= e.Ts).Select(h => (long?)h.Event.Ts).Max() ?? info?.LastActivityTicks;
+        if (!late && e.Ts < newestBefore && previousActivity is { } earlier && e.Ts - earlier >= _settings.DormantDays * TimeSpan.TicksPerDay)
+        {
+            Note("dormant by event time, arriving after a later event");
+        }
         if (e.Ts - previousActivity == _settings.DormantDays * TimeSpan.TicksPerDay) Note("exactly the dormancy period since the previous activity");
         if (previousActivity is { } previous && e.Ts - previous >= _settings.DormantDays * TimeSpan.TicksPerDay
             && e.AmountCny >= _settings.DormantMinAmountCny)

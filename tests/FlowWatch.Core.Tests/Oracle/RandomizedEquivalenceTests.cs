@@ -37,7 +37,7 @@ public sealed class RandomizedEquivalenceTests
         "silenced by a firing later in event time", "day older than the accumulators kept", "accumulator exactly at its threshold",
         "amount exactly at the band floor", "penetration cap of zero", "penetration position exactly at the cap or 80 %",
         "penetration warning re-armed", "penetration event for an earlier year", "parameters changed by a control record",
-        "dormant since the reference lastActivity", "dormant since the entity's last event",
+        "dormant since the reference lastActivity", "dormant since the entity's last event", "dormant by event time, arriving after a later event",
         "exactly the dormancy period since the previous activity", "repeat of a forgotten txnId", "redelivery written in another offset",
         "event at 00:00 in Shanghai", "event in the last tick of a Shanghai day", "event on a leap day",
         "sanctioned name written with characters beyond U+FFFF", "ts with an offset other than Z and +08:00",

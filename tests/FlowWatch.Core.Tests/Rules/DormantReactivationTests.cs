@@ -4,8 +4,8 @@ using FlowWatch.Core.Engine;
 namespace FlowWatch.Core.Tests.Rules;
 
 /// <summary>
-/// DORMANT_REACTIVATION (RULES.md §5): the entity's previous activity (its newest event, or reference
-/// lastActivity when it has no event yet) is ≥ 180 days before e, and e's CNY-equivalent is ≥ 500,000.
+/// DORMANT_REACTIVATION (RULES.md §5): the entity's previous activity (its newest event at or before e by event time,
+/// or reference lastActivity when it has none) is ≥ 180 days before e, and e's CNY-equivalent is ≥ 500,000.
 /// </summary>
 public sealed class DormantReactivationTests
 {
@@ -123,6 +123,79 @@ public sealed class DormantReactivationTests
 
         first.AssertRaised(Rule);
         second.AssertNotRaised(Rule);
+    }
+
+    /// <summary>
+    /// By event time (DESIGN.md §4): a reactivation that arrives three minutes after a small payment dated after it is
+    /// still 200 days after the previous activity; one minute earlier than the reference's 180 days it is not.
+    /// </summary>
+    [Theory]
+    [InlineData(200, true)]
+    [InlineData(180, true)]
+    [InlineData(179.999988, false)]   // a second short
+    public void DormantReactivation_ArrivingAfterASmallerPaymentDatedAfterIt_IsJudgedByEventTime(double days, bool expected)
+    {
+        var stream = Stream();
+        var reactivation = LastActivity.AddSeconds(Math.Round(days * 86_400));
+
+        var small = stream.Send(Payment(100m, reactivation.AddMinutes(3)));
+        var large = stream.Send(Payment(1_000_000m, reactivation));
+
+        small.AssertNotRaised(Rule);
+        Assert.Equal(expected, large.Raised(Rule));
+    }
+
+    [Fact]
+    public void DormantReactivation_OutOfOrder_TakesTheNewestEventAtOrBeforeIt()
+    {
+        var stream = Stream();
+        var at = LastActivity.AddDays(300);
+
+        stream.Send(Payment(100m, at.AddMinutes(-2)));                       // in order: dormant, but small
+        stream.Send(Payment(100m, at.AddMinutes(4)));
+        var large = stream.Send(Payment(1_000_000m, at));                     // out of order: 2 minutes after the first
+
+        large.AssertNotRaised(Rule);
+    }
+
+    /// <summary>
+    /// The window keeps a day and the lateness bound: an event older than that has left it, and a late one never
+    /// joined it. Either is still the previous activity of an out-of-order event after it.
+    /// </summary>
+    [Fact]
+    public void DormantReactivation_OutOfOrder_SeesEventsTheWindowDroppedOrNeverHeld()
+    {
+        var n1 = TestStreams.T0;
+        var dropped = Stream();
+        dropped.SendAll([Payment(100m, n1, "N1"), Payment(100m, n1.AddDays(181).AddMinutes(3), "N1")]);   // the first leaves the window
+        var afterDropped = dropped.Send(Payment(1_000_000m, n1.AddDays(181), "N1"));
+
+        // D1's reference activity is 300 days before: only the late payment, a day before, says it is not dormant.
+        var late = Stream();
+        var at = LastActivity.AddDays(300);
+        late.SendAll([
+            Payment(100m, at),
+            Payment(100m, at.AddDays(-1)),                                       // late: beyond the 5-minute bound
+            Payment(100m, at.AddMinutes(4)),
+        ]);
+        var afterLate = late.Send(Payment(1_000_000m, at.AddMinutes(-1)));     // before every event the window holds
+
+        afterDropped.AssertRaised(Rule);
+        Assert.Equal(181m, afterDropped.Single(Rule).Metrics.DaysSincePreviousActivity);
+        afterLate.AssertNotRaised(Rule);
+        Assert.Equal(1, late.Entity("D1").LateEvents);
+    }
+
+    [Fact]
+    public void DormantReactivation_LateEvent_IsJudgedAgainstTheNewestEventAndNeverFires()
+    {
+        var stream = Stream();
+
+        stream.Send(Payment(100m, LastActivity.AddDays(300)));
+        var late = stream.Send(Payment(1_000_000m, LastActivity.AddDays(300).AddMinutes(-6)));
+
+        Assert.Equal(1, stream.Entity("D1").LateEvents);
+        late.AssertNotRaised(Rule);
     }
 
     [Fact]
