@@ -83,7 +83,7 @@ public sealed class RuleSettings
     public TimeSpan HighFrequencySuppression { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>AMOUNT_ANOMALY: standard deviations of log-amount above the entity's mean that fire.</summary>
-    public double AmountAnomalyScore { get; set; } = 6;
+    public double AmountAnomalyScore { get; set; } = 6.5;
 
     /// <summary>AMOUNT_ANOMALY: events of history an entity needs before its baseline is used.</summary>
     public int AmountAnomalyWarmupEvents { get; set; } = 20;

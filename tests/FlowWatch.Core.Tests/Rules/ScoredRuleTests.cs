@@ -40,6 +40,30 @@ public sealed class ScoredRuleTests
         Assert.NotEmpty(alert.Refs);
     }
 
+    /// <summary>
+    /// The setting at the amount's score exactly fires, and so does one just below it; one just above does not. The
+    /// score is read from a stream with the same history, so each stream's baseline is the one the amount meets.
+    /// </summary>
+    [Theory]
+    [InlineData(-1, true)]
+    [InlineData(0, true)]
+    [InlineData(1, false)]
+    public void AmountAnomaly_SettingJustBelowAtAndAboveTheAmountsScore_FiresAtOrBelow(int step, bool fires)
+    {
+        var probe = Stream();
+        Routine(probe, 60);
+        var baseline = probe.Entity("E1").Baseline;
+        var score = baseline.AmountScore(Math.Log(300_000), new RuleSettings().BaselineAmountDeviationFloor);
+        var setting = step switch { < 0 => Math.BitDecrement(score), 0 => score, _ => Math.BitIncrement(score) };
+        var stream = TestStreams.Reference().Entity("E1").Stream(new RuleSettings { AmountAnomalyScore = setting });
+        Routine(stream, 60);
+
+        var result = stream.Send(TestStreams.Event("BIG").Amount(300_000m).At(Start.AddHours(60)));
+
+        Assert.InRange(score, 6.5, 30);   // far above the routine's own amounts, under the default setting too
+        Assert.Equal(fires, result.Raised(RuleCodes.AmountAnomaly));
+    }
+
     [Fact]
     public void Settings_WarmUpLongerThanTheBaselinesMemory_AreRefusedNamingTheKeys()
     {
