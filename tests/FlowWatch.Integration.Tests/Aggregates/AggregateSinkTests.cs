@@ -269,6 +269,33 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
         Assert.Equal(["E-HQ-002", "2026", "300000", "0", "0", "\\N", "\\N"], rows[^1]);   // both caps 0
     }
 
+    /// <summary>
+    /// A position that leans out of the zone is ranked by its outflow cap: E-HQ-002 (equity 1,000,000; caps 500,000 each
+    /// way once the samples' control record halves the factor) at a net inflow of −4,700,000 uses 9.4 times it, above
+    /// E-HQ-001's 1.96 of its inflow cap.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Sinks))]
+    public async Task GuideQuestion3_APositionLeaningOut_IsRankedByItsOutflowUtilisation(string kind)
+    {
+        var samples = AggregateInput.Samples();
+        var reference = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(samples.ReferencePath))!;
+        reference["entities"]!.AsArray().Single(e => (string?)e!["entityId"] == "E-HQ-002")!["ownersEquityPrevYear"] = "1000000";
+        var referencePath = Path.Combine(_dir, "reference-equity.json");
+        File.WriteAllText(referencePath, reference.ToJsonString());
+        var eventsPath = Path.Combine(_dir, "events-inflow.jsonl");
+        File.WriteAllLines(eventsPath, [.. File.ReadAllLines(samples.EventsPath),
+            """{"txnId":"Q3-IN","ts":"2026-03-05T10:00:00+08:00","account":"EFE0002","direction":"IN","amount":"5000000","currency":"CNY","cpKind":"DOMESTIC","cpAccount":"DOM-HQ-002","cpEntityId":"E-HQ-002","purpose":"GOODS_TRADE"}"""]);
+        await using var sink = await Open(kind);
+        (samples with { ReferencePath = referencePath, EventsPath = eventsPath }).ReplayInto(sink, Path.Combine(_dir, "alerts.jsonl"));
+
+        var rows = await sink.QueryAsync(AnalystGuide.Queries().Single(q => q.Contains("FROM penetration_positions", StringComparison.Ordinal)),
+            CancellationToken.None);
+
+        Assert.Equal(["E-HQ-002", "E-HQ-001"], rows.Select(r => r[0]));
+        Assert.Equal(["-4700000", "500000", "500000", "-9.4", "9.4"], rows[0][2..]);
+    }
+
     [Theory]
     [MemberData(nameof(Sinks))]
     public async Task GuideQuestion7_WithTheGuidesFilter_NetsToEachPenetrationPosition(string kind)
