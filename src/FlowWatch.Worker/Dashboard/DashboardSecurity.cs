@@ -71,7 +71,7 @@ public sealed class DashboardSecurity(RequestDelegate next, IOptions<DashboardOp
         if (_tokenless)
         {
             if (IsLoopbackHost(context.Request.Host.Host)) return next(context);
-            if (_refusals.Admit()) DashboardLog.ForeignHost(logger, remote, context.Request.Host.Host);
+            if (_refusals.Admit()) DashboardLog.ForeignHost(logger, remote, UnseenCharacters.Shown(context.Request.Host.Host));
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             return Task.CompletedTask;
         }

@@ -214,7 +214,7 @@ public sealed class ReferenceFeed : IDisposable
             }
             catch (ReferenceDataException ex)
             {
-                WorkerLog.ReferenceRejected(_log, ex.Message);
+                WorkerLog.ReferenceRejected(_log, UnseenCharacters.Shown(ex.Message));
                 return false;
             }
         }
@@ -224,7 +224,8 @@ public sealed class ReferenceFeed : IDisposable
             WorkerLog.ParametersChanged(_log);
             return true;
         }
-        WorkerLog.ControlRejected(_log, reason!);
+        // The reason quotes the record's field names: shown so that none breaks or turns the log line.
+        WorkerLog.ControlRejected(_log, UnseenCharacters.Shown(reason!));
         return false;
     }
 
