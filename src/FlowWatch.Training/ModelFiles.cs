@@ -102,21 +102,27 @@ public static class ModelFiles
 
     /// <summary>
     /// Rewrites the model file at <paramref name="path"/> with the same entries in the same order, each dated
-    /// <see cref="EntryTime"/> instead of the time it was written: training from the same seed then writes the same
-    /// bytes, and a model retrained unchanged shows as unchanged in version control.
+    /// <see cref="EntryTime"/> instead of the time it was written and stored as it is: training from the same seed then
+    /// writes the same bytes on any machine (a compressor's output may differ between processors and versions), and a
+    /// model retrained unchanged shows as unchanged in version control. The file is replaced whole, never left half
+    /// written.
     /// </summary>
     internal static void MakeReproducible(string path)
     {
         ReadVerified(path, out var entries);
-        using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
-        using var rewritten = new ZipArchive(file, ZipArchiveMode.Create);
-        foreach (var (name, content) in entries)
+        var rewrittenPath = path + ".rewritten";
+        using (var file = new FileStream(rewrittenPath, FileMode.Create, FileAccess.Write))
+        using (var rewritten = new ZipArchive(file, ZipArchiveMode.Create))
         {
-            var entry = rewritten.CreateEntry(name, CompressionLevel.Optimal);
-            entry.LastWriteTime = EntryTime;
-            using var stream = entry.Open();
-            stream.Write(content);
+            foreach (var (name, content) in entries)
+            {
+                var entry = rewritten.CreateEntry(name, CompressionLevel.NoCompression);
+                entry.LastWriteTime = EntryTime;
+                using var stream = entry.Open();
+                stream.Write(content);
+            }
         }
+        File.Move(rewrittenPath, path, overwrite: true);
     }
 
     /// <summary>The date of every entry of a model file written by <see cref="MakeReproducible"/>.</summary>

@@ -28,8 +28,7 @@ public static class UnseenCharacters
         for (var rest = id; !rest.IsEmpty;)
         {
             Rune.DecodeFromUtf8(rest, out var rune, out var consumed);
-            if (IsInvisible(rune) || Rune.GetUnicodeCategory(rune) is UnicodeCategory.Control or UnicodeCategory.LineSeparator
-                    or UnicodeCategory.ParagraphSeparator)
+            if (IsUnseen(rune))
             {
                 return string.Create(CultureInfo.InvariantCulture, $"holds an invisible or control character (U+{rune.Value:X4})");
             }
@@ -55,8 +54,7 @@ public static class UnseenCharacters
         Span<char> units = stackalloc char[2];
         foreach (var rune in text.EnumerateRunes())
         {
-            if (IsInvisible(rune) || Rune.GetUnicodeCategory(rune) is UnicodeCategory.Control or UnicodeCategory.LineSeparator
-                    or UnicodeCategory.ParagraphSeparator)
+            if (IsUnseen(rune))
             {
                 if (rune.IsBmp) shown.Append(CultureInfo.InvariantCulture, $"\\u{rune.Value:X4}");
                 else shown.Append(CultureInfo.InvariantCulture, $"\\U{rune.Value:X8}");
@@ -68,6 +66,10 @@ public static class UnseenCharacters
         }
         return shown.ToString();
     }
+
+    /// <summary>Invisible, a control character, or a line or paragraph separator: what neither an id nor a quoted text may show.</summary>
+    private static bool IsUnseen(Rune rune) =>
+        IsInvisible(rune) || Rune.GetUnicodeCategory(rune) is UnicodeCategory.Control or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
 
     /// <summary>
     /// Shown as nothing: format characters and Unicode's other default-ignorable code points (DerivedCoreProperties.txt)

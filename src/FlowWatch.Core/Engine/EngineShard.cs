@@ -240,9 +240,8 @@ public sealed class EngineShard
     private static long? ActivityAtOrBefore(EntityState entity, long ts)
     {
         ref readonly var window = ref entity.Window;
-        var i = window.Count - 1;
-        while (i >= 0 && window[i].Ts > ts) i--;
-        var newest = Math.Max(i >= 0 ? window[i].Ts : EntityState.NoTime, entity.OutsideWindowNewestTs);
+        var atOrBefore = window.UpperBound(ts) - 1;
+        var newest = Math.Max(atOrBefore >= 0 ? window[atOrBefore].Ts : EntityState.NoTime, entity.OutsideWindowNewestTs);
         return newest == EntityState.NoTime ? null : newest;
     }
 

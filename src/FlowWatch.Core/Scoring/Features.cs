@@ -19,7 +19,10 @@ public static class Features
     /// <summary>How many spreads the trailing-hour count lies above the entity's hourly baseline (0 until warm).</summary>
     public const int HourlyScore = 5;
 
-    /// <summary>Log of the seconds since the entity's previous activity (its last event or reference lastActivity).</summary>
+    /// <summary>
+    /// Log of the seconds since the entity's previous activity by event time (its newest event at or before this one,
+    /// or reference lastActivity), as DORMANT_REACTIVATION takes it; 0 when there is none, or it is not before.
+    /// </summary>
     public const int LogGapSeconds = 6;
 
     /// <summary>Log of one plus the distinct counterparties in this direction in the trailing 24h.</summary>
@@ -61,7 +64,8 @@ public static class Features
     /// even though its name stays, so that models trained on the former definitions are refused rather than scoring
     /// events from inputs they never saw.
     /// </summary>
-    public const int Version = 1;
+    /// <remarks>2: logGapSeconds of an event out of order within the lateness bound is taken by event time; it was 0.</remarks>
+    public const int Version = 2;
 
     public static IReadOnlyList<string> Names { get; } =
     [

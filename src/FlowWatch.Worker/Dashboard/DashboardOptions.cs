@@ -54,7 +54,7 @@ public sealed class DashboardOptions
         var offLoopback = urls.Where(u => ParseUrl(u) is not null && !DashboardSecurity.IsLoopbackHost(HostAsWritten(u))).ToList();
         Check(offLoopback.Count == 0 || Token.Length > 0, nameof(Token),
             $"is required to listen on {string.Join(", ", offLoopback)}, which is not a loopback address");
-        if (Token.Length > 0) Check(TokenProblem(Token) is null, nameof(Token), TokenProblem(Token)!);
+        if (Token.Length > 0 && TokenProblem(Token) is { } tokenProblem) Check(false, nameof(Token), tokenProblem);
         Check(SessionHours is >= 1 and <= 720, nameof(SessionHours), "must be from 1 to 720 (30 days)");
         Check(RecentAlerts is >= 100 and <= 1_000_000, nameof(RecentAlerts), "must be from 100 to 1,000,000");
         Check(MaxStreams is >= 1 and <= 100_000, nameof(MaxStreams), "must be from 1 to 100,000");
@@ -62,14 +62,14 @@ public sealed class DashboardOptions
     }
 
     /// <summary>
-    /// Why a token would guard the dashboard poorly, or null. A blank or control character in it cannot come in a
-    /// bearer header as it does in a form (the header's value is trimmed), and a token of a few characters repeated is
-    /// guessed however long it is.
+    /// Why a token would guard the dashboard poorly, or null. A token must come the same in a bearer header as in the
+    /// sign-in form: a header's value is trimmed, and its characters other than printable ASCII are refused. A token of a
+    /// few characters repeated is guessed however long it is.
     /// </summary>
     private static string? TokenProblem(string token)
     {
         if (token.Length < MinTokenLength) return $"must be at least {MinTokenLength} characters";
-        if (token.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))) return "must not hold blanks or control characters";
+        if (token.AsSpan().ContainsAnyExceptInRange('!', '~')) return "must hold printable ASCII characters only, no blanks";
         return token.Distinct().Count() < MinDistinctTokenCharacters
             ? $"must hold at least {MinDistinctTokenCharacters} different characters (a random string of {MinTokenLength} or more)"
             : null;

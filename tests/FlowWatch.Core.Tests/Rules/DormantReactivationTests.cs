@@ -127,7 +127,7 @@ public sealed class DormantReactivationTests
 
     /// <summary>
     /// By event time (DESIGN.md §4): a reactivation that arrives three minutes after a small payment dated after it is
-    /// still 200 days after the previous activity; one minute earlier than the reference's 180 days it is not.
+    /// still a reactivation, from exactly 180 days after the reference's activity; a second short of them it is not.
     /// </summary>
     [Theory]
     [InlineData(200, true)]

@@ -10,6 +10,38 @@ namespace FlowWatch.Core.Tests.Rules;
 /// </summary>
 public sealed class WindowCountTests
 {
+    /// <summary>
+    /// logGapSeconds is the time since the entity's previous activity by event time: its newest earlier event at or before
+    /// the event, whatever the order they came in; 0 for its first.
+    /// </summary>
+    [Theory]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void GapSincePreviousActivity_OfEveryEvent_EqualsANaiveOneByEventTime(int seed)
+    {
+        var random = new Random(seed);
+        var stream = TestStreams.Reference().Entity("E1").Stream(new RuleSettings { LateEventBound = TimeSpan.FromMinutes(90) });
+        var observed = new List<float>();
+        stream.Engine.Shards[0].Observer = (in e, features) => observed.Add(features[Features.LogGapSeconds]);
+
+        var accepted = new List<long>();
+        var newest = TestStreams.T0;
+        for (var i = 0; i < 800; i++)
+        {
+            var step = random.Next(4) == 0 ? -TimeSpan.FromMinutes(random.Next(0, 90)) : TimeSpan.FromSeconds(random.Next(0, 20_000));
+            var ts = newest + step;
+            if (ts > newest) newest = ts;
+            observed.Clear();
+            stream.Send(TestStreams.Event().At(ts));
+
+            var ticks = ts.UtcTicks;
+            var previous = accepted.Where(t => t <= ticks).DefaultIfEmpty(long.MinValue).Max();
+            accepted.Add(ticks);
+            var expected = previous == long.MinValue ? 0 : MathF.Log(1 + (ticks - previous) / (float)TimeSpan.TicksPerSecond);
+            Assert.Equal(expected, Assert.Single(observed));
+        }
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
