@@ -254,16 +254,7 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
     [MemberData(nameof(Sinks))]
     public async Task GuideQuestion3_EntityWithACapOf0_IsListedAfterTheRankedOnesWithoutUtilisation(string kind)
     {
-        var samples = AggregateInput.Samples();
-        var reference = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(samples.ReferencePath))!;
-        reference["entities"]!.AsArray().Single(e => (string?)e!["entityId"] == "E-HQ-002")!["ownersEquityPrevYear"] = "0";
-        var zeroCap = Path.Combine(_dir, "reference-zero-cap.json");
-        File.WriteAllText(zeroCap, reference.ToJsonString());
-        await using var sink = await Open(kind);
-        (samples with { ReferencePath = zeroCap }).ReplayInto(sink, Path.Combine(_dir, "alerts.jsonl"));
-
-        var rows = await sink.QueryAsync(AnalystGuide.Queries().Single(q => q.Contains("FROM penetration_positions", StringComparison.Ordinal)),
-            CancellationToken.None);
+        var rows = await QuotaLeaderboard(kind, equityOfHq002: "0");
 
         Assert.Equal(["E-HQ-001", "E-HQ-002"], rows.Select(r => r[0]));
         Assert.Equal(["E-HQ-002", "2026", "300000", "0", "0", "\\N", "\\N"], rows[^1]);   // both caps 0
@@ -278,22 +269,27 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
     [MemberData(nameof(Sinks))]
     public async Task GuideQuestion3_APositionLeaningOut_IsRankedByItsOutflowUtilisation(string kind)
     {
-        var samples = AggregateInput.Samples();
-        var reference = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(samples.ReferencePath))!;
-        reference["entities"]!.AsArray().Single(e => (string?)e!["entityId"] == "E-HQ-002")!["ownersEquityPrevYear"] = "1000000";
-        var referencePath = Path.Combine(_dir, "reference-equity.json");
-        File.WriteAllText(referencePath, reference.ToJsonString());
-        var eventsPath = Path.Combine(_dir, "events-inflow.jsonl");
-        File.WriteAllLines(eventsPath, [.. File.ReadAllLines(samples.EventsPath),
-            """{"txnId":"Q3-IN","ts":"2026-03-05T10:00:00+08:00","account":"EFE0002","direction":"IN","amount":"5000000","currency":"CNY","cpKind":"DOMESTIC","cpAccount":"DOM-HQ-002","cpEntityId":"E-HQ-002","purpose":"GOODS_TRADE"}"""]);
-        await using var sink = await Open(kind);
-        (samples with { ReferencePath = referencePath, EventsPath = eventsPath }).ReplayInto(sink, Path.Combine(_dir, "alerts.jsonl"));
-
-        var rows = await sink.QueryAsync(AnalystGuide.Queries().Single(q => q.Contains("FROM penetration_positions", StringComparison.Ordinal)),
-            CancellationToken.None);
+        var rows = await QuotaLeaderboard(kind, equityOfHq002: "1000000",
+            """{"txnId":"Q3-IN","ts":"2026-03-05T10:00:00+08:00","account":"EFE0002","direction":"IN","amount":"5000000","currency":"CNY","cpKind":"DOMESTIC","cpAccount":"DOM-HQ-002","cpEntityId":"E-HQ-002","purpose":"GOODS_TRADE"}""");
 
         Assert.Equal(["E-HQ-002", "E-HQ-001"], rows.Select(r => r[0]));
         Assert.Equal(["-4700000", "500000", "500000", "-9.4", "9.4"], rows[0][2..]);
+    }
+
+    /// <summary>The guide's quota leaderboard over the samples, with E-HQ-002's equity set and more payments after them.</summary>
+    private async Task<IReadOnlyList<string[]>> QuotaLeaderboard(string kind, string equityOfHq002, params string[] morePayments)
+    {
+        var samples = AggregateInput.Samples();
+        var reference = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(samples.ReferencePath))!;
+        reference["entities"]!.AsArray().Single(e => (string?)e!["entityId"] == "E-HQ-002")!["ownersEquityPrevYear"] = equityOfHq002;
+        var referencePath = Path.Combine(_dir, "reference-equity.json");
+        File.WriteAllText(referencePath, reference.ToJsonString());
+        var eventsPath = Path.Combine(_dir, "events-more.jsonl");
+        File.WriteAllLines(eventsPath, [.. File.ReadAllLines(samples.EventsPath), .. morePayments]);
+        await using var sink = await Open(kind);
+        (samples with { ReferencePath = referencePath, EventsPath = eventsPath }).ReplayInto(sink, Path.Combine(_dir, "alerts.jsonl"));
+        return await sink.QueryAsync(AnalystGuide.Queries().Single(q => q.Contains("FROM penetration_positions", StringComparison.Ordinal)),
+            CancellationToken.None);
     }
 
     [Theory]
