@@ -44,12 +44,13 @@ public static class UnseenCharacters
     /// <summary>
     /// <paramref name="text"/> as a screen or a log may show it: every control, invisible, line or paragraph separator
     /// character written as its code (<c>\u202E</c>), so that input quoted in an alert's sentence or a log line cannot
-    /// turn the text after it around (a direction override), break the line, or hide.
+    /// turn the text after it around (a direction override), break the line, or hide. A backslash is written twice, so
+    /// that a text holding the six characters <c>\u202E</c> does not read as one holding U+202E.
     /// </summary>
     public static string Shown(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (!text.AsSpan().ContainsAnyExceptInRange(' ', '~')) return text;
+        if (!text.AsSpan().ContainsAnyExceptInRange(' ', '~') && !text.Contains('\\', StringComparison.Ordinal)) return text;
         var shown = new StringBuilder(text.Length + 16);
         Span<char> units = stackalloc char[2];
         foreach (var rune in text.EnumerateRunes())
@@ -58,6 +59,10 @@ public static class UnseenCharacters
             {
                 if (rune.IsBmp) shown.Append(CultureInfo.InvariantCulture, $"\\u{rune.Value:X4}");
                 else shown.Append(CultureInfo.InvariantCulture, $"\\U{rune.Value:X8}");
+            }
+            else if (rune.Value == '\\')
+            {
+                shown.Append(@"\\");
             }
             else
             {

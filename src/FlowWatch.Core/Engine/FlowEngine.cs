@@ -371,15 +371,50 @@ public sealed class FlowEngine
         for (var i = 0; i < _decoder.UnknownNameCount && _unknownFields.Count < MaxUnknownFieldNames; i++)
         {
             var (start, length) = _decoder.UnknownName(i);
-            var kept = Math.Min(length, MaxUnknownFieldNameBytes);
-            while (kept < length && kept > 0 && (record[start + kept] & 0xC0) == 0x80) kept--;   // not inside a character
-            var name = record.Slice(start, kept);
+            var name = record.Slice(start, KeptNameBytes(record.Slice(start, length), MaxUnknownFieldNameBytes));
             // Compared as bytes, so that a stream whose every record carries the same extra field allocates nothing.
             if (HasNotedUnknownName(name)) continue;
             _unknownFieldNamesUtf8.Add(name.ToArray());
             // Said in logs and summaries: a line separator or a direction override in a name would forge or turn lines there.
-            var text = UnseenCharacters.Shown(System.Text.Encoding.UTF8.GetString(name));
-            _unknownFields.Add(new UnknownField(length > MaxUnknownFieldNameBytes ? text + "…" : text, sequence));
+            var text = UnseenCharacters.Shown(NameText(name));
+            _unknownFields.Add(new UnknownField(name.Length < length ? text + "…" : text, sequence));
+        }
+    }
+
+    /// <summary>
+    /// How many bytes of a name as a record writes it (JSON escapes unresolved) to keep: at most <paramref name="most"/>,
+    /// ending neither inside a character nor inside an escape.
+    /// </summary>
+    private static int KeptNameBytes(ReadOnlySpan<byte> raw, int most)
+    {
+        if (raw.Length <= most) return raw.Length;
+        var kept = 0;
+        while (kept < most)
+        {
+            var next = raw[kept] == '\\' ? kept + (raw[kept + 1] == 'u' ? 6 : 2) : kept + 1;
+            if (next > most) break;
+            kept = next;
+        }
+        while (kept > 0 && (raw[kept] & 0xC0) == 0x80) kept--;
+        return kept;
+    }
+
+    /// <summary>The text a name written in JSON stands for; as written when its escapes do not make text (half a surrogate pair).</summary>
+    private static string NameText(ReadOnlySpan<byte> raw)
+    {
+        if (raw.IndexOf((byte)'\\') < 0) return System.Text.Encoding.UTF8.GetString(raw);
+        var quoted = new byte[raw.Length + 2];
+        quoted[0] = quoted[^1] = (byte)'"';
+        raw.CopyTo(quoted.AsSpan(1));
+        var reader = new System.Text.Json.Utf8JsonReader(quoted);
+        try
+        {
+            reader.Read();
+            return reader.GetString() ?? string.Empty;
+        }
+        catch (InvalidOperationException)
+        {
+            return System.Text.Encoding.UTF8.GetString(raw);
         }
     }
 

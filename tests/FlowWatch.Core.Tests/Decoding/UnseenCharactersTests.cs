@@ -14,4 +14,12 @@ public sealed class UnseenCharactersTests
     [InlineData("\u00A0no-break space stays", "\u00A0no-break space stays")]
     public void Shown_ControlInvisibleAndSeparatorCharacters_AreWrittenAsTheirCodes(string text, string shown) =>
         Assert.Equal(shown, UnseenCharacters.Shown(text));
+
+    [Theory]
+    [InlineData(@"Blue \u202ELotus", @"Blue \\u202ELotus")]
+    [InlineData("Blue \u202ELotus", @"Blue \u202ELotus")]
+    [InlineData(@"C:\trade\", @"C:\\trade\\")]
+    [InlineData("\\\u2028", @"\\\u2028")]
+    public void Shown_Backslash_IsWrittenTwice_SoThatAWrittenCodeDiffersFromTheCharacter(string text, string shown) =>
+        Assert.Equal(shown, UnseenCharacters.Shown(text));
 }

@@ -297,6 +297,28 @@ public sealed class StreamSemanticsTests
         Assert.Equal("xx" + new string('备', 20) + "…", Assert.Single(stream.Engine.UnknownFields).Name);
     }
 
+    /// <summary>A name is said as the text its JSON escapes stand for, as a string field's value is read.</summary>
+    [Fact]
+    public void UnknownFields_ANameWithEscapes_IsSaidAsTheTextTheyStandFor()
+    {
+        var stream = Stream();
+
+        stream.Send(At(M(0)).Id("U1").WithRaw("a\"b\\c", "1"));
+
+        Assert.Equal(@"a""b\\c", Assert.Single(stream.Engine.UnknownFields).Name);
+    }
+
+    [Fact]
+    public void UnknownFields_ALongNameOfEscapes_IsCutBetweenEscapes()
+    {
+        var stream = Stream();
+        var name = "x" + new string('\u2028', 20);   // written x\u2028\u2028…: 1 + 120 bytes, the 11th escape ends at byte 67
+
+        stream.Send(At(M(0)).Id("U1").WithRaw(name, "1"));
+
+        Assert.Equal("x" + string.Concat(Enumerable.Repeat(@"\u2028", 10)) + "…", Assert.Single(stream.Engine.UnknownFields).Name);
+    }
+
     [Fact]
     public void Summary_OfUnknownFields_SaysHowManyAndWhich()
     {
