@@ -11,7 +11,26 @@ public static class AccountMask
             ? account[..Math.Min(Prefix, account.Length)] + "****"
             : account[..Prefix] + new string('*', account.Length - Prefix - Suffix) + account[^Suffix..];
 
-    /// <summary><paramref name="text"/> with every occurrence of <paramref name="account"/> masked.</summary>
-    public static string Redact(string text, string account) =>
-        account.Length == 0 ? text : text.Replace(account, Mask(account), StringComparison.Ordinal);
+    /// <summary>
+    /// <paramref name="text"/> with every word that <paramref name="isAccount"/> takes for an account number masked, a
+    /// comma, semicolon, colon or full stop after it aside: an alert's sentence may name the counterparty's account
+    /// (a sanctioned holder's) as well as the alert's own.
+    /// </summary>
+    public static string Redact(string text, Func<string, bool> isAccount)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(isAccount);
+        var words = text.Split(' ');
+        var changed = false;
+        for (var i = 0; i < words.Length; i++)
+        {
+            var word = words[i].TrimEnd(WordEnds);
+            if (word.Length == 0 || !isAccount(word)) continue;
+            words[i] = Mask(word) + words[i][word.Length..];
+            changed = true;
+        }
+        return changed ? string.Join(' ', words) : text;
+    }
+
+    private static readonly char[] WordEnds = [',', ';', ':', '.'];
 }

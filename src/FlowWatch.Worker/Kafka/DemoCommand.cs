@@ -68,7 +68,7 @@ public static class DemoCommand
 
         await using var aggregates = await AggregatePipeline.StartAsync(options, aggregateOptions, logging.CreateLogger<AggregateFeed>());
         stdout.WriteLine($"aggregates go to {aggregates!.Sink.Description}");
-        var printer = new AlertPrinter(stdout);
+        var printer = new AlertPrinter(stdout, reference.Accounts);
         // Without --urls, a taken default port gives way to a free one: the URL printed is the one to open.
         // Alerts are printed once committed, as the alerts topic's readers and the dashboard see them.
         await using var dashboard = await DashboardHosting.StartStandaloneAsync(configuration, services =>
@@ -217,7 +217,7 @@ public static class DemoCommand
     }
 
     /// <summary>Prints committed alerts as they come, at most a few a second so the terminal stays readable, account numbers masked.</summary>
-    private sealed class AlertPrinter(TextWriter output)
+    private sealed class AlertPrinter(TextWriter output, IReadOnlyDictionary<string, AccountInfo> accounts)
     {
         private readonly Lock _gate = new();
         private long _second;
@@ -247,7 +247,7 @@ public static class DemoCommand
                     return;
                 }
                 var alert = PublishedAlert.Read(published.Json);
-                var message = AccountMask.Redact(alert.Message, alert.Account);
+                var message = AccountMask.Redact(alert.Message, word => word == alert.Account || accounts.ContainsKey(word));
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{alert.Ts:HH:mm:ss} {alert.Severity,-3} {alert.Rule,-24} {alert.EntityId,-8} {message}"));
             }
         }
