@@ -130,7 +130,8 @@ public sealed class StreamingWorkerTests : IDisposable
             (0, """{"type":"PARAMETERS","ts":"2026-03-02T12:00:00+08:00","macroPrudentialFactor":0.5}"""));
 
         Assert.Equal(1, worker.Counters.ControlRecords);
-        Assert.Single(lines, line => line == "parameters changed by a PARAMETERS record in the payments stream (partition 0, offset 1); they apply to that partition's payments");
+        Assert.Single(lines, line => line == "parameters changed by a PARAMETERS record in the payments stream (partition 0, offset 1) dated 2026-03-02T12:00:00+08:00: "
+            + "macroPrudentialFactor 0.5, inflowLeverage 1, outflowLeverage 1, whitelistRequired true, penetrationKinds [EFE]; they apply to that partition's payments");
     }
 
     /// <summary>

@@ -161,6 +161,9 @@ public sealed class FlowEngine
 
     public ReferenceData Reference { get; private set; }
 
+    /// <summary>The last control record this engine applied from its stream, if any.</summary>
+    public ControlRecord? LatestControl { get; private set; }
+
     public RuleSettings Settings { get; }
 
     public EngineCounters Counters { get; }
@@ -331,12 +334,13 @@ public sealed class FlowEngine
                 Counters.DeadLetters++;
                 return RecordOutcome.Rejected;
             }
-            if (!ControlRecordParser.TryParse(record, Reference.Parameters, out var parameters, out reason))
+            if (!ControlRecordParser.TryParse(record, Reference.Parameters, out var control, out reason))
             {
                 Counters.DeadLetters++;
                 return RecordOutcome.Rejected;
             }
-            Reference = Reference.WithParameters(parameters);
+            LatestControl = control;
+            Reference = Reference.WithParameters(control.Parameters);
             Counters.ControlRecords++;
             return RecordOutcome.Control;
         }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Collections.Frozen;
 using FlowWatch.Core.Contracts;
 
@@ -16,6 +17,11 @@ public sealed record Parameters
 
     /// <summary>Account kinds whose same-name transfers count against the penetration quota (EFE by default).</summary>
     public IReadOnlySet<AccountKind> PenetrationKinds { get; init; } = new HashSet<AccountKind> { AccountKind.EFE }.ToFrozenSet();
+
+    /// <summary>Every parameter by its field name, as a log line says what is in force.</summary>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"macroPrudentialFactor {MacroPrudentialFactor}, inflowLeverage {InflowLeverage}, outflowLeverage {OutflowLeverage}, "
+        + $"whitelistRequired {(WhitelistRequired ? "true" : "false")}, penetrationKinds [{string.Join(",", PenetrationKinds.Order())}]");
 }
 
 /// <summary>An entity (account holder) of reference data.</summary>

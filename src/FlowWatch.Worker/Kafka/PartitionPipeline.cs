@@ -243,7 +243,10 @@ internal sealed class PartitionPipeline : IDisposable
         if (_aggregatedFrom < 0) _aggregatedFrom = record.Offset.Value;
         var outcome = Engine.Process(value, record.Offset.Value, record.PublishedAt(), _alerts, out var reason);
         // Parameters a supervisor changes move every cap of the partition: the change is said, where it came from too.
-        if (outcome == RecordOutcome.Control) WorkerLog.ParametersChangedInStream(_log, record.Partition.Value, record.Offset.Value);
+        if (outcome == RecordOutcome.Control && Engine.LatestControl is { } control)
+        {
+            WorkerLog.ParametersChangedInStream(_log, record.Partition.Value, record.Offset.Value, control.Dated, control.Parameters);
+        }
         if (_entitiesMet.Count > 0)
         {
             foreach (var entityId in _entitiesMet) _entityPartitions.Hold(entityId, Partition);

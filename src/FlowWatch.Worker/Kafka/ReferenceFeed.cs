@@ -218,10 +218,10 @@ public sealed class ReferenceFeed : IDisposable
                 return false;
             }
         }
-        if (ControlRecordParser.TryParse(value, Current.Parameters, out var parameters, out var reason))
+        if (ControlRecordParser.TryParse(value, Current.Parameters, out var control, out var reason))
         {
-            Current = Current.WithParameters(parameters);
-            WorkerLog.ParametersChanged(_log);
+            Current = Current.WithParameters(control.Parameters);
+            WorkerLog.ParametersChanged(_log, control.Dated, control.Parameters);
             return true;
         }
         // The reason quotes the record's field names: shown so that none breaks or turns the log line.

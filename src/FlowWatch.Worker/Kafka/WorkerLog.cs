@@ -1,3 +1,4 @@
+using FlowWatch.Core.Reference;
 using Microsoft.Extensions.Logging;
 
 namespace FlowWatch.Worker.Kafka;
@@ -49,13 +50,13 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "reference record rejected, keeping the last good one: {Reason}")]
     public static partial void ReferenceRejected(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "parameters changed by a control record")]
-    public static partial void ParametersChanged(ILogger logger);
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "parameters changed by a control record dated {Ts}: {Parameters}")]
+    public static partial void ParametersChanged(ILogger logger, string ts, Parameters parameters);
 
     // A warning: whoever may write payments changed a supervisor's caps, which a ControlTopic would have refused.
     [LoggerMessage(EventId = 1016, Level = LogLevel.Warning,
-        Message = "parameters changed by a PARAMETERS record in the payments stream (partition {Partition}, offset {Offset}); they apply to that partition's payments")]
-    public static partial void ParametersChangedInStream(ILogger logger, int partition, long offset);
+        Message = "parameters changed by a PARAMETERS record in the payments stream (partition {Partition}, offset {Offset}) dated {Ts}: {Parameters}; they apply to that partition's payments")]
+    public static partial void ParametersChangedInStream(ILogger logger, int partition, long offset, string ts, Parameters parameters);
 
     [LoggerMessage(EventId = 1017, Level = LogLevel.Warning, Message = "{Reason} (partition {Partition}, offset {Offset}){Afterwards}")]
     public static partial void DifferingDuplicate(ILogger logger, string reason, int partition, long offset, string afterwards);

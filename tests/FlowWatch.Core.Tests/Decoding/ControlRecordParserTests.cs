@@ -16,8 +16,8 @@ public sealed class ControlRecordParserTests
 
     private static (bool Ok, Parameters Updated, string? Reason) Parse(string json)
     {
-        var ok = ControlRecordParser.TryParse(Encoding.UTF8.GetBytes(json), Current, out var updated, out var reason);
-        return (ok, updated, reason);
+        var ok = ControlRecordParser.TryParse(Encoding.UTF8.GetBytes(json), Current, out var control, out var reason);
+        return (ok, control.Parameters, reason);
     }
 
     [Fact]
@@ -49,9 +49,34 @@ public sealed class ControlRecordParserTests
         Assert.Equal(new HashSet<AccountKind> { AccountKind.EFE, AccountKind.FTE }, updated.PenetrationKinds.ToHashSet());
     }
 
+    [Fact]
+    public void TryParse_Ts_IsTheTimeTheParametersWereSet()
+    {
+        Assert.True(ControlRecordParser.TryParse(
+            """{"type":"PARAMETERS","ts":"2026-03-01T09:30:00.25+08:00","macroPrudentialFactor":0.5}"""u8, Current, out var control, out var reason), reason);
+
+        Assert.Equal(new DateTimeOffset(2026, 3, 1, 9, 30, 0, 250, TimeSpan.FromHours(8)), control.Ts);
+        Assert.Equal(TimeSpan.FromHours(8), control.Ts.Offset);
+        Assert.Equal("2026-03-01T09:30:00.25+08:00", control.Dated);
+        Assert.Equal("macroPrudentialFactor 0.5, inflowLeverage 1, outflowLeverage 1, whitelistRequired true, penetrationKinds [EFE]",
+            control.Parameters.ToString());
+    }
+
+    /// <summary>A change of caps is dated, as a payment is: a record without its <c>ts</c> changes nothing.</summary>
+    [Theory]
+    [InlineData("""{"type":"PARAMETERS","macroPrudentialFactor":0.5}""")]
+    [InlineData("""{"type":"PARAMETERS"}""")]
+    public void TryParse_NoTs_FailsSayingSoAndKeepsTheCurrentParameters(string json)
+    {
+        var (ok, updated, reason) = Parse(json);
+
+        Assert.False(ok);
+        Assert.Equal("ts: missing (when the parameters were set)", reason);
+        Assert.Equal(Current, updated);
+    }
+
     [Theory]
     [InlineData("""{"type":"PARAMETERS","ts":"2026-03-01T09:30:00+08:00"}""")]
-    [InlineData("""{"type":"PARAMETERS"}""")]
     public void TryParse_NoParameterFields_FailsSayingSoAndKeepsTheCurrentParameters(string json)
     {
         var (ok, updated, reason) = Parse(json);
@@ -111,7 +136,9 @@ public sealed class ControlRecordParserTests
     [InlineData("\"ts\":5", "ts")]
     public void TryParse_BadField_FailsWithAReasonNamingTheField(string field, string name)
     {
-        var (ok, updated, reason) = Parse("{\"type\":\"PARAMETERS\"," + field + "}");
+        var (ok, updated, reason) = Parse(field.StartsWith("\"ts\"", StringComparison.Ordinal)
+            ? "{\"type\":\"PARAMETERS\"," + field + ",\"macroPrudentialFactor\":0.5}"
+            : "{\"type\":\"PARAMETERS\",\"ts\":\"2026-03-01T09:30:00+08:00\"," + field + "}");
 
         Assert.False(ok);
         Assert.NotNull(reason);

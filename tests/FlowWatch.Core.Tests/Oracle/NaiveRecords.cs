@@ -261,12 +261,12 @@ internal static class NaiveRecords
     }
 
     /// <summary>
-    /// The parameters after a control record (DESIGN.md §3.4), or null when it is refused: a <c>ts</c> that is not a
-    /// time, a field that is not a parameter, a value out of bounds, or no parameter at all.
+    /// The parameters after a control record (DESIGN.md §3.4), or null when it is refused: no <c>ts</c> or one that is
+    /// not a time, a field that is not a parameter, a value out of bounds, or no parameter at all.
     /// </summary>
     public static NaiveParameters? ReadControl(JsonElement root, NaiveParameters current)
     {
-        if (root.TryGetProperty("ts", out var ts) && (ts.ValueKind != JsonValueKind.String || !TryParseTime(ts.GetString()!, out _, out _))) return null;
+        if (!root.TryGetProperty("ts", out var ts) || ts.ValueKind != JsonValueKind.String || !TryParseTime(ts.GetString()!, out _, out _)) return null;
         if (root.EnumerateObject().All(p => p.Name is "type" or "ts")) return null;
         return ApplyParameters(current, root, ["type", "ts"]);
     }

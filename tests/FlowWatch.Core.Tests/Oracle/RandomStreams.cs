@@ -634,11 +634,8 @@ internal sealed class StreamGenerator
 
     private void ControlRecord()
     {
-        var fields = new List<Action<Utf8JsonWriter>>
-        {
-            w => w.WriteString("type", "PARAMETERS"),
-            w => w.WriteString("ts", Chance(0.03) ? "yesterday" : Timestamp(_clock, "+08:00")),
-        };
+        var fields = new List<Action<Utf8JsonWriter>> { w => w.WriteString("type", "PARAMETERS") };
+        if (!Chance(0.03)) fields.Add(w => w.WriteString("ts", Chance(0.03) ? "yesterday" : Timestamp(_clock, "+08:00")));
         if (Chance(0.5)) fields.Add(w => w.WriteNumber("macroPrudentialFactor", Pick([0m, 0.5m, 0.8m, 1m, 1m, 1.25m, 2m, -1m])));
         if (Chance(0.3)) fields.Add(w => w.WriteNumber("inflowLeverage", Pick([0.5m, 1m, 1.5m])));
         if (Chance(0.3)) fields.Add(w => w.WriteNumber("outflowLeverage", Pick([0.5m, 1m, 1.5m])));
