@@ -35,9 +35,10 @@ internal static class TestStreams
 
     public static string Text(decimal value) => value.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>The alert id SEMANTICS.md promises: XXH128 of the UTF-8 bytes "rule|txnId", in lower-case hex.</summary>
-    public static string ExpectedAlertId(string rule, string txnId) =>
-        Convert.ToHexStringLower(System.IO.Hashing.XxHash128.Hash(Encoding.UTF8.GetBytes(rule + "|" + txnId)));
+    /// <summary>The alert id SEMANTICS.md promises: XXH128 of the UTF-8 bytes "rule|txnId|time" (UTC to 100 ns), in lower-case hex.</summary>
+    public static string ExpectedAlertId(string rule, string txnId, DateTimeOffset ts) =>
+        Convert.ToHexStringLower(System.IO.Hashing.XxHash128.Hash(Encoding.UTF8.GetBytes(
+            rule + "|" + txnId + "|" + ts.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture))));
 }
 
 /// <summary>Builds one payment event line. Amounts are written as decimal strings, exactly as given.</summary>

@@ -14,7 +14,7 @@ internal sealed class AlertBuilder(TimeProvider? wallClock)
         var ts = e.Timestamp;
         return new Alert
         {
-            AlertId = AlertIdOf(rule, e.TxnIdUtf8),
+            AlertId = AlertIdOf(rule, e.TxnIdUtf8, e.TimestampTicks),
             Rule = rule,
             Severity = severity,
             EntityId = e.EntityId!,
@@ -30,14 +30,22 @@ internal sealed class AlertBuilder(TimeProvider? wallClock)
         };
     }
 
-    /// <summary>XXH128 of "rule|txnId" in hex: the same event and rule give the same id everywhere, cheaply.</summary>
-    public static string AlertIdOf(string rule, ReadOnlySpan<byte> txnIdUtf8)
+    /// <summary>
+    /// XXH128 of "rule|txnId|time" in hex, the time the event's in UTC to 100 ns (<c>2026-03-01T01:30:00.0000000Z</c>):
+    /// the same event and rule give the same id everywhere, cheaply. The time tells apart two payments that carry one
+    /// <c>txnId</c> once its first is forgotten (<c>DuplicateHorizonDays</c>): a bank keying alerts on their id would
+    /// otherwise take the second payment's alert for the first's.
+    /// </summary>
+    public static string AlertIdOf(string rule, ReadOnlySpan<byte> txnIdUtf8, long utcTicks)
     {
-        Span<byte> input = stackalloc byte[64 + 1 + PaymentEvent.MaxTxnIdBytes];
+        Span<byte> input = stackalloc byte[64 + 1 + PaymentEvent.MaxTxnIdBytes + 1 + 28];
         var length = Encoding.ASCII.GetBytes(rule, input);
         input[length++] = (byte)'|';
         txnIdUtf8.CopyTo(input[length..]);
         length += txnIdUtf8.Length;
+        input[length++] = (byte)'|';
+        new DateTime(utcTicks, DateTimeKind.Utc).TryFormat(input[length..], out var timeLength, "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+        length += timeLength;
         Span<byte> hash = stackalloc byte[16];
         XxHash128.Hash(input[..length], hash);
         return Convert.ToHexStringLower(hash);

@@ -150,7 +150,7 @@ internal sealed class NaiveEngine
         {
             _fired.Add(new Fired(rule, e));
             alerts.Add(new ComparableAlert(
-                e.Sequence, rule, severity, e.TxnId, AlertId(rule, e.TxnIdUtf8), e.EntityId, e.Account, e.Ts, e.OffsetMinutes,
+                e.Sequence, rule, severity, e.TxnId, AlertId(rule, e.TxnIdUtf8, e.Ts), e.EntityId, e.Account, e.Ts, e.OffsetMinutes,
                 metrics.Direction ?? (e.Direction == Direction.In ? "IN" : "OUT"), metrics.Observed, metrics.Threshold,
                 metrics.Count, metrics.Cap, metrics.Utilisation, metrics.Year, metrics.Day, metrics.Category, metrics.CurrencyClass, metrics.InflowCny,
                 metrics.OutflowCny, metrics.DaysSincePreviousActivity));
@@ -631,10 +631,11 @@ internal sealed class NaiveEngine
         return index >= 0 ? index : throw new ArgumentException($"unknown rule {rule}", nameof(rule));
     }
 
-    /// <summary>SEMANTICS.md: XXH128 of the UTF-8 bytes of "rule|txnId", as 32 lower-case hex digits.</summary>
-    private static string AlertId(string rule, byte[] txnIdUtf8)
+    /// <summary>SEMANTICS.md: XXH128 of the UTF-8 bytes of "rule|txnId|time" (UTC, 7 decimals), as 32 lower-case hex digits.</summary>
+    private static string AlertId(string rule, byte[] txnIdUtf8, long utcTicks)
     {
-        var input = Encoding.UTF8.GetBytes(rule + "|").Concat(txnIdUtf8).ToArray();
+        var time = new DateTimeOffset(utcTicks, TimeSpan.Zero).ToString("yyyy-MM-ddTHH:mm:ss.fffffff", CultureInfo.InvariantCulture) + "Z";
+        var input = Encoding.UTF8.GetBytes(rule + "|").Concat(txnIdUtf8).Concat(Encoding.UTF8.GetBytes("|" + time)).ToArray();
         return XxHash128.HashToUInt128(input).ToString("x32", CultureInfo.InvariantCulture);
     }
 

@@ -707,16 +707,34 @@ public sealed class StreamSemanticsTests
     }
 
     [Fact]
-    public void AlertId_IsXxh128OfRuleAndTxnIdInLowerCaseHex()
+    public void AlertId_IsXxh128OfRuleTxnIdAndUtcTimeInLowerCaseHex()
     {
         var alerts = Stream().SendAll(AlertingStream()).SelectMany(r => r.Alerts).ToList();
 
         Assert.All(alerts, a =>
         {
-            Assert.Equal(TestStreams.ExpectedAlertId(a.Rule, a.TxnId), a.AlertId);
+            Assert.Equal(TestStreams.ExpectedAlertId(a.Rule, a.TxnId, a.Ts), a.AlertId);
             Assert.Matches("^[0-9a-f]{32}$", a.AlertId);
         });
         Assert.Equal(alerts.Count, alerts.Select(a => a.AlertId).Distinct().Count());
+    }
+
+    /// <summary>
+    /// Once its first payment is forgotten, a <c>txnId</c> may carry another payment: its alert is another alert, and a
+    /// bank keying alerts on their id must not take it for the first's.
+    /// </summary>
+    [Fact]
+    public void AlertId_ATxnIdCarryingAnotherPaymentAfterTheHorizon_IsAnotherId()
+    {
+        var stream = Reference().Stream(new RuleSettings { DuplicateHorizonDays = 1 });
+
+        var first = stream.Send(At(M(0)).Id("U1").CpCountry("KP")).Single("HIGH_RISK_JURISDICTION");
+        stream.Send(At(TimeSpan.FromDays(3)).Id("U2"));
+        var second = stream.Send(At(TimeSpan.FromDays(4)).Id("U1").CpCountry("KP")).Single("HIGH_RISK_JURISDICTION");
+        var redelivered = Reference().Stream().Send(At(M(0)).Id("U1").CpCountry("KP")).Single("HIGH_RISK_JURISDICTION");
+
+        Assert.NotEqual(first.AlertId, second.AlertId);
+        Assert.Equal(first.AlertId, redelivered.AlertId);
     }
 
     [Fact]
