@@ -211,6 +211,47 @@ public sealed class StreamingWorkerTests : IDisposable
     /// Runs a worker of a group of its own on the embedded broker over these records, each produced into the partition
     /// given, until it has read them all; answers the worker, stopped, and the lines it logged.
     /// </summary>
+    /// <summary>
+    /// Payments the topic's retention deleted before the worker read them (a worker far behind, or stopped for long):
+    /// said, with which, and counted, where a consumer's reset to the partition's start would pass over them unseen.
+    /// </summary>
+    [Fact]
+    public async Task Run_PaymentsDeletedBeforeTheWorkerReadThem_SaysWhichAndCountsThem()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("deleted-unread", partitions: 1);
+        var payments = File.ReadLines(Samples("events.jsonl")).Where(line => line.Contains("\"txnId\"", StringComparison.Ordinal)).Take(10).ToList();
+        Produce(broker, options, payments[..4]);
+        var first = NewWorker(options);
+        using (var run = WorkerRun.Of(first))
+        {
+            await Until(() => first.Counters.Read == 4, "the first four payments read");
+            await run.StopAsync();
+        }
+        Produce(broker, options, payments[4..]);
+        broker.DeleteRecords(options.PaymentsTopic, 0, 7);
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var second = NewWorker(options, new LineLogger(lines.Enqueue));
+
+        using (var run = WorkerRun.Of(second))
+        {
+            await Until(() => second.Counters.Read == 3, "the three payments kept read");
+            await run.StopAsync();
+        }
+
+        Assert.Single(lines, line => line == "partition 0: payments 4 to 7 (exclusive) were deleted from the payments topic (its retention) before the worker read them; "
+            + "it goes on from offset 7, and the rules miss what they held");
+        Assert.Equal(3, second.PaymentsDeletedUnread);
+        Assert.Equal(3, second.Counters.Read);
+    }
+
+    private static void Produce(EmbeddedBroker broker, KafkaOptions options, IEnumerable<string> values)
+    {
+        using var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build();
+        foreach (var value in values) producer.Produce(new TopicPartition(options.PaymentsTopic, new Partition(0)), new Message<Null, string> { Value = value });
+        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+    }
+
     private static async Task<(StreamingWorker Worker, IReadOnlyCollection<string> Lines)> RunOver(string group, int partitions, params (int Partition, string Value)[] records)
     {
         using var broker = EmbeddedBroker.Start(brokers: 1);

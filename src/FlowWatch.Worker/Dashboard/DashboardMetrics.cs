@@ -24,6 +24,8 @@ public sealed class DashboardMetrics
             "Payments carrying a field the event contract does not define, which is passed over (each name is logged once, event 1018)");
         meter.CreateObservableCounter("flowwatch.split_entities", () => worker.SplitEntities, "{entity}",
             "Entities this worker has found with payments in two of its payments partitions: their state, quota and windows are split (payments not keyed by entity); logged, event 1019");
+        meter.CreateObservableCounter("flowwatch.payments_deleted_unread", () => worker.PaymentsDeletedUnread, "{event}",
+            "Payments the payments topic's retention deleted before the worker read them: never processed; logged, event 1021");
         meter.CreateObservableCounter("flowwatch.alerts", () => worker.Counters.AlertsByRule().Select(a =>
                 new Measurement<long>(a.Count, new KeyValuePair<string, object?>("rule", a.Rule), new KeyValuePair<string, object?>("severity", a.Severity.ToString()))),
             "{alert}", "Alerts raised, by rule and severity");

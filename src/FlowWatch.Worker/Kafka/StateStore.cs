@@ -428,9 +428,7 @@ public static class StateStore
     private static long Replay(ConsumerConfig baseConfig, string paymentsTopic, int partition, FlowEngine engine, long from, long to, TimeSpan timeout,
         ILogger log, KafkaClientLog clients, CancellationToken cancellation)
     {
-        var config = RestoreConfig(baseConfig);
-        config.AutoOffsetReset = AutoOffsetReset.Earliest;   // the restart point may lie before the log's start
-        using var consumer = new ConsumerBuilder<Ignore, byte[]>(config).LogTo(clients).Build();
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(RestoreConfig(baseConfig)).LogTo(clients).Build();
         var payments = new TopicPartition(paymentsTopic, new Partition(partition));
         var kept = consumer.QueryWatermarkOffsets(payments, TimeSpan.FromSeconds(30), cancellation);
         // The topic's retention removed payments the state does not hold: the restore goes on without them, as the worker
@@ -480,6 +478,7 @@ public static class StateStore
     {
         GroupId = "flowwatch-restore",   // assign() only: no group membership, no commits
         EnableAutoCommit = false,
+        AutoOffsetReset = AutoOffsetReset.Earliest,   // a restart point may lie before the log's start (event 1011)
         EnablePartitionEof = true,
         IsolationLevel = IsolationLevel.ReadCommitted,
         ConsumeResultFields = "all",   // a state record's headers name its owner, its last payment and its parts

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Confluent.Kafka;
 using FlowWatch.Core.Aggregates;
 using FlowWatch.Core.Contracts;
@@ -142,6 +143,11 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// </summary>
     public long SplitEntities => _entityPartitions.Split;
 
+    /// <summary>Payments the payments topic's retention deleted before this worker read them, since it started (event 1021).</summary>
+    public long PaymentsDeletedUnread => Interlocked.Read(ref _paymentsDeletedUnread);
+
+    private long _paymentsDeletedUnread;
+
     /// <summary>
     /// Records in the assigned payments partitions not processed yet, as of the last look (every <c>CommitInterval</c>);
     /// null while the worker is not consuming (<see cref="Status"/>), when the last look may be long out of date.
@@ -267,6 +273,30 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         }
     }
 
+    /// <summary>
+    /// The consumer's position in a partition is no longer in the payments topic: its retention deleted payments the
+    /// worker had not read yet (a worker far behind), or the topic was recreated. The worker cannot get them back; it
+    /// goes on from the partition's first record kept, and says what it missed (DESIGN.md §4: nothing is lost unseen).
+    /// </summary>
+    private void SkipDeleted(IConsumer<Ignore, byte[]> consumer, TopicPartitionOffset outOfRange, CancellationToken cancellation)
+    {
+        var partition = outOfRange.Partition.Value;
+        var position = outOfRange.Offset.IsSpecial && _partitions.TryGetValue(partition, out var pipeline) ? pipeline.NextOffset : outOfRange.Offset.Value;
+        var kept = consumer.QueryWatermarkOffsets(outOfRange.TopicPartition, TimeSpan.FromSeconds(30), cancellation);
+        if (kept.Low.Value > position)
+        {
+            WorkerLog.PaymentsDeletedUnread(_log, partition, position, kept.Low.Value);
+            Interlocked.Add(ref _paymentsDeletedUnread, kept.Low.Value - position);
+        }
+        else
+        {
+            WorkerLog.PositionBeyondEnd(_log, partition, position, kept.High.Value, kept.Low.Value);
+        }
+        // A seek fails here (the partition's fetcher stopped at the error): it is assigned afresh from the first record kept.
+        consumer.IncrementalUnassign([outOfRange.TopicPartition]);
+        consumer.IncrementalAssign([new TopicPartitionOffset(outOfRange.TopicPartition, kept.Low)]);
+    }
+
     /// <summary>Disposes a producer once the call stuck in it returned; its failure, if any, was the session's end already.</summary>
     private static void DisposeAfter(Task stuckCall, object? producer)
     {
@@ -282,6 +312,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         _claims = claims;
         _group = null;
         var consumerConfig = options.WorkerConsumerConfig();
+        // Payments deleted before they were read are said and counted (SkipDeleted), not passed over as a reset would.
+        consumerConfig.AutoOffsetReset = AutoOffsetReset.Error;
         // Statistics switched off (statistics.interval.ms 0 among the Client properties) leave readiness to the session.
         Volatile.Write(ref _statisticsSilenceTicks, 3L * Math.Max(0, consumerConfig.StatisticsIntervalMs ?? 0) * TimeSpan.TicksPerMillisecond);
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(consumerConfig)
@@ -308,6 +340,11 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 try
                 {
                     record = ConsumeNext(consumer, nextCommit);
+                }
+                catch (ConsumeException ex) when (ex.Error.Code == ErrorCode.Local_AutoOffsetReset && ex.ConsumerRecord?.TopicPartitionOffset is { } outOfRange)
+                {
+                    SkipDeleted(consumer, outOfRange, cancellation);
+                    continue;
                 }
                 catch (ConsumeException ex) when (!ex.Error.IsFatal)
                 {
@@ -624,7 +661,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             // Only now: the payments processed again during the restore had their aggregate rows written before.
             if (options.PublishAggregates) engine.Aggregator = new FlowAggregator();
             _entityPartitions.HoldAll(engine, topicPartition.Partition.Value);
-            WorkerLog.PartitionRestored(_log, topicPartition.Partition.Value, started.ElapsedMilliseconds, restored.Replayed, restored.ResumeAt ?? 0);
+            WorkerLog.PartitionRestored(_log, topicPartition.Partition.Value, started.ElapsedMilliseconds, restored.Replayed,
+                restored.ResumeAt is { } resumeAt ? $"offset {resumeAt.ToString(CultureInfo.InvariantCulture)}" : "the partition's first record kept (no state saved)");
             lock (_partitions)
             {
                 // A failed commit that resumes here took effect after all (a Kafka commit whose answer was lost, or the

@@ -10,8 +10,8 @@ internal static partial class WorkerLog
     public static partial void Consuming(ILogger logger, string topic, string bootstrapServers, string groupId);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Information,
-        Message = "partition {Partition} restored in {Milliseconds} ms ({Replayed} payments after the restart point processed again), resuming at offset {Offset}")]
-    public static partial void PartitionRestored(ILogger logger, int partition, long milliseconds, long replayed, long offset);
+        Message = "partition {Partition} restored in {Milliseconds} ms ({Replayed} payments after the restart point processed again), resuming at {Offset}")]
+    public static partial void PartitionRestored(ILogger logger, int partition, long milliseconds, long replayed, string offset);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "partitions {Partitions} revoked after a commit")]
     public static partial void PartitionsRevoked(ILogger logger, string partitions);
@@ -22,6 +22,14 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1011, Level = LogLevel.Error,
         Message = "partition {Partition}: payments {From} to {To} (exclusive) are gone from the payments topic (its retention); the state is restored without them")]
     public static partial void PaymentsRemoved(ILogger logger, int partition, long from, long to);
+
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Error,
+        Message = "partition {Partition}: payments {From} to {To} (exclusive) were deleted from the payments topic (its retention) before the worker read them; it goes on from offset {To}, and the rules miss what they held")]
+    public static partial void PaymentsDeletedUnread(ILogger logger, int partition, long from, long to);
+
+    [LoggerMessage(EventId = 1022, Level = LogLevel.Error,
+        Message = "partition {Partition}: the worker's position {Position} lies beyond the payments topic's end {End} (the topic was recreated, or records were deleted from it); it goes on from offset {Start}")]
+    public static partial void PositionBeyondEnd(ILogger logger, int partition, long position, long end, long start);
 
     [LoggerMessage(EventId = 1013, Level = LogLevel.Error,
         Message = "partition {Partition} of the state topic begins at offset {Low}: the records before it were deleted (retention, where the topic must be compacted), and the entities saved only there are restored without their state")]
