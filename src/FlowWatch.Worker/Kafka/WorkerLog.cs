@@ -6,7 +6,7 @@ namespace FlowWatch.Worker.Kafka;
 /// <summary>The streaming worker's log events: source-generated, with stable event ids.</summary>
 internal static partial class WorkerLog
 {
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "consuming {Topic} from {BootstrapServers} as group {GroupId}")]
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "subscribing to {Topic} at {BootstrapServers} as group {GroupId} (partitions restored are said as they come, event 1002; /readyz says when it consumes)")]
     public static partial void Consuming(ILogger logger, string topic, string bootstrapServers, string groupId);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Information,
