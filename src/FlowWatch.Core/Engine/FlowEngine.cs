@@ -380,8 +380,10 @@ public sealed class FlowEngine
             if (HasNotedUnknownName(name)) continue;
             _unknownFieldNamesUtf8.Add(name.ToArray());
             // Said in logs and summaries: a line separator or a direction override in a name would forge or turn lines there.
-            var text = UnseenCharacters.Shown(NameText(name));
-            _unknownFields.Add(new UnknownField(name.Length < length ? text + "…" : text, sequence));
+            var text = UnseenCharacters.Shown(NameText(name)) + (name.Length < length ? "…" : "");
+            // The same name written with other escapes (\u0061bc for abc) is the same name.
+            if (_unknownFields.Exists(field => field.Name == text)) continue;
+            _unknownFields.Add(new UnknownField(text, sequence));
         }
     }
 
@@ -395,13 +397,20 @@ public sealed class FlowEngine
         var kept = 0;
         while (kept < most)
         {
-            var next = raw[kept] == '\\' ? kept + (raw[kept + 1] == 'u' ? 6 : 2) : kept + 1;
+            var next = raw[kept] != '\\' ? kept + 1
+                // A character beyond U+FFFF is written as two escapes (a surrogate pair): they are kept or cut together.
+                : raw[kept + 1] == 'u' ? kept + (IsHighSurrogateEscape(raw[kept..]) ? 12 : 6)
+                : kept + 2;
             if (next > most) break;
             kept = next;
         }
         while (kept > 0 && (raw[kept] & 0xC0) == 0x80) kept--;
         return kept;
     }
+
+    /// <summary><paramref name="escape"/> begins with <c>\uD800</c>–<c>\uDBFF</c>, the first half of a surrogate pair.</summary>
+    private static bool IsHighSurrogateEscape(ReadOnlySpan<byte> escape) =>
+        escape.Length >= 6 && (escape[2] | 0x20) == 'd' && escape[3] is (byte)'8' or (byte)'9' or (byte)'a' or (byte)'b' or (byte)'A' or (byte)'B';
 
     /// <summary>The text a name written in JSON stands for; as written when its escapes do not make text (half a surrogate pair).</summary>
     private static string NameText(ReadOnlySpan<byte> raw)

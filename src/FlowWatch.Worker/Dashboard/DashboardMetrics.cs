@@ -25,7 +25,7 @@ public sealed class DashboardMetrics
         meter.CreateObservableCounter("flowwatch.split_entities", () => worker.SplitEntities, "{entity}",
             "Entities this worker has found with payments in two of its payments partitions: their state, quota and windows are split (payments not keyed by entity); logged, event 1019");
         meter.CreateObservableCounter("flowwatch.payments_deleted_unread", () => worker.PaymentsDeletedUnread, "{event}",
-            "Payments the payments topic's retention deleted before the worker read them: never processed; logged, event 1021");
+            "Offsets of the payments topic (payments, and any transaction markers) its retention deleted before the worker read them: never processed; logged, event 1021");
         meter.CreateObservableCounter("flowwatch.alerts", () => worker.Counters.AlertsByRule().Select(a =>
                 new Measurement<long>(a.Count, new KeyValuePair<string, object?>("rule", a.Rule), new KeyValuePair<string, object?>("severity", a.Severity.ToString()))),
             "{alert}", "Alerts raised, by rule and severity");

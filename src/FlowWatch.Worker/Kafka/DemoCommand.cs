@@ -247,7 +247,7 @@ public static class DemoCommand
                     return;
                 }
                 var alert = PublishedAlert.Read(published.Json);
-                var message = AccountMask.Redact(alert.Message, word => word == alert.Account || accounts.ContainsKey(word));
+                var message = AccountMask.Redact(alert.Message, alert.Account, accounts.ContainsKey);
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{alert.Ts:HH:mm:ss} {alert.Severity,-3} {alert.Rule,-24} {alert.EntityId,-8} {message}"));
             }
         }

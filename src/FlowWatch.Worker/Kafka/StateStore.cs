@@ -196,7 +196,7 @@ public static class StateStore
             idRecords[number] = (parts + 1, newestDay);
         }
         engine.Restore(position.RestartParameters);
-        var replayed = Replay(baseConfig, paymentsTopic, partition, engine, position.RestartPoint, position.NextOffset, timeout, log, clients, cancellation);
+        var (replayed, keptFrom) = Replay(baseConfig, paymentsTopic, partition, engine, position.RestartPoint, position.NextOffset, timeout, log, clients, cancellation);
         engine.Restore(position.Parameters);
         engine.Counters.Clear();
         var book = new StateBook(position.NextOffset, position.Parameters, [.. idRecords.Select(r => (r.Key, r.Value.Parts, r.Value.NewestDay))],
@@ -206,7 +206,11 @@ public static class StateStore
         var accepted = new List<TxnIdRecord>();
         engine.TakeChanges(changed, accepted);
         book.Replayed(position.RestartPoint, position.RestartParameters, changed, accepted);
-        return new RestoredPartition(position.NextOffset, replayed, book);
+        // Payments after the position deleted before they were read (a worker far behind): the worker goes on from the
+        // first one kept, and says so (DESIGN.md §4: nothing is lost unseen), where a consumer's reset would pass them over.
+        var deletedUnread = Math.Max(0, keptFrom - position.NextOffset);
+        if (deletedUnread > 0) WorkerLog.PaymentsDeletedUnread(log, partition, position.NextOffset, keptFrom);
+        return new RestoredPartition(position.NextOffset + deletedUnread, replayed, book) { DeletedUnread = deletedUnread };
     }
 
     /// <summary>
@@ -423,9 +427,10 @@ public static class StateStore
 
     /// <summary>
     /// Processes payments [<paramref name="from"/>, <paramref name="to"/>) of a partition again, for their effect on state
-    /// only. With none to process, checks that the partition reaches <paramref name="to"/>.
+    /// only. With none to process, checks that the partition reaches <paramref name="to"/>. Answers how many it processed,
+    /// and the partition's first offset kept.
     /// </summary>
-    private static long Replay(ConsumerConfig baseConfig, string paymentsTopic, int partition, FlowEngine engine, long from, long to, TimeSpan timeout,
+    private static (long Replayed, long KeptFrom) Replay(ConsumerConfig baseConfig, string paymentsTopic, int partition, FlowEngine engine, long from, long to, TimeSpan timeout,
         ILogger log, KafkaClientLog clients, CancellationToken cancellation)
     {
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(RestoreConfig(baseConfig)).LogTo(clients).Build();
@@ -440,7 +445,7 @@ public static class StateStore
             // on top of this state.
             if (kept.High.Value < to) throw EndsBeforePosition(partition, kept.High.Value, to);
             consumer.Close();
-            return 0;
+            return (0, kept.Low.Value);
         }
         consumer.Assign(new TopicPartitionOffset(payments, new Offset(from)));
         var discarded = new List<Alert>();
@@ -463,7 +468,7 @@ public static class StateStore
             if (record.Offset.Value == to - 1) break;
         }
         consumer.Close();
-        return replayed;
+        return (replayed, kept.Low.Value);
     }
 
     /// <summary>
@@ -569,4 +574,8 @@ public static class StateStore
 internal sealed record StateWriting(TimeSpan CheckpointInterval, TimeSpan CommitInterval, int IdsPerRecord, int RecordBytes);
 
 /// <summary>What a restore found: the offset to resume from (null: nothing was saved), the payments processed again, and the book of what is saved.</summary>
-internal sealed record RestoredPartition(long? ResumeAt, long Replayed, StateBook Book);
+internal sealed record RestoredPartition(long? ResumeAt, long Replayed, StateBook Book)
+{
+    /// <summary>Offsets after the saved position that the payments topic deleted before they were read (event 1021): <see cref="ResumeAt"/> is past them.</summary>
+    public long DeletedUnread { get; init; }
+}

@@ -143,7 +143,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
     /// </summary>
     public long SplitEntities => _entityPartitions.Split;
 
-    /// <summary>Payments the payments topic's retention deleted before this worker read them, since it started (event 1021).</summary>
+    /// <summary>Offsets of the payments topic its retention deleted before this worker read them, since it started (event 1021).</summary>
     public long PaymentsDeletedUnread => Interlocked.Read(ref _paymentsDeletedUnread);
 
     private long _paymentsDeletedUnread;
@@ -273,30 +273,6 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         }
     }
 
-    /// <summary>
-    /// The consumer's position in a partition is no longer in the payments topic: its retention deleted payments the
-    /// worker had not read yet (a worker far behind), or the topic was recreated. The worker cannot get them back; it
-    /// goes on from the partition's first record kept, and says what it missed (DESIGN.md §4: nothing is lost unseen).
-    /// </summary>
-    private void SkipDeleted(IConsumer<Ignore, byte[]> consumer, TopicPartitionOffset outOfRange, CancellationToken cancellation)
-    {
-        var partition = outOfRange.Partition.Value;
-        var position = outOfRange.Offset.IsSpecial && _partitions.TryGetValue(partition, out var pipeline) ? pipeline.NextOffset : outOfRange.Offset.Value;
-        var kept = consumer.QueryWatermarkOffsets(outOfRange.TopicPartition, TimeSpan.FromSeconds(30), cancellation);
-        if (kept.Low.Value > position)
-        {
-            WorkerLog.PaymentsDeletedUnread(_log, partition, position, kept.Low.Value);
-            Interlocked.Add(ref _paymentsDeletedUnread, kept.Low.Value - position);
-        }
-        else
-        {
-            WorkerLog.PositionBeyondEnd(_log, partition, position, kept.High.Value, kept.Low.Value);
-        }
-        // A seek fails here (the partition's fetcher stopped at the error): it is assigned afresh from the first record kept.
-        consumer.IncrementalUnassign([outOfRange.TopicPartition]);
-        consumer.IncrementalAssign([new TopicPartitionOffset(outOfRange.TopicPartition, kept.Low)]);
-    }
-
     /// <summary>Disposes a producer once the call stuck in it returned; its failure, if any, was the session's end already.</summary>
     private static void DisposeAfter(Task stuckCall, object? producer)
     {
@@ -341,10 +317,15 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 {
                     record = ConsumeNext(consumer, nextCommit);
                 }
-                catch (ConsumeException ex) when (ex.Error.Code == ErrorCode.Local_AutoOffsetReset && ex.ConsumerRecord?.TopicPartitionOffset is { } outOfRange)
+                catch (ConsumeException ex) when (ex.Error.Code == ErrorCode.Local_AutoOffsetReset)
                 {
-                    SkipDeleted(consumer, outOfRange, cancellation);
-                    continue;
+                    // The payments topic no longer holds this worker's position in a partition: its retention deleted
+                    // payments not read yet (a worker far behind), or the topic was recreated. A consumer's reset would
+                    // pass over them unseen; the session starts again instead, and the restore says which were lost and
+                    // goes on after them (event 1021), or stops at a topic recreated (DESIGN.md §4: nothing is lost unseen).
+                    if (ex.ConsumerRecord?.TopicPartitionOffset is not { } outOfRange || !_partitions.ContainsKey(outOfRange.Partition.Value)) continue;
+                    WorkerLog.PositionDeleted(_log, outOfRange.Partition.Value, outOfRange.Offset.Value);
+                    throw new KafkaException(ex.Error);
                 }
                 catch (ConsumeException ex) when (!ex.Error.IsFatal)
                 {
@@ -661,6 +642,7 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
             // Only now: the payments processed again during the restore had their aggregate rows written before.
             if (options.PublishAggregates) engine.Aggregator = new FlowAggregator();
             _entityPartitions.HoldAll(engine, topicPartition.Partition.Value);
+            Interlocked.Add(ref _paymentsDeletedUnread, restored.DeletedUnread);
             WorkerLog.PartitionRestored(_log, topicPartition.Partition.Value, started.ElapsedMilliseconds, restored.Replayed,
                 restored.ResumeAt is { } resumeAt ? $"offset {resumeAt.ToString(CultureInfo.InvariantCulture)}" : "the partition's first record kept (no state saved)");
             lock (_partitions)
@@ -676,6 +658,12 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
                 _partitions[topicPartition.Partition.Value] = new PartitionPipeline(topicPartition.Partition.Value, restored.ResumeAt ?? 0, engine, restored.Book, _producer,
                     options, _log, _entityPartitions, DifferingDuplicatesAllowance(topicPartition.Partition.Value), AlertProducedForTests, RecordFailure,
                     keepAlerts: onCommitted is not null) { SaveAllDue = _feed.Enabled };
+                // A position moved past deleted payments is committed at the next commit, so that no later restore says the loss again.
+                if (restored.DeletedUnread > 0)
+                {
+                    _partitions[topicPartition.Partition.Value].Pending = true;
+                    _uncommitted++;
+                }
             }
             starts.Add(new TopicPartitionOffset(topicPartition, restored.ResumeAt is { } offset ? new Offset(offset) : Offset.Beginning));
         }

@@ -6,7 +6,7 @@ namespace FlowWatch.Worker.Kafka;
 /// <summary>The streaming worker's log events: source-generated, with stable event ids.</summary>
 internal static partial class WorkerLog
 {
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "subscribing to {Topic} at {BootstrapServers} as group {GroupId} (partitions restored are said as they come, event 1002; /readyz says when it consumes)")]
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "subscribing to {Topic} at {BootstrapServers} as group {GroupId}")]
     public static partial void Consuming(ILogger logger, string topic, string bootstrapServers, string groupId);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Information,
@@ -28,8 +28,8 @@ internal static partial class WorkerLog
     public static partial void PaymentsDeletedUnread(ILogger logger, int partition, long from, long to);
 
     [LoggerMessage(EventId = 1022, Level = LogLevel.Error,
-        Message = "partition {Partition}: the worker's position {Position} lies beyond the payments topic's end {End} (the topic was recreated, or records were deleted from it); it goes on from offset {Start}")]
-    public static partial void PositionBeyondEnd(ILogger logger, int partition, long position, long end, long start);
+        Message = "partition {Partition}: the payments topic no longer holds the worker's position {Offset} (its retention deleted payments before they were read, or the topic was recreated); restarting from the committed state, whose restore says which")]
+    public static partial void PositionDeleted(ILogger logger, int partition, long offset);
 
     [LoggerMessage(EventId = 1013, Level = LogLevel.Error,
         Message = "partition {Partition} of the state topic begins at offset {Low}: the records before it were deleted (retention, where the topic must be compacted), and the entities saved only there are restored without their state")]

@@ -320,6 +320,29 @@ public sealed class StreamSemanticsTests
     }
 
     [Fact]
+    public void UnknownFields_ALongNameOfCharactersBeyondUPlusFFFF_IsCutBetweenSurrogatePairs()
+    {
+        var stream = Stream();
+        var name = "abcdefg" + string.Concat(Enumerable.Repeat("\U0001F600", 5));   // written abcdefg\uD83D\uDE00…: 7 + 60 bytes
+
+        stream.Send(At(M(0)).Id("U1").WithRaw(name, "1"));
+
+        Assert.Equal("abcdefg" + string.Concat(Enumerable.Repeat("\U0001F600", 4)) + "…", Assert.Single(stream.Engine.UnknownFields).Name);
+    }
+
+    [Fact]
+    public void UnknownFields_OneNameWrittenWithOtherEscapes_IsKeptOnce()
+    {
+        var stream = Stream();
+
+        stream.Send(At(M(0)).Id("U1").WithRaw("abc", "1"));
+        var written = At(M(1)).Id("U2").ToJson();
+        stream.Send(written[..^1] + ",\"\\u0061bc\":1}");   // the name written with an escape
+
+        Assert.Equal(["abc"], stream.Engine.UnknownFields.Select(field => field.Name));
+    }
+
+    [Fact]
     public void Summary_OfUnknownFields_SaysHowManyAndWhich()
     {
         var stream = Stream();
