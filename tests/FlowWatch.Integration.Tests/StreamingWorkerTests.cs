@@ -241,6 +241,39 @@ public sealed class StreamingWorkerTests : IDisposable
             + $"before the worker read them; it goes on from offset {to}, and the rules miss what they held";
     }
 
+    /// <summary>
+    /// While running, a partition's position that the payments topic no longer holds starts the session again, whose
+    /// restore finds what was lost (here nothing: the broker only answered a fetch so), where a consumer would reset to
+    /// the partition's start by itself and process it all again on top of the state.
+    /// </summary>
+    [Fact]
+    public async Task Run_PositionOutOfRangeWhileRunning_StartsTheSessionAgainAndLosesNothing()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var options = broker.WorkerOptions("out-of-range", partitions: 1);
+        var payments = File.ReadLines(Samples("events.jsonl")).Where(line => line.Contains("\"txnId\"", StringComparison.Ordinal)).Take(6).ToList();
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var worker = NewWorker(options, new LineLogger(lines.Enqueue));
+        using var run = WorkerRun.Of(worker);
+        await worker.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        Produce(broker, options, payments[..3]);
+        await Until(() => worker.Counters.Read == 3, "the first three payments read");
+
+        broker.FailNextRequests(Fetch, ErrorCode.OffsetOutOfRange);
+        await Until(() => lines.Any(line => line.StartsWith("partition 0: the payments topic no longer holds the worker's position 3 ", StringComparison.Ordinal)),
+            "the position said to be out of range");
+        Produce(broker, options, payments[3..]);
+        await Until(() => worker.Status.IsConsuming && worker.ConsumerLag == 0 && worker.Counters.Read == 6, "every payment read after the restart");
+        await run.StopAsync();
+
+        Assert.Equal(2, lines.Count(line => line.StartsWith("partition 0 restored in ", StringComparison.Ordinal)));
+        Assert.DoesNotContain(lines, line => line.Contains("were deleted", StringComparison.Ordinal));
+        Assert.Equal((6, 0L), (worker.Counters.Accepted + worker.Counters.DeadLetters + worker.Counters.Duplicates, worker.PaymentsDeletedUnread));
+    }
+
+    /// <summary>The Kafka protocol's Fetch request.</summary>
+    private const short Fetch = 1;
+
     /// <summary>Runs a worker until <paramref name="done"/> holds, then stops it; answers it and the lines it logged.</summary>
     private static async Task<(StreamingWorker Worker, IReadOnlyCollection<string> Lines)> RunUntil(KafkaOptions options, Func<StreamingWorker, bool> done)
     {
