@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -115,6 +116,10 @@ public sealed class StreamingWorkerTests : IDisposable
         await run.StopAsync();
 
         Assert.Equal(["1", "2"], deadLetters.Select(m => Header(m, "flowwatch.offset")));
+        // Each keeps its record's timestamp, for whoever sends it again.
+        Assert.Equal([new DateTimeOffset(published).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
+            new DateTimeOffset(published.AddHours(2)).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)],
+            deadLetters.Select(m => Header(m, "flowwatch.timestamp")));
         Assert.Equal("ts: 2026-03-02T02:00:00.0010000Z is more than FlowWatch:Rules:FutureEventBound (01:00:00) after the record was published " +
                      "(2026-03-02T01:00:00.0000000Z)", Header(deadLetters[0], "flowwatch.reason"));
         Assert.Equal(2, worker.Counters.Accepted);

@@ -271,6 +271,8 @@ internal sealed class PartitionPipeline : IDisposable
                 { "flowwatch.topic", Encoding.UTF8.GetBytes(record.Topic) },
                 { "flowwatch.partition", Encoding.UTF8.GetBytes(record.Partition.Value.ToString(CultureInfo.InvariantCulture)) },
                 { "flowwatch.offset", Encoding.UTF8.GetBytes(record.Offset.Value.ToString(CultureInfo.InvariantCulture)) },
+                // The dead letter's own timestamp is when it was written: the record's is kept for whoever sends it again.
+                { "flowwatch.timestamp", Encoding.UTF8.GetBytes(record.Message.Timestamp.UnixTimestampMs.ToString(CultureInfo.InvariantCulture)) },
             };
             // A record too large to send again whole (producers and brokers may allow more than this client's 1 MB) is
             // dead-lettered by its first bytes: refused whole, it would stop the partition at this record for good.
