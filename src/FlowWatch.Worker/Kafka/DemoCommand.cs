@@ -106,6 +106,7 @@ public static class DemoCommand
         await aggregates.WaitUntilWrittenAsync(stalledFor: TimeSpan.FromSeconds(15));
         await dashboard.StopAsync();
         stopwatch.Stop();
+        printer.Finish();
 
         stdout.WriteLine();
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"produced {produced:N0} payments"));
@@ -224,6 +225,18 @@ public static class DemoCommand
         private int _printed;
         private int _skipped;
 
+        /// <summary>Says the alerts of the last second left out, so that the lines printed add up to the summary's count.</summary>
+        public void Finish()
+        {
+            lock (_gate) SaySkipped();
+        }
+
+        private void SaySkipped()
+        {
+            if (_skipped > 0) output.WriteLine($"  … and {_skipped} more alerts in that second");
+            _skipped = 0;
+        }
+
         public void Print(IReadOnlyList<PublishedAlert> alerts)
         {
             foreach (var alert in alerts) Print(alert);
@@ -236,10 +249,9 @@ public static class DemoCommand
                 var second = Environment.TickCount64 / 1000;
                 if (second != _second)
                 {
-                    if (_skipped > 0) output.WriteLine($"  … and {_skipped} more alerts in that second");
+                    SaySkipped();
                     _second = second;
                     _printed = 0;
-                    _skipped = 0;
                 }
                 if (_printed++ >= MaxPrintedPerSecond)
                 {
