@@ -242,6 +242,14 @@ public sealed class DashboardApiTests(DashboardFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Rules_ListEveryRuleTheEngineRaisesInTheCataloguesOrder()
+    {
+        var rules = await Harness.Client.GetFromJsonAsync<string[]>("api/rules");
+
+        Assert.Equal(FlowWatch.Core.Engine.RuleCodes.InOrder, rules);
+    }
+
+    [Fact]
     public async Task Stats_WhileRunning_ReportsRatesTotalsLagAndUptime()
     {
         var entity = Harness.NewEntity("T");

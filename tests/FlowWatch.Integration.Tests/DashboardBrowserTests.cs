@@ -63,6 +63,8 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
         Assert.Contains("FlowWatch", await _page.TitleAsync(), StringComparison.Ordinal);
         await Assertions.Expect(_page.GetByTestId("feed")).ToBeVisibleAsync();
         await Assertions.Expect(_page.Locator("#filters input[name=severity]")).ToHaveCountAsync(3);
+        // Every rule can be filtered by, also one no alert on the page has (a sanctions hit).
+        await Assertions.Expect(_page.Locator("#filter-rule option")).ToHaveCountAsync(FlowWatch.Core.Engine.RuleCodes.InOrder.Count + 1);
         await Assertions.Expect(_page.Locator("#stat-uptime")).Not.ToHaveTextAsync("–");
         foreach (var count in new[] { "#stat-reused", "#stat-conflicts", "#stat-split" })
         {

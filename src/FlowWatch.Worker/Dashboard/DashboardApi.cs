@@ -45,6 +45,8 @@ public static class DashboardApi
         api.MapGet("/entities/{id}", Entity).Takes();
         api.MapGet("/entities", EntityOfQuery).Takes("id");
         api.MapGet("/stats", (LiveStats stats) => TypedResults.Ok(stats.Current)).Takes();
+        // Every rule the engine raises, so that a page can filter by a rule none of the alerts it holds has.
+        api.MapGet("/rules", () => TypedResults.Ok(RuleCodes.InOrder)).Takes();
         return endpoints;
     }
 
@@ -250,4 +252,5 @@ public static class DashboardApi
 [JsonSerializable(typeof(AlertPage))]
 [JsonSerializable(typeof(EntityResponse))]
 [JsonSerializable(typeof(StatsSnapshot))]
+[JsonSerializable(typeof(IReadOnlyList<string>))]
 internal sealed partial class DashboardJsonContext : JsonSerializerContext;

@@ -242,6 +242,8 @@ function receive(entry) {
 
 async function start() {
   try {
+    // Every rule, not only those among the alerts held: a rare one (a sanctions hit) must be one to filter by too.
+    for (const rule of await getJson('/api/rules')) noteRule(rule);
     const page = await getJson('/api/alerts?limit=' + MAX_ROWS);
     state.lastEventId = page.lastEventId;
     accept(page.alerts.slice().reverse());
