@@ -430,6 +430,32 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
         await Assertions.Expect(_page.GetByTestId("gauge-inflow")).ToContainTextAsync("inflow: 0 of 12,345,678.9 CNY");
     }
 
+    /// <summary>An entity without state here, opened after one with state, shows nothing of the other's, and is not asked for again.</summary>
+    [Fact]
+    public async Task EntityView_OfAnEntityWithoutState_ShowsNoneOfThePreviousEntitysYear()
+    {
+        var asked = 0;
+        await _page.RouteAsync("**/api/entities?id=Z-YEAR", route => route.FulfillAsync(new RouteFulfillOptions
+        {
+            ContentType = "application/json",
+            Body = """{"entity":{"entityId":"Z-YEAR","events":1,"penetration":{"year":2028},"last24h":[]},"recentAlerts":[]}""",
+        }));
+        await _page.RouteAsync("**/api/entities?id=Z-NONE", route =>
+        {
+            Interlocked.Increment(ref asked);
+            return route.FulfillAsync(new RouteFulfillOptions { Status = 404, ContentType = "application/problem+json", Body = """{"status":404}""" });
+        });
+
+        await _page.EvaluateAsync("loadEntity('Z-YEAR')");
+        await Assertions.Expect(_page.Locator("#quota-year")).ToHaveTextAsync("(2028)");
+        await _page.EvaluateAsync("loadEntity('Z-NONE')");
+
+        await Assertions.Expect(_page.Locator("#entity-sub")).ToHaveTextAsync("No state for this entity in this worker.");
+        await Assertions.Expect(_page.Locator("#quota-year")).ToHaveTextAsync("");
+        await Task.Delay(6_000);   // past the 5 s an entity with state is asked for again
+        Assert.Equal(1, Volatile.Read(ref asked));
+    }
+
     [Fact]
     public async Task SeverityFilter_OnlyIIIChecked_HidesTheOtherSeverities()
     {

@@ -318,9 +318,12 @@ async function loadEntity(id) {
   } catch (error) {
     if (request !== state.entityRequest) return;
     $('entity-sub').textContent = error.status === 404 ? 'No state for this entity in this worker.' : `Could not load: ${error.message}`;
+    $('quota-year').textContent = '';
     $('gauges').replaceChildren();
     $('flow-chart').replaceChildren();
     $('entity-alerts').replaceChildren();
+    // Without state here (another worker's partitions hold it), it is not asked for again until it is opened again.
+    if (error.status === 404) return;
   }
   if (request === state.entityRequest) state.entityTimer = setTimeout(() => state.entity === id && loadEntity(id), 5000);
 }
