@@ -70,6 +70,10 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
         {
             await Assertions.Expect(_page.Locator(count)).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[0-9,]+$"));
         }
+        foreach (var severity in new[] { "I", "II", "III" })
+        {
+            await Assertions.Expect(_page.Locator("#stat-total-" + severity)).ToHaveTextAsync(new System.Text.RegularExpressions.Regex($"^{severity}: [0-9,]+$"));
+        }
         Assert.Empty(_consoleErrors);   // among others, nothing the CSP refused
     }
 

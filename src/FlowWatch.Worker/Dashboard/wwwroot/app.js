@@ -435,7 +435,10 @@ async function refreshStats() {
     const stats = await getJson('/api/stats');
     $('stat-events').textContent = money.format(Math.round(stats.eventsPerSecond));
     $('stat-lag').textContent = stats.consumerLag === null ? '–' : money.format(stats.consumerLag);
-    for (const severity of ['I', 'II', 'III']) $(`stat-alerts-${severity}`).textContent = `${severity}: ${stats.alertsPerSecond[severity].toFixed(1)}`;
+    for (const severity of ['I', 'II', 'III']) {
+      $(`stat-alerts-${severity}`).textContent = `${severity}: ${stats.alertsPerSecond[severity].toFixed(1)}`;
+      $(`stat-total-${severity}`).textContent = `${severity}: ${money.format(stats.alerts[severity])}`;
+    }
     $('stat-dead').textContent = money.format(stats.deadLetters);
     $('stat-reused').textContent = money.format(stats.differingDuplicates);
     $('stat-conflicts').textContent = money.format(stats.referenceConflicts);
