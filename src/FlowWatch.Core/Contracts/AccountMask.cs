@@ -28,8 +28,12 @@ public static class AccountMask
         var changed = false;
         for (var i = 0; i < words.Length; i++)
         {
-            var word = isAccount(words[i]) ? words[i] : words[i].TrimEnd(WordEnds);
-            if (word.Length == 0 || !isAccount(word)) continue;
+            var word = words[i];
+            if (!isAccount(word))
+            {
+                word = word.TrimEnd(WordEnds);
+                if (word.Length == words[i].Length || word.Length == 0 || !isAccount(word)) continue;
+            }
             words[i] = Mask(word) + words[i][word.Length..];
             changed = true;
         }

@@ -288,7 +288,8 @@ public sealed class StreamingWorker(KafkaOptions options, RuleSettings rules, Re
         _claims = claims;
         _group = null;
         var consumerConfig = options.WorkerConsumerConfig();
-        // Payments deleted before they were read are said and counted (SkipDeleted), not passed over as a reset would.
+        // Payments deleted before they were read are said and counted (the restore, after Local_AutoOffsetReset below),
+        // not passed over as a reset would.
         consumerConfig.AutoOffsetReset = AutoOffsetReset.Error;
         // Statistics switched off (statistics.interval.ms 0 among the Client properties) leave readiness to the session.
         Volatile.Write(ref _statisticsSilenceTicks, 3L * Math.Max(0, consumerConfig.StatisticsIntervalMs ?? 0) * TimeSpan.TicksPerMillisecond);
