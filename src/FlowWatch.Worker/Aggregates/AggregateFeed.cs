@@ -13,8 +13,10 @@ namespace FlowWatch.Worker.Aggregates;
 /// the rows. A crash or a sink outage therefore replays some messages into the sink, which ignores rows it already
 /// holds (their keys carry the batch, alerts their ids): every committed row lands exactly once in analysts' results.
 /// </summary>
-public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, AggregateWriter writer, ILogger logger)
+public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, AggregateWriter writer, ILogger logger,
+    FeedCounters? counters = null)
 {
+    private readonly FeedCounters _counters = counters ?? new();
     private volatile Error? _fatal;
     // Where each partition was last read to its end, and how many rows were read and not yet written: what
     // WaitUntilWrittenAsync answers from.
@@ -24,21 +26,36 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
     public Task RunAsync(CancellationToken stop) => Task.Factory.StartNew(() => Run(stop), CancellationToken.None,
         TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
+    // Positions past messages deleted unwritten, committed as soon as the partitions are assigned, so that the loss is
+    // said once and not at every start.
+    private readonly List<TopicPartitionOffset> _positionsPastDeleted = [];
+
     private void Run(CancellationToken stop)
     {
-        using var consumer = new ConsumerBuilder<string?, byte[]>(ConsumerConfig())
+        while (RunSession(stop))
+        {
+            // A position its topic no longer holds ended the session: the next one's assignment says what was lost.
+            stop.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    /// <summary>Feeds the sink until a stop (false) or until a partition's position is gone from its topic (true).</summary>
+    private bool RunSession(CancellationToken stop)
+    {
+        var config = ConsumerConfig();
+        // A reset would pass over messages deleted before they were written; they are said and counted instead
+        // (StartPositions), and a partition without a committed position starts at its first message kept.
+        config.AutoOffsetReset = AutoOffsetReset.Error;
+        using var consumer = new ConsumerBuilder<string?, byte[]>(config)
             .LogTo(logger, "aggregate feed", error =>
             {
                 if (error.IsFatal) _fatal = error;
             })
+            .SetPartitionsAssignedHandler(StartPositions)
             .Build();
         consumer.Subscribe([kafka.AggregatesTopic, kafka.AlertsTopic]);
         FeedLog.Started(logger, kafka.AggregatesTopic, kafka.AlertsTopic, writer.Sink.Description);
-        var aggregates = new List<Core.Aggregates.AggregateBatch>();
-        var alerts = new List<Alert>();
-        var positions = new Dictionary<TopicPartition, Offset>();
-        var rows = 0;
-        var firstPending = DateTime.MinValue;
+        var pending = new PendingRows();
         try
         {
             while (!stop.IsCancellationRequested)
@@ -49,6 +66,17 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
                 {
                     result = consumer.Consume(TimeSpan.FromMilliseconds(100));
                 }
+                catch (ConsumeException ex) when (ex.Error.Code == ErrorCode.Local_AutoOffsetReset)
+                {
+                    // The topic's retention deleted messages this feed had not read yet (a sink away for longer than
+                    // the retention), or the topic was recreated. What was read is written first, so that the next
+                    // session's assignment starts from where this one got to.
+                    var position = ex.ConsumerRecord?.TopicPartitionOffset;
+                    FeedLog.PositionDeleted(logger, position?.Topic ?? "?", position?.Partition.Value ?? -1, position?.Offset.Value ?? -1);
+                    CommitPositionsPastDeleted(consumer);
+                    Flush(consumer, pending, stop);
+                    return true;
+                }
                 catch (ConsumeException ex) when (!ex.Error.IsFatal)
                 {
                     // Most often a write that outlasted the group's poll interval (the sink was down long): the feed
@@ -56,52 +84,19 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
                     FeedLog.Rejoining(logger, ex.Error.Reason);
                     continue;
                 }
+                CommitPositionsPastDeleted(consumer);
                 if (result is { IsPartitionEOF: true })
                 {
                     _readToEnd[result.TopicPartition] = result.Offset.Value;
                 }
                 else if (result is { Message.Value: { } value })
                 {
-                    if (rows == 0) firstPending = SteadyClock.Now;
-                    try
-                    {
-                        if (result.Topic == kafka.AlertsTopic)
-                        {
-                            alerts.Add(PublishedAlert.Read(value));
-                            rows++;
-                        }
-                        else
-                        {
-                            var batch = AggregatePublisher.Read(value);
-                            aggregates.Add(batch);
-                            rows += batch.RowCount;
-                        }
-                    }
-                    catch (JsonException ex)
-                    {
-                        // Only FlowWatch writes these topics; a message it cannot read is reported and passed over.
-                        FeedLog.Unreadable(logger, result.Topic, result.Partition.Value, result.Offset.Value, ex.Message);
-                    }
-                    positions[result.TopicPartition] = result.Offset + 1;
-                    Volatile.Write(ref _unwritten, rows);
+                    pending.Add(result, value, kafka.AlertsTopic, logger);
+                    Volatile.Write(ref _unwritten, pending.Rows);
                 }
-                if (rows > 0 && (rows >= options.MaxRows || SteadyClock.Now - firstPending >= options.FlushInterval))
+                if (pending.Rows > 0 && (pending.Rows >= options.MaxRows || SteadyClock.Now - pending.Since >= options.FlushInterval))
                 {
-                    writer.WriteAsync(new SinkBatch([.. aggregates], [.. alerts]), stop).GetAwaiter().GetResult();
-                    try
-                    {
-                        consumer.Commit(positions.Select(p => new TopicPartitionOffset(p.Key, p.Value)));
-                    }
-                    catch (KafkaException ex) when (!ex.Error.IsFatal)
-                    {
-                        // The group moved on meanwhile (as above): these messages are read again, rows the sink ignores.
-                        FeedLog.Rejoining(logger, ex.Error.Reason);
-                    }
-                    aggregates.Clear();
-                    alerts.Clear();
-                    positions.Clear();
-                    rows = 0;
-                    Volatile.Write(ref _unwritten, 0);
+                    Flush(consumer, pending, stop);
                 }
             }
         }
@@ -112,6 +107,142 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
         finally
         {
             consumer.Close();
+        }
+        return false;
+    }
+
+    /// <summary>Writes the rows read to the sink, then commits the positions after them.</summary>
+    private void Flush(IConsumer<string?, byte[]> consumer, PendingRows pending, CancellationToken stop)
+    {
+        if (pending.Rows > 0) writer.WriteAsync(pending.Batch(), stop).GetAwaiter().GetResult();
+        if (pending.Positions.Count > 0) CommitOrRejoin(consumer, pending.Positions.Select(p => new TopicPartitionOffset(p.Key, p.Value)));
+        pending.Clear();
+        Volatile.Write(ref _unwritten, 0);
+    }
+
+    private void CommitPositionsPastDeleted(IConsumer<string?, byte[]> consumer)
+    {
+        if (_positionsPastDeleted.Count == 0) return;
+        CommitOrRejoin(consumer, _positionsPastDeleted);
+        _positionsPastDeleted.Clear();
+    }
+
+    private void CommitOrRejoin(IConsumer<string?, byte[]> consumer, IEnumerable<TopicPartitionOffset> positions)
+    {
+        try
+        {
+            consumer.Commit(positions);
+        }
+        catch (KafkaException ex) when (!ex.Error.IsFatal)
+        {
+            // The group moved on meanwhile (as above): these messages are read again, rows the sink ignores.
+            FeedLog.Rejoining(logger, ex.Error.Reason);
+        }
+    }
+
+    /// <summary>
+    /// Where each assigned partition starts: at its committed position; at its first message kept when it has none (a
+    /// first start) or when its topic was recreated since; and past the messages its retention deleted before they were
+    /// written, which are said (event 2104) and counted. A broker that does not answer leaves the committed positions to
+    /// the consumer, which stops at one its topic no longer holds, and the next session looks again.
+    /// </summary>
+    private List<TopicPartitionOffset> StartPositions(IConsumer<string?, byte[]> consumer, List<TopicPartition> assigned)
+    {
+        var timeout = TimeSpan.FromSeconds(10);
+        var starts = new List<TopicPartitionOffset>(assigned.Count);
+        List<TopicPartitionOffset> committed;
+        try
+        {
+            committed = consumer.Committed(assigned, timeout);
+        }
+        catch (KafkaException)
+        {
+            return [.. assigned.Select(partition => new TopicPartitionOffset(partition, Offset.Unset))];
+        }
+        foreach (var position in committed)
+        {
+            if (position.Offset == Offset.Unset)
+            {
+                starts.Add(new TopicPartitionOffset(position.TopicPartition, Offset.Beginning));
+                continue;
+            }
+            WatermarkOffsets kept;
+            try
+            {
+                kept = consumer.QueryWatermarkOffsets(position.TopicPartition, timeout);
+            }
+            catch (KafkaException)
+            {
+                starts.Add(position);
+                continue;
+            }
+            if (position.Offset < kept.Low)
+            {
+                FeedLog.DeletedUnwritten(logger, position.Topic, position.Partition.Value, position.Offset.Value, kept.Low.Value);
+                _counters.AddDeletedUnwritten(kept.Low.Value - position.Offset.Value);
+                var pastDeleted = new TopicPartitionOffset(position.TopicPartition, kept.Low);
+                _positionsPastDeleted.Add(pastDeleted);
+                starts.Add(pastDeleted);
+            }
+            else if (position.Offset > kept.High)
+            {
+                FeedLog.TopicRecreated(logger, position.Topic, position.Partition.Value, position.Offset.Value, kept.High.Value);
+                starts.Add(new TopicPartitionOffset(position.TopicPartition, Offset.Beginning));
+            }
+            else
+            {
+                starts.Add(position);
+            }
+        }
+        return starts;
+    }
+
+    /// <summary>What the feed has read and not yet written: rows, alerts, and the positions after them.</summary>
+    private sealed class PendingRows
+    {
+        private readonly List<Core.Aggregates.AggregateBatch> _aggregates = [];
+        private readonly List<Alert> _alerts = [];
+
+        public Dictionary<TopicPartition, Offset> Positions { get; } = [];
+
+        public int Rows { get; private set; }
+
+        /// <summary>When the first of the rows was read.</summary>
+        public DateTime Since { get; private set; }
+
+        public void Add(ConsumeResult<string?, byte[]> result, byte[] value, string alertsTopic, ILogger logger)
+        {
+            if (Rows == 0) Since = SteadyClock.Now;
+            try
+            {
+                if (result.Topic == alertsTopic)
+                {
+                    _alerts.Add(PublishedAlert.Read(value));
+                    Rows++;
+                }
+                else
+                {
+                    var batch = AggregatePublisher.Read(value);
+                    _aggregates.Add(batch);
+                    Rows += batch.RowCount;
+                }
+            }
+            catch (JsonException ex)
+            {
+                // Only FlowWatch writes these topics; a message it cannot read is reported and passed over.
+                FeedLog.Unreadable(logger, result.Topic, result.Partition.Value, result.Offset.Value, ex.Message);
+            }
+            Positions[result.TopicPartition] = result.Offset + 1;
+        }
+
+        public SinkBatch Batch() => new([.. _aggregates], [.. _alerts]);
+
+        public void Clear()
+        {
+            _aggregates.Clear();
+            _alerts.Clear();
+            Positions.Clear();
+            Rows = 0;
         }
     }
 
@@ -165,6 +296,20 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
     };
 }
 
+/// <summary>What the aggregate feed counts for the worker's metrics.</summary>
+public sealed class FeedCounters
+{
+    private long _deletedUnwritten;
+
+    /// <summary>
+    /// Offsets of the aggregates and alerts topics that their retention deleted before the feed wrote them to the sink,
+    /// since the process started (event 2104): rows and alerts missing from the sink.
+    /// </summary>
+    public long DeletedUnwritten => Interlocked.Read(ref _deletedUnwritten);
+
+    internal void AddDeletedUnwritten(long offsets) => Interlocked.Add(ref _deletedUnwritten, offsets);
+}
+
 internal static partial class FeedLog
 {
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "writing {AggregatesTopic} and {AlertsTopic} to {Sink}")]
@@ -175,4 +320,16 @@ internal static partial class FeedLog
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "unreadable message at {Topic}/{Partition}@{Offset} passed over: {Reason}")]
     public static partial void Unreadable(ILogger logger, string topic, int partition, long offset, string reason);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Error,
+        Message = "{Topic} [{Partition}]: messages {From} to {To} (exclusive) were deleted (the topic's retention) before the feed wrote them; their rows and alerts are missing from the sink, and the feed goes on from offset {To}")]
+    public static partial void DeletedUnwritten(ILogger logger, string topic, int partition, long from, long to);
+
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Error,
+        Message = "{Topic} [{Partition}] no longer holds the feed's position {Offset} (its retention deleted messages before they were read, or the topic was recreated); what was read is written, and the feed starts again from its committed positions")]
+    public static partial void PositionDeleted(ILogger logger, string topic, int partition, long offset);
+
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Warning,
+        Message = "{Topic} [{Partition}] ends at offset {End}, before the feed's committed position {Offset}: the topic was recreated, and the feed reads it from its start (rows the sink holds already are ignored)")]
+    public static partial void TopicRecreated(ILogger logger, string topic, int partition, long offset, long end);
 }

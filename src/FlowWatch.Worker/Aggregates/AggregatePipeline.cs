@@ -30,13 +30,13 @@ public sealed class AggregatePipeline : IAsyncDisposable
 
     /// <summary>Opens the sink (creating its tables) and starts the feed; turns on aggregate publishing in <paramref name="kafka"/>.</summary>
     public static async Task<AggregatePipeline?> StartAsync(KafkaOptions kafka, AggregateOptions options, ILogger logger,
-        CancellationToken cancellation = default)
+        FeedCounters? counters = null, CancellationToken cancellation = default)
     {
         var sink = await options.OpenSinkAsync(cancellation).ConfigureAwait(false);
         if (sink is null) return null;
         kafka.PublishAggregates = true;
         var writer = new AggregateWriter(sink, options, logger);
-        return new AggregatePipeline(sink, writer, new AggregateFeed(kafka, options, writer, logger));
+        return new AggregatePipeline(sink, writer, new AggregateFeed(kafka, options, writer, logger, counters));
     }
 
     /// <inheritdoc cref="AggregateFeed.WaitUntilWrittenAsync"/>

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Kafka;
 
 namespace FlowWatch.Worker.Dashboard;
@@ -9,7 +10,8 @@ namespace FlowWatch.Worker.Dashboard;
 /// </summary>
 public sealed class DashboardMetrics
 {
-    public DashboardMetrics(IMeterFactory meters, StreamingWorker worker)
+    /// <summary>The instruments; the aggregate feed's only when this worker writes aggregates to a sink (<paramref name="feed"/>).</summary>
+    public DashboardMetrics(IMeterFactory meters, StreamingWorker worker, FeedCounters? feed = null)
     {
         var meter = meters.Create(WorkerMetrics.MeterName);
         meter.CreateObservableCounter("flowwatch.events", () => worker.RecordsRead, "{event}", "Payment records read from the payments topic");
@@ -26,6 +28,11 @@ public sealed class DashboardMetrics
             "Entities this worker has found with payments in two of its payments partitions: their state, quota and windows are split (payments not keyed by entity); logged, event 1019");
         meter.CreateObservableCounter("flowwatch.payments_deleted_unread", () => worker.PaymentsDeletedUnread, "{event}",
             "Offsets of the payments topic (payments, and any transaction markers) its retention deleted before the worker read them: never processed; logged, event 1021");
+        if (feed is not null)
+        {
+            meter.CreateObservableCounter("flowwatch.aggregates_deleted_unwritten", () => feed.DeletedUnwritten, "{message}",
+                "Offsets of the aggregates and alerts topics their retention deleted before the feed wrote them to the sink: rows and alerts missing there; logged, event 2104");
+        }
         meter.CreateObservableCounter("flowwatch.alerts", () => worker.Counters.AlertsByRule().Select(a =>
                 new Measurement<long>(a.Count, new KeyValuePair<string, object?>("rule", a.Rule), new KeyValuePair<string, object?>("severity", a.Severity.ToString()))),
             "{alert}", "Alerts raised, by rule and severity");

@@ -52,12 +52,14 @@ public static class WorkerHosting
         FlowWatchSections.Aggregates.AddTo(builder);
         if (!FlowWatchSections.Aggregates.Bind(builder.Configuration).Enabled) return;
         builder.Services.PostConfigure<KafkaOptions>(kafka => kafka.PublishAggregates = true);
+        builder.Services.AddSingleton<FeedCounters>();
         builder.Services.AddHostedService<AggregateService>();
     }
 }
 
 /// <summary>Opens the sink (creating its tables) at start, then runs the <see cref="AggregateFeed"/> into it.</summary>
-internal sealed class AggregateService(IOptions<KafkaOptions> kafka, IOptions<AggregateOptions> options, ILogger<AggregateFeed> logger)
+internal sealed class AggregateService(IOptions<KafkaOptions> kafka, IOptions<AggregateOptions> options, FeedCounters counters,
+    ILogger<AggregateFeed> logger)
     : BackgroundService
 {
     private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(30);
@@ -111,7 +113,7 @@ internal sealed class AggregateService(IOptions<KafkaOptions> kafka, IOptions<Ag
     }
 
     private async Task<AggregatePipeline> Open(CancellationToken cancellation) =>
-        await AggregatePipeline.StartAsync(kafka.Value, options.Value, logger, cancellation)
+        await AggregatePipeline.StartAsync(kafka.Value, options.Value, logger, counters, cancellation)
         ?? throw new InvalidOperationException("no aggregate sink configured");
 
     private void Opened(AggregatePipeline pipeline)

@@ -6,6 +6,7 @@ using FlowWatch.Core.Contracts;
 using FlowWatch.Core.Serialization;
 using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Kafka;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FlowWatch.Integration.Tests.Aggregates;
@@ -52,13 +53,14 @@ public sealed class AggregateFeedTests : IDisposable
     /// <paramref name="firstWrite"/>, until the sink holds what the topics hold: the payments the sink counts, and
     /// whether the feed had stopped by then.
     /// </summary>
-    private async Task<(string Events, bool FeedStopped)> FeedUntilWritten(KafkaOptions kafka, TimeSpan firstWrite)
+    private async Task<(string Events, bool FeedStopped)> FeedUntilWritten(KafkaOptions kafka, TimeSpan firstWrite,
+        ILogger? logger = null, FeedCounters? counters = null)
     {
         await using var sink = await SlowDuckDb(firstWrite);
         var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
         await using var writer = new AggregateWriter(sink, options, NullLogger.Instance);
         using var stop = new CancellationTokenSource();
-        var feed = new AggregateFeed(kafka, options, writer, NullLogger.Instance);
+        var feed = new AggregateFeed(kafka, options, writer, logger ?? NullLogger.Instance, counters);
         var running = feed.RunAsync(stop.Token);
 
         await feed.WaitUntilWrittenAsync(running, stalledFor: TimeSpan.FromSeconds(30));
@@ -165,5 +167,114 @@ public sealed class AggregateFeedTests : IDisposable
         await feed;
 
         Assert.Equal("2", events);
+    }
+
+    /// <summary>
+    /// Rows the aggregates topic's retention deleted before the feed wrote them (a sink away for longer than the
+    /// retention): said, with which offsets, and counted, where a consumer's reset would pass over them unseen; the
+    /// position past them is committed, so that the next start does not say the loss again.
+    /// </summary>
+    [Fact]
+    public async Task Feed_MessagesDeletedBeforeTheyWereWritten_SaysWhichOnceAndCountsThem()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var kafka = new KafkaOptions { BootstrapServers = broker.BootstrapServers, GroupId = "deleted-unwritten", PublishAggregates = true, Client = RejoinSoon };
+        broker.CreateFlowWatchTopics(kafka, partitions: 1);
+        ProduceBatches(broker, kafka, 0..3);
+        var (first, _) = await FeedUntilWritten(kafka, firstWrite: TimeSpan.Zero);
+        ProduceBatches(broker, kafka, 3..6);
+        broker.DeleteRecords(kafka.AggregatesTopic, 0, 5);
+
+        var (secondLines, secondCounters) = (new List<string>(), new FeedCounters());
+        var (second, _) = await FeedUntilWritten(kafka, TimeSpan.Zero, new LineLogger(Locked(secondLines)), secondCounters);
+        var (thirdLines, thirdCounters) = (new List<string>(), new FeedCounters());
+        var (third, _) = await FeedUntilWritten(kafka, TimeSpan.Zero, new LineLogger(Locked(thirdLines)), thirdCounters);
+
+        Assert.Equal(("3", "4", "4"), (first, second, third));
+        Assert.Equal([$"{kafka.AggregatesTopic} [0]: messages 3 to 5 (exclusive) were deleted (the topic's retention) before the feed wrote them; "
+            + "their rows and alerts are missing from the sink, and the feed goes on from offset 5"], secondLines.Where(line => line.Contains("deleted", StringComparison.Ordinal)));
+        Assert.Equal(2, secondCounters.DeletedUnwritten);
+        Assert.DoesNotContain(thirdLines, line => line.Contains("deleted", StringComparison.Ordinal));
+        Assert.Equal(0, thirdCounters.DeletedUnwritten);
+    }
+
+    /// <summary>
+    /// While running, a position the topic no longer holds ends the feed's session after what it read is written; the
+    /// next session starts from the committed positions and finds nothing lost (the broker only answered a fetch so).
+    /// </summary>
+    [Fact]
+    public async Task Feed_PositionOutOfRangeWhileRunning_StartsAgainAndLosesNothing()
+    {
+        using var broker = EmbeddedBroker.Start(brokers: 1);
+        var kafka = new KafkaOptions { BootstrapServers = broker.BootstrapServers, GroupId = "feed-out-of-range", PublishAggregates = true, Client = RejoinSoon };
+        broker.CreateFlowWatchTopics(kafka, partitions: 1);
+        await using var sink = await SlowDuckDb(TimeSpan.Zero);
+        var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
+        await using var writer = new AggregateWriter(sink, options, NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        var lines = new List<string>();
+        var counters = new FeedCounters();
+        var running = new AggregateFeed(kafka, options, writer, new LineLogger(Locked(lines)), counters).RunAsync(stop.Token);
+        ProduceBatches(broker, kafka, 0..3);
+        await Until(async () => await Events(sink) == "3", running);
+
+        broker.FailNextRequests(Fetch, ErrorCode.OffsetOutOfRange);
+        await Until(() => Task.FromResult(Snapshot(lines).Any(line => line.Contains("no longer holds the feed's position 3 ", StringComparison.Ordinal))), running);
+        ProduceBatches(broker, kafka, 3..6);
+        await Until(async () => await Events(sink) == "6", running);
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Equal(2, Snapshot(lines).Count(line => line.StartsWith("writing ", StringComparison.Ordinal)));
+        Assert.DoesNotContain(Snapshot(lines), line => line.Contains("were deleted", StringComparison.Ordinal));
+        Assert.Equal(0, counters.DeletedUnwritten);
+    }
+
+    /// <summary>The Kafka protocol's Fetch request.</summary>
+    private const short Fetch = 1;
+
+    /// <summary>
+    /// The embedded broker gives a group's partitions to a new member only once the member that left has timed out:
+    /// 6 s, in place of the default 45 s, for a feed started again in the same group.
+    /// </summary>
+    private static Dictionary<string, string> RejoinSoon => new() { ["session.timeout.ms"] = "6000" };
+
+    private static void ProduceBatches(EmbeddedBroker broker, KafkaOptions kafka, Range batches)
+    {
+        var minute = new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.FromHours(8)).UtcTicks;
+        using var producer = new ProducerBuilder<string?, byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build();
+        for (var i = batches.Start.Value; i < batches.End.Value; i++)
+        {
+            producer.Produce(new TopicPartition(kafka.AggregatesTopic, 0), new Message<string?, byte[]>
+            {
+                Key = "a", Value = Batch($"payments/0@{i}-{i}", minute + i * TimeSpan.TicksPerMinute),
+            });
+        }
+        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(10)));
+    }
+
+    private static async Task<string> Events(IAggregateSink sink) =>
+        (await sink.QueryAsync("SELECT coalesce(sum(events), 0) FROM payments_minute", CancellationToken.None)).Single().Single();
+
+    /// <summary>Waits up to 30 s for <paramref name="done"/>; fails at once should the feed stop meanwhile.</summary>
+    private static async Task Until(Func<Task<bool>> done, Task feed)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await done())
+        {
+            Assert.False(feed.IsCompleted, "the feed stopped");
+            Assert.True(DateTime.UtcNow < deadline, "not done within 30 s");
+            await Task.Delay(100);
+        }
+    }
+
+    private static Action<string> Locked(List<string> lines) => line =>
+    {
+        lock (lines) lines.Add(line);
+    };
+
+    private static List<string> Snapshot(List<string> lines)
+    {
+        lock (lines) return [.. lines];
     }
 }

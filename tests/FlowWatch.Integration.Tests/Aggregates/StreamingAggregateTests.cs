@@ -81,7 +81,7 @@ public sealed class StreamingAggregateTests : IDisposable
             ClickHouse = $"Host=127.0.0.1;Port={port};Database=late;Timeout=5",
             FlushInterval = TimeSpan.FromMilliseconds(200),
         };
-        var service = new AggregateService(Options.Create(kafka), Options.Create(sinkOptions), NullLogger<AggregateFeed>.Instance);
+        var service = new AggregateService(Options.Create(kafka), Options.Create(sinkOptions), new FeedCounters(), NullLogger<AggregateFeed>.Instance);
 
         // The sink does not answer: the service starts all the same, and so does the worker, which raises its alerts.
         await service.StartAsync(CancellationToken.None);
@@ -141,7 +141,7 @@ public sealed class StreamingAggregateTests : IDisposable
     {
         var file = Path.Combine(_dir, "notes.duckdb");
         await File.WriteAllTextAsync(file, "not a database");
-        var service = new AggregateService(Options.Create(new KafkaOptions()), Options.Create(new AggregateOptions { DuckDb = file }),
+        var service = new AggregateService(Options.Create(new KafkaOptions()), Options.Create(new AggregateOptions { DuckDb = file }), new FeedCounters(),
             NullLogger<AggregateFeed>.Instance);
 
         var error = await Assert.ThrowsAsync<AggregateSinkException>(() => service.StartAsync(CancellationToken.None));
