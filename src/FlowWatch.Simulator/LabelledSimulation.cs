@@ -64,11 +64,13 @@ public sealed partial class LabelledSimulation
     {
         var kinds = Kinds();
         for (var i = 0; i < _options.Entities; i++) _profiles.Add(NewProfile(i, kinds[i]));
+        if (_options.BreachRate > 0) WithoutEquityOnFile();
         InjectEpisodes();
         foreach (var profile in _profiles)
         {
             if (!profile.Dormant) NormalTraffic(profile);
         }
+        if (_options.BreachRate > 0) AddBreaches(_payments.Count);
         _payments.Sort((a, b) => a.Payment.UtcTicks != b.Payment.UtcTicks ? a.Payment.UtcTicks.CompareTo(b.Payment.UtcTicks) : a.Order.CompareTo(b.Order));
         Payments = _payments.ConvertAll(p => p.Payment);
     }
@@ -199,7 +201,7 @@ public sealed partial class LabelledSimulation
 
     /// <summary>Adds a payment of <paramref name="amountCny"/> (converted to the counterparty's currency) and answers its id.</summary>
     private string Add(Profile profile, DateTimeOffset ts, string direction, decimal amountCny, Counterparty counterparty,
-        string? currency = null, string? purpose = null, bool round = false)
+        string? currency = null, string? purpose = null, bool round = false, string? method = null)
     {
         currency ??= counterparty.Kind == "DOMESTIC" ? "CNY" : counterparty.Currency;
         var rate = currency == "CNY" ? 1m : FxRates[currency];
@@ -209,8 +211,12 @@ public sealed partial class LabelledSimulation
         var txnId = $"{_options.TxnPrefix}{_options.Seed}-{_nextId:D9}";
         var order = _nextId++;
         var line = string.Create(CultureInfo.InvariantCulture,
-            $$"""{"txnId":"{{txnId}}","ts":"{{ts.ToOffset(TimeSpan.FromHours(8)):yyyy-MM-ddTHH:mm:ss.fff}}+08:00","account":"{{profile.Account}}","accountKind":"{{profile.Kind}}","entityId":"{{profile.EntityId}}","direction":"{{direction}}","amount":"{{amount}}","currency":"{{currency}}","cpAccount":"{{counterparty.Account}}","cpKind":"{{counterparty.Kind}}"{{(counterparty.EntityId is null ? "" : $",\"cpEntityId\":\"{counterparty.EntityId}\"")}},"cpName":"{{counterparty.Name}}","cpCountry":"{{counterparty.Country}}","purpose":"{{purpose}}"{{(customs ? ",\"customsSpecial\":true" : "")}},"bank":"BANK{{profile.Index % 7}}"}""");
+            $$"""{"txnId":"{{txnId}}","ts":"{{ts.ToOffset(TimeSpan.FromHours(8)):yyyy-MM-ddTHH:mm:ss.fff}}+08:00","account":"{{profile.Account}}","accountKind":"{{profile.Kind}}","entityId":"{{profile.EntityId}}","direction":"{{direction}}","amount":"{{amount}}","currency":"{{currency}}","cpAccount":"{{counterparty.Account}}","cpKind":"{{counterparty.Kind}}"{{(counterparty.EntityId is null ? "" : $",\"cpEntityId\":\"{counterparty.EntityId}\"")}},"cpName":"{{counterparty.Name}}","cpCountry":"{{counterparty.Country}}","purpose":"{{purpose}}"{{(method is null ? "" : $",\"method\":\"{method}\"")}}{{(customs ? ",\"customsSpecial\":true" : "")}},"bank":"BANK{{profile.Index % 7}}"}""");
         _payments.Add((new SimulatedPayment(ts.UtcTicks, profile.Account, txnId, Encoding.UTF8.GetBytes(line)), order));
+        if (counterparty.SameName && currency == "CNY" && profile.Equity is null)
+        {
+            _breaches.Add(new Episode(profile.EntityId, "PENETRATION_NO_QUOTA", ts, ts, [txnId]));   // a company without equity on file
+        }
         return txnId;
     }
 
@@ -222,7 +228,7 @@ public sealed partial class LabelledSimulation
         public required string Type { get; init; }
         public required string Account { get; init; }
         public required string Name { get; init; }
-        public required decimal? Equity { get; init; }
+        public required decimal? Equity { get; set; }
         public required bool Whitelisted { get; init; }
         public required double Rate { get; init; }
         public required double LogMedian { get; init; }

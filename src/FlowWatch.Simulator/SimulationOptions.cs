@@ -34,6 +34,16 @@ public sealed record SimulationOptions
     /// </summary>
     public const double MaxEpisodeRate = 0.05;
 
+    /// <summary>
+    /// Compliance breaches, as a share of the usual payments: as many payments again, each breaking one rule of RULES.md
+    /// §2 in turn (<see cref="LabelledSimulation.BreachRules"/>), and one EFE company in ten without its equity on file.
+    /// None by default: the models learn from traffic that keeps the rules.
+    /// </summary>
+    public double BreachRate { get; init; }
+
+    /// <summary>The largest <see cref="BreachRate"/>.</summary>
+    public const double MaxBreachRate = 0.05;
+
     /// <summary>Days at the start without episodes, so that every entity has a history first.</summary>
     public int WarmupDays { get; init; } = 4;
 
@@ -56,6 +66,7 @@ public sealed record SimulationOptions
         if (Activity is <= 0 or > 20) problems.Add("--activity must be in (0, 20]");
         if (AmountSpread is <= 0 or > 5) problems.Add("--amount-spread must be in (0, 5]");
         if (EpisodeRate is < 0 or > MaxEpisodeRate) problems.Add($"--episode-rate must be in [0, {MaxEpisodeRate}]");
+        if (BreachRate is < 0 or > MaxBreachRate) problems.Add($"--breach-rate must be in [0, {MaxBreachRate}]");
         if (Entities * (double)Days * Activity > MaxEntityDays)
         {
             problems.Add(string.Create(CultureInfo.InvariantCulture,

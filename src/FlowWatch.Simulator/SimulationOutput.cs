@@ -79,10 +79,13 @@ public sealed partial class LabelledSimulation
         }
     }
 
-    /// <summary>Every episode as one JSON line: entityId, typology, start, end, txnIds.</summary>
+    /// <summary>
+    /// Every episode as one JSON line: entityId, typology, start, end, txnIds; then every breach payment, its typology the
+    /// rule it breaks.
+    /// </summary>
     public void WriteLabels(Stream output)
     {
-        foreach (var episode in _episodes)
+        foreach (var episode in _episodes.Concat(_breaches))
         {
             JsonSerializer.Serialize(output, episode, SimulationJsonContext.Default.Episode);
             output.WriteByte((byte)'\n');

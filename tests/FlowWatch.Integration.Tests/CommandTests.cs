@@ -1,3 +1,4 @@
+using FlowWatch.Core.Engine;
 using FlowWatch.Training;
 using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Cli;
@@ -31,6 +32,8 @@ public sealed class CommandTests
         Assert.All(FlowWatch.Simulator.Typologies.All, typology => Assert.True(
             QualityReport.RulesFor[typology].Any(rule => System.Text.RegularExpressions.Regex.IsMatch(output, $@"\n    {rule} +(I|II|III) +[1-9]")),
             $"no alert of {string.Join(" or ", QualityReport.RulesFor[typology])} for {typology}:\n{output}"));
+        // Its breaches of the compliance rules show too: every rule of RULES.md raised an alert.
+        Assert.All(RuleCodes.InOrder, rule => Assert.Matches($@"\n    {rule} +(I|II|III) +[1-9]", output));
 
         // Every committed payment and alert reached the aggregate tables through the aggregates topic.
         var alerts = System.Text.RegularExpressions.Regex.Match(output, @"\n  alerts\s+([\d,]+)").Groups[1].Value.Replace(",", "", StringComparison.Ordinal);

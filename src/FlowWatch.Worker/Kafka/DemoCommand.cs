@@ -131,7 +131,8 @@ public static class DemoCommand
         var days = seconds == 0 ? 60 : Math.Clamp((int)Math.Ceiling(seconds * (double)rate / (Entities * 3.0)) + 1, MinDays, 60);
         return new SimulationOptions
         {
-            Entities = Entities, Days = days, Seed = seed, EpisodeRate = 0.03, TxnPrefix = "D",
+            // Breaches too, so that every rule of RULES.md §2 shows, where the models' training traffic keeps them.
+            Entities = Entities, Days = days, Seed = seed, EpisodeRate = 0.03, BreachRate = 0.002, TxnPrefix = "D",
             Start = SimulationStart(now, days),
         };
     }

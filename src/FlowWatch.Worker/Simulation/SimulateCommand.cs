@@ -14,7 +14,7 @@ namespace FlowWatch.Worker.Simulation;
 public static class SimulateCommand
 {
     public const string Usage =
-        "flowwatch simulate (--out E | --bootstrap-servers B [--topic T]) --labels L --reference R [--entities N] [--days D] [--seed S] [--activity X] [--amount-spread X] [--episode-rate X]";
+        "flowwatch simulate (--out E | --bootstrap-servers B [--topic T]) --labels L --reference R [--entities N] [--days D] [--seed S] [--activity X] [--amount-spread X] [--episode-rate X] [--breach-rate X]";
 
     public static int Run(Arguments args, TextWriter stdout)
     {
@@ -57,6 +57,11 @@ public static class SimulateCommand
         foreach (var group in simulation.Episodes.GroupBy(e => e.Typology))
         {
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {group.Key,-22} {group.Count(),4} episodes, {group.Sum(e => e.TxnIds.Count),6} payments"));
+        }
+        if (simulation.Breaches.Count > 0) stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{simulation.Breaches.Count:N0} payments breaking a compliance rule"));
+        foreach (var group in simulation.Breaches.GroupBy(e => e.Typology))
+        {
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {group.Key,-26} {group.Count(),6} payments"));
         }
         return CommandLine.Success;
     }
@@ -106,6 +111,7 @@ public static class SimulateCommand
             Activity = args.Number("--activity", defaults.Activity, 0.01, 20),
             AmountSpread = args.Number("--amount-spread", defaults.AmountSpread, 0.1, 5),
             EpisodeRate = args.Number("--episode-rate", defaults.EpisodeRate, 0, SimulationOptions.MaxEpisodeRate),
+            BreachRate = args.Number("--breach-rate", defaults.BreachRate, 0, SimulationOptions.MaxBreachRate),
         };
         var problems = options.Validate();
         return problems.Count == 0 ? options : throw new UsageException(string.Join("; ", problems));

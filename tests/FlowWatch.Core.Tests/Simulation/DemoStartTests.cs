@@ -1,3 +1,6 @@
+using FlowWatch.Core.Contracts;
+using FlowWatch.Core.Engine;
+using FlowWatch.Core.Reference;
 using FlowWatch.Simulator;
 using FlowWatch.Worker.Kafka;
 
@@ -37,7 +40,29 @@ public sealed class DemoSimulationOptionsTests
         var simulation = LabelledSimulation.Generate(options);
 
         Assert.Equal(Typologies.All.Order(), simulation.Episodes.Select(e => e.Typology).Distinct().Order());
+        Assert.Equal(LabelledSimulation.BreachRules.Append("PENETRATION_NO_QUOTA").Order(), simulation.Breaches.Select(b => b.Typology).Distinct().Order());
         Assert.NotEmpty(DemoCommand.NextDays(options, 1));
+    }
+
+    /// <summary>
+    /// The demo publishes the reference data of its first days only: the companies without equity on file in the days
+    /// that follow are the same ones, so that the rule raised for their same-name payments stays true to that data.
+    /// </summary>
+    [Fact]
+    public void NextDays_SameNamePaymentsWithoutQuota_AreOfTheCompaniesTheFirstDaysReferenceDataLeavesWithoutEquity()
+    {
+        var options = DemoCommand.SimulationOptionsFor(3, 2_000, 5, DateTimeOffset.Parse("2026-11-28T04:00:00+00:00", System.Globalization.CultureInfo.InvariantCulture));
+        var first = LabelledSimulation.Generate(options);
+        var engine = new FlowEngine(ReferenceDataLoader.Parse(first.ReferenceBytes()), new RuleSettings());
+        var alerts = new List<Alert>();
+        var sequence = 0L;
+
+        foreach (var payment in first.Payments.Concat(DemoCommand.NextDays(options, 1))) engine.Process(payment.Line, ++sequence, alerts, out _);
+
+        var withoutQuota = alerts.Where(a => a.Rule == "PENETRATION_NO_QUOTA").ToList();
+        Assert.Contains(withoutQuota, a => a.Ts.UtcTicks >= options.Start.AddDays(options.Days).UtcTicks);
+        Assert.Equal(first.Breaches.Where(b => b.Typology == "PENETRATION_NO_QUOTA").Select(b => b.EntityId).Distinct().Order(),
+            withoutQuota.Select(a => a.EntityId).Distinct().Order());
     }
 }
 

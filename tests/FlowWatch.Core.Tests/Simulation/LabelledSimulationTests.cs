@@ -77,6 +77,38 @@ public sealed class LabelledSimulationTests
         }
     }
 
+    /// <summary>
+    /// Breaches are labelled exactly: the engine raises a rule of RULES.md §2 that a single payment decides on the
+    /// labelled payments, with the rule each is labelled with and no other, and nowhere else (but for the usual traffic's
+    /// counterparties in VN, a country under increased monitoring). Without breaches, nothing breaks those rules.
+    /// </summary>
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.01)]
+    public void Generate_Breaches_RaiseExactlyTheRuleTheyAreLabelledWith(double breachRate)
+    {
+        var simulation = LabelledSimulation.Generate(Small with { BreachRate = breachRate });
+        var engine = new FlowEngine(ReferenceDataLoader.Parse(simulation.ReferenceBytes()), new RuleSettings());
+        var alerts = new List<Alert>();
+        var sequence = 0L;
+        foreach (var payment in simulation.Payments) Assert.Equal(RecordOutcome.Accepted, engine.Process(payment.Line, ++sequence, alerts, out _));
+        HashSet<string> breakable = [.. LabelledSimulation.BreachRules, "PENETRATION_NO_QUOTA"];
+
+        var raised = alerts.Where(a => breakable.Contains(a.Rule) && !(a.Rule == "HIGH_RISK_JURISDICTION" && a.Severity == Severity.I))
+            .Select(a => (a.TxnId, a.Rule, a.EntityId)).Order().ToList();
+        var labelled = simulation.Breaches.Select(b => (Assert.Single(b.TxnIds), b.Typology, b.EntityId)).Order().ToList();
+
+        Assert.Equal(labelled, raised);
+        // Nor does a breach payment owe a tax filing (RULES.md §2's other rule that one payment decides).
+        var breachIds = labelled.Select(b => b.Item1).ToHashSet();
+        Assert.DoesNotContain(alerts, a => a.Rule == "SERVICES_TAX_FILING" && breachIds.Contains(a.TxnId));
+        if (breachRate == 0) return;
+        Assert.Equal(breakable.Order(), labelled.Select(b => b.Typology).Distinct().Order());
+        using var labels = new MemoryStream();
+        simulation.WriteLabels(labels);
+        Assert.Equal(simulation.Episodes.Count + simulation.Breaches.Count, Encoding.UTF8.GetString(labels.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
     [Fact]
     public void Generate_Episodes_CoverEveryTypologyAndNameRealPaymentsOfTheirEntityWithinTheirSpan()
     {

@@ -34,6 +34,24 @@ public sealed class SimulateCommandTests : IDisposable
         Assert.Superset(new HashSet<string?> { "HIGH_FREQUENCY", "AMOUNT_ANOMALY", "ML_ANOMALY" }, rules);
     }
 
+    /// <summary>Breaches are labelled by the rule they break, counted on the console, and raise that rule in a replay.</summary>
+    [Fact]
+    public async Task Simulate_WithBreaches_LabelsEachByTheRuleItBreaksAndReplayRaisesIt()
+    {
+        var simulated = await Run("simulate", "--entities", "300", "--days", "8", "--seed", "3", "--breach-rate", "0.005",
+            "--out", PathOf("events.jsonl"), "--labels", PathOf("labels.jsonl"), "--reference", PathOf("reference.json"));
+        var replayed = await Run("replay", "--reference", PathOf("reference.json"), "--events", PathOf("events.jsonl"),
+            "--alerts", PathOf("alerts.jsonl"), "--dead-letters", PathOf("dead.jsonl"), "--models", TrainedModelsFixture.CommittedModels());
+
+        Assert.Equal((0, 0), (simulated.Code, replayed.Code));
+        var breaches = LabelledSimulation.ReadLabels(PathOf("labels.jsonl")).Where(l => !Typologies.All.Contains(l.Typology)).ToList();
+        Assert.Contains($"{breaches.Count:N0} payments breaking a compliance rule", simulated.Out, StringComparison.Ordinal);
+        var raised = File.ReadLines(PathOf("alerts.jsonl")).Select(line => JsonDocument.Parse(line).RootElement)
+            .Select(alert => (alert.GetProperty("txnId").GetString(), alert.GetProperty("rule").GetString())).ToHashSet();
+        Assert.All(breaches, breach => Assert.Contains((breach.TxnIds.Single(), breach.Typology), raised));
+        Assert.Equal(LabelledSimulation.BreachRules.Append("PENETRATION_NO_QUOTA").Order(), breaches.Select(b => b.Typology).Distinct().Order());
+    }
+
     [Fact]
     public async Task Simulate_WithoutLabelsPath_IsAUsageError()
     {
@@ -92,6 +110,7 @@ public sealed class SimulateCommandTests : IDisposable
     [InlineData("--entities", "1000000", "--days", "3650", "--entities × --days × --activity must be at most 1,000,000")]
     [InlineData("--entities", "50", "--activity", "20", "fewer than the 2 due; simulate more entities")]
     [InlineData("--entities", "1000", "--episode-rate", "0.1", "--episode-rate must be a number from 0 to 0.05")]
+    [InlineData("--entities", "1000", "--breach-rate", "0.06", "--breach-rate must be a number from 0 to 0.05")]
     public async Task Simulate_OptionsItCannotBuild_IsAUsageErrorSayingWhy(string option1, string value1, string option2, string value2, string message)
     {
         var result = await Run("simulate", option1, value1, option2, value2,

@@ -1,0 +1,98 @@
+namespace FlowWatch.Simulator;
+
+/// <summary>
+/// Compliance breaches (<see cref="SimulationOptions.BreachRate"/>): payments that break one of RULES.md §2's rules
+/// each, among the usual traffic, and EFE companies without their equity on file, whose same-name payments have no
+/// quota (PENETRATION_NO_QUOTA). They are drawn from a random sequence of their own, so that a simulation without them
+/// is, byte for byte, the one it was before they existed: the traffic the models learn from.
+/// </summary>
+public sealed partial class LabelledSimulation
+{
+    /// <summary>The rules a breach payment breaks, one each (RULES.md §2).</summary>
+    public static IReadOnlyList<string> BreachRules { get; } =
+    [
+        "CASH_ON_ZONE_ACCOUNT", "SECOND_LINE_NON_CNY", "NON_SAME_NAME_NOT_GOODS", "PENETRATION_NEGATIVE_LIST", "EFF_PURPOSE",
+        "SANCTIONED_PARTY", "WHITELIST_REQUIRED", "HIGH_RISK_JURISDICTION",
+    ];
+
+    /// <summary>Ways the sanctioned counterparty's name is written; each is the reference list's name once normalised.</summary>
+    private static readonly string[] SanctionedNames = ["Blue Lotus Trading", "BLUE LOTUS TRADING", "Blue Lotus Trading.", "Blue  Lotus  Trading"];
+
+    private readonly List<Episode> _breaches = [];
+
+    /// <summary>
+    /// The breach payments, in the order they were made, each labelled as an episode of one payment whose typology is
+    /// the rule it breaks; the same-name payments of companies without equity on file among them.
+    /// </summary>
+    public IReadOnlyList<Episode> Breaches => _breaches;
+
+    /// <summary>A random sequence for the breaches alone, so that they leave the usual traffic as it is.</summary>
+    private Random BreachRandom(int stream) => new(HashCode.Combine(_options.Seed, stream, 0x0B4EAC4));
+
+    /// <summary>One EFE company in ten (at least one) has no equity on file: a company in its first year.</summary>
+    private void WithoutEquityOnFile()
+    {
+        var random = BreachRandom(0);
+        var companies = _profiles.Where(p => p.Kind == "EFE" && p.Equity is not null).ToList();
+        var count = Math.Max(1, companies.Count / 10);
+        foreach (var profile in companies.OrderBy(_ => random.Next()).Take(count)) profile.Equity = null;
+    }
+
+    /// <summary>About <see cref="SimulationOptions.BreachRate"/> of the usual payments again as breaches, each rule in turn.</summary>
+    private void AddBreaches(int usualPayments)
+    {
+        var random = BreachRandom(1);
+        var count = (int)Math.Round(usualPayments * _options.BreachRate);
+        for (var i = 0; i < count; i++)
+        {
+            var rule = BreachRules[i % BreachRules.Count];
+            var candidates = _profiles.Where(p => !p.Dormant && CanBreak(p, rule)).ToList();
+            if (candidates.Count == 0) continue;
+            var profile = candidates[random.Next(candidates.Count)];
+            var ts = Start.AddDays(random.Next(_options.Days)).AddHours(9 + random.Next(9)).AddSeconds(random.NextDouble() * 3600);
+            // At most 40,000 CNY: below the large cash report and the services tax filing thresholds, so that the
+            // payment breaks its rule and no other of RULES.md §2 by its amount.
+            var amount = Math.Round((decimal)Math.Min(Math.Exp(profile.LogMedian + 0.5 * Gaussian(random)), 40_000), 2);
+            var txnId = BreakingPayment(random, profile, rule, ts, amount);
+            _breaches.Add(new Episode(profile.EntityId, rule, ts, ts, [txnId]));
+        }
+    }
+
+    private static bool CanBreak(Profile p, string rule) => rule switch
+    {
+        "CASH_ON_ZONE_ACCOUNT" => p.Kind is "EFE" or "EFN" or "FTE" or "FTN" && OffshoreNotWatched(p) is not null,
+        "SECOND_LINE_NON_CNY" or "NON_SAME_NAME_NOT_GOODS" => p.Kind == "EFE",
+        "PENETRATION_NEGATIVE_LIST" => p.Kind == "EFE" && p.Equity is not null,
+        "EFF_PURPOSE" => p.Kind == "EFF" && OffshoreNotWatched(p) is not null,
+        "WHITELIST_REQUIRED" => p.Kind is "EFE" or "EFN" or "FTE" or "FTN" or "NRA" && !p.Whitelisted && OffshoreNotWatched(p) is not null,
+        _ => p.Type == "CORPORATE" && p.Kind != "DOMESTIC",
+    };
+
+    /// <summary>One of the entity's offshore partners outside every high-risk country, if it has one.</summary>
+    private static Counterparty? OffshoreNotWatched(Profile p) => p.Counterparties.FirstOrDefault(c => c.Kind == "OFFSHORE" && c.Country != "VN");
+
+    /// <summary>A payment of <paramref name="profile"/> that breaks <paramref name="rule"/>; answers its id.</summary>
+    private string BreakingPayment(Random random, Profile profile, string rule, DateTimeOffset ts, decimal amount)
+    {
+        var sameName = profile.Counterparties.FirstOrDefault(c => c.SameName);
+        return rule switch
+        {
+            "CASH_ON_ZONE_ACCOUNT" => Add(profile, ts, "IN", amount, OffshoreNotWatched(profile)!, purpose: "GOODS_TRADE", method: "CASH"),
+            "SECOND_LINE_NON_CNY" => Add(profile, ts, "OUT", amount, sameName!, currency: "HKD", purpose: "GOODS_TRADE"),
+            // Inward, so that a service payment is not also one to file for tax (SERVICES_TAX_FILING is outward).
+            "NON_SAME_NAME_NOT_GOODS" => Add(profile, ts, "IN", amount,
+                new Counterparty($"DOS{profile.Index:D6}", "DOMESTIC", null, $"Domestic Services {profile.Index:D6}", "CN", "CNY", SameName: false), purpose: "SERVICE_TRADE"),
+            "PENETRATION_NEGATIVE_LIST" => Add(profile, ts, "OUT", amount, sameName!, purpose: "SECURITIES_INVESTMENT"),
+            "EFF_PURPOSE" => Add(profile, ts, "OUT", amount, OffshoreNotWatched(profile)!, currency: "CNY", purpose: "GOODS_TRADE"),
+            "SANCTIONED_PARTY" => Add(profile, ts, "OUT", amount,
+                new Counterparty("OFFHKBLUELOTUS01", "OFFSHORE", null, SanctionedNames[random.Next(SanctionedNames.Length)], "HK", "HKD", SameName: false), purpose: "GOODS_TRADE"),
+            "WHITELIST_REQUIRED" => Add(profile, ts, "OUT", amount, OffshoreNotWatched(profile)!, currency: "CNY", purpose: "DIRECT_INVESTMENT"),
+            // A country on the call-for-action list: severity II, where the usual traffic's VN is I.
+            _ => Add(profile, ts, "OUT", amount,
+                new Counterparty($"OFFMM{profile.Index:D6}", "OFFSHORE", null, $"MM Partner {profile.Index:D6}", "MM", "USD", SameName: false), purpose: "GOODS_TRADE"),
+        };
+    }
+
+    private static double Gaussian(Random random) =>
+        Math.Sqrt(-2.0 * Math.Log(1.0 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+}
