@@ -130,6 +130,24 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
         await Assertions.Expect(row).ToContainTextAsync("Northern Star Shipping");
     }
 
+    /// <summary>
+    /// New alerts are told to screen readers in one sentence by severity, most severe first (at most every 10 s, so that
+    /// hundreds a second do not drown them), and the table says what it lists.
+    /// </summary>
+    [Fact]
+    public async Task Alert_New_IsAnnouncedToScreenReadersBySeverity()
+    {
+        var entity = Harness.NewEntity("R");
+
+        Harness.Produce(DashboardHarness.Sanctioned(entity, entity + "-1"));
+
+        await Assertions.Expect(_page.GetByTestId("feed-announcer")).ToHaveTextAsync(
+            new System.Text.RegularExpressions.Regex(@"^[1-9]\d* new alerts?: [1-9]\d* of severity III(, [1-9]\d* of severity II)?(, [1-9]\d* of severity I)?\.$"),
+            new LocatorAssertionsToHaveTextOptions { Timeout = 12_000 });
+        await Assertions.Expect(_page.GetByTestId("feed-announcer")).ToHaveAttributeAsync("aria-live", "polite");
+        await Assertions.Expect(_page.Locator("#feed caption")).ToHaveTextAsync("Alerts, newest first; times in Shanghai");
+    }
+
     [Fact]
     public async Task Alert_OfAnAmountBeyondADoublesDigits_ShowsItExactly()
     {

@@ -3,6 +3,8 @@
 'use strict';
 
 const MAX_ROWS = 500;
+// New alerts are announced to screen readers at most this often, as one sentence: hundreds a second would drown them.
+const ANNOUNCE_MS = 10_000;
 const SVG = 'http://www.w3.org/2000/svg';
 // Shanghai time as YYYY-MM-DD HH:MM:SS: the order dates are read in China, and the year, since the list may span one's end.
 const shanghaiParts = new Intl.DateTimeFormat('en-GB', {
@@ -23,6 +25,7 @@ const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFra
 const state = {
   alerts: [], pending: [], pendingDropped: false, rules: new Set(), view: null, viewRequest: 0, filterTimer: 0,
   entity: null, entityTimer: 0, entityRefresh: 0, entityRequest: 0, opener: null, lastEventId: 0, streamOpen: false, streamRetry: 1000,
+  unannounced: { I: 0, II: 0, III: 0 }, announcedAt: -Infinity, announceTimer: 0,
 };
 const $ = (id) => document.getElementById(id);
 
@@ -208,12 +211,29 @@ function flush() {
   const oldest = !(view && view.entries) && state.alerts.length ? state.alerts[state.alerts.length - 1].id : 0;
   while (body.rows.length > MAX_ROWS || (body.rows.length && Number(body.rows[body.rows.length - 1].dataset.id) < oldest)) body.deleteRow(-1);
   updateCount();
+  announce(fresh);
   // Alerts dropped while the page was hidden may have matched: the worker is asked again.
   if (state.pendingDropped) {
     state.pendingDropped = false;
     if (view) applyFilters(true);
   }
   if (state.entity && entries.some((entry) => entry.alert.entityId === state.entity)) refreshEntity();
+}
+
+// The alerts newly shown, told to screen readers by severity, most severe first: at once after a quiet spell, else
+// gathered until ANNOUNCE_MS after the last announcement.
+function announce(shown) {
+  for (const entry of shown) state.unannounced[entry.alert.severity] += 1;
+  if (state.announceTimer || shown.length === 0) return;
+  state.announceTimer = setTimeout(() => {
+    state.announceTimer = 0;
+    state.announcedAt = performance.now();
+    const counts = state.unannounced;
+    const total = counts.I + counts.II + counts.III;
+    const parts = ['III', 'II', 'I'].filter((severity) => counts[severity] > 0).map((severity) => `${counts[severity]} of severity ${severity}`);
+    $('feed-announcer').textContent = `${total} new ${total === 1 ? 'alert' : 'alerts'}: ${parts.join(', ')}.`;
+    state.unannounced = { I: 0, II: 0, III: 0 };
+  }, Math.max(0, state.announcedAt + ANNOUNCE_MS - performance.now()));
 }
 
 // New alerts of the open entity bring its view up to date within a second, once for a burst of them rather than once
