@@ -452,6 +452,33 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : IClassFixtur
         await Assertions.Expect(_page.GetByTestId("gauge-inflow")).ToContainTextAsync("inflow: 0 of 12,345,678.9 CNY");
     }
 
+    /// <summary>
+    /// An entity with no alert on the page is opened by its id from the entity box: its quota and flows show, and the
+    /// focus goes to the view and back to the button when it is closed.
+    /// </summary>
+    [Fact]
+    public async Task EntityView_OpenedByItsIdWithoutAnAlertShown_ShowsItsQuota()
+    {
+        const string entity = "E-HQ-001";   // the same-name payments' company, which no alert shown here need name
+        Harness.Produce(DashboardHarness.Penetration(Harness.NewEntity("Q"), 100m));
+        for (var attempt = 0; (await Harness.Client.GetAsync("api/entities?id=" + entity)).StatusCode != System.Net.HttpStatusCode.OK; attempt++)
+        {
+            Assert.True(attempt < 100, "no state for the entity after 10 s");
+            await Task.Delay(100);
+        }
+        var open = _page.Locator("#entity-open");
+        await Assertions.Expect(open).ToBeDisabledAsync();
+
+        await _page.Locator("#filter-entity").FillAsync(" " + entity + " ");
+        await open.ClickAsync();
+
+        await Assertions.Expect(_page.Locator("#entity-title")).ToHaveTextAsync(entity + " · Hengqin Precision Tools Co.");
+        await Assertions.Expect(_page.Locator("#entity-title")).ToBeFocusedAsync();
+        await Assertions.Expect(_page.GetByTestId("gauge-inflow")).ToBeVisibleAsync();
+        await _page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(open).ToBeFocusedAsync();
+    }
+
     /// <summary>An entity without state here, opened after one with state, shows nothing of the other's, and is not asked for again.</summary>
     [Fact]
     public async Task EntityView_OfAnEntityWithoutState_ShowsNoneOfThePreviousEntitysYear()

@@ -482,18 +482,23 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   // Not one request per keystroke: the worker is asked once typing pauses.
   $('filter-entity').addEventListener('input', () => {
+    $('entity-open').disabled = $('filter-entity').value.trim() === '';
     clearTimeout(state.filterTimer);
     state.filterTimer = setTimeout(() => applyFilters(false), 300);
   });
   // The entity view comes after the whole list: opening it takes the focus there, closing it (× or Escape) brings the
   // focus back to the entity it was opened from, so a keyboard never has to cross the list.
+  const openEntity = (opener, id) => {
+    state.opener = opener;
+    loadEntity(id);
+    $('entity-title').focus();
+  };
   $('feed').addEventListener('click', (event) => {
     const target = event.target.closest('button[data-entity]');
-    if (!target) return;
-    state.opener = target;
-    loadEntity(target.dataset.entity);
-    $('entity-title').focus();
+    if (target) openEntity(target, target.dataset.entity);
   });
+  // Any entity, also one without an alert on the page: a supervisor looking a company up.
+  $('entity-open').addEventListener('click', () => openEntity($('entity-open'), $('filter-entity').value.trim()));
   const closeEntity = () => {
     state.entity = null;
     state.entityRequest++;   // an answer still on its way is not shown
