@@ -8,11 +8,14 @@ namespace FlowWatch.Simulator;
 /// </summary>
 public sealed partial class LabelledSimulation
 {
-    /// <summary>The rules a breach payment breaks, one each (RULES.md §2).</summary>
+    /// <summary>
+    /// The rules a breach payment breaks, one each (RULES.md §2); a cap breach is also a large-value payment, and leaves
+    /// its company over its cap, so that its later same-name payments into the territory breach it too.
+    /// </summary>
     public static IReadOnlyList<string> BreachRules { get; } =
     [
         "CASH_ON_ZONE_ACCOUNT", "SECOND_LINE_NON_CNY", "NON_SAME_NAME_NOT_GOODS", "PENETRATION_NEGATIVE_LIST", "EFF_PURPOSE",
-        "SANCTIONED_PARTY", "WHITELIST_REQUIRED", "HIGH_RISK_JURISDICTION",
+        "SANCTIONED_PARTY", "WHITELIST_REQUIRED", "HIGH_RISK_JURISDICTION", "PENETRATION_CAP_BREACH",
     ];
 
     /// <summary>Ways the sanctioned counterparty's name is written; each is the reference list's name once normalised.</summary>
@@ -50,8 +53,8 @@ public sealed partial class LabelledSimulation
             if (candidates.Count == 0) continue;
             var profile = candidates[random.Next(candidates.Count)];
             var ts = Start.AddDays(random.Next(_options.Days)).AddHours(9 + random.Next(9)).AddSeconds(random.NextDouble() * 3600);
-            // At most 40,000 CNY: below the large cash report and the services tax filing thresholds, so that the
-            // payment breaks its rule and no other of RULES.md §2 by its amount.
+            // At most 40,000 CNY (but for a cap breach): below the large cash report and the services tax filing
+            // thresholds, so that the payment breaks its rule and no other of RULES.md §2 by its amount.
             var amount = Math.Round((decimal)Math.Min(Math.Exp(profile.LogMedian + 0.5 * Gaussian(random)), 40_000), 2);
             var txnId = BreakingPayment(random, profile, rule, ts, amount);
             _breaches.Add(new Episode(profile.EntityId, rule, ts, ts, [txnId]));
@@ -63,6 +66,8 @@ public sealed partial class LabelledSimulation
         "CASH_ON_ZONE_ACCOUNT" => p.Kind is "EFE" or "EFN" or "FTE" or "FTN" && OffshoreNotWatched(p) is not null,
         "SECOND_LINE_NON_CNY" or "NON_SAME_NAME_NOT_GOODS" => p.Kind == "EFE",
         "PENETRATION_NEGATIVE_LIST" => p.Kind == "EFE" && p.Equity is not null,
+        // Not a company whose quota an episode works towards: the breach would take the episode's place.
+        "PENETRATION_CAP_BREACH" => p.Kind == "EFE" && p.Equity is not null && !p.InEpisode,
         "EFF_PURPOSE" => p.Kind == "EFF" && OffshoreNotWatched(p) is not null,
         "WHITELIST_REQUIRED" => p.Kind is "EFE" or "EFN" or "FTE" or "FTN" or "NRA" && !p.Whitelisted && OffshoreNotWatched(p) is not null,
         _ => p.Type == "CORPORATE" && p.Kind != "DOMESTIC",
@@ -83,7 +88,10 @@ public sealed partial class LabelledSimulation
             "NON_SAME_NAME_NOT_GOODS" => Add(profile, ts, "IN", amount,
                 new Counterparty($"DOS{profile.Index:D6}", "DOMESTIC", null, $"Domestic Services {profile.Index:D6}", "CN", "CNY", SameName: false), purpose: "SERVICE_TRADE"),
             "PENETRATION_NEGATIVE_LIST" => Add(profile, ts, "OUT", amount, sameName!, purpose: "SECURITIES_INVESTMENT"),
-            "EFF_PURPOSE" => Add(profile, ts, "OUT", amount, OffshoreNotWatched(profile)!, currency: "CNY", purpose: "GOODS_TRADE"),
+            // Two and a half times the owner's equity into the domestic territory at once: past the inflow cap (the
+            // simulation's parameters are all 1) from any position within the outflow cap.
+            "PENETRATION_CAP_BREACH" => Add(profile, ts, "OUT", profile.Equity!.Value * 2.5m, sameName!, purpose: "GOODS_TRADE"),
+                        "EFF_PURPOSE" => Add(profile, ts, "OUT", amount, OffshoreNotWatched(profile)!, currency: "CNY", purpose: "GOODS_TRADE"),
             "SANCTIONED_PARTY" => Add(profile, ts, "OUT", amount,
                 new Counterparty("OFFHKBLUELOTUS01", "OFFSHORE", null, SanctionedNames[random.Next(SanctionedNames.Length)], "HK", "HKD", SameName: false), purpose: "GOODS_TRADE"),
             "WHITELIST_REQUIRED" => Add(profile, ts, "OUT", amount, OffshoreNotWatched(profile)!, currency: "CNY", purpose: "DIRECT_INVESTMENT"),

@@ -2,6 +2,7 @@ using FlowWatch.Core.Engine;
 using FlowWatch.Training;
 using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Cli;
+using FlowWatch.Worker.Kafka;
 using static FlowWatch.Testing.CommandRunner;
 
 namespace FlowWatch.Integration.Tests;
@@ -230,6 +231,32 @@ public sealed class CommandTests
         Assert.Contains($"cannot run: opening DuckDB file {file} failed: ", err, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
         Assert.Equal(Content, await File.ReadAllTextAsync(file));
+    }
+
+    /// <summary>
+    /// A DuckDB file named on the command line that holds rows already (an earlier run's, of the same transaction ids)
+    /// is refused, where the two runs' rows would be mixed; the demo's own file is replaced instead.
+    /// </summary>
+    [Fact]
+    public async Task Demo_IntoADatabaseHoldingRowsAlready_RefusesItButReplacesItsOwnFile()
+    {
+        var dir = Directory.CreateTempSubdirectory("flowwatch-demo-again-").FullName;
+        var file = Path.Combine(dir, "analysis.duckdb");
+        var replayed = await Run("replay", "--reference", TestKafka.Samples("reference.json"), "--events", TestKafka.Samples("events.jsonl"),
+            "--alerts", Path.Combine(dir, "alerts.jsonl"), "--duckdb", file);
+        Assert.Equal(0, replayed.Code);
+
+        var (code, _, err) = await Run("demo", "--seconds", "1", "--duckdb", file, "--urls", "http://127.0.0.1:0");
+
+        Assert.Equal(CommandLine.UsageError, code);
+        Assert.Matches($@"DuckDB file {System.Text.RegularExpressions.Regex.Escape(file)} holds [1-9]\d* rows of payments_minute already \(an earlier run's\): the demo's would be mixed with them", err);
+
+        var earlier = File.Exists(DemoCommand.DefaultDuckDbFile);
+        await File.WriteAllTextAsync(DemoCommand.DefaultDuckDbFile, "an earlier demo's rows");
+        var again = await Run("demo", "--seconds", "1", "--urls", "http://127.0.0.1:0");
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Contains($"replaced the previous demo's {DemoCommand.DefaultDuckDbFile}", again.Out, StringComparison.Ordinal);
+        if (!earlier) File.Delete(DemoCommand.DefaultDuckDbFile);
     }
 
     [Fact]

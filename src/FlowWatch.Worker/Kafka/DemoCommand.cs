@@ -36,6 +36,18 @@ public static class DemoCommand
     /// <summary>The fewest days the demo simulates (the simulator's default).</summary>
     private const int MinDays = 14;
 
+    /// <summary>
+    /// The most days a demo of a given length simulates: 300 entities make some 95,000 payments in them, more than 45 s
+    /// at the default rate; a longer run goes on into the days after today.
+    /// </summary>
+    private const int MaxDays = 130;
+
+    /// <summary>
+    /// Payments a simulated entity makes a day, on average over its weeks, a little under what the simulator's 300
+    /// entities make (2.45–2.7, by seed), so that a demo's days are not used up before it ends and it stays in the past.
+    /// </summary>
+    private const double PaymentsPerEntityDay = 2.3;
+
     public static async Task<int> RunAsync(Arguments args, TextWriter stdout)
     {
         // Left out, it runs until stopped; 0 is refused, not taken as "for ever", which a script meaning "at once" would not expect.
@@ -66,8 +78,16 @@ public static class DemoCommand
         stdout.WriteLine($"flowwatch demo: embedded broker at {broker.BootstrapServers}, {rate:N0} payments/s" +
                          (seconds > 0 ? $" for {seconds} s" : " until Ctrl-C"));
 
+        if (duckDb == DefaultDuckDbFile && File.Exists(DefaultDuckDbFile))
+        {
+            // The demo's own file holds the previous demo's rows, whose transaction ids this run reuses.
+            File.Delete(DefaultDuckDbFile);
+            File.Delete(DefaultDuckDbFile + ".wal");
+            stdout.WriteLine($"replaced the previous demo's {DefaultDuckDbFile}");
+        }
         await using var aggregates = await AggregatePipeline.StartAsync(options, aggregateOptions, logging.CreateLogger<AggregateFeed>());
-        stdout.WriteLine($"aggregates go to {aggregates!.Sink.Description}");
+        await RefuseRowsAlreadyThere(aggregates!.Sink);
+        stdout.WriteLine($"aggregates go to {aggregates.Sink.Description}");
         var printer = new AlertPrinter(stdout, reference.Accounts);
         // Without --urls, a taken default port gives way to a free one: the URL printed is the one to open.
         // Alerts are printed once committed, as the alerts topic's readers and the dashboard see them.
@@ -122,13 +142,14 @@ public static class DemoCommand
 
     /// <summary>
     /// The simulation behind a demo of <paramref name="seconds"/> (0: until stopped) at <paramref name="rate"/> payments
-    /// a second: enough simulated days for the run (about three payments per entity and day), episodes from the fourth
-    /// day, ending yesterday. At least <see cref="MinDays"/>, whatever the run's length: with fewer, some seeds leave too few
-    /// of the 300 entities with the history that bursts and outsized amounts need, and the simulator refuses them.
+    /// a second: enough simulated days for the run (at <see cref="PaymentsPerEntityDay"/>), at most
+    /// <see cref="MaxDays"/>, episodes from the fourth day, ending yesterday. At least <see cref="MinDays"/>, whatever the
+    /// run's length: with fewer, some seeds leave too few of the 300 entities with the history that bursts and outsized
+    /// amounts need, and the simulator refuses them.
     /// </summary>
     internal static SimulationOptions SimulationOptionsFor(int seconds, int rate, int seed, DateTimeOffset now)
     {
-        var days = seconds == 0 ? 60 : Math.Clamp((int)Math.Ceiling(seconds * (double)rate / (Entities * 3.0)) + 1, MinDays, 60);
+        var days = seconds == 0 ? 60 : Math.Clamp((int)Math.Ceiling(seconds * (double)rate / (Entities * PaymentsPerEntityDay)) + 1, MinDays, MaxDays);
         return new SimulationOptions
         {
             // Breaches too, so that every rule of RULES.md §2 shows, where the models' training traffic keeps them.
@@ -145,6 +166,22 @@ public static class DemoCommand
     {
         var shanghai = TimeSpan.FromHours(8);
         return new DateTimeOffset(now.ToOffset(shanghai).Date.AddDays(-days), shanghai);
+    }
+
+    /// <summary>
+    /// A sink the demo did not make for itself that holds rows already (an earlier demo's, of the same transaction ids)
+    /// would show the two runs' payments and alerts mixed: refused, with the remedy.
+    /// </summary>
+    private static async Task RefuseRowsAlreadyThere(IAggregateSink sink)
+    {
+        foreach (var table in new[] { "payments_minute", "alerts" })
+        {
+            var rows = (await sink.QueryAsync($"SELECT count(*) FROM {table}", CancellationToken.None)).Single().Single();
+            if (rows != "0")
+            {
+                throw new UsageException($"{sink.Description} holds {rows} rows of {table} already (an earlier run's): the demo's would be mixed with them; name another file or database, or empty it");
+            }
+        }
     }
 
     private const string DemoQuery = "SELECT rule, severity, count(*) AS alerts FROM alerts GROUP BY rule, severity ORDER BY alerts DESC";

@@ -44,6 +44,20 @@ public sealed class DemoSimulationOptionsTests
         Assert.NotEmpty(DemoCommand.NextDays(options, 1));
     }
 
+    /// <summary>A demo of up to 45 s at the default rate stays in the past: its simulated days hold its payments.</summary>
+    [Theory]
+    [InlineData(20, 2_000, 1)]
+    [InlineData(30, 2_000, 2)]
+    [InlineData(45, 2_000, 3)]
+    [InlineData(4, 20_000, 1)]
+    public void SimulationOptionsFor_ARunOfUpTo90000Payments_SimulatesDaysThatHoldThemAll(int seconds, int rate, int seed)
+    {
+        var options = DemoCommand.SimulationOptionsFor(seconds, rate, seed, DateTimeOffset.Parse("2026-11-28T04:00:00+00:00", System.Globalization.CultureInfo.InvariantCulture));
+
+        var count = LabelledSimulation.Generate(options).Payments.Count;
+        Assert.True(count >= seconds * rate, $"{options.Days} days, {count} payments");
+    }
+
     /// <summary>
     /// The demo publishes the reference data of its first days only: the companies without equity on file in the days
     /// that follow are the same ones, so that the rule raised for their same-name payments stays true to that data.

@@ -80,18 +80,23 @@ public static class QueryValues
     public static string Text(decimal value) => FlowWatch.Core.Decoding.DecimalText.Canonical(value).ToString(CultureInfo.InvariantCulture);
 }
 
-/// <summary>The analyst questions of docs/ANALYST-GUIDE.md: every <c>```sql</c> block.</summary>
+/// <summary>The analyst questions of docs/ANALYST-GUIDE.md: every <c>```sql</c> block, and those for one database.</summary>
 public static class AnalystGuide
 {
-    public static IReadOnlyList<string> Queries()
+    public static IReadOnlyList<string> Queries() => Blocks("```sql\n");
+
+    /// <summary>The guide's query for one database only: its block is marked <c>```sql duckdb</c> or <c>```sql clickhouse</c>.</summary>
+    public static string QueryFor(string database) => Blocks($"```sql {database}\n").Single();
+
+    private static List<string> Blocks(string fence)
     {
         var text = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "docs", "ANALYST-GUIDE.md"));
         var queries = new List<string>();
         var at = 0;
-        while ((at = text.IndexOf("```sql\n", at, StringComparison.Ordinal)) >= 0)
+        while ((at = text.IndexOf(fence, at, StringComparison.Ordinal)) >= 0)
         {
-            var end = text.IndexOf("```", at + 7, StringComparison.Ordinal);
-            queries.Add(text[(at + 7)..end].Trim());
+            var end = text.IndexOf("```", at + fence.Length, StringComparison.Ordinal);
+            queries.Add(text[(at + fence.Length)..end].Trim());
             at = end + 3;
         }
         return queries;

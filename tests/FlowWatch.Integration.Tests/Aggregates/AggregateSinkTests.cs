@@ -292,6 +292,28 @@ public sealed class AggregateSinkTests(ClickHouseServer clickHouse) : IDisposabl
             CancellationToken.None);
     }
 
+    /// <summary>
+    /// The guide's reading of `metrics` for each database gives a USD-equivalent of 28 significant digits to its 10th
+    /// decimal, where a double would keep about 16 (115,352,112.67605634 and no more).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Sinks))]
+    public async Task GuideMetricsQuery_OfEachDatabase_ReadsATaxFilingsUsdEquivalentExactly(string kind)
+    {
+        // 900,000,000 HKD at 0.91 is 819,000,000 CNY, 115,352,112.676056338028169014084507… USD at 7.10.
+        var samples = AggregateInput.Samples();
+        var eventsPath = Path.Combine(_dir, "events-tax.jsonl");
+        File.WriteAllLines(eventsPath, [.. File.ReadAllLines(samples.EventsPath),
+            """{"txnId":"TAX-1","ts":"2026-03-05T10:00:00+08:00","account":"FTE3001","direction":"OUT","amount":"900000000","currency":"HKD","cpKind":"OFFSHORE","cpAccount":"HK-TAX","cpCountry":"HK","purpose":"SERVICE_TRADE"}"""]);
+        await using var sink = await Open(kind);
+        (samples with { EventsPath = eventsPath }).ReplayInto(sink, Path.Combine(_dir, "alerts.jsonl"));
+
+        var rows = await sink.QueryAsync(AnalystGuide.QueryFor(kind), CancellationToken.None);
+
+        var taxFiling = Assert.Single(rows, row => row[0] == "TAX-1");
+        Assert.Equal(115_352_112.6760563380m, decimal.Parse(taxFiling[1], CultureInfo.InvariantCulture));
+    }
+
     [Theory]
     [MemberData(nameof(Sinks))]
     public async Task GuideQuestion7_WithTheGuidesFilter_NetsToEachPenetrationPosition(string kind)
