@@ -15,7 +15,7 @@ public sealed partial class LabelledSimulation
     public static IReadOnlyList<string> BreachRules { get; } =
     [
         "CASH_ON_ZONE_ACCOUNT", "SECOND_LINE_NON_CNY", "NON_SAME_NAME_NOT_GOODS", "PENETRATION_NEGATIVE_LIST", "EFF_PURPOSE",
-        "SANCTIONED_PARTY", "WHITELIST_REQUIRED", "HIGH_RISK_JURISDICTION", "PENETRATION_CAP_BREACH",
+        "SANCTIONED_PARTY", "WHITELIST_REQUIRED", "HIGH_RISK_JURISDICTION", "PENETRATION_CAP_BREACH", "PENETRATION_NO_QUOTA",
     ];
 
     /// <summary>Ways the sanctioned counterparty's name is written; each is the reference list's name once normalised.</summary>
@@ -29,10 +29,21 @@ public sealed partial class LabelledSimulation
     /// </summary>
     public IReadOnlyList<Episode> Breaches => _breaches;
 
-    /// <summary>A random sequence for the breaches alone, so that they leave the usual traffic as it is.</summary>
-    private Random BreachRandom(int stream) => new(HashCode.Combine(_options.Seed, stream, 0x0B4EAC4));
+    /// <summary>
+    /// A random sequence for the breaches alone, so that they leave the usual traffic as it is: a fixed mix of the seed,
+    /// the stream and <paramref name="salt"/> (HashCode's would differ from one process to the next).
+    /// </summary>
+    private Random BreachRandom(ulong stream, long salt = 0)
+    {
+        var mixed = (ulong)_options.Seed * 0x9E3779B97F4A7C15UL ^ stream * 0xBF58476D1CE4E5B9UL ^ (ulong)salt * 0x94D049BB133111EBUL;
+        mixed ^= mixed >> 31;
+        return new Random(unchecked((int)mixed));
+    }
 
-    /// <summary>One EFE company in ten (at least one) has no equity on file: a company in its first year.</summary>
+    /// <summary>
+    /// One EFE company in ten (at least one) has no equity on file: a company in its first year. Chosen from the seed
+    /// alone, so that the days a demo simulates after its first keep the companies its reference data names.
+    /// </summary>
     private void WithoutEquityOnFile()
     {
         var random = BreachRandom(0);
@@ -41,23 +52,36 @@ public sealed partial class LabelledSimulation
         foreach (var profile in companies.OrderBy(_ => random.Next()).Take(count)) profile.Equity = null;
     }
 
-    /// <summary>About <see cref="SimulationOptions.BreachRate"/> of the usual payments again as breaches, each rule in turn.</summary>
+    /// <summary>
+    /// About <see cref="SimulationOptions.BreachRate"/> of the usual payments again as breaches, each rule in turn, at most
+    /// one an entity and day, none on an entity of an episode (whose alerts the breach would take or add to). Each round
+    /// of days (their start) draws its own.
+    /// </summary>
     private void AddBreaches(int usualPayments)
     {
-        var random = BreachRandom(1);
+        var random = BreachRandom(1, _options.Start.UtcTicks);
         var count = (int)Math.Round(usualPayments * _options.BreachRate);
+        var taken = new HashSet<(int Entity, int Day)>();
+        // A company over its cap after a cap breach would breach it again with a negative-list transfer: one or the other.
+        var quotaBreached = new HashSet<int>();
         for (var i = 0; i < count; i++)
         {
             var rule = BreachRules[i % BreachRules.Count];
-            var candidates = _profiles.Where(p => !p.Dormant && CanBreak(p, rule)).ToList();
+            var day = random.Next(_options.Days);
+            var movesQuota = rule is "PENETRATION_CAP_BREACH" or "PENETRATION_NEGATIVE_LIST";
+            var candidates = _profiles.Where(p => !p.Dormant && !p.InEpisode && CanBreak(p, rule) && !taken.Contains((p.Index, day))
+                                                  && !(movesQuota && quotaBreached.Contains(p.Index))).ToList();
             if (candidates.Count == 0) continue;
             var profile = candidates[random.Next(candidates.Count)];
-            var ts = Start.AddDays(random.Next(_options.Days)).AddHours(9 + random.Next(9)).AddSeconds(random.NextDouble() * 3600);
+            taken.Add((profile.Index, day));
+            if (movesQuota) quotaBreached.Add(profile.Index);
+            var ts = Start.AddDays(day).AddHours(9 + random.Next(9)).AddSeconds(random.NextDouble() * 3600);
             // At most 40,000 CNY (but for a cap breach): below the large cash report and the services tax filing
-            // thresholds, so that the payment breaks its rule and no other of RULES.md §2 by its amount.
+            // thresholds, so that the payment breaks its rule and no other of RULES.md §2 that one payment decides.
             var amount = Math.Round((decimal)Math.Min(Math.Exp(profile.LogMedian + 0.5 * Gaussian(random)), 40_000), 2);
             var txnId = BreakingPayment(random, profile, rule, ts, amount);
-            _breaches.Add(new Episode(profile.EntityId, rule, ts, ts, [txnId]));
+            // Every same-name CNY payment of a company without equity is labelled as it is made (Add).
+            if (rule != "PENETRATION_NO_QUOTA") _breaches.Add(new Episode(profile.EntityId, rule, ts, ts, [txnId]));
         }
     }
 
@@ -66,8 +90,8 @@ public sealed partial class LabelledSimulation
         "CASH_ON_ZONE_ACCOUNT" => p.Kind is "EFE" or "EFN" or "FTE" or "FTN" && OffshoreNotWatched(p) is not null,
         "SECOND_LINE_NON_CNY" or "NON_SAME_NAME_NOT_GOODS" => p.Kind == "EFE",
         "PENETRATION_NEGATIVE_LIST" => p.Kind == "EFE" && p.Equity is not null,
-        // Not a company whose quota an episode works towards: the breach would take the episode's place.
-        "PENETRATION_CAP_BREACH" => p.Kind == "EFE" && p.Equity is not null && !p.InEpisode,
+        "PENETRATION_CAP_BREACH" => p.Kind == "EFE" && p.Equity is not null,
+        "PENETRATION_NO_QUOTA" => p.Kind == "EFE" && p.Equity is null,
         "EFF_PURPOSE" => p.Kind == "EFF" && OffshoreNotWatched(p) is not null,
         "WHITELIST_REQUIRED" => p.Kind is "EFE" or "EFN" or "FTE" or "FTN" or "NRA" && !p.Whitelisted && OffshoreNotWatched(p) is not null,
         _ => p.Type == "CORPORATE" && p.Kind != "DOMESTIC",
@@ -88,6 +112,8 @@ public sealed partial class LabelledSimulation
             "NON_SAME_NAME_NOT_GOODS" => Add(profile, ts, "IN", amount,
                 new Counterparty($"DOS{profile.Index:D6}", "DOMESTIC", null, $"Domestic Services {profile.Index:D6}", "CN", "CNY", SameName: false), purpose: "SERVICE_TRADE"),
             "PENETRATION_NEGATIVE_LIST" => Add(profile, ts, "OUT", amount, sameName!, purpose: "SECURITIES_INVESTMENT"),
+            // A company without equity on file moving money to its own domestic account: it has no quota to do so.
+            "PENETRATION_NO_QUOTA" => Add(profile, ts, "OUT", amount, sameName!, purpose: "GOODS_TRADE"),
             // Two and a half times the owner's equity into the domestic territory at once: past the inflow cap (the
             // simulation's parameters are all 1) from any position within the outflow cap.
             "PENETRATION_CAP_BREACH" => Add(profile, ts, "OUT", profile.Equity!.Value * 2.5m, sameName!, purpose: "GOODS_TRADE"),

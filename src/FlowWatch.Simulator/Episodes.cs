@@ -88,8 +88,11 @@ public sealed partial class LabelledSimulation
     /// <summary>The last day an episode of the typology can start on and still end inside the stream.</summary>
     private int LastDay(string typology) => _options.Days - DaysToPlayOut(typology);
 
-    /// <summary>Whether the entity is fit for an episode of the typology, with a day for it to start on.</summary>
-    private bool Fits(Profile p, string typology) => FirstDay(p, typology) <= LastDay(typology) && typology switch
+    /// <summary>
+    /// Whether the entity is fit for an episode of the typology, with a day for it to start on. A company without equity
+    /// on file (made only with breaches) takes none: its breaches are the alerts it is there for.
+    /// </summary>
+    private bool Fits(Profile p, string typology) => FirstDay(p, typology) <= LastDay(typology) && !(p.Kind == "EFE" && p.Equity is null) && typology switch
     {
         // Enough history for a baseline: several payments a day.
         Typologies.HighFrequency or Typologies.LargeAmount => p.Rate >= 3 * _options.Activity,

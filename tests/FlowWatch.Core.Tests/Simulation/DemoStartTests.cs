@@ -40,7 +40,7 @@ public sealed class DemoSimulationOptionsTests
         var simulation = LabelledSimulation.Generate(options);
 
         Assert.Equal(Typologies.All.Order(), simulation.Episodes.Select(e => e.Typology).Distinct().Order());
-        Assert.Equal(LabelledSimulation.BreachRules.Append("PENETRATION_NO_QUOTA").Order(), simulation.Breaches.Select(b => b.Typology).Distinct().Order());
+        Assert.Equal(LabelledSimulation.BreachRules.Order(), simulation.Breaches.Select(b => b.Typology).Distinct().Order());
         Assert.NotEmpty(DemoCommand.NextDays(options, 1));
     }
 
@@ -75,8 +75,14 @@ public sealed class DemoSimulationOptionsTests
 
         var withoutQuota = alerts.Where(a => a.Rule == "PENETRATION_NO_QUOTA").ToList();
         Assert.Contains(withoutQuota, a => a.Ts.UtcTicks >= options.Start.AddDays(options.Days).UtcTicks);
-        Assert.Equal(first.Breaches.Where(b => b.Typology == "PENETRATION_NO_QUOTA").Select(b => b.EntityId).Distinct().Order(),
-            withoutQuota.Select(a => a.EntityId).Distinct().Order());
+        var reference = System.Text.Json.JsonDocument.Parse(first.ReferenceBytes()).RootElement;
+        var companies = reference.GetProperty("accounts").EnumerateArray().Where(a => a.GetProperty("kind").GetString() == "EFE")
+            .Select(a => a.GetProperty("entityId").GetString()).ToHashSet();
+        var withoutEquity = reference.GetProperty("entities").EnumerateArray()
+            .Where(e => companies.Contains(e.GetProperty("entityId").GetString()) && !e.TryGetProperty("ownersEquityPrevYear", out _))
+            .Select(e => e.GetProperty("entityId").GetString()!).ToHashSet();
+        Assert.NotEmpty(withoutEquity);
+        Assert.Superset(withoutEquity, withoutQuota.Select(a => a.EntityId).ToHashSet());
     }
 }
 
