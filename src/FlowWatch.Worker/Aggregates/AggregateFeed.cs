@@ -26,9 +26,16 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
     public Task RunAsync(CancellationToken stop) => Task.Factory.StartNew(() => Run(stop), CancellationToken.None,
         TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    // Positions past messages deleted unwritten, committed as soon as the partitions are assigned, so that the loss is
-    // said once and not at every start.
-    private readonly List<TopicPartitionOffset> _positionsPastDeleted = [];
+    // Positions to commit as soon as the partitions are assigned (past messages deleted unwritten, or up to rows written
+    // whose commit failed), kept until a commit succeeds, so that a loss is said once and not at every start.
+    private readonly Dictionary<TopicPartition, long> _positionsToCommit = [];
+
+    // How far this feed has handled each partition: written to the sink, or said lost. A commit that failed (the group
+    // moved on while the sink was slow) leaves the committed position behind it; what lies between is not lost.
+    private readonly Dictionary<TopicPartition, long> _handledTo = [];
+
+    // What the session has read and not yet written.
+    private PendingRows _pending = new();
 
     private void Run(CancellationToken stop)
     {
@@ -46,16 +53,26 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
         // A reset would pass over messages deleted before they were written; they are said and counted instead
         // (StartPositions), and a partition without a committed position starts at its first message kept.
         config.AutoOffsetReset = AutoOffsetReset.Error;
+        var pending = _pending = new PendingRows();
         using var consumer = new ConsumerBuilder<string?, byte[]>(config)
             .LogTo(logger, "aggregate feed", error =>
             {
                 if (error.IsFatal) _fatal = error;
             })
             .SetPartitionsAssignedHandler(StartPositions)
+            // Partitions given up are not committed by this feed any more (their new owner may be ahead of it); their
+            // rows read are still written, which the sink ignores if the new owner wrote them too.
+            .SetPartitionsRevokedHandler((_, revoked) =>
+            {
+                foreach (var partition in revoked)
+                {
+                    _pending.Positions.Remove(partition.TopicPartition);
+                    _positionsToCommit.Remove(partition.TopicPartition);
+                }
+            })
             .Build();
         consumer.Subscribe([kafka.AggregatesTopic, kafka.AlertsTopic]);
         FeedLog.Started(logger, kafka.AggregatesTopic, kafka.AlertsTopic, writer.Sink.Description);
-        var pending = new PendingRows();
         try
         {
             while (!stop.IsCancellationRequested)
@@ -73,7 +90,7 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
                     // session's assignment starts from where this one got to.
                     var position = ex.ConsumerRecord?.TopicPartitionOffset;
                     FeedLog.PositionDeleted(logger, position?.Topic ?? "?", position?.Partition.Value ?? -1, position?.Offset.Value ?? -1);
-                    CommitPositionsPastDeleted(consumer);
+                    CommitPositionsDue(consumer);
                     Flush(consumer, pending, stop);
                     return true;
                 }
@@ -84,7 +101,7 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
                     FeedLog.Rejoining(logger, ex.Error.Reason);
                     continue;
                 }
-                CommitPositionsPastDeleted(consumer);
+                CommitPositionsDue(consumer);
                 if (result is { IsPartitionEOF: true })
                 {
                     _readToEnd[result.TopicPartition] = result.Offset.Value;
@@ -115,36 +132,50 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
     private void Flush(IConsumer<string?, byte[]> consumer, PendingRows pending, CancellationToken stop)
     {
         if (pending.Rows > 0) writer.WriteAsync(pending.Batch(), stop).GetAwaiter().GetResult();
-        if (pending.Positions.Count > 0) CommitOrRejoin(consumer, pending.Positions.Select(p => new TopicPartitionOffset(p.Key, p.Value)));
+        foreach (var (partition, next) in pending.Positions) Handled(partition, next.Value);
+        if (pending.Positions.Count > 0 && CommitOrRejoin(consumer, pending.Positions.Select(p => new TopicPartitionOffset(p.Key, p.Value))))
+        {
+            foreach (var partition in pending.Positions.Keys) _positionsToCommit.Remove(partition);   // committed past them
+        }
         pending.Clear();
         Volatile.Write(ref _unwritten, 0);
     }
 
-    private void CommitPositionsPastDeleted(IConsumer<string?, byte[]> consumer)
+    private void Handled(TopicPartition partition, long to)
     {
-        if (_positionsPastDeleted.Count == 0) return;
-        CommitOrRejoin(consumer, _positionsPastDeleted);
-        _positionsPastDeleted.Clear();
+        if (!_handledTo.TryGetValue(partition, out var before) || to > before) _handledTo[partition] = to;
     }
 
-    private void CommitOrRejoin(IConsumer<string?, byte[]> consumer, IEnumerable<TopicPartitionOffset> positions)
+    private void CommitPositionsDue(IConsumer<string?, byte[]> consumer)
+    {
+        if (_positionsToCommit.Count > 0 && CommitOrRejoin(consumer, _positionsToCommit.Select(p => new TopicPartitionOffset(p.Key, p.Value))))
+        {
+            _positionsToCommit.Clear();
+        }
+    }
+
+    /// <summary>Commits <paramref name="positions"/>; false when the group had moved on, and the feed rejoins it.</summary>
+    private bool CommitOrRejoin(IConsumer<string?, byte[]> consumer, IEnumerable<TopicPartitionOffset> positions)
     {
         try
         {
             consumer.Commit(positions);
+            return true;
         }
         catch (KafkaException ex) when (!ex.Error.IsFatal)
         {
             // The group moved on meanwhile (as above): these messages are read again, rows the sink ignores.
             FeedLog.Rejoining(logger, ex.Error.Reason);
+            return false;
         }
     }
 
     /// <summary>
-    /// Where each assigned partition starts: at its committed position; at its first message kept when it has none (a
-    /// first start) or when its topic was recreated since; and past the messages its retention deleted before they were
-    /// written, which are said (event 2104) and counted. A broker that does not answer leaves the committed positions to
-    /// the consumer, which stops at one its topic no longer holds, and the next session looks again.
+    /// Where each assigned partition starts: after what it committed or this feed handled since (written, or said lost,
+    /// whose commit may have failed); at its first message kept when there is neither (a first start) or when its topic
+    /// was recreated since; and past the messages its retention deleted before they were written, which are said (event
+    /// 2104) and counted, once. A broker that does not answer leaves the committed positions to the consumer, which
+    /// stops at one its topic no longer holds, and the next session looks again.
     /// </summary>
     private List<TopicPartitionOffset> StartPositions(IConsumer<string?, byte[]> consumer, List<TopicPartition> assigned)
     {
@@ -161,38 +192,39 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
         }
         foreach (var position in committed)
         {
-            if (position.Offset == Offset.Unset)
+            var partition = position.TopicPartition;
+            var from = Math.Max(position.Offset == Offset.Unset ? -1 : position.Offset.Value, _handledTo.GetValueOrDefault(partition, -1));
+            if (from < 0)
             {
-                starts.Add(new TopicPartitionOffset(position.TopicPartition, Offset.Beginning));
+                starts.Add(new TopicPartitionOffset(partition, Offset.Beginning));
                 continue;
             }
             WatermarkOffsets kept;
             try
             {
-                kept = consumer.QueryWatermarkOffsets(position.TopicPartition, timeout);
+                kept = consumer.QueryWatermarkOffsets(partition, timeout);
             }
             catch (KafkaException)
             {
-                starts.Add(position);
+                starts.Add(new TopicPartitionOffset(partition, from));
                 continue;
             }
-            if (position.Offset < kept.Low)
+            if (from < kept.Low)
             {
-                FeedLog.DeletedUnwritten(logger, position.Topic, position.Partition.Value, position.Offset.Value, kept.Low.Value);
-                _counters.AddDeletedUnwritten(kept.Low.Value - position.Offset.Value);
-                var pastDeleted = new TopicPartitionOffset(position.TopicPartition, kept.Low);
-                _positionsPastDeleted.Add(pastDeleted);
-                starts.Add(pastDeleted);
+                FeedLog.DeletedUnwritten(logger, position.Topic, position.Partition.Value, from, kept.Low.Value);
+                _counters.AddDeletedUnwritten(kept.Low.Value - from);
+                Handled(partition, kept.Low.Value);
+                from = kept.Low.Value;
             }
-            else if (position.Offset > kept.High)
+            else if (from > kept.High)
             {
-                FeedLog.TopicRecreated(logger, position.Topic, position.Partition.Value, position.Offset.Value, kept.High.Value);
-                starts.Add(new TopicPartitionOffset(position.TopicPartition, Offset.Beginning));
+                FeedLog.TopicRecreated(logger, position.Topic, position.Partition.Value, from, kept.High.Value);
+                starts.Add(new TopicPartitionOffset(partition, Offset.Beginning));
+                continue;
             }
-            else
-            {
-                starts.Add(position);
-            }
+            var start = new TopicPartitionOffset(partition, from);
+            if (from > position.Offset.Value) _positionsToCommit[partition] = from;
+            starts.Add(start);
         }
         return starts;
     }

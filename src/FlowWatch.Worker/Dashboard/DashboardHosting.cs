@@ -1,3 +1,4 @@
+using FlowWatch.Worker.Aggregates;
 using FlowWatch.Worker.Configuration;
 using FlowWatch.Worker.Kafka;
 using Microsoft.AspNetCore.Builder;
@@ -98,12 +99,13 @@ public static class DashboardHosting
     /// Starts a dashboard beside a worker its caller runs itself (<c>demo</c>, <c>bench</c>): the worker is made
     /// by <paramref name="createWorker"/> inside the dashboard's container. With <paramref name="anyFreePort"/>,
     /// a port already taken is replaced by a free one. <paramref name="clock"/>, when given, is the dashboard's clock (the
-    /// system's otherwise). Answers the started application; the worker is in its services.
+    /// system's otherwise). <paramref name="feed"/>, when the caller runs an aggregate feed too, adds its counts to the
+    /// metrics. Answers the started application; the worker is in its services.
     /// </summary>
     public static async Task<WebApplication> StartStandaloneAsync(IConfiguration configuration, Func<IServiceProvider, StreamingWorker> createWorker,
-        bool anyFreePort = false, TimeProvider? clock = null)
+        bool anyFreePort = false, TimeProvider? clock = null, FeedCounters? feed = null)
     {
-        var app = BuildStandalone(configuration, createWorker, urls: null, clock);
+        var app = BuildStandalone(configuration, createWorker, urls: null, clock, feed);
         try
         {
             await StartAsync(app);
@@ -113,7 +115,7 @@ public static class DashboardHosting
         {
             await app.DisposeAsync();
         }
-        var free = BuildStandalone(configuration, createWorker, urls: "http://127.0.0.1:0", clock);
+        var free = BuildStandalone(configuration, createWorker, urls: "http://127.0.0.1:0", clock, feed);
         await StartAsync(free);
         return free;
     }
@@ -132,7 +134,7 @@ public static class DashboardHosting
     public static string PageUrl(this WebApplication app) => app.Urls.First().Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal).Replace("://[::]:", "://127.0.0.1:", StringComparison.Ordinal) + "/";
 
     private static WebApplication BuildStandalone(IConfiguration configuration, Func<IServiceProvider, StreamingWorker> createWorker, string? urls,
-        TimeProvider? clock)
+        TimeProvider? clock, FeedCounters? feed)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(configuration);
@@ -142,6 +144,7 @@ public static class DashboardHosting
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Services.AddSingleton(createWorker);
         if (clock is not null) builder.Services.AddSingleton(clock);
+        if (feed is not null) builder.Services.AddSingleton(feed);
         builder.AddFlowWatchDashboard();
         return builder.Build().MapFlowWatchDashboard();
     }

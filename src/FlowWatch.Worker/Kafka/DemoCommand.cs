@@ -85,7 +85,8 @@ public static class DemoCommand
             File.Delete(DefaultDuckDbFile + ".wal");
             stdout.WriteLine($"replaced the previous demo's {DefaultDuckDbFile}");
         }
-        await using var aggregates = await AggregatePipeline.StartAsync(options, aggregateOptions, logging.CreateLogger<AggregateFeed>());
+        var feedCounters = new FeedCounters();
+        await using var aggregates = await AggregatePipeline.StartAsync(options, aggregateOptions, logging.CreateLogger<AggregateFeed>(), feedCounters);
         await RefuseRowsAlreadyThere(aggregates!.Sink);
         stdout.WriteLine($"aggregates go to {aggregates.Sink.Description}");
         var printer = new AlertPrinter(stdout, reference.Accounts);
@@ -99,7 +100,7 @@ public static class DemoCommand
                 toDashboard?.Invoke(alerts);
                 printer.Print(alerts);
             });
-        }, anyFreePort: urls is null);
+        }, anyFreePort: urls is null, feed: feedCounters);
         var worker = dashboard.Services.GetRequiredService<StreamingWorker>();
         stdout.WriteLine($"flowwatch demo: dashboard at {dashboard.PageUrl()}");
         using var shutdown = new ShutdownSignal();

@@ -481,6 +481,8 @@ document.addEventListener('DOMContentLoaded', () => {
     applyFilters(false);
   });
   // Not one request per keystroke: the worker is asked once typing pauses.
+  // A browser may keep the box's text across a reload.
+  $('entity-open').disabled = $('filter-entity').value.trim() === '';
   $('filter-entity').addEventListener('input', () => {
     $('entity-open').disabled = $('filter-entity').value.trim() === '';
     clearTimeout(state.filterTimer);
@@ -498,13 +500,17 @@ document.addEventListener('DOMContentLoaded', () => {
     if (target) openEntity(target, target.dataset.entity);
   });
   // Any entity, also one without an alert on the page: a supervisor looking a company up.
-  $('entity-open').addEventListener('click', () => openEntity($('entity-open'), $('filter-entity').value.trim()));
+  $('entity-open').addEventListener('click', () => {
+    const id = $('filter-entity').value.trim();
+    if (id) openEntity($('entity-open'), id);
+  });
   const closeEntity = () => {
     state.entity = null;
     state.entityRequest++;   // an answer still on its way is not shown
     clearTimeout(state.entityTimer);
     $('entity').hidden = true;
-    if (state.opener && state.opener.isConnected) state.opener.focus();
+    // "Open entity" is disabled once its box is emptied: the box takes the focus then.
+    if (state.opener && state.opener.isConnected) (state.opener.disabled ? $('filter-entity') : state.opener).focus();
     state.opener = null;
   };
   $('entity-close').addEventListener('click', closeEntity);
