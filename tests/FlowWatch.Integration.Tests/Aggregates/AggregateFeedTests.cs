@@ -51,27 +51,47 @@ public sealed class AggregateFeedTests : IDisposable
         return new SlowFirstWrite(duckDb, firstWrite);
     }
 
+    /// <summary>A feed of the topics into the test's DuckDB file, running until disposed.</summary>
+    private sealed class FeedRun(SlowFirstWrite sink, AggregateWriter writer, AggregateFeed feed, CancellationTokenSource stop) : IAsyncDisposable
+    {
+        public SlowFirstWrite Sink => sink;
+
+        public AggregateFeed Feed => feed;
+
+        public Task Running { get; } = feed.RunAsync(stop.Token);
+
+        public async ValueTask DisposeAsync()
+        {
+            await stop.CancelAsync();
+            await Running;
+            await writer.DisposeAsync();
+            await sink.DisposeAsync();
+            stop.Dispose();
+        }
+    }
+
     /// <summary>
-    /// Runs a feed of <paramref name="kafka"/>'s topics into a DuckDB sink whose first write takes
-    /// <paramref name="firstWrite"/>, until the sink holds what the topics hold: the payments the sink counts, and
-    /// whether the feed had stopped by then.
+    /// Starts a feed of <paramref name="kafka"/>'s topics into the test's DuckDB file, whose first write takes
+    /// <paramref name="firstWrite"/>, flushing every 100 ms.
+    /// </summary>
+    private async Task<FeedRun> StartFeed(KafkaOptions kafka, TimeSpan firstWrite, ILogger? logger = null, FeedCounters? counters = null)
+    {
+        var sink = await SlowDuckDb(firstWrite);
+        var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
+        var writer = new AggregateWriter(sink, options, NullLogger.Instance);
+        return new FeedRun(sink, writer, new AggregateFeed(kafka, options, writer, logger ?? NullLogger.Instance, counters), new CancellationTokenSource());
+    }
+
+    /// <summary>
+    /// Runs a feed until the sink holds what the topics hold: the payments the sink counts, and whether the feed had
+    /// stopped by then.
     /// </summary>
     private async Task<(string Events, bool FeedStopped)> FeedUntilWritten(KafkaOptions kafka, TimeSpan firstWrite,
         ILogger? logger = null, FeedCounters? counters = null)
     {
-        await using var sink = await SlowDuckDb(firstWrite);
-        var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
-        await using var writer = new AggregateWriter(sink, options, NullLogger.Instance);
-        using var stop = new CancellationTokenSource();
-        var feed = new AggregateFeed(kafka, options, writer, logger ?? NullLogger.Instance, counters);
-        var running = feed.RunAsync(stop.Token);
-
-        await feed.WaitUntilWrittenAsync(running, stalledFor: TimeSpan.FromSeconds(30));
-        var events = (await sink.QueryAsync("SELECT coalesce(sum(events), 0) FROM payments_minute", CancellationToken.None)).Single().Single();
-        var feedStopped = running.IsCompleted;
-        await stop.CancelAsync();
-        await running;
-        return (events, feedStopped);
+        await using var run = await StartFeed(kafka, firstWrite, logger, counters);
+        await run.Feed.WaitUntilWrittenAsync(run.Running, stalledFor: TimeSpan.FromSeconds(30));
+        return (await Events(run.Sink), run.Running.IsCompleted);
     }
 
     private static byte[] Batch(string id, long minuteTicks) => JsonSerializer.SerializeToUtf8Bytes(new AggregateBatch(id,
@@ -145,11 +165,7 @@ public sealed class AggregateFeedTests : IDisposable
             Client = new() { ["max.poll.interval.ms"] = "6000", ["session.timeout.ms"] = "6000" },
         };
         broker.CreateFlowWatchTopics(kafka, partitions: 1);
-        await using var sink = await SlowDuckDb(firstWrite: TimeSpan.FromSeconds(10));
-        var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
-        await using var writer = new AggregateWriter(sink, options, NullLogger.Instance);
-        using var stop = new CancellationTokenSource();
-        var feed = new AggregateFeed(kafka, options, writer, NullLogger.Instance).RunAsync(stop.Token);
+        await using var run = await StartFeed(kafka, firstWrite: TimeSpan.FromSeconds(10));
         using var producer = new ProducerBuilder<string?, byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build();
         var minute = new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.FromHours(8)).UtcTicks;
 
@@ -158,18 +174,8 @@ public sealed class AggregateFeedTests : IDisposable
         await Task.Delay(TimeSpan.FromSeconds(14));   // the first write ends after 10 s, past the poll interval
         producer.Produce(kafka.AggregatesTopic, new Message<string?, byte[]> { Key = "a", Value = Batch("payments/0@1-1", minute + TimeSpan.TicksPerMinute) });
         producer.Flush(TimeSpan.FromSeconds(10));
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        string events;
-        do
-        {
-            await Task.Delay(200);
-            events = (await sink.QueryAsync("SELECT coalesce(sum(events), 0) FROM payments_minute", CancellationToken.None)).Single().Single();
-        }
-        while (events != "2" && DateTime.UtcNow < deadline && !feed.IsCompleted);
-        await stop.CancelAsync();
-        await feed;
 
-        Assert.Equal("2", events);
+        await Until(async () => await Events(run.Sink) == "2", run.Running);
     }
 
     /// <summary>
@@ -190,16 +196,10 @@ public sealed class AggregateFeedTests : IDisposable
         broker.DeleteRecords(kafka.AggregatesTopic, 0, 6);
 
         var (secondLines, secondCounters) = (new List<string>(), new FeedCounters());
-        await using (var sink = await SlowDuckDb(TimeSpan.Zero))
+        await using (var run = await StartFeed(kafka, TimeSpan.Zero, new LineLogger(Locked(secondLines)), secondCounters))
         {
-            var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
-            await using var writer = new AggregateWriter(sink, options, NullLogger.Instance);
-            using var stop = new CancellationTokenSource();
-            var running = new AggregateFeed(kafka, options, writer, new LineLogger(Locked(secondLines)), secondCounters).RunAsync(stop.Token);
-            await Until(() => Task.FromResult(secondCounters.DeletedUnwritten > 0), running);
+            await Until(() => Task.FromResult(secondCounters.DeletedUnwritten > 0), run.Running);
             await Task.Delay(TimeSpan.FromSeconds(1));   // its commit past them, made at once
-            await stop.CancelAsync();
-            await running;
         }
         ProduceBatches(broker, kafka, 6..7);
         var (thirdLines, thirdCounters) = (new List<string>(), new FeedCounters());
@@ -233,16 +233,10 @@ public sealed class AggregateFeedTests : IDisposable
         broker.FailNextRequests(OffsetCommit, ErrorCode.UnknownMemberId);
 
         var (lines, counters) = (new List<string>(), new FeedCounters());
-        await using (var sink = await SlowDuckDb(TimeSpan.Zero))
+        await using (var run = await StartFeed(kafka, TimeSpan.Zero, new LineLogger(Locked(lines)), counters))
         {
-            var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
-            await using var writer = new AggregateWriter(sink, options, NullLogger.Instance);
-            using var stop = new CancellationTokenSource();
-            var running = new AggregateFeed(kafka, options, writer, new LineLogger(Locked(lines)), counters).RunAsync(stop.Token);
-            await Until(() => Task.FromResult(Snapshot(lines).Count(line => line.StartsWith("the feed left its consumer group", StringComparison.Ordinal)) == 1), running);
+            await Until(() => Task.FromResult(Snapshot(lines).Count(line => line.StartsWith("the feed left its consumer group", StringComparison.Ordinal)) == 1), run.Running);
             await Task.Delay(TimeSpan.FromSeconds(15));   // rejoined (the embedded broker waits out the 6 s session), and committed
-            await stop.CancelAsync();
-            await running;
         }
         ProduceBatches(broker, kafka, 6..7);   // so that the next start reads on, once it has its partitions
         var (nextLines, nextCounters) = (new List<string>(), new FeedCounters());
@@ -271,21 +265,17 @@ public sealed class AggregateFeedTests : IDisposable
         ProduceBatches(broker, kafka, 0..3);
         await FeedUntilWritten(kafka, firstWrite: TimeSpan.Zero);
         ProduceBatches(broker, kafka, 3..6);
-        await using var sink = await SlowDuckDb(TimeSpan.FromSeconds(10));
-        var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
-        await using var writer = new AggregateWriter(sink, options, NullLogger.Instance);
-        using var stop = new CancellationTokenSource();
         var (lines, counters) = (new List<string>(), new FeedCounters());
-        var running = new AggregateFeed(kafka, options, writer, new LineLogger(Locked(lines)), counters).RunAsync(stop.Token);
-        await Until(() => Task.FromResult(sink.Writes >= 1), running);   // writing 3 to 5, for 10 s
-        await Task.Delay(500);
+        await using (var run = await StartFeed(kafka, TimeSpan.FromSeconds(10), new LineLogger(Locked(lines)), counters))
+        {
+            await Until(() => Task.FromResult(run.Sink.Writes >= 1), run.Running);   // writing 3 to 5, for 10 s
+            await Task.Delay(500);
 
-        broker.DeleteRecords(kafka.AggregatesTopic, 0, 6);
-        await Until(async () => await Events(sink) == "6", running);
-        ProduceBatches(broker, kafka, 6..7);
-        await Until(async () => await Events(sink) == "7", running);   // rejoined and read on
-        await stop.CancelAsync();
-        await running;
+            broker.DeleteRecords(kafka.AggregatesTopic, 0, 6);
+            await Until(async () => await Events(run.Sink) == "6", run.Running);
+            ProduceBatches(broker, kafka, 6..7);
+            await Until(async () => await Events(run.Sink) == "7", run.Running);   // rejoined and read on
+        }
 
         Assert.Contains(Snapshot(lines), line => line.StartsWith("the feed left its consumer group", StringComparison.Ordinal));
         Assert.DoesNotContain(Snapshot(lines), line => line.Contains("deleted", StringComparison.Ordinal));
@@ -305,23 +295,18 @@ public sealed class AggregateFeedTests : IDisposable
         using var broker = EmbeddedBroker.Start(brokers: 1);
         var kafka = new KafkaOptions { BootstrapServers = broker.BootstrapServers, GroupId = "feed-out-of-range", PublishAggregates = true, Client = RejoinSoon };
         broker.CreateFlowWatchTopics(kafka, partitions: 1);
-        await using var sink = await SlowDuckDb(TimeSpan.Zero);
-        var options = new AggregateOptions { FlushInterval = TimeSpan.FromMilliseconds(100) };
-        await using var writer = new AggregateWriter(sink, options, NullLogger.Instance);
-        using var stop = new CancellationTokenSource();
-        var lines = new List<string>();
-        var counters = new FeedCounters();
-        var running = new AggregateFeed(kafka, options, writer, new LineLogger(Locked(lines)), counters).RunAsync(stop.Token);
-        ProduceBatches(broker, kafka, 0..3);
-        await Until(async () => await Events(sink) == "3", running);
+        var (lines, counters) = (new List<string>(), new FeedCounters());
+        await using (var run = await StartFeed(kafka, TimeSpan.Zero, new LineLogger(Locked(lines)), counters))
+        {
+            ProduceBatches(broker, kafka, 0..3);
+            await Until(async () => await Events(run.Sink) == "3", run.Running);
 
-        broker.FailNextRequests(Fetch, ErrorCode.OffsetOutOfRange);
-        // The broker answers whichever fetch comes next so: the aggregates' partition's, or the alerts'.
-        await Until(() => Task.FromResult(Snapshot(lines).Any(line => line.Contains("no longer holds the feed's position ", StringComparison.Ordinal))), running);
-        ProduceBatches(broker, kafka, 3..6);
-        await Until(async () => await Events(sink) == "6", running);
-        await stop.CancelAsync();
-        await running;
+            broker.FailNextRequests(Fetch, ErrorCode.OffsetOutOfRange);
+            // The broker answers whichever fetch comes next so: the aggregates' partition's, or the alerts'.
+            await Until(() => Task.FromResult(Snapshot(lines).Any(line => line.Contains("no longer holds the feed's position ", StringComparison.Ordinal))), run.Running);
+            ProduceBatches(broker, kafka, 3..6);
+            await Until(async () => await Events(run.Sink) == "6", run.Running);
+        }
 
         Assert.Equal(2, Snapshot(lines).Count(line => line.StartsWith("writing ", StringComparison.Ordinal)));
         Assert.DoesNotContain(Snapshot(lines), line => line.Contains("were deleted", StringComparison.Ordinal));
