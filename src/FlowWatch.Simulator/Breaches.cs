@@ -126,7 +126,4 @@ public sealed partial class LabelledSimulation
                 new Counterparty($"OFFMM{profile.Index:D6}", "OFFSHORE", null, $"MM Partner {profile.Index:D6}", "MM", "USD", SameName: false), purpose: "GOODS_TRADE"),
         };
     }
-
-    private static double Gaussian(Random random) =>
-        Math.Sqrt(-2.0 * Math.Log(1.0 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 }

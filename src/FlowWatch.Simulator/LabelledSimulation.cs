@@ -243,11 +243,13 @@ public sealed partial class LabelledSimulation
 
     private sealed record Counterparty(string Account, string Kind, string? EntityId, string Name, string Country, string Currency, bool SameName);
 
-    private double Gaussian()
+    private double Gaussian() => Gaussian(_random);
+
+    private static double Gaussian(Random random)
     {
         // Box–Muller: one of the pair is enough here.
-        var u1 = 1.0 - _random.NextDouble();
-        var u2 = _random.NextDouble();
+        var u1 = 1.0 - random.NextDouble();
+        var u2 = random.NextDouble();
         return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
 

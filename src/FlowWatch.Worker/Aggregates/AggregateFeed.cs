@@ -34,9 +34,6 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
     // moved on while the sink was slow) leaves the committed position behind it; what lies between is not lost.
     private readonly Dictionary<TopicPartition, long> _handledTo = [];
 
-    // What the session has read and not yet written.
-    private PendingRows _pending = new();
-
     private void Run(CancellationToken stop)
     {
         while (RunSession(stop))
@@ -53,7 +50,7 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
         // A reset would pass over messages deleted before they were written; they are said and counted instead
         // (StartPositions), and a partition without a committed position starts at its first message kept.
         config.AutoOffsetReset = AutoOffsetReset.Error;
-        var pending = _pending = new PendingRows();
+        var pending = new PendingRows();
         using var consumer = new ConsumerBuilder<string?, byte[]>(config)
             .LogTo(logger, "aggregate feed", error =>
             {
@@ -66,7 +63,7 @@ public sealed class AggregateFeed(KafkaOptions kafka, AggregateOptions options, 
             {
                 foreach (var partition in revoked)
                 {
-                    _pending.Positions.Remove(partition.TopicPartition);
+                    pending.Positions.Remove(partition.TopicPartition);
                     _positionsToCommit.Remove(partition.TopicPartition);
                 }
             })
